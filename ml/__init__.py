@@ -1,0 +1,1 @@
+"""Plain functions of the project: no ZenML imports here, everything unit tested directly."""

@@ -1,0 +1,1 @@
+"""Data: the demo generator, readers/writers at the edge, and schema validation."""

@@ -1,0 +1,146 @@
+"""Feature engineering and the feature schema, shared by training, batch scoring and serving."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ml import names
+from ml.settings import DataSettings, FeatureSettings
+
+SALES_FEATURES = (
+    "n_orders",
+    "total_amount",
+    "avg_amount",
+    "return_rate",
+    "late_payment_rate",
+    "avg_days_late",
+    "days_since_last_order",
+    "online_share",
+    "orders_last_90d",
+)
+
+
+def build_customer_features(
+    customers: pd.DataFrame, sales: pd.DataFrame, as_of: date | None = None
+) -> pd.DataFrame:
+    """Join customer-level aggregates of ``sales`` onto ``customers`` (one row per customer).
+
+    Customers without sales get zero counts and missing rates. ``as_of`` (default: the day after
+    the last sale) anchors recency features, so the same tables always give the same features.
+    """
+    if sales.empty:
+        return customers.copy()
+    sale_date = pd.to_datetime(sales["sale_date"])
+    anchor = pd.Timestamp(as_of) if as_of is not None else sale_date.max() + pd.Timedelta(days=1)
+    work = sales.assign(
+        _late=sales["days_late"] > 0,
+        _online=sales["channel"] == "online",
+        _recent=sale_date >= anchor - pd.Timedelta(days=90),
+        _days_ago=(anchor - sale_date).dt.days,
+    )
+    agg = work.groupby(names.ID).agg(
+        n_orders=("sale_id", "size"),
+        total_amount=("amount", "sum"),
+        avg_amount=("amount", "mean"),
+        return_rate=("returned", "mean"),
+        late_payment_rate=("_late", "mean"),
+        avg_days_late=("days_late", "mean"),
+        days_since_last_order=("_days_ago", "min"),
+        online_share=("_online", "mean"),
+        orders_last_90d=("_recent", "sum"),
+    )
+    out = customers.merge(agg, how="left", left_on=names.ID, right_index=True)
+    counts = ["n_orders", "total_amount", "orders_last_90d"]
+    out[counts] = out[counts].fillna(0)
+    out[["n_orders", "orders_last_90d"]] = out[["n_orders", "orders_last_90d"]].astype("int64")
+    rates = ["return_rate", "late_payment_rate", "online_share", "avg_amount", "avg_days_late"]
+    out[rates] = out[rates].astype("float64").round(6)
+    return out
+
+
+def feature_columns(frame: pd.DataFrame, data: DataSettings, features: FeatureSettings) -> list[str]:
+    """The model's input columns: everything but target, id, dropped and (by default) sensitive."""
+    excluded = {data.target_column, *features.drop}
+    if data.id_column:
+        excluded.add(data.id_column)
+    if not features.use_sensitive_features:
+        excluded.update(data.sensitive_features)
+    return [column for column in frame.columns if column not in excluded]
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    name: str
+    kind: Literal["numeric", "categorical"]
+    minimum: float | None = None
+    maximum: float | None = None
+    categories: tuple[str, ...] = ()
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class FeatureSchema:
+    """What the model expects: names, kinds, observed ranges and categories, in column order."""
+
+    features: tuple[FeatureSpec, ...]
+    id_column: str | None = None
+    target_column: str = names.TARGET
+    positive_label: str = names.GOOD
+    negative_label: str = names.BAD
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return [spec.name for spec in self.features]
+
+    @property
+    def categorical(self) -> list[str]:
+        return [spec.name for spec in self.features if spec.kind == "categorical"]
+
+    @property
+    def numeric(self) -> list[str]:
+        return [spec.name for spec in self.features if spec.kind == "numeric"]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> FeatureSchema:
+        specs = tuple(
+            FeatureSpec(**{**spec, "categories": tuple(spec.get("categories", ()))})
+            for spec in raw["features"]
+        )
+        return cls(**{**raw, "features": specs})
+
+
+def is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def infer_schema(
+    frame: pd.DataFrame, columns: list[str], data: DataSettings, negative_label: str
+) -> FeatureSchema:
+    specs = []
+    for column in columns:
+        series = frame[column]
+        nullable = bool(series.isna().any())
+        if is_numeric(series):
+            specs.append(
+                FeatureSpec(column, "numeric", float(series.min()), float(series.max()), (), nullable)
+            )
+        else:
+            categories = tuple(sorted(str(v) for v in series.dropna().unique()))
+            specs.append(FeatureSpec(column, "categorical", None, None, categories, nullable))
+    return FeatureSchema(
+        tuple(specs), data.id_column, data.target_column, data.positive_label, negative_label
+    )
+
+
+def binary_target(series: pd.Series, positive_label: str) -> np.ndarray:
+    """1 where the target equals the positive label (compared as text), else 0."""
+    return (series.astype(str) == str(positive_label)).to_numpy(dtype=np.int64)

@@ -1,0 +1,39 @@
+"""Names defined once: artifacts, metrics, tables and demo columns.
+
+Pipelines, steps, the Bento service and monitoring import these constants instead of repeating
+string literals, so a rename breaks in one place.
+"""
+
+from typing import Final
+
+# --- Demo tables (the generator writes them, the demo loader reads them) ---------------------
+CUSTOMERS_TABLE: Final = "customers"
+SALES_TABLE: Final = "sales"
+DEMO_META_TABLE: Final = "_generator"
+
+ID: Final = "customer_id"
+TARGET: Final = "label"
+GOOD: Final = "good"
+BAD: Final = "bad"
+
+# --- Artifacts (stable names later pipelines look up) ------------------------------------------
+RAW_CUSTOMERS: Final = "raw_customers"
+RAW_SALES: Final = "raw_sales"
+DATASET: Final = "dataset"
+DATASET_TRAIN: Final = "dataset_train"
+DATASET_VALIDATION: Final = "dataset_validation"
+DATASET_TEST: Final = "dataset_test"
+FEATURE_SCHEMA: Final = "feature_schema"
+MODEL: Final = "model"
+METRICS: Final = "metrics"
+DATA_FINGERPRINT: Final = "data_fingerprint"
+
+# --- Metrics (keys of the metrics dict, of MLflow metrics and of model-version metadata) -------
+PRECISION: Final = "precision"
+RECALL: Final = "recall"
+F1: Final = "f1"
+ROC_AUC: Final = "roc_auc"
+ACCURACY: Final = "accuracy"
+METRIC_NAMES: Final = (PRECISION, RECALL, F1, ROC_AUC, ACCURACY)
+CONFUSION_MATRIX: Final = "confusion_matrix"
+BASELINE_PRECISION: Final = "baseline_precision"

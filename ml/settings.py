@@ -1,0 +1,161 @@
+"""Validated settings: YAML files under configs/ parsed into frozen pydantic models.
+
+Unknown keys are rejected (``extra="forbid"``) with the closest valid key suggested, so a typo in
+a config file stops the run instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ml import names
+
+MetricName = Literal["precision", "recall", "f1", "roc_auc", "accuracy"]
+ModelKind = Literal["lightgbm", "logistic_regression", "random_forest"]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, unreadable or invalid."""
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DemoSettings(StrictModel):
+    """The seeded generator of the demo customers + sales tables."""
+
+    path: str = "data/demo.sqlite"
+    customers: int = Field(10_000, ge=50, le=5_000_000)
+    seed: int = 42
+    drift: float = Field(0.0, ge=0.0, le=1.0, description="0 = training distribution, 1 = shifted")
+    bias: float = Field(0.0, ge=0.0, le=1.0, description="share of good labels flipped for women")
+    as_of: date = date(2026, 1, 1)
+
+
+class DataSettings(StrictModel):
+    """Where the data comes from and which columns play which role."""
+
+    source: Literal["demo", "csv", "parquet", "sql"] = "demo"
+    path: str | None = None
+    sql_url: str | None = None
+    sql_query: str | None = None
+    target_column: str = names.TARGET
+    positive_label: str = names.GOOD
+    id_column: str | None = names.ID
+    sensitive_features: tuple[str, ...] = ("gender", "age")
+    columns: dict[str, Literal["numeric", "categorical"]] = Field(
+        default_factory=dict,
+        description="optional declared feature types; a column that does not match stops the run",
+    )
+    demo: DemoSettings = DemoSettings()
+
+    @field_validator("id_column", mode="before")
+    @classmethod
+    def _empty_id_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+    @model_validator(mode="after")
+    def _source_needs_its_fields(self) -> DataSettings:
+        if self.source in ("csv", "parquet") and not self.path:
+            raise ValueError(f"data.path is required when data.source is {self.source!r}")
+        if self.source == "sql" and not (self.sql_url and self.sql_query):
+            raise ValueError("data.sql_url and data.sql_query are required when data.source is 'sql'")
+        if self.source == "demo" and (self.target_column, self.id_column) != (names.TARGET, names.ID):
+            raise ValueError(
+                f"the demo data has target column {names.TARGET!r} and id column {names.ID!r}; "
+                f"got target_column={self.target_column!r}, id_column={self.id_column!r}"
+            )
+        if self.target_column in self.sensitive_features:
+            raise ValueError(f"target column {self.target_column!r} cannot be a sensitive feature")
+        return self
+
+
+class ProjectSettings(StrictModel):
+    """What the project is: rendered from the Copier answers into configs/project.yaml."""
+
+    project_name: str = Field(min_length=1)
+    model_name: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,62}$")
+    data: DataSettings = DataSettings()
+
+
+class SplitSettings(StrictModel):
+    test_size: float = Field(0.2, gt=0.0, lt=0.5)
+    validation_size: float = Field(0.2, gt=0.0, lt=0.5)
+
+
+class FeatureSettings(StrictModel):
+    use_sensitive_features: bool = Field(
+        False, description="feed the sensitive columns to the model (they are always used for fairness)"
+    )
+    drop: tuple[str, ...] = ()
+
+
+class ModelSettings(StrictModel):
+    kind: ModelKind = "lightgbm"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrainingSettings(StrictModel):
+    """configs/training.yaml: everything the training pipeline may vary."""
+
+    seed: int = 42
+    enable_cache: bool = True
+    primary_metric: MetricName = "precision"
+    decision_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    split: SplitSettings = SplitSettings()
+    features: FeatureSettings = FeatureSettings()
+    model: ModelSettings = ModelSettings()
+
+
+def _closest(key: str, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """Suggest the valid key nearest to an unknown one (walks the model along ``loc``)."""
+    fields: dict[str, Any] = model.model_fields
+    for part in loc[:-1]:
+        annotation = fields.get(part).annotation if part in fields else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        fields = annotation.model_fields
+    match = difflib.get_close_matches(key, list(fields), n=1)
+    return f"; did you mean {match[0]!r}?" if match else f"; valid keys: {', '.join(fields)}"
+
+
+def format_validation_error(source: str, error: ValidationError, model: type[BaseModel]) -> str:
+    lines = [f"{source} is invalid:"]
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        where = ".".join(str(part) for part in loc) or "<root>"
+        if item["type"] == "extra_forbidden":
+            hint = _closest(str(loc[-1]), model, loc)
+            lines.append(f"  - {where}: unknown key{hint}")
+        else:
+            got = item.get("input")
+            shown = "" if isinstance(got, dict) else f" (got {got!r})"
+            lines.append(f"  - {where}: {item['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def load_settings(path: str | Path, model: type[M]) -> M:
+    """Read a YAML file into ``model``; raise ConfigError naming the file, key and value."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist; create it or pass an existing path")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must hold a mapping of keys, got {type(raw).__name__}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(str(path), exc, model)) from None

@@ -1,0 +1,120 @@
+"""Model construction and fitting: one scikit-learn Pipeline whatever the estimator."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from lightgbm import LGBMClassifier
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from ml.features import FeatureSchema, binary_target
+from ml.settings import ConfigError, ModelSettings, SplitSettings
+
+DEFAULT_PARAMS: dict[str, dict] = {
+    "lightgbm": {
+        "n_estimators": 300,
+        "learning_rate": 0.05,
+        "num_leaves": 15,
+        "min_child_samples": 30,
+        "subsample": 0.8,
+        "subsample_freq": 1,
+        "colsample_bytree": 0.8,
+        "n_jobs": 1,
+        "verbose": -1,
+    },
+    "logistic_regression": {"C": 1.0, "max_iter": 2000},
+    "random_forest": {"n_estimators": 300, "min_samples_leaf": 5, "n_jobs": 1},
+}
+ESTIMATORS = {
+    "lightgbm": LGBMClassifier,
+    "logistic_regression": LogisticRegression,
+    "random_forest": RandomForestClassifier,
+}
+
+
+@dataclass(frozen=True)
+class Split:
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    test: pd.DataFrame
+
+
+def split_dataset(frame: pd.DataFrame, target: str, split: SplitSettings, seed: int) -> Split:
+    """Stratified train / validation / test split, reproducible for a seed."""
+    rest, test = train_test_split(
+        frame, test_size=split.test_size, stratify=frame[target], random_state=seed
+    )
+    val_share = split.validation_size / (1.0 - split.test_size)
+    train, validation = train_test_split(
+        rest, test_size=val_share, stratify=rest[target], random_state=seed
+    )
+    return Split(train, validation, test)
+
+
+def make_estimator(settings: ModelSettings, seed: int):
+    """The configured estimator; unknown hyperparameters are rejected with a suggestion."""
+    estimator_cls = ESTIMATORS[settings.kind]
+    valid = set(estimator_cls().get_params())
+    unknown = sorted(set(settings.params) - valid)
+    if unknown:
+        hints = [
+            f"{key!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(key, valid, 1)) else repr(key)
+            for key in unknown
+        ]
+        raise ConfigError(
+            f"model.params for {settings.kind} has unknown parameter(s) {', '.join(hints)}; "
+            f"valid ones: {', '.join(sorted(valid))}"
+        )
+    params = {**DEFAULT_PARAMS[settings.kind], **settings.params, "random_state": seed}
+    return estimator_cls(**params)
+
+
+def make_preprocessor(schema: FeatureSchema, kind: str) -> ColumnTransformer:
+    """Trees get ordinal-coded categories (unknown/missing -> NaN); linear models one-hot."""
+    if kind == "lightgbm":
+        categorical = OrdinalEncoder(
+            handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan
+        )
+        numeric: object = "passthrough"
+    else:
+        categorical = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+        numeric = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
+    return ColumnTransformer(
+        [("cat", categorical, schema.categorical), ("num", numeric, schema.numeric)],
+        verbose_feature_names_out=False,
+    ).set_output(transform="pandas")
+
+
+def as_model_input(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
+    """Select the model's columns in schema order; categories as text so encoders agree."""
+    out = frame[schema.names].copy()
+    for column in schema.categorical:
+        out[column] = out[column].map(lambda v: v if pd.isna(v) else str(v)).astype(object)
+    return out
+
+
+def train_model(frame: pd.DataFrame, schema: FeatureSchema, settings: ModelSettings, seed: int) -> Pipeline:
+    """Fit preprocessing + estimator on ``frame`` (which holds features and the target)."""
+    model = Pipeline(
+        [("prep", make_preprocessor(schema, settings.kind)), ("clf", make_estimator(settings, seed))]
+    )
+    X = as_model_input(frame, schema)
+    y = binary_target(frame[schema.target_column], schema.positive_label)
+    fit_params = {"clf__categorical_feature": schema.categorical} if settings.kind == "lightgbm" else {}
+    if settings.kind == "lightgbm" and not schema.categorical:
+        fit_params = {}
+    return model.fit(X, y, **fit_params)
+
+
+def predict_proba(model: Pipeline, frame: pd.DataFrame, schema: FeatureSchema) -> np.ndarray:
+    """Probability of the positive class for each row of ``frame``."""
+    return model.predict_proba(as_model_input(frame, schema))[:, 1]

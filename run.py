@@ -1,0 +1,110 @@
+"""Command line of the project: `python run.py --help`.
+
+Every command reads its settings from configs/ (validated; unknown keys rejected) and runs on the
+active ZenML stack, so `zenml stack set <name> && python run.py train` is all that changes between
+a laptop and a cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ml.data.io import DataSourceError
+from ml.data.validation import DataValidationError
+from ml.settings import ConfigError, ProjectSettings, TrainingSettings, load_settings
+
+ROOT = Path(__file__).resolve().parent
+USER_ERRORS = (ConfigError, DataValidationError, DataSourceError)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from zenml import Model
+
+    from ml import names
+    from pipelines.training import training_pipeline
+
+    project = load_settings(args.project, ProjectSettings)
+    training = load_settings(args.config, TrainingSettings)
+    pipeline = training_pipeline.with_options(
+        model=Model(name=project.model_name, description=f"{project.project_name} classifier"),
+        enable_cache=False if args.no_cache else training.enable_cache,
+    )
+    run = pipeline(data=project.data, training=training)
+    metrics = run.steps["evaluate"].outputs[names.METRICS][0].load()
+    version = run.model_version
+    print(f"\nTraining run {run.name}: {run.status.value}")
+    if version is not None:
+        print(f"Model {version.model.name} version {version.name}")
+    primary = training.primary_metric
+    print(f"{primary} = {metrics[primary]:.3f} (always-positive baseline {metrics[names.BASELINE_PRECISION]:.3f})")
+    print(f"Experiment tracking: {_tracking_uri()}  (open it with `mlflow ui --backend-store-uri <uri>`)")
+    return 0
+
+
+def _tracking_uri() -> str:
+    from zenml.client import Client
+
+    tracker = Client().active_stack.experiment_tracker
+    return tracker.get_tracking_uri() if tracker is not None else "(no experiment tracker on this stack)"
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from ml.data.io import ensure_demo_db
+
+    project = load_settings(args.project, ProjectSettings)
+    path = ensure_demo_db(project.data.demo, ROOT)
+    print(f"Demo data ({project.data.demo.customers} customers, seed {project.data.demo.seed}): {path}")
+    return 0
+
+
+def cmd_stack(args: argparse.Namespace) -> int:
+    from stacks.apply import apply_stack, describe_stacks, remove_stack
+    from stacks.spec import available_specs, load_spec
+
+    if args.action == "apply":
+        changes = apply_stack(load_spec(args.name, ROOT), activate=not args.no_activate)
+        print("\n".join(changes) if changes else f"stack {args.name!r} is up to date; nothing changed")
+    elif args.action == "list":
+        print("specs in stacks/: " + ", ".join(available_specs()))
+        print("registered (* = active):\n" + "\n".join(describe_stacks()))
+    else:
+        remove_stack(args.name)
+        print(f"removed stack {args.name!r} and its components")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="run.py", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="run the training pipeline on the active stack")
+    train.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
+    train.add_argument("--config", default=str(ROOT / "configs/training.yaml"), help="training settings")
+    train.add_argument("--no-cache", action="store_true", help="rerun every step (ignore ZenML's cache)")
+    train.set_defaults(func=cmd_train)
+
+    data = sub.add_parser("data", help="generate the demo SQLite database (done by `train` if missing)")
+    data.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
+    data.set_defaults(func=cmd_data)
+
+    stack = sub.add_parser("stack", help="apply, list or remove the ZenML stacks specified in stacks/")
+    stack.add_argument("action", choices=("apply", "list", "remove"))
+    stack.add_argument("name", nargs="?", default="local", help="spec name (default: local)")
+    stack.add_argument("--no-activate", action="store_true", help="apply without `zenml stack set`")
+    stack.set_defaults(func=cmd_stack)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

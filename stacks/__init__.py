@@ -1,0 +1,1 @@
+"""Declarative ZenML stack specs (``stacks/*.yaml``) and the commands that apply them."""

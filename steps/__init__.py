@@ -1,0 +1,1 @@
+"""ZenML steps: thin adapters that read settings, call ``ml`` functions and name their outputs."""

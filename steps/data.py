@@ -1,0 +1,38 @@
+"""Load the raw tables and turn them into one validated row per customer."""
+
+from typing import Annotated
+
+import pandas as pd
+from zenml import log_metadata, step
+
+from ml import names
+from ml.data.io import ensure_demo_db, read_demo_tables, read_flat_table
+from ml.data.validation import validate_demo_tables, validate_training_table
+from ml.evaluation import data_fingerprint
+from ml.features import build_customer_features
+from ml.settings import DataSettings
+from steps._context import project_root
+
+
+@step(enable_cache=False)  # the source may change between runs: always read it
+def load_data(
+    data: DataSettings,
+) -> tuple[Annotated[pd.DataFrame, names.RAW_CUSTOMERS], Annotated[pd.DataFrame, names.RAW_SALES]]:
+    """Read the demo SQLite tables, or the user's flat table (then ``raw_sales`` is empty)."""
+    if data.source == "demo":
+        tables = read_demo_tables(ensure_demo_db(data.demo, project_root()))
+        validate_demo_tables(tables.customers, tables.sales)
+        return tables.customers, tables.sales
+    return read_flat_table(data, project_root()), pd.DataFrame()
+
+
+@step
+def engineer_features(
+    customers: pd.DataFrame, sales: pd.DataFrame, data: DataSettings
+) -> Annotated[pd.DataFrame, names.DATASET]:
+    """Customer-level aggregates of the sales joined to the customers, then schema checks."""
+    as_of = data.demo.as_of if data.source == "demo" else None
+    dataset = build_customer_features(customers, sales, as_of)
+    validate_training_table(dataset, data, table=names.DATASET)
+    log_metadata({names.DATA_FINGERPRINT: data_fingerprint(dataset)}, infer_model=True)
+    return dataset

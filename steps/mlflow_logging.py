@@ -1,0 +1,22 @@
+"""MLflow calls shared by the steps that run under the stack's experiment tracker."""
+
+import mlflow
+import pandas as pd
+import skops.io
+from sklearn.pipeline import Pipeline
+
+
+def log_dataset(frame: pd.DataFrame, name: str, target: str, context: str) -> None:
+    mlflow.log_input(mlflow.data.from_pandas(frame, name=name, targets=target), context=context)
+
+
+def log_sklearn_model(model: Pipeline, example: pd.DataFrame) -> str:
+    """Log with skops (safe loading), trusting exactly the types this pipeline is made of."""
+    trusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    # Integer columns in a signature refuse missing values at inference time: declare them float.
+    ints = example.select_dtypes("integer").columns
+    example = example.astype(dict.fromkeys(ints, "float64"))
+    info = mlflow.sklearn.log_model(
+        model, name="model", skops_trusted_types=trusted, input_example=example
+    )
+    return info.model_uri
