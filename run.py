@@ -38,8 +38,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if version is not None:
         print(f"Model {version.model.name} version {version.name}")
     primary = training.primary_metric
-    print(f"{primary} = {metrics[primary]:.3f} (always-positive baseline {metrics[names.BASELINE_PRECISION]:.3f})")
-    print(f"Experiment tracking: {_tracking_uri()}  (open it with `mlflow ui --backend-store-uri <uri>`)")
+    print(
+        f"{primary} = {metrics[primary]:.3f} "
+        f"(always-positive baseline {metrics[names.BASELINE_PRECISION]:.3f})"
+    )
+    print(f"MLflow tracking URI: {_tracking_uri()} (browse: mlflow ui --backend-store-uri <that URI>)")
     return 0
 
 

@@ -50,13 +50,9 @@ class Split:
 
 def split_dataset(frame: pd.DataFrame, target: str, split: SplitSettings, seed: int) -> Split:
     """Stratified train / validation / test split, reproducible for a seed."""
-    rest, test = train_test_split(
-        frame, test_size=split.test_size, stratify=frame[target], random_state=seed
-    )
+    rest, test = train_test_split(frame, test_size=split.test_size, stratify=frame[target], random_state=seed)
     val_share = split.validation_size / (1.0 - split.test_size)
-    train, validation = train_test_split(
-        rest, test_size=val_share, stratify=rest[target], random_state=seed
-    )
+    train, validation = train_test_split(rest, test_size=val_share, stratify=rest[target], random_state=seed)
     return Split(train, validation, test)
 
 
@@ -67,7 +63,9 @@ def make_estimator(settings: ModelSettings, seed: int):
     unknown = sorted(set(settings.params) - valid)
     if unknown:
         hints = [
-            f"{key!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(key, valid, 1)) else repr(key)
+            f"{key!r} (did you mean {m[0]!r}?)"
+            if (m := difflib.get_close_matches(key, valid, 1))
+            else repr(key)
             for key in unknown
         ]
         raise ConfigError(

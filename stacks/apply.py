@@ -48,9 +48,7 @@ def apply_stack(spec: StackSpec, activate: bool = True) -> list[str]:
         current = {ctype: comps[0].name for ctype, comps in stack.components.items()}
         if current != mapping:
             removed = [ctype for ctype in current if ctype not in mapping]
-            client.update_stack(
-                spec.name, component_updates={**mapping, **{ctype: [] for ctype in removed}}
-            )
+            client.update_stack(spec.name, component_updates={**mapping, **{ctype: [] for ctype in removed}})
             changes.append(f"updated stack {spec.name!r} components")
     if activate and client.active_stack_model.name != spec.name:
         client.activate_stack(spec.name)

@@ -43,7 +43,9 @@ class StackSpec(StrictModel):
     def _needs_core(cls, value: dict) -> dict:
         missing = {"orchestrator", "artifact_store"} - set(value)
         if missing:
-            raise ValueError(f"a stack needs an orchestrator and an artifact store; missing {sorted(missing)}")
+            raise ValueError(
+                f"a stack needs an orchestrator and an artifact store; missing {sorted(missing)}"
+            )
         return value
 
 

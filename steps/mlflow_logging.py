@@ -16,7 +16,5 @@ def log_sklearn_model(model: Pipeline, example: pd.DataFrame) -> str:
     # Integer columns in a signature refuse missing values at inference time: declare them float.
     ints = example.select_dtypes("integer").columns
     example = example.astype(dict.fromkeys(ints, "float64"))
-    info = mlflow.sklearn.log_model(
-        model, name="model", skops_trusted_types=trusted, input_example=example
-    )
+    info = mlflow.sklearn.log_model(model, name="model", skops_trusted_types=trusted, input_example=example)
     return info.model_uri

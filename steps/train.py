@@ -36,8 +36,14 @@ def train(
     columns = feature_columns(dataset_train, data, training.features)
     schema = infer_schema(dataset_train, columns, data, negative)
     model = train_model(dataset_train, schema, training.model, training.seed)
-    mlflow.log_params({"model_kind": training.model.kind, "seed": training.seed,
-                       "n_features": len(columns), **model.named_steps["clf"].get_params()})
+    mlflow.log_params(
+        {
+            "model_kind": training.model.kind,
+            "seed": training.seed,
+            "n_features": len(columns),
+            **model.named_steps["clf"].get_params(),
+        }
+    )
     log_dataset(dataset_train, names.DATASET_TRAIN, data.target_column, "training")
     log_sklearn_model(model, dataset_train.head(5)[schema.names])
     return model, schema.to_dict()
@@ -56,8 +62,11 @@ def evaluate(
     log_dataset(dataset_test, names.DATASET_TEST, schema.target_column, "evaluation")
     run = mlflow.active_run()
     log_metadata(
-        {names.METRICS: metrics, "primary_metric": training.primary_metric,
-         "mlflow_run_id": run.info.run_id if run else ""},
+        {
+            names.METRICS: metrics,
+            "primary_metric": training.primary_metric,
+            "mlflow_run_id": run.info.run_id if run else "",
+        },
         infer_model=True,
     )
     return metrics

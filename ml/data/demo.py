@@ -81,10 +81,10 @@ def generate_demo(
     m = owner.size
     r = reliability[owner]
     online_p = np.clip(0.45 + 0.3 * drift, 0, 0.95)
-    channel = np.where(
-        rng.random(m) < online_p, "online", np.where(rng.random(m) < 0.75, "store", "phone")
+    channel = np.where(rng.random(m) < online_p, "online", np.where(rng.random(m) < 0.75, "store", "phone"))
+    amount = np.round(
+        rng.lognormal(3.8 + 0.15 * r + 0.4 * drift + 0.3 * (segment[owner] != "retail"), 0.6), 2
     )
-    amount = np.round(rng.lognormal(3.8 + 0.15 * r + 0.4 * drift + 0.3 * (segment[owner] != "retail"), 0.6), 2)
     returned = rng.random(m) < _sigmoid(-2.4 - 0.6 * r + 0.4 * (channel == "online"))
     late = rng.random(m) < _sigmoid(-1.8 - 1.1 * r)
     days_late = np.where(late, rng.gamma(1.5, 12.0, m).round().astype(int) + 1, 0)
