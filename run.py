@@ -14,6 +14,7 @@ from pathlib import Path
 from ml.data.io import DataSourceError
 from ml.data.validation import DataValidationError
 from ml.settings import ConfigError, ProjectSettings, TrainingSettings, load_settings
+from pipelines.runner import PipelineFailed
 
 ROOT = Path(__file__).resolve().parent
 USER_ERRORS = (ConfigError, DataValidationError, DataSourceError)
@@ -23,6 +24,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from zenml import Model
 
     from ml import names
+    from pipelines.runner import run_pipeline
     from pipelines.training import training_pipeline
 
     project = load_settings(args.project, ProjectSettings)
@@ -31,7 +33,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         model=Model(name=project.model_name, description=f"{project.project_name} classifier"),
         enable_cache=False if args.no_cache else training.enable_cache,
     )
-    run = pipeline(data=project.data, training=training)
+    run = run_pipeline(pipeline, data=project.data, training=training)
     metrics = run.steps["evaluate"].outputs[names.METRICS][0].load()
     version = run.model_version
     print(f"\nTraining run {run.name}: {run.status.value}")
@@ -107,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except PipelineFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if exc.user_error else 1
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ ComponentType = Literal[
     "deployer",
 ]
 SPEC_DIR = Path(__file__).parent
+STATE_DIR_ENV = "PROJECT_STATE_DIR"  # where local state goes; default <project>/.state
 _VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 
@@ -78,10 +79,12 @@ def load_spec(name: str, project_root: Path, spec_dir: Path = SPEC_DIR) -> Stack
     if not path.is_file():
         raise ConfigError(f"no stack spec {name!r} in {spec_dir}; available: {available_specs(spec_dir)}")
     spec = load_settings(path, StackSpec)
+    variables = {
+        "PROJECT_ROOT": str(project_root),
+        "STATE_DIR": os.environ.get(STATE_DIR_ENV) or str(project_root / ".state"),
+    }
     components = {
-        kind: component.model_copy(
-            update={"config": substitute(component.config, {"PROJECT_ROOT": str(project_root)})}
-        )
+        kind: component.model_copy(update={"config": substitute(component.config, variables)})
         for kind, component in spec.components.items()
     }
     return spec.model_copy(update={"components": components})

@@ -1,0 +1,40 @@
+"""Run a pipeline and, when it fails, say which step failed and why in one line each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Exceptions that mean "fix your data or config", not "the code is broken".
+USER_ERROR_SOURCES = (
+    "ml.settings.ConfigError",
+    "ml.data.validation.DataValidationError",
+    "ml.data.io.DataSourceError",
+)
+
+
+class PipelineFailed(RuntimeError):
+    def __init__(self, pipeline: str, failures: list[str], user_error: bool) -> None:
+        self.failures = failures
+        self.user_error = user_error
+        detail = "\n".join(f"  - {line}" for line in failures) or "  (no step reported an exception)"
+        super().__init__(f"pipeline {pipeline!r} failed:\n{detail}")
+
+
+def run_pipeline(pipeline: Any, **params: Any) -> Any:
+    """Call ``pipeline(**params)``; on failure raise PipelineFailed with the steps' own messages."""
+    try:
+        return pipeline(**params)
+    except Exception as exc:
+        from zenml.client import Client
+
+        run = Client().get_pipeline(pipeline.name).last_run
+        failures, user_error = [], False
+        for name, step in run.steps.items():
+            info = step.exception_info
+            if info is None:
+                continue
+            failures.append(f"step {name!r}: {info.message}")
+            user_error = user_error or (info.source or "") in USER_ERROR_SOURCES
+        if not failures:
+            raise
+        raise PipelineFailed(pipeline.name, failures, user_error) from exc

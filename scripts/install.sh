@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Create .venv with the locked dependencies. Idempotent: a no-op when the lock has not changed.
+# Needs only Python 3.11 (set PYTHON=/path/to/python3.11 if `python3` is another version).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+py=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  if ! "$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    echo "error: $py is $("$py" --version 2>&1); this project needs Python 3.11 (set PYTHON=...)" >&2
+    exit 2
+  fi
+  "$py" -m venv .venv
+fi
+if [ ! -x .venv/bin/uv ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check uv
+fi
+want=$(sha256sum requirements.lock | cut -d' ' -f1)
+if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$want" ]; then
+  .venv/bin/uv pip install --quiet --python .venv/bin/python --compile-bytecode -r requirements.lock
+  echo "$want" > .venv/.requirements.sha256
+fi

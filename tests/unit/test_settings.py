@@ -1,0 +1,52 @@
+from pathlib import Path
+
+import pytest
+
+from ml.settings import ConfigError, ProjectSettings, TrainingSettings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path, text):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_configs_are_valid():
+    project = load_settings(ROOT / "configs/project.yaml", ProjectSettings)
+    training = load_settings(ROOT / "configs/training.yaml", TrainingSettings)
+    assert project.model_name and training.primary_metric == "precision"
+
+
+def test_typo_is_rejected_with_a_suggestion(tmp_path):
+    with pytest.raises(ConfigError, match=r"split.tset_size: unknown key; did you mean 'test_size'"):
+        load_settings(write(tmp_path, "split:\n  tset_size: 0.3\n"), TrainingSettings)
+
+
+def test_wrong_value_names_the_key_the_value_and_the_allowed(tmp_path):
+    with pytest.raises(ConfigError, match=r"model.kind: Input should be 'lightgbm'.*\(got 'xgboost'\)"):
+        load_settings(write(tmp_path, "model:\n  kind: xgboost\n"), TrainingSettings)
+
+
+def test_csv_source_needs_a_path(tmp_path):
+    text = "project_name: x\nmodel_name: xx\ndata:\n  source: csv\n"
+    with pytest.raises(ConfigError, match="data.path is required when data.source is 'csv'"):
+        load_settings(write(tmp_path, text), ProjectSettings)
+
+
+def test_demo_source_refuses_other_column_names(tmp_path):
+    text = "project_name: x\nmodel_name: xx\ndata:\n  target_column: churn\n"
+    with pytest.raises(ConfigError, match="demo data has target column 'label'"):
+        load_settings(write(tmp_path, text), ProjectSettings)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.yaml", TrainingSettings)
+
+
+def test_settings_are_frozen():
+    settings = TrainingSettings()
+    with pytest.raises(Exception, match="frozen"):
+        settings.seed = 1

@@ -1,0 +1,48 @@
+from pathlib import Path
+
+import pytest
+
+from ml.settings import ConfigError
+from stacks.spec import available_specs, load_spec
+
+
+def test_local_spec_resolves_the_state_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("PROJECT_STATE_DIR", raising=False)
+    spec = load_spec("local", tmp_path)
+    assert spec.components["artifact_store"].config["path"] == f"{tmp_path}/.state/artifacts"
+    monkeypatch.setenv("PROJECT_STATE_DIR", "/elsewhere")
+    assert load_spec("local", tmp_path).components["artifact_store"].config["path"] == "/elsewhere/artifacts"
+
+
+def test_local_spec_has_mlflow_tracking():
+    spec = load_spec("local", Path("."))
+    assert spec.components["experiment_tracker"].flavor == "mlflow"
+    assert "local" in available_specs()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name: x\ncomponents:\n  orchestrator: {name: o, flavor: local}\n", "artifact store"),
+        ("name: x\ncomponents:\n  orkestrator: {name: o, flavor: local}\n", "components.orkestrator"),
+        ("name: x\nbogus: 1\ncomponents: {}\n", "bogus: unknown key"),
+    ],
+)
+def test_invalid_specs_are_rejected(tmp_path, text, expected):
+    (tmp_path / "bad.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=expected):
+        load_spec("bad", tmp_path, spec_dir=tmp_path)
+
+
+def test_unknown_spec_lists_the_available_ones(tmp_path):
+    with pytest.raises(ConfigError, match=r"no stack spec 'nope'.*available: \['local'\]"):
+        load_spec("nope", tmp_path)
+
+
+def test_unset_variable_is_named(tmp_path):
+    (tmp_path / "s.yaml").write_text(
+        "name: s\ncomponents:\n  orchestrator: {name: o, flavor: local}\n"
+        "  artifact_store: {name: a, flavor: s3, config: {path: '${BUCKET_URL}'}}\n"
+    )
+    with pytest.raises(ConfigError, match=r"\$\{BUCKET_URL\}, which is not set"):
+        load_spec("s", tmp_path, spec_dir=tmp_path)

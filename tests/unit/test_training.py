@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+
+from ml import names
+from ml.data.demo import generate_demo
+from ml.evaluation import classification_metrics, data_fingerprint
+from ml.features import binary_target, build_customer_features, feature_columns, infer_schema
+from ml.settings import ConfigError, DataSettings, FeatureSettings, ModelSettings, SplitSettings
+from ml.training import make_estimator, predict_proba, split_dataset, train_model
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    tables = generate_demo(customers=3000, seed=3)
+    return build_customer_features(tables.customers, tables.sales)
+
+
+@pytest.fixture(scope="module")
+def split(dataset):
+    return split_dataset(dataset, names.TARGET, SplitSettings(), seed=0)
+
+
+def schema_of(frame):
+    data = DataSettings()
+    return infer_schema(frame, feature_columns(frame, data, FeatureSettings()), data, names.BAD)
+
+
+def test_split_is_stratified_disjoint_and_reproducible(dataset, split):
+    ids = [set(part[names.ID]) for part in (split.train, split.validation, split.test)]
+    assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2]), "split parts overlap"
+    assert sum(map(len, ids)) == len(dataset), "rows lost in the split"
+    rates = [(part[names.TARGET] == names.GOOD).mean() for part in (split.train, split.test)]
+    assert abs(rates[0] - rates[1]) < 0.01, f"not stratified: {rates}"
+    again = split_dataset(dataset, names.TARGET, SplitSettings(), seed=0)
+    assert again.test.index.equals(split.test.index), "same seed must give the same split"
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "logistic_regression", "random_forest"])
+def test_every_model_kind_beats_the_always_positive_baseline(split, kind):
+    schema = schema_of(split.train)
+    model = train_model(split.train, schema, ModelSettings(kind=kind), seed=0)
+    proba = predict_proba(model, split.test, schema)
+    metrics = classification_metrics(binary_target(split.test[names.TARGET], names.GOOD), proba, 0.5)
+    assert metrics[names.PRECISION] > metrics[names.BASELINE_PRECISION] + 0.07, (kind, metrics)
+    assert metrics[names.ROC_AUC] > 0.7, (kind, metrics)
+
+
+def test_training_is_deterministic_for_a_seed(split):
+    schema = schema_of(split.train)
+    first = predict_proba(train_model(split.train, schema, ModelSettings(), 1), split.test, schema)
+    second = predict_proba(train_model(split.train, schema, ModelSettings(), 1), split.test, schema)
+    np.testing.assert_array_equal(first, second, err_msg="same seed, different predictions")
+
+
+def test_unseen_category_and_missing_values_are_scored(split):
+    schema = schema_of(split.train)
+    model = train_model(split.train, schema, ModelSettings(), 0)
+    odd = split.test.head(3).assign(region="atlantis", annual_income=np.nan)
+    assert np.isfinite(predict_proba(model, odd, schema)).all(), "unknown category broke scoring"
+
+
+def test_unknown_hyperparameter_is_rejected_with_a_suggestion():
+    with pytest.raises(ConfigError, match=r"'num_leafs' \(did you mean 'num_leaves'\?\)"):
+        make_estimator(ModelSettings(params={"num_leafs": 8}), seed=0)
+
+
+def test_metrics_on_a_hand_checked_example():
+    y = np.array([1, 1, 0, 0, 1])
+    proba = np.array([0.9, 0.4, 0.6, 0.1, 0.8])
+    metrics = classification_metrics(y, proba, 0.5)
+    assert metrics[names.PRECISION] == pytest.approx(2 / 3)
+    assert metrics[names.RECALL] == pytest.approx(2 / 3)
+    assert metrics[names.CONFUSION_MATRIX] == [[1, 1], [1, 2]]
+    assert metrics[names.BASELINE_PRECISION] == pytest.approx(0.6)
+
+
+def test_fingerprint_changes_with_content_only(dataset):
+    assert data_fingerprint(dataset) == data_fingerprint(dataset.copy())
+    changed = dataset.copy()
+    changed.loc[changed.index[0], "age"] += 1
+    assert data_fingerprint(changed)["sha256"] != data_fingerprint(dataset)["sha256"]
+    assert data_fingerprint(dataset)["rows"] == len(dataset)
