@@ -1,0 +1,78 @@
+"""Run the project's CLI in subprocesses against an isolated ZenML/MLflow/BentoML state."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Variables of the developer's shell that would point a test at real servers or stores.
+LEAKY = ("ZENML_STORE_URL", "ZENML_STORE_API_KEY", "ZENML_ACTIVE_STACK_ID", "MLFLOW_TRACKING_URI")
+
+
+def isolated_env(state: Path) -> dict[str, str]:
+    """Environment whose ZenML store, artifacts, MLflow store and BentoML home live in ``state``."""
+    env = {key: value for key, value in os.environ.items() if key not in LEAKY}
+    env.update(
+        ZENML_CONFIG_PATH=str(state / "zenml"),
+        PROJECT_STATE_DIR=str(state / "project"),
+        BENTOML_HOME=str(state / "bentoml"),
+        ZENML_ANALYTICS_OPT_IN="false",
+        DO_NOT_TRACK="1",
+        ZENML_LOGGING_COLORS_DISABLED="true",
+        NO_COLOR="1",
+        PYTHONWARNINGS="ignore",
+    )
+    return env
+
+
+def run_cli(project: Path, env: dict[str, str], *args: str, timeout: int = 600):
+    """``python run.py ARGS`` in ``project`` with this interpreter (installs nothing)."""
+    return subprocess.run(
+        [sys.executable, "run.py", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def must(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert result.returncode == 0, (
+        f"{result.args} exited {result.returncode}\n--- stdout\n{result.stdout[-4000:]}"
+        f"\n--- stderr\n{result.stderr[-6000:]}"
+    )
+    return result
+
+
+def probe(project: Path, env: dict[str, str], model_name: str) -> dict:
+    result = must(
+        subprocess.run(
+            [sys.executable, "-m", "tests.e2e.probe", model_name],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def project_config_copy(project: Path, state: Path, **data_updates) -> Path:
+    """A copy of configs/project.yaml for a test: demo data written under ``state``."""
+    raw = yaml.safe_load((project / "configs/project.yaml").read_text())
+    if raw["data"].get("source", "demo") == "demo":
+        raw["data"].setdefault("demo", {})["path"] = str(state / "demo.sqlite")
+    raw["data"].update(data_updates)
+    path = state / "project.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path

@@ -1,0 +1,111 @@
+"""The training pipeline, run as a user runs it (`run.py stack apply local`, `run.py train`), on a
+temporary local stack; then the ZenML store and the MLflow store are inspected through their own
+clients."""
+
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from ml import names
+from tests.e2e.harness import PROJECT_ROOT, isolated_env, must, probe, project_config_copy, run_cli
+
+pytestmark = pytest.mark.e2e
+MODEL_NAME = yaml.safe_load((PROJECT_ROOT / "configs/project.yaml").read_text())["model_name"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    state = tmp_path_factory.mktemp("training")
+    env = isolated_env(state)
+    first_apply = must(run_cli(PROJECT_ROOT, env, "stack", "apply", "local"))
+    second_apply = must(run_cli(PROJECT_ROOT, env, "stack", "apply", "local"))
+    config = project_config_copy(PROJECT_ROOT, state)
+    train = must(run_cli(PROJECT_ROOT, env, "train", "--project", str(config)))
+    return {
+        "state": state,
+        "env": env,
+        "applies": (first_apply.stdout, second_apply.stdout),
+        "train": train,
+        "store": probe(PROJECT_ROOT, env, MODEL_NAME),
+    }
+
+
+def test_local_stack_is_registered_once_and_active(trained):
+    first, second = trained["applies"]
+    assert "created stack 'local'" in first and "activated stack 'local'" in first, first
+    assert "nothing changed" in second, f"second apply changed something:\n{second}"
+    store = trained["store"]
+    assert store["stack"] == "local", store["stack"]
+    assert store["components"]["experiment_tracker"] == "local-mlflow-tracker", store["components"]
+    assert str(trained["state"]) in store["tracking_uri"], "MLflow store must live in the state dir"
+
+
+def test_training_run_completed_every_step(trained):
+    runs = [run for run in trained["store"]["runs"] if run["pipeline"] == "training_pipeline"]
+    assert len(runs) == 1, f"expected one training run, got {runs}"
+    assert runs[0]["status"] == "completed", runs[0]
+    expected = {"load_data", "engineer_features", "split_data", "train", "evaluate"}
+    assert set(runs[0]["steps"]) == expected, runs[0]["steps"]
+    assert set(runs[0]["steps"].values()) == {"completed"}, runs[0]["steps"]
+
+
+def test_model_version_carries_metrics_fingerprint_and_mlflow_run(trained):
+    versions = trained["store"]["model_versions"]
+    assert [v["number"] for v in versions] == [1], versions
+    metadata = versions[0]["metadata"]
+    metrics = metadata[names.METRICS]
+    for metric in names.METRIC_NAMES:
+        assert 0.0 <= metrics[metric] <= 1.0, f"{metric} missing or out of range: {metrics}"
+    assert metadata[names.DATA_FINGERPRINT]["rows"] > 0, metadata[names.DATA_FINGERPRINT]
+    assert len(metadata[names.DATA_FINGERPRINT]["sha256"]) == 64
+    assert metadata["mlflow_run_id"], "the model version must point at its MLflow run"
+
+
+def test_precision_beats_the_always_positive_baseline(trained):
+    metrics = trained["store"]["model_versions"][0]["metadata"][names.METRICS]
+    floor = metrics[names.BASELINE_PRECISION] + 0.05
+    assert metrics[names.PRECISION] >= floor, (
+        f"precision {metrics[names.PRECISION]:.3f} is below {floor:.3f}, i.e. no better than "
+        "labelling every row positive"
+    )
+    assert f"precision = {metrics[names.PRECISION]:.3f}" in trained["train"].stdout
+
+
+def test_mlflow_run_holds_params_metrics_model_and_datasets(trained):
+    metadata = trained["store"]["model_versions"][0]["metadata"]
+    client = MlflowClient(tracking_uri=trained["store"]["tracking_uri"])
+    run = client.get_run(metadata["mlflow_run_id"])
+    assert run.data.params["model_kind"] == "lightgbm", run.data.params
+    assert run.data.params["seed"] == "42", run.data.params
+    for metric in names.METRIC_NAMES:
+        assert run.data.metrics[metric] == pytest.approx(metadata[names.METRICS][metric]), metric
+    datasets = {inp.dataset.name for inp in run.inputs.dataset_inputs}
+    assert {names.DATASET_TRAIN, names.DATASET_TEST} <= datasets, datasets
+    logged = client.search_logged_models(experiment_ids=[run.info.experiment_id])
+    assert any(model.source_run_id == run.info.run_id for model in logged), "model not logged"
+
+
+def test_bad_data_stops_the_run_naming_the_column(trained, tmp_path):
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("cid,x,sex\n1,0.5,f\n2,0.7,m\n")
+    config = project_config_copy(PROJECT_ROOT, tmp_path)
+    raw = yaml.safe_load(config.read_text())
+    raw["data"] = {
+        "source": "csv",
+        "path": str(bad_csv),
+        "target_column": "churned",
+        "id_column": "cid",
+        "sensitive_features": ["sex"],
+    }
+    config.write_text(yaml.safe_dump(raw))
+    result = run_cli(PROJECT_ROOT, trained["env"], "train", "--project", str(config))
+    assert result.returncode == 2, f"expected exit 2 (bad input), got {result.returncode}\n{result.stderr}"
+    assert "missing column(s) ['churned']" in result.stderr, result.stderr[-2000:]
+
+
+def test_config_typo_is_rejected_before_anything_runs(trained, tmp_path):
+    config = tmp_path / "training.yaml"
+    config.write_text("seed: 1\nmodel:\n  knid: lightgbm\n")
+    result = run_cli(PROJECT_ROOT, trained["env"], "train", "--config", str(config))
+    assert result.returncode == 2, result.stderr
+    assert "model.knid: unknown key; did you mean 'kind'?" in result.stderr, result.stderr

@@ -1,0 +1,142 @@
+"""Rendering: the root is the default rendering; answers reach the files; bad answers refused."""
+
+from __future__ import annotations
+
+import difflib
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from ml.settings import ProjectSettings, load_settings
+from tests.template.conftest import ROOT, render
+
+# Files of the template repository that are not part of a generated project.
+TEMPLATE_ONLY = (
+    "copier.yml",
+    "template/",
+    "README.md",
+    "tests/template/",
+    "scripts/demo.sh",
+    ".ci/",
+    ".github/workflows/template.yml",
+)
+RENDER_ONLY = (".copier-answers.yml",)
+
+
+def root_project_files() -> set[str]:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    return {path for path in listed if (ROOT / path).is_file() and not path.startswith(TEMPLATE_ONLY)}
+
+
+def rendered_files(project) -> set[str]:
+    return {
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.name not in RENDER_ONLY
+    }
+
+
+def test_default_rendering_reproduces_the_reference_project(default_project):
+    expected, got = root_project_files(), rendered_files(default_project)
+    assert got == expected, (
+        f"only at the root (link them from template/ or list them as template-only): "
+        f"{sorted(expected - got)}\nonly in the rendering: {sorted(got - expected)}"
+    )
+    drifted = []
+    for path in sorted(expected):
+        ours, theirs = (ROOT / path).read_bytes(), (default_project / path).read_bytes()
+        if ours != theirs:
+            diff = difflib.unified_diff(
+                ours.decode(errors="replace").splitlines(),
+                theirs.decode(errors="replace").splitlines(),
+                f"root/{path}",
+                f"rendered/{path}",
+                lineterm="",
+            )
+            drifted.append("\n".join(diff))
+    assert not drifted, "the root drifted from the default rendering:\n" + "\n".join(drifted)
+
+
+def templated_files() -> list[str]:
+    """Output paths of the *.jinja files (shared code may hold '{{' legitimately, e.g. f-strings)."""
+    template = ROOT / "template"
+    return [
+        str(path.relative_to(template))
+        .removesuffix(".jinja")
+        .replace("{{_copier_conf.answers_file}}", ".copier-answers.yml")
+        for path in template.rglob("*.jinja")
+    ]
+
+
+def test_no_template_syntax_is_left_in_a_rendering(default_project, csv_project):
+    assert "configs/project.yaml" in templated_files(), templated_files()
+    for project in (default_project, csv_project):
+        for path in templated_files():
+            text = (project / path).read_text(errors="replace")
+            assert "{{" not in text and "{%" not in text, f"unrendered Jinja in {project.name}/{path}"
+
+
+def test_answers_reach_the_generated_files(csv_project):
+    settings = load_settings(csv_project / "configs/project.yaml", ProjectSettings)
+    data = settings.data
+    assert (settings.project_name, settings.model_name) == ("Churn Radar", "churn-radar")
+    assert (data.source, data.path) == ("csv", "data/customers.csv")
+    assert (data.target_column, data.positive_label, data.id_column) == ("churned", "yes", None)
+    assert data.sensitive_features == ("sex",)
+    assert 'name = "churn-radar"' in (csv_project / "pyproject.toml").read_text()
+    answers = yaml.safe_load((csv_project / ".copier-answers.yml").read_text())
+    assert answers["_src_path"] == str(ROOT) and answers["target_column"] == "churned", answers
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"project_slug": "Bad Slug"}, "project_slug must start with a letter"),
+        ({"model_name": "9lives"}, "model_name must start with a lowercase letter"),
+        ({"project_name": " "}, "project_name must not be empty"),
+        ({"data_source": "excel"}, "excel"),
+        ({"data_source": "csv", "data_path": "data/x.parquet"}, "data_path must end with .csv"),
+        ({"data_source": "sql", "sql_url": "localhost/db"}, "sql_url must be a SQLAlchemy URL"),
+        ({"data_source": "sql", "sql_query": "DROP TABLE x"}, "sql_query must be a SELECT"),
+        ({"data_source": "csv", "target_column": "my target"}, "target_column must be a column name"),
+        ({"sensitive_features": "gender,,"}, "bad entries"),
+        ({"sensitive_features": "income"}, "demo data's candidate sensitive columns"),
+        ({"data_source": "csv", "sensitive_features": "label"}, "cannot be a sensitive feature"),
+        ({"data_source": "csv", "sensitive_features": ""}, "must name at least one column"),
+    ],
+)
+def test_bad_answers_are_refused_with_what_is_allowed(tmp_path, answers, message):
+    with pytest.raises(Exception, match=message) as caught:
+        render(tmp_path / "p", answers)
+    assert not (tmp_path / "p" / "run.py").exists(), f"rendered despite {caught.value}"
+
+
+def test_copier_cli_prints_next_steps(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--trust",
+            "--defaults",
+            "--vcs-ref",
+            "HEAD",
+            str(ROOT),
+            str(tmp_path / "p"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "bash scripts/quickstart.sh" in result.stdout + result.stderr, result.stdout
