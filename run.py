@@ -8,6 +8,7 @@ a laptop and a cluster.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -102,8 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def use_project_state() -> None:
+    """ZenML's store lives in the project's state dir unless ZENML_CONFIG_PATH says otherwise."""
+    state = Path(os.environ.get("PROJECT_STATE_DIR") or ROOT / ".state")
+    os.environ.setdefault("ZENML_CONFIG_PATH", str(state / "zenml"))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    use_project_state()
     try:
         return args.func(args)
     except USER_ERRORS as exc:

@@ -14,6 +14,14 @@ fi
 if [ ! -x .venv/bin/uv ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check uv
 fi
+if ! grep -q ZENML_CONFIG_PATH .venv/bin/activate; then
+  # `zenml ...` in an activated .venv sees the same project-local store as `python run.py ...`.
+  cat >> .venv/bin/activate <<EOS
+
+# Added by scripts/install.sh: this project's ZenML store lives in its state dir.
+export ZENML_CONFIG_PATH="\${ZENML_CONFIG_PATH:-\${PROJECT_STATE_DIR:-$PWD/.state}/zenml}"
+EOS
+fi
 want=$(sha256sum requirements.lock | cut -d' ' -f1)
 if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$want" ]; then
   .venv/bin/uv pip install --quiet --python .venv/bin/python --compile-bytecode -r requirements.lock

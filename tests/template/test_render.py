@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -22,7 +25,8 @@ TEMPLATE_ONLY = (
     ".ci/",
     ".github/workflows/template.yml",
 )
-RENDER_ONLY = (".copier-answers.yml",)
+# The root's README.md presents the template; a project's README comes from README.md.jinja.
+RENDER_ONLY = (".copier-answers.yml", "README.md")
 
 
 def root_project_files() -> set[str]:
@@ -140,3 +144,35 @@ def test_copier_cli_prints_next_steps(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "bash scripts/quickstart.sh" in result.stdout + result.stderr, result.stdout
+
+
+def test_generated_projects_pass_pre_commit_without_changing_a_file(default_project, csv_project, tmp_path):
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PRE_COMMIT_HOME": str(tmp_path)}
+    for project in (default_project, csv_project):
+        copy = tmp_path / project.name
+        shutil.copytree(project, copy, ignore=shutil.ignore_patterns("__pycache__", ".state", "*.csv"))
+        git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+        for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "rendered"]):
+            subprocess.run([*git, *command], cwd=copy, check=True, env=env)
+        result = subprocess.run(
+            ["pre-commit", "run", "--all-files"],
+            cwd=copy,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+        assert result.returncode == 0, f"{project.name}: pre-commit failed\n{result.stdout[-4000:]}"
+        status = subprocess.run(["git", "status", "--porcelain"], cwd=copy, capture_output=True, text=True)
+        assert status.stdout == "", f"{project.name}: pre-commit changed files:\n{status.stdout}"
+
+
+def test_template_repository_code_is_lint_and_format_clean():
+    bin_dir = Path(sys.executable).parent
+    for command in (["check", "."], ["format", "--check", "."]):
+        result = subprocess.run(
+            [str(bin_dir / "ruff"), *command], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, f"ruff {' '.join(command)}:\n{result.stdout}{result.stderr}"
