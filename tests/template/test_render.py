@@ -51,7 +51,8 @@ def rendered_files(project) -> set[str]:
 def test_default_rendering_reproduces_the_reference_project(default_project):
     expected, got = root_project_files(), rendered_files(default_project)
     assert got == expected, (
-        f"only at the root (link them from template/ or list them as template-only): "
+        "only at the root (link them from template/, list them as template-only, or `git add` new "
+        f"files: Copier renders tracked files only): "
         f"{sorted(expected - got)}\nonly in the rendering: {sorted(got - expected)}"
     )
     drifted = []

@@ -1,0 +1,62 @@
+"""Self-contained HTML reports (no JavaScript, no network): inline SVG charts and tables."""
+
+from __future__ import annotations
+
+import html
+import io
+
+import pandas as pd
+
+
+def svg_bar_chart(
+    data: pd.DataFrame | pd.Series, title: str, xlabel: str = "", reference: float | None = None
+) -> str:
+    """A horizontal bar chart as an inline ``<svg>`` (grouped bars when ``data`` has columns)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame = data.to_frame() if isinstance(data, pd.Series) else data
+    height = max(2.0, 0.35 * len(frame) * max(1, len(frame.columns)) + 1.0)
+    fig, ax = plt.subplots(figsize=(7.5, min(height, 14)))
+    try:
+        frame.iloc[::-1].plot.barh(ax=ax, legend=len(frame.columns) > 1, width=0.8)
+        if reference is not None:
+            ax.axvline(reference, color="crimson", linestyle="--", linewidth=1)
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("")
+        fig.tight_layout()
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg")
+    finally:
+        plt.close(fig)
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg") :]
+
+
+def html_table(frame: pd.DataFrame, float_format: str = "{:.3f}") -> str:
+    return frame.to_html(
+        float_format=lambda value: float_format.format(value), border=0, classes="table", na_rep="—"
+    )
+
+
+def html_page(title: str, sections: list[tuple[str, str]]) -> str:
+    """A standalone page: ``sections`` are (heading, HTML body) pairs."""
+    body = "\n".join(f"<section><h2>{html.escape(h)}</h2>\n{content}</section>" for h, content in sections)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 1100px; }}
+table.table {{ border-collapse: collapse; font-size: 0.9rem; }}
+table.table th, table.table td {{
+  padding: 0.25rem 0.6rem; border-bottom: 1px solid #ddd; text-align: right;
+}}
+.pass {{ color: #17703a; font-weight: 600; }} .fail {{ color: #b00020; font-weight: 600; }}
+svg {{ max-width: 100%; height: auto; }}
+</style></head>
+<body><h1>{html.escape(title)}</h1>
+{body}
+</body></html>
+"""
