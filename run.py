@@ -16,9 +16,10 @@ from ml.data.io import DataSourceError
 from ml.data.validation import DataValidationError
 from ml.settings import ConfigError, ProjectSettings, TrainingSettings, load_settings
 from pipelines.runner import PipelineFailed
+from registry.models import RegistryError
 
 ROOT = Path(__file__).resolve().parent
-USER_ERRORS = (ConfigError, DataValidationError, DataSourceError)
+USER_ERRORS = (ConfigError, DataValidationError, DataSourceError, RegistryError)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -45,7 +46,38 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"{primary} = {metrics[primary]:.3f} "
         f"(always-positive baseline {metrics[names.BASELINE_PRECISION]:.3f})"
     )
+    decision = run.steps["promote"].outputs[names.PROMOTION_DECISION][0].load()
+    print(f"Promotion: {decision['stage']}" + "".join(f"\n  - {reason}" for reason in decision["reasons"]))
     print(f"MLflow tracking URI: {_tracking_uri()} (browse: mlflow ui --backend-store-uri <that URI>)")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from registry.models import describe_versions
+
+    project = load_settings(args.project, ProjectSettings)
+    rows = describe_versions(project.model_name)
+    if not rows:
+        print(f"model {project.model_name!r} has no versions yet; run `python run.py train`")
+        return 0
+    metric = load_settings(args.config, TrainingSettings).primary_metric
+    print(f"{'version':>7}  {'stage':<10} {metric:>9}  {'fairness':>8}  decision / release")
+    for row in rows:
+        value = row["metrics"].get(metric)
+        score = row["fairness_score"]
+        print(
+            f"{row['version']:>7}  {row['stage']:<10} {value if value is None else f'{value:.4f}':>9}  "
+            f"{score if score is None else f'{score:.3f}':>8}  {row['decision']} / {row['release']}"
+        )
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from registry.models import rollback
+
+    project = load_settings(args.project, ProjectSettings)
+    previous, restored = rollback(project.model_name, args.to)
+    print(f"Rolled back {project.model_name}: version {restored} is production again; {previous} archived")
     return 0
 
 
@@ -94,6 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="generate the demo SQLite database (done by `train` if missing)")
     data.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
     data.set_defaults(func=cmd_data)
+
+    models = sub.add_parser("models", help="list the model's versions, stages, metrics and decisions")
+    models.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
+    models.add_argument("--config", default=str(ROOT / "configs/training.yaml"), help="training settings")
+    models.set_defaults(func=cmd_models)
+
+    back = sub.add_parser("rollback", help="restore the production version the current one replaced")
+    back.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
+    back.add_argument("--to", help="version to restore instead (see `run.py models`)")
+    back.set_defaults(func=cmd_rollback)
 
     stack = sub.add_parser("stack", help="apply, list or remove the ZenML stacks specified in stacks/")
     stack.add_argument("action", choices=("apply", "list", "remove"))

@@ -18,12 +18,15 @@ from sklearn.metrics import (
 from ml import names
 
 
-def classification_metrics(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> dict:
-    """Precision, recall, F1 and accuracy of the positive class at ``threshold``; ROC AUC; the
-    confusion matrix ``[[tn, fp], [fn, tp]]``; and the precision of always answering positive
-    (the floor any useful model must beat)."""
+def classification_metrics(
+    y_true: np.ndarray, proba: np.ndarray, threshold: float, y_pred: np.ndarray | None = None
+) -> dict:
+    """Precision, recall, F1 and accuracy of the positive class at ``threshold`` (or of the given
+    decisions ``y_pred``); ROC AUC of ``proba``; the confusion matrix ``[[tn, fp], [fn, tp]]``; and
+    the precision of always answering positive (the floor any useful model must beat)."""
     y_true = np.asarray(y_true)
-    y_pred = (np.asarray(proba) >= threshold).astype(int)
+    if y_pred is None:
+        y_pred = (np.asarray(proba) >= threshold).astype(int)
     return {
         names.PRECISION: float(precision_score(y_true, y_pred, zero_division=0)),
         names.RECALL: float(recall_score(y_true, y_pred, zero_division=0)),
@@ -40,3 +43,17 @@ def data_fingerprint(frame: pd.DataFrame) -> dict:
     row_hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     digest = hashlib.sha256(row_hashes.tobytes() + ",".join(map(str, frame.columns)).encode())
     return {"sha256": digest.hexdigest(), "rows": int(len(frame)), "columns": int(frame.shape[1])}
+
+
+def release_decisions(
+    release, frame: pd.DataFrame, schema, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(decisions, probabilities) of a released model on a raw frame: a plain pipeline thresholds
+    its probabilities; a fairness-mitigated one (``predict`` on the raw frame) decides itself."""
+    from ml.fairness import MitigatedClassifier
+    from ml.training import as_model_input
+
+    if isinstance(release, MitigatedClassifier):
+        return np.asarray(release.predict(frame)), release.predict_proba(frame)[:, 1]
+    proba = release.predict_proba(as_model_input(frame, schema))[:, 1]
+    return (proba >= threshold).astype(int), proba

@@ -105,6 +105,35 @@ class ModelSettings(StrictModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class SearchSettings(StrictModel):
+    """Hyperparameter candidates, each trained in its own step (side by side on a distributed
+    orchestrator); the best on the validation split by the primary metric wins."""
+
+    candidates: tuple[dict[str, Any], ...] = Field(
+        default=({},), min_length=1, description="each: overrides of model.params"
+    )
+
+
+class FairnessSettings(StrictModel):
+    min_demographic_parity_ratio: float = Field(0.8, ge=0.0, le=1.0)
+    max_equalized_odds_difference: float = Field(0.1, ge=0.0, le=1.0)
+    min_group_size: int = Field(50, ge=1, description="smaller groups are reported, not judged")
+    bins: dict[str, tuple[float, ...]] = Field(
+        default_factory=lambda: {"age": (35.0, 50.0)},
+        description="inner band edges of numeric sensitive columns; unlisted ones are cut in quartiles",
+    )
+    judge_intersection: bool = False
+    mitigation: Literal["none", "threshold_optimizer"] = "threshold_optimizer"
+    mitigation_constraint: Literal["demographic_parity", "equalized_odds"] = "equalized_odds"
+
+
+class PromotionSettings(StrictModel):
+    min_primary_metric: float = Field(0.7, ge=0.0, le=1.0, description="quality gate on the test split")
+    tolerance: float = Field(
+        0.005, ge=0.0, le=1.0, description="a candidate may trail production by this much and still win"
+    )
+
+
 class TrainingSettings(StrictModel):
     """configs/training.yaml: everything the training pipeline may vary."""
 
@@ -115,6 +144,9 @@ class TrainingSettings(StrictModel):
     split: SplitSettings = SplitSettings()
     features: FeatureSettings = FeatureSettings()
     model: ModelSettings = ModelSettings()
+    search: SearchSettings = SearchSettings()
+    fairness: FairnessSettings = FairnessSettings()
+    promotion: PromotionSettings = PromotionSettings()
 
 
 def _closest(key: str, model: type[BaseModel], loc: tuple[Any, ...]) -> str:

@@ -116,3 +116,18 @@ def train_model(frame: pd.DataFrame, schema: FeatureSchema, settings: ModelSetti
 def predict_proba(model: Pipeline, frame: pd.DataFrame, schema: FeatureSchema) -> np.ndarray:
     """Probability of the positive class for each row of ``frame``."""
     return model.predict_proba(as_model_input(frame, schema))[:, 1]
+
+
+def candidate_settings(base: ModelSettings, overrides: dict) -> ModelSettings:
+    """The model settings of one search candidate: ``model.params`` updated with ``overrides``."""
+    return base.model_copy(update={"params": {**base.params, **overrides}})
+
+
+def select_best(scores: list[float], metric: str) -> int:
+    """Index of the highest validation score; ties go to the earliest candidate (the simplest)."""
+    if not scores:
+        raise ValueError("no candidates to select from; search.candidates must list at least one")
+    finite = [s if np.isfinite(s) else -np.inf for s in scores]
+    if all(s == -np.inf for s in finite):
+        raise ValueError(f"every candidate has an undefined validation {metric}: {scores}")
+    return int(np.argmax(finite))

@@ -1,16 +1,45 @@
-"""load -> features -> split -> train -> evaluate."""
+"""load -> features -> profile -> split -> search (fan-out) -> select -> evaluate -> fairness
+(+ mitigation) -> explain -> promote."""
 
 from zenml import pipeline
 
 from ml.settings import DataSettings, TrainingSettings
 from steps.data import engineer_features, load_data
-from steps.train import evaluate, split_data, train
+from steps.promote import promote
+from steps.responsible import check_fairness, explain_model, mitigate_bias, profile_data
+from steps.train import build_schema, evaluate, select_model, split_data, train_candidate
 
 
 @pipeline
 def training_pipeline(data: DataSettings, training: TrainingSettings) -> None:
     customers, sales = load_data(data=data)
     dataset = engineer_features(customers, sales, data=data)
-    dataset_train, _, dataset_test = split_data(dataset, data=data, training=training)
-    model, feature_schema = train(dataset_train, data=data, training=training)
-    evaluate(model, feature_schema, dataset_test, training=training)
+    profile_data(dataset, data=data, training=training)
+    train, validation, test = split_data(dataset, data=data, training=training)
+    schema = build_schema(train, data=data, training=training)
+    candidates, scores = [], []
+    for index in range(len(training.search.candidates)):  # fan-out: one step per candidate
+        model, score = train_candidate(
+            train, validation, schema, training=training, index=index, id=f"train_candidate_{index}"
+        )
+        candidates.append(model)
+        scores.append(score)
+    model, _ = select_model(candidates, scores, train, schema, training=training)
+    metrics = evaluate(model, schema, test, training=training)
+    fairness, _ = check_fairness(model, schema, test, data=data, training=training)
+    explain_model(model, schema, test, training=training)
+    mitigated_model, mitigated_evaluation = None, None
+    if training.fairness.mitigation != "none":
+        mitigated_model, mitigated_evaluation, _ = mitigate_bias(
+            model, schema, validation, test, fairness, data=data, training=training
+        )
+    promote(
+        model,
+        schema,
+        metrics,
+        fairness,
+        test,
+        training=training,
+        mitigated_model=mitigated_model,
+        mitigated_evaluation=mitigated_evaluation,
+    )

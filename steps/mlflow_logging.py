@@ -3,18 +3,18 @@
 import mlflow
 import pandas as pd
 import skops.io
-from sklearn.pipeline import Pipeline
+from sklearn.base import BaseEstimator
 
 
 def log_dataset(frame: pd.DataFrame, name: str, target: str, context: str) -> None:
     mlflow.log_input(mlflow.data.from_pandas(frame, name=name, targets=target), context=context)
 
 
-def log_sklearn_model(model: Pipeline, example: pd.DataFrame) -> str:
+def log_sklearn_model(model: BaseEstimator, example: pd.DataFrame, name: str = "model") -> str:
     """Log with skops (safe loading), trusting exactly the types this pipeline is made of."""
     trusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
     # Integer columns in a signature refuse missing values at inference time: declare them float.
     ints = example.select_dtypes("integer").columns
     example = example.astype(dict.fromkeys(ints, "float64"))
-    info = mlflow.sklearn.log_model(model, name="model", skops_trusted_types=trusted, input_example=example)
+    info = mlflow.sklearn.log_model(model, name=name, skops_trusted_types=trusted, input_example=example)
     return info.model_uri

@@ -1,4 +1,4 @@
-"""Split, train and evaluate, logging to the stack's MLflow experiment tracker."""
+"""Split, search (one step per candidate, side by side), select and evaluate."""
 
 from typing import Annotated
 
@@ -12,7 +12,7 @@ from ml.data.validation import validate_training_table
 from ml.evaluation import classification_metrics
 from ml.features import FeatureSchema, binary_target, feature_columns, infer_schema
 from ml.settings import DataSettings, TrainingSettings
-from ml.training import predict_proba, split_dataset, train_model
+from ml.training import candidate_settings, predict_proba, select_best, split_dataset, train_model
 from steps.mlflow_logging import log_dataset, log_sklearn_model
 
 
@@ -28,25 +28,63 @@ def split_data(
     return split.train, split.validation, split.test
 
 
-@step(experiment_tracker=True)
-def train(
+@step
+def build_schema(
     dataset_train: pd.DataFrame, data: DataSettings, training: TrainingSettings
-) -> tuple[Annotated[Pipeline, names.MODEL], Annotated[dict, names.FEATURE_SCHEMA]]:
+) -> Annotated[dict, names.FEATURE_SCHEMA]:
     negative = validate_training_table(dataset_train, data, table=names.DATASET_TRAIN)
     columns = feature_columns(dataset_train, data, training.features)
-    schema = infer_schema(dataset_train, columns, data, negative)
-    model = train_model(dataset_train, schema, training.model, training.seed)
+    return infer_schema(dataset_train, columns, data, negative).to_dict()
+
+
+@step(experiment_tracker=True, settings={"experiment_tracker": {"nested": True}})
+def train_candidate(
+    dataset_train: pd.DataFrame,
+    dataset_validation: pd.DataFrame,
+    feature_schema: dict,
+    training: TrainingSettings,
+    index: int,
+) -> tuple[Annotated[Pipeline, names.CANDIDATE_MODEL], Annotated[dict, names.CANDIDATE_SCORE]]:
+    """Fit candidate ``index`` of ``search.candidates`` and score it on the validation split."""
+    schema = FeatureSchema.from_dict(feature_schema)
+    overrides = training.search.candidates[index]
+    model = train_model(dataset_train, schema, candidate_settings(training.model, overrides), training.seed)
+    y_val = binary_target(dataset_validation[schema.target_column], schema.positive_label)
+    proba = predict_proba(model, dataset_validation, schema)
+    metrics = classification_metrics(y_val, proba, training.decision_threshold)
+    mlflow.log_params({"candidate": index, **{f"override.{k}": v for k, v in overrides.items()}})
+    mlflow.log_metrics({f"validation_{k}": v for k, v in metrics.items() if isinstance(v, float)})
+    return model, {"index": index, "overrides": overrides, "validation": metrics}
+
+
+@step(experiment_tracker=True)
+def select_model(
+    candidates: list[Pipeline],
+    scores: list[dict],
+    dataset_train: pd.DataFrame,
+    feature_schema: dict,
+    training: TrainingSettings,
+) -> tuple[Annotated[Pipeline, names.MODEL], Annotated[dict, names.SEARCH_RESULTS]]:
+    """The candidate with the best validation primary metric becomes the pipeline's model."""
+    metric = training.primary_metric
+    by_index = sorted(zip(scores, candidates, strict=True), key=lambda pair: pair[0]["index"])
+    best = select_best([score["validation"][metric] for score, _ in by_index], metric)
+    model = by_index[best][1]
+    schema = FeatureSchema.from_dict(feature_schema)
     mlflow.log_params(
         {
             "model_kind": training.model.kind,
             "seed": training.seed,
-            "n_features": len(columns),
+            "n_features": len(schema.names),
+            "selected_candidate": best,
             **model.named_steps["clf"].get_params(),
         }
     )
-    log_dataset(dataset_train, names.DATASET_TRAIN, data.target_column, "training")
-    log_sklearn_model(model, dataset_train.head(5)[schema.names])
-    return model, schema.to_dict()
+    log_dataset(dataset_train, names.DATASET_TRAIN, schema.target_column, "training")
+    model_uri = log_sklearn_model(model, dataset_train.head(5)[schema.names])
+    results = {"metric": metric, "selected": best, "candidates": [score for score, _ in by_index]}
+    log_metadata({names.SEARCH_RESULTS: results, "mlflow_model_uri": model_uri}, infer_model=True)
+    return model, results
 
 
 @step(experiment_tracker=True)
@@ -57,8 +95,7 @@ def evaluate(
     proba = predict_proba(model, dataset_test, schema)
     y_true = binary_target(dataset_test[schema.target_column], schema.positive_label)
     metrics = classification_metrics(y_true, proba, training.decision_threshold)
-    scalars = {k: v for k, v in metrics.items() if isinstance(v, float)}
-    mlflow.log_metrics(scalars)
+    mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float)})
     log_dataset(dataset_test, names.DATASET_TEST, schema.target_column, "evaluation")
     run = mlflow.active_run()
     log_metadata(

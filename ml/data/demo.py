@@ -1,9 +1,10 @@
 """Seeded generator of the demo master data: a ``customers`` table and a ``sales`` table.
 
-Each customer has a hidden reliability score driven by tenure, income, segment and age. It drives
-the behaviour recorded in the sales table (how often they buy, return goods, pay late) and, with
-noise, the good/bad label. The label is therefore learnable from customer-level aggregates of the
-sales, yet not separable: the noise caps what any model can reach.
+Each customer has a hidden reliability score driven by tenure, income, segment, region and signup
+channel (not by the sensitive attributes gender and age). It drives the behaviour recorded in the
+sales table (how often they buy, return goods, pay late) and, with noise, the good/bad label. The
+label is therefore learnable from customer-level aggregates of the sales, yet not separable: the
+noise caps what any model can reach.
 
 Knobs: ``drift`` shifts distributions (older, richer, more online, bigger baskets) for monitoring
 work; ``bias`` flips a share of the good labels of women to bad, a skewed history for the fairness
@@ -69,7 +70,6 @@ def generate_demo(
         + 0.35 * income_z
         + 0.3 * (segment == "corporate")
         - 0.25 * (signup == "partner")
-        + 0.01 * (age - 42)
         + 0.25 * (region == "north")
         - 0.2 * (region == "south")
         + rng.normal(0, 0.7, n)

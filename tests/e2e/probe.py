@@ -24,7 +24,7 @@ def main(model_name: str) -> None:
         for run in client.list_pipeline_runs(sort_by="asc:created", size=100).items
     ]
     try:
-        versions = client.list_model_versions(model_name_or_id=model_name, size=100).items
+        versions = client.list_model_versions(model=client.get_model(model_name).id, size=100).items
     except KeyError:
         versions = []
     tracker = stack.experiment_tracker

@@ -1,0 +1,308 @@
+"""Fairness of a classifier's decisions across sensitive groups (Fairlearn), the gate that blocks
+promotion, and post-processing mitigation (Fairlearn's ThresholdOptimizer)."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import (
+    MetricFrame,
+    count,
+    demographic_parity_difference,
+    demographic_parity_ratio,
+    equalized_odds_difference,
+    false_positive_rate,
+    selection_rate,
+    true_positive_rate,
+)
+from fairlearn.postprocessing import ThresholdOptimizer
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import precision_score, recall_score
+from sklearn.pipeline import Pipeline
+
+from ml.features import FeatureSchema, is_numeric
+from ml.settings import FairnessSettings
+from ml.training import as_model_input
+
+MISSING_GROUP = "missing"
+INTERSECTION_SEPARATOR = " × "
+DISPARITY_COLUMNS = (
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equalized_odds_difference",
+)
+
+
+def _precision(y_true, y_pred) -> float:
+    return precision_score(y_true, y_pred, zero_division=0)
+
+
+def _recall(y_true, y_pred) -> float:
+    return recall_score(y_true, y_pred, zero_division=0)
+
+
+GROUP_METRICS = {
+    "precision": _precision,
+    "recall": _recall,
+    "selection_rate": selection_rate,
+    "false_positive_rate": false_positive_rate,
+    "count": count,
+}
+
+
+def _band(series: pd.Series, edges: tuple[float, ...] | None) -> pd.Series:
+    """Numeric column -> labelled bands ('<30', '30-45', …, '65+'); quartiles without edges."""
+    if edges is None:
+        edges = tuple(np.unique(np.nanquantile(series.astype(float), [0.25, 0.5, 0.75])))
+    labels = [f"<{edges[0]:g}"]
+    labels += [f"{lo:g}-{hi:g}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    labels.append(f"{edges[-1]:g}+")
+    bands = pd.cut(series, bins=[-np.inf, *edges, np.inf], labels=labels, right=False)
+    return bands.astype(object).where(series.notna(), MISSING_GROUP)
+
+
+def sensitive_groups(
+    frame: pd.DataFrame, features: tuple[str, ...], settings: FairnessSettings
+) -> pd.DataFrame:
+    """One text column per sensitive feature: numeric ones banded, missing values a group of their own."""
+    missing = [column for column in features if column not in frame.columns]
+    if missing:
+        raise ValueError(f"sensitive feature(s) {missing} are not columns of the data; it has {list(frame)}")
+    groups = {}
+    for column in features:
+        series = frame[column]
+        if is_numeric(series):
+            groups[column] = _band(series, settings.bins.get(column))
+        else:
+            groups[column] = series.astype(object).where(series.notna(), MISSING_GROUP).astype(str)
+    return pd.DataFrame(groups, index=frame.index).astype(str)
+
+
+@dataclass(frozen=True)
+class FairnessResult:
+    """Per-group metrics, disparities per sensitive feature, and the gate's verdict."""
+
+    by_group: pd.DataFrame  # index (feature, group); GROUP_METRICS columns + "judged"
+    disparities: pd.DataFrame  # index feature; DISPARITY_COLUMNS + judged/small group counts
+    violations: tuple[str, ...]
+    small_groups: tuple[str, ...]
+    score: float
+
+    @property
+    def passed(self) -> bool:
+        return not self.violations
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary for model-version metadata and MLflow."""
+
+        def clean(value):
+            return None if isinstance(value, float) and np.isnan(value) else value
+
+        return {
+            "passed": self.passed,
+            "fairness_score": clean(self.score),
+            "violations": list(self.violations),
+            "small_groups": list(self.small_groups),
+            "disparities": {
+                feature: {key: clean(float(row[key])) for key in DISPARITY_COLUMNS}
+                for feature, row in self.disparities.iterrows()
+            },
+        }
+
+
+def _largest_gap(by_group: pd.DataFrame, metric: str) -> tuple[str, float, str, float]:
+    low, high = by_group[metric].idxmin(), by_group[metric].idxmax()
+    return str(low), float(by_group.loc[low, metric]), str(high), float(by_group.loc[high, metric])
+
+
+def assess_fairness(
+    y_true: np.ndarray, y_pred: np.ndarray, groups: pd.DataFrame, settings: FairnessSettings
+) -> FairnessResult:
+    """Fairlearn MetricFrame per sensitive feature (and their intersection); the gate judges the
+    groups with at least ``min_group_size`` rows and lists the smaller ones."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    columns = {feature: groups[feature] for feature in groups.columns}
+    if len(groups.columns) > 1:
+        columns[INTERSECTION_SEPARATOR.join(groups.columns)] = groups.agg(INTERSECTION_SEPARATOR.join, axis=1)
+    per_group, disparities, violations, small = [], {}, [], []
+    for feature, series in columns.items():
+        frame = MetricFrame(
+            metrics=GROUP_METRICS, y_true=y_true, y_pred=y_pred, sensitive_features=series.to_numpy()
+        ).by_group
+        frame.index = frame.index.astype(str)
+        frame["judged"] = frame["count"] >= settings.min_group_size
+        small += [f"{feature}={g} (n={int(n)})" for g, n in frame.loc[~frame.judged, "count"].items()]
+        per_group.append(frame.assign(feature=feature).set_index("feature", append=True).swaplevel())
+        judged = frame[frame.judged]
+        rows = series.isin(judged.index).to_numpy()
+        entry = dict.fromkeys(DISPARITY_COLUMNS, float("nan"))
+        entry.update(judged_groups=len(judged), small_groups=int((~frame.judged).sum()))
+        if len(judged) >= 2:
+            kwargs = {"y_true": y_true[rows], "y_pred": y_pred[rows], "sensitive_features": series[rows]}
+            entry["demographic_parity_difference"] = float(demographic_parity_difference(**kwargs))
+            entry["demographic_parity_ratio"] = float(demographic_parity_ratio(**kwargs))
+            entry["equalized_odds_difference"] = float(equalized_odds_difference(**kwargs))
+            if feature in groups.columns or settings.judge_intersection:
+                violations += _violations(
+                    feature, entry, judged, y_true[rows], y_pred[rows], series[rows], settings
+                )
+        disparities[feature] = entry
+    ratios = [disparities[f]["demographic_parity_ratio"] for f in groups.columns]
+    judged_ratios = [r for r in ratios if not np.isnan(r)]
+    return FairnessResult(
+        by_group=pd.concat(per_group),
+        disparities=pd.DataFrame.from_dict(disparities, orient="index"),
+        violations=tuple(violations),
+        small_groups=tuple(small),
+        score=float(min(judged_ratios)) if judged_ratios else float("nan"),
+    )
+
+
+def _violations(feature, entry, judged, y_true, y_pred, series, settings) -> list[str]:
+    found = []
+    ratio, min_ratio = entry["demographic_parity_ratio"], settings.min_demographic_parity_ratio
+    if ratio < min_ratio:
+        low, low_v, high, high_v = _largest_gap(judged, "selection_rate")
+        found.append(
+            f"demographic parity ratio for {feature!r} is {ratio:.3f} < {min_ratio}"
+            f" (selection rate of group {low!r} {low_v:.3f} vs {high!r} {high_v:.3f})"
+        )
+    eo, max_eo = entry["equalized_odds_difference"], settings.max_equalized_odds_difference
+    if eo > max_eo:
+        rates = MetricFrame(
+            metrics={"true_positive_rate": true_positive_rate, "false_positive_rate": false_positive_rate},
+            y_true=y_true,
+            y_pred=y_pred,
+            sensitive_features=series.to_numpy(),
+        ).by_group
+        rates.index = rates.index.astype(str)
+        metric = (rates.max() - rates.min()).idxmax()
+        low, low_v, high, high_v = _largest_gap(rates, metric)
+        found.append(
+            f"equalized odds difference for {feature!r} is {eo:.3f} > {max_eo}"
+            f" ({metric.replace('_', ' ')} of group {low!r} {low_v:.3f} vs {high!r} {high_v:.3f})"
+        )
+    return found
+
+
+POOLED_GROUP = "other (small groups)"
+
+
+class MitigatedClassifier(ClassifierMixin, BaseEstimator):
+    """A fitted model plus Fairlearn's ThresholdOptimizer: group-specific decision thresholds.
+
+    ``predict`` takes the raw frame (model inputs and the sensitive columns); the groups are
+    derived from it as at fitting time, groups smaller than ``min_group_size`` pooled into one.
+    Predictions are randomized between two thresholds per group, seeded by ``seed`` so that the
+    same frame always gets the same answer.
+    """
+
+    def __init__(
+        self,
+        model: Pipeline,
+        schema: FeatureSchema,
+        sensitive_features: tuple[str, ...],
+        fairness: FairnessSettings,
+        seed: int = 0,
+    ):
+        self.model = model
+        self.schema = schema
+        self.sensitive_features = sensitive_features
+        self.fairness = fairness
+        self.seed = seed
+
+    def _raw_groups(self, frame: pd.DataFrame) -> pd.Series:
+        groups = sensitive_groups(frame, self.sensitive_features, self.fairness)
+        return groups.agg(INTERSECTION_SEPARATOR.join, axis=1)
+
+    def _groups(self, frame: pd.DataFrame) -> pd.Series:
+        raw = self._raw_groups(frame)
+        return raw.where(raw.isin(self.groups_), self.fallback_group_)
+
+    def fit(self, frame: pd.DataFrame, y: np.ndarray) -> MitigatedClassifier:
+        raw = self._raw_groups(frame)
+        sizes = raw.value_counts()
+        large = sizes[sizes >= self.fairness.min_group_size].index
+        self.groups_ = tuple(large)
+        self.fallback_group_ = POOLED_GROUP if len(large) < len(sizes) else str(sizes.index[0])
+        self.optimizer_ = ThresholdOptimizer(
+            estimator=self.model,
+            constraints=self.fairness.mitigation_constraint,
+            objective="balanced_accuracy_score",
+            prefit=True,
+            predict_method="predict_proba",
+        ).fit(as_model_input(frame, self.schema), y, sensitive_features=self._groups(frame))
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.optimizer_.predict(
+            as_model_input(frame, self.schema), sensitive_features=self._groups(frame), random_state=self.seed
+        )
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """The underlying model's probabilities (the thresholds act on decisions only)."""
+        return self.model.predict_proba(as_model_input(frame, self.schema))
+
+
+def mitigate(
+    model: Pipeline,
+    schema: FeatureSchema,
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    sensitive_features: tuple[str, ...],
+    fairness: FairnessSettings,
+    seed: int,
+) -> MitigatedClassifier:
+    """Fit group thresholds on ``frame`` (the validation split, never the test split) over the
+    given sensitive features (pass the ones the gate flagged)."""
+    return MitigatedClassifier(model, schema, tuple(sensitive_features), fairness, seed).fit(frame, y)
+
+
+def flagged_features(violations: list[str] | tuple[str, ...], features: tuple[str, ...]) -> tuple[str, ...]:
+    """The sensitive features named by the gate's violations (what mitigation targets); all of
+    them when none is flagged."""
+    flagged = tuple(f for f in features if any(f"for {f!r}" in violation for violation in violations))
+    return flagged or tuple(features)
+
+
+def fairness_html(result: FairnessResult, title: str, mitigated: FairnessResult | None = None) -> str:
+    """The fairness report: verdict, disparities, per-group metrics with a bar chart per feature,
+    small groups, and (with ``mitigated``) the before/after comparison."""
+    from ml.reports import html_page, html_table, svg_bar_chart
+
+    def verdict(res: FairnessResult) -> str:
+        if res.passed:
+            return f'<p class="pass">Passed. Fairness score {res.score:.3f}.</p>'
+        items = "".join(f"<li>{html.escape(v)}</li>" for v in res.violations)
+        return f'<p class="fail">Blocked. Fairness score {res.score:.3f}.</p><ul>{items}</ul>'
+
+    sections = [
+        ("Verdict", verdict(result)),
+        ("Disparities (judged groups only)", html_table(result.disparities)),
+    ]
+    for feature, frame in result.by_group.groupby(level="feature"):
+        frame = frame.droplevel("feature")
+        chart = svg_bar_chart(
+            frame[["selection_rate", "recall", "false_positive_rate", "precision"]],
+            f"Per-group rates: {feature}",
+        )
+        sections.append((f"Groups of {feature}", chart + html_table(frame)))
+    small = "".join(f"<li>{html.escape(g)}</li>" for g in result.small_groups) or "<li>none</li>"
+    sections.append(("Groups too small to judge (reported, not judged)", f"<ul>{small}</ul>"))
+    if mitigated is not None:
+        both = pd.concat({"before": result.disparities, "after mitigation": mitigated.disparities}, axis=1)
+        chart = svg_bar_chart(
+            pd.DataFrame(
+                {
+                    "before": result.disparities["equalized_odds_difference"],
+                    "after": mitigated.disparities["equalized_odds_difference"],
+                }
+            ),
+            "Equalized odds difference before / after ThresholdOptimizer",
+        )
+        sections.append(("Mitigation (ThresholdOptimizer)", verdict(mitigated) + chart + html_table(both)))
+    return html_page(title, sections)

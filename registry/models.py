@@ -1,0 +1,137 @@
+"""Find, stage and roll back model versions (ZenML client + the stack's model registry)."""
+
+from __future__ import annotations
+
+import getpass
+from datetime import UTC, datetime
+from typing import Any
+
+from ml import names
+from ml.features import FeatureSchema
+
+RELEASE_ARTIFACT = "release_artifact"  # metadata key: which artifact of a version is served
+MLFLOW_VERSION = "mlflow_registry_version"
+REPLACED = "replaced_production_version"
+DECISIONS = "stage_history"
+
+
+class RegistryError(RuntimeError):
+    """A model-registry operation is not possible (no such version, nothing to roll back to)."""
+
+
+def _client():
+    from zenml.client import Client
+
+    return Client()
+
+
+def production_version(model_name: str):
+    """The version in production, or None."""
+    from zenml.enums import ModelStages
+
+    try:
+        return _client().get_model_version(model_name, ModelStages.PRODUCTION)
+    except KeyError:
+        return None
+
+
+def load_release(version) -> tuple[Any, FeatureSchema]:
+    """The served model of a version (plain or fairness-mitigated) and its feature schema."""
+    artifact = version.run_metadata.get(RELEASE_ARTIFACT, names.MODEL)
+    release = version.get_artifact(artifact).load()
+    schema = FeatureSchema.from_dict(version.get_artifact(names.FEATURE_SCHEMA).load())
+    return release, schema
+
+
+def _registry():
+    return _client().active_stack.model_registry
+
+
+def register_in_mlflow(model_name: str, model_uri: str, description: str) -> str | None:
+    """Register ``model_uri`` as a new MLflow registry version; None when the stack has no registry."""
+    registry = _registry()
+    if registry is None:
+        return None
+    try:
+        registry.get_model(model_name)
+    except KeyError:
+        registry.register_model(model_name, description=description)
+    version = registry.register_model_version(model_name, model_source_uri=model_uri, description=description)
+    return str(version.version)
+
+
+def set_mlflow_stage(model_name: str, registry_version: str | None, stage: str) -> None:
+    """Mirror a ZenML stage as an MLflow alias (production -> champion)."""
+    from zenml.model_registries.base_model_registry import ModelVersionStage
+
+    registry = _registry()
+    if registry is None or registry_version is None:
+        return
+    registry.update_model_version(model_name, registry_version, stage=ModelVersionStage[stage.upper()])
+
+
+def _record(model_name: str, version_name: str, entry: dict, extra: dict | None = None) -> None:
+    from zenml import log_metadata
+
+    version = _client().get_model_version(model_name, version_name)
+    history = list(version.run_metadata.get(DECISIONS, []))
+    history.append({**entry, "at": datetime.now(UTC).isoformat(timespec="seconds"), "by": getpass.getuser()})
+    log_metadata({DECISIONS: history, **(extra or {})}, model_name=model_name, model_version=version_name)
+
+
+def set_stage(model_name: str, version_name: str, stage: str, why: str, extra: dict | None = None) -> None:
+    """Move a version to ``stage`` (production archives the previous holder) in ZenML and MLflow."""
+    client = _client()
+    previous = production_version(model_name) if stage == "production" else None
+    version = client.get_model_version(model_name, version_name)
+    version.set_stage(stage, force=True)
+    set_mlflow_stage(model_name, version.run_metadata.get(MLFLOW_VERSION), stage)
+    if previous is not None and previous.name != version.name:
+        set_mlflow_stage(model_name, previous.run_metadata.get(MLFLOW_VERSION), "archived")
+        _record(
+            model_name, previous.name, {"stage": "archived", "why": f"replaced by version {version.name}"}
+        )
+        extra = {**(extra or {}), REPLACED: previous.name}
+    _record(model_name, version.name, {"stage": stage, "why": why}, extra)
+
+
+def rollback(model_name: str, to_version: str | None = None) -> tuple[str, str]:
+    """Put back the version the current production replaced (or ``to_version``); return (from, to)."""
+    current = production_version(model_name)
+    if current is None:
+        raise RegistryError(f"model {model_name!r} has no production version to roll back from")
+    target = to_version or current.run_metadata.get(REPLACED)
+    if not target:
+        raise RegistryError(
+            f"production version {current.name} of {model_name!r} replaced no earlier version; "
+            "name one with --to VERSION (see `python run.py models`)"
+        )
+    try:
+        _client().get_model_version(model_name, str(target))
+    except KeyError:
+        raise RegistryError(f"model {model_name!r} has no version {target!r}") from None
+    set_stage(model_name, str(target), "production", f"rollback from version {current.name}")
+    return current.name, str(target)
+
+
+def describe_versions(model_name: str) -> list[dict]:
+    client = _client()
+    try:
+        versions = client.list_model_versions(model=client.get_model(model_name).id, size=1000).items
+    except KeyError:
+        return []
+    rows = []
+    for version in versions:
+        meta = version.run_metadata
+        decision = meta.get(names.PROMOTION_DECISION, {})
+        rows.append(
+            {
+                "version": version.name,
+                "stage": str(version.stage or "none"),
+                "metrics": meta.get(names.METRICS, {}),
+                "fairness_score": meta.get(names.FAIRNESS, {}).get("fairness_score"),
+                "decision": decision.get("stage"),
+                "release": meta.get(RELEASE_ARTIFACT),
+            }
+        )
+    return rows

@@ -1,0 +1,105 @@
+"""Data profile, fairness (gate + mitigation) and explanations: reports a reviewer reads before
+trusting a model, as ZenML artifact visualizations and MLflow artifacts."""
+
+from typing import Annotated
+
+import mlflow
+import pandas as pd
+from sklearn.base import ClassifierMixin
+from sklearn.pipeline import Pipeline
+from zenml import log_metadata, step
+from zenml.types import HTMLString
+
+from ml import names
+from ml.evaluation import classification_metrics, release_decisions
+from ml.explain import explain, explanation_html
+from ml.fairness import assess_fairness, fairness_html, flagged_features, mitigate, sensitive_groups
+from ml.features import FeatureSchema, binary_target
+from ml.profile import profile_dataset
+from ml.settings import DataSettings, TrainingSettings
+
+
+@step
+def profile_data(
+    dataset: pd.DataFrame, data: DataSettings, training: TrainingSettings
+) -> tuple[Annotated[dict, names.DATA_PROFILE], Annotated[HTMLString, names.DATA_PROFILE_REPORT]]:
+    profile = profile_dataset(dataset, data.target_column, data.id_column, seed=training.seed)
+    return profile.summary, HTMLString(profile.html)
+
+
+def _fairness_of(release, frame, schema, data, training):
+    y_true = binary_target(frame[schema.target_column], schema.positive_label)
+    y_pred, proba = release_decisions(release, frame, schema, training.decision_threshold)
+    groups = sensitive_groups(frame, data.sensitive_features, training.fairness)
+    return y_true, y_pred, proba, assess_fairness(y_true, y_pred, groups, training.fairness)
+
+
+@step(experiment_tracker=True)
+def check_fairness(
+    model: Pipeline,
+    feature_schema: dict,
+    dataset_test: pd.DataFrame,
+    data: DataSettings,
+    training: TrainingSettings,
+) -> tuple[Annotated[dict, names.FAIRNESS], Annotated[HTMLString, names.FAIRNESS_REPORT]]:
+    schema = FeatureSchema.from_dict(feature_schema)
+    *_, result = _fairness_of(model, dataset_test, schema, data, training)
+    html = fairness_html(result, f"Fairness of the candidate ({', '.join(data.sensitive_features)})")
+    mlflow.log_text(html, "reports/fairness.html")
+    mlflow.log_metric(names.FAIRNESS_SCORE, result.score)
+    log_metadata({names.FAIRNESS: result.to_dict()}, infer_model=True)
+    return result.to_dict(), HTMLString(html)
+
+
+@step(experiment_tracker=True, settings={"experiment_tracker": {"nested": True}})
+def mitigate_bias(
+    model: Pipeline,
+    feature_schema: dict,
+    dataset_validation: pd.DataFrame,
+    dataset_test: pd.DataFrame,
+    fairness: dict,
+    data: DataSettings,
+    training: TrainingSettings,
+) -> tuple[
+    Annotated[ClassifierMixin, names.MITIGATED_MODEL],
+    Annotated[dict, names.MITIGATED_EVALUATION],
+    Annotated[HTMLString, "fairness_report_mitigation"],
+]:
+    """ThresholdOptimizer fitted on the validation split over the flagged sensitive features; the
+    mitigated candidate is judged on the test split by the same metrics and gate."""
+    schema = FeatureSchema.from_dict(feature_schema)
+    features = flagged_features(fairness["violations"], data.sensitive_features)
+    y_val = binary_target(dataset_validation[schema.target_column], schema.positive_label)
+    *_, before = _fairness_of(model, dataset_test, schema, data, training)
+    try:
+        mitigated = mitigate(
+            model, schema, dataset_validation, y_val, features, training.fairness, training.seed
+        )
+    except ValueError as exc:  # e.g. a group with a single class in the validation split
+        note = f"mitigation over {features} was not possible: {exc}"
+        return model, {"available": False, "note": note}, HTMLString(f"<p>{note}</p>")
+    y_true, y_pred, proba, after = _fairness_of(mitigated, dataset_test, schema, data, training)
+    metrics = classification_metrics(y_true, proba, training.decision_threshold, y_pred=y_pred)
+    html = fairness_html(before, f"Fairness before / after mitigation over {', '.join(features)}", after)
+    mlflow.log_text(html, "reports/fairness_mitigation.html")
+    evaluation = {
+        "available": True,
+        "features": list(features),
+        "metrics": metrics,
+        names.FAIRNESS: after.to_dict(),
+    }
+    log_metadata({names.MITIGATED_EVALUATION: evaluation}, infer_model=True)
+    return mitigated, evaluation, HTMLString(html)
+
+
+@step(experiment_tracker=True)
+def explain_model(
+    model: Pipeline, feature_schema: dict, dataset_test: pd.DataFrame, training: TrainingSettings
+) -> Annotated[HTMLString, names.EXPLANATION_REPORT]:
+    schema = FeatureSchema.from_dict(feature_schema)
+    explanation = explain(model, dataset_test, schema, max_rows=1000, seed=training.seed)
+    html = explanation_html(explanation, "What drives the model's predictions")
+    mlflow.log_text(html, "reports/explanation.html")
+    top = explanation.global_importance.head(10).round(6).to_dict()
+    log_metadata({"global_importance": {"method": explanation.method, "top": top}}, infer_model=True)
+    return HTMLString(html)
