@@ -1,0 +1,137 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml import names
+from ml.data.demo import generate_demo
+from ml.fairness import (
+    assess_fairness,
+    fairness_html,
+    flagged_features,
+    mitigate,
+    sensitive_groups,
+)
+from ml.features import binary_target, build_customer_features, feature_columns, infer_schema
+from ml.settings import DataSettings, FairnessSettings, FeatureSettings, ModelSettings, SplitSettings
+from ml.training import predict_proba, split_dataset, train_model
+
+# Hand-checked: group a -> TP, FN, FP, TN; group b -> TP, FP, FP, TN.
+Y_TRUE = np.array([1, 1, 0, 0, 1, 0, 0, 0])
+Y_PRED = np.array([1, 0, 1, 0, 1, 1, 1, 0])
+GROUPS = pd.DataFrame({"g": list("aaaabbbb")})
+SMALL_OK = FairnessSettings(min_group_size=4)
+
+
+def test_per_group_metrics_match_the_hand_computation():
+    result = assess_fairness(Y_TRUE, Y_PRED, GROUPS, SMALL_OK)
+    a, b = result.by_group.loc[("g", "a")], result.by_group.loc[("g", "b")]
+    assert (a.precision, a.recall, a.selection_rate, a.false_positive_rate, a["count"]) == (
+        0.5,
+        0.5,
+        0.5,
+        0.5,
+        4,
+    ), a
+    assert b.precision == pytest.approx(1 / 3) and b.recall == 1.0, b
+    assert b.selection_rate == 0.75 and b.false_positive_rate == pytest.approx(2 / 3), b
+    row = result.disparities.loc["g"]
+    assert row.demographic_parity_difference == pytest.approx(0.25)
+    assert row.demographic_parity_ratio == pytest.approx(2 / 3)
+    assert row.equalized_odds_difference == pytest.approx(0.5)
+
+
+def test_gate_blocks_naming_feature_metric_groups_values_and_threshold():
+    result = assess_fairness(Y_TRUE, Y_PRED, GROUPS, SMALL_OK)
+    assert not result.passed, "a 2/3 parity ratio must be blocked by the four-fifths rule"
+    assert (
+        "demographic parity ratio for 'g' is 0.667 < 0.8 (selection rate of group 'a' 0.500 vs 'b' 0.750)"
+        in result.violations
+    ), result.violations
+    assert (
+        "equalized odds difference for 'g' is 0.500 > 0.1 "
+        "(true positive rate of group 'a' 0.500 vs 'b' 1.000)" in result.violations
+    ), result.violations
+    assert result.score == pytest.approx(2 / 3), "the fairness score is the worst parity ratio"
+
+
+def test_equal_treatment_passes():
+    y = np.array([1, 0, 1, 0] * 2)
+    result = assess_fairness(y, y, GROUPS, SMALL_OK)
+    assert result.passed and result.score == 1.0, result.violations
+
+
+def test_small_groups_are_reported_not_judged():
+    groups = pd.DataFrame({"g": list("aaaabbbc")})
+    result = assess_fairness(Y_TRUE, Y_PRED, groups, FairnessSettings(min_group_size=3))
+    assert "g=c (n=1)" in result.small_groups, result.small_groups
+    assert not result.by_group.loc[("g", "c"), "judged"], "group c (1 row) must not be judged"
+    assert result.disparities.loc["g", "small_groups"] == 1
+    only_one_judged = assess_fairness(Y_TRUE, Y_PRED, groups, FairnessSettings(min_group_size=4))
+    assert only_one_judged.passed and np.isnan(
+        only_one_judged.disparities.loc["g", "equalized_odds_difference"]
+    )
+    assert len(only_one_judged.small_groups) == 2, only_one_judged.small_groups
+
+
+def test_numeric_features_are_banded_and_missing_is_a_group():
+    frame = pd.DataFrame({"age": [20, 35, 49, 50, 80, None], "gender": ["f", "m", None, "f", "m", "f"]})
+    groups = sensitive_groups(frame, ("age", "gender"), FairnessSettings(bins={"age": (35.0, 50.0)}))
+    assert groups.age.tolist() == ["<35", "35-50", "35-50", "50+", "50+", "missing"]
+    assert groups.gender.tolist() == ["f", "m", "missing", "f", "m", "f"]
+    with pytest.raises(ValueError, match=r"sensitive feature\(s\) \['sex'\] are not columns"):
+        sensitive_groups(frame, ("sex",), FairnessSettings())
+
+
+def test_intersection_is_reported_and_judged_only_when_asked():
+    groups = pd.DataFrame({"g": list("aaaabbbb"), "h": list("xyxyxyxy")})
+    reported = assess_fairness(Y_TRUE, Y_PRED, groups, FairnessSettings(min_group_size=2))
+    assert "g × h" in reported.disparities.index, reported.disparities.index
+    assert not any("'g × h'" in v for v in reported.violations)
+    judged = assess_fairness(
+        Y_TRUE, Y_PRED, groups, FairnessSettings(min_group_size=2, judge_intersection=True)
+    )
+    assert any("'g × h'" in v for v in judged.violations), judged.violations
+
+
+def test_flagged_features_follow_the_violations():
+    assert flagged_features(["equalized odds difference for 'gender' is …"], ("gender", "age")) == ("gender",)
+    assert flagged_features([], ("gender", "age")) == ("gender", "age")
+
+
+@pytest.fixture(scope="module")
+def biased():
+    tables = generate_demo(customers=8000, seed=1, bias=0.6)
+    frame = build_customer_features(tables.customers, tables.sales)
+    split = split_dataset(frame, names.TARGET, SplitSettings(), seed=42)
+    data = DataSettings()
+    schema = infer_schema(split.train, feature_columns(frame, data, FeatureSettings()), data, names.BAD)
+    return split, schema, train_model(split.train, schema, ModelSettings(), 42)
+
+
+def test_biased_history_is_blocked_and_mitigation_narrows_the_gap(biased):
+    split, schema, model = biased
+    settings = FairnessSettings()
+    y_test = binary_target(split.test[names.TARGET], names.GOOD)
+    groups = sensitive_groups(split.test, ("gender", "age"), settings)
+    plain = assess_fairness(y_test, (predict_proba(model, split.test, schema) >= 0.5), groups, settings)
+    assert any("for 'gender'" in v and "'female'" in v for v in plain.violations), plain.violations
+    y_val = binary_target(split.validation[names.TARGET], names.GOOD)
+    mitigated = mitigate(model, schema, split.validation, y_val, ("gender",), settings, seed=0)
+    decisions = mitigated.predict(split.test)
+    np.testing.assert_array_equal(decisions, mitigated.predict(split.test), "same frame, same answer")
+    after = assess_fairness(y_test, decisions, groups, settings)
+    before_gap = plain.disparities.loc["gender", "equalized_odds_difference"]
+    after_gap = after.disparities.loc["gender", "equalized_odds_difference"]
+    assert after_gap < before_gap / 2, (
+        f"mitigation left the gender gap at {after_gap:.3f} (was {before_gap:.3f})"
+    )
+    html = fairness_html(plain, "fairness", after)
+    assert "<svg" in html and "Mitigation" in html and "female" in html
+
+
+def test_mitigated_model_scores_unseen_groups(biased):
+    split, schema, model = biased
+    y_val = binary_target(split.validation[names.TARGET], names.GOOD)
+    mitigated = mitigate(model, schema, split.validation, y_val, ("gender",), FairnessSettings(), seed=0)
+    odd = split.test.head(5).assign(gender="not stated")
+    assert set(mitigated.predict(odd)) <= {0, 1}, "an unseen group must fall back, not fail"
