@@ -20,6 +20,12 @@ def main(model_name: str) -> None:
             "status": run.status.value,
             "steps": {name: step.status.value for name, step in run.steps.items()},
             "model_version": run.model_version.number if run.model_version else None,
+            "visualizations": {
+                name: sorted({str(v.type.value) for v in artifact.visualizations or []})
+                for step in run.steps.values()
+                for name, artifacts in step.outputs.items()
+                for artifact in artifacts
+            },
         }
         for run in client.list_pipeline_runs(sort_by="asc:created", size=100).items
     ]
@@ -36,7 +42,18 @@ def main(model_name: str) -> None:
                 "tracking_uri": tracker.get_tracking_uri() if tracker else None,
                 "runs": runs,
                 "model_versions": [
-                    {"number": v.number, "stage": v.stage, "metadata": v.run_metadata} for v in versions
+                    {
+                        "number": v.number,
+                        "stage": v.stage,
+                        "metadata": v.run_metadata,
+                        "artifacts": sorted(
+                            {
+                                a.name
+                                for a in client.list_artifact_versions(model_version_id=v.id, size=1000).items
+                            }
+                        ),
+                    }
+                    for v in versions
                 ],
             },
             default=str,

@@ -44,8 +44,21 @@ def test_training_run_completed_every_step(trained):
     runs = [run for run in trained["store"]["runs"] if run["pipeline"] == "training_pipeline"]
     assert len(runs) == 1, f"expected one training run, got {runs}"
     assert runs[0]["status"] == "completed", runs[0]
-    expected = {"load_data", "engineer_features", "split_data", "train", "evaluate"}
-    assert set(runs[0]["steps"]) == expected, runs[0]["steps"]
+    expected = {
+        "load_data",
+        "engineer_features",
+        "profile_data",
+        "split_data",
+        "build_schema",
+        "select_model",
+        "evaluate",
+        "check_fairness",
+        "explain_model",
+        "mitigate_bias",
+        "promote",
+    }
+    candidates = {f"train_candidate_{i}" for i in range(3)}
+    assert set(runs[0]["steps"]) == expected | candidates, runs[0]["steps"]
     assert set(runs[0]["steps"].values()) == {"completed"}, runs[0]["steps"]
 
 
@@ -59,6 +72,35 @@ def test_model_version_carries_metrics_fingerprint_and_mlflow_run(trained):
     assert metadata[names.DATA_FINGERPRINT]["rows"] > 0, metadata[names.DATA_FINGERPRINT]
     assert len(metadata[names.DATA_FINGERPRINT]["sha256"]) == 64
     assert metadata["mlflow_run_id"], "the model version must point at its MLflow run"
+
+
+def test_reports_are_html_visualizations_of_the_run(trained):
+    run = next(r for r in trained["store"]["runs"] if r["pipeline"] == "training_pipeline")
+    for report in (names.DATA_PROFILE_REPORT, names.FAIRNESS_REPORT, names.EXPLANATION_REPORT):
+        assert run["visualizations"].get(report) == ["html"], f"{report}: {run['visualizations'].get(report)}"
+
+
+def test_version_links_the_artifacts_later_pipelines_look_up(trained):
+    artifacts = trained["store"]["model_versions"][0]["artifacts"]
+    for name in (names.MODEL, names.FEATURE_SCHEMA, names.DATASET_TRAIN, names.DATASET_TEST, names.METRICS):
+        assert name in artifacts, f"{name} not linked to the model version: {artifacts}"
+
+
+def test_search_selected_the_best_validation_candidate(trained):
+    results = trained["store"]["model_versions"][0]["metadata"][names.SEARCH_RESULTS]
+    scores = [c["validation"][results["metric"]] for c in results["candidates"]]
+    assert len(scores) == 3, results
+    assert results["selected"] == scores.index(max(scores)), f"picked {results['selected']} of {scores}"
+
+
+def test_first_model_is_promoted_after_passing_the_gates(trained):
+    version = trained["store"]["model_versions"][0]
+    assert version["stage"] == "production", version["stage"]
+    decision = version["metadata"][names.PROMOTION_DECISION]
+    assert decision["stage"] == "production" and decision["candidate"] == names.MODEL, decision
+    fairness = version["metadata"][names.FAIRNESS]
+    assert fairness["passed"] and fairness["fairness_score"] >= 0.8, fairness
+    assert "Promotion: production" in trained["train"].stdout
 
 
 def test_precision_beats_the_always_positive_baseline(trained):
@@ -83,6 +125,9 @@ def test_mlflow_run_holds_params_metrics_model_and_datasets(trained):
     assert {names.DATASET_TRAIN, names.DATASET_TEST} <= datasets, datasets
     logged = client.search_logged_models(experiment_ids=[run.info.experiment_id])
     assert any(model.source_run_id == run.info.run_id for model in logged), "model not logged"
+    reports = {item.path for item in client.list_artifacts(run.info.run_id, "reports")}
+    assert {"reports/fairness.html", "reports/explanation.html"} <= reports, reports
+    assert run.data.metrics[names.FAIRNESS_SCORE] == pytest.approx(metadata[names.FAIRNESS]["fairness_score"])
 
 
 def test_bad_data_stops_the_run_naming_the_column(trained, tmp_path):

@@ -1,0 +1,160 @@
+"""Promotion as the registry sees it, over successive training runs on one temporary stack:
+first model -> production; a worse one -> staging; a better one replaces production (the old one
+archived); rollback restores it; a biased history is blocked by the fairness gate."""
+
+import mlflow
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from ml import names
+from tests.e2e.harness import PROJECT_ROOT, isolated_env, must, probe, project_config_copy, run_cli
+
+pytestmark = pytest.mark.e2e
+MODEL_NAME = yaml.safe_load((PROJECT_ROOT / "configs/project.yaml").read_text())["model_name"]
+DEMO = {
+    "source": "demo",
+    "target_column": names.TARGET,
+    "positive_label": names.GOOD,
+    "id_column": names.ID,
+    "sensitive_features": ["gender", "age"],
+}
+
+
+def training_config(state, name, **changes):
+    raw = yaml.safe_load((PROJECT_ROOT / "configs/training.yaml").read_text())
+    raw["promotion"]["min_primary_metric"] = 0.65  # every model of this story clears the floor
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        if field:
+            raw[section][field] = value
+        else:
+            raw[section] = value
+    path = state / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+def stages(store):
+    return {v["number"]: v["stage"] for v in store["model_versions"]}
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory):
+    state = tmp_path_factory.mktemp("promotion")
+    env = isolated_env(state)
+    must(run_cli(PROJECT_ROOT, env, "stack", "apply", "local"))
+    project = project_config_copy(PROJECT_ROOT, state)
+    raw = yaml.safe_load(project.read_text())
+    raw["data"] = {**DEMO, "demo": {"path": str(state / "demo.sqlite")}}
+    project.write_text(yaml.safe_dump(raw))
+    biased = state / "biased.yaml"
+    biased.write_text(
+        yaml.safe_dump({**raw, "data": {**DEMO, "demo": {"path": str(state / "b.sqlite"), "bias": 0.6}}})
+    )
+    one = {"candidates": [{}]}
+    configs = {
+        "weak": training_config(
+            state, "weak", features__drop=["late_payment_rate", "avg_days_late"], search=one
+        ),
+        "weaker": training_config(
+            state,
+            "weaker",
+            model={"kind": "logistic_regression", "params": {}},
+            search=one,
+            features__drop=["late_payment_rate", "avg_days_late", "annual_income", "tenure_months"],
+        ),
+        "full": training_config(state, "full"),
+    }
+    snapshots, outputs = {}, {}
+    for name in ("weak", "weaker", "full"):
+        outputs[name] = must(
+            run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", configs[name])
+        ).stdout
+        snapshots[name] = probe(PROJECT_ROOT, env, MODEL_NAME)
+    outputs["rollback"] = must(run_cli(PROJECT_ROOT, env, "rollback", "--project", str(project))).stdout
+    snapshots["rollback"] = probe(PROJECT_ROOT, env, MODEL_NAME)
+    outputs["biased"] = must(
+        run_cli(PROJECT_ROOT, env, "train", "--project", str(biased), "--config", configs["full"])
+    ).stdout
+    snapshots["biased"] = probe(PROJECT_ROOT, env, MODEL_NAME)
+    outputs["models"] = must(run_cli(PROJECT_ROOT, env, "models", "--project", str(project))).stdout
+    return {"snapshots": snapshots, "outputs": outputs, "env": env, "project": project}
+
+
+def decision_of(store, number):
+    version = next(v for v in store["model_versions"] if v["number"] == number)
+    return version["metadata"][names.PROMOTION_DECISION]
+
+
+def test_first_model_goes_to_production_on_the_gates_alone(story):
+    store = story["snapshots"]["weak"]
+    assert stages(store) == {1: "production"}, stages(store)
+    assert "no production version to compare with" in decision_of(store, 1)["reasons"]
+
+
+def test_worse_model_does_not_replace_production(story):
+    store = story["snapshots"]["weaker"]
+    assert stages(store) == {1: "production", 2: "staging"}, stages(store)
+    reason = decision_of(store, 2)["reasons"][-1]
+    assert reason.startswith("worse than production: precision") and "production version 1" in reason, reason
+
+
+def test_better_model_replaces_production_and_archives_the_old_one(story):
+    store = story["snapshots"]["full"]
+    assert stages(store) == {1: "archived", 2: "staging", 3: "production"}, stages(store)
+    decision = decision_of(store, 3)
+    assert decision["reasons"][-1].startswith("at least as good"), decision
+    assert (
+        decision["production_metric_on_this_data"]
+        < next(v for v in store["model_versions"] if v["number"] == 3)["metadata"][names.METRICS]["precision"]
+    ), "the old production was re-scored on the new test split"
+
+
+def test_rollback_restores_the_replaced_version(story):
+    store = story["snapshots"]["rollback"]
+    assert stages(store) == {1: "production", 2: "staging", 3: "archived"}, stages(store)
+    assert "version 1 is production again; 3 archived" in story["outputs"]["rollback"]
+    history = next(v for v in store["model_versions"] if v["number"] == 1)["metadata"]["stage_history"]
+    assert history[-1]["why"] == "rollback from version 3" and history[-1]["by"], history
+
+
+def test_biased_history_is_blocked_by_the_fairness_gate(story):
+    store = story["snapshots"]["biased"]
+    assert stages(store)[4] in (None, "none", "None"), f"a blocked model got a stage: {stages(store)}"
+    assert stages(store)[1] == "production", "production must not change when a candidate is blocked"
+    decision = decision_of(store, 4)
+    assert decision["stage"] == "rejected", decision
+    gate = [r for r in decision["reasons"] if r.startswith("fairness gate: model ")]
+    assert any("for 'gender'" in r and "'female'" in r for r in gate), decision["reasons"]
+    mitigated = next(v for v in store["model_versions"] if v["number"] == 4)["metadata"][
+        names.MITIGATED_EVALUATION
+    ]
+    assert mitigated["available"] and 0 < mitigated["metrics"]["precision"] <= 1, mitigated
+    assert "Promotion: rejected" in story["outputs"]["biased"]
+
+
+def test_there_is_never_more_than_one_production_version(story):
+    for name, store in story["snapshots"].items():
+        production = [n for n, stage in stages(store).items() if stage == "production"]
+        assert len(production) == 1, f"after {name}: production versions {production}"
+
+
+def test_mlflow_registry_aliases_follow_the_stages(story):
+    store = story["snapshots"]["biased"]
+    uri = store["tracking_uri"]
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    registered = client.get_registered_model(MODEL_NAME)
+    production = next(v for v in store["model_versions"] if v["stage"] == "production")
+    assert registered.aliases["champion"] == int(production["metadata"]["mlflow_registry_version"]), (
+        registered.aliases
+    )
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    loaded = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@champion")
+    assert hasattr(loaded, "predict_proba"), "the champion alias must load as a model"
+
+
+def test_models_command_lists_stages_and_decisions(story):
+    listing = story["outputs"]["models"]
+    assert "production" in listing and "archived" in listing and "rejected" in listing, listing
