@@ -11,13 +11,14 @@ from pathlib import Path
 import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# Variables of the developer's shell that would point a test at real servers or stores.
-LEAKY = ("ZENML_STORE_URL", "ZENML_STORE_API_KEY", "ZENML_ACTIVE_STACK_ID", "MLFLOW_TRACKING_URI")
+# Variables of the caller (a shell, or a test process where MLflow sets MLFLOW_REGISTRY_URI) that
+# would point a subprocess at another store or server.
+LEAKY_PREFIXES = ("ZENML_", "MLFLOW_", "BENTOML_", "PROJECT_STATE_DIR")
 
 
 def isolated_env(state: Path) -> dict[str, str]:
     """Environment whose ZenML store, artifacts, MLflow store and BentoML home live in ``state``."""
-    env = {key: value for key, value in os.environ.items() if key not in LEAKY}
+    env = {key: value for key, value in os.environ.items() if not key.startswith(LEAKY_PREFIXES)}
     env.update(
         ZENML_CONFIG_PATH=str(state / "zenml"),
         PROJECT_STATE_DIR=str(state / "project"),

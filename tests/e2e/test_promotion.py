@@ -140,7 +140,7 @@ def test_there_is_never_more_than_one_production_version(story):
         assert len(production) == 1, f"after {name}: production versions {production}"
 
 
-def test_mlflow_registry_aliases_follow_the_stages(story):
+def test_mlflow_registry_aliases_follow_the_stages(story, monkeypatch):
     store = story["snapshots"]["biased"]
     uri = store["tracking_uri"]
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -149,8 +149,8 @@ def test_mlflow_registry_aliases_follow_the_stages(story):
     assert registered.aliases["champion"] == int(production["metadata"]["mlflow_registry_version"]), (
         registered.aliases
     )
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # (mlflow.set_registry_uri would leak via os.environ)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", uri)
     loaded = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@champion")
     assert hasattr(loaded, "predict_proba"), "the champion alias must load as a model"
 

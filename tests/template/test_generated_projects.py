@@ -1,5 +1,10 @@
-"""Each answer set renders a project whose own test suite (unit + training pipeline end to end on a
-temporary local stack) passes with the interpreter running these tests: nothing new is installed."""
+"""A rendered project's own test suite (unit + pipelines end to end on a temporary local stack)
+passes with the interpreter running these tests: nothing new is installed.
+
+The default answers' project is not run again here: test_render proves it is byte-identical to the
+root, whose suite (tests/unit, tests/e2e) this same session runs in place. The CSV project runs its
+whole suite except the promotion story, which trains on the demo generator whatever the answers
+(identical to the root's run of it) and costs ~2.5 minutes."""
 
 from __future__ import annotations
 
@@ -15,9 +20,9 @@ from ml.features import build_customer_features
 pytestmark = pytest.mark.e2e
 
 
-def run_project_suite(project) -> str:
+def run_project_suite(project, *extra: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", *extra],
         cwd=project,
         capture_output=True,
         text=True,
@@ -26,11 +31,6 @@ def run_project_suite(project) -> str:
     )
     assert result.returncode == 0, f"{project.name}: its own suite failed\n{result.stdout[-8000:]}"
     return result.stdout
-
-
-def test_default_project_passes_its_own_suite(default_project):
-    summary = run_project_suite(default_project).strip().splitlines()[-1]
-    assert " passed" in summary and "failed" not in summary and "skipped" not in summary, summary
 
 
 def write_churn_csv(path) -> None:
@@ -45,5 +45,7 @@ def write_churn_csv(path) -> None:
 
 def test_csv_project_passes_its_own_suite(csv_project):
     write_churn_csv(csv_project / "data/customers.csv")
-    summary = run_project_suite(csv_project).strip().splitlines()[-1]
+    summary = (
+        run_project_suite(csv_project, "--deselect", "tests/e2e/test_promotion.py").strip().splitlines()[-1]
+    )
     assert " passed" in summary and "failed" not in summary and "skipped" not in summary, summary
