@@ -35,7 +35,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         model=Model(name=project.model_name, description=f"{project.project_name} classifier"),
         enable_cache=False if args.no_cache else training.enable_cache,
     )
-    run = run_pipeline(pipeline, data=project.data, training=training)
+    run = run_pipeline(
+        pipeline, data=project.data, training=training, code_reference=code_reference(project, training)
+    )
     metrics = run.steps["evaluate"].outputs[names.METRICS][0].load()
     version = run.model_version
     print(f"\nTraining run {run.name}: {run.status.value}")
@@ -79,6 +81,27 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     previous, restored = rollback(project.model_name, args.to)
     print(f"Rolled back {project.model_name}: version {restored} is production again; {previous} archived")
     return 0
+
+
+def code_reference(project: ProjectSettings, training: TrainingSettings) -> dict:
+    """What produced a model: the git commit (and whether the tree was dirty) and a config hash."""
+    import hashlib
+    import subprocess
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    configs = project.model_dump_json() + training.model_dump_json()
+    status = git("status", "--porcelain")
+    return {
+        "git_commit": git("rev-parse", "HEAD"),
+        "git_dirty": bool(status) if status is not None else None,
+        "config_sha256": hashlib.sha256(configs.encode()).hexdigest(),
+    }
 
 
 def _tracking_uri() -> str:

@@ -11,7 +11,9 @@ from steps.train import build_schema, evaluate, select_model, split_data, train_
 
 
 @pipeline
-def training_pipeline(data: DataSettings, training: TrainingSettings) -> None:
+def training_pipeline(
+    data: DataSettings, training: TrainingSettings, code_reference: dict | None = None
+) -> None:
     customers, sales = load_data(data=data)
     dataset = engineer_features(customers, sales, data=data)
     profile_data(dataset, data=data, training=training)

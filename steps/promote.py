@@ -36,6 +36,7 @@ def promote(
     training: TrainingSettings,
     mitigated_model: ClassifierMixin | None = None,
     mitigated_evaluation: dict | None = None,
+    code_reference: dict | None = None,
 ) -> Annotated[dict, names.PROMOTION_DECISION]:
     metric = training.primary_metric
     candidates = [Candidate(names.MODEL, metrics[metric], tuple(fairness["violations"]))]
@@ -76,7 +77,7 @@ def promote(
             infer_model=True,
         )
         registry.set_stage(this.name, str(this.version), decision.stage, decision.summary())
-    log_metadata({names.PROMOTION_DECISION: record}, infer_model=True)
+    log_metadata({names.PROMOTION_DECISION: record, "code_reference": code_reference or {}}, infer_model=True)
     mlflow.set_tag("promotion", decision.stage)
     print(f"Promotion decision for {this.name} version {this.version}: {decision.summary()}")
     return record

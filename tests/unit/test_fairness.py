@@ -135,3 +135,25 @@ def test_mitigated_model_scores_unseen_groups(biased):
     mitigated = mitigate(model, schema, split.validation, y_val, ("gender",), FairnessSettings(), seed=0)
     odd = split.test.head(5).assign(gender="not stated")
     assert set(mitigated.predict(odd)) <= {0, 1}, "an unseen group must fall back, not fail"
+
+
+def test_mitigated_and_plain_models_round_trip_through_mlflow(biased, tmp_path, monkeypatch):
+    import mlflow
+
+    from steps.mlflow_logging import log_sklearn_model
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    split, schema, model = biased
+    y_val = binary_target(split.validation[names.TARGET], names.GOOD)
+    mitigated = mitigate(model, schema, split.validation, y_val, ("gender",), FairnessSettings(), seed=0)
+    with mlflow.start_run() as run:
+        plain_uri = log_sklearn_model(model, split.test.head(5)[schema.names])
+        mitigated_uri = log_sklearn_model(mitigated, split.test.head(5), name="mitigated_model")
+    tags = mlflow.get_run(run.info.run_id).data.tags
+    assert (tags["model.serialization"], tags["mitigated_model.serialization"]) == ("skops", "cloudpickle")
+    restored = mlflow.sklearn.load_model(mitigated_uri)
+    np.testing.assert_array_equal(restored.predict(split.test), mitigated.predict(split.test))
+    np.testing.assert_allclose(
+        mlflow.sklearn.load_model(plain_uri).predict_proba(split.test[schema.names])[:, 1],
+        predict_proba(model, split.test, schema),
+    )
