@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ml.data.io import DataSourceError
 from ml.data.validation import DataValidationError
-from ml.settings import ConfigError, ProjectSettings, TrainingSettings, load_settings
+from ml.settings import ConfigError, ProjectSettings, ServingSettings, TrainingSettings, load_settings
 from pipelines.runner import PipelineFailed
 from registry.models import RegistryError
 
@@ -51,6 +51,44 @@ def cmd_train(args: argparse.Namespace) -> int:
     decision = run.steps["promote"].outputs[names.PROMOTION_DECISION][0].load()
     print(f"Promotion: {decision['stage']}" + "".join(f"\n  - {reason}" for reason in decision["reasons"]))
     print(f"MLflow tracking URI: {_tracking_uri()} (browse: mlflow ui --backend-store-uri <that URI>)")
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from zenml import Model
+
+    from pipelines.deployment import deployment_pipeline
+    from pipelines.runner import run_pipeline
+
+    project = load_settings(args.project, ProjectSettings)
+    serving = load_settings(args.config, ServingSettings)
+    pipeline = deployment_pipeline.with_options(model=Model(name=project.model_name, version="production"))
+    run = run_pipeline(pipeline, serving=serving)
+    deployment = run.steps["deploy_local"].outputs["deployment"][0].load()
+    print(f"\nDeployment succeeded / Despliegue exitoso: {deployment['url']}")
+    print(f"  model {deployment['models']['primary']}, Bento {deployment['bento_tag']}")
+    print(
+        f"  try: curl -s -X POST {deployment['url']}/predict -H 'Content-Type: application/json' "
+        "-d @runbooks/examples/predict.json"
+    )
+    print("  stop it: python run.py undeploy")
+    return 0
+
+
+def cmd_undeploy(args: argparse.Namespace) -> int:
+    import json
+
+    from bentos.local_server import stop
+
+    state = Path(os.environ.get("PROJECT_STATE_DIR") or ROOT / ".state")
+    record = state / "serving" / "server.json"
+    if not record.exists():
+        print("no local server is recorded; nothing to stop")
+        return 0
+    deployment = json.loads(record.read_text())
+    stop(deployment["pid"])
+    record.unlink()
+    print(f"stopped the server at {deployment['url']} (pid {deployment['pid']})")
     return 0
 
 
@@ -154,6 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
     models.add_argument("--config", default=str(ROOT / "configs/training.yaml"), help="training settings")
     models.set_defaults(func=cmd_models)
+
+    deploy = sub.add_parser("deploy", help="serve the production model over HTTP (BentoML), locally")
+    deploy.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
+    deploy.add_argument("--config", default=str(ROOT / "configs/serving.yaml"), help="serving settings")
+    deploy.set_defaults(func=cmd_deploy)
+
+    undeploy = sub.add_parser("undeploy", help="stop the local server started by `deploy`")
+    undeploy.set_defaults(func=cmd_undeploy)
 
     back = sub.add_parser("rollback", help="restore the production version the current one replaced")
     back.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")

@@ -191,3 +191,27 @@ def load_settings(path: str | Path, model: type[M]) -> M:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(str(path), exc, model)) from None
+
+
+class CanarySettings(StrictModel):
+    version: int | None = Field(None, ge=1, description="ZenML model version answering a share of requests")
+    share: float = Field(0.0, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _share_needs_a_version(self) -> CanarySettings:
+        if self.share > 0 and self.version is None:
+            raise ValueError(f"canary.share is {self.share} but canary.version is not set")
+        return self
+
+
+class ServingSettings(StrictModel):
+    """configs/serving.yaml: the deployment pipeline and the Bento HTTP server."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(3000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    timeout_seconds: float = Field(30, gt=0, le=3600)
+    max_batch_size: int = Field(1000, ge=1, le=100_000)
+    ready_timeout_seconds: float = Field(120, gt=0, le=3600)
+    smoke_rows: int = Field(20, ge=1, le=10_000)
+    canary: CanarySettings = CanarySettings()

@@ -1,0 +1,98 @@
+"""Start, probe and stop `bentoml serve` processes on this machine (loopback by default)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+
+class ServerError(RuntimeError):
+    """A server did not start, did not become ready, or answered wrongly."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def start(
+    target: str, host: str, port: int, env: dict[str, str], log_file: Path, cwd: Path
+) -> subprocess.Popen:
+    """`bentoml serve TARGET` in its own session (so it outlives the caller when asked to)."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bentoml", "serve", target, "--host", host, "--port", str(port)],
+            cwd=cwd,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def http_json(url: str, payload: object | None = None, timeout: float = 30) -> tuple[int, object]:
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read()
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        body, status = exc.read(), exc.code
+    try:
+        return status, json.loads(body) if body else None
+    except json.JSONDecodeError:
+        return status, body.decode(errors="replace")
+
+
+def wait_ready(
+    url: str, process: subprocess.Popen | None, timeout: float, log_file: Path | None = None
+) -> float:
+    """Poll /readyz until 200; return the seconds it took. Raise with the log tail otherwise."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process is not None and process.poll() is not None:
+            break
+        try:
+            if http_json(f"{url}/readyz", timeout=2)[0] == 200:
+                return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.25)
+    tail = log_file.read_text(errors="replace")[-3000:] if log_file and log_file.exists() else ""
+    state = "exited" if process is not None and process.poll() is not None else "not ready"
+    raise ServerError(f"server at {url} {state} after {time.monotonic() - started:.0f}s\n{tail}")
+
+
+def _alive(pid: int, process: subprocess.Popen | None) -> bool:
+    if process is not None:
+        return process.poll() is None
+    try:
+        os.killpg(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def stop(pid: int, process: subprocess.Popen | None = None, timeout: float = 20) -> None:
+    """SIGTERM the server's process group (it flushes its inference log), SIGKILL if it lingers."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(pid, process):
+            time.sleep(0.2)
+        if not _alive(pid, process):
+            return

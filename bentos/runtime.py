@@ -1,0 +1,70 @@
+"""The server's settings, read from the environment that `run.py deploy` (or `docker run -e`)
+gives the process: BentoML needs the model tag and the input schema when the service class is
+defined, so they cannot wait for a request."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+PREFIX = "SERVING_"
+
+
+class RuntimeConfigError(ValueError):
+    """An environment variable of the server is missing or malformed."""
+
+
+def _get(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(PREFIX + name, default)
+
+
+def _number(name: str, default: str, kind: type, low: float, high: float) -> float | int:
+    raw = _get(name, default)
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError):
+        raise RuntimeConfigError(f"{PREFIX}{name}={raw!r} is not a {kind.__name__}") from None
+    if not low <= value <= high:
+        raise RuntimeConfigError(f"{PREFIX}{name}={value} must be within [{low}, {high}]")
+    return value
+
+
+@dataclass(frozen=True)
+class ServingRuntime:
+    model_tag: str
+    canary_tag: str | None
+    canary_share: float
+    host: str
+    port: int
+    workers: int
+    timeout: float
+    max_batch_size: int
+    max_request_bytes: int
+    log_path: str
+    auth_token: str | None
+
+    @classmethod
+    def from_env(cls) -> ServingRuntime:
+        tag = _get("MODEL_TAG")
+        if not tag:
+            raise RuntimeConfigError(
+                f"{PREFIX}MODEL_TAG is not set: name the BentoML model to serve "
+                "(`python run.py deploy` sets it; e.g. customer-scoring:v3)"
+            )
+        canary = _get("CANARY_TAG") or None
+        share = float(_number("CANARY_SHARE", "0", float, 0.0, 1.0))
+        if share > 0 and not canary:
+            raise RuntimeConfigError(f"{PREFIX}CANARY_SHARE={share} needs {PREFIX}CANARY_TAG")
+        return cls(
+            model_tag=tag,
+            canary_tag=canary,
+            canary_share=share if canary else 0.0,
+            host=_get("HOST", "127.0.0.1") or "127.0.0.1",
+            port=int(_number("PORT", "3000", int, 1, 65535)),
+            workers=int(_number("WORKERS", "1", int, 1, 64)),
+            timeout=float(_number("TIMEOUT", "30", float, 1, 3600)),
+            max_batch_size=int(_number("MAX_BATCH_SIZE", "1000", int, 1, 100_000)),
+            max_request_bytes=int(_number("MAX_REQUEST_BYTES", str(4 * 1024 * 1024), int, 1024, 1 << 30)),
+            log_path=_get("INFERENCE_LOG", ".state/inference_log.sqlite") or ".state/inference_log.sqlite",
+            auth_token=_get("AUTH_TOKEN") or None,
+        )

@@ -1,0 +1,132 @@
+"""The BentoML HTTP service of the production model.
+
+POST /predict and POST /explain take ``{"records": [...]}``; BentoML adds /healthz, /livez,
+/readyz (false until the models are loaded), /metrics (Prometheus) and the OpenAPI docs at
+/docs. Settings come from SERVING_* environment variables (bentos/runtime.py); the input schema is
+generated from the served model's feature schema, so bad input is a 400 naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import bentoml
+from pydantic import Field
+
+from bentos.bundle import SPEC_FILE, NativeModel
+from bentos.inference_log import InferenceLog, row
+from bentos.runtime import ServingRuntime
+from bentos.schema import Explanation, Prediction, record_model
+
+RUNTIME = ServingRuntime.from_env()
+PRIMARY = bentoml.models.BentoModel(RUNTIME.model_tag)
+CANARY = bentoml.models.BentoModel(RUNTIME.canary_tag) if RUNTIME.canary_tag else None
+_stored = PRIMARY.stored
+if _stored is None:
+    raise bentoml.exceptions.NotFound(
+        f"BentoML model {RUNTIME.model_tag!r} is not in the store; export it with `python run.py deploy`"
+    )
+SPEC = json.loads(Path(_stored.path_of(SPEC_FILE)).read_text())
+Record = record_model(SPEC["schema"])
+Batch = Annotated[list[Record], Field(min_length=1, max_length=RUNTIME.max_batch_size)]
+
+
+@bentoml.service(
+    name="scoring",
+    http={"host": RUNTIME.host, "port": RUNTIME.port},
+    workers=RUNTIME.workers,
+    traffic={"timeout": RUNTIME.timeout},
+)
+class ScoringService:
+    primary = PRIMARY
+
+    def __init__(self) -> None:
+        self.models: dict[str, NativeModel] = {}
+        self.routing = random.Random()
+        self.log = InferenceLog(RUNTIME.log_path)
+        self.labels = SPEC["schema"]["positive_label"], SPEC["schema"]["negative_label"]
+        self._loader = threading.Thread(target=self._load, name="model-loader", daemon=True)
+        self._loader.start()
+
+    def _load(self) -> None:
+        refs = {"primary": PRIMARY, **({"canary": CANARY} if CANARY is not None else {})}
+        loaded = {}
+        for role, ref in refs.items():
+            model = NativeModel.load(Path(ref.resolve().path))
+            loaded[role] = model
+        self.models = loaded
+
+    def __is_ready__(self) -> bool:
+        return "primary" in self.models
+
+    def _route(self) -> NativeModel:
+        if not self.__is_ready__():
+            raise bentoml.exceptions.ServiceUnavailable("the model is still loading; retry shortly")
+        if "canary" in self.models and self.routing.random() < RUNTIME.canary_share:
+            return self.models["canary"]
+        return self.models["primary"]
+
+    @staticmethod
+    def _ids(records: list[dict]) -> list:
+        column = SPEC["schema"].get("id_column")
+        return [r.get(column) if column else i for i, r in enumerate(records)]
+
+    @bentoml.api
+    def predict(self, records: Batch) -> list[Prediction]:
+        """Label (good/bad), probability and answering model version for each record."""
+        started = time.perf_counter()
+        model = self._route()
+        rows = [r.model_dump() for r in records]
+        proba = model.predict_proba(rows)
+        version = model.spec["info"]["model_version"]
+        positive, negative = self.labels
+        out = [
+            Prediction(
+                id=i,
+                label=positive if p >= model.threshold else negative,
+                probability=float(p),
+                model_version=version,
+            )
+            for i, p in zip(self._ids(rows), proba, strict=True)
+        ]
+        elapsed = (time.perf_counter() - started) * 1000
+        request, now = uuid.uuid4().hex, time.time()
+        self.log.append(
+            [
+                row(now, request, "predict", version, o.id, r, o.label, o.probability, elapsed)
+                for o, r in zip(out, rows, strict=True)
+            ]
+        )
+        return out
+
+    @bentoml.api
+    def explain(self, records: Batch) -> list[Explanation]:
+        """Per-feature contributions (log-odds) of the answering model for each record."""
+        started = time.perf_counter()
+        model = self._route()
+        rows = [r.model_dump() for r in records]
+        version = model.spec["info"]["model_version"]
+        contributions = model.contributions(rows)
+        out = [
+            Explanation(id=i, model_version=version, contributions=c)
+            for i, c in zip(self._ids(rows), contributions, strict=True)
+        ]
+        elapsed = (time.perf_counter() - started) * 1000
+        request, now = uuid.uuid4().hex, time.time()
+        self.log.append(
+            [
+                row(now, request, "explain", version, o.id, r, None, None, elapsed)
+                for o, r in zip(out, rows, strict=True)
+            ]
+        )
+        return out
+
+    @bentoml.on_shutdown
+    def _flush_log(self) -> None:
+        self.log.close()

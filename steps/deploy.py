@@ -1,0 +1,182 @@
+"""Deployment: production model -> BentoML store -> Bento -> smoke test -> local server."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+from zenml import get_step_context, log_metadata, step
+
+from bentos import local_server
+from bentos.bundle import export_bundle
+from ml import names
+from ml.evaluation import release_decisions
+from ml.settings import ServingSettings
+from registry import models as registry
+from steps._context import project_root
+
+STATUS = {
+    True: "Deployment succeeded / Despliegue exitoso",
+    False: "Deployment failed / Despliegue fallido",
+}
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("PROJECT_STATE_DIR") or project_root() / ".state")
+
+
+def _export(model_name: str, version) -> str:
+    import bentoml
+
+    tag = f"{model_name}:v{version.number}"
+    try:
+        return str(bentoml.models.get(tag).tag)  # exported before: the same version, the same files
+    except bentoml.exceptions.NotFound:
+        pass
+    release, schema = registry.load_release(version)
+    meta = version.run_metadata
+    info = {
+        "model_name": model_name,
+        "model_version": str(version.number),
+        "mlflow_run_id": meta.get("mlflow_run_id", ""),
+        "release": meta.get(registry.RELEASE_ARTIFACT),
+    }
+    labels = {
+        "zenml_model": model_name,
+        "zenml_version": str(version.number),
+        "mlflow_run_id": str(meta.get("mlflow_run_id", "")),
+    }
+    with bentoml.models.create(tag, labels=labels, metadata=info) as ref:
+        export_bundle(
+            release, schema.to_dict(), float(meta.get("decision_threshold", 0.5)), Path(ref.path), info
+        )
+    return tag
+
+
+@step(enable_cache=False)
+def export_models(serving: ServingSettings) -> Annotated[dict, "bento_models"]:
+    """The production version (and the canary version, if configured) into the BentoML store."""
+    this = get_step_context().model
+    production = registry.production_version(this.name)
+    if production is None:
+        raise registry.RegistryError(f"model {this.name!r} has no production version; train first")
+    tags = {"primary": _export(this.name, production)}
+    if serving.canary.version is not None:
+        from zenml.client import Client
+
+        try:
+            canary = Client().get_model_version(this.name, str(serving.canary.version))
+        except KeyError:
+            raise registry.RegistryError(
+                f"canary.version {serving.canary.version} is not a version of {this.name!r}"
+            ) from None
+        tags["canary"] = _export(this.name, canary)
+    return tags
+
+
+def server_env(tags: dict, serving: ServingSettings) -> dict[str, str]:
+    return {
+        "SERVING_MODEL_TAG": tags["primary"],
+        "SERVING_CANARY_TAG": tags.get("canary", ""),
+        "SERVING_CANARY_SHARE": str(serving.canary.share if "canary" in tags else 0.0),
+        "SERVING_WORKERS": str(serving.workers),
+        "SERVING_TIMEOUT": str(serving.timeout_seconds),
+        "SERVING_MAX_BATCH_SIZE": str(serving.max_batch_size),
+        "SERVING_INFERENCE_LOG": str(state_dir() / "inference_log.sqlite"),
+    }
+
+
+@step(enable_cache=False)
+def build_bento(bento_models: dict, serving: ServingSettings) -> Annotated[str, "bento_tag"]:
+    """`bentoml build` from bentofile.yaml; the Bento carries its Dockerfile for `containerize`."""
+    import bentoml
+
+    previous = dict(os.environ)
+    os.environ.update(server_env(bento_models, serving))  # the service resolves its models on import
+    try:
+        bento = bentoml.bentos.build_bentofile(
+            str(project_root() / "bentofile.yaml"),
+            build_ctx=str(project_root()),
+            labels={"model": bento_models["primary"], "canary": bento_models.get("canary", "")},
+        )
+    finally:
+        os.environ.clear()
+        os.environ.update(previous)
+    return str(bento.tag)
+
+
+@step(enable_cache=False)
+def smoke_test(bento_tag: str, bento_models: dict, serving: ServingSettings) -> Annotated[dict, "smoke_test"]:
+    """Serve the built Bento on a free loopback port; its answers must equal the model's own."""
+    this = get_step_context().model
+    version = registry.production_version(this.name)
+    release, schema = registry.load_release(version)
+    frame = version.get_artifact(names.DATASET_TEST).load().head(serving.smoke_rows)
+    threshold = float(version.run_metadata.get("decision_threshold", 0.5))
+    expected_labels, expected_proba = release_decisions(release, frame, schema, threshold)
+    columns = [*schema.names, *([schema.id_column] if schema.id_column else [])]
+    records = json.loads(frame[columns].to_json(orient="records"))
+    example = state_dir() / "serving" / "example_request.json"
+    example.parent.mkdir(parents=True, exist_ok=True)
+    example.write_text(json.dumps({"records": records[:2]}, indent=1))
+    port = local_server.free_port()
+    url, log = f"http://127.0.0.1:{port}", state_dir() / "serving" / f"smoke-{port}.log"
+    env = {
+        **server_env({"primary": bento_models["primary"]}, serving),
+        "SERVING_INFERENCE_LOG": str(state_dir() / "serving" / "smoke_inference_log.sqlite"),
+    }
+    process = local_server.start(bento_tag, "127.0.0.1", port, env, log, project_root())
+    try:
+        local_server.wait_ready(url, process, serving.ready_timeout_seconds, log)
+        status, body = local_server.http_json(f"{url}/predict", {"records": records})
+    finally:
+        local_server.stop(process.pid, process)
+    if status != 200:
+        raise local_server.ServerError(f"smoke test: /predict answered {status}: {body}")
+    got = [item["probability"] for item in body]
+    worst = max(abs(a - b) for a, b in zip(got, expected_proba, strict=True))
+    positive, negative = schema.positive_label, schema.negative_label
+    labels_ok = [item["label"] for item in body] == [positive if y else negative for y in expected_labels]
+    if worst > 1e-9 or not labels_ok:
+        raise local_server.ServerError(
+            f"smoke test: the Bento disagrees with the model (max probability difference {worst:.2e}, "
+            f"labels equal: {labels_ok})"
+        )
+    return {"rows": len(records), "max_probability_difference": worst, "example_request": str(example)}
+
+
+@step(enable_cache=False)
+def deploy_local(
+    bento_tag: str, bento_models: dict, smoke_test: dict, serving: ServingSettings
+) -> Annotated[dict, "deployment"]:
+    """Start (or replace) this project's local server; record URL, Bento tag and model version."""
+    record_path = state_dir() / "serving" / "server.json"
+    if record_path.exists():
+        old = json.loads(record_path.read_text())
+        local_server.stop(old["pid"])
+    url, log = f"http://{serving.host}:{serving.port}", state_dir() / "serving" / "server.log"
+    process = local_server.start(
+        bento_tag, serving.host, serving.port, server_env(bento_models, serving), log, project_root()
+    )
+    try:
+        seconds = local_server.wait_ready(url, process, serving.ready_timeout_seconds, log)
+    except local_server.ServerError as exc:
+        local_server.stop(process.pid, process)
+        print(f"{STATUS[False]}: {exc}")
+        raise
+    deployment = {
+        "url": url,
+        "bento_tag": bento_tag,
+        "models": bento_models,
+        "pid": process.pid,
+        "canary_share": serving.canary.share if "canary" in bento_models else 0.0,
+        "ready_seconds": round(seconds, 2),
+        "log": str(log),
+        "smoke_test": smoke_test,
+    }
+    record_path.write_text(json.dumps(deployment, indent=1))
+    log_metadata({"deployment": deployment}, infer_model=True)
+    print(f"{STATUS[True]}: {url} serves {bento_models['primary']} (Bento {bento_tag})")
+    return deployment
