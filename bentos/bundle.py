@@ -79,7 +79,7 @@ class NativeModel:
         missing = [p.name for p in (booster_path, spec_path) if not p.is_file()]
         if missing:
             raise BundleError(f"model bundle {directory} lacks {missing}; export it again (run.py deploy)")
-        booster = lightgbm.Booster(model_file=str(booster_path), params={"num_threads": 1})
+        booster = lightgbm.Booster(model_file=str(booster_path))
         return cls(booster, json.loads(spec_path.read_text()))
 
     def __post_init__(self) -> None:
@@ -106,10 +106,11 @@ class NativeModel:
         return out
 
     def predict_proba(self, records: list[dict]) -> np.ndarray:
-        return self.booster.predict(self.matrix(records))
+        # One thread: for a few rows, OpenMP's thread start-up costs more than the trees.
+        return self.booster.predict(self.matrix(records), num_threads=1)
 
     def contributions(self, records: list[dict]) -> list[dict[str, float]]:
         """Per-feature contributions (log-odds, TreeSHAP) plus the ``baseline`` (expected value)."""
-        raw = self.booster.predict(self.matrix(records), pred_contrib=True)
+        raw = self.booster.predict(self.matrix(records), pred_contrib=True, num_threads=1)
         names = [*self.order, "baseline"]
         return [dict(zip(names, map(float, row), strict=True)) for row in raw]

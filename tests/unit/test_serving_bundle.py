@@ -1,0 +1,134 @@
+"""The served model without a server: the native bundle scores exactly like the training
+pipeline, and the generated API schema refuses bad records naming the field."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from bentos.bundle import BundleError, NativeModel, export_bundle
+from bentos.schema import record_model
+from ml import names
+from ml.data.demo import generate_demo
+from ml.features import build_customer_features, feature_columns, infer_schema
+from ml.settings import DataSettings, FeatureSettings, ModelSettings
+from ml.training import predict_proba, train_model
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def trained():
+    tables = generate_demo(customers=2000, seed=5)
+    frame = build_customer_features(tables.customers, tables.sales)
+    data = DataSettings()
+    schema = infer_schema(frame, feature_columns(frame, data, FeatureSettings()), data, names.BAD)
+    return frame, schema, train_model(frame, schema, ModelSettings(), 0)
+
+
+@pytest.fixture(scope="module")
+def bundle(trained, tmp_path_factory):
+    frame, schema, model = trained
+    directory = tmp_path_factory.mktemp("bundle")
+    export_bundle(model, schema.to_dict(), 0.5, directory, {"model_version": "7"})
+    return NativeModel.load(directory)
+
+
+def records_of(frame, schema):
+    return json.loads(frame[[*schema.names, names.ID]].to_json(orient="records"))
+
+
+def test_native_bundle_scores_exactly_like_the_pipeline(trained, bundle):
+    frame, schema, model = trained
+    odd = frame.head(50).copy()
+    odd.loc[odd.index[:5], "region"] = "atlantis"  # unknown category
+    odd.loc[odd.index[5:10], "annual_income"] = np.nan
+    np.testing.assert_allclose(
+        bundle.predict_proba(records_of(odd, schema)), predict_proba(model, odd, schema), rtol=0, atol=1e-12
+    )
+
+
+def test_contributions_add_up_to_the_log_odds(trained, bundle):
+    frame, schema, _ = trained
+    records = records_of(frame.head(20), schema)
+    proba = bundle.predict_proba(records)
+    for contributions, p in zip(bundle.contributions(records), proba, strict=True):
+        assert sum(contributions.values()) == pytest.approx(np.log(p / (1 - p)), abs=1e-9)
+        assert set(contributions) == {*schema.names, "baseline"}
+
+
+def test_bundle_is_plain_files_no_pickle(bundle, trained, tmp_path):
+    frame, schema, model = trained
+    export_bundle(model, schema.to_dict(), 0.5, tmp_path, {"model_version": "7"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["booster.txt", "spec.json"]
+    assert (tmp_path / "booster.txt").read_text().startswith("tree"), "LightGBM's own text format"
+
+
+def test_only_lightgbm_pipelines_are_exported(trained, tmp_path):
+    frame, schema, _ = trained
+    linear = train_model(frame, schema, ModelSettings(kind="logistic_regression"), 0)
+    with pytest.raises(
+        BundleError, match=r"needs a LightGBM model \(model.kind: lightgbm\), got LogisticRegression"
+    ):
+        export_bundle(linear, schema.to_dict(), 0.5, tmp_path, {})
+    with pytest.raises(BundleError, match="only plain training pipelines can be served natively"):
+        export_bundle(object(), schema.to_dict(), 0.5, tmp_path, {})
+
+
+@pytest.fixture(scope="module")
+def Record(trained):
+    return record_model(trained[1].to_dict())
+
+
+def valid(trained):
+    frame, schema, _ = trained
+    return records_of(frame.head(1), schema)[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"region": "atlantis"}, "region", "Input should be 'central', 'east', 'north', 'south' or 'west'"),
+        ({"tenure_months": "twelve"}, "tenure_months", "valid number"),
+        ({"return_rate": 1.5}, "return_rate", "less than or equal to 1"),
+        ({"n_orders": -3}, "n_orders", "greater than or equal to 0"),
+        ({"favourite_colour": "red"}, "favourite_colour", "Extra inputs are not permitted"),
+        ({"segment": None}, "segment", "Input should be"),
+    ],
+)
+def test_bad_records_are_refused_naming_the_field(trained, Record, change, field, message):
+    with pytest.raises(ValidationError) as caught:
+        Record(**{**valid(trained), **change})
+    errors = {str(e["loc"][0]): e["msg"] for e in caught.value.errors()}
+    assert field in errors and message in errors[field], errors
+
+
+def test_missing_required_field_and_nullable_income(trained, Record):
+    record = valid(trained)
+    del record["region"]
+    with pytest.raises(ValidationError, match=r"region\n  Field required"):
+        Record(**record)
+    assert Record(**{**valid(trained), "annual_income": None}).annual_income is None
+
+
+def test_serving_pins_match_the_lock():
+    lock: dict[str, set[str]] = {}  # the universal lock may pin other versions for Python >= 3.12
+    text = (ROOT / "requirements.lock").read_text()
+    for m in re.finditer(r"^([A-Za-z0-9_.-]+)==([^\s;]+)", text, re.M):
+        lock.setdefault(m.group(1).lower(), set()).add(m.group(2))
+    for line in (ROOT / "bentos/requirements.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            assert version in lock.get(name.lower(), set()), (
+                f"{line} is not in the lock: {lock.get(name.lower())}"
+            )
+
+
+def test_frame_round_trip_keeps_ids(trained):
+    frame, schema, _ = trained
+    assert [r[names.ID] for r in records_of(frame.head(3), schema)] == frame[names.ID].head(3).tolist()
+    assert isinstance(pd.DataFrame(records_of(frame.head(3), schema)), pd.DataFrame)
