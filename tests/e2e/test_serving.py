@@ -1,0 +1,250 @@
+"""The production model over HTTP: `run.py deploy` builds the Bento, smoke-tests it and starts a
+real server on a free loopback port; real clients then call it."""
+
+import json
+import sqlite3
+import time
+from collections import Counter
+
+import bentoml
+import mlflow
+import numpy as np
+import pytest
+import yaml
+
+from bentos import local_server
+from ml import names
+from ml.data.demo import generate_demo
+from ml.features import build_customer_features
+from tests.e2e.harness import PROJECT_ROOT, isolated_env, must, probe, project_config_copy, run_cli
+
+pytestmark = pytest.mark.e2e
+MODEL_NAME = yaml.safe_load((PROJECT_ROOT / "configs/project.yaml").read_text())["model_name"]
+DEMO = {
+    "source": "demo",
+    "target_column": names.TARGET,
+    "positive_label": names.GOOD,
+    "id_column": names.ID,
+    "sensitive_features": ["gender", "age"],
+}
+MAX_BATCH = 50
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    state = tmp_path_factory.mktemp("serving")
+    env = isolated_env(state)
+    must(run_cli(PROJECT_ROOT, env, "stack", "apply", "local"))
+    project = project_config_copy(PROJECT_ROOT, state)
+    raw = yaml.safe_load(project.read_text())
+    raw["data"] = {**DEMO, "demo": {"path": str(state / "demo.sqlite")}}
+    project.write_text(yaml.safe_dump(raw))
+    training = yaml.safe_load((PROJECT_ROOT / "configs/training.yaml").read_text())
+    training["search"] = {"candidates": [{}]}
+    training["promotion"]["min_primary_metric"] = 0.6
+    for seed in (42, 7):
+        config = state / f"training-{seed}.yaml"
+        config.write_text(yaml.safe_dump({**training, "seed": seed}))
+        must(run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", str(config)))
+    store = probe(PROJECT_ROOT, env, MODEL_NAME)
+    production = next(v for v in store["model_versions"] if v["stage"] == "production")
+    other = next(v for v in store["model_versions"] if v["stage"] != "production")
+    port = local_server.free_port()
+    serving = state / "serving.yaml"
+    serving.write_text(
+        yaml.safe_dump(
+            {"port": port, "max_batch_size": MAX_BATCH, "canary": {"version": other["number"], "share": 0.3}}
+        )
+    )
+    deploy = must(run_cli(PROJECT_ROOT, env, "deploy", "--project", str(project), "--config", str(serving)))
+    url = f"http://127.0.0.1:{port}"
+    yield {
+        "state": state,
+        "env": env,
+        "url": url,
+        "deploy": deploy.stdout,
+        "store": store,
+        "production": production,
+        "other": other,
+        "project": project,
+    }
+    must(run_cli(PROJECT_ROOT, env, "undeploy"))
+
+
+def customers(n=40):
+    tables = generate_demo()  # the knobs of the training data
+    frame = build_customer_features(tables.customers, tables.sales).head(n)
+    return frame
+
+
+def records(frame):
+    columns = [c for c in frame.columns if c not in (names.TARGET, "gender", "age")]
+    return json.loads(frame[columns].to_json(orient="records"))
+
+
+def post(url, payload):
+    return local_server.http_json(url, payload)
+
+
+def test_deploy_reports_success_in_both_languages_and_binds_loopback(served):
+    assert "Deployment succeeded / Despliegue exitoso: http://127.0.0.1:" in served["deploy"], served[
+        "deploy"
+    ]
+    record = json.loads((served["state"] / "project" / "serving" / "server.json").read_text())
+    assert record["url"] == served["url"] and record["smoke_test"]["rows"] == 20, record
+    assert record["models"]["primary"] == f"{MODEL_NAME}:v{served['production']['number']}", record
+
+
+def test_predictions_equal_each_answering_models_own(served):
+    frame = customers()
+    status, body = post(f"{served['url']}/predict", {"records": records(frame)})
+    assert status == 200, body
+    mlflow_versions = {
+        str(v["number"]): v["metadata"]["mlflow_registry_version"]
+        for v in (served["production"], served["other"])
+    }
+    uri = served["store"]["tracking_uri"]
+    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+    answering = body[0]["model_version"]
+    assert {item["model_version"] for item in body} == {answering}, "one request, one model"
+    source = client.get_model_version(MODEL_NAME, mlflow_versions[answering]).source
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        model = mlflow.sklearn.load_model(source)
+    schema_columns = list(model.named_steps["prep"].feature_names_in_)
+    expected = model.predict_proba(frame[schema_columns])[:, 1]
+    np.testing.assert_allclose([item["probability"] for item in body], expected, rtol=0, atol=1e-9)
+    assert [item["id"] for item in body] == frame[names.ID].tolist()
+    assert [item["label"] for item in body] == [names.GOOD if p >= 0.5 else names.BAD for p in expected]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "needle"),
+    [
+        (lambda r: r.pop("region"), "region"),
+        (lambda r: r.update(tenure_months="twelve"), "tenure_months"),
+        (lambda r: r.update(segment="galactic"), "segment"),
+        (lambda r: r.update(unknown_field=1), "unknown_field"),
+    ],
+    ids=["missing-field", "wrong-type", "unknown-category", "extra-field"],
+)
+def test_bad_records_get_400_naming_the_field(served, mutate, needle):
+    record = records(customers(1))[0]
+    mutate(record)
+    status, body = post(f"{served['url']}/predict", {"records": [record]})
+    assert status == 400, (status, body)
+    assert any(needle in [str(part) for part in err["loc"]] for err in body["detail"]), body
+
+
+def test_empty_and_oversized_batches_get_400(served):
+    status, body = post(f"{served['url']}/predict", {"records": []})
+    assert status == 400 and "at least 1 item" in json.dumps(body), body
+    status, body = post(f"{served['url']}/predict", {"records": records(customers(MAX_BATCH + 1))})
+    assert status == 400 and f"at most {MAX_BATCH} items" in json.dumps(body), body
+
+
+def test_explain_contributions_add_up_to_the_answer(served):
+    frame = customers(5)
+    status, body = post(f"{served['url']}/explain", {"records": records(frame)})
+    assert status == 200, body
+    assert [item["id"] for item in body] == frame[names.ID].tolist()
+    version = body[0]["model_version"]
+    _, scored = post(f"{served['url']}/predict", {"records": records(frame)})
+    if scored[0]["model_version"] == version:  # routed to the same model: compare exactly
+        for item, prediction in zip(body, scored, strict=True):
+            p = prediction["probability"]
+            assert sum(item["contributions"].values()) == pytest.approx(np.log(p / (1 - p)), abs=1e-9)
+    assert {"baseline", "late_payment_rate"} <= set(body[0]["contributions"]), body[0]["contributions"]
+
+
+def test_canary_share_routes_about_30_percent_and_both_are_logged(served):
+    log = served["state"] / "project" / "inference_log.sqlite"
+    before = Counter(
+        dict(
+            sqlite3.connect(log)
+            .execute("SELECT model_version, count(*) FROM inference_log GROUP BY model_version")
+            .fetchall()
+        )
+    )
+    record = records(customers(1))
+    answered = Counter(
+        post(f"{served['url']}/predict", {"records": record})[1][0]["model_version"] for _ in range(1000)
+    )
+    canary = str(served["other"]["number"])
+    assert set(answered) == {canary, str(served["production"]["number"])}, answered
+    assert 250 <= answered[canary] <= 350, f"canary answered {answered[canary]} of 1000 at share 0.3"
+    deadline, after = time.monotonic() + 10, Counter()
+    while time.monotonic() < deadline:
+        after = Counter(
+            dict(
+                sqlite3.connect(log)
+                .execute("SELECT model_version, count(*) FROM inference_log GROUP BY model_version")
+                .fetchall()
+            )
+        )
+        if after - before == answered:
+            break
+        time.sleep(0.2)
+    assert after - before == answered, f"inference log rows {after - before} != answers {answered}"
+
+
+def test_inference_log_has_one_row_per_prediction_with_inputs(served):
+    log = served["state"] / "project" / "inference_log.sqlite"
+    count = sqlite3.connect(log).execute("SELECT count(*) FROM inference_log").fetchone()[0]
+    frame = customers(7)
+    post(f"{served['url']}/predict", {"records": records(frame)})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        rows = (
+            sqlite3.connect(log)
+            .execute(
+                "SELECT record_id, inputs, label, probability FROM inference_log ORDER BY rowid DESC LIMIT 7"
+            )
+            .fetchall()
+        )
+        if sqlite3.connect(log).execute("SELECT count(*) FROM inference_log").fetchone()[0] == count + 7:
+            break
+        time.sleep(0.2)
+    assert len(rows) == 7 and {r[0] for r in rows} == {str(i) for i in frame[names.ID]}, rows
+    assert json.loads(rows[0][1])["region"] in {"north", "south", "east", "west", "central"}
+
+
+def test_bentoml_client_health_metrics_and_openapi(served):
+    with bentoml.SyncHTTPClient(served["url"]) as client:
+        answer = client.predict(records=records(customers(2)))
+    assert len(answer) == 2 and {"id", "label", "probability", "model_version"} <= set(answer[0]), answer
+    for path in ("/healthz", "/livez", "/readyz"):
+        assert local_server.http_json(served["url"] + path)[0] == 200, path
+    status, metrics = local_server.http_json(served["url"] + "/metrics")
+    assert status == 200 and "bentoml_service_request_total" in str(metrics), str(metrics)[:500]
+    status, spec = local_server.http_json(served["url"] + "/docs.json")
+    assert status == 200 and {"/predict", "/explain"} <= set(spec["paths"]), list(spec["paths"])
+
+
+def test_server_is_not_ready_until_its_model_is_loaded(served):
+    record = json.loads((served["state"] / "project" / "serving" / "server.json").read_text())
+    port = local_server.free_port()
+    url, log = f"http://127.0.0.1:{port}", served["state"] / "readiness.log"
+    env = {
+        **served["env"],
+        "SERVING_MODEL_TAG": record["models"]["primary"],
+        "SERVING_INFERENCE_LOG": str(served["state"] / "readiness.sqlite"),
+    }
+    process = local_server.start(record["bento_tag"], "127.0.0.1", port, env, log, PROJECT_ROOT)
+    seen = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                status = local_server.http_json(f"{url}/readyz", timeout=2)[0]
+            except OSError:
+                status = "refused"
+            seen.append(status)
+            if status == 200:
+                break
+            time.sleep(0.05)
+        status, body = post(f"{url}/predict", {"records": records(customers(1))})
+    finally:
+        local_server.stop(process.pid, process)
+    assert seen[-1] == 200 and seen[0] != 200, f"readiness sequence {seen[:5]} … {seen[-3:]}"
+    assert status == 200, body
