@@ -3,6 +3,7 @@ real server on a free loopback port; real clients then call it."""
 
 import json
 import sqlite3
+import subprocess
 import time
 from collections import Counter
 
@@ -248,3 +249,24 @@ def test_server_is_not_ready_until_its_model_is_loaded(served):
         local_server.stop(process.pid, process)
     assert seen[-1] == 200 and seen[0] != 200, f"readiness sequence {seen[:5]} … {seen[-3:]}"
     assert status == 200, body
+
+
+def test_documented_curl_example_works(served):
+    command = next(
+        line.strip().removeprefix("try: ")
+        for line in served["deploy"].splitlines()
+        if line.strip().startswith("try: curl")
+    )
+    result = subprocess.run(
+        command, shell=True, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert len(answer) == 2 and answer[0]["label"] in (names.GOOD, names.BAD), answer
+
+
+def test_bento_carries_its_dockerfile(served):
+    record = json.loads((served["state"] / "project" / "serving" / "server.json").read_text())
+    name, version = record["bento_tag"].split(":")
+    dockerfile = served["state"] / "bentoml" / "bentos" / name / version / "env" / "docker" / "Dockerfile"
+    assert dockerfile.is_file() and "FROM " in dockerfile.read_text(), dockerfile

@@ -1,0 +1,26 @@
+"""Runbooks exist in both languages with the same structure and byte-identical command blocks."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
+PAGES = sorted(p.name for p in (RUNBOOKS / "en").glob("*.md"))
+FENCE = re.compile(r"```[a-z]*\n.*?```", re.S)
+
+
+def test_every_english_page_has_a_spanish_page():
+    assert PAGES, "no runbook pages found"
+    assert PAGES == sorted(p.name for p in (RUNBOOKS / "es").glob("*.md")), "page sets differ"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_spanish_page_has_the_same_commands_and_heading_structure(page):
+    en, es = ((RUNBOOKS / lang / page).read_text() for lang in ("en", "es"))
+    assert FENCE.findall(en) == FENCE.findall(es), f"{page}: command blocks differ between en and es"
+
+    def levels(text):
+        return [len(m) for m in re.findall(r"^(#+) ", FENCE.sub("", text), re.M)]
+
+    assert levels(en) == levels(es), f"{page}: heading structure differs"
