@@ -14,7 +14,14 @@ from pathlib import Path
 
 from ml.data.io import DataSourceError
 from ml.data.validation import DataValidationError
-from ml.settings import ConfigError, ProjectSettings, ServingSettings, TrainingSettings, load_settings
+from ml.settings import (
+    ConfigError,
+    ProjectSettings,
+    ScoringSettings,
+    ServingSettings,
+    TrainingSettings,
+    load_settings,
+)
 from pipelines.runner import PipelineFailed
 from registry.models import RegistryError
 
@@ -72,6 +79,29 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         "-d @runbooks/examples/predict.json"
     )
     print("  stop it: python run.py undeploy")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from zenml import Model
+
+    from pipelines.runner import run_pipeline
+    from pipelines.scoring import scoring_pipeline
+
+    project = load_settings(args.project, ProjectSettings)
+    scoring = load_settings(args.config, ScoringSettings)
+    day = args.date or date.today().isoformat()
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        raise ConfigError(f"--date {day!r} is not a date; use YYYY-MM-DD") from None
+    pipeline = scoring_pipeline.with_options(model=Model(name=project.model_name, version="production"))
+    run = run_pipeline(pipeline, data=project.data, scoring=scoring, day=day)
+    summary = run.steps["store_scores"].outputs["scoring_summary"][0].load()
+    print(f"\nScored {summary['rows']} customers for {day} with model version {summary['model_version']}")
+    print(f"  table {summary['table']} in {summary['database']}; labels {summary['label_share']}")
     return 0
 
 
@@ -197,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
     deploy.add_argument("--config", default=str(ROOT / "configs/serving.yaml"), help="serving settings")
     deploy.set_defaults(func=cmd_deploy)
+
+    score = sub.add_parser("score", help="nightly batch scoring with the production model")
+    score.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
+    score.add_argument("--config", default=str(ROOT / "configs/scoring.yaml"), help="scoring settings")
+    score.add_argument("--date", help="scoring date YYYY-MM-DD (default: today); a rerun replaces that date")
+    score.set_defaults(func=cmd_score)
 
     undeploy = sub.add_parser("undeploy", help="stop the local server started by `deploy`")
     undeploy.set_defaults(func=cmd_undeploy)

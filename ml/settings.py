@@ -215,3 +215,14 @@ class ServingSettings(StrictModel):
     ready_timeout_seconds: float = Field(120, gt=0, le=3600)
     smoke_rows: int = Field(20, ge=1, le=10_000)
     canary: CanarySettings = CanarySettings()
+
+
+class ScoringSettings(StrictModel):
+    """configs/scoring.yaml: the nightly batch scoring pipeline."""
+
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the scores database; empty: SQLite in the state dir"
+    )
+    table: str = Field("customer_scores", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+    drift: float = Field(0.0, ge=0.0, le=1.0, description="demo source only: shift of the scored customers")
+    customers: int | None = Field(None, ge=1, description="demo source only: how many customers to score")

@@ -1,0 +1,13 @@
+"""Nightly batch scoring: load today's customers -> score with the production model -> write."""
+
+from zenml import pipeline
+
+from ml.settings import DataSettings, ScoringSettings
+from steps.score import load_current, score_customers, store_scores
+
+
+@pipeline(enable_cache=False)
+def scoring_pipeline(data: DataSettings, scoring: ScoringSettings, day: str) -> None:
+    dataset = load_current(data=data, scoring=scoring, day=day)
+    scores = score_customers(dataset, data=data, day=day)
+    store_scores(scores, scoring=scoring, day=day)

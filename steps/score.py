@@ -1,0 +1,71 @@
+"""Nightly batch scoring: today's customers -> same features -> production model -> scores table."""
+
+from datetime import date
+from typing import Annotated
+
+import pandas as pd
+import sqlalchemy as sa
+from zenml import get_step_context, log_metadata, step
+
+from ml import names
+from ml.data.io import read_flat_table
+from ml.scoring import demo_customers, score, write_scores
+from ml.settings import DataSettings, ScoringSettings
+from registry import models as registry
+from steps._context import project_root
+from steps.deploy import state_dir
+
+
+@step(enable_cache=False)  # today's data, never yesterday's cache
+def load_current(
+    data: DataSettings, scoring: ScoringSettings, day: str
+) -> Annotated[pd.DataFrame, "scoring_dataset"]:
+    if data.source == "demo":
+        return demo_customers(data, scoring, date.fromisoformat(day))
+    return read_flat_table(data, project_root())
+
+
+@step(enable_cache=False)
+def score_customers(
+    scoring_dataset: pd.DataFrame, data: DataSettings, day: str
+) -> Annotated[pd.DataFrame, "scores"]:
+    this = get_step_context().model
+    version = registry.production_version(this.name)
+    if version is None:
+        raise registry.RegistryError(f"model {this.name!r} has no production version; train first")
+    release, schema = registry.load_release(version)
+    threshold = float(version.run_metadata.get("decision_threshold", 0.5))
+    return score(
+        release,
+        scoring_dataset,
+        schema,
+        threshold,
+        str(version.number),
+        date.fromisoformat(day),
+        data.id_column,
+    )
+
+
+def database_url(scoring: ScoringSettings) -> str:
+    return scoring.database_url or f"sqlite:///{state_dir() / 'scores.sqlite'}"
+
+
+@step(enable_cache=False)
+def store_scores(
+    scores: pd.DataFrame, scoring: ScoringSettings, day: str
+) -> Annotated[dict, "scoring_summary"]:
+    engine = sa.create_engine(database_url(scoring))
+    try:
+        written = write_scores(engine, scoring.table, scores, date.fromisoformat(day))
+    finally:
+        engine.dispose()
+    summary = {
+        "date": day,
+        "rows": written,
+        "table": scoring.table,
+        "database": engine.url.render_as_string(hide_password=True),
+        "label_share": scores[names.TARGET].value_counts(normalize=True).round(4).to_dict(),
+        "model_version": str(scores["model_version"].iloc[0]) if len(scores) else None,
+    }
+    log_metadata({"last_batch_scoring": summary}, infer_model=True)
+    return summary
