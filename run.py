@@ -16,6 +16,7 @@ from ml.data.io import DataSourceError
 from ml.data.validation import DataValidationError
 from ml.settings import (
     ConfigError,
+    MonitoringSettings,
     ProjectSettings,
     ScoringSettings,
     ServingSettings,
@@ -83,8 +84,6 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from datetime import date
-
     from zenml import Model
 
     from pipelines.runner import run_pipeline
@@ -92,16 +91,68 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     project = load_settings(args.project, ProjectSettings)
     scoring = load_settings(args.config, ScoringSettings)
-    day = args.date or date.today().isoformat()
-    try:
-        date.fromisoformat(day)
-    except ValueError:
-        raise ConfigError(f"--date {day!r} is not a date; use YYYY-MM-DD") from None
+    day = _day(args.date)
     pipeline = scoring_pipeline.with_options(model=Model(name=project.model_name, version="production"))
     run = run_pipeline(pipeline, data=project.data, scoring=scoring, day=day)
     summary = run.steps["store_scores"].outputs["scoring_summary"][0].load()
     print(f"\nScored {summary['rows']} customers for {day} with model version {summary['model_version']}")
     print(f"  table {summary['table']} in {summary['database']}; labels {summary['label_share']}")
+    return 0
+
+
+def _day(value: str | None) -> str:
+    from datetime import date
+
+    day = value or date.today().isoformat()
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        raise ConfigError(f"--date {day!r} is not a date; use YYYY-MM-DD") from None
+    return day
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from zenml import Model
+
+    from ml.alerts import audit
+    from pipelines.monitoring import monitoring_pipeline
+    from pipelines.runner import run_pipeline
+
+    project = load_settings(args.project, ProjectSettings)
+    scoring = load_settings(args.scoring_config, ScoringSettings)
+    monitoring = load_settings(args.config, MonitoringSettings)
+    day = _day(args.date)
+    pipeline = monitoring_pipeline.with_options(model=Model(name=project.model_name, version="production"))
+    run = run_pipeline(
+        pipeline,
+        data=project.data,
+        scoring=scoring,
+        monitoring=monitoring,
+        day=day,
+        project=project.project_name,
+    )
+    drift = run.steps["check_drift"].outputs["drift"][0].load()
+    decision = run.steps["alert"].outputs["monitoring_decision"][0].load()
+    print(
+        f"\nMonitoring {day}: drift share {drift['drift_share']:.2f} "
+        f"(drifted: {', '.join(sorted(drift['drifted_columns'])) or 'none'})"
+    )
+    if not decision["breaches"]:
+        print("No threshold breached / Ningún umbral superado")
+        return 0
+    print(decision["alert"]["text_en"])
+    print(decision["alert"]["summary_es"])
+    where = decision["alert"]["dry_run_file"] or (
+        "delivered" if decision["alert"]["delivered"] else "NOT delivered"
+    )
+    print(f"Alert: {where}; incident {decision['incident']}")
+    if decision["retrain"]:
+        state = Path(os.environ.get("PROJECT_STATE_DIR") or ROOT / ".state")
+        audit(state / "audit.jsonl", "monitoring", "retraining", f"incident {decision['incident']}")
+        print("Retraining / Reentrenamiento: launching the training pipeline")
+        return cmd_train(
+            argparse.Namespace(project=args.project, config=args.training_config, no_cache=False)
+        )
     return 0
 
 
@@ -233,6 +284,18 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--config", default=str(ROOT / "configs/scoring.yaml"), help="scoring settings")
     score.add_argument("--date", help="scoring date YYYY-MM-DD (default: today); a rerun replaces that date")
     score.set_defaults(func=cmd_score)
+
+    monitor = sub.add_parser("monitor", help="drift, decay and serving health; alert and retrain on breach")
+    monitor.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
+    monitor.add_argument(
+        "--config", default=str(ROOT / "configs/monitoring.yaml"), help="monitoring settings"
+    )
+    monitor.add_argument("--scoring-config", default=str(ROOT / "configs/scoring.yaml"), help="data window")
+    monitor.add_argument(
+        "--training-config", default=str(ROOT / "configs/training.yaml"), help="for retraining"
+    )
+    monitor.add_argument("--date", help="window date YYYY-MM-DD (default: today)")
+    monitor.set_defaults(func=cmd_monitor)
 
     undeploy = sub.add_parser("undeploy", help="stop the local server started by `deploy`")
     undeploy.set_defaults(func=cmd_undeploy)

@@ -226,3 +226,28 @@ class ScoringSettings(StrictModel):
     table: str = Field("customer_scores", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     drift: float = Field(0.0, ge=0.0, le=1.0, description="demo source only: shift of the scored customers")
     customers: int | None = Field(None, ge=1, description="demo source only: how many customers to score")
+
+
+class MonitoringThresholds(StrictModel):
+    drift_share: float = Field(0.3, ge=0.0, le=1.0, description="share of drifted feature columns")
+    prediction_drift: bool = Field(True, description="alert when the prediction distribution drifted")
+    min_precision: float = Field(0.65, ge=0.0, le=1.0, description="precision on labelled recent data")
+    p99_latency_ms: float = Field(250.0, gt=0.0, description="serving latency, 99th percentile")
+
+
+class WebhookSettings(StrictModel):
+    format: Literal["slack", "teams"] = "slack"
+    env: str = Field("ALERT_WEBHOOK_URL", pattern=r"^[A-Z_][A-Z0-9_]*$", description="env var with the URL")
+    dry_run: bool = Field(False, description="write payloads to <state>/alerts/ instead of posting")
+    attempts: int = Field(3, ge=1, le=10)
+
+
+class MonitoringSettings(StrictModel):
+    """configs/monitoring.yaml: drift and decay checks, alerts, the retraining loop."""
+
+    sample_rows: int = Field(20_000, ge=100, description="rows of each window given to Evidently")
+    thresholds: MonitoringThresholds = MonitoringThresholds()
+    retention_days: int = Field(90, ge=1, description="inference-log rows older than this are purged")
+    price_per_cpu_hour: float = Field(0.05, ge=0.0, description="for the cost per 1,000 predictions")
+    webhook: WebhookSettings = WebhookSettings()
+    retrain: bool = Field(True, description="launch the training pipeline when a threshold is breached")

@@ -1,6 +1,10 @@
 """Nightly batch scoring (and monitoring) as `run.py` runs them, on a temporary local stack with a
 trained production model."""
 
+import http.server
+import json
+import threading
+
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -8,7 +12,7 @@ import yaml
 
 from ml import names
 from ml.scoring import read_scores
-from tests.e2e.harness import PROJECT_ROOT, isolated_env, must, project_config_copy, run_cli
+from tests.e2e.harness import PROJECT_ROOT, isolated_env, must, probe, project_config_copy, run_cli
 from tests.e2e.postgres import postgres_server
 
 pytestmark = pytest.mark.e2e
@@ -20,6 +24,7 @@ DEMO = {
     "sensitive_features": ["gender", "age"],
 }
 CUSTOMERS = 3000
+MODEL_NAME = yaml.safe_load((PROJECT_ROOT / "configs/project.yaml").read_text())["model_name"]
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +100,112 @@ def test_a_bad_date_is_refused(nightly):
         PROJECT_ROOT, nightly["env"], "score", "--project", str(nightly["project"]), "--date", "yesterday"
     )
     assert result.returncode == 2 and "--date 'yesterday' is not a date; use YYYY-MM-DD" in result.stderr
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    bodies: list = []
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        length = int(self.headers.get("Content-Length", 0))
+        Receiver.bodies.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+
+
+def training_runs(nightly):
+    store = probe(PROJECT_ROOT, nightly["env"], MODEL_NAME)
+    return [r for r in store["runs"] if r["pipeline"] == "training_pipeline"], store
+
+
+def monitor(nightly, day, env, drift):
+    config = scoring_config(nightly["state"], f"window-{drift}", drift=drift)
+    return must(
+        run_cli(
+            PROJECT_ROOT,
+            env,
+            "monitor",
+            "--project",
+            str(nightly["project"]),
+            "--date",
+            day,
+            "--scoring-config",
+            config,
+            "--training-config",
+            str(nightly["state"] / "training.yaml"),
+        )
+    ).stdout
+
+
+def test_no_drift_means_no_alert_and_no_retraining(nightly, receiver):
+    before, _ = training_runs(nightly)
+    out = monitor(nightly, "2026-03-05", {**nightly["env"], "ALERT_WEBHOOK_URL": receiver}, drift=0.0)
+    after, _ = training_runs(nightly)
+    assert "No threshold breached / Ningún umbral superado" in out, out
+    assert Receiver.bodies == [], f"an alert was sent without drift: {Receiver.bodies}"
+    assert len(after) == len(before), "training must not be launched without a breach"
+
+
+def test_drift_alerts_in_both_languages_and_launches_retraining(nightly, receiver):
+    before, _ = training_runs(nightly)
+    out = monitor(nightly, "2026-03-06", {**nightly["env"], "ALERT_WEBHOOK_URL": receiver}, drift=1.0)
+    after, store = training_runs(nightly)
+    assert len(Receiver.bodies) == 1, Receiver.bodies
+    payload = json.dumps(Receiver.bodies[0])
+    for needle in (
+        "Data drift detected",
+        "Deriva de datos detectada",
+        "drift_share",
+        "07-incident-playbook.md#detection",
+        "avg_amount",
+        "reentrenamiento lanzado",
+    ):
+        assert needle in payload, f"{needle!r} missing from the Slack payload {payload[:800]}"
+    assert "Retraining / Reentrenamiento: launching the training pipeline" in out, out
+    assert len(after) == len(before) + 1 and after[-1]["status"] == "completed", after
+    metadata = next(v for v in store["model_versions"] if v["number"] == 1)["metadata"]
+    drift = metadata["monitoring_2026-03-06"]
+    assert {"annual_income", "avg_amount", "total_amount"} <= set(drift["drifted_columns"]), drift
+    assert drift["prediction_drift"]["drifted"], drift["prediction_drift"]
+    incidents = (nightly["state"] / "project" / "incidents.jsonl").read_text().splitlines()
+    assert len(incidents) == 1 and json.loads(incidents[0])["deteccion"].startswith("Deriva de datos")
+    audit = [json.loads(line)["what"] for line in (nightly["state"] / "project" / "audit.jsonl").open()]
+    assert audit[-2:] == ["alert", "retraining"], audit
+
+
+def test_alert_dry_run_writes_the_payload_instead_of_posting(nightly, receiver):
+    config = nightly["state"] / "monitoring-dry.yaml"
+    config.write_text(yaml.safe_dump({"webhook": {"dry_run": True, "format": "teams"}, "retrain": False}))
+    window = scoring_config(nightly["state"], "window-dry", drift=1.0)
+    sent = len(Receiver.bodies)
+    out = must(
+        run_cli(
+            PROJECT_ROOT,
+            {**nightly["env"], "ALERT_WEBHOOK_URL": receiver},
+            "monitor",
+            "--project",
+            str(nightly["project"]),
+            "--date",
+            "2026-03-07",
+            "--config",
+            str(config),
+            "--scoring-config",
+            window,
+        )
+    ).stdout
+    assert len(Receiver.bodies) == sent, "a dry run must not post"
+    files = sorted((nightly["state"] / "project" / "alerts").glob("*.json"))
+    assert files and json.loads(files[-1].read_text())["type"] == "message", "Teams payload expected"
+    assert "Retraining" not in out, out

@@ -1,0 +1,514 @@
+"""Monitoring: data and prediction drift with Evidently, serving health from the inference log,
+retention of the log, and an Evidently workspace that keeps drift runs for a dashboard.
+
+Drift is Evidently's: ``DataDriftPreset`` over the declared feature columns plus ``ValueDrift`` on
+the prediction column. Evidently picks each column's test and threshold from the reference size: with
+at most 1000 reference rows a p-value test (K-S for numbers with more than 5 distinct values,
+chi-square or Z otherwise) where a *low* score means drift, above that a distance (Wasserstein for
+numbers, Jensen-Shannon for categories and few-valued numbers) where a *high* score means drift.
+Whether a column drifted is Evidently's own verdict (its drift test status), never
+recomputed here. Large frames are compared on seeded samples whose size the result states.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import re
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import numpy as np
+import pandas as pd
+
+from ml.features import is_numeric
+
+if TYPE_CHECKING:
+    from evidently.ui.workspace import Workspace
+
+LOG_COLUMNS = (
+    "ts",
+    "request_id",
+    "endpoint",
+    "model_version",
+    "record_id",
+    "inputs",
+    "label",
+    "probability",
+    "latency_ms",
+)
+PREDICT_ENDPOINT = "predict"
+DRIFT_SHARE_PANEL = "Share of drifted features"
+PREDICTION_DRIFT_PANEL = "Prediction drift score"
+PREDICTION_METADATA_KEY = "prediction_column"
+DRIFT_TAB = "Drift"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+# --- Drift ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    """What Evidently found when comparing ``current`` with ``reference``.
+
+    ``drift_share``: share of the feature columns Evidently found drifted (the prediction column is not
+    a feature). ``drifted_columns``: column -> drift score, drifted columns only. ``column_scores``:
+    every feature column -> ``score``, ``method``, ``threshold``, ``drifted``. ``prediction_drift``:
+    ``column``, ``score``, ``method``, ``threshold``, ``drifted`` of the prediction column, ``{}``
+    without one. ``sample``: rows of each frame, rows compared, and the sampling method. ``html``:
+    Evidently's standalone report under a line stating the sample. ``snapshot_json``: the full
+    Evidently snapshot (``Snapshot.dumps()``; ``Snapshot.loads`` restores it) for ``save_snapshot``.
+    """
+
+    drift_share: float
+    drifted_columns: dict[str, float]
+    column_scores: dict[str, dict]
+    prediction_drift: dict
+    sample: dict
+    html: str = field(repr=False)
+    snapshot_json: str = field(repr=False)
+
+    def to_metadata(self) -> dict:
+        """Everything but the HTML and the snapshot, as plain JSON data."""
+        return {
+            "drift_share": self.drift_share,
+            "drifted_columns": dict(self.drifted_columns),
+            "column_scores": {column: dict(score) for column, score in self.column_scores.items()},
+            "prediction_drift": dict(self.prediction_drift),
+            "sample": dict(self.sample),
+        }
+
+
+def _check_drift_inputs(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    numeric: list[str],
+    categorical: list[str],
+    prediction: str | None,
+    sample_rows: int,
+) -> list[str]:
+    """The columns to compare (features, then the prediction), or a ValueError saying what is wrong."""
+    features = [*numeric, *categorical]
+    if not features:
+        raise ValueError("no feature columns to compare: pass at least one numeric or categorical column")
+    both = sorted(set(numeric) & set(categorical))
+    if both:
+        raise ValueError(f"column(s) {both} declared both numeric and categorical; declare each once")
+    repeated = sorted({c for c in features if features.count(c) > 1})
+    if repeated:
+        raise ValueError(f"column(s) {repeated} declared more than once; declare each once")
+    if prediction is not None and prediction in features:
+        raise ValueError(
+            f"the prediction column {prediction!r} is also declared a feature; "
+            "leave it out of numeric/categorical (it is compared on its own)"
+        )
+    if sample_rows < 1:
+        raise ValueError(f"sample_rows must be a positive number of rows, got {sample_rows}")
+    wanted = features + ([prediction] if prediction is not None else [])
+    not_text = [c for c in wanted if not isinstance(c, str)]
+    if not_text:
+        raise ValueError(f"Evidently needs text column names; rename column(s) {not_text} to strings")
+    for name, frame in (("reference", reference), ("current", current)):
+        missing = [c for c in wanted if c not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"cannot compare drift: column(s) {missing} not in the {name} frame "
+                f"(it has {list(frame.columns)}); pass frames with the same feature columns"
+            )
+        if frame.empty:
+            raise ValueError(f"cannot compare drift: the {name} frame has no rows")
+        empty = [c for c in wanted if frame[c].isna().all()]
+        if empty:
+            raise ValueError(
+                f"cannot compare drift: column(s) {empty} hold only missing values in the {name} frame; "
+                "drop them from numeric/categorical or fix the data"
+            )
+        not_numbers = [c for c in numeric if not is_numeric(frame[c])]
+        if not_numbers:
+            types = {c: str(frame[c].dtype) for c in not_numbers}
+            raise ValueError(
+                f"numeric column(s) {types} of the {name} frame are not numbers; "
+                "declare them categorical or convert them"
+            )
+        if prediction is not None:
+            scores = frame[prediction]
+            if not is_numeric(scores):
+                raise ValueError(
+                    f"the prediction column {prediction!r} of the {name} frame must hold probabilities, "
+                    f"it has dtype {scores.dtype}; pass the positive-class probability column"
+                )
+            outside = scores[(scores < 0) | (scores > 1)]
+            if not outside.empty:
+                raise ValueError(
+                    f"the prediction column {prediction!r} of the {name} frame must hold probabilities "
+                    f"in [0, 1]; {len(outside)} value(s) are outside, e.g. {float(outside.iloc[0])}"
+                )
+    return wanted
+
+
+def _sample(frame: pd.DataFrame, sample_rows: int, seed: int) -> pd.DataFrame:
+    return frame.sample(n=sample_rows, random_state=seed) if len(frame) > sample_rows else frame
+
+
+def _short_type(config: dict) -> str:
+    return config.get("type", "").rsplit(":", 1)[-1]
+
+
+def _status(test: dict) -> str:
+    status = test.get("status")
+    return str(getattr(status, "value", status))
+
+
+def _drift_by_column(results: dict) -> dict[str, dict]:
+    """Evidently's ``ValueDrift`` results by column: score, method, threshold and its drift verdict."""
+    verdicts = {
+        test["metric_config"]["metric_id"]: _status(test)
+        for test in results["tests"]
+        if test.get("id") == "drift" and _short_type(test["metric_config"].get("params", {})) == "ValueDrift"
+    }
+    columns: dict[str, dict] = {}
+    for metric in results["metrics"]:
+        config = metric.get("config", {})
+        if _short_type(config) != "ValueDrift":
+            continue
+        column = config["column"]
+        if metric["id"] not in verdicts:
+            raise RuntimeError(
+                f"Evidently reported no drift verdict for column {column!r}; the report must run with "
+                f"include_tests=True (got verdicts for metric ids {sorted(verdicts)})"
+            )
+        score = float(metric["value"])
+        columns[column] = {
+            "score": None if math.isnan(score) else score,
+            "method": config.get("method"),
+            "threshold": None if config.get("threshold") is None else float(config["threshold"]),
+            "drifted": verdicts[metric["id"]] == "FAIL",
+        }
+    return columns
+
+
+def _drifted_share(results: dict) -> float:
+    shares = [
+        float(metric["value"]["share"])
+        for metric in results["metrics"]
+        if _short_type(metric.get("config", {})) == "DriftedColumnsCount"
+    ]
+    if len(shares) != 1:
+        found = sorted({_short_type(m.get("config", {})) for m in results["metrics"]})
+        raise RuntimeError(
+            f"expected one DriftedColumnsCount result from Evidently, got {len(shares)}; results: {found}"
+        )
+    return shares[0]
+
+
+def _with_header(page: str, header: str) -> str:
+    """``page`` with ``header`` (HTML) as the first element of its body."""
+    match = re.search(r"<body[^>]*>", page)
+    if match is None:
+        return header + page
+    return page[: match.end()] + "\n" + header + page[match.end() :]
+
+
+def detect_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    numeric: list[str],
+    categorical: list[str],
+    prediction: str | None = None,
+    sample_rows: int = 20_000,
+    seed: int = 0,
+) -> DriftResult:
+    """Compare ``current`` with ``reference`` using Evidently's ``DataDriftPreset`` over the
+    ``numeric`` and ``categorical`` feature columns (declared to Evidently, never guessed), plus
+    ``ValueDrift`` on ``prediction`` (a positive-class probability column) when given.
+
+    Each frame is compared on a uniform random sample without replacement of at most
+    ``sample_rows`` rows (``seed`` makes it reproducible); ``DriftResult.sample`` and the HTML say how
+    many rows were compared. Raises ValueError naming the column or frame when a column is missing,
+    only missing values, a numeric column is not numbers, the prediction is not a probability or a
+    frame is empty.
+    """
+    columns = _check_drift_inputs(reference, current, numeric, categorical, prediction, sample_rows)
+    # Imported here: importing evidently takes seconds, and only drift detection needs it.
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import ValueDrift
+    from evidently.presets import DataDriftPreset
+
+    ref_sample = _sample(reference, sample_rows, seed)[columns]
+    cur_sample = _sample(current, sample_rows, seed)[columns]
+    method = f"uniform random sample without replacement, seed {seed}"
+    sample = {
+        "reference_rows": int(len(reference)),
+        "current_rows": int(len(current)),
+        "sampled_reference": int(len(ref_sample)),
+        "sampled_current": int(len(cur_sample)),
+        "sample_rows": int(sample_rows),
+        "method": method,
+    }
+    features = [*numeric, *categorical]
+    definition = DataDefinition(
+        numerical_columns=[*numeric, *([prediction] if prediction is not None else [])],
+        categorical_columns=list(categorical),
+    )
+    items: list = [DataDriftPreset(columns=features)]
+    metadata: dict[str, str] = {}
+    if prediction is not None:
+        items.append(ValueDrift(column=prediction))
+        metadata[PREDICTION_METADATA_KEY] = prediction
+    # include_tests: Evidently's drift verdict per column comes as the status of its drift test.
+    report = Report(items, metadata=metadata, tags=["drift"], include_tests=True)
+    snapshot = report.run(
+        current_data=Dataset.from_pandas(cur_sample, data_definition=definition),
+        reference_data=Dataset.from_pandas(ref_sample, data_definition=definition),
+    )
+    results = snapshot.dict()
+
+    by_column = _drift_by_column(results)
+    column_scores = {column: by_column[column] for column in features}
+    prediction_drift: dict = {}
+    if prediction is not None:
+        prediction_drift = {"column": prediction, **by_column[prediction]}
+    header = (
+        '<p style="font-family: system-ui, sans-serif; margin: 1rem;">'
+        f"Drift compared on {sample['sampled_reference']:,} of {sample['reference_rows']:,} reference rows "
+        f"and {sample['sampled_current']:,} of {sample['current_rows']:,} current rows "
+        f"({html.escape(method)}, at most {sample_rows:,} rows per frame).</p>"
+    )
+    return DriftResult(
+        drift_share=_drifted_share(results),
+        drifted_columns={c: s["score"] for c, s in column_scores.items() if s["drifted"]},
+        column_scores=column_scores,
+        prediction_drift=prediction_drift,
+        sample=sample,
+        html=_with_header(snapshot.get_html_str(as_iframe=False), header),
+        snapshot_json=snapshot.dumps(),
+    )
+
+
+# --- Serving health -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServingHealth:
+    """Health of the served model over a window of the inference log.
+
+    ``requests``: distinct requests (every endpoint). ``predictions``: rows of the ``predict``
+    endpoint (one per scored record). ``latency_ms``: p50/p95/p99 over requests, one latency per
+    request (``None`` without requests). ``error_rate``: share of ``predict`` rows without a label
+    (``None`` without predictions); the log only holds requests the service answered, so requests
+    refused before scoring (4xx validation errors, 5xx crashes) are not counted here: read those from
+    the HTTP server's metrics. ``per_version``: model version -> ``requests`` and ``predictions``.
+    ``cpu_seconds``: what the cost is based on, measured or estimated as ``cost_basis`` says.
+    ``cost_per_1000_predictions``: ``cpu_seconds / 3600 * price_per_cpu_hour / predictions * 1000``
+    (``None`` without predictions).
+    """
+
+    since_ts: float | None
+    requests: int
+    predictions: int
+    latency_ms: dict[str, float | None]
+    error_rate: float | None
+    per_version: dict[str, dict[str, int]]
+    cpu_seconds: float
+    price_per_cpu_hour: float
+    cost_per_1000_predictions: float | None
+    cost_basis: str
+
+    def to_metadata(self) -> dict:
+        """All fields as plain JSON data."""
+        return asdict(self)
+
+
+def serving_health(
+    log: pd.DataFrame, since: pd.Timestamp | None, cpu_seconds: float | None, price_per_cpu_hour: float
+) -> ServingHealth:
+    """Requests, predictions, latency percentiles, error rate, per-version counts and cost per 1000
+    predictions from the inference log table (columns as the service writes them: ``ts`` in unix
+    seconds, ``request_id``, ``endpoint``, ``model_version``, ``record_id``, ``inputs``, ``label``,
+    ``probability``, ``latency_ms``).
+
+    Only rows with ``ts >= since`` count (a naive ``since`` is read as UTC; ``None``: the whole log).
+    ``cpu_seconds``: CPU time the service used in that window (e.g. from the container's cgroup or
+    the cloud bill); without it the CPU time is estimated as the sum of the request latencies, which
+    ``cost_basis`` says (an estimate: latency includes waiting, and concurrent requests share cores).
+    """
+    missing = [c for c in LOG_COLUMNS if c not in log.columns]
+    if missing:
+        raise ValueError(
+            f"the inference log lacks column(s) {missing} (it has {list(log.columns)}); "
+            "pass the inference_log table as the service writes it"
+        )
+    if price_per_cpu_hour < 0 or not math.isfinite(price_per_cpu_hour):
+        raise ValueError(f"price_per_cpu_hour must be a finite price >= 0, got {price_per_cpu_hour}")
+    if cpu_seconds is not None and (cpu_seconds < 0 or not math.isfinite(cpu_seconds)):
+        raise ValueError(f"cpu_seconds must be a finite number of seconds >= 0 or None, got {cpu_seconds}")
+
+    since_ts = None if since is None else float(pd.Timestamp(since).timestamp())
+    window = log if since_ts is None else log[log["ts"].astype(float) >= since_ts]
+    window = window.assign(model_version=window["model_version"].astype(str))
+    predict = window[window["endpoint"] == PREDICT_ENDPOINT]
+    # Every row of a request repeats the request's latency: one value per request.
+    per_request = window.groupby("request_id")["latency_ms"].max().astype(float).dropna()
+    if per_request.empty:
+        latency: dict[str, float | None] = {"p50": None, "p95": None, "p99": None}
+    else:
+        p50, p95, p99 = np.percentile(per_request.to_numpy(), [50, 95, 99])
+        latency = {"p50": float(p50), "p95": float(p95), "p99": float(p99)}
+
+    requests_per_version = window.groupby("model_version")["request_id"].nunique()
+    predictions_per_version = predict.groupby("model_version").size()
+    per_version = {
+        str(v): {"requests": int(n), "predictions": int(predictions_per_version.get(v, 0))}
+        for v, n in requests_per_version.sort_index().items()
+    }
+
+    if cpu_seconds is not None:
+        used = float(cpu_seconds)
+        basis = f"measured: {used:g} CPU-seconds given"
+    else:
+        used = float(per_request.sum()) / 1000.0
+        basis = (
+            f"estimate: CPU-seconds taken as the sum of the {len(per_request)} request latencies "
+            f"({used:g} s), no measured CPU time given"
+        )
+    predictions = int(len(predict))
+    cost = used / 3600.0 * price_per_cpu_hour / predictions * 1000.0 if predictions else None
+    return ServingHealth(
+        since_ts=since_ts,
+        requests=int(window["request_id"].nunique()),
+        predictions=predictions,
+        latency_ms=latency,
+        error_rate=float(predict["label"].isna().mean()) if predictions else None,
+        per_version=per_version,
+        cpu_seconds=used,
+        price_per_cpu_hour=float(price_per_cpu_hour),
+        cost_per_1000_predictions=cost,
+        cost_basis=basis,
+    )
+
+
+# --- Retention ------------------------------------------------------------------------------------
+
+
+def purge_before(conn: sqlite3.Connection, cutoff_ts: float, table: str = "inference_log") -> int:
+    """Delete the rows of ``table`` with ``ts < cutoff_ts`` (unix seconds) in one transaction and
+    return how many were deleted (rows at exactly ``cutoff_ts`` stay)."""
+    if not _IDENTIFIER.match(table):
+        raise ValueError(f"table must be a plain SQL name (letters, digits, _), got {table!r}")
+    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    exists = conn.execute(query, (table,)).fetchone()
+    if exists is None:
+        raise ValueError(f"no table {table!r} in this database; pass the inference log table's name")
+    with conn:  # commits on success, rolls back on error
+        cursor = conn.execute(f'DELETE FROM "{table}" WHERE ts < ?', (float(cutoff_ts),))
+    return int(cursor.rowcount)
+
+
+# --- Evidently workspace --------------------------------------------------------------------------
+
+
+def _dashboard_panels(prediction: str | None) -> list:
+    """The drift panels of a project's dashboard (the prediction panel only with a prediction)."""
+    from evidently.sdk.models import PanelMetric
+    from evidently.sdk.panels import line_plot_panel
+
+    panels = [
+        line_plot_panel(
+            title=DRIFT_SHARE_PANEL,
+            description="Share of the feature columns Evidently found drifted, per run",
+            values=[
+                PanelMetric(
+                    legend="drifted share",
+                    metric="DriftedColumnsCount",
+                    metric_labels={"value_type": "share"},
+                    tags=["drift"],
+                )
+            ],
+            size="half",
+        )
+    ]
+    if prediction is not None:
+        panels.append(
+            line_plot_panel(
+                title=PREDICTION_DRIFT_PANEL,
+                description=(
+                    f"Evidently's drift score of {prediction}: a p-value (low = drift) up to 1000 "
+                    "reference rows, a distance (high = drift) above"
+                ),
+                values=[
+                    PanelMetric(
+                        legend=prediction,
+                        metric="ValueDrift",
+                        metric_labels={"column": prediction},
+                        tags=["drift"],
+                    )
+                ],
+                size="half",
+            )
+        )
+    return panels
+
+
+def save_snapshot(workspace_dir: str, project_name: str, snapshot_json: str) -> str:
+    """Store a drift run (``DriftResult.snapshot_json``) in the local Evidently workspace at
+    ``workspace_dir`` (created when missing) under the project named ``project_name`` (created on first
+    use, reused after) and return the project id.
+
+    The project's dashboard gets, once, a "Drift" tab with a line panel of the share of drifted
+    features and, when the snapshot has a prediction column, one of its drift score; ``evidently ui
+    --workspace <workspace_dir>`` shows them.
+    """
+    if not project_name.strip():
+        raise ValueError("project_name must be a non-empty name for the Evidently project")
+    from evidently.core.report import Snapshot
+    from evidently.ui.workspace import Workspace
+
+    try:
+        snapshot = Snapshot.loads(snapshot_json)
+        prediction = json.loads(snapshot_json).get("metadata", {}).get(PREDICTION_METADATA_KEY)
+    except Exception as error:  # JSON or schema errors: both mean "not a snapshot"
+        raise ValueError(
+            f"snapshot_json is not an Evidently snapshot ({type(error).__name__}: {str(error)[:200]}); "
+            "pass DriftResult.snapshot_json"
+        ) from error
+
+    os.makedirs(workspace_dir, exist_ok=True)
+    workspace = Workspace(workspace_dir)
+    found = workspace.search_project(project_name)
+    if len(found) > 1:
+        ids = sorted(str(p.id) for p in found)
+        raise ValueError(
+            f"{len(found)} Evidently projects are named {project_name!r} in {workspace_dir} ({ids}); "
+            "delete the extra ones (Workspace.delete_project) so runs land in one place"
+        )
+    project = found[0] if found else workspace.create_project(project_name, description="Drift monitoring")
+    _add_missing_panels(workspace, project.id, prediction if isinstance(prediction, str) else None)
+    workspace.add_run(project.id, snapshot, include_data=False)
+    return str(project.id)
+
+
+def _add_missing_panels(workspace: Workspace, project_id: UUID, prediction: str | None) -> None:
+    """Add the drift panels the project's dashboard lacks (by title) to its "Drift" tab.
+
+    The dashboard model is edited and saved whole: ``ProjectDashboard.add_panel(panel, tab=...)`` of
+    evidently 0.7 lists a panel twice when the tab already exists.
+    """
+    from evidently.sdk.models import DashboardTabModel
+
+    dashboard = workspace.get_dashboard(project_id)
+    titles = {panel.title for panel in dashboard.panels}
+    new = [panel for panel in _dashboard_panels(prediction) if panel.title not in titles]
+    if not new:
+        return
+    tab = next((t for t in dashboard.tabs if t.title == DRIFT_TAB), None)
+    if tab is None:
+        tab = DashboardTabModel(title=DRIFT_TAB, panels=[])
+        dashboard.tabs.append(tab)
+    dashboard.panels.extend(new)
+    tab.panels.extend(panel.id for panel in new)
+    workspace.save_dashboard(project_id, dashboard)

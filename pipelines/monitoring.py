@@ -1,0 +1,17 @@
+"""Monitoring: today's customers -> drift/decay vs training data; serving health; alerts."""
+
+from zenml import pipeline
+
+from ml.settings import DataSettings, MonitoringSettings, ScoringSettings
+from steps.monitor import alert, check_drift, check_serving
+from steps.score import load_current
+
+
+@pipeline(enable_cache=False)
+def monitoring_pipeline(
+    data: DataSettings, scoring: ScoringSettings, monitoring: MonitoringSettings, day: str, project: str
+) -> None:
+    dataset = load_current(data=data, scoring=scoring, day=day)
+    drift, _ = check_drift(dataset, monitoring=monitoring, day=day)
+    health = check_serving(monitoring=monitoring, day=day)
+    alert(drift, health, monitoring=monitoring, project=project)

@@ -1,0 +1,153 @@
+"""Monitoring: drift and decay of the production model on today's data, serving health, alerts."""
+
+import getpass
+import os
+import sqlite3
+import time
+from typing import Annotated
+
+import pandas as pd
+from zenml import get_step_context, log_metadata, step
+from zenml.types import HTMLString
+
+from ml import names
+from ml.alerts import Breach, audit, build_alert, deliver, open_incident, slack_payload, teams_payload
+from ml.evaluation import classification_metrics, release_decisions
+from ml.features import binary_target
+from ml.monitoring import detect_drift, purge_before, save_snapshot, serving_health
+from ml.settings import MonitoringSettings
+from registry import models as registry
+from steps.deploy import state_dir
+
+RUNBOOK = "runbooks/en/07-incident-playbook.md#detection"
+PREDICTION = "prediction"
+
+
+@step(enable_cache=False)
+def check_drift(
+    scoring_dataset: pd.DataFrame, monitoring: MonitoringSettings, day: str
+) -> tuple[Annotated[dict, "drift"], Annotated[HTMLString, "drift_report"]]:
+    """Today's features and predictions vs the production version's training data (Evidently);
+    precision on today's labels when they have arrived (concept drift)."""
+    this = get_step_context().model
+    version = registry.production_version(this.name)
+    release, schema = registry.load_release(version)
+    reference = version.get_artifact(names.DATASET_TRAIN).load()
+    threshold = float(version.run_metadata.get("decision_threshold", 0.5))
+    frames = {}
+    for name, frame in (("reference", reference), ("current", scoring_dataset)):
+        _, proba = release_decisions(release, frame, schema, threshold)
+        frames[name] = frame[schema.names].assign(**{PREDICTION: proba})
+    result = detect_drift(
+        frames["reference"],
+        frames["current"],
+        schema.numeric,
+        schema.categorical,
+        prediction=PREDICTION,
+        sample_rows=monitoring.sample_rows,
+        seed=0,
+    )
+    drift = {"date": day, "model_version": str(version.number), **result.to_metadata()}
+    if schema.target_column in scoring_dataset:
+        labelled = scoring_dataset.dropna(subset=[schema.target_column])
+        decisions, proba = release_decisions(release, labelled, schema, threshold)
+        y = binary_target(labelled[schema.target_column], schema.positive_label)
+        metrics = classification_metrics(y, proba, threshold, y_pred=decisions)
+        drift["quality"] = {"labelled_rows": len(labelled), **{k: metrics[k] for k in names.METRIC_NAMES}}
+    drift["workspace_project"] = save_snapshot(
+        str(state_dir() / "evidently"), this.name, result.snapshot_json
+    )
+    log_metadata({f"monitoring_{day}": drift}, infer_model=True)
+    return drift, HTMLString(result.html)
+
+
+@step(enable_cache=False)
+def check_serving(monitoring: MonitoringSettings, day: str) -> Annotated[dict, "serving_health"]:
+    """Volume, latency, error rate and cost from the inference log; purge rows past retention."""
+    path = state_dir() / "inference_log.sqlite"
+    if not path.exists():
+        return {"date": day, "available": False, "note": f"no inference log at {path} (nothing served yet)"}
+    cutoff = time.time() - monitoring.retention_days * 86_400
+    with sqlite3.connect(path) as conn:
+        purged = purge_before(conn, cutoff)
+        log = pd.read_sql_query("SELECT * FROM inference_log", conn)
+    since = pd.Timestamp(day) - pd.Timedelta(days=1)
+    health = serving_health(log, since, None, monitoring.price_per_cpu_hour).to_metadata()
+    return {"date": day, "available": True, "purged_rows": purged, **health}
+
+
+def breaches_of(drift: dict, health: dict, monitoring: MonitoringSettings) -> list[Breach]:
+    limits, found = monitoring.thresholds, []
+    if drift["drift_share"] > limits.drift_share:
+        columns = ", ".join(sorted(drift["drifted_columns"]))
+        found.append(Breach("drift_share", drift["drift_share"], limits.drift_share, "above", columns))
+    prediction = drift.get("prediction_drift") or {}
+    if limits.prediction_drift and prediction.get("drifted"):
+        found.append(
+            Breach(
+                "prediction_drift_score",
+                float(prediction["score"]),
+                float(prediction["threshold"]),
+                "above" if prediction["score"] > prediction["threshold"] else "below",
+                prediction.get("method", ""),
+            )
+        )
+    quality = drift.get("quality")
+    if quality and quality["precision"] < limits.min_precision:
+        found.append(
+            Breach(
+                "precision",
+                quality["precision"],
+                limits.min_precision,
+                "below",
+                f"{quality['labelled_rows']} labelled rows",
+            )
+        )
+    p99 = (health.get("latency_ms") or {}).get("p99") if health.get("available") else None
+    if p99 is not None and p99 > limits.p99_latency_ms:
+        found.append(Breach("latency_p99_ms", p99, limits.p99_latency_ms, "above"))
+    return found
+
+
+@step(enable_cache=False)
+def alert(
+    drift: dict, serving_health: dict, monitoring: MonitoringSettings, project: str
+) -> Annotated[dict, "monitoring_decision"]:
+    """On a breached threshold: webhook (Slack/Teams, EN + ES), incident and audit records, and
+    the request to retrain (run.py launches the training pipeline)."""
+    this = get_step_context().model
+    breaches = breaches_of(drift, serving_health, monitoring)
+    decision = {
+        "date": drift["date"],
+        "breaches": [b.__dict__ for b in breaches],
+        "retrain": bool(breaches) and monitoring.retrain,
+        "alert": None,
+        "incident": None,
+    }
+    if breaches:
+        action = (
+            "retraining triggered / reentrenamiento lanzado"
+            if decision["retrain"]
+            else "investigate / investigar"
+        )
+        message = build_alert(project, this.name, str(drift["model_version"]), breaches, RUNBOOK, action)
+        payload = (slack_payload if monitoring.webhook.format == "slack" else teams_payload)(message)
+        url = os.environ.get(monitoring.webhook.env)
+        dry_run = str(state_dir() / "alerts") if monitoring.webhook.dry_run or not url else None
+        result = deliver(payload, url, dry_run_dir=dry_run, attempts=monitoring.webhook.attempts)
+        decision["alert"] = {
+            **result.__dict__,
+            "format": monitoring.webhook.format,
+            "text_en": message["text_en"],
+            "summary_es": message["summary_es"],
+        }
+        decision["incident"] = open_incident(state_dir() / "incidents.jsonl", message)["id"]
+        audit(
+            state_dir() / "audit.jsonl",
+            getpass.getuser(),
+            "alert",
+            "; ".join(f"{b.metric} {b.value:.3f} {b.direction} {b.threshold}" for b in breaches),
+            {"incident": decision["incident"], "delivered": result.delivered},
+        )
+    log_metadata({f"monitoring_decision_{drift['date']}": decision}, infer_model=True)
+    return decision

@@ -1,0 +1,316 @@
+import asyncio
+import json
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bentos.inference_log import TABLE, connect, row
+from ml import names
+from ml.data.demo import generate_demo
+from ml.features import build_customer_features, is_numeric
+from ml.monitoring import (
+    DRIFT_SHARE_PANEL,
+    PREDICTION_DRIFT_PANEL,
+    detect_drift,
+    purge_before,
+    save_snapshot,
+    serving_health,
+)
+
+SHIFTED = ("annual_income", "avg_amount", "total_amount", "online_share")
+NOT_FEATURES = {names.ID, names.TARGET, "gender", "age"}
+
+
+def features(customers: int, seed: int, drift: float = 0.0) -> pd.DataFrame:
+    tables = generate_demo(customers=customers, seed=seed, drift=drift)
+    return build_customer_features(tables.customers, tables.sales)
+
+
+def roles(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    columns = [c for c in frame.columns if c not in NOT_FEATURES]
+    return [c for c in columns if is_numeric(frame[c])], [c for c in columns if not is_numeric(frame[c])]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return features(1500, seed=1)
+
+
+@pytest.fixture(scope="module")
+def no_drift(reference):
+    return detect_drift(reference, features(1500, seed=2), *roles(reference))
+
+
+@pytest.fixture(scope="module")
+def with_prediction(reference):
+    """Drifted features plus probabilities that moved from Beta(2, 5) to Beta(5, 2)."""
+    rng = np.random.default_rng(0)
+    current = features(1500, seed=2, drift=1.0)
+    ref = reference.assign(probability=rng.beta(2, 5, len(reference)))
+    cur = current.assign(probability=rng.beta(5, 2, len(current)))
+    return detect_drift(ref, cur, *roles(reference), prediction="probability")
+
+
+# --- detect_drift ---------------------------------------------------------------------------------
+
+
+def test_two_seeds_of_the_same_generator_show_no_drift(no_drift):
+    assert no_drift.drift_share <= 0.1, f"same distribution, drift share {no_drift.drift_share}"
+    assert len(no_drift.drifted_columns) <= 1, f"same distribution, drifted: {no_drift.drifted_columns}"
+    assert no_drift.prediction_drift == {}, "no prediction column given, no prediction drift"
+
+
+@pytest.mark.parametrize(
+    ("customers", "method"),
+    [(600, "K-S p_value"), (1500, "Wasserstein distance (normed)")],
+    ids=["p-value-low-is-drift", "distance-high-is-drift"],
+)
+def test_drift_knob_shifts_are_detected_whether_low_or_high_scores_mean_drift(reference, customers, method):
+    ref = reference if customers == len(reference) else features(customers, seed=1)
+    result = detect_drift(ref, features(customers, seed=2, drift=1.0), *roles(ref))
+    assert result.column_scores["annual_income"]["method"] == method, (
+        f"Evidently picks its test by size: {result.column_scores['annual_income']}"
+    )
+    missed = [c for c in SHIFTED if c not in result.drifted_columns]
+    assert not missed, f"shifted columns not flagged: {missed}; scores {result.column_scores}"
+    assert result.drift_share > 0.2, f"drift=1.0 must move many features, share {result.drift_share}"
+    flagged = {c for c, s in result.column_scores.items() if s["drifted"]}
+    assert flagged == set(result.drifted_columns), "drifted_columns lists exactly the flagged columns"
+    assert result.drift_share == pytest.approx(len(flagged) / len(result.column_scores)), (
+        f"Evidently's share {result.drift_share} disagrees with its verdicts {sorted(flagged)}"
+    )
+
+
+def test_prediction_drift_is_detected_when_probabilities_shift(with_prediction):
+    drift = with_prediction.prediction_drift
+    assert drift["column"] == "probability" and drift["drifted"], f"Beta(2,5) -> Beta(5,2) missed: {drift}"
+    assert {"score", "method", "threshold"} <= set(drift), f"score, method and threshold reported: {drift}"
+    assert "probability" not in with_prediction.column_scores, "the prediction is not counted as a feature"
+
+
+def test_unchanged_probabilities_show_no_prediction_drift(reference):
+    rng = np.random.default_rng(3)
+    current = features(1500, seed=2)
+    ref = reference.assign(p=rng.beta(2, 5, len(reference)))
+    cur = current.assign(p=rng.beta(2, 5, len(current)))
+    drift = detect_drift(ref, cur, *roles(reference), prediction="p").prediction_drift
+    assert drift["drifted"] is False, f"same Beta(2,5) probabilities flagged as drifted: {drift}"
+
+
+def test_sampling_caps_the_rows_compared_and_says_so(reference):
+    current = features(1500, seed=2, drift=1.0)
+    result = detect_drift(reference, current, *roles(reference), sample_rows=150, seed=7)
+    assert result.sample == {
+        "reference_rows": 1500,
+        "current_rows": 1500,
+        "sampled_reference": 150,
+        "sampled_current": 150,
+        "sample_rows": 150,
+        "method": "uniform random sample without replacement, seed 7",
+    }, result.sample
+    expected = "150 of 1,500 reference rows and 150 of 1,500 current rows"
+    assert expected in result.html, "the report states the sample"
+    assert "seed 7" in result.html, "the report states the sampling method"
+    presampled = detect_drift(
+        reference.sample(n=150, random_state=7), current.sample(n=150, random_state=7), *roles(reference)
+    )
+    assert presampled.column_scores == result.column_scores, "Evidently saw exactly the seeded samples"
+
+
+def test_html_is_evidently_s_report_with_the_sample_line_in_its_body(no_drift):
+    page = no_drift.html
+    assert page.strip().startswith("<!DOCTYPE html>"), f"a standalone page: {page[:80]!r}"
+    body = page.index("<body")
+    assert page.index("reference rows") > body, "the sample line is inside the body, not before the doctype"
+    assert len(page) > 100_000, f"Evidently's report embeds its viewer; got {len(page)} characters"
+
+
+def test_metadata_is_plain_json_without_html_or_snapshot(with_prediction):
+    metadata = with_prediction.to_metadata()
+    assert json.loads(json.dumps(metadata)) == metadata, "to_metadata must survive a JSON round trip"
+    assert set(metadata) == {
+        "drift_share",
+        "drifted_columns",
+        "column_scores",
+        "prediction_drift",
+        "sample",
+    }, sorted(metadata)
+    assert json.loads(with_prediction.snapshot_json)["metadata"] == {"prediction_column": "probability"}, (
+        "the snapshot records which column is the prediction"
+    )
+
+
+def test_missing_column_error_names_the_column_and_the_frame(reference):
+    numeric, categorical = roles(reference)
+    with pytest.raises(ValueError, match=r"column\(s\) \['avg_amount'\] not in the current frame"):
+        detect_drift(reference, reference.drop(columns=["avg_amount"]), numeric, categorical)
+    with pytest.raises(ValueError, match=r"column\(s\) \['score'\] not in the reference frame"):
+        detect_drift(reference, reference, numeric, categorical, prediction="score")
+
+
+def test_empty_frames_and_non_probabilities_are_rejected(reference):
+    numeric, categorical = roles(reference)
+    with pytest.raises(ValueError, match="the current frame has no rows"):
+        detect_drift(reference, reference.head(0), numeric, categorical)
+    scored = reference.assign(score=reference["n_orders"].astype(float))
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]; \d+ value\(s\) are outside"):
+        detect_drift(scored, scored, numeric, categorical, prediction="score")
+    with pytest.raises(ValueError, match="sample_rows must be a positive number of rows, got 0"):
+        detect_drift(reference, reference, numeric, categorical, sample_rows=0)
+
+
+# --- serving_health -------------------------------------------------------------------------------
+
+# (ts, request, endpoint, version, records, label or None, latency_ms): one entry per request.
+REQUESTS = [
+    (50.0, "old", "predict", "1", 4, "good", 900.0),  # before the window
+    (100.0, "r1", "predict", "1", 3, "good", 12.0),
+    (110.0, "r2", "predict", "1", 1, None, 40.0),
+    (120.0, "r3", "predict", "2", 2, "bad", 25.0),
+    (130.0, "r4", "explain", "2", 1, None, 100.0),
+    (140.0, "r5", "predict", "2", 1, "good", 7.5),
+]
+
+
+@pytest.fixture()
+def log_db(tmp_path):
+    """The inference log as the service writes it (bentos.inference_log), one row per record."""
+    conn = connect(tmp_path / "log.sqlite")
+    rows = [
+        row(ts, request, endpoint, version, i, {"n_orders": i}, label, 0.5, latency)
+        for ts, request, endpoint, version, records, label, latency in REQUESTS
+        for i in range(records)
+    ]
+    with conn:
+        conn.executemany(f"INSERT INTO {TABLE} VALUES ({', '.join('?' * 9)})", rows)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture()
+def log(log_db):
+    return pd.read_sql(f"SELECT * FROM {TABLE}", log_db)
+
+
+SINCE = pd.Timestamp(100, unit="s")  # naive: read as UTC, i.e. unix second 100
+
+
+def test_latency_percentiles_are_numpy_s_over_one_latency_per_request(log):
+    health = serving_health(log, since=SINCE, cpu_seconds=None, price_per_cpu_hour=1.0)
+    per_request = [12.0, 40.0, 25.0, 100.0, 7.5]  # r1..r5, whatever their number of rows
+    expected = dict(zip(("p50", "p95", "p99"), np.percentile(per_request, [50, 95, 99]), strict=True))
+    assert health.latency_ms == pytest.approx(expected), f"{health.latency_ms} vs numpy {expected}"
+    assert health.since_ts == 100.0, f"a naive since is UTC: {health.since_ts}"
+
+
+def test_requests_predictions_errors_and_versions_are_counted_in_the_window(log):
+    health = serving_health(log, since=SINCE, cpu_seconds=None, price_per_cpu_hour=1.0)
+    assert (health.requests, health.predictions) == (5, 7), (
+        f"5 requests in the window, 7 predict rows: {health.requests}, {health.predictions}"
+    )
+    assert health.error_rate == pytest.approx(1 / 7), f"1 of 7 predict rows has no label: {health.error_rate}"
+    assert health.per_version == {
+        "1": {"requests": 2, "predictions": 4},
+        "2": {"requests": 3, "predictions": 3},
+    }, health.per_version
+    everything = serving_health(log, since=None, cpu_seconds=None, price_per_cpu_hour=1.0)
+    assert (everything.requests, everything.predictions) == (6, 11), "since=None reads the whole log"
+
+
+def test_cost_per_1000_predictions_follows_the_formula(log):
+    health = serving_health(log, since=SINCE, cpu_seconds=36.0, price_per_cpu_hour=0.5)
+    expected = 36.0 / 3600 * 0.5 / 7 * 1000
+    assert health.cost_per_1000_predictions == pytest.approx(expected), health.cost_per_1000_predictions
+    assert health.cost_basis.startswith("measured"), health.cost_basis
+    estimated = serving_health(log, since=SINCE, cpu_seconds=None, price_per_cpu_hour=0.5)
+    cpu = (12.0 + 40.0 + 25.0 + 100.0 + 7.5) / 1000
+    assert estimated.cpu_seconds == pytest.approx(cpu), "the estimate sums one latency per request"
+    assert estimated.cost_per_1000_predictions == pytest.approx(cpu / 3600 * 0.5 / 7 * 1000), (
+        estimated.cost_per_1000_predictions
+    )
+    assert "estimate" in estimated.cost_basis and "latencies" in estimated.cost_basis, estimated.cost_basis
+    assert json.loads(json.dumps(estimated.to_metadata())) == estimated.to_metadata(), "plain JSON data"
+
+
+def test_a_quiet_window_has_no_rates_instead_of_failing(log):
+    health = serving_health(log, since=pd.Timestamp(1000, unit="s"), cpu_seconds=None, price_per_cpu_hour=1.0)
+    assert (health.requests, health.predictions, health.per_version) == (0, 0, {}), health
+    assert health.error_rate is None and health.cost_per_1000_predictions is None, health
+    assert health.latency_ms == {"p50": None, "p95": None, "p99": None}, health.latency_ms
+
+
+def test_log_without_a_needed_column_is_rejected_by_name(log):
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['latency_ms'\]"):
+        serving_health(log.drop(columns=["latency_ms"]), None, None, 1.0)
+
+
+# --- purge_before ---------------------------------------------------------------------------------
+
+
+def test_purge_deletes_exactly_the_rows_older_than_the_cutoff(log_db):
+    before = [ts for (ts,) in log_db.execute(f"SELECT ts FROM {TABLE}")]
+    deleted = purge_before(log_db, cutoff_ts=110.0)
+    older = [ts for ts in before if ts < 110.0]
+    assert deleted == len(older) == 7, f"4 'old' rows + 3 rows of r1 are older than 110, deleted {deleted}"
+    left = sorted(ts for (ts,) in log_db.execute(f"SELECT ts FROM {TABLE}"))
+    assert left == sorted(ts for ts in before if ts >= 110.0), f"the rest stays, including ts == 110: {left}"
+    assert purge_before(log_db, cutoff_ts=110.0) == 0, "a second purge finds nothing older"
+
+
+def test_purge_is_committed_and_rejects_unknown_tables(log_db, tmp_path):
+    purge_before(log_db, cutoff_ts=1e9)
+    other = sqlite3.connect(tmp_path / "log.sqlite")
+    assert other.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0] == 0, "another connection sees it"
+    other.close()
+    with pytest.raises(ValueError, match="no table 'predictions'"):
+        purge_before(log_db, 0.0, table="predictions")
+    with pytest.raises(ValueError, match="plain SQL name"):
+        purge_before(log_db, 0.0, table="log; DROP TABLE x")
+
+
+# --- save_snapshot --------------------------------------------------------------------------------
+
+
+def test_snapshots_land_in_one_project_whose_dashboard_plots_them(tmp_path, no_drift, with_prediction):
+    from evidently.ui.service.base import SeriesFilter
+    from evidently.ui.service.storage.local.base import InMemoryDataStorage
+    from evidently.ui.workspace import Workspace
+
+    path = str(tmp_path / "workspace")
+    first = save_snapshot(path, "customer scoring", with_prediction.snapshot_json)
+    second = save_snapshot(path, "customer scoring", no_drift.snapshot_json)
+    assert first == second, "the second run reuses the project"
+
+    workspace = Workspace(path)
+    projects = workspace.list_projects()
+    assert [(str(p.id), p.name) for p in projects] == [(first, "customer scoring")], projects
+    assert len(workspace.list_runs(first)) == 2, "both runs stored"
+
+    dashboard = workspace.get_dashboard(projects[0].id)
+    titles = [panel.title for panel in dashboard.panels]
+    assert sorted(titles) == sorted([DRIFT_SHARE_PANEL, PREDICTION_DRIFT_PANEL]), f"panels once: {titles}"
+    assert [(t.title, len(t.panels)) for t in dashboard.tabs] == [("Drift", 2)], dashboard.tabs
+
+    # What `evidently ui` plots: the series each panel selects from the stored runs.
+    storage = InMemoryDataStorage(path)
+    points = {}
+    for panel in dashboard.panels:
+        filters = [
+            SeriesFilter(tags=v.tags, metadata=v.metadata, metric=v.metric, metric_labels=v.metric_labels)
+            for v in panel.values
+        ]
+        series = asyncio.run(storage.get_data_series(projects[0].id, filters, None, None)).series
+        points[panel.title] = [value for s in series for value in s.values if value is not None]
+    assert sorted(points[DRIFT_SHARE_PANEL]) == sorted([no_drift.drift_share, with_prediction.drift_share]), (
+        points
+    )
+    assert points[PREDICTION_DRIFT_PANEL] == [with_prediction.prediction_drift["score"]], points
+
+
+def test_save_snapshot_rejects_text_that_is_not_a_snapshot(tmp_path, no_drift):
+    with pytest.raises(ValueError, match="snapshot_json is not an Evidently snapshot"):
+        save_snapshot(str(tmp_path), "p", json.dumps(no_drift.to_metadata()))
+    with pytest.raises(ValueError, match="project_name must be a non-empty name"):
+        save_snapshot(str(tmp_path), " ", no_drift.snapshot_json)
