@@ -198,6 +198,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
     project = load_settings(args.project, ProjectSettings)
     previous, restored = rollback(project.model_name, args.to)
+    from ml.alerts import audit
+
+    state = Path(os.environ.get("PROJECT_STATE_DIR") or ROOT / ".state")
+    audit(state / "audit.jsonl", "operator", "rollback", f"version {restored} restored, {previous} archived")
     print(f"Rolled back {project.model_name}: version {restored} is production again; {previous} archived")
     return 0
 

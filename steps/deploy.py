@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 from pathlib import Path
@@ -12,6 +13,7 @@ from zenml import get_step_context, log_metadata, step
 from bentos import local_server
 from bentos.bundle import export_bundle
 from ml import names
+from ml.alerts import audit
 from ml.evaluation import release_decisions
 from ml.settings import ServingSettings
 from registry import models as registry
@@ -178,5 +180,12 @@ def deploy_local(
     }
     record_path.write_text(json.dumps(deployment, indent=1))
     log_metadata({"deployment": deployment}, infer_model=True)
+    audit(
+        state_dir() / "audit.jsonl",
+        getpass.getuser(),
+        "deployment",
+        f"serving {bento_models['primary']}",
+        {"url": url, "bento": bento_tag, "canary": bento_models.get("canary")},
+    )
     print(f"{STATUS[True]}: {url} serves {bento_models['primary']} (Bento {bento_tag})")
     return deployment

@@ -1,5 +1,6 @@
 """The promotion gate: quality floor, fairness, then the current production on the same data."""
 
+import getpass
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -10,11 +11,13 @@ from sklearn.pipeline import Pipeline
 from zenml import get_step_context, log_metadata, step
 
 from ml import names
+from ml.alerts import audit
 from ml.evaluation import classification_metrics, release_decisions
 from ml.features import FeatureSchema, binary_target
 from ml.promotion import Candidate, decide
 from ml.settings import TrainingSettings
 from registry import models as registry
+from steps.deploy import state_dir
 from steps.mlflow_logging import log_sklearn_model
 
 
@@ -78,6 +81,13 @@ def promote(
         )
         registry.set_stage(this.name, str(this.version), decision.stage, decision.summary())
     log_metadata({names.PROMOTION_DECISION: record, "code_reference": code_reference or {}}, infer_model=True)
+    audit(
+        state_dir() / "audit.jsonl",
+        getpass.getuser(),
+        f"promotion: {decision.stage}",
+        decision.summary(),
+        {"model": this.name, "version": str(this.version)},
+    )
     mlflow.set_tag("promotion", decision.stage)
     print(f"Promotion decision for {this.name} version {this.version}: {decision.summary()}")
     return record

@@ -24,3 +24,17 @@ def test_spanish_page_has_the_same_commands_and_heading_structure(page):
         return [len(m) for m in re.findall(r"^(#+) ", FENCE.sub("", text), re.M)]
 
     assert levels(en) == levels(es), f"{page}: heading structure differs"
+
+
+def test_alert_runbook_link_points_at_an_existing_anchor():
+    from ml.alerts import RUNBOOK_INCIDENT
+    from steps.monitor import RUNBOOK
+
+    for link in {RUNBOOK_INCIDENT, RUNBOOK}:
+        page, _, anchor = link.partition("#")
+        text = (RUNBOOKS.parent / page).read_text()
+        anchors = {
+            re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
+            for h in re.findall(r"^#+ (.+)$", FENCE.sub("", text), re.M)
+        }
+        assert anchor in anchors, f"{link}: no heading with anchor {anchor!r} (anchors: {sorted(anchors)})"
