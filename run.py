@@ -75,10 +75,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     deployment = run.steps["deploy_local"].outputs["deployment"][0].load()
     print(f"\nDeployment succeeded / Despliegue exitoso: {deployment['url']}")
     print(f"  model {deployment['models']['primary']}, Bento {deployment['bento_tag']}")
-    print(
-        f"  try: curl -s -X POST {deployment['url']}/predict -H 'Content-Type: application/json' "
-        "-d @runbooks/examples/predict.json"
-    )
+    example, url = deployment["smoke_test"]["example_request"], deployment["url"]
+    print(f"  try: curl -s -X POST {url}/predict -H 'Content-Type: application/json' -d @{example}")
     print("  stop it: python run.py undeploy")
     return 0
 

@@ -182,7 +182,8 @@ def test_drift_alerts_in_both_languages_and_launches_retraining(nightly, receive
     incidents = (nightly["state"] / "project" / "incidents.jsonl").read_text().splitlines()
     assert len(incidents) == 1 and json.loads(incidents[0])["deteccion"].startswith("Deriva de datos")
     audit = [json.loads(line)["what"] for line in (nightly["state"] / "project" / "audit.jsonl").open()]
-    assert audit[-2:] == ["alert", "retraining"], audit
+    assert audit[-3:-1] == ["alert", "retraining"], audit
+    assert audit[-1].startswith("promotion: "), f"the retrained model's promotion is audited too: {audit}"
 
 
 def test_alert_dry_run_writes_the_payload_instead_of_posting(nightly, receiver):

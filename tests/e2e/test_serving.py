@@ -262,6 +262,7 @@ def test_documented_curl_example_works(served):
     )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
+    assert isinstance(answer, list), f"{command}\n-> {answer}"
     assert len(answer) == 2 and answer[0]["label"] in (names.GOOD, names.BAD), answer
 
 
