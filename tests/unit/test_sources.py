@@ -1,0 +1,63 @@
+"""The user's own flat table from each kind of source: CSV, Parquet, or a SQL query."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from ml.data.io import DataSourceError, read_flat_table
+from ml.settings import DataSettings
+
+TABLE = pd.DataFrame(
+    {"cid": [1, 2, 3], "sex": ["f", "m", None], "income": [10.5, None, 7.0], "churned": ["yes", "no", "no"]}
+)
+COMMON = {
+    "target_column": "churned",
+    "positive_label": "yes",
+    "id_column": "cid",
+    "sensitive_features": ("sex",),
+}
+
+
+def same(frame: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(frame.reset_index(drop=True), TABLE, check_dtype=False)
+
+
+def test_csv_and_parquet_paths_resolve_against_the_project(tmp_path: Path):
+    (tmp_path / "data").mkdir()
+    TABLE.to_csv(tmp_path / "data/t.csv", index=False)
+    TABLE.to_parquet(tmp_path / "data/t.parquet", index=False)
+    same(read_flat_table(DataSettings(source="csv", path="data/t.csv", **COMMON), tmp_path))
+    same(read_flat_table(DataSettings(source="parquet", path="data/t.parquet", **COMMON), tmp_path))
+
+
+def test_sql_query_reads_through_sqlalchemy(tmp_path: Path):
+    url = f"sqlite:///{tmp_path}/db.sqlite"
+    engine = sa.create_engine(url)
+    TABLE.to_sql("customers", engine, index=False)
+    engine.dispose()
+    settings = DataSettings(
+        source="sql", sql_url=url, sql_query="SELECT * FROM customers ORDER BY cid", **COMMON
+    )
+    same(read_flat_table(settings, tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            DataSettings(source="csv", path="data/missing.csv", **COMMON),
+            r"data.path 'data/missing.csv' does not exist",
+        ),
+        (DataSettings(source="sql", sql_url="nosuch://x", sql_query="SELECT 1", **COMMON), "is not usable"),
+        (
+            DataSettings(source="sql", sql_url="sqlite://", sql_query="SELECT * FROM nope", **COMMON),
+            "data.sql_query failed",
+        ),
+    ],
+    ids=["missing-file", "bad-url", "bad-query"],
+)
+def test_unreadable_sources_name_the_setting(tmp_path: Path, settings, message):
+    with pytest.raises(DataSourceError, match=message):
+        read_flat_table(settings, tmp_path)
