@@ -25,22 +25,13 @@ from uuid import UUID
 import numpy as np
 import pandas as pd
 
+from bentos.inference_log import COLUMNS as INFERENCE_LOG_COLUMNS
 from ml.features import is_numeric
 
 if TYPE_CHECKING:
     from evidently.ui.workspace import Workspace
 
-LOG_COLUMNS = (
-    "ts",
-    "request_id",
-    "endpoint",
-    "model_version",
-    "record_id",
-    "inputs",
-    "label",
-    "probability",
-    "latency_ms",
-)
+LOG_COLUMNS = INFERENCE_LOG_COLUMNS  # the service writes the log; its module names the columns
 PREDICT_ENDPOINT = "predict"
 DRIFT_SHARE_PANEL = "Share of drifted features"
 PREDICTION_DRIFT_PANEL = "Prediction drift score"

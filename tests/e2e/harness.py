@@ -77,3 +77,25 @@ def project_config_copy(project: Path, state: Path, **data_updates) -> Path:
     path = state / "project.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
+
+
+# The demo data's roles, for modules that train on the generator whatever the project's answers.
+DEMO_DATA = {
+    "source": "demo",
+    "target_column": "label",
+    "positive_label": "good",
+    "id_column": "customer_id",
+    "sensitive_features": ["gender", "age"],
+}
+
+
+def demo_stack(state: Path, **demo_knobs) -> tuple[dict[str, str], Path]:
+    """An isolated environment with the `local` stack applied, and a project config whose data is
+    the demo generator (written under ``state``); returns (env, project config path)."""
+    env = isolated_env(state)
+    must(run_cli(PROJECT_ROOT, env, "stack", "apply", "local"))
+    project = project_config_copy(PROJECT_ROOT, state)
+    raw = yaml.safe_load(project.read_text())
+    raw["data"] = {**DEMO_DATA, "demo": {"path": str(state / "demo.sqlite"), **demo_knobs}}
+    project.write_text(yaml.safe_dump(raw))
+    return env, project

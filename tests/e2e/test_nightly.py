@@ -12,17 +12,10 @@ import yaml
 
 from ml import names
 from ml.scoring import read_scores
-from tests.e2e.harness import PROJECT_ROOT, isolated_env, must, probe, project_config_copy, run_cli
+from tests.e2e.harness import PROJECT_ROOT, demo_stack, must, probe, run_cli
 from tests.e2e.postgres import postgres_server
 
 pytestmark = pytest.mark.e2e
-DEMO = {
-    "source": "demo",
-    "target_column": names.TARGET,
-    "positive_label": names.GOOD,
-    "id_column": names.ID,
-    "sensitive_features": ["gender", "age"],
-}
 CUSTOMERS = 3000
 MODEL_NAME = yaml.safe_load((PROJECT_ROOT / "configs/project.yaml").read_text())["model_name"]
 
@@ -30,12 +23,7 @@ MODEL_NAME = yaml.safe_load((PROJECT_ROOT / "configs/project.yaml").read_text())
 @pytest.fixture(scope="module")
 def nightly(tmp_path_factory):
     state = tmp_path_factory.mktemp("nightly")
-    env = isolated_env(state)
-    must(run_cli(PROJECT_ROOT, env, "stack", "apply", "local"))
-    project = project_config_copy(PROJECT_ROOT, state)
-    raw = yaml.safe_load(project.read_text())
-    raw["data"] = {**DEMO, "demo": {"path": str(state / "demo.sqlite")}}
-    project.write_text(yaml.safe_dump(raw))
+    env, project = demo_stack(state)
     training = yaml.safe_load((PROJECT_ROOT / "configs/training.yaml").read_text())
     training["search"] = {"candidates": [{}]}
     config = state / "training.yaml"

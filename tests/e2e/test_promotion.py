@@ -8,17 +8,10 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from ml import names
-from tests.e2e.harness import PROJECT_ROOT, isolated_env, must, probe, project_config_copy, run_cli
+from tests.e2e.harness import PROJECT_ROOT, demo_stack, must, probe, run_cli
 
 pytestmark = pytest.mark.e2e
 MODEL_NAME = yaml.safe_load((PROJECT_ROOT / "configs/project.yaml").read_text())["model_name"]
-DEMO = {
-    "source": "demo",
-    "target_column": names.TARGET,
-    "positive_label": names.GOOD,
-    "id_column": names.ID,
-    "sensitive_features": ["gender", "age"],
-}
 
 
 def training_config(state, name, **changes):
@@ -42,16 +35,11 @@ def stages(store):
 @pytest.fixture(scope="module")
 def story(tmp_path_factory):
     state = tmp_path_factory.mktemp("promotion")
-    env = isolated_env(state)
-    must(run_cli(PROJECT_ROOT, env, "stack", "apply", "local"))
-    project = project_config_copy(PROJECT_ROOT, state)
+    env, project = demo_stack(state)
     raw = yaml.safe_load(project.read_text())
-    raw["data"] = {**DEMO, "demo": {"path": str(state / "demo.sqlite")}}
-    project.write_text(yaml.safe_dump(raw))
+    raw["data"]["demo"] = {"path": str(state / "biased.sqlite"), "bias": 0.6}
     biased = state / "biased.yaml"
-    biased.write_text(
-        yaml.safe_dump({**raw, "data": {**DEMO, "demo": {"path": str(state / "b.sqlite"), "bias": 0.6}}})
-    )
+    biased.write_text(yaml.safe_dump(raw))
     one = {"candidates": [{}]}
     configs = {
         "weak": training_config(

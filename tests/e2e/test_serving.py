@@ -17,29 +17,17 @@ from bentos import local_server
 from ml import names
 from ml.data.demo import generate_demo
 from ml.features import build_customer_features
-from tests.e2e.harness import PROJECT_ROOT, isolated_env, must, probe, project_config_copy, run_cli
+from tests.e2e.harness import PROJECT_ROOT, demo_stack, must, probe, run_cli
 
 pytestmark = pytest.mark.e2e
 MODEL_NAME = yaml.safe_load((PROJECT_ROOT / "configs/project.yaml").read_text())["model_name"]
-DEMO = {
-    "source": "demo",
-    "target_column": names.TARGET,
-    "positive_label": names.GOOD,
-    "id_column": names.ID,
-    "sensitive_features": ["gender", "age"],
-}
 MAX_BATCH = 50
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     state = tmp_path_factory.mktemp("serving")
-    env = isolated_env(state)
-    must(run_cli(PROJECT_ROOT, env, "stack", "apply", "local"))
-    project = project_config_copy(PROJECT_ROOT, state)
-    raw = yaml.safe_load(project.read_text())
-    raw["data"] = {**DEMO, "demo": {"path": str(state / "demo.sqlite")}}
-    project.write_text(yaml.safe_dump(raw))
+    env, project = demo_stack(state)
     training = yaml.safe_load((PROJECT_ROOT / "configs/training.yaml").read_text())
     training["search"] = {"candidates": [{}]}
     training["promotion"]["min_primary_metric"] = 0.6
