@@ -22,6 +22,7 @@ from ml.settings import (
     ServingSettings,
     TrainingSettings,
     load_settings,
+    state_dir,
 )
 from pipelines.runner import PipelineFailed
 from registry.models import RegistryError
@@ -145,7 +146,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     )
     print(f"Alert: {where}; incident {decision['incident']}")
     if decision["retrain"]:
-        state = Path(os.environ.get("PROJECT_STATE_DIR") or ROOT / ".state")
+        state = state_dir(ROOT)
         audit(state / "audit.jsonl", "monitoring", "retraining", f"incident {decision['incident']}")
         print("Retraining / Reentrenamiento: launching the training pipeline")
         return cmd_train(
@@ -159,7 +160,7 @@ def cmd_undeploy(args: argparse.Namespace) -> int:
 
     from bentos.local_server import stop
 
-    state = Path(os.environ.get("PROJECT_STATE_DIR") or ROOT / ".state")
+    state = state_dir(ROOT)
     record = state / "serving" / "server.json"
     if not record.exists():
         print("no local server is recorded; nothing to stop")
@@ -198,7 +199,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     previous, restored = rollback(project.model_name, args.to)
     from ml.alerts import audit
 
-    state = Path(os.environ.get("PROJECT_STATE_DIR") or ROOT / ".state")
+    state = state_dir(ROOT)
     audit(state / "audit.jsonl", "operator", "rollback", f"version {restored} restored, {previous} archived")
     print(f"Rolled back {project.model_name}: version {restored} is production again; {previous} archived")
     return 0
@@ -317,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def use_project_state() -> None:
     """ZenML's store lives in the project's state dir unless ZENML_CONFIG_PATH says otherwise."""
-    state = Path(os.environ.get("PROJECT_STATE_DIR") or ROOT / ".state")
+    state = state_dir(ROOT)
     os.environ.setdefault("ZENML_CONFIG_PATH", str(state / "zenml"))
 
 

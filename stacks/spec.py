@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from ml.settings import ConfigError, StrictModel, load_settings
+from ml.settings import ConfigError, StrictModel, load_settings, state_dir
 
 ComponentType = Literal[
     "orchestrator",
@@ -24,7 +24,6 @@ ComponentType = Literal[
     "deployer",
 ]
 SPEC_DIR = Path(__file__).parent
-STATE_DIR_ENV = "PROJECT_STATE_DIR"  # where local state goes; default <project>/.state
 _VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 
@@ -81,7 +80,7 @@ def load_spec(name: str, project_root: Path, spec_dir: Path = SPEC_DIR) -> Stack
     spec = load_settings(path, StackSpec)
     variables = {
         "PROJECT_ROOT": str(project_root),
-        "STATE_DIR": os.environ.get(STATE_DIR_ENV) or str(project_root / ".state"),
+        "STATE_DIR": str(state_dir(project_root)),
     }
     components = {
         kind: component.model_copy(update={"config": substitute(component.config, variables)})

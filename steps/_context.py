@@ -4,6 +4,12 @@ from pathlib import Path
 
 from zenml.utils.source_utils import get_source_root
 
+from ml import settings
+
 
 def project_root() -> Path:
     return Path(get_source_root())
+
+
+def state_dir() -> Path:
+    return settings.state_dir(project_root())

@@ -17,16 +17,12 @@ from ml.alerts import audit
 from ml.evaluation import release_decisions
 from ml.settings import ServingSettings
 from registry import models as registry
-from steps._context import project_root
+from steps._context import project_root, state_dir
 
 STATUS = {
     True: "Deployment succeeded / Despliegue exitoso",
     False: "Deployment failed / Despliegue fallido",
 }
-
-
-def state_dir() -> Path:
-    return Path(os.environ.get("PROJECT_STATE_DIR") or project_root() / ".state")
 
 
 def _export(model_name: str, version) -> str:

@@ -17,7 +17,7 @@ from ml.features import binary_target
 from ml.monitoring import detect_drift, purge_before, save_snapshot, serving_health
 from ml.settings import MonitoringSettings
 from registry import models as registry
-from steps.deploy import state_dir
+from steps._context import state_dir
 
 RUNBOOK = "runbooks/en/07-incident-playbook.md#detection"
 PREDICTION = "prediction"

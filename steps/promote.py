@@ -17,7 +17,7 @@ from ml.features import FeatureSchema, binary_target
 from ml.promotion import Candidate, decide
 from ml.settings import TrainingSettings
 from registry import models as registry
-from steps.deploy import state_dir
+from steps._context import state_dir
 from steps.mlflow_logging import log_sklearn_model
 
 

@@ -12,8 +12,7 @@ from ml.data.io import read_flat_table
 from ml.scoring import demo_customers, score, write_scores
 from ml.settings import DataSettings, ScoringSettings
 from registry import models as registry
-from steps._context import project_root
-from steps.deploy import state_dir
+from steps._context import project_root, state_dir
 
 
 @step(enable_cache=False)  # today's data, never yesterday's cache
