@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MODEL_NAME = yaml.safe_load((PROJECT_ROOT / "configs/project.yaml").read_text())["model_name"]
 # Variables of the caller (a shell, or a test process where MLflow sets MLFLOW_REGISTRY_URI) that
 # would point a subprocess at another store or server.
 LEAKY_PREFIXES = ("ZENML_", "MLFLOW_", "BENTOML_", "PROJECT_STATE_DIR")
@@ -99,3 +100,18 @@ def demo_stack(state: Path, **demo_knobs) -> tuple[dict[str, str], Path]:
     raw["data"] = {**DEMO_DATA, "demo": {"path": str(state / "demo.sqlite"), **demo_knobs}}
     project.write_text(yaml.safe_dump(raw))
     return env, project
+
+
+def training_config(state: Path, name: str, **changes) -> str:
+    """A copy of configs/training.yaml under ``state`` with ``changes``: ``section=value`` replaces
+    a key, ``section__field=value`` one field of a section. Returns its path."""
+    raw = yaml.safe_load((PROJECT_ROOT / "configs/training.yaml").read_text())
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        if field:
+            raw[section][field] = value
+        else:
+            raw[section] = value
+    path = state / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)

@@ -12,22 +12,18 @@ import yaml
 
 from ml import names
 from ml.scoring import read_scores
-from tests.e2e.harness import PROJECT_ROOT, demo_stack, must, probe, run_cli
+from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
 from tests.e2e.postgres import postgres_server
 
 pytestmark = pytest.mark.e2e
 CUSTOMERS = 3000
-MODEL_NAME = yaml.safe_load((PROJECT_ROOT / "configs/project.yaml").read_text())["model_name"]
 
 
 @pytest.fixture(scope="module")
 def nightly(tmp_path_factory):
     state = tmp_path_factory.mktemp("nightly")
     env, project = demo_stack(state)
-    training = yaml.safe_load((PROJECT_ROOT / "configs/training.yaml").read_text())
-    training["search"] = {"candidates": [{}]}
-    config = state / "training.yaml"
-    config.write_text(yaml.safe_dump(training))
+    config = training_config(state, "training", search={"candidates": [{}]})
     must(run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", str(config)))
     return {"state": state, "env": env, "project": project}
 

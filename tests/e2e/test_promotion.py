@@ -8,24 +8,15 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from ml import names
-from tests.e2e.harness import PROJECT_ROOT, demo_stack, must, probe, run_cli
+from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli
+from tests.e2e.harness import training_config as harness_training_config
 
 pytestmark = pytest.mark.e2e
-MODEL_NAME = yaml.safe_load((PROJECT_ROOT / "configs/project.yaml").read_text())["model_name"]
 
 
 def training_config(state, name, **changes):
-    raw = yaml.safe_load((PROJECT_ROOT / "configs/training.yaml").read_text())
-    raw["promotion"]["min_primary_metric"] = 0.65  # every model of this story clears the floor
-    for key, value in changes.items():
-        section, _, field = key.partition("__")
-        if field:
-            raw[section][field] = value
-        else:
-            raw[section] = value
-    path = state / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return str(path)
+    # every model of this story clears the quality floor, so the comparisons decide
+    return harness_training_config(state, name, promotion__min_primary_metric=0.65, **changes)
 
 
 def stages(store):

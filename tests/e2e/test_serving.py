@@ -17,10 +17,9 @@ from bentos import local_server
 from ml import names
 from ml.data.demo import generate_demo
 from ml.features import build_customer_features
-from tests.e2e.harness import PROJECT_ROOT, demo_stack, must, probe, run_cli
+from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
 
 pytestmark = pytest.mark.e2e
-MODEL_NAME = yaml.safe_load((PROJECT_ROOT / "configs/project.yaml").read_text())["model_name"]
 MAX_BATCH = 50
 
 
@@ -28,12 +27,14 @@ MAX_BATCH = 50
 def served(tmp_path_factory):
     state = tmp_path_factory.mktemp("serving")
     env, project = demo_stack(state)
-    training = yaml.safe_load((PROJECT_ROOT / "configs/training.yaml").read_text())
-    training["search"] = {"candidates": [{}]}
-    training["promotion"]["min_primary_metric"] = 0.6
     for seed in (42, 7):
-        config = state / f"training-{seed}.yaml"
-        config.write_text(yaml.safe_dump({**training, "seed": seed}))
+        config = training_config(
+            state,
+            f"training-{seed}",
+            seed=seed,
+            search={"candidates": [{}]},
+            promotion__min_primary_metric=0.6,
+        )
         must(run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", str(config)))
     store = probe(PROJECT_ROOT, env, MODEL_NAME)
     production = next(v for v in store["model_versions"] if v["stage"] == "production")

@@ -7,10 +7,17 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from ml import names
-from tests.e2e.harness import PROJECT_ROOT, isolated_env, must, probe, project_config_copy, run_cli
+from tests.e2e.harness import (
+    MODEL_NAME,
+    PROJECT_ROOT,
+    isolated_env,
+    must,
+    probe,
+    project_config_copy,
+    run_cli,
+)
 
 pytestmark = pytest.mark.e2e
-MODEL_NAME = yaml.safe_load((PROJECT_ROOT / "configs/project.yaml").read_text())["model_name"]
 
 
 @pytest.fixture(scope="module")
