@@ -147,15 +147,26 @@ def test_explain_contributions_add_up_to_the_answer(served):
     assert {"baseline", "late_payment_rate"} <= set(body[0]["contributions"]), body[0]["contributions"]
 
 
-def test_canary_share_routes_about_30_percent_and_both_are_logged(served):
+def logged_since(served, since: float, expected: int) -> list[tuple]:
+    """Inference-log rows written for requests made after ``since`` (the writer flushes in the
+    background: wait up to 10 s for ``expected`` rows; rows of earlier tests are never counted)."""
     log = served["state"] / "project" / "inference_log.sqlite"
-    before = Counter(
-        dict(
-            sqlite3.connect(log)
-            .execute("SELECT model_version, count(*) FROM inference_log GROUP BY model_version")
-            .fetchall()
-        )
-    )
+    deadline, rows = time.monotonic() + 10, []
+    while time.monotonic() < deadline:
+        with sqlite3.connect(log) as conn:
+            rows = conn.execute(
+                "SELECT model_version, record_id, inputs, label, probability FROM inference_log "
+                "WHERE ts >= ? ORDER BY rowid",
+                (since,),
+            ).fetchall()
+        if len(rows) >= expected:
+            break
+        time.sleep(0.2)
+    return rows
+
+
+def test_canary_share_routes_about_30_percent_and_both_are_logged(served):
+    since = time.time()
     record = records(customers(1))
     answered = Counter(
         post(f"{served['url']}/predict", {"records": record})[1][0]["model_version"] for _ in range(1000)
@@ -163,40 +174,17 @@ def test_canary_share_routes_about_30_percent_and_both_are_logged(served):
     canary = str(served["other"]["number"])
     assert set(answered) == {canary, str(served["production"]["number"])}, answered
     assert 250 <= answered[canary] <= 350, f"canary answered {answered[canary]} of 1000 at share 0.3"
-    deadline, after = time.monotonic() + 10, Counter()
-    while time.monotonic() < deadline:
-        after = Counter(
-            dict(
-                sqlite3.connect(log)
-                .execute("SELECT model_version, count(*) FROM inference_log GROUP BY model_version")
-                .fetchall()
-            )
-        )
-        if after - before == answered:
-            break
-        time.sleep(0.2)
-    assert after - before == answered, f"inference log rows {after - before} != answers {answered}"
+    logged = Counter(row[0] for row in logged_since(served, since, 1000))
+    assert logged == answered, f"inference log rows {logged} != answers {answered}"
 
 
 def test_inference_log_has_one_row_per_prediction_with_inputs(served):
-    log = served["state"] / "project" / "inference_log.sqlite"
-    count = sqlite3.connect(log).execute("SELECT count(*) FROM inference_log").fetchone()[0]
+    since = time.time()
     frame = customers(7)
     post(f"{served['url']}/predict", {"records": records(frame)})
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        rows = (
-            sqlite3.connect(log)
-            .execute(
-                "SELECT record_id, inputs, label, probability FROM inference_log ORDER BY rowid DESC LIMIT 7"
-            )
-            .fetchall()
-        )
-        if sqlite3.connect(log).execute("SELECT count(*) FROM inference_log").fetchone()[0] == count + 7:
-            break
-        time.sleep(0.2)
-    assert len(rows) == 7 and {r[0] for r in rows} == {str(i) for i in frame[names.ID]}, rows
-    assert json.loads(rows[0][1])["region"] in {"north", "south", "east", "west", "central"}
+    rows = logged_since(served, since, 7)
+    assert len(rows) == 7 and {r[1] for r in rows} == {str(i) for i in frame[names.ID]}, rows
+    assert json.loads(rows[0][2])["region"] in {"north", "south", "east", "west", "central"}
 
 
 def test_bentoml_client_health_metrics_and_openapi(served):
