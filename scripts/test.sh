@@ -4,12 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-# A PostgreSQL server for the scores-table test (the tests start and stop it on 127.0.0.1).
+# System tools the tests start on 127.0.0.1: a PostgreSQL server (scores table) and the `hey`
+# load generator (reliability tests). Installed from Debian when missing and we are root.
+missing=()
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
+command -v hey >/dev/null 2>&1 || missing+=(hey)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "warning: no PostgreSQL server binaries (initdb); install them (apt-get install postgresql)" >&2
+    echo "warning: missing system packages: ${missing[*]} (apt-get install ${missing[*]})" >&2
   fi
 fi
 exec .venv/bin/python -m pytest "$@"
