@@ -60,7 +60,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     decision = run.steps["promote"].outputs[names.PROMOTION_DECISION][0].load()
     print(f"Promotion: {decision['stage']}" + "".join(f"\n  - {reason}" for reason in decision["reasons"]))
     print(f"MLflow tracking URI: {_tracking_uri()} (browse: mlflow ui --backend-store-uri <that URI>)")
+    write_outputs(
+        args.outputs,
+        model_version=version.name if version is not None else "",
+        stage=decision["stage"],
+        primary_metric=f"{metrics[primary]:.4f}",
+    )
     return 0
+
+
+def write_outputs(path: str | None, **values: object) -> None:
+    """Append key=value lines to PATH (CI: `--outputs "$GITHUB_OUTPUT"` hands them to later jobs)."""
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.writelines(f"{key}={value}\n" for key, value in values.items())
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -136,6 +149,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         f"\nMonitoring {day}: drift share {drift['drift_share']:.2f} "
         f"(drifted: {', '.join(sorted(drift['drifted_columns'])) or 'none'})"
     )
+    retrain = bool(decision["breaches"] and decision["retrain"])
+    write_outputs(args.outputs, breaches=len(decision["breaches"]), retrain=str(retrain).lower())
     if not decision["breaches"]:
         print("No threshold breached / Ningún umbral superado")
         return 0
@@ -148,9 +163,14 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     if decision["retrain"]:
         state = state_dir(ROOT)
         audit(state / "audit.jsonl", "monitoring", "retraining", f"incident {decision['incident']}")
+        if args.defer_retraining:
+            print("Retraining requested / Reentrenamiento solicitado (deferred to the caller, e.g. CI's cd)")
+            return 0
         print("Retraining / Reentrenamiento: launching the training pipeline")
         return cmd_train(
-            argparse.Namespace(project=args.project, config=args.training_config, no_cache=False)
+            argparse.Namespace(
+                project=args.project, config=args.training_config, no_cache=False, outputs=args.outputs
+            )
         )
     return 0
 
@@ -266,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
     train.add_argument("--config", default=str(ROOT / "configs/training.yaml"), help="training settings")
     train.add_argument("--no-cache", action="store_true", help="rerun every step (ignore ZenML's cache)")
+    train.add_argument("--outputs", metavar="FILE", help="append model_version=, stage=, primary_metric=")
     train.set_defaults(func=cmd_train)
 
     data = sub.add_parser("data", help="generate the demo SQLite database (done by `train` if missing)")
@@ -298,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--training-config", default=str(ROOT / "configs/training.yaml"), help="for retraining"
     )
     monitor.add_argument("--date", help="window date YYYY-MM-DD (default: today)")
+    monitor.add_argument("--outputs", metavar="FILE", help="append breaches= and retrain= lines")
+    monitor.add_argument(
+        "--defer-retraining", action="store_true", help="on a breach asking for it, only report retrain=true"
+    )
     monitor.set_defaults(func=cmd_monitor)
 
     undeploy = sub.add_parser("undeploy", help="stop the local server started by `deploy`")
