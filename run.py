@@ -175,6 +175,24 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_brief(args: argparse.Namespace) -> int:
+    from pipelines.brief import brief_pipeline
+    from pipelines.runner import run_pipeline
+
+    run = run_pipeline(
+        brief_pipeline,
+        project=load_settings(args.project, ProjectSettings),
+        monitoring=load_settings(args.config, MonitoringSettings),
+        training=load_settings(args.training_config, TrainingSettings),
+    )
+    summary = run.steps["executive_brief"].outputs["executive_brief_summary"][0].load()
+    print(f"\nExecutive brief / Informe ejecutivo: {summary['status']}")
+    print("".join(f"  - {finding}\n" for finding in summary["findings"]), end="")
+    print(f"  HTML: {summary['html']}\n  Markdown: {summary['markdown']}")
+    print("  (also the `executive_brief` artifact of this run in the ZenML dashboard)")
+    return 0
+
+
 def cmd_undeploy(args: argparse.Namespace) -> int:
     import json
 
@@ -324,6 +342,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--defer-retraining", action="store_true", help="on a breach asking for it, only report retrain=true"
     )
     monitor.set_defaults(func=cmd_monitor)
+
+    brief = sub.add_parser("brief", help="two-page executive brief (EN + ES summary): KPIs, drift, incidents")
+    brief.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
+    brief.add_argument("--config", default=str(ROOT / "configs/monitoring.yaml"), help="monitoring settings")
+    brief.add_argument(
+        "--training-config", default=str(ROOT / "configs/training.yaml"), help="fairness threshold"
+    )
+    brief.set_defaults(func=cmd_brief)
 
     undeploy = sub.add_parser("undeploy", help="stop the local server started by `deploy`")
     undeploy.set_defaults(func=cmd_undeploy)

@@ -417,6 +417,28 @@ def append_jsonl(path: str | Path, record: dict) -> None:
         handle.write(line + "\n")
 
 
+def read_jsonl(path: str | Path) -> list[dict]:
+    """The records of the JSONL log ``path`` (``[]`` when it does not exist yet); blank lines skipped."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"{path}, line {number}: not JSON ({exc.msg}); fix or remove that line (one JSON object "
+                "per line)"
+            ) from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}, line {number}: expected a JSON object, got {type(record).__name__}")
+        records.append(record)
+    return records
+
+
 def audit(path: str | Path, who: str, what: str, why: str, details: dict | None = None) -> dict:
     """Append an audit entry ``{at, who, what, why, details}`` to the JSONL log ``path``; returns it."""
     empty = [name for name, value in (("who", who), ("what", what), ("why", why)) if not str(value).strip()]

@@ -36,6 +36,46 @@ def svg_bar_chart(
     return svg[svg.index("<svg") :]
 
 
+def svg_line_chart(
+    data: pd.DataFrame | pd.Series,
+    title: str,
+    ylabel: str = "",
+    reference: float | None = None,
+    ylim: tuple[float, float] | None = None,
+) -> str:
+    """A small line chart (one line per column, points marked) as an inline ``<svg>``; the index
+    labels the x axis (e.g. dates); ``reference`` draws a dashed threshold line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame = data.to_frame() if isinstance(data, pd.Series) else data
+    fig, ax = plt.subplots(figsize=(5.0, 2.4))
+    try:
+        positions = range(len(frame))
+        for column in frame.columns:
+            ax.plot(positions, frame[column].to_numpy(dtype=float), marker="o", markersize=3, label=column)
+        if reference is not None:
+            ax.axhline(reference, color="crimson", linestyle="--", linewidth=1)
+        step = max(1, len(frame) // 6)
+        ax.set_xticks(list(positions)[::step], [str(label) for label in frame.index][::step], fontsize=7)
+        ax.tick_params(axis="y", labelsize=7)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        if len(frame.columns) > 1:
+            ax.legend(fontsize=7)
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=8)
+        fig.tight_layout()
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg")
+    finally:
+        plt.close(fig)
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg") :]
+
+
 def html_table(frame: pd.DataFrame, float_format: str = "{:.3f}") -> str:
     return frame.to_html(
         float_format=lambda value: float_format.format(value), border=0, classes="table", na_rep="—"

@@ -132,6 +132,10 @@ def describe_versions(model_name: str) -> list[dict]:
                 "fairness_score": meta.get(names.FAIRNESS, {}).get("fairness_score"),
                 "decision": decision.get("stage"),
                 "release": meta.get(RELEASE_ARTIFACT),
+                "mitigated": meta.get(names.MITIGATED_EVALUATION),
+                "created": version.created.isoformat(timespec="seconds") if version.created else None,
+                # monitoring_<date> and monitoring_decision_<date> entries (steps/monitor.py)
+                "monitoring": {key: value for key, value in meta.items() if key.startswith("monitoring_")},
             }
         )
     return rows

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Template repo only: render a project with the default answers from this working tree and run it
 # end to end on the local stack: install + train (gates, promotion), nightly scoring, monitoring,
-# deployment of the Bento HTTP service and a query to it, then stop the server.
+# the executive brief (.state/reports/brief.html, brief.md), deployment of the Bento HTTP service
+# and a query to it, then stop the server.
 # Usage: bash scripts/demo.sh [DESTINATION] (default build/demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ cd "$dest"
 bash scripts/quickstart.sh
 .venv/bin/python run.py score
 .venv/bin/python run.py monitor
+.venv/bin/python run.py brief
 .venv/bin/python run.py deploy
 trap '.venv/bin/python run.py undeploy' EXIT
 echo "POST /predict with .state/serving/example_request.json:"

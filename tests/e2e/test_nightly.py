@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import yaml
 
 from ml import names
+from ml.brief import pct
 from ml.scoring import read_scores
 from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
 from tests.e2e.postgres import postgres_server
@@ -194,3 +195,46 @@ def test_alert_dry_run_writes_the_payload_instead_of_posting(nightly, receiver):
     files = sorted((nightly["state"] / "project" / "alerts").glob("*.json"))
     assert files and json.loads(files[-1].read_text())["type"] == "message", "Teams payload expected"
     assert "Retraining" not in out, out
+
+
+def test_brief_states_the_production_precision_and_the_monitored_drift(nightly):
+    config = nightly["state"] / "monitoring-brief.yaml"
+    config.write_text(yaml.safe_dump({"webhook": {"dry_run": True}, "retrain": False}))
+    window = scoring_config(nightly["state"], "window-brief", drift=1.0)
+    project = ("--project", str(nightly["project"]))
+    monitored = ("--date", "2026-03-09", "--config", str(config), "--scoring-config", window)
+    must(run_cli(PROJECT_ROOT, nightly["env"], "monitor", *project, *monitored))
+    out = must(run_cli(PROJECT_ROOT, nightly["env"], "brief", *project)).stdout
+    reports = nightly["state"] / "project" / "reports"
+    assert f"HTML: {reports / 'brief.html'}" in out and f"Markdown: {reports / 'brief.md'}" in out, out
+    html, md = ((reports / name).read_text() for name in ("brief.html", "brief.md"))
+
+    store = probe(PROJECT_ROOT, nightly["env"], MODEL_NAME)
+    production = next(v for v in store["model_versions"] if v["stage"] == "production")
+    meta = production["metadata"]
+    served = meta["mitigated_evaluation"] if meta["release_artifact"] == names.MITIGATED_MODEL else meta
+    precision, accuracy = served["metrics"][names.PRECISION], served["metrics"][names.ACCURACY]
+    drift = next(
+        v["metadata"]["monitoring_2026-03-09"]
+        for v in store["model_versions"]
+        if "monitoring_2026-03-09" in v["metadata"]
+    )
+    incidents = [json.loads(line) for line in (nightly["state"] / "project" / "incidents.jsonl").open()]
+    still_open = sum(i["status"] == "open" for i in incidents)
+    for text, name in ((html, "brief.html"), (md, "brief.md")):
+        for figure in (
+            pct(precision),
+            pct(precision, "es"),
+            pct(accuracy),
+            pct(drift["drift_share"]),
+            pct(drift["drift_share"], "es"),
+            f"{still_open} / {len(incidents) - still_open}",
+        ):
+            assert figure in text, f"{figure!r} missing from {name}:\n{text[:3000]}"
+        assert "Resumen ejecutivo" in text and "Drift rate (last window)" in text, name
+        assert "Data drift on 2026-03-09" in text and "Deriva de datos el 2026-03-09" in text, name
+    assert html.count("<svg") == 3, "drift, quality per version, actions and incidents charts"
+    run = [r for r in store["runs"] if r["pipeline"] == "brief_pipeline"][-1]
+    assert run["status"] == "completed", run
+    assert run["visualizations"]["executive_brief"] == ["html"], run["visualizations"]
+    assert run["visualizations"]["executive_brief_markdown"] == ["markdown"], run["visualizations"]

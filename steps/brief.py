@@ -1,0 +1,51 @@
+"""Executive brief: the model's KPIs, monitoring history, incidents and actions on two pages."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from zenml import step
+from zenml.types import HTMLString, MarkdownString
+
+from ml.alerts import read_jsonl
+from ml.brief import Thresholds, build_brief
+from ml.settings import MonitoringSettings, ProjectSettings, TrainingSettings
+from registry.models import describe_versions
+from steps._context import state_dir
+
+
+@step(enable_cache=False)
+def executive_brief(
+    project: ProjectSettings, monitoring: MonitoringSettings, training: TrainingSettings
+) -> tuple[
+    Annotated[HTMLString, "executive_brief"],
+    Annotated[MarkdownString, "executive_brief_markdown"],
+    Annotated[dict, "executive_brief_summary"],
+]:
+    """Reads the Model Control Plane (versions, metrics, monitoring metadata) and the incident and
+    audit logs; writes <state>/reports/brief.html and brief.md and returns them as visualizations."""
+    state = state_dir()
+    limits = Thresholds(
+        drift_share=monitoring.thresholds.drift_share,
+        min_precision=monitoring.thresholds.min_precision,
+        min_fairness=training.fairness.min_demographic_parity_ratio,
+    )
+    brief = build_brief(
+        project.project_name,
+        project.model_name,
+        describe_versions(project.model_name),
+        read_jsonl(state / "incidents.jsonl"),
+        read_jsonl(state / "audit.jsonl"),
+        limits,
+        datetime.now(UTC),
+    )
+    folder = state / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "brief.html").write_text(brief.html, encoding="utf-8")
+    (folder / "brief.md").write_text(brief.markdown, encoding="utf-8")
+    summary = {
+        "html": str(folder / "brief.html"),
+        "markdown": str(folder / "brief.md"),
+        "status": brief.kpis["status"],
+        "findings": [en for en, _ in brief.kpis["findings"]],
+    }
+    return HTMLString(brief.html), MarkdownString(brief.markdown), summary

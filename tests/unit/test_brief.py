@@ -1,0 +1,218 @@
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from ml import names
+from ml.brief import Thresholds, build_brief, compute_kpis, dec, monitoring_windows, pct
+
+AT = datetime(2026, 3, 4, 6, 0, tzinfo=UTC)
+LIMITS = Thresholds(drift_share=0.3, min_precision=0.65, min_fairness=0.8)
+
+
+def drift(day, version, share, columns=(), predicted=False, precision=None):
+    entry = {
+        "date": day,
+        "model_version": version,
+        "drift_share": share,
+        "drifted_columns": dict.fromkeys(columns, 0.01),
+        "prediction_drift": {"drifted": predicted, "score": 0.01, "threshold": 0.05},
+    }
+    if precision is not None:
+        entry["quality"] = {"labelled_rows": 1200, names.PRECISION: precision, names.ACCURACY: 0.8}
+    return entry
+
+
+def metrics(precision, accuracy):
+    return {names.PRECISION: precision, names.ACCURACY: accuracy, names.ROC_AUC: 0.9}
+
+
+VERSIONS = [
+    {
+        "version": "1",
+        "stage": "archived",
+        "metrics": metrics(0.81, 0.77),
+        "fairness_score": 0.9,
+        "release": names.MODEL,
+        "mitigated": None,
+        "created": "2026-03-01T01:00:00",
+        "monitoring": {
+            "monitoring_2026-03-01": drift("2026-03-01", "1", 0.1),
+            "monitoring_decision_2026-03-01": {"breaches": []},
+            "monitoring_2026-03-02": drift("2026-03-02", "1", 0.9),  # superseded by version 2's
+        },
+    },
+    {
+        "version": "2",
+        "stage": "production",
+        "metrics": metrics(0.70, 0.71),  # the plain model's: not what is served
+        "fairness_score": 0.6,
+        "release": names.MITIGATED_MODEL,
+        "mitigated": {
+            "available": True,
+            "metrics": metrics(0.8342, 0.7911),
+            names.FAIRNESS: {names.FAIRNESS_SCORE: 0.8612},
+        },
+        "created": "2026-03-02T03:00:00",
+        "monitoring": {
+            "monitoring_2026-03-02": drift("2026-03-02", "2", 0.2),
+            "monitoring_2026-03-03": drift("2026-03-03", "2", 0.45, ["avg_amount"], True, precision=0.6123),
+            "monitoring_decision_2026-03-03": {
+                "breaches": [{"metric": "drift_share"}, {"metric": "precision"}]
+            },
+        },
+    },
+]
+INCIDENTS = [
+    {"id": "INC-1", "opened_at": "2026-03-02T02:00:00", "status": "closed", "title": "Data drift detected"},
+    {"id": "INC-2", "opened_at": "2026-03-03T02:00:00", "status": "open", "title": "Data drift <detected>"},
+]
+ACTIONS = [
+    {"at": "2026-03-01T01:00:00", "who": "ci", "what": "promotion: production", "why": "first model"},
+    {"at": "2026-03-02T02:00:00", "who": "monitoring", "what": "alert", "why": "drift"},
+    {"at": "2026-03-02T02:01:00", "who": "monitoring", "what": "retraining", "why": "incident INC-1"},
+    {"at": "2026-03-02T03:00:00", "who": "ci", "what": "promotion: production", "why": "better"},
+    {"at": "2026-03-02T04:00:00", "who": "ci", "what": "promotion: staging", "why": "worse"},
+    {"at": "2026-03-02T05:00:00", "who": "ops", "what": "deployment", "why": "serving v2"},
+    {"at": "2026-03-03T02:00:00", "who": "monitoring", "what": "alert", "why": "drift"},
+    {"at": "2026-03-03T03:00:00", "who": "operator", "what": "rollback", "why": "version 1 restored"},
+]
+
+
+@pytest.fixture(scope="module")
+def brief():
+    return build_brief("Customer Scoring", "customer-scoring", VERSIONS, INCIDENTS, ACTIONS, LIMITS, AT)
+
+
+def test_kpis_come_from_the_production_versions_release_and_the_logs(brief):
+    k = brief.kpis
+    production = k["production"]
+    assert production["version"] == "2" and production["mitigated"], production
+    assert (production["precision"], production["accuracy"], production["fairness_score"]) == (
+        0.8342,
+        0.7911,
+        0.8612,
+    ), "the served (mitigated) model's test metrics and fairness, not the plain model's"
+    assert k["incidents"] == {**k["incidents"], "total": 2, "open": 1, "closed": 1}
+    actions = {kind: k["actions"][kind] for kind in ("promotions", "rollbacks", "retrainings", "alerts")}
+    assert actions == {"promotions": 2, "rollbacks": 1, "retrainings": 1, "alerts": 2}, actions
+    assert k["actions"]["deployments"] == 1 and k["actions"]["promotion_decisions"] == 3
+    assert k["status"] == "attention", k["findings"]
+
+
+def test_monitoring_history_is_one_window_per_date_with_the_latest_versions_entry():
+    windows = monitoring_windows(VERSIONS)
+    assert [(w["date"], w["model_version"], w["drift_share"]) for w in windows] == [
+        ("2026-03-01", "1", 0.1),
+        ("2026-03-02", "2", 0.2),
+        ("2026-03-03", "2", 0.45),
+    ]
+    assert windows[-1]["breaches"] == ["drift_share", "precision"] and windows[-1]["prediction_drifted"]
+
+
+def test_drift_rate_is_the_last_windows_share_with_its_trend(brief):
+    monitoring = brief.kpis["monitoring"]
+    assert monitoring["last"]["drift_share"] == 0.45 and monitoring["previous_drift_share"] == 0.2
+    assert monitoring["trend"] == "rising" and monitoring["windows_above_threshold"] == 1
+    assert monitoring["latest_labelled"]["precision"] == 0.6123
+    assert monitoring["mean_drift_share"] == pytest.approx((0.1 + 0.2 + 0.45) / 3)
+
+
+def test_findings_name_each_breach_in_both_languages(brief):
+    english = " ".join(en for en, _ in brief.kpis["findings"])
+    spanish = " ".join(es for _, es in brief.kpis["findings"])
+    for needle in (
+        "45.0% of the features drifted",
+        "61.2%",
+        "predictions drifted",
+        "1 incident(s) still open",
+    ):
+        assert needle in english, f"{needle!r} not in {english}"
+    for needle in (
+        "45,0 % de las variables",
+        "61,2 %",
+        "predicciones derivó",
+        "1 incidente(s) siguen abiertos",
+    ):
+        assert needle in spanish, f"{needle!r} not in {spanish}"
+
+
+def test_html_has_the_english_overview_the_spanish_summary_and_the_numbers(brief):
+    page = brief.html
+    assert "@page" in page and page.count('class="page"') == 2, "two print pages"
+    assert 'lang="en"' in page and 'lang="es"' in page
+    for needle in ("Overview", "Resumen ejecutivo", "Needs attention / Requiere atención"):
+        assert needle in page, needle
+    for number in ("83.4%", "79.1%", "0.86", "45.0%", "61.2%"):
+        assert number in page, f"English figure {number} missing"
+    for number in ("83,4 %", "79,1 %", "0,86", "45,0 %", "61,2 %"):
+        assert number in page, f"Spanish figure {number} missing"
+    assert "al alza desde el 20,0 %" in page and "rising from 20.0%" in page
+    assert "Data drift &lt;detected&gt;" in page, "log text is escaped"
+
+
+def test_html_carries_the_small_charts_inline(brief):
+    svgs = re.findall(r"<svg\b", brief.html)
+    assert len(svgs) == 3, "drift, quality per version, actions/incidents"
+    for tag in ("<script", "<link", "<img", "src="):
+        assert tag not in brief.html, f"{tag}: the brief must stand alone (no script, no external resource)"
+
+
+def test_markdown_mirrors_the_numbers_of_the_html(brief):
+    md = brief.markdown
+    for needle in (
+        "## Overview",
+        "## Resumen ejecutivo",
+        "83.4%",
+        "83,4 %",
+        "45.0%",
+        "45,0 %",
+        "0.86",
+        "0,86",
+    ):
+        assert needle in md, f"{needle!r} missing from the Markdown"
+    assert "| Incidents (open / closed) | 1 / 1 |" in md
+    assert "| INC-2 |" in md and "rollback" in md
+    assert "<svg" not in md
+
+
+def test_no_monitoring_yet_is_said_not_hidden():
+    versions = [{**VERSIONS[0], "stage": "production", "monitoring": {}}]
+    brief = build_brief("P", "m", versions, [], [], LIMITS, AT)
+    assert brief.kpis["status"] == "unmonitored" and brief.kpis["monitoring"]["last"] is None
+    for text in (brief.html, brief.markdown):
+        assert "No monitoring window has run yet" in text and "Aún no se ha ejecutado ninguna ventana" in text
+        assert "81.0%" in text, "the production precision is still reported"
+    assert "No monitoring windows yet / Aún no hay ventanas de monitorización" in brief.html
+    assert len(re.findall(r"<svg\b", brief.html)) == 2, "no drift chart without windows"
+
+
+def test_no_production_model_is_a_finding():
+    kpis = compute_kpis("P", "m", [], [], [], LIMITS, AT)
+    assert kpis["production"] is None and kpis["status"] == "attention"
+    assert "No model version is in production" in kpis["findings"][0][0]
+    brief = build_brief("P", "m", [], [], [], LIMITS, AT)
+    assert "Todavía no hay ninguna versión de m en producción" in brief.markdown
+
+
+def test_a_healthy_model_says_so():
+    versions = [{**VERSIONS[0], "stage": "production"}]
+    brief = build_brief("P", "m", versions, [], ACTIONS[:1], LIMITS, AT)
+    # the last window (0.9 on 2026-03-02) is above the threshold: not healthy
+    assert brief.kpis["status"] == "attention"
+    calm = [{**versions[0], "monitoring": {"monitoring_2026-03-01": drift("2026-03-01", "1", 0.1)}}]
+    brief = build_brief("P", "m", calm, [], ACTIONS[:1], LIMITS, AT)
+    assert brief.kpis["status"] == "healthy" and brief.kpis["findings"] == []
+    assert (
+        "Healthy / Estable" in brief.html and "first window" in brief.html and "primera ventana" in brief.html
+    )
+
+
+def test_number_formats_per_language():
+    assert (pct(0.8734), pct(0.8734, "es"), pct(None), pct(None, "es")) == ("87.3%", "87,3 %", "n/a", "n/d")
+    assert (dec(0.8512), dec(0.8512, "es")) == ("0.85", "0,85")
+
+
+def test_thresholds_out_of_range_are_refused_naming_the_field():
+    with pytest.raises(ValueError, match=r"Thresholds.drift_share is 30; pass a number between 0 and 1"):
+        Thresholds(drift_share=30, min_precision=0.6, min_fairness=0.8)
