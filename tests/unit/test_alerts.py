@@ -17,6 +17,7 @@ from ml.alerts import (
     build_alert,
     deliver,
     open_incident,
+    read_jsonl,
     slack_payload,
     teams_payload,
     webhook_url_from_env,
@@ -251,3 +252,22 @@ def test_incident_log_appends_a_bilingual_open_incident(tmp_path, alert):
     empty = ("triage", "triaje", "postmortem", "postmortem_es")
     assert all(record[key] == "" for key in empty), "left for the on-call engineer to fill"
     assert record["opened_at"].endswith("+00:00"), record["opened_at"]
+
+
+def test_read_jsonl_returns_what_audit_and_open_incident_appended(tmp_path):
+    log = tmp_path / "state" / "audit.jsonl"
+    assert read_jsonl(log) == [], "a log that does not exist yet holds no records"
+    first = audit(log, "ci", "promotion: production", "better model")
+    second = audit(log, "operator", "rollback", "version 1 restored", {"to": "1"})
+    log.write_text(log.read_text() + "\n")  # a trailing blank line is tolerated
+    assert read_jsonl(log) == [first, second]
+
+
+def test_read_jsonl_names_the_file_and_line_of_a_broken_record(tmp_path):
+    log = tmp_path / "incidents.jsonl"
+    log.write_text('{"id": "INC-1"}\n{"id": "INC-2", "triage": "half-edited\n')
+    with pytest.raises(ValueError, match=r"incidents.jsonl, line 2: not JSON .*fix or remove that line"):
+        read_jsonl(log)
+    log.write_text('["not", "an", "object"]\n')
+    with pytest.raises(ValueError, match=r"line 1: expected a JSON object, got list"):
+        read_jsonl(log)
