@@ -27,8 +27,9 @@ DECISION_PREFIX = "monitoring_decision_"
 CLOSED_STATUSES = ("closed", "resolved")
 TREND_TOLERANCE = 0.05  # a change of drift share smaller than this is "stable"
 CHART_WINDOWS = 30  # the drift chart shows the last windows only
-RECENT_INCIDENTS = 5
-RECENT_ACTIONS = 8
+RECENT_INCIDENTS = 4
+RECENT_ACTIONS = 6
+CHART_VERSIONS = 5
 ACTION_KINDS = ("promotions", "rollbacks", "retrainings", "alerts", "deployments")
 
 STATUS_LABELS = {
@@ -491,7 +492,7 @@ def charts(k: dict) -> dict[str, str]:
             reference=k["thresholds"]["drift_share"],
             ylim=(0, 1),
         )
-    versions = [v for v in k["versions"] if v["precision"] is not None][-8:]
+    versions = [v for v in k["versions"] if v["precision"] is not None][-CHART_VERSIONS:]
     if versions:
         frame = pd.DataFrame(
             {
@@ -528,12 +529,18 @@ h1 { font-size: 16pt; margin: 0 0 2mm; } h2 { font-size: 12pt; margin: 4mm 0 2mm
 .cards { display: grid; grid-template-columns: repeat(4, 1fr); gap: 2mm; margin: 3mm 0; }
 .card { border: 1px solid #ddd; border-radius: 2mm; padding: 2mm; }
 .card .label { font-size: 8pt; color: #555; } .card .value { font-size: 11pt; font-weight: 600; }
-.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 2mm; }
-.charts svg { width: 100%; height: auto; max-height: 60mm; }
+.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 2mm; break-inside: avoid; }
+.charts svg { width: 100%; height: auto; max-height: 48mm; }
 table.table { border-collapse: collapse; font-size: 8.5pt; width: 100%; }
-table.table th, table.table td { padding: 1mm 2mm; border-bottom: 1px solid #ddd; text-align: left; }
+table.table th, table.table td { padding: 0.6mm 1.5mm; border-bottom: 1px solid #ddd; text-align: left; }
+table.table td:first-child, table.table td:nth-child(2) { white-space: nowrap; }
 ul { margin: 1mm 0; padding-left: 5mm; }
 """
+
+
+def _when(stamp) -> str:
+    """``2026-03-03T02:00:00+00:00`` -> ``2026-03-03 02:00``."""
+    return str(stamp or "")[:16].replace("T", " ")
 
 
 def _clip(text: str, limit: int) -> str:
@@ -547,7 +554,12 @@ def _esc(text) -> str:
 def _incident_frame(k: dict, lang: str) -> pd.DataFrame:
     labels = ("id", "opened", "status", "title") if lang == "en" else ("id", "abierto", "estado", "título")
     rows = [
-        (i.get("id", ""), str(i.get("opened_at", ""))[:16], i.get("status", "open"), i.get("title", ""))
+        (
+            i.get("id", ""),
+            _when(i.get("opened_at")),
+            i.get("status", "open"),
+            _clip(str(i.get("title", "")), 70),
+        )
         for i in k["incidents"]["recent"]
     ]
     return pd.DataFrame(rows, columns=list(labels))
@@ -556,7 +568,7 @@ def _incident_frame(k: dict, lang: str) -> pd.DataFrame:
 def _action_frame(k: dict, lang: str) -> pd.DataFrame:
     labels = ("when", "who", "what", "why") if lang == "en" else ("cuándo", "quién", "qué", "por qué")
     rows = [
-        (str(a.get("at", ""))[:16], a.get("who", ""), a.get("what", ""), _clip(str(a.get("why", "")), 90))
+        (_when(a.get("at")), a.get("who", ""), a.get("what", ""), _clip(str(a.get("why", "")), 80))
         for a in k["actions"]["recent"]
     ]
     return pd.DataFrame(rows, columns=list(labels))
@@ -584,12 +596,15 @@ def render_html(k: dict, svgs: dict[str, str]) -> str:
     overview = "".join(f"<p>{_esc(p)}</p>" for p in _overview_en(k))
     summary = "".join(f"<p>{_esc(p)}</p>" for p in _summary_es(k))
     kpi_es = pd.DataFrame([(es, v_es) for _, es, _, v_es in kpi_rows(k)], columns=["indicador", "valor"])
-    empty_en, empty_es = "<p>None recorded.</p>", "<p>Ninguno registrado.</p>"
-    incidents_en = (
-        html_table(_incident_frame(k, "en").set_index("id")) if k["incidents"]["recent"] else empty_en
+    incidents_es = (
+        html_table(_incident_frame(k, "es"), index=False)
+        if k["incidents"]["recent"]
+        else "<p>Ninguno registrado / None recorded.</p>"
     )
     actions_es = (
-        html_table(_action_frame(k, "es").set_index("cuándo")) if k["actions"]["recent"] else empty_es
+        html_table(_action_frame(k, "es"), index=False)
+        if k["actions"]["recent"]
+        else "<p>Ninguna registrada / None recorded.</p>"
     )
     title = f"{k['project']}: executive brief / informe ejecutivo"
     return f"""<!DOCTYPE html>
@@ -598,7 +613,7 @@ def render_html(k: dict, svgs: dict[str, str]) -> str:
 <body>
 <div class="page" lang="en">
 <h1>{_esc(k["project"])} — executive brief</h1>
-<p class="meta">Model {_esc(k["model_name"])} · generated {_esc(k["generated_at"])} UTC ·
+<p class="meta">Model {_esc(k["model_name"])} · generated {_esc(_when(k["generated_at"]))} UTC ·
 <span class="status {k["status"]}">{_esc(en_status)} / {_esc(es_status)}</span></p>
 <div class="cards">{cards}</div>
 <h2>Overview</h2>
@@ -606,19 +621,21 @@ def render_html(k: dict, svgs: dict[str, str]) -> str:
 <h2>Needs attention</h2>
 <ul>{findings_en}</ul>
 <div class="charts">{chart_html}</div>
-<h2>Recent incidents</h2>
-{incidents_en}
+<p class="meta">The recent incidents and actions are listed on page 2 / Incidentes y acciones
+recientes: página 2.</p>
 </div>
 <div class="page" lang="es">
 <h1>Resumen ejecutivo</h1>
-<p class="meta">Modelo {_esc(k["model_name"])} · generado {_esc(k["generated_at"])} UTC ·
+<p class="meta">Modelo {_esc(k["model_name"])} · generado {_esc(_when(k["generated_at"]))} UTC ·
 Estado: <span class="status {k["status"]}">{_esc(es_status)}</span></p>
 {summary}
 <h2>Puntos de atención</h2>
 <ul>{findings_es}</ul>
 <h2>Indicadores</h2>
-{html_table(kpi_es.set_index("indicador"))}
-<h2>Acciones recientes</h2>
+{html_table(kpi_es, index=False)}
+<h2>Incidentes recientes / Recent incidents</h2>
+{incidents_es}
+<h2>Acciones recientes / Recent actions</h2>
 {actions_es}
 </div>
 </body></html>
@@ -643,7 +660,7 @@ def render_markdown(k: dict) -> str:
     lines = [
         f"# {k['project']} — executive brief / informe ejecutivo",
         "",
-        f"Model {k['model_name']} · generated {k['generated_at']} UTC · **{en_status} / {es_status}**",
+        f"Model {k['model_name']} · generated {_when(k['generated_at'])} UTC · **{en_status} / {es_status}**",
         "",
         "## Overview",
         "",

@@ -76,9 +76,13 @@ def svg_line_chart(
     return svg[svg.index("<svg") :]
 
 
-def html_table(frame: pd.DataFrame, float_format: str = "{:.3f}") -> str:
+def html_table(frame: pd.DataFrame, float_format: str = "{:.3f}", index: bool = True) -> str:
     return frame.to_html(
-        float_format=lambda value: float_format.format(value), border=0, classes="table", na_rep="—"
+        float_format=lambda value: float_format.format(value),
+        border=0,
+        classes="table",
+        na_rep="—",
+        index=index,
     )
 
 
