@@ -23,6 +23,7 @@ TEMPLATE_ONLY = (
     "tests/template/",
     "scripts/demo.sh",
     ".ci/",
+    ".copier/",
     ".github/workflows/template.yml",
 )
 # The root's README.md presents the template; a project's README comes from README.md.jinja.
