@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from ml import status
 from ml.data.io import DataSourceError
 from ml.data.validation import DataValidationError
 from ml.settings import (
@@ -60,6 +61,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     decision = run.steps["promote"].outputs[names.PROMOTION_DECISION][0].load()
     print(f"Promotion: {decision['stage']}" + "".join(f"\n  - {reason}" for reason in decision["reasons"]))
     print(f"MLflow tracking URI: {_tracking_uri()} (browse: mlflow ui --backend-store-uri <that URI>)")
+    print(status.TRAINED.line(f"{run.name}, promotion {decision['stage']}"))
     write_outputs(
         args.outputs,
         model_version=version.name if version is not None else "",
@@ -87,7 +89,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     pipeline = deployment_pipeline.with_options(model=Model(name=project.model_name, version="production"))
     run = run_pipeline(pipeline, serving=serving)
     deployment = run.steps["deploy_local"].outputs["deployment"][0].load()
-    print(f"\nDeployment succeeded / Despliegue exitoso: {deployment['url']}")
+    print("\n" + status.DEPLOYED.line(deployment["url"]))
     print(f"  model {deployment['models']['primary']}, Bento {deployment['bento_tag']}")
     example, url = deployment["smoke_test"]["example_request"], deployment["url"]
     print(f"  try: curl -s -X POST {url}/predict -H 'Content-Type: application/json' -d @{example}")
@@ -109,6 +111,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     summary = run.steps["store_scores"].outputs["scoring_summary"][0].load()
     print(f"\nScored {summary['rows']} customers for {day} with model version {summary['model_version']}")
     print(f"  table {summary['table']} in {summary['database']}; labels {summary['label_share']}")
+    print(status.SCORED.line(f"{summary['rows']} rows for {day}"))
     return 0
 
 
@@ -152,7 +155,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     retrain = bool(decision["breaches"] and decision["retrain"])
     write_outputs(args.outputs, breaches=len(decision["breaches"]), retrain=str(retrain).lower())
     if not decision["breaches"]:
-        print("No threshold breached / Ningún umbral superado")
+        print(status.NO_BREACH.line(day))
         return 0
     print(decision["alert"]["text_en"])
     print(decision["alert"]["summary_es"])
@@ -160,13 +163,14 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         "delivered" if decision["alert"]["delivered"] else "NOT delivered"
     )
     print(f"Alert: {where}; incident {decision['incident']}")
+    print(status.BREACHED.line(f"incident {decision['incident']}"))
     if decision["retrain"]:
         state = state_dir(ROOT)
         audit(state / "audit.jsonl", "monitoring", "retraining", f"incident {decision['incident']}")
         if args.defer_retraining:
-            print("Retraining requested / Reentrenamiento solicitado (deferred to the caller, e.g. CI's cd)")
+            print(status.RETRAINING_DEFERRED.line("deferred to the caller, e.g. CI's cd"))
             return 0
-        print("Retraining / Reentrenamiento: launching the training pipeline")
+        print(status.RETRAINING.line("launching the training pipeline"))
         return cmd_train(
             argparse.Namespace(
                 project=args.project, config=args.training_config, no_cache=False, outputs=args.outputs
@@ -186,7 +190,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
         training=load_settings(args.training_config, TrainingSettings),
     )
     summary = run.steps["executive_brief"].outputs["executive_brief_summary"][0].load()
-    print(f"\nExecutive brief / Informe ejecutivo: {summary['status']}")
+    print("\n" + status.BRIEF.line(summary["status"]))
     print("".join(f"  - {finding}\n" for finding in summary["findings"]), end="")
     print(f"  HTML: {summary['html']}\n  Markdown: {summary['markdown']}")
     print("  (also the `executive_brief` artifact of this run in the ZenML dashboard)")
@@ -207,6 +211,7 @@ def cmd_undeploy(args: argparse.Namespace) -> int:
     stop(deployment["pid"])
     record.unlink()
     print(f"stopped the server at {deployment['url']} (pid {deployment['pid']})")
+    print(status.STOPPED.line(deployment["url"]))
     return 0
 
 
@@ -240,6 +245,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     state = state_dir(ROOT)
     audit(state / "audit.jsonl", "operator", "rollback", f"version {restored} restored, {previous} archived")
     print(f"Rolled back {project.model_name}: version {restored} is production again; {previous} archived")
+    print(status.ROLLED_BACK.line(f"version {restored}"))
     return 0
 
 
@@ -380,9 +386,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
+        print(status.failure(args.command).line(), file=sys.stderr)
         return 2
     except PipelineFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
+        print(status.failure(args.command).line(), file=sys.stderr)
         return 2 if exc.user_error else 1
 
 

@@ -12,17 +12,14 @@ from zenml import get_step_context, log_metadata, step
 
 from bentos import local_server
 from bentos.bundle import export_bundle
-from ml import names
+from ml import names, status
 from ml.alerts import audit
 from ml.evaluation import release_decisions
 from ml.settings import ServingSettings
 from registry import models as registry
 from steps._context import project_root, state_dir
 
-STATUS = {
-    True: "Deployment succeeded / Despliegue exitoso",
-    False: "Deployment failed / Despliegue fallido",
-}
+STATUS = {True: status.DEPLOYED, False: status.DEPLOY_FAILED}  # bilingual, with their runbook links
 
 
 def _export(model_name: str, version) -> str:
@@ -162,7 +159,7 @@ def deploy_local(
         seconds = local_server.wait_ready(url, process, serving.ready_timeout_seconds, log)
     except local_server.ServerError as exc:
         local_server.stop(process.pid, process)
-        print(f"{STATUS[False]}: {exc}")
+        print(STATUS[False].line(str(exc)))
         raise
     deployment = {
         "url": url,
@@ -183,5 +180,5 @@ def deploy_local(
         f"serving {bento_models['primary']}",
         {"url": url, "bento": bento_tag, "canary": bento_models.get("canary")},
     )
-    print(f"{STATUS[True]}: {url} serves {bento_models['primary']} (Bento {bento_tag})")
+    print(STATUS[True].line(f"{url} serves {bento_models['primary']} (Bento {bento_tag})"))
     return deployment

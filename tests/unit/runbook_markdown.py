@@ -27,7 +27,7 @@ MARKERS = ("runnable", "cloud", "manual")
 # A fence opens with ``` at the start of a line, an info string, and closes with ``` alone on a line.
 FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.S | re.M)
 HEADING = re.compile(r"^(#{1,6}) +(.+?) *#*$", re.M)
-BOLD = re.compile(r"\*\*([^*\n]+?)\*\*")
+BOLD = re.compile(r"\*\*([^*]+?)\*\*")
 
 
 @dataclass(frozen=True)

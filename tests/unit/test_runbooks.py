@@ -1,40 +1,225 @@
-"""Runbooks exist in both languages with the same structure and byte-identical command blocks."""
+"""Runbooks: every page in both languages, the same structure and byte-identical code blocks, marked
+shell blocks, glossary terms defined, status and alert links pointing at existing headings
+(conventions: runbooks/README.md)."""
 
+import ast
+import json
 import re
-from pathlib import Path
+import subprocess
 
 import pytest
+import yaml
 
-RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
-PAGES = sorted(p.name for p in (RUNBOOKS / "en").glob("*.md"))
-FENCE = re.compile(r"```[a-z]*\n.*?```", re.S)
+from ml import status
+from tests.unit.runbook_markdown import (
+    GLOSSARY_PAGE,
+    MARKERS,
+    RUNBOOKS,
+    TOPICS,
+    anchors,
+    blocks,
+    bold_terms,
+    glossary,
+    headings,
+    normal,
+    pages,
+    prose,
+    read,
+    resolve,
+)
+
+PAGES = sorted(p.name for p in pages("en"))
 
 
-def test_every_english_page_has_a_spanish_page():
+@pytest.mark.parametrize("topic", TOPICS)
+def test_every_topic_has_an_english_and_a_spanish_page(topic):
+    for lang in ("en", "es"):
+        path = RUNBOOKS / lang / f"{topic}.md"
+        assert path.is_file(), f"runbook page missing: {path.relative_to(RUNBOOKS.parent)}"
+
+
+def test_both_languages_have_the_same_pages():
     assert PAGES, "no runbook pages found"
-    assert sorted(p.name for p in (RUNBOOKS / "es").glob("*.md")) == PAGES, "page sets differ"
+    spanish = sorted(p.name for p in pages("es"))
+    assert spanish == PAGES, (
+        f"page sets differ: only en {set(PAGES) - set(spanish)}, only es {set(spanish) - set(PAGES)}"
+    )
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_spanish_page_has_the_same_commands_and_heading_structure(page):
-    en, es = ((RUNBOOKS / lang / page).read_text() for lang in ("en", "es"))
-    assert FENCE.findall(en) == FENCE.findall(es), f"{page}: command blocks differ between en and es"
+def test_spanish_page_has_the_same_code_blocks_and_heading_structure(page):
+    en, es = read("en", page), read("es", page)
+    en_blocks = [(b.info, b.body) for b in blocks(en)]
+    es_blocks = [(b.info, b.body) for b in blocks(es)]
+    for i, (ours, theirs) in enumerate(zip(en_blocks, es_blocks, strict=False)):
+        assert ours == theirs, f"{page}: code block {i} differs between en and es:\n{ours}\n---\n{theirs}"
+    assert len(en_blocks) == len(es_blocks), (
+        f"{page}: {len(en_blocks)} code blocks in en, {len(es_blocks)} in es"
+    )
+    en_levels = [level for level, _ in headings(en)]
+    es_levels = [level for level, _ in headings(es)]
+    assert en_levels == es_levels, (
+        f"{page}: heading structure differs\n en: {headings(en)}\n es: {headings(es)}"
+    )
+    translated = [t for (_, t), (_, u) in zip(headings(en), headings(es), strict=True) if t == u and " " in t]
+    assert len(translated) <= len(en_levels) // 2, f"{page}: headings left in English in es: {translated}"
 
-    def levels(text):
-        return [len(m) for m in re.findall(r"^(#+) ", FENCE.sub("", text), re.M)]
 
-    assert levels(en) == levels(es), f"{page}: heading structure differs"
+@pytest.mark.parametrize("page", PAGES)
+def test_every_shell_block_is_marked_runnable_cloud_or_manual(page):
+    for block in blocks(read("en", page), page):
+        if block.is_shell:
+            assert block.marker in MARKERS, (
+                f"{block.where()}: shell blocks say how the tests treat them: ```bash runnable, "
+                "```bash cloud or ```bash manual (see runbooks/README.md)"
+            )
+            assert len(block.info.split()) == 2, f"{block.where()}: one marker only"
 
 
-def test_alert_runbook_link_points_at_an_existing_anchor():
+@pytest.mark.parametrize("page", PAGES)
+def test_shell_blocks_parse_and_data_blocks_load(page):
+    for block in blocks(read("en", page), page):
+        if block.is_shell:
+            check = subprocess.run(
+                ["bash", "-n"], input=block.body, capture_output=True, text=True, check=False
+            )
+            assert check.returncode == 0, f"{block.where()}: bash -n: {check.stderr}"
+        elif block.language == "python":
+            ast.parse(block.body, filename=block.where())
+        elif block.language == "json":
+            json.loads(block.body)
+        elif block.language == "yaml":
+            yaml.safe_load(block.body)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_that_deploys_stops_the_server_afterwards(page):
+    runnable = [b.body for b in blocks(read("en", page), page) if b.marker == "runnable"]
+    started = [i for i, body in enumerate(runnable) if "run.py deploy" in body]
+    if started:
+        stopped = [i for i, body in enumerate(runnable) if "run.py undeploy" in body]
+        assert stopped and max(stopped) > max(started), (
+            f"{page}: a runnable `python run.py deploy` needs a later runnable `python run.py undeploy` "
+            "on the same page (the test runs the pages unattended)"
+        )
+
+
+def test_glossary_has_both_languages_and_a_meaning_for_every_term():
+    rows, spanish = glossary("en"), glossary("es")
+    assert len(rows) >= 20, f"the glossary in {GLOSSARY_PAGE} has {len(rows)} terms"
+    for row in rows:
+        assert row["en"] and row["es"] and len(row["meaning"]) > 10, f"incomplete glossary row {row}"
+    assert [(r["en"], r["es"]) for r in spanish] == [(r["en"], r["es"]) for r in rows], (
+        "the Spanish glossary lists other terms than the English one"
+    )
+    for lang in ("en", "es"):
+        terms = [normal(r[lang]) for r in rows]
+        twice = sorted({t for t in terms if terms.count(t) > 1})
+        assert not twice, f"glossary terms listed twice ({lang}): {twice}"
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_bold_terms_are_glossary_terms(lang):
+    known = {normal(row[lang]) for row in glossary(lang)}
+    unknown = {
+        (page.name, term)
+        for page in pages(lang)
+        if page.name != GLOSSARY_PAGE
+        for term in bold_terms(page.read_text())
+        if normal(term) not in known
+    }
+    assert not unknown, (
+        f"bold terms not in the glossary of {GLOSSARY_PAGE} ({lang}): {sorted(unknown)}; add them to the "
+        "glossary table or do not bold them"
+    )
+
+
+def test_every_glossary_term_is_used_in_a_page():
+    rows = glossary("en")
+    for lang in ("en", "es"):
+        used = {
+            normal(t)
+            for page in pages(lang)
+            if page.name != GLOSSARY_PAGE
+            for t in bold_terms(page.read_text())
+        }
+        unused = [row[lang] for row in rows if normal(row[lang]) not in used]
+        assert not unused, f"glossary terms ({lang}) never bolded in a page: {unused}"
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p != GLOSSARY_PAGE])
+def test_english_and_spanish_pages_bold_the_same_glossary_entries(page):
+    rows = glossary("en")
+    en = {normal(t) for t in bold_terms(read("en", page))}
+    es = {normal(t) for t in bold_terms(read("es", page))}
+    en_entries = {row["en"] for row in rows if normal(row["en"]) in en}
+    es_entries = {row["en"] for row in rows if normal(row["es"]) in es}
+    assert en_entries == es_entries, (
+        f"{page}: glossary terms bolded only in en: {sorted(en_entries - es_entries)}, "
+        f"only in es: {sorted(es_entries - en_entries)}"
+    )
+
+
+def links_in_code() -> dict[str, str]:
+    """Every runbook link the code holds: the alerts' and the status messages'."""
     from ml.alerts import RUNBOOK_INCIDENT
     from steps.monitor import RUNBOOK
 
-    for link in {RUNBOOK_INCIDENT, RUNBOOK}:
-        page, _, anchor = link.partition("#")
-        text = (RUNBOOKS.parent / page).read_text()
-        anchors = {
-            re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
-            for h in re.findall(r"^#+ (.+)$", FENCE.sub("", text), re.M)
-        }
-        assert anchor in anchors, f"{link}: no heading with anchor {anchor!r} (anchors: {sorted(anchors)})"
+    found = {"ml.alerts.RUNBOOK_INCIDENT": RUNBOOK_INCIDENT, "steps.monitor.RUNBOOK": RUNBOOK}
+    found.update({f"status {s.text!r}": s.runbook for s in status.ALL})
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(links_in_code()))
+def test_alert_and_status_links_point_at_an_existing_heading(name):
+    link = links_in_code()[name]
+    path, fragment = resolve(link)
+    assert path.is_file(), f"{name}: {link} names a page that does not exist"
+    assert fragment in anchors(path.read_text()), (
+        f"{name}: {link}: no heading with anchor {fragment!r} (anchors: {sorted(anchors(path.read_text()))})"
+    )
+    assert (path.parent.parent / "es" / path.name).is_file(), f"{name}: no Spanish page for {link}"
+
+
+@pytest.mark.parametrize("name", sorted(s.text for s in status.ALL))
+def test_the_linked_page_quotes_the_status_in_both_languages(name):
+    this = next(s for s in status.ALL if s.text == name)
+    path, _ = resolve(this.runbook)
+    for lang in ("en", "es"):
+        text = (path.parent.parent / lang / path.name).read_text()
+        assert this.text in text, (
+            f"{lang}/{path.name} does not quote the status {this.text!r} it is linked from"
+        )
+
+
+def test_status_lines_carry_their_runbook_link():
+    line = status.DEPLOYED.line("http://127.0.0.1:3000")
+    assert line == (
+        "Deployment succeeded / Despliegue exitoso: http://127.0.0.1:3000 "
+        "(runbook: runbooks/en/05-deployment.md#query-the-api)"
+    ), line
+    assert status.failure("deploy") is status.DEPLOY_FAILED, "deploy failures link the deployment page"
+    assert status.failure("score") is status.COMMAND_FAILED, "other commands have the generic failure status"
+
+
+@pytest.mark.parametrize(
+    "source", ["run.py", *sorted(f"steps/{p.name}" for p in (RUNBOOKS.parent / "steps").glob("*.py"))]
+)
+def test_no_bilingual_status_is_printed_outside_the_catalogue(source):
+    """A bilingual `English / Spanish` literal printed by run.py or a step must come from ml/status.py
+    (which carries the runbook link), so no status escapes the link check."""
+    text = (RUNBOOKS.parent / source).read_text()
+    # "Deployment succeeded / Despliegue exitoso": capitalised English, " / ", capitalised Spanish
+    stray = re.findall(r'print\(\s*f?"(?:\\n)?([A-Z][^"/]*? / [A-Z][^"]*)"', text)
+    assert not stray, f"{source} prints bilingual statuses without a runbook link: {stray}; use ml.status"
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_links_between_pages_point_at_existing_headings(lang):
+    broken = []
+    for page in pages(lang):
+        for target, fragment in re.findall(r"\]\(([0-9a-z-]+\.md)(?:#([^)]+))?\)", prose(page.read_text())):
+            path = page.parent / target
+            if not path.is_file() or (fragment and fragment not in anchors(path.read_text())):
+                broken.append(f"{page.name} -> {target}#{fragment}")
+    assert not broken, f"links to missing pages or headings ({lang}): {broken}"
