@@ -223,3 +223,17 @@ def test_links_between_pages_point_at_existing_headings(lang):
             if not path.is_file() or (fragment and fragment not in anchors(path.read_text())):
                 broken.append(f"{page.name} -> {target}#{fragment}")
     assert not broken, f"links to missing pages or headings ({lang}): {broken}"
+
+
+def test_readme_carries_the_architecture_of_the_onboarding_page():
+    """The README (the generated project's, or the template's at its root) shows the same data-flow
+    and stacks diagrams as runbook page 01, the deployment modes and the known limitations."""
+    readme = (RUNBOOKS.parent / "README.md").read_text()
+    diagrams = [b.body for b in blocks(read("en", "01-onboarding.md")) if b.language == "mermaid"]
+    assert len(diagrams) == 2, "page 01 has a data-flow and a stacks diagram"
+    readme_diagrams = [b.body for b in blocks(readme) if b.language == "mermaid"]
+    assert readme_diagrams == diagrams, (
+        "README.md's Mermaid diagrams differ from runbooks/en/01-onboarding.md"
+    )
+    for heading in ("Deployment modes: online API and nightly batch", "Known limitations"):
+        assert re.search(rf"^#+ {heading}$", readme, re.M), f"README.md lacks the section {heading!r}"
