@@ -37,6 +37,15 @@ DRIFT_SHARE_PANEL = "Share of drifted features"
 PREDICTION_DRIFT_PANEL = "Prediction drift score"
 PREDICTION_METADATA_KEY = "prediction_column"
 DRIFT_TAB = "Drift"
+HEALTH_TAB = "Model health"
+PRECISION_PANEL = "Precision over time (labelled windows)"
+LATEST_PRECISION_PANEL = "Model health: latest precision"
+INCIDENTS_PANEL = "Incidents opened"
+RETRAININGS_PANEL = "Actions: retrainings launched"
+ALERTS_PANEL = "Actions: alerts delivered"
+ACTIONS_TEXT_PANEL = "Actions taken"
+# Columns of the one-row "outcome" dataset a monitoring run records (see outcome_snapshot).
+OUTCOME_COLUMNS = ("incidents", "retrainings", "alerts_delivered", "breaches")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -400,59 +409,171 @@ def purge_before(conn: sqlite3.Connection, cutoff_ts: float, table: str = "infer
     return int(cursor.rowcount)
 
 
+# --- Concept drift and run outcomes as Evidently snapshots ----------------------------------------
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    """Evidently's classification quality on a window's labelled rows (concept drift).
+
+    ``values``: ``precision``, ``recall``, ``accuracy`` of the model's decisions against the labels;
+    ``labelled_rows``: how many rows had a label; ``html`` and ``snapshot_json`` as in DriftResult.
+    """
+
+    values: dict[str, float]
+    labelled_rows: int
+    html: str = field(repr=False)
+    snapshot_json: str = field(repr=False)
+
+
+def classification_quality(target: pd.Series, decisions: pd.Series) -> QualityResult:
+    """Precision, recall and accuracy of ``decisions`` (1 = positive) against ``target`` (1 = positive)
+    computed by Evidently (``BinaryClassification``), so the values land in the workspace's time series.
+
+    Raises ValueError when the two differ in length, are empty, or hold anything but 0/1.
+    """
+    if len(target) != len(decisions):
+        raise ValueError(
+            f"target has {len(target)} rows but decisions has {len(decisions)}; pass aligned rows"
+        )
+    if len(target) == 0:
+        raise ValueError("no labelled rows: classification quality needs at least one label")
+    frame = pd.DataFrame({"target": np.asarray(target), "decision": np.asarray(decisions)})
+    for column in frame.columns:
+        bad = sorted(set(frame[column].dropna().unique().tolist()) - {0, 1})
+        if bad or frame[column].isna().any():
+            raise ValueError(
+                f"{column} must hold 0/1 (1 = positive class) without missing values; found {bad[:5]}"
+            )
+    frame = frame.astype(int)
+    from evidently import BinaryClassification, DataDefinition, Dataset, Report
+    from evidently.metrics import Accuracy, Precision, Recall
+
+    definition = DataDefinition(
+        classification=[BinaryClassification(target="target", prediction_labels="decision", pos_label=1)],
+        numerical_columns=["target", "decision"],
+    )
+    report = Report([Precision(), Recall(), Accuracy()], tags=["quality"])
+    snapshot = report.run(Dataset.from_pandas(frame, data_definition=definition), None)
+    values = {
+        _short_type(metric["config"]).lower(): float(metric["value"]) for metric in snapshot.dict()["metrics"]
+    }
+    return QualityResult(
+        values=values,
+        labelled_rows=len(frame),
+        html=snapshot.get_html_str(as_iframe=False),
+        snapshot_json=snapshot.dumps(),
+    )
+
+
+def outcome_snapshot(breaches: int, incident: bool, retraining: bool, alert_delivered: bool) -> str:
+    """What a monitoring run concluded, as an Evidently snapshot (JSON) of a one-row dataset whose
+    ``SumValue`` metrics the dashboard's incident and action counters add up over runs."""
+    if breaches < 0:
+        raise ValueError(f"breaches must be a count (>= 0), got {breaches}")
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import SumValue
+
+    row = dict(
+        zip(
+            OUTCOME_COLUMNS,
+            (int(incident), int(retraining), int(alert_delivered), int(breaches)),
+            strict=True,
+        )
+    )
+    frame = pd.DataFrame([row])
+    definition = DataDefinition(numerical_columns=list(OUTCOME_COLUMNS))
+    report = Report([SumValue(column=column) for column in OUTCOME_COLUMNS], tags=["outcome"])
+    return report.run(Dataset.from_pandas(frame, data_definition=definition), None).dumps()
+
+
 # --- Evidently workspace --------------------------------------------------------------------------
 
 
-def _dashboard_panels(prediction: str | None) -> list:
-    """The drift panels of a project's dashboard (the prediction panel only with a prediction)."""
+def _metric(metric: str, tag: str, legend: str, **labels: str):
     from evidently.sdk.models import PanelMetric
-    from evidently.sdk.panels import line_plot_panel
 
+    return PanelMetric(legend=legend, metric=metric, metric_labels=labels, tags=[tag])
+
+
+def _dashboard_panels(prediction: str | None) -> list[tuple[str, object]]:
+    """(tab, panel) pairs of a project's dashboard; the prediction panel only with a prediction."""
+    from evidently.sdk.panels import counter_panel, line_plot_panel, text_panel
+
+    drift_share = _metric("DriftedColumnsCount", "drift", "drifted share", value_type="share")
+    precision = _metric("Precision", "quality", "precision")
     panels = [
-        line_plot_panel(
-            title=DRIFT_SHARE_PANEL,
-            description="Share of the feature columns Evidently found drifted, per run",
-            values=[
-                PanelMetric(
-                    legend="drifted share",
-                    metric="DriftedColumnsCount",
-                    metric_labels={"value_type": "share"},
-                    tags=["drift"],
-                )
-            ],
-            size="half",
+        (
+            DRIFT_TAB,
+            line_plot_panel(
+                title=DRIFT_SHARE_PANEL,
+                description="Share of the feature columns Evidently found drifted, per run",
+                values=[drift_share],
+                size="half",
+            ),
         )
     ]
     if prediction is not None:
         panels.append(
-            line_plot_panel(
-                title=PREDICTION_DRIFT_PANEL,
-                description=(
-                    f"Evidently's drift score of {prediction}: a p-value (low = drift) up to 1000 "
-                    "reference rows, a distance (high = drift) above"
+            (
+                DRIFT_TAB,
+                line_plot_panel(
+                    title=PREDICTION_DRIFT_PANEL,
+                    description=(
+                        f"Evidently's drift score of {prediction}: a p-value (low = drift) up to 1000 "
+                        "reference rows, a distance (high = drift) above"
+                    ),
+                    values=[_metric("ValueDrift", "drift", prediction, column=prediction)],
+                    size="half",
                 ),
-                values=[
-                    PanelMetric(
-                        legend=prediction,
-                        metric="ValueDrift",
-                        metric_labels={"column": prediction},
-                        tags=["drift"],
-                    )
-                ],
-                size="half",
             )
         )
+    outcome = {column: _metric("SumValue", "outcome", column, column=column) for column in OUTCOME_COLUMNS}
+    panels += [
+        (HEALTH_TAB, counter_panel(title=LATEST_PRECISION_PANEL, values=[precision], aggregation="last")),
+        (HEALTH_TAB, counter_panel(title=INCIDENTS_PANEL, values=[outcome["incidents"]], aggregation="sum")),
+        (
+            HEALTH_TAB,
+            counter_panel(title=RETRAININGS_PANEL, values=[outcome["retrainings"]], aggregation="sum"),
+        ),
+        (
+            HEALTH_TAB,
+            counter_panel(title=ALERTS_PANEL, values=[outcome["alerts_delivered"]], aggregation="sum"),
+        ),
+        (
+            HEALTH_TAB,
+            line_plot_panel(
+                title=PRECISION_PANEL,
+                description="Evidently's precision on the rows whose labels have arrived (concept drift)",
+                values=[precision],
+                size="full",
+            ),
+        ),
+        (
+            HEALTH_TAB,
+            text_panel(
+                title=ACTIONS_TEXT_PANEL,
+                description=(
+                    "Every alert, retraining, promotion and rollback is in the audit log "
+                    "(<state dir>/audit.jsonl) and every incident in incidents.jsonl; the response is in "
+                    "runbooks/en/07-incident-playbook.md (es: runbooks/es/07-incident-playbook.md)."
+                ),
+            ),
+        ),
+    ]
     return panels
 
 
 def save_snapshot(workspace_dir: str, project_name: str, snapshot_json: str) -> str:
-    """Store a drift run (``DriftResult.snapshot_json``) in the local Evidently workspace at
-    ``workspace_dir`` (created when missing) under the project named ``project_name`` (created on first
-    use, reused after) and return the project id.
+    """Store an Evidently snapshot (``DriftResult.snapshot_json``, ``QualityResult.snapshot_json`` or
+    ``outcome_snapshot(...)``) in the local Evidently workspace at ``workspace_dir`` (created when
+    missing) under the project named ``project_name`` (created on first use, reused after) and return
+    the project id.
 
-    The project's dashboard gets, once, a "Drift" tab with a line panel of the share of drifted
-    features and, when the snapshot has a prediction column, one of its drift score; ``evidently ui
-    --workspace <workspace_dir>`` shows them.
+    The project's dashboard gets, once, a "Drift" tab (share of drifted features; the prediction's
+    drift score once a snapshot has a prediction column) and a "Model health" tab (latest and
+    over-time precision, incidents, retrainings and alerts counters, where to read the actions);
+    ``evidently ui --workspace <workspace_dir>`` shows them.
     """
     if not project_name.strip():
         raise ValueError("project_name must be a non-empty name for the Evidently project")
@@ -465,7 +586,7 @@ def save_snapshot(workspace_dir: str, project_name: str, snapshot_json: str) -> 
     except Exception as error:  # JSON or schema errors: both mean "not a snapshot"
         raise ValueError(
             f"snapshot_json is not an Evidently snapshot ({type(error).__name__}: {str(error)[:200]}); "
-            "pass DriftResult.snapshot_json"
+            "pass DriftResult.snapshot_json, QualityResult.snapshot_json or outcome_snapshot(...)"
         ) from error
 
     os.makedirs(workspace_dir, exist_ok=True)
@@ -477,14 +598,14 @@ def save_snapshot(workspace_dir: str, project_name: str, snapshot_json: str) -> 
             f"{len(found)} Evidently projects are named {project_name!r} in {workspace_dir} ({ids}); "
             "delete the extra ones (Workspace.delete_project) so runs land in one place"
         )
-    project = found[0] if found else workspace.create_project(project_name, description="Drift monitoring")
+    project = found[0] if found else workspace.create_project(project_name, description="Model monitoring")
     _add_missing_panels(workspace, project.id, prediction if isinstance(prediction, str) else None)
     workspace.add_run(project.id, snapshot, include_data=False)
     return str(project.id)
 
 
 def _add_missing_panels(workspace: Workspace, project_id: UUID, prediction: str | None) -> None:
-    """Add the drift panels the project's dashboard lacks (by title) to its "Drift" tab.
+    """Add the panels the project's dashboard lacks (by title), each to its tab.
 
     The dashboard model is edited and saved whole: ``ProjectDashboard.add_panel(panel, tab=...)`` of
     evidently 0.7 lists a panel twice when the tab already exists.
@@ -493,13 +614,14 @@ def _add_missing_panels(workspace: Workspace, project_id: UUID, prediction: str 
 
     dashboard = workspace.get_dashboard(project_id)
     titles = {panel.title for panel in dashboard.panels}
-    new = [panel for panel in _dashboard_panels(prediction) if panel.title not in titles]
+    new = [(tab, panel) for tab, panel in _dashboard_panels(prediction) if panel.title not in titles]
     if not new:
         return
-    tab = next((t for t in dashboard.tabs if t.title == DRIFT_TAB), None)
-    if tab is None:
-        tab = DashboardTabModel(title=DRIFT_TAB, panels=[])
-        dashboard.tabs.append(tab)
-    dashboard.panels.extend(new)
-    tab.panels.extend(panel.id for panel in new)
+    for tab_title, panel in new:
+        tab = next((t for t in dashboard.tabs if t.title == tab_title), None)
+        if tab is None:
+            tab = DashboardTabModel(title=tab_title, panels=[])
+            dashboard.tabs.append(tab)
+        dashboard.panels.append(panel)
+        tab.panels.append(panel.id)
     workspace.save_dashboard(project_id, dashboard)

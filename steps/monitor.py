@@ -14,7 +14,14 @@ from ml import names
 from ml.alerts import Breach, audit, build_alert, deliver, open_incident, slack_payload, teams_payload
 from ml.evaluation import classification_metrics, release_decisions
 from ml.features import binary_target
-from ml.monitoring import detect_drift, purge_before, save_snapshot, serving_health
+from ml.monitoring import (
+    classification_quality,
+    detect_drift,
+    outcome_snapshot,
+    purge_before,
+    save_snapshot,
+    serving_health,
+)
 from ml.settings import MonitoringSettings
 from registry import models as registry
 from steps._context import state_dir
@@ -54,9 +61,9 @@ def check_drift(
         y = binary_target(labelled[schema.target_column], schema.positive_label)
         metrics = classification_metrics(y, proba, threshold, y_pred=decisions)
         drift["quality"] = {"labelled_rows": len(labelled), **{k: metrics[k] for k in names.METRIC_NAMES}}
-    drift["workspace_project"] = save_snapshot(
-        str(state_dir() / "evidently"), this.name, result.snapshot_json
-    )
+        quality = classification_quality(y.astype(int), pd.Series(decisions).astype(int))
+        save_snapshot(workspace(), this.name, quality.snapshot_json)  # precision over time
+    drift["workspace_project"] = save_snapshot(workspace(), this.name, result.snapshot_json)
     log_metadata({f"monitoring_{day}": drift}, infer_model=True)
     return drift, HTMLString(result.html)
 
@@ -149,5 +156,13 @@ def alert(
             "; ".join(f"{b.metric} {b.value:.3f} {b.direction} {b.threshold}" for b in breaches),
             {"incident": decision["incident"], "delivered": result.delivered},
         )
+    delivered = bool(decision["alert"] and decision["alert"]["delivered"])
+    outcome = outcome_snapshot(len(breaches), bool(breaches), decision["retrain"], delivered)
+    save_snapshot(workspace(), this.name, outcome)  # the dashboard's incident and action counters
     log_metadata({f"monitoring_decision_{drift['date']}": decision}, infer_model=True)
     return decision
+
+
+def workspace() -> str:
+    """The local Evidently workspace (`evidently ui --workspace <this>` shows the dashboard)."""
+    return str(state_dir() / "evidently")

@@ -197,6 +197,86 @@ def test_alert_dry_run_writes_the_payload_instead_of_posting(nightly, receiver):
     assert "Retraining" not in out, out
 
 
+def test_evidently_ui_serves_the_dashboard_of_the_monitoring_runs(nightly, tmp_path):
+    """`evidently ui --workspace <state>/evidently` (the command the runbook gives) over HTTP: one
+    project per model, a Drift and a Model health tab, and the series each panel plots hold one point
+    per monitoring run above (03-05 quiet, 03-06 drift + retraining, 03-07 drift, dry run)."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from bentos.local_server import free_port
+    from ml.monitoring import (
+        ALERTS_PANEL,
+        DRIFT_SHARE_PANEL,
+        INCIDENTS_PANEL,
+        PRECISION_PANEL,
+        RETRAININGS_PANEL,
+    )
+
+    port = free_port()
+    cli = Path(sys.executable).parent / "evidently"
+    workspace = nightly["state"] / "project" / "evidently"
+    log = (tmp_path / "evidently-ui.log").open("w")
+    server = subprocess.Popen(
+        [str(cli), "ui", "--workspace", str(workspace), "--host", "127.0.0.1", "--port", str(port)],
+        env={**nightly["env"], "DO_NOT_TRACK": "1"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}/api"
+
+    def call(path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                projects = call("/projects")
+                break
+            except OSError:
+                assert server.poll() is None, (tmp_path / "evidently-ui.log").read_text()[-2000:]
+                assert time.monotonic() < deadline, "evidently ui did not answer within 60 s"
+                time.sleep(0.5)
+        assert [p["name"] for p in projects] == [MODEL_NAME], projects
+        project = projects[0]["id"]
+        dashboard = call(f"/v2/dashboards/{project}")
+        assert {tab["title"] for tab in dashboard["tabs"]} == {"Drift", "Model health"}, dashboard["tabs"]
+        series = {}
+        for panel in dashboard["panels"]:
+            filters = [
+                {k: value[k] for k in ("tags", "metadata", "metric", "metric_labels")}
+                for value in panel["values"]
+            ]
+            if filters:
+                answer = call(f"/v2/snapshots/{project}/data_series_batch", {"series_filter": filters})
+                series[panel["title"]] = [v for s in answer["series"] for v in s["values"] if v is not None]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+    store = probe(PROJECT_ROOT, nightly["env"], MODEL_NAME)
+    # each window's results sit on the version that was in production then (03-07: the retrained one)
+    metadata = {k: v for version in store["model_versions"] for k, v in version["metadata"].items()}
+    days = ("2026-03-05", "2026-03-06", "2026-03-07")
+    assert series[DRIFT_SHARE_PANEL] == pytest.approx(
+        [metadata[f"monitoring_{d}"]["drift_share"] for d in days]
+    )
+    assert series[PRECISION_PANEL] == pytest.approx(
+        [metadata[f"monitoring_{d}"]["quality"]["precision"] for d in days]
+    ), "Evidently's precision on the labelled window equals the one the threshold was checked on"
+    assert series[INCIDENTS_PANEL] == [0, 1, 1], "one incident per breached window"
+    assert series[RETRAININGS_PANEL] == [0, 1, 0], "retraining only on 03-06 (03-07 had retrain: false)"
+    assert series[ALERTS_PANEL] == [0, 1, 0], "03-07 was a dry run: nothing delivered"
+
+
 def test_brief_states_the_production_precision_and_the_monitored_drift(nightly):
     config = nightly["state"] / "monitoring-brief.yaml"
     config.write_text(yaml.safe_dump({"webhook": {"dry_run": True}, "retrain": False}))
