@@ -1,0 +1,168 @@
+"""The `team` stack end to end against real servers on 127.0.0.1 (started and stopped here): a ZenML
+server with password login, an MLflow tracking server (SQLite backend, artifacts in S3) and an
+S3-compatible endpoint. The project applies stacks/team.yaml from environment variables, trains, and
+the run, the model version and the MLflow run are then read back through each server's own client."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import boto3
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from ml import names
+from tests.e2e.harness import (
+    MODEL_NAME,
+    PROJECT_ROOT,
+    isolated_env,
+    must,
+    project_config_copy,
+    run_cli,
+    training_config,
+)
+from tests.e2e.team_services import S3_KEY, S3_SECRET, team_services
+
+pytestmark = pytest.mark.e2e
+
+# Read through the ZenML client of a process connected to the server (ZENML_STORE_URL & co).
+PROBE = """
+import json, sys
+from zenml.client import Client
+client = Client()
+run = client.get_pipeline("training_pipeline").last_run
+version = client.get_model_version(sys.argv[1], "latest")
+print(json.dumps({
+    "store_type": client.zen_store.type.value,
+    "server_url": client.zen_store.url,
+    "active_stack": client.active_stack_model.name,
+    "run": {"name": run.name, "status": run.status.value, "tags": sorted(t.name for t in run.tags),
+            "stack": run.stack.name if run.stack else None,
+            "steps": {name: step.status.value for name, step in run.steps.items()}},
+    "model_version": {"number": version.number, "stage": str(version.stage),
+                      "mlflow_version": version.run_metadata.get("mlflow_registry_version"),
+                      "run_ids": [str(r) for r in version.pipeline_run_ids.values()]},
+    "artifact_uris": sorted({a.uri for step in run.steps.values() for outs in step.outputs.values()
+                             for a in outs}),
+    "secrets": sorted(s.name for s in client.list_secrets(size=100).items),
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory):
+    state = tmp_path_factory.mktemp("team")
+    with team_services() as services:
+        env = {**isolated_env(state), **services.client_env()}
+        applies = [
+            must(run_cli(PROJECT_ROOT, env, "stack", "apply", name)).stdout for name in ("local", "team")
+        ]
+        project = project_config_copy(PROJECT_ROOT, state)
+        raw = yaml.safe_load(project.read_text())
+        raw["data"]["demo"]["customers"] = 3000
+        project.write_text(yaml.safe_dump(raw))
+        config = training_config(
+            state, "team-training", search={"candidates": [{}]}, fairness__mitigation="none"
+        )
+        train = must(run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", config))
+        probe = must(
+            subprocess.run(
+                [sys.executable, "-c", PROBE, MODEL_NAME],
+                cwd=PROJECT_ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+        )
+        mlflow = MlflowClient(tracking_uri=services.mlflow_url)
+        experiment = mlflow.get_experiment_by_name("training_pipeline")
+        runs = mlflow.search_runs([experiment.experiment_id]) if experiment else []
+        champion = mlflow.get_model_version_by_alias(MODEL_NAME, "champion")
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=services.s3_url,
+            aws_access_key_id=S3_KEY,
+            aws_secret_access_key=S3_SECRET,
+            region_name="us-east-1",
+        )
+        keys = [
+            item["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=services.bucket)
+            for item in page.get("Contents", [])
+        ]
+        back = must(run_cli(PROJECT_ROOT, env, "stack", "apply", "local")).stdout
+        listing = must(run_cli(PROJECT_ROOT, env, "stack", "list")).stdout
+        yield {
+            "services": services,
+            "applies": applies,
+            "train": train.stdout,
+            "zenml": json.loads(probe.stdout.strip().splitlines()[-1]),
+            "mlflow_runs": runs,
+            "champion": champion,
+            "keys": keys,
+            "back": back,
+            "listing": listing,
+        }
+
+
+def test_team_spec_applies_secrets_components_and_activates(team):
+    local, applied = team["applies"]
+    assert "created stack 'local'" in local, local
+    for line in (
+        "created secret 'team-s3'",
+        "created secret 'team-mlflow'",
+        "created artifact_store 'team-s3-store' (s3)",
+        "created experiment_tracker 'team-mlflow-tracker' (mlflow)",
+        "activated stack 'team'",
+    ):
+        assert line in applied, f"missing {line!r} in:\n{applied}"
+    zenml = team["zenml"]
+    assert zenml["store_type"] == "rest" and zenml["server_url"] == team["services"].zenml_url, zenml
+    assert {"team-s3", "team-mlflow"} <= set(zenml["secrets"]), zenml["secrets"]
+
+
+def test_run_is_on_the_zenml_server_with_the_stacks_run_settings(team):
+    run = team["zenml"]["run"]
+    assert run["status"] == "completed" and run["stack"] == "team", run
+    assert set(run["steps"].values()) == {"completed"}, run["steps"]
+    assert "team" in run["tags"], f"configs/stacks/team.yaml tags were not applied: {run['tags']}"
+    bucket = team["services"].bucket
+    uris = team["zenml"]["artifact_uris"]
+    assert uris and all(uri.startswith(f"s3://{bucket}/zenml/") for uri in uris), uris[:5]
+    missing = [
+        uri
+        for uri in uris
+        if not any(key.startswith(uri.removeprefix(f"s3://{bucket}/")) for key in team["keys"])
+    ]
+    assert not missing, f"artifacts the server lists but the bucket lacks: {missing[:5]}"
+
+
+def test_model_version_is_on_the_server_and_in_the_mlflow_registry(team):
+    version = team["zenml"]["model_version"]
+    assert version["number"] == 1 and version["stage"].endswith("production"), version
+    champion = team["champion"]
+    assert str(champion.version) == str(version["mlflow_version"]), (champion, version)
+    assert champion.source.startswith("models:/m-"), champion.source
+
+
+def test_mlflow_run_is_on_the_tracking_server_with_artifacts_in_s3(team):
+    runs = team["mlflow_runs"]
+    assert len(runs) >= 1, "no MLflow run on the tracking server"
+    metric = f"metrics.{names.METRIC_NAMES[0]}"
+    assert runs[metric].notna().any(), f"no {metric} logged: {list(runs.columns)[:20]}"
+    assert all(uri.startswith("mlflow-artifacts:/") for uri in runs["artifact_uri"]), list(
+        runs["artifact_uri"]
+    )
+    assert any(key.startswith("mlflow/") for key in team["keys"]), "MLflow artifacts did not reach the bucket"
+
+
+def test_switching_back_to_local_keeps_both_stacks(team):
+    assert "activated stack 'local'" in team["back"], team["back"]
+    assert "created" not in team["back"] and "updated" not in team["back"], team["back"]
+    listing = team["listing"]
+    assert "* local:" in listing and "  team:" in listing, listing
