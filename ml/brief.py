@@ -29,7 +29,8 @@ TREND_TOLERANCE = 0.05  # a change of drift share smaller than this is "stable"
 CHART_WINDOWS = 30  # the drift chart shows the last windows only
 RECENT_INCIDENTS = 4
 RECENT_ACTIONS = 6
-CHART_VERSIONS = 5
+CHART_VERSIONS = 8
+CHART_SIZE = (3.2, 2.3)  # inches: three charts side by side on an A4 page
 ACTION_KINDS = ("promotions", "rollbacks", "retrainings", "alerts", "deployments")
 
 STATUS_LABELS = {
@@ -332,9 +333,9 @@ def _overview_en(k: dict) -> list[str]:
         paragraphs.append(
             f"Version {p['version']} of {k['model_name']} is in production{since}, serving {release}. On the "
             f"held-out test set {pct(p['precision'])} of the customers it flags as positive are positive "
-            f"(precision) and {pct(p['accuracy'])} of all its predictions are right (accuracy). Its "
-            f"fairness score (lowest demographic parity ratio) is {dec(p['fairness_score'])}, which "
-            f"{verdict} the {dec(lim['min_fairness'])} floor."
+            f"(precision) and {pct(p['accuracy'])} of all its predictions are right (accuracy); ROC AUC "
+            f"{dec(p['roc_auc'])}. Its fairness score (lowest demographic parity ratio) is "
+            f"{dec(p['fairness_score'])}, which {verdict} the {dec(lim['min_fairness'])} floor."
         )
     if m["last"] is None:
         paragraphs.append(
@@ -384,9 +385,9 @@ def _summary_es(k: dict) -> list[str]:
             f"La versión {p['version']} de {k['model_name']} está en producción{since} y sirve {release}. "
             f"En el conjunto de prueba, el {pct(p['precision'], 'es')} de los clientes que marca como "
             f"positivos lo son (precisión) y acierta el {pct(p['accuracy'], 'es')} de todas sus "
-            "predicciones (exactitud). Su puntuación de equidad (menor ratio de paridad demográfica) es "
-            f"{dec(p['fairness_score'], 'es')}: {'cumple' if ok else 'no cumple'} el mínimo de "
-            f"{dec(lim['min_fairness'], 'es')}."
+            f"predicciones (exactitud); ROC AUC {dec(p['roc_auc'], 'es')}. Su puntuación de equidad (menor "
+            f"ratio de paridad demográfica) es {dec(p['fairness_score'], 'es')}: "
+            f"{'cumple' if ok else 'no cumple'} el mínimo de {dec(lim['min_fairness'], 'es')}."
         )
     if m["last"] is None:
         paragraphs.append(
@@ -491,17 +492,21 @@ def charts(k: dict) -> dict[str, str]:
             "Drift per window / Deriva por ventana",
             reference=k["thresholds"]["drift_share"],
             ylim=(0, 1),
+            size=CHART_SIZE,
         )
     versions = [v for v in k["versions"] if v["precision"] is not None][-CHART_VERSIONS:]
     if versions:
         frame = pd.DataFrame(
             {
                 "precision": [v["precision"] for v in versions],
-                "accuracy": [v["accuracy"] or 0.0 for v in versions],
+                "accuracy": [float("nan") if v["accuracy"] is None else v["accuracy"] for v in versions],
             },
-            index=[f"v{v['version']}" + (" (prod)" if v["stage"] == "production" else "") for v in versions],
+            index=[f"v{v['version']}" for v in versions],
         )
-        out["versions"] = svg_bar_chart(frame, "Test quality per version / Calidad por versión")
+        production = k["production"]["version"] if k["production"] else "—"
+        out["versions"] = svg_line_chart(
+            frame, f"Test quality per version (production v{production})", size=CHART_SIZE
+        )
     counts = pd.Series(
         {
             **{kind: k["actions"][kind] for kind in ACTION_KINDS},
@@ -510,7 +515,7 @@ def charts(k: dict) -> dict[str, str]:
         },
         name="count",
     )
-    out["activity"] = svg_bar_chart(counts, "Actions and incidents / Acciones e incidentes")
+    out["activity"] = svg_bar_chart(counts, "Actions and incidents", width=CHART_SIZE[0])
     return out
 
 
@@ -529,8 +534,8 @@ h1 { font-size: 16pt; margin: 0 0 2mm; } h2 { font-size: 12pt; margin: 4mm 0 2mm
 .cards { display: grid; grid-template-columns: repeat(4, 1fr); gap: 2mm; margin: 3mm 0; }
 .card { border: 1px solid #ddd; border-radius: 2mm; padding: 2mm; }
 .card .label { font-size: 8pt; color: #555; } .card .value { font-size: 11pt; font-weight: 600; }
-.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 2mm; break-inside: avoid; }
-.charts svg { width: 100%; height: auto; max-height: 48mm; }
+.charts { display: grid; grid-template-columns: 1fr 1fr 1fr; gap: 2mm; break-inside: avoid; }
+.charts svg { width: 100%; height: auto; max-height: 45mm; }
 table.table { border-collapse: collapse; font-size: 8.5pt; width: 100%; }
 table.table th, table.table td { padding: 0.6mm 1.5mm; border-bottom: 1px solid #ddd; text-align: left; }
 table.table td:first-child, table.table td:nth-child(2) { white-space: nowrap; }
@@ -596,10 +601,10 @@ def render_html(k: dict, svgs: dict[str, str]) -> str:
     overview = "".join(f"<p>{_esc(p)}</p>" for p in _overview_en(k))
     summary = "".join(f"<p>{_esc(p)}</p>" for p in _summary_es(k))
     kpi_es = pd.DataFrame([(es, v_es) for _, es, _, v_es in kpi_rows(k)], columns=["indicador", "valor"])
-    incidents_es = (
-        html_table(_incident_frame(k, "es"), index=False)
+    incidents_en = (
+        html_table(_incident_frame(k, "en"), index=False)
         if k["incidents"]["recent"]
-        else "<p>Ninguno registrado / None recorded.</p>"
+        else "<p>None recorded / Ninguno registrado.</p>"
     )
     actions_es = (
         html_table(_action_frame(k, "es"), index=False)
@@ -621,8 +626,8 @@ def render_html(k: dict, svgs: dict[str, str]) -> str:
 <h2>Needs attention</h2>
 <ul>{findings_en}</ul>
 <div class="charts">{chart_html}</div>
-<p class="meta">The recent incidents and actions are listed on page 2 / Incidentes y acciones
-recientes: página 2.</p>
+<h2>Recent incidents / Incidentes recientes</h2>
+{incidents_en}
 </div>
 <div class="page" lang="es">
 <h1>Resumen ejecutivo</h1>
@@ -633,8 +638,6 @@ Estado: <span class="status {k["status"]}">{_esc(es_status)}</span></p>
 <ul>{findings_es}</ul>
 <h2>Indicadores</h2>
 {html_table(kpi_es, index=False)}
-<h2>Incidentes recientes / Recent incidents</h2>
-{incidents_es}
 <h2>Acciones recientes / Recent actions</h2>
 {actions_es}
 </div>

@@ -9,9 +9,14 @@ import pandas as pd
 
 
 def svg_bar_chart(
-    data: pd.DataFrame | pd.Series, title: str, xlabel: str = "", reference: float | None = None
+    data: pd.DataFrame | pd.Series,
+    title: str,
+    xlabel: str = "",
+    reference: float | None = None,
+    width: float = 7.5,
 ) -> str:
-    """A horizontal bar chart as an inline ``<svg>`` (grouped bars when ``data`` has columns)."""
+    """A horizontal bar chart as an inline ``<svg>`` (grouped bars when ``data`` has columns);
+    ``width`` in inches (the height follows the number of bars)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -19,7 +24,7 @@ def svg_bar_chart(
 
     frame = data.to_frame() if isinstance(data, pd.Series) else data
     height = max(2.0, 0.35 * len(frame) * max(1, len(frame.columns)) + 1.0)
-    fig, ax = plt.subplots(figsize=(7.5, min(height, 14)))
+    fig, ax = plt.subplots(figsize=(width, min(height, 14)))
     try:
         frame.iloc[::-1].plot.barh(ax=ax, legend=len(frame.columns) > 1, width=0.8)
         if reference is not None:
@@ -42,16 +47,17 @@ def svg_line_chart(
     ylabel: str = "",
     reference: float | None = None,
     ylim: tuple[float, float] | None = None,
+    size: tuple[float, float] = (5.0, 2.4),
 ) -> str:
     """A small line chart (one line per column, points marked) as an inline ``<svg>``; the index
-    labels the x axis (e.g. dates); ``reference`` draws a dashed threshold line."""
+    labels the x axis (e.g. dates); ``reference`` draws a dashed threshold line; ``size`` in inches."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     frame = data.to_frame() if isinstance(data, pd.Series) else data
-    fig, ax = plt.subplots(figsize=(5.0, 2.4))
+    fig, ax = plt.subplots(figsize=size)
     try:
         positions = range(len(frame))
         for column in frame.columns:

@@ -148,6 +148,7 @@ def test_html_has_the_english_overview_the_spanish_summary_and_the_numbers(brief
     for number in ("83,4 %", "79,1 %", "0,86", "45,0 %", "61,2 %"):
         assert number in page, f"Spanish figure {number} missing"
     assert "al alza desde el 20,0 %" in page and "rising from 20.0%" in page
+    assert "ROC AUC 0.90" in page and "ROC AUC 0,90" in page
     assert "Data drift &lt;detected&gt;" in page, "log text is escaped"
 
 
