@@ -304,3 +304,17 @@ def test_copier_update_migrates_a_renamed_answer_and_keeps_the_users_edit(tmp_pa
     write_data(project, "csv")
     out = run_project_check(project)
     assert "CHECKED csv " in out and " passed" in out and "failed" not in out, out[-2000:]
+
+
+def test_the_template_repository_ci_runs_the_whole_suite():
+    workflow = yaml.safe_load((ROOT / ".github/workflows/template.yml").read_text())
+    job = workflow["jobs"]["test"]
+    suites = set(job["strategy"]["matrix"]["suite"])
+    with_tests = {
+        f"tests/{p.parent.relative_to(ROOT / 'tests').parts[0]}" for p in (ROOT / "tests").rglob("test_*.py")
+    }
+    assert suites == with_tests, f"the matrix runs {sorted(suites)}; tests live in {sorted(with_tests)}"
+    assert job["steps"][-1]["run"] == 'bash scripts/test.sh "$SUITE"', job["steps"][-1]
+    assert job["steps"][-1]["env"]["SUITE"] == "${{ matrix.suite }}"
+    on = workflow.get("on", workflow.get(True))
+    assert "pull_request" in on and on["push"]["branches"] == ["main"], on
