@@ -18,3 +18,13 @@ variable "tags" {
   type        = map(string)
   default     = { managed-by = "terraform", project = "andamio" }
 }
+
+variable "mlflow_tracking_uri" {
+  description = "URL of the team's MLflow tracking server (artifacts proxied to the bucket's mlflow/ prefix)."
+  type        = string
+}
+
+variable "slack_channel_id" {
+  description = "Slack channel the alerter posts to (its token goes into a ZenML secret, never here)."
+  type        = string
+}

@@ -1,0 +1,29 @@
+variable "project_id" {
+  description = "GCP project that holds every resource."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the bucket, the registry and the Vertex AI jobs (e.g. europe-west1)."
+  type        = string
+}
+
+variable "name" {
+  description = "Prefix of the resource names (lowercase letters, digits, dashes)."
+  type        = string
+  default     = "zenml"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,20}$", var.name))
+    error_message = "name must be 3-21 lowercase letters, digits or dashes, starting with a letter."
+  }
+}
+
+variable "mlflow_tracking_uri" {
+  description = "URL of the team's MLflow tracking server."
+  type        = string
+}
+
+variable "slack_channel_id" {
+  description = "Slack channel the alerter posts to (its token goes into a ZenML secret, never here)."
+  type        = string
+}
