@@ -237,3 +237,22 @@ def test_readme_carries_the_architecture_of_the_onboarding_page():
     )
     for heading in ("Deployment modes: online API and nightly batch", "Known limitations"):
         assert re.search(rf"^#+ {heading}$", readme, re.M), f"README.md lacks the section {heading!r}"
+
+
+def test_alert_templates_on_the_monitoring_page_are_what_ml_alerts_sends():
+    """The Slack and Teams examples of page 06 are the payloads ml/alerts.py builds for that alert,
+    so the templates change when the code does."""
+    from ml.alerts import RUNBOOK_INCIDENT, Breach, build_alert, slack_payload, teams_payload
+
+    drift = Breach(
+        "drift_share", 0.45, 0.3, "above", "days_since_last_order, late_payment_rate, online_share"
+    )
+    action = "retraining triggered / reentrenamiento lanzado"
+    alert = build_alert("Customer Scoring", "customer-scoring", "3", [drift], RUNBOOK_INCIDENT, action)
+    alert["at"] = "2026-03-06T02:04:11+00:00"
+    for lang in ("en", "es"):
+        shown = [json.loads(b.body) for b in blocks(read(lang, "06-monitoring.md")) if b.language == "json"]
+        assert shown == [slack_payload(alert), teams_payload(alert)], (
+            f"{lang}/06-monitoring.md: the Slack/Teams templates differ from ml.alerts' payloads; "
+            "regenerate them with slack_payload/teams_payload"
+        )
