@@ -85,7 +85,7 @@ def row(ts, request_id, endpoint, version, record_id, inputs, label, probability
         endpoint,
         version,
         None if record_id is None else str(record_id),
-        json.dumps(inputs, default=str),
+        inputs if isinstance(inputs, str) else json.dumps(inputs, default=str),  # str: JSON already
         label,
         probability,
         latency_ms,

@@ -29,6 +29,13 @@ def _number(name: str, default: str, kind: type, low: float, high: float) -> flo
     return value
 
 
+def _flag(name: str) -> bool:
+    raw = (_get(name, "false") or "false").strip().lower()
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise RuntimeConfigError(f"{PREFIX}{name}={raw!r} must be true or false")
+    return raw in ("true", "1", "yes")
+
+
 @dataclass(frozen=True)
 class ServingRuntime:
     model_tag: str
@@ -42,6 +49,7 @@ class ServingRuntime:
     max_request_bytes: int
     log_path: str
     auth_token: str | None
+    access_log: bool = False
 
     @classmethod
     def from_env(cls) -> ServingRuntime:
@@ -67,4 +75,5 @@ class ServingRuntime:
             max_request_bytes=int(_number("MAX_REQUEST_BYTES", str(4 * 1024 * 1024), int, 1024, 1 << 30)),
             log_path=_get("INFERENCE_LOG", ".state/inference_log.sqlite") or ".state/inference_log.sqlite",
             auth_token=_get("AUTH_TOKEN") or None,
+            access_log=_flag("ACCESS_LOG"),
         )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated
 
 import bentoml
+from bentoml.validators import ContentType
 from pydantic import Field
 
 from bentos.bundle import SPEC_FILE, NativeModel
@@ -35,6 +36,9 @@ if _stored is None:
 SPEC = json.loads(Path(_stored.path_of(SPEC_FILE)).read_text())
 Record = record_model(SPEC["schema"])
 Batch = Annotated[list[Record], Field(min_length=1, max_length=RUNTIME.max_batch_size)]
+# A declared content type spares BentoML from building the output's JSON schema on every response
+# (it derives the media type from the schema otherwise: about 1 ms per request, more than the model).
+JSON = ContentType("application/json")
 
 
 @bentoml.service(
@@ -42,6 +46,9 @@ Batch = Annotated[list[Record], Field(min_length=1, max_length=RUNTIME.max_batch
     http={"host": RUNTIME.host, "port": RUNTIME.port},
     workers=RUNTIME.workers,
     traffic={"timeout": RUNTIME.timeout},
+    # Every answered request is in the inference log (with its latency) and every request in
+    # /metrics; a per-request access-log line on top costs ~0.1 ms of the hot path.
+    logging={"access": {"enabled": RUNTIME.access_log}},
 )
 class ScoringService:
     primary = PRIMARY
@@ -78,8 +85,10 @@ class ScoringService:
         return [r.get(column) if column else i for i, r in enumerate(records)]
 
     @bentoml.api
-    def predict(self, records: Batch) -> list[Prediction]:
+    async def predict(self, records: Batch) -> Annotated[list[Prediction], JSON]:
         """Label (good/bad), probability and answering model version for each record."""
+        # async: the model call (native booster, one thread, ~25 µs a row) runs on the event loop
+        # instead of a hop to a worker thread and back per request.
         started = time.perf_counter()
         model = self._route()
         rows = [r.model_dump() for r in records]
@@ -97,16 +106,17 @@ class ScoringService:
         ]
         elapsed = (time.perf_counter() - started) * 1000
         request, now = uuid.uuid4().hex, time.time()
+        inputs = [r.model_dump_json() for r in records]  # pydantic's encoder: ~3x json.dumps
         self.log.append(
             [
                 row(now, request, "predict", version, o.id, r, o.label, o.probability, elapsed)
-                for o, r in zip(out, rows, strict=True)
+                for o, r in zip(out, inputs, strict=True)
             ]
         )
         return out
 
     @bentoml.api
-    def explain(self, records: Batch) -> list[Explanation]:
+    def explain(self, records: Batch) -> Annotated[list[Explanation], JSON]:
         """Per-feature contributions (log-odds) of the answering model for each record."""
         started = time.perf_counter()
         model = self._route()
