@@ -1,0 +1,1 @@
+../../stacks/__init__.py

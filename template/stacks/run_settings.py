@@ -1,0 +1,1 @@
+../../stacks/run_settings.py

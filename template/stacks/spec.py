@@ -1,0 +1,1 @@
+../../stacks/spec.py

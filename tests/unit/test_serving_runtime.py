@@ -1,0 +1,29 @@
+"""The server's environment settings (bentos/runtime.py)."""
+
+import pytest
+
+from bentos.runtime import RuntimeConfigError, ServingRuntime
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for key in ("SERVING_ACCESS_LOG",):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("SERVING_MODEL_TAG", "customer-scoring:v1")
+    return monkeypatch
+
+
+def test_access_log_is_off_by_default_since_the_inference_log_records_every_answer(env):
+    assert ServingRuntime.from_env().access_log is False, "access log should be off unless asked for"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("1", True), ("no", False), ("FALSE", False)])
+def test_access_log_is_turned_on_by_its_variable(env, raw, expected):
+    env.setenv("SERVING_ACCESS_LOG", raw)
+    assert ServingRuntime.from_env().access_log is expected, f"SERVING_ACCESS_LOG={raw}"
+
+
+def test_a_malformed_access_log_flag_names_the_variable(env):
+    env.setenv("SERVING_ACCESS_LOG", "sometimes")
+    with pytest.raises(RuntimeConfigError, match="SERVING_ACCESS_LOG='sometimes' must be true or false"):
+        ServingRuntime.from_env()
