@@ -256,3 +256,49 @@ def test_alert_templates_on_the_monitoring_page_are_what_ml_alerts_sends():
             f"{lang}/06-monitoring.md: the Slack/Teams templates differ from ml.alerts' payloads; "
             "regenerate them with slack_payload/teams_payload"
         )
+
+
+def config_values() -> dict[str, list]:
+    """Every leaf of configs/*.yaml by dotted path (``thresholds.drift_share`` …)."""
+    found: dict[str, list] = {}
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        else:
+            found.setdefault(prefix, []).append(value)
+
+    for path in sorted((RUNBOOKS.parent / "configs").glob("*.yaml")):
+        walk("", yaml.safe_load(path.read_text()) or {})
+    return found
+
+
+def stated_defaults(text: str) -> list[tuple[str, str]]:
+    """(key, value) pairs a page states as defaults: `key: value` in a table row, and `key` (number)."""
+    pairs = []
+    for line in prose(text).splitlines():
+        if line.startswith("|"):
+            pairs += re.findall(r"`([a-z0-9_.]+): ([^`]+)`", line)
+    pairs += re.findall(r"`([a-z0-9_.]+)` \(([0-9][0-9.]*)\)", prose(text))
+    return pairs
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_defaults_stated_in_the_pages_are_the_configs(page):
+    values = config_values()
+    checked = 0
+    for lang in ("en", "es"):
+        for key, stated in stated_defaults(read(lang, page)):
+            paths = [path for path in values if path == key or path.endswith(f".{key}")]
+            if len(paths) != 1:
+                continue  # not a config key, or ambiguous
+            actual = values[paths[0]]
+            assert yaml.safe_load(stated) in actual, (
+                f"{lang}/{page} states `{key}` = {stated}, configs/ say {paths[0]} = {actual}"
+            )
+            checked += 1
+    if page in ("03-pipelines.md", "06-monitoring.md", "08-ethics.md"):
+        assert checked >= 4, (
+            f"{page}: expected its thresholds to be checked against configs/, checked {checked}"
+        )
