@@ -21,7 +21,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM = ROOT / "stacks" / "terraform"
-CLOUDS = ("aws", "gcp", "azure", "kubernetes")
+# The clouds this project has Terraform for (the Copier answer `cloud_providers` picks them).
+CLOUDS = tuple(name for name in ("aws", "gcp", "azure", "kubernetes") if (TERRAFORM / name).is_dir())
+pytestmark = pytest.mark.skipif(not CLOUDS, reason="no cloud provider chosen: no Terraform to check")
 # Credentials the operator exports (they go into ZenML secrets); never Terraform outputs.
 CREDENTIALS = {
     "MLFLOW_TRACKING_USERNAME",
