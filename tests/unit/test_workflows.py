@@ -238,3 +238,16 @@ def test_every_run_step_calls_a_command_that_exists(workflow):
                     assert words[1:3] == ["workflow", "run"] and (workflow.parent / words[3]).is_file(), where
                 else:
                     assert program in SHELL_WORDS, f"{where}: call a run.py command or a script instead"
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_stack_selection_and_run_py_share_one_zenml_config(workflow):
+    """`zenml stack set` records the active stack in ZENML_CONFIG_PATH; run.py reads .state/zenml
+    unless that variable says otherwise: a job doing both must point them at the same place."""
+    data = yaml.safe_load(workflow.read_text())
+    for name, job in data["jobs"].items():
+        if any(".venv/bin/zenml stack set" in run for run in runs(job)):
+            env = {**data.get("env", {}), **job.get("env", {})}
+            assert env.get("ZENML_CONFIG_PATH") == "${{ github.workspace }}/.state/zenml", (
+                f"{workflow.name}/{name}"
+            )
