@@ -6,6 +6,7 @@ import ast
 import json
 import re
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -302,3 +303,19 @@ def test_defaults_stated_in_the_pages_are_the_configs(page):
         assert checked >= 4, (
             f"{page}: expected its thresholds to be checked against configs/, checked {checked}"
         )
+
+
+def test_a_failing_command_prints_its_failure_status_and_runbook_link(tmp_path):
+    from tests.e2e.harness import isolated_env
+
+    result = subprocess.run(
+        [sys.executable, "run.py", "models", "--project", str(tmp_path / "missing.yaml")],
+        cwd=RUNBOOKS.parent,
+        env=isolated_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert status.COMMAND_FAILED.line() in result.stderr.splitlines(), result.stderr
