@@ -1,8 +1,9 @@
 """The template's lifecycle: every question is validated and changes the rendering; each data source
 (and every choice question) renders a project whose configs load, whose data reads and validates and
 whose quick tests pass; rendered workflows pass actionlint and the workflow schema; and `copier
-update` moves a committed project from one release to the next (tags made in a temporary clone)
-with a migration for a renamed answer, keeping the user's edit and without conflicts."""
+update` moves a committed project from an earlier commit of this repository to today's template
+plus a release renaming an answer (tags made in a temporary clone), migrating the answer, keeping
+the user's edit, without conflicts."""
 
 from __future__ import annotations
 
@@ -282,6 +283,10 @@ def test_rendered_workflows_pass_actionlint_and_the_schema(default_project, csv_
 
 # --- copier update -------------------------------------------------------------------------------
 
+# A real earlier state of this repository, sound when it was committed (its suite passed): projects
+# rendered from it must update to today's template. It predates the cd workflow, the deployment
+# check script and the cloud_providers question.
+PREVIOUS_RELEASE = "fcec407768b9153820b9d061b4a4e252dfd1fec0"
 GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"]
 
 
@@ -319,10 +324,13 @@ def release_renaming_an_answer(template: Path, old: str, new: str) -> None:
     readme.write_text(readme.read_text() + "\nUpdated to release v0.2.0 of the template.\n")
 
 
-def test_copier_update_migrates_a_renamed_answer_and_keeps_the_users_edit(tmp_path):
+def test_copier_update_from_an_earlier_release_migrates_a_renamed_answer_and_keeps_the_users_edit(tmp_path):
+    """In a clone: v0.1.0 is an earlier commit of this repository, v0.2.0 is today's template plus a
+    release renaming an answer (with its migration). A committed project with a user edit updates
+    from one to the other."""
     template = tmp_path / "andamio"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(template)], check=True)
-    git(template, "tag", "v0.1.0")
+    git(template, "tag", "v0.1.0", PREVIOUS_RELEASE)
 
     project = tmp_path / "churn-radar"
     copier.run_copy(str(template), project, data=CSV_ANSWERS, defaults=True, unsafe=True, quiet=True)
@@ -342,6 +350,9 @@ def test_copier_update_migrates_a_renamed_answer_and_keeps_the_users_edit(tmp_pa
 
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["_commit"] == "v0.2.0", answers
+    assert answers["cloud_providers"] == ["aws", "gcp", "azure", "kubernetes"], "a new question, its default"
+    for new_file in (".github/workflows/cd.yml", "scripts/check_deployment.sh", "stacks/team.yaml"):
+        assert (project / new_file).is_file(), f"{new_file} (added since v0.1.0) did not arrive"
     assert answers.get("positive_class") == "yes" and "positive_label" not in answers, answers
     files = [p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts]
     conflicts = [
