@@ -92,7 +92,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     print("\n" + status.DEPLOYED.line(deployment["url"]))
     print(f"  model {deployment['models']['primary']}, Bento {deployment['bento_tag']}")
     example, url = deployment["smoke_test"]["example_request"], deployment["url"]
-    print(f"  try: curl -s -X POST {url}/predict -H 'Content-Type: application/json' -d @{example}")
+    auth = ' -H "Authorization: Bearer $SERVING_AUTH_TOKEN"' if os.environ.get("SERVING_AUTH_TOKEN") else ""
+    print(f"  try: curl -s -X POST {url}/predict -H 'Content-Type: application/json'{auth} -d @{example}")
     print("  stop it: python run.py undeploy")
     return 0
 

@@ -220,6 +220,9 @@ class ServingSettings(StrictModel):
     workers: int = Field(1, ge=1, le=64)
     timeout_seconds: float = Field(30, gt=0, le=3600)
     max_batch_size: int = Field(1000, ge=1, le=100_000)
+    max_request_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, le=1 << 30, description="larger request bodies get HTTP 413"
+    )
     ready_timeout_seconds: float = Field(120, gt=0, le=3600)
     smoke_rows: int = Field(20, ge=1, le=10_000)
     canary: CanarySettings = CanarySettings()

@@ -79,6 +79,7 @@ def server_env(tags: dict, serving: ServingSettings) -> dict[str, str]:
         "SERVING_WORKERS": str(serving.workers),
         "SERVING_TIMEOUT": str(serving.timeout_seconds),
         "SERVING_MAX_BATCH_SIZE": str(serving.max_batch_size),
+        "SERVING_MAX_REQUEST_BYTES": str(serving.max_request_bytes),
         "SERVING_INFERENCE_LOG": str(state_dir() / "inference_log.sqlite"),
     }
 
@@ -121,6 +122,7 @@ def smoke_test(bento_tag: str, bento_models: dict, serving: ServingSettings) -> 
     env = {
         **server_env({"primary": bento_models["primary"]}, serving),
         "SERVING_INFERENCE_LOG": str(state_dir() / "serving" / "smoke_inference_log.sqlite"),
+        "SERVING_AUTH_TOKEN": "",  # the private smoke-test server answers without the API token
     }
     process = local_server.start(bento_tag, "127.0.0.1", port, env, log, project_root())
     try:
