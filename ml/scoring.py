@@ -11,8 +11,9 @@ import sqlalchemy as sa
 
 from ml import names
 from ml.data.demo import generate_demo
+from ml.data.validation import DataValidationError
 from ml.evaluation import release_decisions
-from ml.features import FeatureSchema, build_customer_features
+from ml.features import FeatureSchema, build_customer_features, is_numeric
 from ml.settings import DataSettings, ScoringSettings
 
 SCORE_COLUMNS = (names.ID, names.TARGET, "probability", "model_version", "scoring_date")
@@ -42,11 +43,7 @@ def score(
     id_column: str | None,
 ) -> pd.DataFrame:
     """One row per customer: id, label, probability of the positive label, model version, date."""
-    missing = [c for c in schema.names if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"the scoring data lacks the model's feature column(s) {missing}; it has {list(frame)}"
-        )
+    check_scoring_frame(frame, schema)
     decisions, proba = release_decisions(release, frame, schema, threshold)
     ids = frame[id_column].to_numpy() if id_column else frame.index.to_numpy()
     return pd.DataFrame(
@@ -60,6 +57,50 @@ def score(
             "scoring_date": day.isoformat(),
         }
     )
+
+
+def check_scoring_frame(frame: pd.DataFrame, schema: FeatureSchema) -> None:
+    """Stop before anything is written when the batch cannot be scored as the model was trained.
+
+    Refused (DataValidationError naming the column): an empty batch, a missing feature column, a
+    numeric feature holding text, a feature column with only missing values. Handled: a category
+    the model never saw (e.g. a new region) is scored as a missing value, exactly as the trained
+    encoder does; see ``unseen_categories`` to report them."""
+    if frame.empty:
+        raise DataValidationError(
+            "the scoring data has no rows: nothing to score, and the previous scores of that date are kept"
+        )
+    missing = [c for c in schema.names if c not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            f"the scoring data lacks the model's feature column(s) {missing}; it has {list(frame)}"
+        )
+    for spec in schema.features:
+        column = frame[spec.name]
+        if spec.kind == "numeric" and not is_numeric(column):
+            raise DataValidationError(
+                f"feature column {spec.name!r} should be numeric, but has dtype {column.dtype} "
+                f"(e.g. {column.dropna().head(3).tolist()}); fix the source or its parsing"
+            )
+    empty = [c for c in schema.names if frame[c].isna().all()]
+    if empty:
+        raise DataValidationError(
+            f"feature column(s) {empty} of the scoring data hold only missing values; "
+            "the source is broken (the model never saw such a batch)"
+        )
+
+
+def unseen_categories(frame: pd.DataFrame, schema: FeatureSchema) -> dict[str, list[str]]:
+    """Values of categorical features the model never saw (scored as missing), by column."""
+    out = {}
+    for spec in schema.features:
+        if spec.kind != "categorical" or not spec.categories:
+            continue
+        values = frame[spec.name].dropna().astype(str)
+        new = sorted(set(values) - set(map(str, spec.categories)))
+        if new:
+            out[spec.name] = new
+    return out
 
 
 def scores_table(table: str) -> sa.Table:

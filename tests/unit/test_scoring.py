@@ -5,7 +5,9 @@ import pytest
 import sqlalchemy as sa
 
 from ml import names
-from ml.scoring import demo_customers, read_scores, write_scores
+from ml.data.demo import generate_demo
+from ml.data.validation import DataValidationError
+from ml.scoring import demo_customers, read_scores, score, unseen_categories, write_scores
 from ml.settings import DataSettings, DemoSettings, ScoringSettings
 
 DAY = date(2026, 3, 1)
@@ -58,3 +60,60 @@ def test_demo_customers_are_deterministic_per_day_and_differ_between_days():
     assert not one.equals(demo_customers(data, ScoringSettings(), date(2026, 3, 2))), "a new day"
     drifted = demo_customers(data, ScoringSettings(drift=1.0), DAY)
     assert drifted["avg_amount"].median() > one["avg_amount"].median() * 1.2, "drift knob shifts amounts"
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A small LightGBM pipeline on demo features, its schema and a batch of customers to score."""
+    from ml.features import build_customer_features, feature_columns, infer_schema
+    from ml.settings import FeatureSettings, ModelSettings
+    from ml.training import train_model
+
+    tables = generate_demo(customers=800, seed=5)
+    frame = build_customer_features(tables.customers, tables.sales)
+    data = DataSettings()
+    schema = infer_schema(frame, feature_columns(frame, data, FeatureSettings()), data, names.BAD)
+    model = train_model(frame, schema, ModelSettings(kind="lightgbm"), seed=0)
+    return model, schema, frame.head(40).reset_index(drop=True)
+
+
+def run_score(trained, frame):
+    model, schema, _ = trained
+    return score(model, frame, schema, 0.5, "1", DAY, names.ID)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda f: f.iloc[0:0], "has no rows"),
+        (lambda f: f.drop(columns="region"), r"lacks the model's feature column\(s\) \['region'\]"),
+        (
+            lambda f: f.assign(tenure_months="twelve"),
+            "'tenure_months' should be numeric, but has dtype object",
+        ),
+        (lambda f: f.assign(annual_income=float("nan")), r"\['annual_income'\] .* only missing values"),
+    ],
+    ids=["empty-table", "missing-column", "wrong-dtype", "nan-only-column"],
+)
+def test_unscorable_batches_are_refused_naming_the_column(trained, mutate, expected):
+    with pytest.raises(DataValidationError, match=expected):
+        run_score(trained, mutate(trained[2]))
+
+
+def test_an_unseen_category_is_scored_as_missing_and_reported(trained):
+    _, schema, frame = trained
+    novel = frame.assign(region=["atlantis"] * 5 + list(frame.region[5:]))
+    assert unseen_categories(novel, schema) == {"region": ["atlantis"]}, "the new value is reported"
+    assert unseen_categories(frame, schema) == {}, "training categories are not reported"
+    as_missing = frame.assign(region=[None] * 5 + list(frame.region[5:]))
+    got, expected = run_score(trained, novel), run_score(trained, as_missing)
+    pd.testing.assert_series_equal(got.probability, expected.probability, obj="unseen vs missing")
+    assert got.probability.between(0, 1).all() and len(got) == len(frame), got
+
+
+def test_a_refused_batch_writes_nothing_and_keeps_the_dates_rows(engine, trained):
+    write_scores(engine, "s", scores(50), DAY)
+    before = read_scores(engine, "s", DAY)
+    with pytest.raises(DataValidationError):
+        write_scores(engine, "s", run_score(trained, trained[2].iloc[0:0]), DAY)
+    pd.testing.assert_frame_equal(before, read_scores(engine, "s", DAY), obj="rows after a refused batch")
