@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 # Exceptions that mean "fix your data or config", not "the code is broken".
@@ -21,7 +22,11 @@ class PipelineFailed(RuntimeError):
 
 
 def run_pipeline(pipeline: Any, **params: Any) -> Any:
-    """Call ``pipeline(**params)``; on failure raise PipelineFailed with the steps' own messages."""
+    """Call ``pipeline(**params)`` with the active stack's run settings (configs/stacks/<stack>.yaml,
+    if any); on failure raise PipelineFailed with the steps' own messages."""
+    from stacks.run_settings import with_stack_settings
+
+    pipeline = with_stack_settings(pipeline, Path(__file__).resolve().parents[1])
     try:
         return pipeline(**params)
     except Exception as exc:

@@ -56,7 +56,12 @@ def register_in_mlflow(model_name: str, model_uri: str, description: str) -> str
         registry.get_model(model_name)
     except KeyError:
         registry.register_model(model_name, description=description)
-    version = registry.register_model_version(model_name, model_source_uri=model_uri, description=description)
+    # A tracking server accepts a logged model (models:/m-…) as a source only with its model id, which
+    # ZenML's register_model_version does not pass: register through the registry's MLflow client.
+    model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
+    version = registry.mlflow_client.create_model_version(
+        model_name, model_uri, description=description, model_id=model_id
+    )
     return str(version.version)
 
 

@@ -95,7 +95,7 @@ class _Service:
             except ProcessLookupError:
                 break
             with suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=20)
+                self.process.wait(timeout=5)
 
 
 @contextmanager
