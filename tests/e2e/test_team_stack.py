@@ -16,6 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from ml import names
 from tests.e2e.harness import (
+    DEMO_DATA,
     MODEL_NAME,
     PROJECT_ROOT,
     isolated_env,
@@ -62,8 +63,8 @@ def team(tmp_path_factory):
             must(run_cli(PROJECT_ROOT, env, "stack", "apply", name)).stdout for name in ("local", "team")
         ]
         project = project_config_copy(PROJECT_ROOT, state)
-        raw = yaml.safe_load(project.read_text())
-        raw["data"]["demo"]["customers"] = 3000
+        raw = yaml.safe_load(project.read_text())  # the demo generator, whatever the project's source
+        raw["data"] = {**DEMO_DATA, "demo": {"path": str(state / "demo.sqlite"), "customers": 3000}}
         project.write_text(yaml.safe_dump(raw))
         config = training_config(
             state, "team-training", search={"candidates": [{}]}, fairness__mitigation="none"
