@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class StandIn(BaseHTTPRequestHandler):
     delay = 0.0
     drop_one = False
+    token = ""  # when set, /predict needs `Authorization: Bearer <token>` (as bentos/guard.py does)
 
     def log_message(self, *args):  # quiet
         pass
@@ -34,6 +35,9 @@ class StandIn(BaseHTTPRequestHandler):
         self._send(200 if self.path == "/readyz" else 404, {})
 
     def do_POST(self):
+        if StandIn.token and self.headers.get("Authorization") != f"Bearer {StandIn.token}":
+            self.rfile.read(int(self.headers["Content-Length"]))
+            return self._send(401, {"error": "missing or wrong bearer token"})
         records = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["records"]
         time.sleep(self.delay)
         answer = [{"label": "good", "probability": 0.8} for _ in records]
@@ -48,7 +52,7 @@ def server():
     yield httpd
     httpd.shutdown()
     httpd.server_close()
-    StandIn.delay, StandIn.drop_one = 0.0, False
+    StandIn.delay, StandIn.drop_one, StandIn.token = 0.0, False, ""
 
 
 def check(state: Path, url: str | None, **env: str) -> subprocess.CompletedProcess:
@@ -92,3 +96,11 @@ def test_a_slow_deployment_fails_the_latency_budget(server, tmp_path):
 def test_no_recorded_deployment_says_to_deploy_first(tmp_path):
     result = check(tmp_path, None)
     assert result.returncode == 2 and "run python run.py deploy first" in result.stderr, result.stderr
+
+
+def test_the_bearer_token_is_sent_when_the_service_requires_one(server, tmp_path):
+    StandIn.token = "s3cret-for-tests"
+    refused = check(tmp_path, url_of(server))
+    assert refused.returncode != 0 and "401" in refused.stderr + refused.stdout, refused.stderr
+    accepted = check(tmp_path, url_of(server), SERVING_AUTH_TOKEN="s3cret-for-tests", MAX_P95_MS="2000")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
