@@ -86,6 +86,16 @@ def apply_secrets(spec: StackSpec, client: Any = None) -> list[str]:
         elif existing.secret_values != values:
             client.update_secret(name, add_or_update_values=values)
             changes.append(f"updated secret {name!r} (keys {', '.join(sorted(values))})")
+    for kind, component in spec.components.items():
+        name = component.config.get("authentication_secret")
+        if name and name not in spec.secrets:
+            try:
+                client.get_secret(name, allow_partial_name_match=False)
+            except KeyError:
+                raise ConfigError(
+                    f"stack {spec.name!r}: components.{kind}.config.authentication_secret names the ZenML "
+                    f"secret {name!r}, which does not exist; declare it under `secrets:` or create it"
+                ) from None
     for name, key in sorted(spec.secret_references()):
         if name in spec.secrets:
             if key not in spec.secrets[name]:

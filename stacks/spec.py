@@ -72,7 +72,7 @@ class StackSpec(StrictModel):
         for kind, component in value.items():
             if component.flavor not in FLAVORS[kind]:
                 raise ValueError(
-                    f"components.{kind}.flavor: {component.flavor!r} is not a {kind} flavor; "
+                    f"components.{kind}.flavor: {component.flavor!r} is not a ZenML {kind} flavor here; "
                     f"allowed: {', '.join(FLAVORS[kind])}"
                 )
         return value

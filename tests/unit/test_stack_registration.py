@@ -59,6 +59,8 @@ EXAMPLE_ENV = {
     "AZURE_RESOURCE_GROUP": "acme-zenml",
     "AZURE_ML_WORKSPACE": "acme-zenml",
     "AZURE_STORAGE_CONTAINER": "zenml",
+    "AZURE_STORAGE_ACCOUNT": "acmezenmlartifacts",
+    "AZURE_STORAGE_ACCOUNT_KEY": "example-secret",
     "AZURE_REGISTRY_URI": "acmezenml.azurecr.io",
     "AZURE_AKS_CONTEXT": "acme-zenml-aks",
     "K8S_CONTEXT": "acme-cluster",

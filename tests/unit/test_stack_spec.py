@@ -46,3 +46,45 @@ def test_unset_variable_is_named(tmp_path):
     )
     with pytest.raises(ConfigError, match=r"\$\{BUCKET_URL\}, which is not set"):
         load_spec("s", tmp_path, spec_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "name: x\ncomponents:\n  orchestrator: {name: o, flavor: local}\n"
+            "  artifact_store: {name: a, flavor: S3}\n",
+            r"components\.artifact_store\.flavor: 'S3' is not .*allowed: local, s3, gcp, azure",
+        ),
+        (
+            "name: x\nsecrets:\n  s: {password: hunter2}\ncomponents:\n"
+            "  orchestrator: {name: o, flavor: local}\n  artifact_store: {name: a, flavor: local}\n",
+            r"secrets\.s\.password: secret values come from the environment; write '\$\{PASSWORD\}'",
+        ),
+    ],
+)
+def test_wrong_flavors_and_literal_secrets_are_refused(tmp_path, text, expected):
+    (tmp_path / "bad.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=expected):
+        load_spec("bad", tmp_path, spec_dir=tmp_path)
+
+
+def test_secret_references_of_the_components_are_collected():
+    from stacks.spec import StackSpec
+
+    assert load_spec("local", Path(".")).secret_references() == set(), "the local stack needs no secret"
+    spec = StackSpec.model_validate(
+        {
+            "name": "t",
+            "secrets": {"s3": {"key": "${K}"}},
+            "components": {
+                "orchestrator": {"name": "o", "flavor": "local"},
+                "artifact_store": {
+                    "name": "a",
+                    "flavor": "s3",
+                    "config": {"key": "{{s3.key}}", "path": "s3://b"},
+                },
+            },
+        }
+    )
+    assert spec.secret_references() == {("s3", "key")}
