@@ -12,14 +12,15 @@ from zenml import get_step_context, log_metadata, step
 
 from bentos import local_server
 from bentos.bundle import export_bundle
-from ml import names, status
+from ml import names
 from ml.alerts import audit
 from ml.evaluation import release_decisions
 from ml.settings import ServingSettings
+from ml.status import DEPLOY_FAILED, DEPLOYED
 from registry import models as registry
 from steps._context import project_root, state_dir
 
-STATUS = {True: status.DEPLOYED, False: status.DEPLOY_FAILED}  # bilingual, with their runbook links
+STATUS = {True: DEPLOYED, False: DEPLOY_FAILED}  # bilingual, with their runbook links
 
 
 def _export(model_name: str, version) -> str:
