@@ -263,10 +263,10 @@ def code_reference(project: ProjectSettings, training: TrainingSettings) -> dict
         return out.stdout.strip() if out.returncode == 0 else None
 
     configs = project.model_dump_json() + training.model_dump_json()
-    status = git("status", "--porcelain")
+    porcelain = git("status", "--porcelain")
     return {
         "git_commit": git("rev-parse", "HEAD"),
-        "git_dirty": bool(status) if status is not None else None,
+        "git_dirty": bool(porcelain) if porcelain is not None else None,
         "config_sha256": hashlib.sha256(configs.encode()).hexdigest(),
     }
 
