@@ -128,7 +128,15 @@ def test_every_runnable_block_of_the_english_runbooks_succeeds_in_order(executed
 
 def test_the_walkthrough_printed_the_documented_status_lines(executed):
     output = "\n".join(out for _, _, out in executed["results"])
-    for expected in (status.TRAINED, status.DEPLOYED, status.ROLLED_BACK, status.STOPPED, status.SCORED):
+    walkthrough = (
+        status.TRAINED,
+        status.DEPLOYED,
+        status.ROLLED_BACK,
+        status.STOPPED,
+        status.SCORED,
+        status.BRIEF,
+    )
+    for expected in walkthrough:
         assert expected.text in output, f"status {expected.text!r} never printed"
         assert f"(runbook: {expected.runbook})" in output, (
             f"status {expected.text!r} printed without its link"
