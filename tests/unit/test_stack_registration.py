@@ -162,7 +162,7 @@ def spec_variables(name: str) -> set[str]:
     )
 
 
-@pytest.mark.parametrize("name", [*CLOUD_SPECS, "team"])
+@pytest.mark.parametrize("name", [*CLOUD_SPECS, "team", "local"])
 def test_spec_registers_every_component_once_and_a_second_apply_changes_nothing(registration, name):
     first, second = registration["applied"][name]
     assert f"created stack {name!r}" in first, first
