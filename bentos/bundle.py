@@ -95,14 +95,15 @@ class NativeModel:
 
     def matrix(self, records: list[dict]) -> np.ndarray:
         """Features in the booster's column order; unknown or missing categories -> NaN."""
-        out = np.full((len(records), len(self.order)), np.nan)
+        out = np.empty((len(records), len(self.order)))
+        nan = math.nan
         for j, column in enumerate(self.order):
             codes = self.codes.get(column)
-            for i, record in enumerate(records):
-                value = record.get(column)
-                if value is None or (isinstance(value, float) and math.isnan(value)):
-                    continue
-                out[i, j] = codes.get(str(value), np.nan) if codes is not None else float(value)
+            values = [record.get(column) for record in records]
+            if codes is None:
+                out[:, j] = [nan if value is None else float(value) for value in values]
+            else:  # NaN and None are no category: str(nan) == "nan" is not a code
+                out[:, j] = [nan if value is None else codes.get(str(value), nan) for value in values]
         return out
 
     def predict_proba(self, records: list[dict]) -> np.ndarray:

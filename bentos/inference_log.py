@@ -7,6 +7,7 @@ import json
 import queue
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 TABLE = "inference_log"
@@ -34,7 +35,10 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 class InferenceLog:
-    """``append`` puts rows on a queue; a daemon thread inserts them in batches."""
+    """``append`` puts rows on a queue; a daemon thread inserts them in batches.
+
+    ``append`` also takes a function that returns the rows: the thread calls it, so that building
+    and JSON-encoding a request's rows happens off the request's path."""
 
     def __init__(self, path: str | Path, flush_every: float = 0.2) -> None:
         self.path = Path(path)
@@ -46,14 +50,17 @@ class InferenceLog:
         self._thread = threading.Thread(target=self._run, name="inference-log", daemon=True)
         self._thread.start()
 
-    def append(self, rows: list[tuple]) -> None:
+    def append(self, rows: list[tuple] | Callable[[], list[tuple]]) -> None:
         self._queue.put(rows)
 
-    def _drain(self, conn: sqlite3.Connection, first: list[tuple] | None) -> None:
-        rows = list(first or [])
+    def _drain(self, conn: sqlite3.Connection, first: list[tuple] | Callable | None) -> None:
+        rows: list[tuple] = []
+        item = first
         while True:
+            if item is not None:
+                rows.extend(item() if callable(item) else item)
             try:
-                rows.extend(self._queue.get_nowait())
+                item = self._queue.get_nowait()
             except queue.Empty:
                 break
         if rows:
