@@ -44,6 +44,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     pipeline = training_pipeline.with_options(
         model=Model(name=project.model_name, description=f"{project.project_name} classifier"),
         enable_cache=False if args.no_cache else training.enable_cache,
+        retry=retry_config(training),
     )
     run = run_pipeline(
         pipeline, data=project.data, training=training, code_reference=code_reference(project, training)
@@ -76,6 +77,16 @@ def write_outputs(path: str | None, **values: object) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as out:
             out.writelines(f"{key}={value}\n" for key, value in values.items())
+
+
+def retry_config(training: TrainingSettings):
+    """The steps' ZenML retry policy from configs/training.yaml (None: no retries)."""
+    from zenml.config.retry_config import StepRetryConfig
+
+    retry = training.retry
+    if retry.max_retries == 0:
+        return None
+    return StepRetryConfig(max_retries=retry.max_retries, delay=retry.delay_seconds, backoff=retry.backoff)
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:

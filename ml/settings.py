@@ -142,6 +142,14 @@ class PromotionSettings(StrictModel):
     )
 
 
+class RetrySettings(StrictModel):
+    """How often a failing step is run again (ZenML StepRetryConfig) before the run fails."""
+
+    max_retries: int = Field(0, ge=0, le=10, description="0: a failing step fails the run at once")
+    delay_seconds: int = Field(5, ge=0, le=3600, description="wait before the first retry")
+    backoff: int = Field(2, ge=1, le=10, description="the wait is multiplied by this after each retry")
+
+
 class TrainingSettings(StrictModel):
     """configs/training.yaml: everything the training pipeline may vary."""
 
@@ -155,6 +163,7 @@ class TrainingSettings(StrictModel):
     search: SearchSettings = SearchSettings()
     fairness: FairnessSettings = FairnessSettings()
     promotion: PromotionSettings = PromotionSettings()
+    retry: RetrySettings = RetrySettings()
 
 
 def _closest(key: str, model: type[BaseModel], loc: tuple[Any, ...]) -> str:

@@ -3,7 +3,7 @@
 from typing import Annotated
 
 import pandas as pd
-from zenml import log_metadata, step
+from zenml import step
 
 from ml import names
 from ml.data.io import ensure_demo_db, read_demo_tables, read_flat_table
@@ -11,10 +11,13 @@ from ml.data.validation import validate_demo_tables, validate_training_table
 from ml.evaluation import data_fingerprint
 from ml.features import build_customer_features
 from ml.settings import DataSettings
-from steps._context import project_root
+from steps._context import log_version_metadata, project_root
+from steps.materializers import HashedPandasMaterializer
 
 
-@step(enable_cache=False)  # the source may change between runs: always read it
+# The source may change between runs: always read it. Its frames carry a content hash, so the
+# steps after it hit the cache when the data did not change (a rerun resumes where it failed).
+@step(enable_cache=False, output_materializers=HashedPandasMaterializer)
 def load_data(
     data: DataSettings,
 ) -> tuple[Annotated[pd.DataFrame, names.RAW_CUSTOMERS], Annotated[pd.DataFrame, names.RAW_SALES]]:
@@ -34,5 +37,5 @@ def engineer_features(
     as_of = data.demo.as_of if data.source == "demo" else None
     dataset = build_customer_features(customers, sales, as_of)
     validate_training_table(dataset, data, table=names.DATASET)
-    log_metadata({names.DATA_FINGERPRINT: data_fingerprint(dataset)}, infer_model=True)
+    log_version_metadata({names.DATA_FINGERPRINT: data_fingerprint(dataset)})
     return dataset

@@ -17,7 +17,7 @@ from ml.features import FeatureSchema, binary_target
 from ml.promotion import Candidate, decide
 from ml.settings import TrainingSettings
 from registry import models as registry
-from steps._context import state_dir
+from steps._context import inherit_cached_metadata, state_dir
 from steps.mlflow_logging import log_sklearn_model
 
 
@@ -41,6 +41,7 @@ def promote(
     mitigated_evaluation: dict | None = None,
     code_reference: dict | None = None,
 ) -> Annotated[dict, names.PROMOTION_DECISION]:
+    inherit_cached_metadata()  # a run resumed from the cache: its version gets the cached steps' metadata
     metric = training.primary_metric
     candidates = [Candidate(names.MODEL, metrics[metric], tuple(fairness["violations"]))]
     if mitigated_evaluation and mitigated_evaluation.get("available"):

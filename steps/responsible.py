@@ -7,7 +7,7 @@ import mlflow
 import pandas as pd
 from sklearn.base import ClassifierMixin
 from sklearn.pipeline import Pipeline
-from zenml import log_metadata, step
+from zenml import step
 from zenml.types import HTMLString
 
 from ml import names
@@ -17,6 +17,7 @@ from ml.fairness import assess_fairness, fairness_html, flagged_features, mitiga
 from ml.features import FeatureSchema, binary_target
 from ml.profile import profile_dataset
 from ml.settings import DataSettings, TrainingSettings
+from steps._context import log_version_metadata
 
 
 @step
@@ -47,7 +48,7 @@ def check_fairness(
     html = fairness_html(result, f"Fairness of the candidate ({', '.join(data.sensitive_features)})")
     mlflow.log_text(html, "reports/fairness.html")
     mlflow.log_metric(names.FAIRNESS_SCORE, result.score)
-    log_metadata({names.FAIRNESS: result.to_dict()}, infer_model=True)
+    log_version_metadata({names.FAIRNESS: result.to_dict()})
     return result.to_dict(), HTMLString(html)
 
 
@@ -88,7 +89,7 @@ def mitigate_bias(
         "metrics": metrics,
         names.FAIRNESS: after.to_dict(),
     }
-    log_metadata({names.MITIGATED_EVALUATION: evaluation}, infer_model=True)
+    log_version_metadata({names.MITIGATED_EVALUATION: evaluation})
     return mitigated, evaluation, HTMLString(html)
 
 
@@ -101,5 +102,5 @@ def explain_model(
     html = explanation_html(explanation, "What drives the model's predictions")
     mlflow.log_text(html, "reports/explanation.html")
     top = explanation.global_importance.head(10).round(6).to_dict()
-    log_metadata({"global_importance": {"method": explanation.method, "top": top}}, infer_model=True)
+    log_version_metadata({"global_importance": {"method": explanation.method, "top": top}})
     return HTMLString(html)

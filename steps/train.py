@@ -5,7 +5,7 @@ from typing import Annotated
 import mlflow
 import pandas as pd
 from sklearn.pipeline import Pipeline
-from zenml import log_metadata, step
+from zenml import step
 
 from ml import names
 from ml.data.validation import validate_training_table
@@ -13,6 +13,7 @@ from ml.evaluation import classification_metrics
 from ml.features import FeatureSchema, binary_target, feature_columns, infer_schema
 from ml.settings import DataSettings, TrainingSettings
 from ml.training import candidate_settings, predict_proba, select_best, split_dataset, train_model
+from steps._context import log_version_metadata
 from steps.mlflow_logging import log_dataset, log_sklearn_model
 
 
@@ -83,7 +84,7 @@ def select_model(
     log_dataset(dataset_train, names.DATASET_TRAIN, schema.target_column, "training")
     model_uri = log_sklearn_model(model, dataset_train.head(5)[schema.names])
     results = {"metric": metric, "selected": best, "candidates": [score for score, _ in by_index]}
-    log_metadata({names.SEARCH_RESULTS: results, "mlflow_model_uri": model_uri}, infer_model=True)
+    log_version_metadata({names.SEARCH_RESULTS: results, "mlflow_model_uri": model_uri})
     return model, results
 
 
@@ -98,12 +99,11 @@ def evaluate(
     mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float)})
     log_dataset(dataset_test, names.DATASET_TEST, schema.target_column, "evaluation")
     run = mlflow.active_run()
-    log_metadata(
+    log_version_metadata(
         {
             names.METRICS: metrics,
             "primary_metric": training.primary_metric,
             "mlflow_run_id": run.info.run_id if run else "",
-        },
-        infer_model=True,
+        }
     )
     return metrics
