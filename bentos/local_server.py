@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -84,15 +85,36 @@ def _alive(pid: int, process: subprocess.Popen | None) -> bool:
     return True
 
 
+def server_processes(pid: int) -> list:
+    """The server and its descendants (psutil processes). BentoML's workers run in sessions of their
+    own, outside the server's process group: a group signal does not reach them."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
 def stop(pid: int, process: subprocess.Popen | None = None, timeout: float = 20) -> None:
-    """SIGTERM the server's process group (it flushes its inference log), SIGKILL if it lingers."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid, process):
-            time.sleep(0.2)
-        if not _alive(pid, process):
-            return
+    """SIGTERM the server's process group (it flushes its inference log), SIGKILL if it lingers;
+    then SIGKILL any worker still alive (a killed arbiter leaves its workers serving)."""
+    import psutil
+
+    workers = server_processes(pid)[1:]
+    try:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                return
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and _alive(pid, process):
+                time.sleep(0.2)
+            if not _alive(pid, process):
+                return
+    finally:
+        for worker in psutil.wait_procs(workers, timeout=5)[1]:  # a moment to finish their shutdown
+            with contextlib.suppress(psutil.Error):  # already gone
+                worker.kill()

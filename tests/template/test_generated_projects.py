@@ -45,7 +45,13 @@ def write_churn_csv(path) -> None:
 
 def test_csv_project_passes_its_own_suite(csv_project):
     write_churn_csv(csv_project / "data/customers.csv")
-    demo_only = ("test_promotion.py", "test_serving.py", "test_nightly.py", "test_runbooks_run.py")
+    demo_only = (
+        "test_promotion.py",
+        "test_serving.py",
+        "test_nightly.py",
+        "test_reliability.py",
+        "test_runbooks_run.py",
+    )
     deselect = [arg for module in demo_only for arg in ("--deselect", f"tests/e2e/{module}")]
     summary = run_project_suite(csv_project, *deselect).strip().splitlines()[-1]
     assert " passed" in summary and "failed" not in summary and "skipped" not in summary, summary

@@ -1,0 +1,497 @@
+"""Reliability and security of a trained, deployed project: the API fuzzed from its OpenAPI schema,
+a 60 s load, faults (server killed under load, failing steps, a killed batch write, concurrent
+promotions) and the serving path's guards (auth, size limit, loopback, no pickle).
+
+One project is trained once for the module (its training run is also the retry test: a fault
+makes the promotion step raise twice) and deployed once; the other tests reuse it."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+
+from bentos import local_server
+from ml import names
+from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
+from tests.e2e.test_serving import customers, records
+
+pytestmark = pytest.mark.e2e
+FAULTS = Path(__file__).parent / "faults"
+MAX_BATCH = 100
+MAX_BYTES = 64 * 1024
+RETRY = {"max_retries": 2, "delay_seconds": 0, "backoff": 1}
+TOKEN_ENV = "SERVING_AUTH_TOKEN"
+
+
+def with_fault(env: dict, target: str, failures: str, log: Path) -> dict:
+    """``env`` whose Python processes break ``target`` (tests/e2e/faults/sitecustomize.py)."""
+    return {
+        **env,
+        "PYTHONPATH": os.pathsep.join([str(FAULTS), str(PROJECT_ROOT)]),
+        "ANDAMIO_FAULT": target,
+        "ANDAMIO_FAULT_FAILURES": failures,
+        "ANDAMIO_FAULT_LOG": str(log),
+    }
+
+
+def fault_calls(log: Path) -> list[str]:
+    return log.read_text().split() if log.exists() else []
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    state = tmp_path_factory.mktemp("reliability")
+    env, project_config = demo_stack(state)
+    config = training_config(
+        state,
+        "training",
+        search={"candidates": [{}]},
+        promotion__min_primary_metric=0.6,
+        fairness__mitigation="none",
+        retry=RETRY,
+    )
+    retry_log = state / "fault-retried.log"
+    trained = must(
+        run_cli(
+            PROJECT_ROOT,
+            with_fault(env, "ml.promotion:decide", "2", retry_log),
+            "train",
+            "--project",
+            str(project_config),
+            "--config",
+            config,
+        )
+    )
+    port = local_server.free_port()
+    serving = state / "serving.yaml"
+    serving.write_text(
+        yaml.safe_dump({"port": port, "max_batch_size": MAX_BATCH, "max_request_bytes": MAX_BYTES})
+    )
+    deploy = must(
+        run_cli(PROJECT_ROOT, env, "deploy", "--project", str(project_config), "--config", str(serving))
+    )
+    server = json.loads((state / "project" / "serving" / "server.json").read_text())
+    yield {
+        "state": state,
+        "env": env,
+        "project": project_config,
+        "config": config,
+        "trained": trained.stdout,
+        "retry_log": retry_log,
+        "deploy": deploy.stdout,
+        "server": server,
+        "url": f"http://127.0.0.1:{port}",
+        "port": port,
+    }
+    must(run_cli(PROJECT_ROOT, env, "undeploy"))
+
+
+# ---------------------------------------------------------------- faults: retries and the cache
+
+
+def test_a_step_that_raises_is_retried_per_config_and_the_run_succeeds(project):
+    calls = fault_calls(project["retry_log"])
+    assert calls == ["raised", "raised", "passed"], f"promotion step attempts: {calls} (max_retries=2)"
+    assert "Training run" in project["trained"] and "completed" in project["trained"], project["trained"]
+    assert "Promotion: production" in project["trained"], project["trained"]
+
+
+def test_a_rerun_after_a_failed_step_resumes_from_the_cache(project):
+    log = project["state"] / "fault-always.log"
+    args = ("train", "--project", str(project["project"]), "--config", project["config"])
+    failed = run_cli(PROJECT_ROOT, with_fault(project["env"], "ml.promotion:decide", "always", log), *args)
+    assert failed.returncode != 0, failed.stdout[-2000:]
+    assert "injected fault in ml.promotion:decide" in failed.stdout + failed.stderr, failed.stderr[-3000:]
+    assert fault_calls(log) == ["raised"] * 3, f"1 attempt + max_retries=2: {fault_calls(log)}"
+    must(run_cli(PROJECT_ROOT, project["env"], *args))
+    store = probe(PROJECT_ROOT, project["env"], MODEL_NAME)
+    training = [r for r in store["runs"] if r["pipeline"] == "training_pipeline"]
+    broken, rerun = training[-2], training[-1]
+    assert broken["status"] == "failed" and broken["steps"]["promote"] == "failed", broken
+    assert rerun["status"] == "completed" and rerun["steps"]["promote"] == "completed", rerun
+    never_cached = ("promote", "load_data")  # enable_cache=False: they run every time
+    upstream = {name: status for name, status in rerun["steps"].items() if name not in never_cached}
+    assert upstream and set(upstream.values()) == {"cached"}, f"steps before the failed one: {upstream}"
+    # the version trained from the cache carries the same metadata as one trained from scratch
+    versions = {v["number"]: v["metadata"] for v in store["model_versions"]}
+    first, resumed = versions[min(versions)], versions[rerun["model_version"]]
+    for key in (names.METRICS, names.FAIRNESS, names.DATA_FINGERPRINT, "mlflow_model_uri", "mlflow_run_id"):
+        assert key in resumed, f"{key} missing on the resumed version: {sorted(resumed)}"
+    assert resumed[names.METRICS] == first[names.METRICS], "same data and settings, same metrics"
+    assert resumed[names.PROMOTION_DECISION]["stage"] in ("production", "staging", "none"), resumed
+
+
+# ---------------------------------------------------------------- the API under fuzzing and load
+
+
+def names_a_field(body: object) -> bool:
+    """A 4xx body that points at what is wrong: each error has the location of the field (a body
+    that is not JSON at all has no field: its error gives the line and column instead)."""
+    if isinstance(body, dict) and isinstance(body.get("detail"), list) and body["detail"]:
+        return all(
+            isinstance(e, dict) and e.get("msg") and (e.get("loc") or e.get("type") == "json_invalid")
+            for e in body["detail"]
+        )
+    return False
+
+
+def test_fuzzed_api_never_answers_5xx_and_every_4xx_names_the_field(project):
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    url = project["url"]
+    schema = schemathesis.openapi.from_url(f"{url}/docs.json")
+    report = {"statuses": Counter(), "unnamed": [], "server_errors": []}
+
+    def fuzz(path, mode):
+        @settings(
+            max_examples=60,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=schema[path]["POST"].as_strategy(generation_mode=mode))
+        def exercise(case):
+            response = case.call(base_url=url, timeout=20)
+            status = response.status_code
+            report["statuses"][(path, mode.value, status)] += 1
+            try:
+                body = response.json()
+            except ValueError:
+                body = response.text
+            if status >= 500:
+                report["server_errors"].append((path, case.body, status, body))
+            elif 400 <= status < 500 and not names_a_field(body):
+                report["unnamed"].append((path, case.body, status, body))
+
+        exercise()
+
+    for path in ("/predict", "/explain"):
+        for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+            fuzz(path, mode)
+    (project["state"] / "fuzz-report.json").write_text(json.dumps({"statuses": str(report["statuses"])}))
+    print("fuzzing:", dict(report["statuses"]))
+    assert not report["server_errors"], f"5xx answers: {report['server_errors'][:3]}"
+    assert not report["unnamed"], f"4xx answers that name no field: {report['unnamed'][:3]}"
+    answered = {status for (_, _, status) in report["statuses"]}
+    assert 200 in answered and 400 in answered, f"valid and invalid inputs were both generated: {answered}"
+
+
+def test_an_unseen_category_in_the_api_is_a_400_listing_the_allowed_values(project):
+    record = records(customers(1))[0]
+    record["region"] = "atlantis"
+    status, body = local_server.http_json(f"{project['url']}/predict", {"records": [record]})
+    assert status == 400, (status, body)
+    error = next(e for e in body["detail"] if "region" in map(str, e["loc"]))
+    assert all(f"'{region}'" in error["msg"] for region in ("north", "south", "central")), error
+
+
+def test_a_body_over_the_configured_size_gets_413_before_parsing(project):
+    many = records(customers(400))  # ≈ 100 KB > max_request_bytes (64 KiB)
+    status, body = local_server.http_json(f"{project['url']}/predict", {"records": many})
+    assert status == 413 and f"limit of {MAX_BYTES} bytes" in body["error"], (status, body)
+    status, body = local_server.http_json(f"{project['url']}/predict", {"records": many[: MAX_BATCH + 1]})
+    assert status == 400 and f"at most {MAX_BATCH} items" in json.dumps(body), "under the size limit"
+
+
+def test_the_server_listens_on_loopback_only_by_default(project):
+    from bentos.runtime import ServingRuntime
+    from ml.settings import ServingSettings
+
+    assert ServingSettings().host == "127.0.0.1", "configs default"
+    assert yaml.safe_load((PROJECT_ROOT / "configs/serving.yaml").read_text())["host"] == "127.0.0.1"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("SERVING_HOST", raising=False)
+        patch.setenv("SERVING_MODEL_TAG", "any:v1")
+        assert ServingRuntime.from_env().host == "127.0.0.1", "runtime default (a Bento run by hand)"
+    listening = {
+        c.laddr.ip
+        for c in psutil.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == project["port"]
+    }
+    assert listening == {"127.0.0.1"}, f"port {project['port']} listens on {listening}"
+
+
+def test_sixty_seconds_at_50_concurrent_clients_answer_only_200(project, tmp_path):
+    body = tmp_path / "request.json"
+    body.write_text(json.dumps({"records": records(customers(1))}))
+    hey = shutil.which("hey")
+    assert hey, "the `hey` load generator is missing: bash scripts/test.sh installs it (apt-get install hey)"
+    result = subprocess.run(
+        [hey, "-z", "60s", "-c", "50", "-m", "POST", "-T", "application/json", "-D", str(body)]
+        + [f"{project['url']}/predict"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    report = project["state"] / "load-60s-50c.txt"
+    report.write_text(result.stdout + result.stderr)
+    print(result.stdout)
+    assert result.returncode == 0, result.stderr
+    statuses = {int(code): int(n) for code, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", result.stdout)}
+    assert statuses and set(statuses) == {200}, f"status codes {statuses}; see {report}"
+    assert "Error distribution" not in result.stdout, result.stdout.split("Error distribution")[-1][:2000]
+    percentiles = dict(re.findall(r"(\d+)% in ([\d.]+) secs", result.stdout))
+    assert {"50", "99"} <= set(percentiles), f"latency percentiles recorded in {report}"
+    print(f"load: {sum(statuses.values())} requests, p50 {percentiles['50']} s, p99 {percentiles['99']} s")
+
+
+# ---------------------------------------------------------------- a server of our own: auth, kill
+
+
+def start_guarded_server(project, port, token, tag):
+    env = {
+        **project["env"],
+        "SERVING_MODEL_TAG": project["server"]["models"]["primary"],
+        "SERVING_INFERENCE_LOG": str(project["state"] / f"{tag}.sqlite"),
+        TOKEN_ENV: token,
+    }
+    log = project["state"] / f"{tag}.log"
+    process = local_server.start(project["server"]["bento_tag"], "127.0.0.1", port, env, log, PROJECT_ROOT)
+    local_server.wait_ready(f"http://127.0.0.1:{port}", process, 120, log)
+    return process
+
+
+def request(url, payload=None, token=None, timeout=10):
+    """(status, body) of one call; the status is the exception's name when no answer came."""
+    import urllib.error
+    import urllib.request
+
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if payload is None else json.dumps(payload).encode()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data, headers), timeout=timeout) as answer:
+            status, raw = answer.status, answer.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    except OSError as exc:
+        return type(exc).__name__, None
+    try:
+        return status, json.loads(raw or b"null")
+    except ValueError:
+        return status, raw.decode(errors="replace")
+
+
+def test_bearer_token_guards_the_api_and_the_server_recovers_from_a_kill_under_load(project):
+    token = "test-only-" + os.urandom(8).hex()
+    port = local_server.free_port()
+    url = f"http://127.0.0.1:{port}"
+    payload = {"records": records(customers(3))}
+    process = start_guarded_server(project, port, token, "guarded")
+    try:
+        assert request(f"{url}/predict", payload)[0] == 401, "no token"
+        assert request(f"{url}/predict", payload, token="wrong")[0] == 401, "wrong token"
+        assert request(f"{url}/explain", payload)[0] == 401, "explain is guarded too"
+        status, body = request(f"{url}/predict", payload, token=token)
+        assert status == 200 and len(body) == 3, body
+        for path in ("/healthz", "/livez", "/readyz", "/metrics"):
+            assert request(url + path, timeout=5)[0] == 200, f"{path} stays open"
+
+        calls: list[tuple[float, float, object]] = []  # (started, ended, status)
+        stop = threading.Event()
+
+        def client():
+            while not stop.is_set():
+                started = time.monotonic()
+                status, _ = request(f"{url}/predict", payload, token=token, timeout=5)
+                calls.append((started, time.monotonic(), status))
+                if status != 200:
+                    time.sleep(0.05)  # refused while the server is down: do not spin
+
+        clients = [threading.Thread(target=client) for _ in range(8)]
+        for thread in clients:
+            thread.start()
+        time.sleep(3)
+        crashed = local_server.server_processes(process.pid)  # the arbiter and its workers
+        assert len(crashed) >= 2, f"expected a server process and its workers: {crashed}"
+        killed_at = time.monotonic()
+        for server_process in crashed:
+            server_process.kill()  # SIGKILL: a crash, no graceful shutdown
+        process.wait(timeout=30)
+        process = start_guarded_server(project, port, token, "guarded-restarted")
+        ready_at = time.monotonic()
+        time.sleep(3)
+        stop.set()
+        for thread in clients:
+            thread.join(timeout=30)
+    finally:
+        restarted = local_server.server_processes(process.pid)
+        local_server.stop(process.pid, process)
+    lingering = psutil.wait_procs(restarted, timeout=10)[1]
+    assert restarted and not lingering, f"stop() left processes of the server behind: {lingering}"
+    before = [c for c in calls if c[1] < killed_at]
+    after = [c for c in calls if c[0] > ready_at]
+    failed = [c for c in calls if c[2] != 200]
+    assert before and {c[2] for c in before} == {200}, f"before the kill: {Counter(c[2] for c in before)}"
+    assert len(after) > 20 and {c[2] for c in after} == {200}, (
+        f"after restart: {Counter(c[2] for c in after)}"
+    )
+    assert failed, "the kill must have hit some requests (in flight or during the outage)"
+    assert all(killed_at - 0.5 <= c[1] and c[0] <= ready_at for c in failed), (
+        "only requests in flight at the kill or sent during the outage may fail: "
+        f"{[(round(c[0] - killed_at, 2), round(c[1] - killed_at, 2), c[2]) for c in failed][:5]}"
+    )
+
+
+# ---------------------------------------------------------------- batch scoring and the registry
+
+WRITE_SCRIPT = """
+import sys
+from datetime import date
+import pandas as pd, sqlalchemy as sa
+from ml.scoring import write_scores
+n = int(sys.argv[2])
+frame = pd.DataFrame({"customer_id": range(n), "label": "bad", "probability": 0.1,
+                      "model_version": "killed", "scoring_date": sys.argv[3]})
+engine = sa.create_engine(sys.argv[1])
+print("writing", flush=True)
+write_scores(engine, "customer_scores", frame, date.fromisoformat(sys.argv[3]))
+print("done", flush=True)
+"""
+
+
+def test_a_batch_write_killed_mid_way_leaves_the_dates_previous_rows(project, tmp_path):
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from ml.scoring import read_scores, write_scores
+
+    day, database = date(2026, 3, 1), tmp_path / "scores.sqlite"
+    url = f"sqlite:///{database}"
+    engine = sa.create_engine(url)
+    previous = pd.DataFrame(
+        {
+            names.ID: range(1000),
+            names.TARGET: names.GOOD,
+            "probability": 0.9,
+            "model_version": "1",
+            "scoring_date": day.isoformat(),
+        }
+    )
+    write_scores(engine, "customer_scores", previous, day)
+    before = read_scores(engine, "customer_scores", day)
+    engine.dispose()
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITE_SCRIPT, url, "400000", day.isoformat()],
+        cwd=PROJECT_ROOT,
+        env=project["env"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdout.readline().strip() == "writing"
+    journal = Path(f"{database}-journal")
+    deadline = time.monotonic() + 60
+    while not journal.exists() and writer.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # the delete is done and the insert under way
+    assert writer.poll() is None, "the write finished before it could be killed: use a bigger frame"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(timeout=30)
+    engine = sa.create_engine(url)
+    try:
+        after = read_scores(engine, "customer_scores", day)
+        everything = read_scores(engine, "customer_scores")
+    finally:
+        engine.dispose()
+    pd.testing.assert_frame_equal(before, after, obj="the date's rows after the killed rewrite")
+    assert len(everything) == 1000 and set(everything.model_version) == {"1"}, "no partial rows anywhere"
+
+
+def test_two_concurrent_promotions_leave_exactly_one_production_version(project):
+    versions = probe(PROJECT_ROOT, project["env"], MODEL_NAME)["model_versions"]
+    candidates = [str(v["number"]) for v in versions if v["stage"] != "production"][:2]
+    assert len(candidates) == 2, f"the module's runs left versions {versions}"
+    at = str(time.time() + 8)  # both processes have imported ZenML by then
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.e2e.promote_racer", MODEL_NAME, version, at],
+            cwd=PROJECT_ROOT,
+            env=project["env"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for version in candidates
+    ]
+    outcomes = [(r.wait(timeout=120), *r.communicate()) for r in racers]
+    after = probe(PROJECT_ROOT, project["env"], MODEL_NAME)["model_versions"]
+    production = [str(v["number"]) for v in after if v["stage"] == "production"]
+    assert len(production) == 1, f"production versions after the race: {production}; {outcomes}"
+    winners = [v for v, (code, _, _) in zip(candidates, outcomes, strict=True) if code == 0]
+    assert winners, f"at least one promotion succeeds: {outcomes}"
+    assert production[0] in winners, f"production {production} was not promoted by a successful racer"
+    for code, out, err in outcomes:
+        assert code == 0 or "Traceback" in err, f"a failed racer fails with its error: {out} {err[-2000:]}"
+
+
+# ---------------------------------------------------------------- no pickle on the serving path
+
+PICKLE_MODULES = {"pickle", "cPickle", "joblib", "cloudpickle", "dill", "skops"}
+PICKLE_SUFFIXES = {".pkl", ".pickle", ".joblib", ".pck", ".cloudpickle", ".skops"}
+
+
+def pickle_findings(root: Path) -> list[str]:
+    """Files under ``root`` that are pickles (by name or magic bytes) or Python importing a pickler."""
+    found = []
+    for path in root.rglob("*"):
+        if not path.is_file():
+            continue
+        if path.suffix in PICKLE_SUFFIXES:
+            found.append(f"{path}: pickle file name")
+            continue
+        head = path.open("rb").read(2)
+        if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+            found.append(f"{path}: pickle protocol header")
+        if path.suffix == ".py":
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    mods = [a.name.split(".")[0] for a in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    mods = [(node.module or "").split(".")[0]]
+                else:
+                    continue
+                found += [f"{path}: imports {m}" for m in mods if m in PICKLE_MODULES]
+            found += [
+                f"{path}: {m}" for m in ("picklable_model", "sklearn.load_model") if m in path.read_text()
+            ]
+    return found
+
+
+def test_the_bento_and_its_models_hold_no_pickle(project):
+    home = project["state"] / "bentoml"
+    name, version = project["server"]["bento_tag"].split(":")
+    bento = home / "bentos" / name / version
+    assert (bento / "src" / "bentos" / "service.py").is_file(), list(bento.rglob("*"))[:20]
+    models = [
+        home / "models" / tag.split(":")[0] / tag.split(":")[1]
+        for tag in project["server"]["models"].values()
+    ]
+    assert all((m / "booster.txt").is_file() for m in models), models
+    findings = [f for root in (bento, *models) for f in pickle_findings(root)]
+    assert not findings, findings
+    # the scanner itself catches what it looks for
+    planted = project["state"] / "planted"
+    planted.mkdir()
+    (planted / "model.py").write_text("import joblib\n")
+    (planted / "blob.bin").write_bytes(b"\x80\x04\x95")
+    assert len(pickle_findings(planted)) == 2, pickle_findings(planted)
