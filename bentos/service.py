@@ -21,6 +21,7 @@ from bentoml.validators import ContentType
 from pydantic import Field
 
 from bentos.bundle import SPEC_FILE, NativeModel
+from bentos.guard import RequestGuard
 from bentos.inference_log import InferenceLog, row
 from bentos.runtime import ServingRuntime
 from bentos.schema import Explanation, Prediction, record_model
@@ -139,3 +140,9 @@ class ScoringService:
     @bentoml.on_shutdown
     def _flush_log(self) -> None:
         self.log.close()
+
+
+# Bearer-token auth (when SERVING_AUTH_TOKEN is set) and the request-size limit, before any parsing.
+ScoringService.add_asgi_middleware(
+    RequestGuard, token=RUNTIME.auth_token, max_bytes=RUNTIME.max_request_bytes
+)
