@@ -18,7 +18,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
-PACKAGES = ("zenml", "bentoml", "mlflow", "lightgbm", "scikit-learn", "pandas", "evidently", "fastapi", "uvicorn")
+PACKAGES = (
+    "zenml",
+    "bentoml",
+    "mlflow",
+    "lightgbm",
+    "scikit-learn",
+    "pandas",
+    "evidently",
+    "fastapi",
+    "uvicorn",
+)
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.harness import isolated_env, must, run_cli  # noqa: E402  (one definition of isolation)
@@ -27,12 +37,16 @@ from tests.e2e.harness import isolated_env, must, run_cli  # noqa: E402  (one de
 def machine() -> dict:
     """CPU, cores, memory, OS, Python and the versions of the libraries measured."""
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor(),
     )
     memory_kb = next(
-        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
         if line.startswith("MemTotal")
     )
     hey = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "hey"], capture_output=True, text=True)
@@ -43,7 +57,7 @@ def machine() -> dict:
         "os": platform.platform(),
         "python": platform.python_version(),
         "versions": {name: metadata.version(name) for name in PACKAGES} | {"hey": hey.stdout or "?"},
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -64,6 +78,27 @@ def write_result(name: str, figure: dict) -> Path:
 def peak_rss_mb() -> float:
     """This process's peak resident set size (Linux reports KiB)."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def rss_mb() -> float:
+    """This process's resident set size now."""
+    line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmRSS"))
+    return round(int(line.split()[1]) / 1024, 1)
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process's peak RSS (VmHWM) so that a later ``peak_rss_mb_since_reset`` covers only
+    what follows (Linux: write 5 to /proc/self/clear_refs). False when the kernel refuses."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_mb_since_reset() -> float:
+    line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmHWM"))
+    return round(int(line.split()[1]) / 1024, 1)
 
 
 def timed(func, *args, **kwargs):
@@ -104,7 +139,12 @@ def helper(env: dict[str, str], *args: str, timeout: int = 600) -> dict:
     result = must(
         subprocess.run(
             [sys.executable, str(ROOT / "benchmarks/export_model.py"), *args],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     )
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -9,6 +9,7 @@ column and overall). Each side runs in its own process (its own peak memory).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import subprocess
 import sys
@@ -18,14 +19,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, helper, peak_rss_mb, trained_state, write_result  # noqa: E402
+from common import (  # noqa: E402
+    ROOT,
+    helper,
+    peak_rss_mb_since_reset,
+    reset_peak_rss,
+    rss_mb,
+    trained_state,
+    write_result,
+)
 
 PREDICTION = "prediction"  # as steps/monitor.py names it
-
-
-def rss_mb() -> float:
-    line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmRSS"))
-    return round(int(line.split()[1]) / 1024, 1)
 
 
 def frames(model_dir: Path, rows: int, drift: float):
@@ -42,8 +46,11 @@ def frames(model_dir: Path, rows: int, drift: float):
     out = {}
     for name, tables, anchor in (
         ("reference", generate_demo(), None),
-        ("current", generate_demo(customers=rows, seed=99, drift=drift, as_of=date(2026, 11, 1)),
-         date(2026, 11, 1)),
+        (
+            "current",
+            generate_demo(customers=rows, seed=99, drift=drift, as_of=date(2026, 11, 1)),
+            date(2026, 11, 1),
+        ),
     ):
         frame = build_customer_features(tables.customers, tables.sales, anchor)
         _, proba = release_decisions(release, frame, schema, 0.5)
@@ -55,31 +62,53 @@ def measure(model_dir: Path, rows: int, drift: float, sample_rows: int) -> dict:
     from ml.monitoring import detect_drift
 
     reference, current, schema = frames(model_dir, rows, drift)
+    gc.collect()
     before = rss_mb()
+    if not reset_peak_rss():
+        raise RuntimeError(
+            "cannot reset the peak RSS (/proc/self/clear_refs): the memory figure would be wrong"
+        )
     started = time.perf_counter()
     result = detect_drift(
-        reference, current, schema.numeric, schema.categorical, prediction=PREDICTION,
-        sample_rows=sample_rows, seed=0,
+        reference,
+        current,
+        schema.numeric,
+        schema.categorical,
+        prediction=PREDICTION,
+        sample_rows=sample_rows,
+        seed=0,
     )
     seconds = time.perf_counter() - started
     return {
         "seconds": round(seconds, 2),
         "rss_before_mb": before,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb_since_reset(),
         "reference_rows": len(reference),
         "current_rows": len(current),
         "cells_compared": result.sample["sampled_current"] * (len(schema.names) + 1),
         "sample": result.sample,
         "drift_share": result.drift_share,
-        "columns": {c: {"drifted": s["drifted"], "score": s["score"], "method": s["method"]}
-                    for c, s in result.column_scores.items()},
+        "columns": {
+            c: {"drifted": s["drifted"], "score": s["score"], "method": s["method"]}
+            for c, s in result.column_scores.items()
+        },
         "prediction_drift": {k: result.prediction_drift[k] for k in ("drifted", "score", "method")},
     }
 
 
 def child(mode: str, args, sample_rows: int) -> dict:
-    command = [sys.executable, __file__, "--part", str(sample_rows), "--rows", str(args.rows),
-               "--drift", str(args.drift), "--state", str(args.state)]
+    command = [
+        sys.executable,
+        __file__,
+        "--part",
+        str(sample_rows),
+        "--rows",
+        str(args.rows),
+        "--drift",
+        str(args.drift),
+        "--state",
+        str(args.state),
+    ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=3600)
     if result.returncode != 0:
         raise RuntimeError(f"{mode} failed:\n{result.stderr[-4000:]}")
@@ -93,13 +122,21 @@ def agreement(sampled: dict, full: dict, threshold: float) -> dict:
     return {
         "columns_agreeing": f"{len(same)}/{len(columns)}",
         "disagreeing_columns": [c for c in columns if c not in same],
-        "prediction_drift_agrees": sampled["prediction_drift"]["drifted"] == full["prediction_drift"]["drifted"],
+        "prediction_drift_agrees": sampled["prediction_drift"]["drifted"]
+        == full["prediction_drift"]["drifted"],
         "drift_share": {"sampled": sampled["drift_share"], "full": full["drift_share"]},
-        "overall_verdict": {"drift_share_threshold": threshold, **breach,
-                            "agree": breach["sampled"] == breach["full"]},
-        "max_score_difference": round(max(
-            abs((sampled["columns"][c]["score"] or 0) - (full["columns"][c]["score"] or 0)) for c in columns
-        ), 4),
+        "overall_verdict": {
+            "drift_share_threshold": threshold,
+            **breach,
+            "agree": breach["sampled"] == breach["full"],
+        },
+        "max_score_difference": round(
+            max(
+                abs((sampled["columns"][c]["score"] or 0) - (full["columns"][c]["score"] or 0))
+                for c in columns
+            ),
+            4,
+        ),
     }
 
 
@@ -134,8 +171,10 @@ def main() -> None:
         "full_frame": full,
         "speedup": round(full["seconds"] / sampled["seconds"], 1),
         "memory_ratio": round(
-            (full["peak_rss_mb"] - full["rss_before_mb"]) / max(sampled["peak_rss_mb"] - sampled["rss_before_mb"], 1),
-            1),
+            (full["peak_rss_mb"] - full["rss_before_mb"])
+            / max(sampled["peak_rss_mb"] - sampled["rss_before_mb"], 1),
+            1,
+        ),
         "agreement": agreement(sampled, full, monitoring["thresholds"]["drift_share"]),
     }
     print(json.dumps({k: figure[k] for k in ("speedup", "memory_ratio", "agreement")}, indent=1))

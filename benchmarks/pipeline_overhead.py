@@ -42,7 +42,9 @@ def run(phases: dict, name: str, command: list[str], cwd: Path, env: dict, timeo
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
-        raise RuntimeError(f"{name} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{name} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
     output = result.stdout + result.stderr
     phases[name] = {"seconds": round(seconds, 2), "steps_s": step_times(output)}
     print(f"  {name:10} {seconds:6.1f} s", flush=True)
@@ -62,24 +64,50 @@ def main() -> None:
     python = str(project / ".venv/bin/python")
     phases: dict = {}
     started = time.perf_counter()
-    run(phases, "render", [str(Path(sys.executable).parent / "copier"), "copy", "--defaults", "--trust",
-                           "--vcs-ref", "HEAD", "--quiet", str(ROOT), str(project)], base, env)
+    run(
+        phases,
+        "render",
+        [
+            str(Path(sys.executable).parent / "copier"),
+            "copy",
+            "--defaults",
+            "--trust",
+            "--vcs-ref",
+            "HEAD",
+            "--quiet",
+            str(ROOT),
+            str(project),
+        ],
+        base,
+        env,
+    )
     (project / ".venv").symlink_to(ROOT / ".venv")  # the warm environment, instead of scripts/install.sh
     run(phases, "stack", [python, "run.py", "stack", "apply", "local"], project, env)
     if not args.smoke:
         train = run(phases, "train", [python, "run.py", "train"], project, env)
         phases["train"]["promotion"] = next(
-            (line for line in train.stdout.splitlines() if line.startswith("Promotion:")), "?")
+            (line for line in train.stdout.splitlines() if line.startswith("Promotion:")), "?"
+        )
         port = local_server.free_port()
         serving = project / ".state" / "serving-port.yaml"
         serving.write_text(f"port: {port}\n")  # the defaults but a free port (others may hold 3000)
-        run(phases, "deploy", [python, "run.py", "deploy", "--config", str(serving)], project, env)
-        example = project / ".state" / "serving" / "example_request.json"
-        mark = time.perf_counter()
-        status, body = local_server.http_json(f"http://127.0.0.1:{port}/predict", json.loads(example.read_text()))
-        phases["request"] = {"seconds": round(time.perf_counter() - mark, 3), "status": status,
-                             "answer": body if status == 200 else str(body)[:300]}
+        deploy = run(phases, "deploy", [python, "run.py", "deploy", "--config", str(serving)], project, env)
+        try:
+            example = Path(re.search(r"-d @(\S+)", deploy.stdout).group(1))  # the printed curl example
+            mark = time.perf_counter()
+            status, body = local_server.http_json(
+                f"http://127.0.0.1:{port}/predict", json.loads(example.read_text())
+            )
+        except BaseException:
+            subprocess.run([python, "run.py", "undeploy"], cwd=project, env=env, timeout=120, check=False)
+            raise
+        phases["request"] = {
+            "seconds": round(time.perf_counter() - mark, 3),
+            "status": status,
+            "answer": body if status == 200 else str(body)[:300],
+        }
         if status != 200:
+            subprocess.run([python, "run.py", "undeploy"], cwd=project, env=env, timeout=120, check=False)
             raise RuntimeError(f"the deployed service answered {status}: {body}")
         run(phases, "undeploy", [python, "run.py", "undeploy"], project, env)
     total = time.perf_counter() - started

@@ -5,7 +5,8 @@ wrapper, the raw booster) timed in-process.
 
     python benchmarks/serving.py [--seconds 10] [--smoke] [--state DIR]
 
-Servers run one at a time, one worker each, on 127.0.0.1; `hey` runs on the same machine.
+The three servers (one worker each, 127.0.0.1) are up together; each cell is measured on each of them
+back to back in a rotating order, twice, and the median is kept. `hey` runs on the same machine.
 """
 
 from __future__ import annotations
@@ -55,16 +56,36 @@ def servers(model: dict, state: Path, env: dict) -> dict:
             lambda rows: {"records": rows},
         ),
         "mlflow": (
-            [sys.executable, "-m", "mlflow", "models", "serve", "-m", model["mlflow_model_uri"],
-             "--env-manager", "local", "--workers", "1"],
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "models",
+                "serve",
+                "-m",
+                model["mlflow_model_uri"],
+                "--env-manager",
+                "local",
+                "--workers",
+                "1",
+            ],
             {"MLFLOW_TRACKING_URI": model["mlflow_tracking_uri"]},
             "/invocations",
             "/ping",
             lambda rows: {"dataframe_records": [{k: r[k] for k in features} for r in rows]},
         ),
         "fastapi": (
-            [sys.executable, "-m", "uvicorn", "benchmarks.peers.fastapi_joblib:app", "--workers", "1",
-             "--no-access-log", "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "benchmarks.peers.fastapi_joblib:app",
+                "--workers",
+                "1",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
             {"MODEL_DIR": model["dir"]},
             "/predict",
             "/health",
@@ -84,38 +105,84 @@ def wait_ok(url: str, process: subprocess.Popen, log: Path, timeout: float = 120
         except OSError:
             pass
         time.sleep(0.25)
-    raise local_server.ServerError(f"{url} not ready after {time.monotonic() - started:.0f}s\n"
-                                   f"{log.read_text(errors='replace')[-3000:]}")
+    raise local_server.ServerError(
+        f"{url} not ready after {time.monotonic() - started:.0f}s\n{log.read_text(errors='replace')[-3000:]}"
+    )
 
 
-def load_server(name, spec, env, rows, work: Path, seconds: float) -> dict:
-    command, extra, path, ready, body_of = spec
+def start_server(name, spec, env, work: Path):
+    command, extra, path, ready, _ = spec
     port = local_server.free_port()
-    host_port = ["--host", "127.0.0.1", "--port", str(port)] if name != "mlflow" else [
-        "--host", "127.0.0.1", "--port", str(port)]
     log = work / f"{name}.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([*command, *host_port], cwd=ROOT, env={**env, **extra}, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env={**env, **extra},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return process, f"http://127.0.0.1:{port}", log
+
+
+def load_all(specs: dict, env, rows, work: Path, seconds: float, rounds: int) -> dict:
+    """All servers up at once (idle ones cost nothing); every cell (rows x clients) is measured on
+    each server back to back, in a rotating order, ``rounds`` times: the peers of a cell see the
+    same machine load, which other work on a shared machine makes vary from minute to minute."""
+    started = {name: start_server(name, spec, env, work) for name, spec in specs.items()}
+    results: dict = {name: {"runs": []} for name in specs}
     try:
-        startup = wait_ok(url + ready, process, log)
-        runs = []
-        for n in ROWS:
-            body = work / f"{name}-{n}.json"
-            body.write_text(json.dumps(body_of(rows[:n])))
-            status, answer = local_server.http_json(url + path, json.loads(body.read_text()))
-            if status != 200:
-                raise local_server.ServerError(f"{name} answered {status}: {str(answer)[:500]}")
-            hey(url + path, body, 4, min(seconds, 2))  # warm-up
-            for c in CONCURRENCY:
-                result = hey(url + path, body, c, seconds)
-                print(f"  {name:8} rows={n:<4} c={c:<3} {result['requests_per_s']:9.1f} req/s "
-                      f"p50 {result['p50_ms']:7.2f} ms p99 {result['p99_ms']:7.2f} ms", flush=True)
-                runs.append({"rows": n, **result})
-        return {"startup_s": round(startup, 2), "runs": runs, "url_path": path}
+        bodies = {}
+        for name, (process, url, log) in started.items():
+            _, _, path, ready, body_of = specs[name]
+            results[name]["startup_s"] = round(wait_ok(url + ready, process, log), 2)
+            results[name]["url_path"] = path
+            for n in ROWS:
+                body = work / f"{name}-{n}.json"
+                body.write_text(json.dumps(body_of(rows[:n])))
+                status, answer = local_server.http_json(url + path, json.loads(body.read_text()))
+                if status != 200:
+                    raise local_server.ServerError(f"{name} answered {status}: {str(answer)[:500]}")
+                hey(url + path, body, 4, min(seconds, 2))  # warm-up
+                bodies[name, n] = body
+        names = list(specs)
+        for round_ in range(rounds):
+            for n in ROWS:
+                for c in CONCURRENCY:
+                    order = names[round_ % len(names) :] + names[: round_ % len(names)]
+                    for name in order:
+                        _, url, _ = started[name]
+                        result = hey(url + specs[name][2], bodies[name, n], c, seconds)
+                        print(
+                            f"  round {round_} {name:8} rows={n:<4} c={c:<3} {result['requests_per_s']:9.1f} "
+                            f"req/s p50 {result['p50_ms']:7.2f} ms p99 {result['p99_ms']:7.2f} ms",
+                            flush=True,
+                        )
+                        results[name]["runs"].append({"round": round_, "rows": n, **result})
     finally:
-        local_server.stop(process.pid, process)
+        for process, _, _ in started.values():
+            local_server.stop(process.pid, process)
+    for result in results.values():
+        result["cells"] = [
+            median_cell([r for r in result["runs"] if r["rows"] == n and r["concurrency"] == c])
+            for n in ROWS
+            for c in CONCURRENCY
+        ]
+    return results
+
+
+def median_cell(runs: list[dict]) -> dict:
+    """The median of the rounds for requests/s, p50 and p99 (each on its own)."""
+    return {
+        "rows": runs[0]["rows"],
+        "concurrency": runs[0]["concurrency"],
+        "rounds": len(runs),
+        **{
+            k: round(statistics.median(r[k] for r in runs), 2) for k in ("requests_per_s", "p50_ms", "p99_ms")
+        },
+        "errors": sum(n for r in runs for code, n in r["status_codes"].items() if code != "200"),
+    }
 
 
 def model_call(model: dict, rows: list[dict]) -> dict:
@@ -161,7 +228,7 @@ def model_call(model: dict, rows: list[dict]) -> dict:
 
 def summarise(results: dict) -> dict:
     def run(name, rows, c):
-        return next(r for r in results[name]["runs"] if r["rows"] == rows and r["concurrency"] == c)
+        return next(r for r in results[name]["cells"] if r["rows"] == rows and r["concurrency"] == c)
 
     ratios = {}
     for rows in ROWS:
@@ -176,9 +243,11 @@ def summarise(results: dict) -> dict:
         "single_row_p50_le_3ms": one["p50_ms"] <= 3,
         "single_row_p99_le_10ms": one["p99_ms"] <= 10,
         "rps_c10_c50_ge_1.5x_mlflow": all(
-            ratios[f"{r}row_c{c}"]["vs_mlflow"] >= 1.5 for r in ROWS for c in (10, 50)),
+            ratios[f"{r}row_c{c}"]["vs_mlflow"] >= 1.5 for r in ROWS for c in (10, 50)
+        ),
         "rps_c10_c50_ge_1.0x_fastapi": all(
-            ratios[f"{r}row_c{c}"]["vs_fastapi"] >= 1.0 for r in ROWS for c in (10, 50)),
+            ratios[f"{r}row_c{c}"]["vs_fastapi"] >= 1.0 for r in ROWS for c in (10, 50)
+        ),
     }
     return {"ratios": ratios, "targets": targets}
 
@@ -186,6 +255,7 @@ def summarise(results: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="hey duration per run")
+    parser.add_argument("--rounds", type=int, default=2, help="measurements of each cell per server")
     parser.add_argument("--state", type=Path, default=Path("/tmp/andamio-bench/state"))
     parser.add_argument("--only", nargs="*", default=["bento", "mlflow", "fastapi"])
     parser.add_argument("--smoke", action="store_true", help="1 s per run, results not recorded")
@@ -201,16 +271,16 @@ def main() -> None:
     work = args.state / "serving-bench"
     work.mkdir(parents=True, exist_ok=True)
     started = machine()
-    results = {}
-    for name, spec in servers(model, args.state, env).items():
-        if name in args.only:
-            print(f"{name}:", flush=True)
-            results[name] = load_server(name, spec, env, rows, work, seconds)
+    specs = {name: spec for name, spec in servers(model, args.state, env).items() if name in args.only}
+    results = load_all(specs, env, rows, work, seconds, 1 if args.smoke else args.rounds)
     figure = {
-        "model": {k: model[k] for k in ("model_name", "version", "release_type", "bento_model_tag",
-                                          "mlflow_model_uri")},
+        "model": {
+            k: model[k]
+            for k in ("model_name", "version", "release_type", "bento_model_tag", "mlflow_model_uri")
+        },
         "hey_seconds_per_run": seconds,
-        "load_average_before": started["load_average_at_start"],
+        "rounds": 1 if args.smoke else args.rounds,
+        "load_average_before": started["load_average_at_end"],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "servers": results,
         "model_call": model_call(model, rows),

@@ -25,6 +25,7 @@ TEMPLATE_ONLY = (
     ".ci/",
     ".copier/",
     ".github/workflows/template.yml",
+    "benchmarks/",
 )
 # The root's README.md presents the template; a project's README comes from README.md.jinja.
 RENDER_ONLY = (".copier-answers.yml", "README.md")

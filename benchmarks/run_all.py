@@ -1,0 +1,197 @@
+"""Run the four benchmark figures and rewrite their results (results/*.json) and the table in
+benchmarks/README.md. Each figure compares against its peer measured in the same run.
+
+    .venv/bin/python benchmarks/run_all.py              # all four (~15 min on 2 cores)
+    .venv/bin/python benchmarks/run_all.py --only serving batch_scoring
+    .venv/bin/python benchmarks/run_all.py --readme     # only rebuild the table from results/
+    .venv/bin/python benchmarks/run_all.py --smoke      # every script in its tiny mode, nothing recorded
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+README = HERE / "README.md"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+FIGURES = ("serving", "batch_scoring", "monitoring", "pipeline_overhead")
+SCRIPTS = {
+    "serving": "serving.py",
+    "batch_scoring": "batch_scoring.py",
+    "monitoring": "monitoring_drift.py",
+    "pipeline_overhead": "pipeline_overhead.py",
+}
+
+
+def yes(flag: bool) -> str:
+    return "met" if flag else "**missed**"
+
+
+def grown(r: dict) -> float:
+    return r["peak_rss_mb"] - r["rss_before_mb"]
+
+
+def agrees(flag: bool) -> str:
+    return "agrees" if flag else "differs"
+
+
+def serving_rows(r: dict) -> list[str]:
+    rows = []
+    for n in (1, 100):
+        for c in (1, 10, 50):
+            cells = []
+            for name in ("bento", "mlflow", "fastapi"):
+                run = next(x for x in r["servers"][name]["cells"] if x["rows"] == n and x["concurrency"] == c)
+                cells.append(
+                    f"{run['requests_per_s']:.0f} req/s, p50 {run['p50_ms']:.1f} / p99 {run['p99_ms']:.1f} ms"
+                )
+            ratio = r["ratios"][f"{n}row_c{c}"]
+            rows.append(
+                f"| Serving, {n} row{'s' if n > 1 else ''}, {c} client{'s' if c > 1 else ''} | {cells[0]} | "
+                f"mlflow serve: {cells[1]}; FastAPI+joblib: {cells[2]} | "
+                f"{ratio['vs_mlflow']:.2f}× mlflow, {ratio['vs_fastapi']:.2f}× FastAPI |"
+            )
+    call = r["model_call"]
+    for n in ("1_rows", "100_rows"):
+        c = call[n]
+        rows.append(
+            f"| Model call on the hot path, {n.replace('_rows', '')} row(s) (in-process median) | "
+            f"Bento native path {c['bento_native_us']:.0f} µs | raw booster {c['raw_booster_us']:.0f} µs; "
+            f"scikit-learn pipeline (what the peers call) {c['sklearn_pipeline_us']:.0f} µs | "
+            f"{c['bento_native_us'] / c['raw_booster_us']:.2f}× raw booster |"
+        )
+    return rows
+
+
+def batch_rows(r: dict) -> list[str]:
+    e2e, raw = r["end_to_end"], r["raw_booster"]
+    stages = ", ".join(f"{k.removesuffix('_s')} {v:.1f} s" for k, v in e2e["stages_s"].items())
+    return [
+        f"| Batch scoring, {r['customers']:,} customers end to end ({stages}) | "
+        f"{e2e['rows_per_s']:,} rows/s ({e2e['seconds']:.1f} s), peak RSS {e2e['peak_rss_mb']:,.0f} MB | "
+        f"raw booster batched predict: {raw['1_thread']['rows_per_s']:,} rows/s (1 thread), "
+        f"{raw['all_cores']['rows_per_s']:,} rows/s (all cores); peak RSS {raw['peak_rss_mb']:,.0f} MB | "
+        f"{r['ratio_vs_raw_1_thread']:.2f}× raw (1 thread), {r['ratio_vs_raw_all_cores']:.2f}× (all cores); "
+        f"score stage alone {r['score_stage_ratio_vs_raw_1_thread']:.2f}× |"
+    ]
+
+
+def monitoring_rows(r: dict) -> list[str]:
+    s, f, a = r["sampled"], r["full_frame"], r["agreement"]
+    return [
+        f"| Drift, {r['rows']:,}-row window vs training data (sample_rows {r['sample_rows']:,}) | "
+        f"{s['seconds']:.1f} s, peak RSS {s['peak_rss_mb']:,.0f} MB (+{grown(s):,.0f}) | "
+        f"Evidently on the full frame: {f['seconds']:.1f} s, peak RSS {f['peak_rss_mb']:,.0f} MB "
+        f"(+{grown(f):,.0f}) | {r['speedup']:.0f}× faster; verdicts: "
+        f"{a['columns_agreeing']} columns agree, prediction drift {agrees(a['prediction_drift_agrees'])}, "
+        f"overall {agrees(a['overall_verdict']['agree'])} (drift share "
+        f"{a['drift_share']['sampled']:.2f} vs {a['drift_share']['full']:.2f}) |"
+    ]
+
+
+def overhead_rows(r: dict) -> list[str]:
+    phases = ", ".join(f"{k} {v['seconds']:.1f} s" for k, v in r["phases"].items())
+    return [
+        f"| Pipeline overhead: copier copy → trained, gated, registered, served, stopped | "
+        f"{r['total_s']:.0f} s ({phases}) | target ≤ 90 s | {yes(r['target_met'])} |"
+    ]
+
+
+def targets(results: dict) -> list[str]:
+    lines = []
+    if "serving" in results and "targets" in results["serving"]:
+        t = results["serving"]["targets"]
+        one = next(
+            x
+            for x in results["serving"]["servers"]["bento"]["cells"]
+            if x["rows"] == 1 and x["concurrency"] == 1
+        )
+        lines += [
+            f"- Serving 1-row p50 ≤ 3 ms, 1 client: {yes(t['single_row_p50_le_3ms'])} ({one['p50_ms']} ms)",
+            f"- Serving 1-row p99 ≤ 10 ms, 1 client: {yes(t['single_row_p99_le_10ms'])} ({one['p99_ms']} ms)",
+            f"- Serving req/s at 10 and 50 clients ≥ 1.5× mlflow: {yes(t['rps_c10_c50_ge_1.5x_mlflow'])}",
+            f"- Serving req/s at 10 and 50 clients ≥ 1.0× FastAPI: {yes(t['rps_c10_c50_ge_1.0x_fastapi'])}",
+        ]
+    if "batch_scoring" in results:
+        r = results["batch_scoring"]
+        lines.append(
+            f"- Batch scoring ≥ 50% of the raw booster's rows/s (1 thread, as the model is trained): "
+            f"{yes(r['target_ge_0.5_of_raw'])} ({r['ratio_vs_raw_1_thread']:.0%})"
+        )
+    if "pipeline_overhead" in results:
+        r = results["pipeline_overhead"]
+        lines.append(f"- copier copy → served ≤ 90 s: {yes(r['target_met'])} ({r['total_s']:.0f} s)")
+    return lines
+
+
+def table(results: dict) -> str:
+    machine = next(iter(results.values()))["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
+    lines = [
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB RAM, "
+        f"{machine['os']}, Python {machine['python']}.  ",
+        f"Versions: {versions}.",
+        "",
+        "| Figure | Andamio | Peer (same run, same machine) | Ratio |",
+        "|---|---|---|---|",
+    ]
+    makers = {
+        "serving": serving_rows,
+        "batch_scoring": batch_rows,
+        "monitoring": monitoring_rows,
+        "pipeline_overhead": overhead_rows,
+    }
+    for name in FIGURES:
+        if name in results:
+            lines += makers[name](results[name])
+    lines += ["", "Targets:", *targets(results), "", "Measured:"]
+    for name in FIGURES:
+        if name in results:
+            r = results[name]
+            lines.append(
+                f"- {name}: {r['measured_at']}, `{r['command']}`, machine load average (1/5/15 min) "
+                f"when recorded {r['machine']['load_average_at_end']}"
+            )
+    return "\n".join(lines)
+
+
+def render_readme() -> None:
+    results = {
+        name: json.loads((RESULTS / f"{name}.json").read_text())
+        for name in FIGURES
+        if (RESULTS / f"{name}.json").is_file()
+    }
+    if not results:
+        raise SystemExit(f"no results in {RESULTS}: run the benchmarks first")
+    text = README.read_text()
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    README.write_text(f"{head}{START}\n{table(results)}\n{END}{tail}")
+    print(f"rewrote the table in {README}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", choices=FIGURES, default=list(FIGURES))
+    parser.add_argument("--readme", action="store_true", help="only rebuild the README table")
+    parser.add_argument("--smoke", action="store_true", help="tiny runs, nothing recorded")
+    parser.add_argument("--state", help="where the trained project lives (figures 1-3)")
+    args = parser.parse_args()
+    if not args.readme:
+        for name in args.only:
+            print(f"== {name}", flush=True)
+            command = [sys.executable, str(HERE / SCRIPTS[name]), *(["--smoke"] if args.smoke else [])]
+            if args.state and name != "pipeline_overhead":  # figure 4 renders and trains its own
+                command += ["--state", args.state]
+            subprocess.run(command, check=True)
+    if not args.smoke:
+        render_readme()
+
+
+if __name__ == "__main__":
+    main()
