@@ -1,7 +1,7 @@
 """Run the four benchmark figures and rewrite their results (results/*.json) and the table in
 benchmarks/README.md. Each figure compares against its peer measured in the same run.
 
-    .venv/bin/python benchmarks/run_all.py              # all four (~15 min on 2 cores)
+    .venv/bin/python benchmarks/run_all.py              # all four (~20 min on 2 cores)
     .venv/bin/python benchmarks/run_all.py --only serving batch_scoring
     .venv/bin/python benchmarks/run_all.py --readme     # only rebuild the table from results/
     .venv/bin/python benchmarks/run_all.py --smoke      # every script in its tiny mode, nothing recorded
