@@ -117,13 +117,36 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     project = load_settings(args.project, ProjectSettings)
     scoring = load_settings(args.config, ScoringSettings)
-    day = _day(args.date)
     pipeline = scoring_pipeline.with_options(model=Model(name=project.model_name, version="production"))
+    if args.schedule:
+        return schedule(pipeline, "score", scoring.schedule.cron, data=project.data, scoring=scoring)
+    day = _day(args.date)
     run = run_pipeline(pipeline, data=project.data, scoring=scoring, day=day)
     summary = run.steps["store_scores"].outputs["scoring_summary"][0].load()
     print(f"\nScored {summary['rows']} customers for {day} with model version {summary['model_version']}")
     print(f"  table {summary['table']} in {summary['database']}; labels {summary['label_share']}")
     print(status.SCORED.line(f"{summary['rows']} rows for {day}"))
+    return 0
+
+
+def schedule(pipeline, command: str, cron: str, **parameters) -> int:
+    """Register ``pipeline`` to run on ``cron`` (UTC) with the active stack's orchestrator; each run
+    resolves its own date ("today"). Refused, with the alternatives, when the orchestrator cannot."""
+    from zenml.client import Client
+    from zenml.config.schedule import Schedule
+
+    stack = Client().active_stack
+    orchestrator = stack.orchestrator
+    if not orchestrator.config.is_schedulable:
+        raise ConfigError(
+            f"the active stack {stack.name!r} has orchestrator {orchestrator.name!r} (flavor "
+            f"{orchestrator.flavor}), which cannot run schedules; run `python run.py {command}` from cron "
+            f"({cron} cd {ROOT} && .venv/bin/python run.py {command}) or let .github/workflows/nightly.yml "
+            "do it, or `zenml stack set` a stack whose orchestrator schedules (kubernetes, aws, gcp, azure)"
+        )
+    name = f"{pipeline.name}-nightly"
+    pipeline.with_options(schedule=Schedule(name=name, cron_expression=cron))(**parameters, day="today")
+    print(status.SCHEDULED.line(f"{name} at '{cron}' (UTC) on stack {stack.name}"))
     return 0
 
 
@@ -148,8 +171,13 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     project = load_settings(args.project, ProjectSettings)
     scoring = load_settings(args.scoring_config, ScoringSettings)
     monitoring = load_settings(args.config, MonitoringSettings)
-    day = _day(args.date)
     pipeline = monitoring_pipeline.with_options(model=Model(name=project.model_name, version="production"))
+    if args.schedule:
+        parameters = {"data": project.data, "scoring": scoring, "monitoring": monitoring}
+        return schedule(
+            pipeline, "monitor", monitoring.schedule.cron, **parameters, project=project.project_name
+        )
+    day = _day(args.date)
     run = run_pipeline(
         pipeline,
         data=project.data,
@@ -343,6 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
     score.add_argument("--config", default=str(ROOT / "configs/scoring.yaml"), help="scoring settings")
     score.add_argument("--date", help="scoring date YYYY-MM-DD (default: today); a rerun replaces that date")
+    score.add_argument(
+        "--schedule",
+        action="store_true",
+        help="register the nightly schedule of configs/scoring.yaml instead",
+    )
     score.set_defaults(func=cmd_score)
 
     monitor = sub.add_parser("monitor", help="drift, decay and serving health; alert and retrain on breach")
@@ -358,6 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--outputs", metavar="FILE", help="append breaches= and retrain= lines")
     monitor.add_argument(
         "--defer-retraining", action="store_true", help="on a breach asking for it, only report retrain=true"
+    )
+    monitor.add_argument(
+        "--schedule", action="store_true", help="register the schedule of configs/monitoring.yaml instead"
     )
     monitor.set_defaults(func=cmd_monitor)
 

@@ -19,6 +19,17 @@ from ml.settings import DataSettings, ScoringSettings
 SCORE_COLUMNS = (names.ID, names.TARGET, "probability", "model_version", "scoring_date")
 
 
+def resolve_day(value: str, today: date | None = None) -> str:
+    """The window's date as YYYY-MM-DD: ``value`` itself, or the run's own date for ``"today"`` (what
+    a scheduled run passes, so each night scores its own day, never the day it was scheduled)."""
+    if value == "today":
+        return (today or date.today()).isoformat()
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ValueError(f"day {value!r} is not a date; use YYYY-MM-DD or 'today'") from None
+
+
 def demo_customers(data: DataSettings, scoring: ScoringSettings, day: date) -> pd.DataFrame:
     """Today's demo customers: the generator anchored at ``day`` (its own seed per day), with the
     scoring drift knob, turned into features exactly as in training."""

@@ -237,6 +237,19 @@ class ServingSettings(StrictModel):
     canary: CanarySettings = CanarySettings()
 
 
+CRON_FIELD = r"[0-9A-Za-z*/,?-]+"
+
+
+class ScheduleSettings(StrictModel):
+    """When a nightly pipeline runs on an orchestrator that schedules (`run.py score --schedule`)."""
+
+    cron: str = Field(
+        ...,
+        pattern=rf"^{CRON_FIELD}( {CRON_FIELD}){{4}}$",
+        description="five-field cron expression (minute hour day-of-month month day-of-week), UTC",
+    )
+
+
 class ScoringSettings(StrictModel):
     """configs/scoring.yaml: the nightly batch scoring pipeline."""
 
@@ -246,6 +259,7 @@ class ScoringSettings(StrictModel):
     table: str = Field("customer_scores", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     drift: float = Field(0.0, ge=0.0, le=1.0, description="demo source only: shift of the scored customers")
     customers: int | None = Field(None, ge=1, description="demo source only: how many customers to score")
+    schedule: ScheduleSettings = ScheduleSettings(cron="0 2 * * *")
 
 
 class MonitoringThresholds(StrictModel):
@@ -271,3 +285,4 @@ class MonitoringSettings(StrictModel):
     price_per_cpu_hour: float = Field(0.05, ge=0.0, description="for the cost per 1,000 predictions")
     webhook: WebhookSettings = WebhookSettings()
     retrain: bool = Field(True, description="launch the training pipeline when a threshold is breached")
+    schedule: ScheduleSettings = ScheduleSettings(cron="30 2 * * *")

@@ -55,6 +55,7 @@ RETRAINING = Status("Retraining", "Reentrenamiento", _page("06-monitoring", "dri
 RETRAINING_DEFERRED = Status(
     "Retraining requested", "Reentrenamiento solicitado", _page("06-monitoring", "drift-response")
 )
+SCHEDULED = Status("Schedule registered", "Programación registrada", _page("03-pipelines", "schedules"))
 BRIEF = Status("Executive brief", "Informe ejecutivo", _page("09-executive-brief", "produce-the-brief"))
 
 ALL = (
@@ -70,6 +71,7 @@ ALL = (
     BREACHED,
     RETRAINING,
     RETRAINING_DEFERRED,
+    SCHEDULED,
     BRIEF,
 )
 _FAILURES = {"train": TRAINING_FAILED, "deploy": DEPLOY_FAILED}

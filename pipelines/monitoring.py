@@ -4,13 +4,14 @@ from zenml import pipeline
 
 from ml.settings import DataSettings, MonitoringSettings, ScoringSettings
 from steps.monitor import alert, check_drift, check_serving
-from steps.score import load_current
+from steps.score import load_current, window_date
 
 
 @pipeline(enable_cache=False)
 def monitoring_pipeline(
     data: DataSettings, scoring: ScoringSettings, monitoring: MonitoringSettings, day: str, project: str
 ) -> None:
+    day = window_date(day=day)
     dataset = load_current(data=data, scoring=scoring, day=day)
     drift, _ = check_drift(dataset, monitoring=monitoring, day=day)
     health = check_serving(monitoring=monitoring, day=day)

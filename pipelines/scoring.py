@@ -3,11 +3,12 @@
 from zenml import pipeline
 
 from ml.settings import DataSettings, ScoringSettings
-from steps.score import load_current, score_customers, store_scores
+from steps.score import load_current, score_customers, store_scores, window_date
 
 
 @pipeline(enable_cache=False)
 def scoring_pipeline(data: DataSettings, scoring: ScoringSettings, day: str) -> None:
+    day = window_date(day=day)
     dataset = load_current(data=data, scoring=scoring, day=day)
     scores = score_customers(dataset, data=data, day=day)
     store_scores(scores, scoring=scoring, day=day)

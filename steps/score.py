@@ -9,10 +9,15 @@ from zenml import get_step_context, log_metadata, step
 
 from ml import names
 from ml.data.io import read_flat_table
-from ml.scoring import demo_customers, score, write_scores
+from ml.scoring import demo_customers, resolve_day, score, write_scores
 from ml.settings import DataSettings, ScoringSettings
 from registry import models as registry
 from steps._context import project_root, state_dir
+
+
+@step(enable_cache=False)  # evaluated when the run starts: a scheduled run passes "today"
+def window_date(day: str) -> Annotated[str, "window_date"]:
+    return resolve_day(day)
 
 
 @step(enable_cache=False)  # today's data, never yesterday's cache

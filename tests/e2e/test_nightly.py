@@ -87,6 +87,23 @@ def test_a_bad_date_is_refused(nightly):
     assert result.returncode == 2 and "--date 'yesterday' is not a date; use YYYY-MM-DD" in result.stderr
 
 
+def test_a_schedule_on_the_local_orchestrator_is_refused_with_the_alternatives(nightly):
+    """The local orchestrator cannot schedule: `--schedule` says so and names cron and the workflow."""
+    for command, cron in (("score", "0 2 * * *"), ("monitor", "30 2 * * *")):
+        result = run_cli(
+            PROJECT_ROOT, nightly["env"], command, "--project", str(nightly["project"]), "--schedule"
+        )
+        assert result.returncode == 2, result.stdout + result.stderr
+        for needle in (
+            "cannot run schedules",
+            f"{cron} cd ",
+            f"run.py {command}",
+            "nightly.yml",
+            "zenml stack set",
+        ):
+            assert needle in result.stderr, f"{needle!r} missing: {result.stderr}"
+
+
 class Receiver(http.server.BaseHTTPRequestHandler):
     bodies: list = []
 

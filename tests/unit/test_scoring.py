@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from ml import names
 from ml.data.demo import generate_demo
 from ml.data.validation import DataValidationError
-from ml.scoring import demo_customers, read_scores, score, unseen_categories, write_scores
+from ml.scoring import demo_customers, read_scores, resolve_day, score, unseen_categories, write_scores
 from ml.settings import DataSettings, DemoSettings, ScoringSettings
 
 DAY = date(2026, 3, 1)
@@ -117,3 +117,10 @@ def test_a_refused_batch_writes_nothing_and_keeps_the_dates_rows(engine, trained
     with pytest.raises(DataValidationError):
         write_scores(engine, "s", run_score(trained, trained[2].iloc[0:0]), DAY)
     pd.testing.assert_frame_equal(before, read_scores(engine, "s", DAY), obj="rows after a refused batch")
+
+
+def test_a_scheduled_run_scores_its_own_day_and_a_bad_day_is_named():
+    assert resolve_day("today", today=date(2026, 3, 9)) == "2026-03-09"
+    assert resolve_day("2026-03-05") == "2026-03-05"
+    with pytest.raises(ValueError, match="day 'yesterday' is not a date; use YYYY-MM-DD or 'today'"):
+        resolve_day("yesterday")

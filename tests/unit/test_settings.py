@@ -50,3 +50,14 @@ def test_settings_are_frozen():
     settings = TrainingSettings()
     with pytest.raises(Exception, match="frozen"):
         settings.seed = 1
+
+
+def test_schedules_default_to_nightly_and_a_bad_cron_is_rejected_by_name(tmp_path):
+    from ml.settings import MonitoringSettings, ScoringSettings
+
+    assert load_settings("configs/scoring.yaml", ScoringSettings).schedule.cron == "0 2 * * *"
+    assert load_settings("configs/monitoring.yaml", MonitoringSettings).schedule.cron == "30 2 * * *"
+    path = tmp_path / "scoring.yaml"
+    path.write_text("schedule:\n  cron: '0 2 * *'\n")
+    with pytest.raises(ConfigError, match=r"schedule.cron: String should match pattern.*\(got '0 2 \* \*'\)"):
+        load_settings(path, ScoringSettings)
