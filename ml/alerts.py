@@ -20,6 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -250,6 +251,23 @@ def webhook_url_from_env(name: str = WEBHOOK_ENV) -> str | None:
     """The webhook URL from environment variable ``name`` (a secret: never commit it); None when unset."""
     value = os.environ.get(name, "").strip()
     return value or None
+
+
+def webhook_url(env: str, secret: str | None, read_secret: Callable[[str], Mapping[str, str]]) -> str | None:
+    """The webhook URL: environment variable ``env`` first, else key ``url`` of the secret named
+    ``secret`` (``read_secret(name)`` returns its values, e.g. from ZenML's secret store); None when
+    neither is set. A secret without a ``url`` key is an error that names the secret and the key."""
+    value = webhook_url_from_env(env)
+    if value is not None or secret is None:
+        return value
+    values = read_secret(secret)
+    url = str(values.get("url", "")).strip()
+    if not url:
+        raise ValueError(
+            f"secret {secret!r} has no 'url' value (keys: {sorted(values)}); "
+            f"store it with: zenml secret create {secret} --url=<webhook URL>"
+        )
+    return url
 
 
 def _redact(url: str) -> str:

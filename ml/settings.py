@@ -272,6 +272,11 @@ class MonitoringThresholds(StrictModel):
 class WebhookSettings(StrictModel):
     format: Literal["slack", "teams"] = "slack"
     env: str = Field("ALERT_WEBHOOK_URL", pattern=r"^[A-Z_][A-Z0-9_]*$", description="env var with the URL")
+    secret: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="ZenML secret whose key 'url' holds the URL; used when the env var is unset",
+    )
     dry_run: bool = Field(False, description="write payloads to <state>/alerts/ instead of posting")
     attempts: int = Field(3, ge=1, le=10)
 

@@ -1,7 +1,6 @@
 """Monitoring: drift and decay of the production model on today's data, serving health, alerts."""
 
 import getpass
-import os
 import sqlite3
 import time
 from typing import Annotated
@@ -11,7 +10,16 @@ from zenml import get_step_context, log_metadata, step
 from zenml.types import HTMLString
 
 from ml import names
-from ml.alerts import Breach, audit, build_alert, deliver, open_incident, slack_payload, teams_payload
+from ml.alerts import (
+    Breach,
+    audit,
+    build_alert,
+    deliver,
+    open_incident,
+    slack_payload,
+    teams_payload,
+    webhook_url,
+)
 from ml.evaluation import classification_metrics, release_decisions
 from ml.features import binary_target
 from ml.monitoring import (
@@ -139,7 +147,7 @@ def alert(
         )
         message = build_alert(project, this.name, str(drift["model_version"]), breaches, RUNBOOK, action)
         payload = (slack_payload if monitoring.webhook.format == "slack" else teams_payload)(message)
-        url = os.environ.get(monitoring.webhook.env)
+        url = webhook_url(monitoring.webhook.env, monitoring.webhook.secret, zenml_secret)
         dry_run = str(state_dir() / "alerts") if monitoring.webhook.dry_run or not url else None
         result = deliver(payload, url, dry_run_dir=dry_run, attempts=monitoring.webhook.attempts)
         decision["alert"] = {
@@ -166,3 +174,10 @@ def alert(
 def workspace() -> str:
     """The local Evidently workspace (`evidently ui --workspace <this>` shows the dashboard)."""
     return str(state_dir() / "evidently")
+
+
+def zenml_secret(name: str) -> dict:
+    """The values of the ZenML secret ``name`` (the active store's secrets: local, or the team server's)."""
+    from zenml.client import Client
+
+    return Client().get_secret(name).secret_values

@@ -271,3 +271,50 @@ def test_read_jsonl_names_the_file_and_line_of_a_broken_record(tmp_path):
     log.write_text('["not", "an", "object"]\n')
     with pytest.raises(ValueError, match=r"line 1: expected a JSON object, got list"):
         read_jsonl(log)
+
+
+def test_webhook_url_comes_from_the_env_var_first_then_the_secret(monkeypatch):
+    from ml.alerts import webhook_url
+
+    secrets = {"alert_webhook": {"url": "https://hooks.example.com/from-secret"}, "empty": {"token": "x"}}
+    monkeypatch.setenv("HOOK_URL", "https://hooks.example.com/from-env")
+    assert (
+        webhook_url("HOOK_URL", "alert_webhook", secrets.__getitem__) == "https://hooks.example.com/from-env"
+    )
+    monkeypatch.delenv("HOOK_URL")
+    assert (
+        webhook_url("HOOK_URL", "alert_webhook", secrets.__getitem__)
+        == "https://hooks.example.com/from-secret"
+    )
+    assert webhook_url("HOOK_URL", None, secrets.__getitem__) is None
+    with pytest.raises(ValueError, match=r"secret 'empty' has no 'url' value \(keys: \['token'\]\).*--url="):
+        webhook_url("HOOK_URL", "empty", secrets.__getitem__)
+
+
+def test_the_monitoring_step_reads_a_real_zenml_secret(tmp_path):
+    """steps.monitor.zenml_secret against a ZenML store of its own (a subprocess: ZenML reads
+    ZENML_CONFIG_PATH once, at import)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "from zenml.client import Client\n"
+        "from ml.alerts import webhook_url\n"
+        "from steps.monitor import zenml_secret\n"
+        "Client().create_secret('alert_webhook', values={'url': 'https://hooks.example.com/T0/x'})\n"
+        "print(webhook_url('UNSET_HOOK_ENV', 'alert_webhook', zenml_secret))\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("ZENML_", "UNSET_HOOK_ENV"))},
+        "ZENML_CONFIG_PATH": str(tmp_path / "zenml"),
+        "ZENML_ANALYTICS_OPT_IN": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "https://hooks.example.com/T0/x"
