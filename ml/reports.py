@@ -8,6 +8,15 @@ import io
 import pandas as pd
 
 
+def _svg(fig) -> str:
+    """The figure as an inline ``<svg>`` element (matplotlib's XML prolog dropped)."""
+    fig.tight_layout()
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg")
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg") :]
+
+
 def svg_bar_chart(
     data: pd.DataFrame | pd.Series,
     title: str,
@@ -32,13 +41,9 @@ def svg_bar_chart(
         ax.set_title(title)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("")
-        fig.tight_layout()
-        buffer = io.StringIO()
-        fig.savefig(buffer, format="svg")
+        return _svg(fig)
     finally:
         plt.close(fig)
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg") :]
 
 
 def svg_line_chart(
@@ -73,13 +78,9 @@ def svg_line_chart(
             ax.legend(fontsize=7)
         ax.set_title(title, fontsize=9)
         ax.set_ylabel(ylabel, fontsize=8)
-        fig.tight_layout()
-        buffer = io.StringIO()
-        fig.savefig(buffer, format="svg")
+        return _svg(fig)
     finally:
         plt.close(fig)
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg") :]
 
 
 def html_table(frame: pd.DataFrame, float_format: str = "{:.3f}", index: bool = True) -> str:
