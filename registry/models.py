@@ -43,6 +43,11 @@ def load_release(version) -> tuple[Any, FeatureSchema]:
     return release, schema
 
 
+def decision_threshold(version) -> float:
+    """The probability above which a version labels a customer positive (logged at training)."""
+    return float(version.run_metadata.get("decision_threshold", 0.5))
+
+
 def _registry():
     return _client().active_stack.model_registry
 

@@ -45,9 +45,7 @@ def _export(model_name: str, version) -> str:
         "mlflow_run_id": str(meta.get("mlflow_run_id", "")),
     }
     with bentoml.models.create(tag, labels=labels, metadata=info) as ref:
-        export_bundle(
-            release, schema.to_dict(), float(meta.get("decision_threshold", 0.5)), Path(ref.path), info
-        )
+        export_bundle(release, schema.to_dict(), registry.decision_threshold(version), Path(ref.path), info)
     return tag
 
 
@@ -111,7 +109,7 @@ def smoke_test(bento_tag: str, bento_models: dict, serving: ServingSettings) -> 
     version = registry.production_version(this.name)
     release, schema = registry.load_release(version)
     frame = version.get_artifact(names.DATASET_TEST).load().head(serving.smoke_rows)
-    threshold = float(version.run_metadata.get("decision_threshold", 0.5))
+    threshold = registry.decision_threshold(version)
     expected_labels, expected_proba = release_decisions(release, frame, schema, threshold)
     columns = [*schema.names, *([schema.id_column] if schema.id_column else [])]
     records = json.loads(frame[columns].to_json(orient="records"))

@@ -48,7 +48,7 @@ def check_drift(
     version = registry.production_version(this.name)
     release, schema = registry.load_release(version)
     reference = version.get_artifact(names.DATASET_TRAIN).load()
-    threshold = float(version.run_metadata.get("decision_threshold", 0.5))
+    threshold = registry.decision_threshold(version)
     frames = {}
     for name, frame in (("reference", reference), ("current", scoring_dataset)):
         _, proba = release_decisions(release, frame, schema, threshold)

@@ -38,7 +38,7 @@ def score_customers(
     if version is None:
         raise registry.RegistryError(f"model {this.name!r} has no production version; train first")
     release, schema = registry.load_release(version)
-    threshold = float(version.run_metadata.get("decision_threshold", 0.5))
+    threshold = registry.decision_threshold(version)
     return score(
         release,
         scoring_dataset,
