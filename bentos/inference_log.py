@@ -92,7 +92,7 @@ def row(ts, request_id, endpoint, version, record_id, inputs, label, probability
         endpoint,
         version,
         None if record_id is None else str(record_id),
-        inputs if isinstance(inputs, str) else json.dumps(inputs, default=str),  # str: JSON already
+        json.dumps(inputs, default=str),
         label,
         probability,
         latency_ms,

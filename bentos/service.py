@@ -105,14 +105,7 @@ class ScoringService:
             )
             for i, p in zip(self._ids(rows), proba, strict=True)
         ]
-        elapsed = (time.perf_counter() - started) * 1000
-        request, now = uuid.uuid4().hex, time.time()
-        self.log.append(  # built and encoded by the log's thread, after the answer
-            lambda: [
-                row(now, request, "predict", version, o.id, r, o.label, o.probability, elapsed)
-                for o, r in zip(out, rows, strict=True)
-            ]
-        )
+        self._log("predict", version, out, rows, started)
         return out
 
     @bentoml.api
@@ -120,22 +113,37 @@ class ScoringService:
         """Per-feature contributions (log-odds) of the answering model for each record."""
         started = time.perf_counter()
         model = self._route()
-        rows = [r.model_dump() for r in records]
+        rows = [r.__dict__ for r in records]
         version = model.spec["info"]["model_version"]
         contributions = model.contributions(rows)
         out = [
             Explanation(id=i, model_version=version, contributions=c)
             for i, c in zip(self._ids(rows), contributions, strict=True)
         ]
+        self._log("explain", version, out, rows, started)
+        return out
+
+    def _log(self, endpoint: str, version: str, out: list, rows: list[dict], started: float) -> None:
+        """One inference-log row per answered record, built and encoded by the log's thread after the
+        answer (label and probability for predictions, empty for explanations)."""
         elapsed = (time.perf_counter() - started) * 1000
         request, now = uuid.uuid4().hex, time.time()
         self.log.append(
-            [
-                row(now, request, "explain", version, o.id, r, None, None, elapsed)
+            lambda: [
+                row(
+                    now,
+                    request,
+                    endpoint,
+                    version,
+                    o.id,
+                    r,
+                    getattr(o, "label", None),
+                    getattr(o, "probability", None),
+                    elapsed,
+                )
                 for o, r in zip(out, rows, strict=True)
             ]
         )
-        return out
 
     @bentoml.on_shutdown
     def _flush_log(self) -> None:
