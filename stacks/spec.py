@@ -25,7 +25,6 @@ ComponentType = Literal[
 ]
 SPEC_DIR = Path(__file__).parent
 _VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
-_ONLY_VARIABLE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*\}$")
 # ZenML secret references, resolved by ZenML when a component is used: {{secret_name.key}}.
 SECRET_REFERENCE = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+?)\.([A-Za-z0-9_-]+)\s*\}\}")
 _NAME = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
@@ -84,7 +83,7 @@ class StackSpec(StrictModel):
             if not re.match(_NAME, secret):
                 raise ValueError(f"secrets.{secret}: a secret name holds letters, digits, '_', '.', '-'")
             for key, item in keys.items():
-                if not _ONLY_VARIABLE.match(item):
+                if not _VARIABLE.fullmatch(item):
                     raise ValueError(
                         f"secrets.{secret}.{key}: secret values come from the environment; write "
                         f"'${{{key.upper()}}}' (an environment variable), not a value"
