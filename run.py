@@ -192,8 +192,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         f"\nMonitoring {day}: drift share {drift['drift_share']:.2f} "
         f"(drifted: {', '.join(sorted(drift['drifted_columns'])) or 'none'})"
     )
-    retrain = bool(decision["breaches"] and decision["retrain"])
-    write_outputs(args.outputs, breaches=len(decision["breaches"]), retrain=str(retrain).lower())
+    write_outputs(args.outputs, breaches=len(decision["breaches"]), retrain=str(decision["retrain"]).lower())
     if not decision["breaches"]:
         print(status.NO_BREACH.line(day))
         return 0

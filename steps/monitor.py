@@ -11,6 +11,7 @@ from zenml.types import HTMLString
 
 from ml import names
 from ml.alerts import (
+    RUNBOOK_INCIDENT,
     Breach,
     audit,
     build_alert,
@@ -34,7 +35,6 @@ from ml.settings import MonitoringSettings
 from registry import models as registry
 from steps._context import state_dir
 
-RUNBOOK = "runbooks/en/07-incident-playbook.md#detection"
 PREDICTION = "prediction"
 
 
@@ -85,8 +85,10 @@ def check_serving(monitoring: MonitoringSettings, day: str) -> Annotated[dict, "
     cutoff = time.time() - monitoring.retention_days * 86_400
     with sqlite3.connect(path) as conn:
         purged = purge_before(conn, cutoff)
-        log = pd.read_sql_query("SELECT * FROM inference_log", conn)
-    since = pd.Timestamp(day) - pd.Timedelta(days=1)
+        since = pd.Timestamp(day) - pd.Timedelta(days=1)  # naive: UTC, as serving_health reads it
+        log = pd.read_sql_query(  # only the window: the log keeps retention_days of inputs
+            "SELECT * FROM inference_log WHERE ts >= ?", conn, params=(since.timestamp(),)
+        )
     health = serving_health(log, since, None, monitoring.price_per_cpu_hour).to_metadata()
     return {"date": day, "available": True, "purged_rows": purged, **health}
 
@@ -145,7 +147,9 @@ def alert(
             if decision["retrain"]
             else "investigate / investigar"
         )
-        message = build_alert(project, this.name, str(drift["model_version"]), breaches, RUNBOOK, action)
+        message = build_alert(
+            project, this.name, str(drift["model_version"]), breaches, RUNBOOK_INCIDENT, action
+        )
         payload = (slack_payload if monitoring.webhook.format == "slack" else teams_payload)(message)
         url = webhook_url(monitoring.webhook.env, monitoring.webhook.secret, zenml_secret)
         dry_run = str(state_dir() / "alerts") if monitoring.webhook.dry_run or not url else None
