@@ -14,6 +14,7 @@ import yaml
 from ml import status
 from tests.unit.runbook_markdown import (
     GLOSSARY_PAGE,
+    LANGUAGES,
     MARKERS,
     RUNBOOKS,
     TOPICS,
@@ -34,7 +35,7 @@ PAGES = sorted(p.name for p in pages("en"))
 
 @pytest.mark.parametrize("topic", TOPICS)
 def test_every_topic_has_an_english_and_a_spanish_page(topic):
-    for lang in ("en", "es"):
+    for lang in LANGUAGES:
         path = RUNBOOKS / lang / f"{topic}.md"
         assert path.is_file(), f"runbook page missing: {path.relative_to(RUNBOOKS.parent)}"
 
@@ -113,7 +114,7 @@ def test_glossary_has_both_languages_and_a_meaning_for_every_term():
     assert [(r["en"], r["es"]) for r in spanish] == [(r["en"], r["es"]) for r in rows], (
         "the Spanish glossary lists other terms than the English one"
     )
-    for lang in ("en", "es"):
+    for lang in LANGUAGES:
         terms = [normal(r[lang]) for r in rows]
         twice = sorted({t for t in terms if terms.count(t) > 1})
         assert not twice, f"glossary terms listed twice ({lang}): {twice}"
@@ -137,7 +138,7 @@ def test_bold_terms_are_glossary_terms(lang):
 
 def test_every_glossary_term_is_used_in_a_page():
     rows = glossary("en")
-    for lang in ("en", "es"):
+    for lang in LANGUAGES:
         used = {
             normal(t)
             for page in pages(lang)
@@ -163,10 +164,9 @@ def test_english_and_spanish_pages_bold_the_same_glossary_entries(page):
 
 def links_in_code() -> dict[str, str]:
     """Every runbook link the code holds: the alerts' and the status messages'."""
-    from ml.alerts import RUNBOOK_INCIDENT
-    from steps.monitor import RUNBOOK
+    from ml.alerts import RUNBOOK_INCIDENT  # the link the monitoring step's alerts carry
 
-    found = {"ml.alerts.RUNBOOK_INCIDENT": RUNBOOK_INCIDENT, "steps.monitor.RUNBOOK": RUNBOOK}
+    found = {"ml.alerts.RUNBOOK_INCIDENT": RUNBOOK_INCIDENT}
     found.update({f"status {s.text!r}": s.runbook for s in status.ALL})
     return found
 
@@ -186,7 +186,7 @@ def test_alert_and_status_links_point_at_an_existing_heading(name):
 def test_the_linked_page_quotes_the_status_in_both_languages(name):
     this = next(s for s in status.ALL if s.text == name)
     path, _ = resolve(this.runbook)
-    for lang in ("en", "es"):
+    for lang in LANGUAGES:
         text = (path.parent.parent / lang / path.name).read_text()
         assert this.text in text, (
             f"{lang}/{path.name} does not quote the status {this.text!r} it is linked from"
@@ -251,7 +251,7 @@ def test_alert_templates_on_the_monitoring_page_are_what_ml_alerts_sends():
     action = "retraining triggered / reentrenamiento lanzado"
     alert = build_alert("Customer Scoring", "customer-scoring", "3", [drift], RUNBOOK_INCIDENT, action)
     alert["at"] = "2026-03-06T02:04:11+00:00"
-    for lang in ("en", "es"):
+    for lang in LANGUAGES:
         shown = [json.loads(b.body) for b in blocks(read(lang, "06-monitoring.md")) if b.language == "json"]
         assert shown == [slack_payload(alert), teams_payload(alert)], (
             f"{lang}/06-monitoring.md: the Slack/Teams templates differ from ml.alerts' payloads; "
@@ -289,7 +289,7 @@ def stated_defaults(text: str) -> list[tuple[str, str]]:
 def test_defaults_stated_in_the_pages_are_the_configs(page):
     values = config_values()
     checked = 0
-    for lang in ("en", "es"):
+    for lang in LANGUAGES:
         for key, stated in stated_defaults(read(lang, page)):
             paths = [path for path in values if path == key or path.endswith(f".{key}")]
             if len(paths) != 1:
