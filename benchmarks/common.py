@@ -31,7 +31,7 @@ PACKAGES = (
 )
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.harness import isolated_env, must, run_cli  # noqa: E402  (one definition of isolation)
+from tests.e2e.harness import isolated_env, must, project_config_copy, run_cli  # noqa: E402  (one definition of isolation)
 
 
 def machine() -> dict:
@@ -101,16 +101,10 @@ def peak_rss_mb_since_reset() -> float:
     return round(int(line.split()[1]) / 1024, 1)
 
 
-def timed(func, *args, **kwargs):
-    started = time.perf_counter()
-    out = func(*args, **kwargs)
-    return out, time.perf_counter() - started
-
-
 # --- A trained project in an isolated state -------------------------------------------------------
 
 
-def trained_state(state: Path, customers: int | None = None) -> tuple[dict[str, str], Path]:
+def trained_state(state: Path) -> tuple[dict[str, str], Path]:
     """The root reference project trained (stack `local`, `run.py train`) with its ZenML, MLflow and
     BentoML state under ``state``; reused when ``state`` already holds a production model."""
     env = isolated_env(state)
@@ -119,14 +113,7 @@ def trained_state(state: Path, customers: int | None = None) -> tuple[dict[str, 
         return env, Path(json.loads(marker.read_text())["project_config"])
     state.mkdir(parents=True, exist_ok=True)
     must(run_cli(ROOT, env, "stack", "apply", "local"))
-    import yaml
-
-    raw = yaml.safe_load((ROOT / "configs/project.yaml").read_text())
-    raw["data"]["demo"]["path"] = str(state / "demo.sqlite")
-    if customers:
-        raw["data"]["demo"]["customers"] = customers
-    project = state / "project.yaml"
-    project.write_text(yaml.safe_dump(raw))
+    project = project_config_copy(ROOT, state)
     train = must(run_cli(ROOT, env, "train", "--project", str(project)))
     if "Promotion: production" not in train.stdout:
         raise RuntimeError(f"the trained model was not promoted to production:\n{train.stdout[-3000:]}")

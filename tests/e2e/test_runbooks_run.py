@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bentos.local_server import free_port
 from ml import status
 from tests.e2e.harness import DEMO_DATA, PROJECT_ROOT, isolated_env
 from tests.unit.runbook_markdown import TOPICS, anchors, blocks, resolve
@@ -55,12 +56,6 @@ def shrink(project: Path, port: int) -> None:
     raw = yaml.safe_load(path.read_text())
     raw["port"] = port
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
-
-
-def free_port() -> int:
-    from bentos.local_server import free_port as pick
-
-    return pick()
 
 
 def runnable_blocks() -> list:
