@@ -38,6 +38,12 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _pick(rng: np.random.Generator, values: tuple[str, ...], size: int, p: tuple[float, ...]) -> np.ndarray:
+    """``rng.choice(values, size, p=p)`` (the same draws), as an object array of the shared str
+    objects: pandas would otherwise turn numpy's fixed-width text into a new str per row."""
+    return np.asarray(values, dtype=object)[rng.choice(len(values), size=size, p=p)]
+
+
 def generate_demo(
     customers: int = 10_000,
     seed: int = 42,
@@ -54,15 +60,15 @@ def generate_demo(
     rng = np.random.default_rng(seed)
     n = customers
 
-    gender = rng.choice(GENDERS, size=n, p=(0.49, 0.49, 0.02))
+    gender = _pick(rng, GENDERS, n, (0.49, 0.49, 0.02))
     age = np.clip(rng.normal(42 + 8 * drift, 13, n), 18, 90).round().astype(int)
-    region = rng.choice(REGIONS, size=n, p=(0.25, 0.2, 0.2, 0.2, 0.15))
-    segment = rng.choice(SEGMENTS, size=n, p=(0.7, 0.22, 0.08))
+    region = _pick(rng, REGIONS, n, (0.25, 0.2, 0.2, 0.2, 0.15))
+    segment = _pick(rng, SEGMENTS, n, (0.7, 0.22, 0.08))
     tenure = np.clip(rng.gamma(2.0, 18.0, n), 0, 240).round().astype(int)
     income = np.round(rng.lognormal(10.6 + 0.35 * drift, 0.5, n), -2)
     # ~4% of incomes unknown: real tables have holes.
     income = np.where(rng.random(n) < 0.04, np.nan, income)
-    signup = rng.choice(("web", "branch", "partner"), size=n, p=(0.5 - 0.3 * drift, 0.35, 0.15 + 0.3 * drift))
+    signup = _pick(rng, ("web", "branch", "partner"), n, (0.5 - 0.3 * drift, 0.35, 0.15 + 0.3 * drift))
 
     income_z = (np.log(np.nan_to_num(income, nan=np.exp(10.6))) - 10.6) / 0.5
     reliability = (
@@ -81,15 +87,18 @@ def generate_demo(
     m = owner.size
     r = reliability[owner]
     online_p = np.clip(0.45 + 0.3 * drift, 0, 0.95)
-    channel = np.where(rng.random(m) < online_p, "online", np.where(rng.random(m) < 0.75, "store", "phone"))
+    # CHANNELS' positions; both draws are made for every sale, in this order.
+    channel_code = np.where(rng.random(m) < online_p, 0, np.where(rng.random(m) < 0.75, 1, 2))
+    channel = np.asarray(CHANNELS, dtype=object)[channel_code]
     amount = np.round(
-        rng.lognormal(3.8 + 0.15 * r + 0.4 * drift + 0.3 * (segment[owner] != "retail"), 0.6), 2
+        rng.lognormal(3.8 + 0.15 * r + 0.4 * drift + 0.3 * (segment != "retail")[owner], 0.6), 2
     )
-    returned = rng.random(m) < _sigmoid(-2.4 - 0.6 * r + 0.4 * (channel == "online"))
+    returned = rng.random(m) < _sigmoid(-2.4 - 0.6 * r + 0.4 * (channel_code == 0))
     late = rng.random(m) < _sigmoid(-1.8 - 1.1 * r)
     days_late = np.where(late, rng.gamma(1.5, 12.0, m).round().astype(int) + 1, 0)
     days_ago = rng.integers(0, HISTORY_DAYS, m) // np.where(r > 0, 1, 2)
-    sale_date = pd.to_datetime(as_of) - pd.to_timedelta(days_ago, unit="D")
+    # Whole days before as_of, in numpy's day unit (pandas' to_timedelta checks each value: 10x slower).
+    sale_date = (np.datetime64(as_of, "D") - days_ago.astype("timedelta64[D]")).astype("datetime64[ns]")
 
     late_rate = np.bincount(owner, weights=late, minlength=n) / np.maximum(orders, 1)
     score = 1.3 * reliability - 2.2 * late_rate + rng.normal(0, 0.9, n) + 0.45
@@ -109,19 +118,21 @@ def generate_demo(
             "signup_channel": signup,
             "tenure_months": tenure,
             "annual_income": income,
-            names.TARGET: np.where(good, names.GOOD, names.BAD),
-        }
+            names.TARGET: np.asarray((names.BAD, names.GOOD), dtype=object)[good.astype(int)],
+        },
+        copy=False,  # fresh arrays: no copy into consolidated blocks
     )
     sales_df = pd.DataFrame(
         {
             "sale_id": np.arange(1, m + 1),
             names.ID: ids[owner],
-            "sale_date": sale_date.normalize(),
+            "sale_date": sale_date,
             "amount": amount,
             "channel": channel,
             "returned": returned,
             "days_late": days_late,
-        }
+        },
+        copy=False,
     )
     return DemoTables(customers_df, sales_df)
 
