@@ -37,11 +37,16 @@ def build_customer_features(
         return customers.copy()
     sale_date = pd.to_datetime(sales["sale_date"])
     anchor = pd.Timestamp(as_of) if as_of is not None else sale_date.max() + pd.Timedelta(days=1)
-    work = sales.assign(
-        _late=sales["days_late"] > 0,
-        _online=sales["channel"] == "online",
-        _recent=sale_date >= anchor - pd.Timedelta(days=90),
-        _days_ago=(anchor - sale_date).dt.days,
+    used = [names.ID, "sale_id", "amount", "returned", "days_late"]
+    work = pd.DataFrame(  # just the columns aggregated, without copying them (sales can be millions)
+        {
+            **{column: sales[column] for column in used},
+            "_late": sales["days_late"] > 0,
+            "_online": sales["channel"] == "online",
+            "_recent": sale_date >= anchor - pd.Timedelta(days=90),
+            "_days_ago": (anchor - sale_date).dt.days,
+        },
+        copy=False,
     )
     agg = work.groupby(names.ID).agg(
         n_orders=("sale_id", "size"),
@@ -54,12 +59,23 @@ def build_customer_features(
         online_share=("_online", "mean"),
         orders_last_90d=("_recent", "sum"),
     )
-    out = customers.merge(agg, how="left", left_on=names.ID, right_index=True)
+    ids = customers[names.ID]
+    if is_numeric(ids) != is_numeric(agg.index.to_series()):  # a join would never match: say so
+        raise ValueError(
+            f"{names.ID!r} is {ids.dtype} in customers but {sales[names.ID].dtype} in sales; "
+            "read both with the same type so that sales can be matched to their customers"
+        )
+    per_customer = agg.reindex(ids.to_numpy())  # a left join: no sales, NaN
     counts = ["n_orders", "total_amount", "orders_last_90d"]
-    out[counts] = out[counts].fillna(0)
-    out[["n_orders", "orders_last_90d"]] = out[["n_orders", "orders_last_90d"]].astype("int64")
+    per_customer[counts] = per_customer[counts].fillna(0)
+    per_customer[["n_orders", "orders_last_90d"]] = per_customer[["n_orders", "orders_last_90d"]].astype(
+        "int64"
+    )
     rates = ["return_rate", "late_payment_rate", "online_share", "avg_amount", "avg_days_late"]
-    out[rates] = out[rates].astype("float64").round(6)
+    per_customer[rates] = per_customer[rates].astype("float64").round(6)
+    out = customers.reset_index(drop=True)  # a copy, indexed 0..n-1 as a merge's result is
+    for column in per_customer:  # column by column: a merge would also copy the aggregates again
+        out[column] = per_customer[column].to_numpy()
     return out
 
 

@@ -77,3 +77,19 @@ def test_schema_round_trips_and_records_ranges(tables):
     assert schema.features[0].categories == ("north", "south")
     assert (schema.features[1].minimum, schema.features[1].maximum) == (0.0, 2.0)
     assert FeatureSchema.from_dict(schema.to_dict()) == schema, "schema must survive to/from dict"
+
+
+def test_features_keep_the_customers_order_and_index_whatever_their_index(tables):
+    customers, sales = tables
+    shuffled = customers.iloc[[2, 0, 1]].set_index(pd.Index([10, 20, 30]))
+    out = build_customer_features(shuffled, sales, date(2026, 1, 1))
+    assert out[names.ID].tolist() == [3, 1, 2], "one row per customer, in the customers' order"
+    assert out.index.tolist() == [0, 1, 2]
+    assert out["n_orders"].tolist() == [0, 2, 1]
+    assert out["region"].tolist() == ["north", "north", "south"], "customer columns travel with their row"
+
+
+def test_ids_of_different_types_in_the_two_tables_are_refused_by_name(tables):
+    customers, sales = tables
+    with pytest.raises(ValueError, match=r"'customer_id' is int64 in customers but object in sales"):
+        build_customer_features(customers, sales.astype({names.ID: str}), date(2026, 1, 1))
