@@ -96,7 +96,12 @@ def as_model_input(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
     """Select the model's columns in schema order; categories as text so encoders agree."""
     out = frame[schema.names].copy()
     for column in schema.categorical:
-        out[column] = out[column].map(lambda v: v if pd.isna(v) else str(v)).astype(object)
+        values = out[column].astype(object)
+        missing = values.isna()
+        text = values.astype(str)
+        # None and NaN stay as they are (the encoders' missing values); pd.NA, which they refuse, is NaN.
+        text[missing] = [np.nan if v is pd.NA else v for v in values[missing]]
+        out[column] = text
     return out
 
 

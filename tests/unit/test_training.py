@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from ml import names
@@ -6,7 +7,7 @@ from ml.data.demo import generate_demo
 from ml.evaluation import classification_metrics, data_fingerprint
 from ml.features import binary_target, build_customer_features, feature_columns, infer_schema
 from ml.settings import ConfigError, DataSettings, FeatureSettings, ModelSettings, SplitSettings
-from ml.training import make_estimator, predict_proba, split_dataset, train_model
+from ml.training import as_model_input, make_estimator, predict_proba, split_dataset, train_model
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +81,19 @@ def test_fingerprint_changes_with_content_only(dataset):
     changed.loc[changed.index[0], "age"] += 1
     assert data_fingerprint(changed)["sha256"] != data_fingerprint(dataset)["sha256"]
     assert data_fingerprint(dataset)["rows"] == len(dataset)
+
+
+def test_model_input_texts_categories_and_keeps_missing_values_missing(dataset):
+    schema = schema_of(dataset)
+    frame = dataset.head(4).copy()
+    column = schema.categorical[0]
+    frame[column] = pd.array(["7", None, "north", None], dtype="string")  # pandas' own NA
+    out = as_model_input(frame, schema)
+    assert list(out.columns) == schema.names
+    assert out[column].tolist()[::2] == ["7", "north"]
+    assert all(isinstance(v, float) and np.isnan(v) for v in out[column].tolist()[1::2]), (
+        "pd.NA must reach the encoder as NaN, which it treats as missing"
+    )
+    # The encoder accepts it, and the rows score.
+    model = train_model(dataset, schema, ModelSettings(), seed=0)
+    assert np.isfinite(model.predict_proba(out)[:, 1]).all()
