@@ -125,6 +125,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     summary = run.steps["store_scores"].outputs["scoring_summary"][0].load()
     print(f"\nScored {summary['rows']} customers for {day} with model version {summary['model_version']}")
     print(f"  table {summary['table']} in {summary['database']}; labels {summary['label_share']}")
+    for column, values in summary["unseen_categories"].items():
+        print(f"  {column}: {values} unseen in training, scored as missing values (retraining learns them)")
     print(status.SCORED.line(f"{summary['rows']} rows for {day}"))
     return 0
 

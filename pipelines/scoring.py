@@ -10,5 +10,5 @@ from steps.score import load_current, score_customers, store_scores, window_date
 def scoring_pipeline(data: DataSettings, scoring: ScoringSettings, day: str) -> None:
     day = window_date(day=day)
     dataset = load_current(data=data, scoring=scoring, day=day)
-    scores = score_customers(dataset, data=data, day=day)
-    store_scores(scores, scoring=scoring, day=day)
+    scores, unseen = score_customers(dataset, data=data, day=day)
+    store_scores(scores, unseen, scoring=scoring, day=day)

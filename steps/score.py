@@ -6,13 +6,16 @@ from typing import Annotated
 import pandas as pd
 import sqlalchemy as sa
 from zenml import get_step_context, log_metadata, step
+from zenml.logger import get_logger
 
 from ml import names
 from ml.data.io import read_flat_table
-from ml.scoring import demo_customers, resolve_day, score, write_scores
+from ml.scoring import demo_customers, resolve_day, score, unseen_categories, write_scores
 from ml.settings import DataSettings, ScoringSettings
 from registry import models as registry
 from steps._context import project_root, state_dir
+
+logger = get_logger(__name__)
 
 
 @step(enable_cache=False)  # evaluated when the run starts: a scheduled run passes "today"
@@ -32,14 +35,14 @@ def load_current(
 @step(enable_cache=False)
 def score_customers(
     scoring_dataset: pd.DataFrame, data: DataSettings, day: str
-) -> Annotated[pd.DataFrame, "scores"]:
+) -> tuple[Annotated[pd.DataFrame, "scores"], Annotated[dict, "unseen_categories"]]:
     this = get_step_context().model
     version = registry.production_version(this.name)
     if version is None:
         raise registry.RegistryError(f"model {this.name!r} has no production version; train first")
     release, schema = registry.load_release(version)
     threshold = registry.decision_threshold(version)
-    return score(
+    scores = score(  # refuses a batch it cannot score before anything else looks at it
         release,
         scoring_dataset,
         schema,
@@ -48,6 +51,10 @@ def score_customers(
         date.fromisoformat(day),
         data.id_column,
     )
+    unseen = unseen_categories(scoring_dataset, schema)
+    if unseen:
+        logger.warning("categories the model never saw, scored as missing values: %s", unseen)
+    return scores, unseen
 
 
 def database_url(scoring: ScoringSettings) -> str:
@@ -56,7 +63,7 @@ def database_url(scoring: ScoringSettings) -> str:
 
 @step(enable_cache=False)
 def store_scores(
-    scores: pd.DataFrame, scoring: ScoringSettings, day: str
+    scores: pd.DataFrame, unseen_categories: dict, scoring: ScoringSettings, day: str
 ) -> Annotated[dict, "scoring_summary"]:
     engine = sa.create_engine(database_url(scoring))
     try:
@@ -70,6 +77,7 @@ def store_scores(
         "database": engine.url.render_as_string(hide_password=True),
         "label_share": scores[names.TARGET].value_counts(normalize=True).round(4).to_dict(),
         "model_version": str(scores["model_version"].iloc[0]) if len(scores) else None,
+        "unseen_categories": unseen_categories,
     }
     log_metadata({"last_batch_scoring": summary}, infer_model=True)
     return summary

@@ -4,6 +4,7 @@ trained production model."""
 import http.server
 import json
 import threading
+from datetime import date
 
 import pandas as pd
 import pytest
@@ -12,6 +13,8 @@ import yaml
 
 from ml import names
 from ml.brief import pct
+from ml.data.demo import generate_demo
+from ml.features import build_customer_features
 from ml.scoring import read_scores
 from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
 from tests.e2e.postgres import postgres_server
@@ -78,6 +81,35 @@ def test_scores_are_written_to_a_real_postgresql_server(nightly):
         rows = read_scores(engine, "customer_scores", pd.Timestamp("2026-03-01").date())
         engine.dispose()
     assert len(rows) == CUSTOMERS and rows[names.ID].is_unique, rows.head()
+
+
+def test_a_category_unseen_in_training_is_scored_as_missing_and_named(nightly):
+    """A flat table (CSV source) with a region the model never saw: every row is scored, and the
+    run says which values of which column were scored as missing."""
+    state, day = nightly["state"], date(2026, 3, 3)
+    tables = generate_demo(customers=300, seed=8, as_of=day)
+    flat = build_customer_features(tables.customers, tables.sales, day)
+    flat.loc[:4, "region"] = "atlantis"
+    flat.to_csv(state / "flat_today.csv", index=False)
+    project = yaml.safe_load(nightly["project"].read_text())
+    project["data"].update(source="csv", path=str(state / "flat_today.csv"))
+    (state / "project_csv.yaml").write_text(yaml.safe_dump(project))
+    config = scoring_config(state, "unseen", table="unseen_scores")
+    out = must(
+        run_cli(
+            PROJECT_ROOT,
+            nightly["env"],
+            *("score", "--project", str(state / "project_csv.yaml"), "--config", config),
+            *("--date", day.isoformat()),
+        )
+    ).stdout
+    assert "Scored 300 customers for 2026-03-03" in out, out
+    assert "region: ['atlantis'] unseen in training, scored as missing values" in out, out
+    engine = sa.create_engine(f"sqlite:///{state / 'project' / 'scores.sqlite'}")
+    rows = read_scores(engine, "unseen_scores", day).set_index(names.ID)
+    engine.dispose()
+    atlantis = flat.loc[:4, names.ID].astype(str)
+    assert rows.loc[atlantis, "probability"].between(0, 1).all(), rows.loc[atlantis]
 
 
 def test_a_bad_date_is_refused(nightly):
