@@ -22,8 +22,6 @@ import pandas as pd
 from ml import names
 from ml.reports import html_table, svg_bar_chart, svg_line_chart
 
-MONITORING_PREFIX = "monitoring_"
-DECISION_PREFIX = "monitoring_decision_"
 CLOSED_STATUSES = ("closed", "resolved")
 TREND_TOLERANCE = 0.05  # a change of drift share smaller than this is "stable"
 CHART_WINDOWS = 30  # the drift chart shows the last windows only
@@ -133,12 +131,16 @@ def monitoring_windows(versions: list[dict]) -> list[dict]:
     for row in versions:
         entries = row.get("monitoring") or {}
         for key, drift in entries.items():
-            if key.startswith(DECISION_PREFIX) or not isinstance(drift, dict) or "drift_share" not in drift:
+            if (
+                key.startswith(names.MONITORING_DECISION_PREFIX)
+                or not isinstance(drift, dict)
+                or "drift_share" not in drift
+            ):
                 continue
-            day = str(drift.get("date") or key.removeprefix(MONITORING_PREFIX))
+            day = str(drift.get("date") or key.removeprefix(names.MONITORING_PREFIX))
             rank = _version_key(row["version"])
             if day not in chosen or rank > chosen[day][0]:
-                chosen[day] = (rank, drift, entries.get(f"{DECISION_PREFIX}{day}") or {})
+                chosen[day] = (rank, drift, entries.get(f"{names.MONITORING_DECISION_PREFIX}{day}") or {})
     windows = []
     for day in sorted(chosen):
         _, drift, decision = chosen[day]

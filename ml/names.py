@@ -49,3 +49,7 @@ METRIC_NAMES: Final = (PRECISION, RECALL, F1, ROC_AUC, ACCURACY)
 CONFUSION_MATRIX: Final = "confusion_matrix"
 BASELINE_PRECISION: Final = "baseline_precision"
 FAIRNESS_SCORE: Final = "fairness_score"
+
+# --- Model-version metadata of the nightly monitoring (one entry per window date) ---------------
+MONITORING_PREFIX: Final = "monitoring_"  # monitoring_<date>: the drift, quality and serving figures
+MONITORING_DECISION_PREFIX: Final = "monitoring_decision_"  # monitoring_decision_<date>: breaches, actions

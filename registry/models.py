@@ -145,7 +145,9 @@ def describe_versions(model_name: str) -> list[dict]:
                 "mitigated": meta.get(names.MITIGATED_EVALUATION),
                 "created": version.created.isoformat(timespec="seconds") if version.created else None,
                 # monitoring_<date> and monitoring_decision_<date> entries (steps/monitor.py)
-                "monitoring": {key: value for key, value in meta.items() if key.startswith("monitoring_")},
+                "monitoring": {
+                    key: value for key, value in meta.items() if key.startswith(names.MONITORING_PREFIX)
+                },
             }
         )
     return rows

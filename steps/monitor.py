@@ -72,7 +72,7 @@ def check_drift(
         quality = classification_quality(y.astype(int), pd.Series(decisions).astype(int))
         save_snapshot(workspace(), this.name, quality.snapshot_json)  # precision over time
     drift["workspace_project"] = save_snapshot(workspace(), this.name, result.snapshot_json)
-    log_metadata({f"monitoring_{day}": drift}, infer_model=True)
+    log_metadata({f"{names.MONITORING_PREFIX}{day}": drift}, infer_model=True)
     return drift, HTMLString(result.html)
 
 
@@ -171,7 +171,7 @@ def alert(
     delivered = bool(decision["alert"] and decision["alert"]["delivered"])
     outcome = outcome_snapshot(len(breaches), bool(breaches), decision["retrain"], delivered)
     save_snapshot(workspace(), this.name, outcome)  # the dashboard's incident and action counters
-    log_metadata({f"monitoring_decision_{drift['date']}": decision}, infer_model=True)
+    log_metadata({f"{names.MONITORING_DECISION_PREFIX}{drift['date']}": decision}, infer_model=True)
     return decision
 
 
