@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from ml import status
+from ml import names, status
 from ml.data.io import DataSourceError
 from ml.data.validation import DataValidationError
 from ml.settings import (
@@ -35,7 +35,6 @@ USER_ERRORS = (ConfigError, DataValidationError, DataSourceError, RegistryError)
 def cmd_train(args: argparse.Namespace) -> int:
     from zenml import Model
 
-    from ml import names
     from pipelines.runner import run_pipeline
     from pipelines.training import training_pipeline
 
@@ -207,7 +206,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     print(status.BREACHED.line(f"incident {decision['incident']}"))
     if decision["retrain"]:
         state = state_dir(ROOT)
-        audit(state / "audit.jsonl", "monitoring", "retraining", f"incident {decision['incident']}")
+        audit(state / names.AUDIT_LOG, "monitoring", "retraining", f"incident {decision['incident']}")
         if args.defer_retraining:
             print(status.RETRAINING_DEFERRED.line("deferred to the caller, e.g. CI's cd"))
             return 0
@@ -284,7 +283,9 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from ml.alerts import audit
 
     state = state_dir(ROOT)
-    audit(state / "audit.jsonl", "operator", "rollback", f"version {restored} restored, {previous} archived")
+    audit(
+        state / names.AUDIT_LOG, "operator", "rollback", f"version {restored} restored, {previous} archived"
+    )
     print(f"Rolled back {project.model_name}: version {restored} is production again; {previous} archived")
     print(status.ROLLED_BACK.line(f"version {restored}"))
     return 0

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from bentos.inference_log import COLUMNS as INFERENCE_LOG_COLUMNS
+from ml import names
 from ml.features import is_numeric
 
 if TYPE_CHECKING:
@@ -555,8 +556,9 @@ def _dashboard_panels(prediction: str | None) -> list[tuple[str, object]]:
                 title=ACTIONS_TEXT_PANEL,
                 description=(
                     "Every alert, retraining, promotion and rollback is in the audit log "
-                    "(<state dir>/audit.jsonl) and every incident in incidents.jsonl; the response is in "
-                    "runbooks/en/07-incident-playbook.md (es: runbooks/es/07-incident-playbook.md)."
+                    f"(<state dir>/{names.AUDIT_LOG}) and every incident in {names.INCIDENT_LOG}; "
+                    "the response is in runbooks/en/07-incident-playbook.md "
+                    "(es: runbooks/es/07-incident-playbook.md)."
                 ),
             ),
         ),

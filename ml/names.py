@@ -53,3 +53,7 @@ FAIRNESS_SCORE: Final = "fairness_score"
 # --- Model-version metadata of the nightly monitoring (one entry per window date) ---------------
 MONITORING_PREFIX: Final = "monitoring_"  # monitoring_<date>: the drift, quality and serving figures
 MONITORING_DECISION_PREFIX: Final = "monitoring_decision_"  # monitoring_decision_<date>: breaches, actions
+
+# --- Logs in the project's state directory ------------------------------------------------------
+AUDIT_LOG: Final = "audit.jsonl"  # every promotion, deployment, rollback and retraining, who and why
+INCIDENT_LOG: Final = "incidents.jsonl"  # every incident the monitoring opened

@@ -6,6 +6,7 @@ from typing import Annotated
 from zenml import step
 from zenml.types import HTMLString, MarkdownString
 
+from ml import names
 from ml.alerts import read_jsonl
 from ml.brief import Thresholds, build_brief
 from ml.settings import MonitoringSettings, ProjectSettings, TrainingSettings
@@ -33,8 +34,8 @@ def executive_brief(
         project.project_name,
         project.model_name,
         describe_versions(project.model_name),
-        read_jsonl(state / "incidents.jsonl"),
-        read_jsonl(state / "audit.jsonl"),
+        read_jsonl(state / names.INCIDENT_LOG),
+        read_jsonl(state / names.AUDIT_LOG),
         limits,
         datetime.now(UTC),
     )

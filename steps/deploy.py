@@ -175,7 +175,7 @@ def deploy_local(
     record_path.write_text(json.dumps(deployment, indent=1))
     log_metadata({"deployment": deployment}, infer_model=True)
     audit(
-        state_dir() / "audit.jsonl",
+        state_dir() / names.AUDIT_LOG,
         getpass.getuser(),
         "deployment",
         f"serving {bento_models['primary']}",

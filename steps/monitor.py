@@ -160,9 +160,9 @@ def alert(
             "text_en": message["text_en"],
             "summary_es": message["summary_es"],
         }
-        decision["incident"] = open_incident(state_dir() / "incidents.jsonl", message)["id"]
+        decision["incident"] = open_incident(state_dir() / names.INCIDENT_LOG, message)["id"]
         audit(
-            state_dir() / "audit.jsonl",
+            state_dir() / names.AUDIT_LOG,
             getpass.getuser(),
             "alert",
             "; ".join(f"{b.metric} {b.value:.3f} {b.direction} {b.threshold}" for b in breaches),

@@ -83,7 +83,7 @@ def promote(
         registry.set_stage(this.name, str(this.version), decision.stage, decision.summary())
     log_metadata({names.PROMOTION_DECISION: record, "code_reference": code_reference or {}}, infer_model=True)
     audit(
-        state_dir() / "audit.jsonl",
+        state_dir() / names.AUDIT_LOG,
         getpass.getuser(),
         f"promotion: {decision.stage}",
         decision.summary(),
