@@ -89,7 +89,7 @@ def generate_demo(
     online_p = np.clip(0.45 + 0.3 * drift, 0, 0.95)
     # CHANNELS' positions; both draws are made for every sale, in this order.
     channel_code = np.where(rng.random(m) < online_p, 0, np.where(rng.random(m) < 0.75, 1, 2))
-    channel = np.asarray(CHANNELS, dtype=object)[channel_code]
+    channel = pd.Categorical.from_codes(channel_code, CHANNELS)  # a byte a sale, compared by code
     amount = np.round(
         rng.lognormal(3.8 + 0.15 * r + 0.4 * drift + 0.3 * (segment != "retail")[owner], 0.6), 2
     )
