@@ -51,9 +51,9 @@ def release_decisions(
     """(decisions, probabilities) of a released model on a raw frame: a plain pipeline thresholds
     its probabilities; a fairness-mitigated one (``predict`` on the raw frame) decides itself."""
     from ml.fairness import MitigatedClassifier
-    from ml.training import as_model_input
+    from ml.training import predict_proba
 
     if isinstance(release, MitigatedClassifier):
         return np.asarray(release.predict(frame)), release.predict_proba(frame)[:, 1]
-    proba = release.predict_proba(as_model_input(frame, schema))[:, 1]
+    proba = predict_proba(release, frame, schema)
     return (proba >= threshold).astype(int), proba

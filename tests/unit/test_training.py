@@ -7,7 +7,14 @@ from ml.data.demo import generate_demo
 from ml.evaluation import classification_metrics, data_fingerprint
 from ml.features import binary_target, build_customer_features, feature_columns, infer_schema
 from ml.settings import ConfigError, DataSettings, FeatureSettings, ModelSettings, SplitSettings
-from ml.training import as_model_input, make_estimator, predict_proba, split_dataset, train_model
+from ml.training import (
+    as_model_input,
+    booster_input,
+    make_estimator,
+    predict_proba,
+    split_dataset,
+    train_model,
+)
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +104,24 @@ def test_model_input_texts_categories_and_keeps_missing_values_missing(dataset):
     # The encoder accepts it, and the rows score.
     model = train_model(dataset, schema, ModelSettings(), seed=0)
     assert np.isfinite(model.predict_proba(out)[:, 1]).all()
+
+
+def test_lightgbm_is_scored_by_its_booster_with_exactly_the_pipelines_probabilities(dataset):
+    schema = schema_of(dataset)
+    model = train_model(dataset, schema, ModelSettings(), seed=0)
+    odd = dataset.head(8).copy()
+    odd["region"] = ["atlantis", None, np.nan, "north", "south", "north", "east", "west"]  # unseen, missing
+    odd.loc[odd.index[:3], "annual_income"] = np.nan
+    for frame in (dataset, odd):
+        matrix = booster_input(model, frame, schema)
+        assert matrix is not None and matrix.shape == (len(frame), len(schema.names))
+        expected = model.predict_proba(as_model_input(frame, schema))[:, 1]
+        assert np.array_equal(predict_proba(model, frame, schema), expected), "not the pipeline's answer"
+
+
+def test_other_models_go_through_scikit_learn(split):
+    schema = schema_of(split.train)
+    model = train_model(split.train, schema, ModelSettings(kind="logistic_regression"), seed=0)
+    assert booster_input(model, split.test, schema) is None
+    expected = model.predict_proba(as_model_input(split.test, schema))[:, 1]
+    assert np.array_equal(predict_proba(model, split.test, schema), expected)
