@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import subprocess
 import sys
 import time
 from datetime import date
@@ -31,6 +30,7 @@ from common import (  # noqa: E402
     peak_rss_mb_since_reset,
     reset_peak_rss,
     rss_mb,
+    run_json,
     trained_state,
     write_result,
 )
@@ -146,10 +146,7 @@ def fastest(runs: list[dict], *keys: str) -> dict:
 
 def child(part: str, args) -> dict:
     command = [sys.executable, __file__, "--part", part, "--rows", str(args.rows), "--state", str(args.state)]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=3600)
-    if result.returncode != 0:
-        raise RuntimeError(f"{part} failed:\n{result.stderr[-4000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_json(command, ROOT, timeout=3600)
 
 
 def main() -> None:

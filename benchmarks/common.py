@@ -31,7 +31,7 @@ PACKAGES = (
 )
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.harness import isolated_env, must, project_config_copy, run_cli  # noqa: E402  (one definition of isolation)
+from tests.e2e.harness import isolated_env, must, project_config_copy, run_cli, run_json  # noqa: E402  (one definition of isolation)
 
 
 def machine() -> dict:
@@ -123,18 +123,7 @@ def trained_state(state: Path) -> tuple[dict[str, str], Path]:
 
 def helper(env: dict[str, str], *args: str, timeout: int = 600) -> dict:
     """Run ``benchmarks/export_model.py ARGS`` in the isolated environment; its last line is JSON."""
-    result = must(
-        subprocess.run(
-            [sys.executable, str(ROOT / "benchmarks/export_model.py"), *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_json([sys.executable, str(ROOT / "benchmarks/export_model.py"), *args], ROOT, env, timeout)
 
 
 # --- Load with hey --------------------------------------------------------------------------------

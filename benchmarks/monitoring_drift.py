@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import subprocess
 import sys
 import time
 from datetime import date
@@ -25,6 +24,7 @@ from common import (  # noqa: E402
     peak_rss_mb_since_reset,
     reset_peak_rss,
     rss_mb,
+    run_json,
     trained_state,
     write_result,
 )
@@ -109,10 +109,7 @@ def child(mode: str, args, sample_rows: int) -> dict:
         "--state",
         str(args.state),
     ]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=3600)
-    if result.returncode != 0:
-        raise RuntimeError(f"{mode} failed:\n{result.stderr[-4000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_json(command, ROOT, timeout=3600)
 
 
 def agreement(sampled: dict, full: dict, threshold: float) -> dict:

@@ -54,19 +54,18 @@ def must(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     return result
 
 
-def probe(project: Path, env: dict[str, str], model_name: str) -> dict:
-    result = must(
-        subprocess.run(
-            [sys.executable, "-m", "tests.e2e.probe", model_name],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+def run_json(command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600):
+    """Run ``command`` in ``cwd``; it must exit 0 (``must``), and the last line it prints is JSON,
+    returned parsed."""
+    done = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
+    result = must(done)
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def probe(project: Path, env: dict[str, str], model_name: str) -> dict:
+    return run_json([sys.executable, "-m", "tests.e2e.probe", model_name], project, env, timeout=300)
 
 
 def project_config_copy(project: Path, state: Path, **data_updates) -> Path:

@@ -5,8 +5,6 @@ the run, the model version and the MLflow run are then read back through each se
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 
 import boto3
@@ -23,6 +21,7 @@ from tests.e2e.harness import (
     must,
     project_config_copy,
     run_cli,
+    run_json,
     training_config,
 )
 from tests.e2e.team_services import S3_KEY, S3_SECRET, team_services
@@ -89,22 +88,17 @@ def team(tmp_path_factory):
         back = must(run_cli(PROJECT_ROOT, env, "stack", "apply", "local")).stdout
         script = state / "team_probe.py"  # a file: ZenML derives its source root from it
         script.write_text(PROBE)
-        probe = must(
-            subprocess.run(
-                [sys.executable, str(script), MODEL_NAME],
-                cwd=PROJECT_ROOT,
-                env={**env, "PYTHONPATH": str(PROJECT_ROOT)},
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
+        zenml = run_json(
+            [sys.executable, str(script), MODEL_NAME],
+            PROJECT_ROOT,
+            {**env, "PYTHONPATH": str(PROJECT_ROOT)},
+            timeout=300,
         )
         yield {
             "services": services,
             "applies": applies,
             "train": train.stdout,
-            "zenml": json.loads(probe.stdout.strip().splitlines()[-1]),
+            "zenml": zenml,
             "mlflow_runs": runs,
             "champion": champion,
             "keys": keys,

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import PROJECT_ROOT, isolated_env
+from tests.e2e.harness import PROJECT_ROOT, isolated_env, run_json
 
 # The cloud specs this project has (a Copier answer, `cloud_providers`, picks them).
 CLOUD_SPECS = tuple(
@@ -143,17 +142,11 @@ def registration(tmp_path_factory):
     # A file, not `python -c`: ZenML derives its source root from the main module's file.
     script = state / "register_all.py"
     script.write_text(SCRIPT)
-    result = subprocess.run(
+    return run_json(
         [sys.executable, str(script), *CLOUD_SPECS, "team", "local"],
-        cwd=PROJECT_ROOT,
-        env={**env, "PYTHONPATH": str(PROJECT_ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+        PROJECT_ROOT,
+        {**env, "PYTHONPATH": str(PROJECT_ROOT)},
     )
-    assert result.returncode == 0, f"registration failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def spec_variables(name: str) -> set[str]:
