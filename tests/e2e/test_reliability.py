@@ -391,7 +391,7 @@ def test_a_batch_write_killed_mid_way_leaves_the_dates_previous_rows(project, tm
     before = read_scores(engine, "customer_scores", day)
     engine.dispose()
     writer = subprocess.Popen(
-        [sys.executable, "-c", WRITE_SCRIPT, url, "400000", day.isoformat()],
+        [sys.executable, "-c", WRITE_SCRIPT, url, "1000000", day.isoformat()],
         cwd=PROJECT_ROOT,
         env=project["env"],
         stdout=subprocess.PIPE,

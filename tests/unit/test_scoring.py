@@ -44,6 +44,9 @@ def assert_rerun_is_idempotent_and_failures_keep_rows(engine):
     write_scores(engine, "s", scores(10, day=date(2026, 3, 2)), date(2026, 3, 2))
     with pytest.raises(sa.exc.IntegrityError):
         write_scores(engine, "s", scores(50, version="2", bad_row=30), DAY)
+    twice = pd.concat([scores(50, version="2"), scores(1, version="2")], ignore_index=True)
+    with pytest.raises(sa.exc.IntegrityError):  # one row per customer and date
+        write_scores(engine, "s", twice, DAY)
     kept = read_scores(engine, "s", DAY)
     pd.testing.assert_frame_equal(first, kept, obj="rows of a date after a failed rewrite")
     assert len(read_scores(engine, "s")) == 60, "other dates must be untouched"
