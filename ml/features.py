@@ -48,7 +48,7 @@ def build_customer_features(
         },
         copy=False,
     )
-    agg = work.groupby(names.ID).agg(
+    agg = work.groupby(names.ID, sort=False).agg(  # unsorted: the reindex below puts them in order
         n_orders=("sale_id", "size"),
         total_amount=("amount", "sum"),
         avg_amount=("amount", "mean"),
