@@ -35,21 +35,13 @@ def export_bundle(model: Any, schema: dict, threshold: float, directory: Path, i
         raise BundleError(
             f"native serving needs a LightGBM model (model.kind: lightgbm), got {type(clf).__name__}"
         )
-    prep = model.named_steps["prep"]
-    order = [str(name) for name in prep.get_feature_names_out()]
-    encoder = prep.named_transformers_["cat"]
-    categories = (
-        {
-            column: [str(value) for value in values]
-            for column, values in zip(schema_categorical(schema), encoder.categories_, strict=True)
-        }
-        if schema_categorical(schema)
-        else {}
-    )
+    from ml.training import booster_layout
+
+    order, categories = booster_layout(model)
     spec = {
         "format": 1,
         "order": order,
-        "categories": categories,
+        "categories": {column: [str(value) for value in values] for column, values in categories.items()},
         "schema": schema,
         "threshold": threshold,
         "info": info,
@@ -58,10 +50,6 @@ def export_bundle(model: Any, schema: dict, threshold: float, directory: Path, i
     clf.booster_.save_model(str(directory / BOOSTER_FILE))
     (directory / SPEC_FILE).write_text(json.dumps(spec, indent=1, default=str))
     return spec
-
-
-def schema_categorical(schema: dict) -> list[str]:
-    return [f["name"] for f in schema["features"] if f["kind"] == "categorical"]
 
 
 @dataclass

@@ -101,12 +101,14 @@ def as_model_input(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
 
 
 def category_text(series: pd.Series) -> pd.Series:
-    """A categorical column as the encoders see it: each value as text, missing values missing (None
-    and NaN as they are; pandas' NA, which the encoders refuse, as NaN)."""
+    """A categorical column as the encoders see it: each value as text, every missing value NaN.
+
+    A SQL NULL (None), a CSV's empty cell (NaN) and pandas' NA mean the same: the encoders must not
+    learn None as a category of its own, which the served API (JSON null) could not tell apart."""
     values = series.astype(object)
     missing = values.isna()
     text = values.astype(str)
-    text[missing] = [np.nan if v is pd.NA else v for v in values[missing]]
+    text[missing] = np.nan
     return text
 
 
@@ -131,7 +133,7 @@ def predict_proba(model: Pipeline, frame: pd.DataFrame, schema: FeatureSchema) -
     frame, the ColumnTransformer's output frame, LightGBM's conversion of it) cost ~1 s of a
     million-row batch whose trees take ~6 s (benchmarks/, figure 2). Other models go through
     scikit-learn."""
-    matrix = booster_input(model, frame, schema)
+    matrix = booster_input(model, frame)
     if matrix is None:
         return model.predict_proba(as_model_input(frame, schema))[:, 1]
     clf = model.named_steps["clf"]
@@ -139,24 +141,32 @@ def predict_proba(model: Pipeline, frame: pd.DataFrame, schema: FeatureSchema) -
     return clf.booster_.predict(matrix, num_threads=threads)
 
 
-def booster_input(model: Pipeline, frame: pd.DataFrame, schema: FeatureSchema) -> np.ndarray | None:
-    """The float matrix a fitted LightGBM pipeline's booster takes, built from ``frame`` in the
-    preprocessor's column order: a category's position in the OrdinalEncoder's categories (unseen
-    or missing: NaN, as the encoder is configured), numerics as they are. ``None`` when the model
-    is not such a pipeline, or its encoder learnt a ``None`` category (pandas cannot hold it)."""
+def booster_layout(model: Pipeline) -> tuple[list[str], dict[str, list]] | None:
+    """What the booster of a fitted LightGBM pipeline reads: its column order (the preprocessor's
+    output) and, for each categorical column, the OrdinalEncoder's categories, whose positions are
+    the booster's values (NaN, learnt from missing values and encoded as missing, left out). ``None``
+    for any other model. Shared by batch scoring (``booster_input``) and the served bundle."""
     steps = getattr(model, "named_steps", {})
     prep, clf = steps.get("prep"), steps.get("clf")
     if not isinstance(prep, ColumnTransformer) or not hasattr(clf, "booster_"):
         return None
-    encoder = prep.named_transformers_.get("cat")
-    learnt = dict(zip(schema.categorical, encoder.categories_, strict=True)) if schema.categorical else {}
     categories = {}
-    for column, values in learnt.items():
-        known = [v for v in values if not (isinstance(v, float) and np.isnan(v))]
-        if any(v is None for v in known):
-            return None
-        categories[column] = known
-    order = [str(name) for name in prep.get_feature_names_out()]
+    for name, encoder, columns in prep.transformers_:
+        if name == "cat" and len(columns):
+            for column, values in zip(columns, encoder.categories_, strict=True):
+                categories[str(column)] = [v for v in values if not (isinstance(v, float) and np.isnan(v))]
+    return [str(name) for name in prep.get_feature_names_out()], categories
+
+
+def booster_input(model: Pipeline, frame: pd.DataFrame) -> np.ndarray | None:
+    """The float matrix a fitted LightGBM pipeline's booster takes, built from ``frame`` in the
+    preprocessor's column order: a category's position in the OrdinalEncoder's categories (unseen
+    or missing: NaN, as the encoder is configured), numerics as they are. ``None`` when the model
+    is not such a pipeline."""
+    layout = booster_layout(model)
+    if layout is None or any(None in values for values in layout[1].values()):
+        return None  # a model trained before missing categories were all NaN may hold a None one
+    order, categories = layout
     matrix = np.empty((len(frame), len(order)))
     for j, column in enumerate(order):
         if column in categories:

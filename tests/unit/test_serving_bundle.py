@@ -16,7 +16,7 @@ from ml import names
 from ml.data.demo import generate_demo
 from ml.features import build_customer_features, feature_columns, infer_schema
 from ml.settings import DataSettings, FeatureSettings, ModelSettings
-from ml.training import predict_proba, train_model
+from ml.training import as_model_input, predict_proba, train_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,6 +50,24 @@ def test_native_bundle_scores_exactly_like_the_pipeline(trained, bundle):
     np.testing.assert_allclose(
         bundle.predict_proba(records_of(odd, schema)), predict_proba(model, odd, schema), rtol=0, atol=1e-12
     )
+
+
+def test_a_missing_category_is_one_missing_value_in_training_batch_scoring_and_serving(trained, tmp_path):
+    frame, schema, _ = trained
+    holes = frame.copy()
+    holes["region"] = holes["region"].astype(object)
+    holes.loc[holes.index[:100], "region"] = None  # a SQL NULL
+    holes.loc[holes.index[100:200], "region"] = np.nan  # a CSV's empty cell
+    model = train_model(holes, schema, ModelSettings(), 0)
+    learnt = list(model.named_steps["prep"].named_transformers_["cat"].categories_[0])
+    assert None not in learnt, f"None learnt as a category of its own: {learnt}"
+    spec = export_bundle(model, schema.to_dict(), 0.5, tmp_path, {"model_version": "8"})
+    assert spec["categories"]["region"] == ["central", "east", "north", "south", "west"]
+    batch = predict_proba(model, holes.head(300), schema)  # the booster path
+    assert np.array_equal(batch, model.predict_proba(as_model_input(holes.head(300), schema))[:, 1])
+    assert np.array_equal(batch[:100], predict_proba(model, holes.head(100).assign(region=np.nan), schema))
+    served = NativeModel.load(tmp_path).predict_proba(records_of(holes.head(300), schema))  # JSON null
+    np.testing.assert_allclose(served, batch, rtol=0, atol=1e-12)
 
 
 def test_contributions_add_up_to_the_log_odds(trained, bundle):

@@ -113,7 +113,7 @@ def test_lightgbm_is_scored_by_its_booster_with_exactly_the_pipelines_probabilit
     odd["region"] = ["atlantis", None, np.nan, "north", "south", "north", "east", "west"]  # unseen, missing
     odd.loc[odd.index[:3], "annual_income"] = np.nan
     for frame in (dataset, odd):
-        matrix = booster_input(model, frame, schema)
+        matrix = booster_input(model, frame)
         assert matrix is not None and matrix.shape == (len(frame), len(schema.names))
         expected = model.predict_proba(as_model_input(frame, schema))[:, 1]
         assert np.array_equal(predict_proba(model, frame, schema), expected), "not the pipeline's answer"
@@ -122,6 +122,6 @@ def test_lightgbm_is_scored_by_its_booster_with_exactly_the_pipelines_probabilit
 def test_other_models_go_through_scikit_learn(split):
     schema = schema_of(split.train)
     model = train_model(split.train, schema, ModelSettings(kind="logistic_regression"), seed=0)
-    assert booster_input(model, split.test, schema) is None
+    assert booster_input(model, split.test) is None
     expected = model.predict_proba(as_model_input(split.test, schema))[:, 1]
     assert np.array_equal(predict_proba(model, split.test, schema), expected)
