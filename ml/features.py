@@ -44,7 +44,7 @@ def build_customer_features(
             "_late": sales["days_late"] > 0,
             "_online": sales["channel"] == "online",
             "_recent": sale_date >= anchor - pd.Timedelta(days=90),
-            "_days_ago": (anchor - sale_date).dt.days,
+            "_last": sale_date,  # days since the last order: from each customer's latest date
         },
         copy=False,
     )
@@ -55,7 +55,7 @@ def build_customer_features(
         return_rate=("returned", "mean"),
         late_payment_rate=("_late", "mean"),
         avg_days_late=("days_late", "mean"),
-        days_since_last_order=("_days_ago", "min"),
+        days_since_last_order=("_last", "max"),
         online_share=("_online", "mean"),
         orders_last_90d=("_recent", "sum"),
     )
@@ -65,6 +65,7 @@ def build_customer_features(
             f"{names.ID!r} is {ids.dtype} in customers but {sales[names.ID].dtype} in sales; "
             "read both with the same type so that sales can be matched to their customers"
         )
+    agg["days_since_last_order"] = (anchor - agg["days_since_last_order"]).dt.days
     per_customer = agg.reindex(ids.to_numpy())  # a left join: no sales, NaN
     counts = ["n_orders", "total_amount", "orders_last_90d"]
     per_customer[counts] = per_customer[counts].fillna(0)
