@@ -96,6 +96,7 @@ def apply_secrets(spec: StackSpec, client: Any = None) -> list[str]:
                     f"stack {spec.name!r}: components.{kind}.config.authentication_secret names the ZenML "
                     f"secret {name!r}, which does not exist; declare it under `secrets:` or create it"
                 ) from None
+    fetched: dict[str, Any] = {}  # one lookup per secret, however many of its keys are referred to
     for name, key in sorted(spec.secret_references()):
         if name in spec.secrets:
             if key not in spec.secrets[name]:
@@ -104,7 +105,9 @@ def apply_secrets(spec: StackSpec, client: Any = None) -> list[str]:
                 )
             continue
         try:
-            secret = client.get_secret(name, allow_partial_name_match=False)
+            if name not in fetched:
+                fetched[name] = client.get_secret(name, allow_partial_name_match=False)
+            secret = fetched[name]
         except KeyError:
             raise ConfigError(
                 f"stack {spec.name!r} refers to {{{{{name}.{key}}}}} but ZenML has no secret {name!r}; "

@@ -88,3 +88,39 @@ def test_secret_references_of_the_components_are_collected():
         }
     )
     assert spec.secret_references() == {("s3", "key")}
+
+
+def test_secrets_made_elsewhere_are_looked_up_once_and_a_missing_key_is_named():
+    from types import SimpleNamespace
+
+    from stacks.apply import apply_secrets
+    from stacks.spec import StackSpec
+
+    class Client:  # what apply_secrets asks of ZenML's client, counted
+        calls: list[str] = []
+
+        def get_secret(self, name, allow_partial_name_match=False):
+            self.calls.append(name)
+            if name != "team":
+                raise KeyError(name)
+            return SimpleNamespace(secret_values={"username": "u", "password": "p"})
+
+    def spec(*keys):
+        config = {key: f"{{{{team.{key}}}}}" for key in keys}
+        return StackSpec.model_validate(
+            {
+                "name": "t",
+                "components": {
+                    "orchestrator": {"name": "o", "flavor": "local"},
+                    "artifact_store": {"name": "a", "flavor": "local"},
+                    "experiment_tracker": {"name": "e", "flavor": "mlflow", "config": config},
+                },
+            }
+        )
+
+    assert apply_secrets(spec("username", "password"), Client()) == []
+    assert Client.calls == ["team"], "one lookup for the secret's two keys"
+    with pytest.raises(
+        ConfigError, match=r"ZenML secret 'team' has no key 'token'; its keys: \['password', 'u"
+    ):
+        apply_secrets(spec("username", "token"), Client())
