@@ -49,10 +49,10 @@ def check_drift(
     release, schema = registry.load_release(version)
     reference = version.get_artifact(names.DATASET_TRAIN).load()
     threshold = registry.decision_threshold(version)
-    frames = {}
+    frames, scored = {}, {}
     for name, frame in (("reference", reference), ("current", scoring_dataset)):
-        _, proba = release_decisions(release, frame, schema, threshold)
-        frames[name] = frame[schema.names].assign(**{PREDICTION: proba})
+        scored[name] = release_decisions(release, frame, schema, threshold)
+        frames[name] = frame[schema.names].assign(**{PREDICTION: scored[name][1]})
     result = detect_drift(
         frames["reference"],
         frames["current"],
@@ -64,8 +64,8 @@ def check_drift(
     )
     drift = {"date": day, "model_version": str(version.number), **result.to_metadata()}
     if schema.target_column in scoring_dataset:
-        labelled = scoring_dataset.dropna(subset=[schema.target_column])
-        decisions, proba = release_decisions(release, labelled, schema, threshold)
+        known = scoring_dataset[schema.target_column].notna().to_numpy()  # labels arrive late
+        labelled, (decisions, proba) = scoring_dataset[known], (a[known] for a in scored["current"])
         y = binary_target(labelled[schema.target_column], schema.positive_label)
         metrics = classification_metrics(y, proba, threshold, y_pred=decisions)
         drift["quality"] = {"labelled_rows": len(labelled), **{k: metrics[k] for k in names.METRIC_NAMES}}
