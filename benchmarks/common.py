@@ -61,13 +61,19 @@ def machine() -> dict:
     }
 
 
+def _from_root(script: str) -> str:
+    """The script as run from the checkout's root (run_all passes absolute paths)."""
+    path = Path(script).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else script
+
+
 def write_result(name: str, figure: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     figure = {
         "figure": name,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": " ".join([Path(sys.executable).name, _from_root(sys.argv[0]), *sys.argv[1:]]),
         "machine": machine(),
         **figure,
     }
