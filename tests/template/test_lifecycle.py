@@ -279,6 +279,23 @@ def test_rendered_workflows_pass_actionlint_and_the_schema(default_project, csv_
             timeout=120,
         )
         assert schema.returncode == 0, f"{project.name}: {schema.stdout}{schema.stderr}"
+        uses = {
+            step["uses"]
+            for w in workflows
+            for job in yaml.safe_load(w.read_text())["jobs"].values()
+            for step in job["steps"]
+            if step.get("uses", "").startswith("./")
+        }
+        assert uses == {"./.github/actions/setup"}, uses
+        action = project / ".github/actions/setup/action.yml"  # the workflows' own action comes along
+        assert action.is_file() and not action.is_symlink(), action
+        schema = subprocess.run(
+            [str(checker), "--builtin-schema", "vendor.github-actions", str(action)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert schema.returncode == 0, f"{project.name}: {schema.stdout}{schema.stderr}"
 
 
 # --- copier update -------------------------------------------------------------------------------

