@@ -20,8 +20,15 @@ COMMON = {
 }
 
 
+def missing_as_none(frame: pd.DataFrame) -> pd.DataFrame:
+    """A CSV reads a missing text as NaN, SQL as None: the same missing value."""
+    return frame.astype(object).where(frame.notna(), None)
+
+
 def same(frame: pd.DataFrame) -> None:
-    pd.testing.assert_frame_equal(frame.reset_index(drop=True), TABLE, check_dtype=False)
+    pd.testing.assert_frame_equal(
+        missing_as_none(frame.reset_index(drop=True)), missing_as_none(TABLE), check_dtype=False
+    )
 
 
 def test_csv_and_parquet_paths_resolve_against_the_project(tmp_path: Path):
