@@ -27,12 +27,13 @@ def run_pipeline(pipeline: Any, **params: Any) -> Any:
     from stacks.run_settings import with_stack_settings
 
     pipeline = with_stack_settings(pipeline, Path(__file__).resolve().parents[1])
+    before = last_run(pipeline.name)
     try:
         return pipeline(**params)
     except Exception as exc:
-        from zenml.client import Client
-
-        run = Client().get_pipeline(pipeline.name).last_run
+        run = last_run(pipeline.name)
+        if run is None or (before is not None and run.id == before.id):
+            raise  # it failed before a run was made (compiling, say): its own error says why
         failures, user_error = [], False
         for name, step in run.steps.items():
             info = step.exception_info
@@ -43,3 +44,13 @@ def run_pipeline(pipeline: Any, **params: Any) -> Any:
         if not failures:
             raise
         raise PipelineFailed(pipeline.name, failures, user_error) from exc
+
+
+def last_run(name: str) -> Any:
+    """The newest run of pipeline ``name``, or None when it has none."""
+    from zenml.client import Client
+
+    try:
+        return Client().get_pipeline(name).last_run
+    except (KeyError, RuntimeError):  # no such pipeline yet; a pipeline without runs
+        return None

@@ -1,0 +1,70 @@
+"""pipelines/runner.run_pipeline: a failed run is reported by its steps' own messages, and a pipeline
+that failed before any run was made (while compiling) keeps its own error, not an earlier run's."""
+
+from types import SimpleNamespace
+
+import pytest
+import zenml.client
+
+import stacks.run_settings
+from pipelines.runner import PipelineFailed, run_pipeline
+
+
+class Store:
+    """What run_pipeline asks of ZenML's client: the pipeline's newest run."""
+
+    runs: list = []
+
+    def get_pipeline(self, name):
+        if not self.runs:
+            raise KeyError(f"No pipelines have been found that match {name!r}")
+        return SimpleNamespace(last_run=self.runs[-1])
+
+
+def failed_run(run_id, message, source="ml.settings.ConfigError"):
+    info = SimpleNamespace(message=message, source=source)
+    return SimpleNamespace(
+        id=run_id,
+        steps={"load": SimpleNamespace(exception_info=None), "score": SimpleNamespace(exception_info=info)},
+    )
+
+
+@pytest.fixture
+def store(monkeypatch):
+    monkeypatch.setattr(stacks.run_settings, "with_stack_settings", lambda pipeline, root: pipeline)
+    monkeypatch.setattr(zenml.client, "Client", Store)
+    Store.runs = []
+    return Store
+
+
+def pipeline_that(fails_with, store, makes_run=None):
+    def pipeline(**params):
+        if makes_run is not None:
+            store.runs.append(makes_run)
+        raise fails_with
+
+    pipeline.name = "scoring_pipeline"
+    return pipeline
+
+
+def test_a_failed_run_is_reported_by_its_steps_and_a_config_error_is_the_users(store):
+    with pytest.raises(
+        PipelineFailed, match=r"step 'score': scoring.database_password_env names X"
+    ) as caught:
+        run_pipeline(
+            pipeline_that(
+                RuntimeError("run failed"), store, failed_run(1, "scoring.database_password_env names X")
+            )
+        )
+    assert caught.value.user_error
+
+
+def test_a_failure_before_the_first_run_keeps_its_own_error(store):
+    with pytest.raises(KeyError, match="Unable to substitute environment variable"):
+        run_pipeline(pipeline_that(KeyError("Unable to substitute environment variable X"), store))
+
+
+def test_a_failure_before_the_run_is_not_blamed_on_the_previous_run(store):
+    store.runs.append(failed_run(1, "yesterday's failure"))
+    with pytest.raises(ValueError, match="compiling failed"):
+        run_pipeline(pipeline_that(ValueError("compiling failed"), store))
