@@ -35,6 +35,12 @@ class ConfigError(ValueError):
     """A configuration file is missing, unreadable or invalid."""
 
 
+# The name of an environment variable that holds a secret. Settings name the variable, never hold
+# the value: they are step parameters, which ZenML records (and it expands ${VAR} in them into its
+# records too), so a password in a URL or behind ${VAR} would end up in the ZenML store.
+ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
+
+
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -57,6 +63,9 @@ class DataSettings(StrictModel):
     path: str | None = None
     sql_url: str | None = None
     sql_query: str | None = None
+    sql_password_env: str | None = Field(
+        None, pattern=ENV_NAME, description="environment variable holding the password for sql_url"
+    )
     target_column: str = names.TARGET
     positive_label: str = names.GOOD
     id_column: str | None = names.ID
@@ -256,6 +265,9 @@ class ScoringSettings(StrictModel):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the scores database; empty: SQLite in the state dir"
     )
+    database_password_env: str | None = Field(
+        None, pattern=ENV_NAME, description="environment variable holding the password for database_url"
+    )
     table: str = Field("customer_scores", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     drift: float = Field(0.0, ge=0.0, le=1.0, description="demo source only: shift of the scored customers")
     customers: int | None = Field(None, ge=1, description="demo source only: how many customers to score")
@@ -271,7 +283,7 @@ class MonitoringThresholds(StrictModel):
 
 class WebhookSettings(StrictModel):
     format: Literal["slack", "teams"] = "slack"
-    env: str = Field("ALERT_WEBHOOK_URL", pattern=r"^[A-Z_][A-Z0-9_]*$", description="env var with the URL")
+    env: str = Field("ALERT_WEBHOOK_URL", pattern=ENV_NAME, description="env var with the URL")
     secret: str | None = Field(
         None,
         pattern=r"^[A-Za-z0-9_.-]+$",

@@ -9,7 +9,7 @@ from zenml import get_step_context, log_metadata, step
 from zenml.logger import get_logger
 
 from ml import names
-from ml.data.io import read_flat_table
+from ml.data.io import database_url, read_flat_table
 from ml.scoring import demo_customers, resolve_day, score, unseen_categories, write_scores
 from ml.settings import DataSettings, ScoringSettings
 from registry import models as registry
@@ -57,15 +57,22 @@ def score_customers(
     return scores, unseen
 
 
-def database_url(scoring: ScoringSettings) -> str:
-    return scoring.database_url or f"sqlite:///{state_dir() / 'scores.sqlite'}"
+def scores_database(scoring: ScoringSettings) -> sa.URL | str:
+    if not scoring.database_url:
+        return f"sqlite:///{state_dir() / 'scores.sqlite'}"
+    return database_url(
+        scoring.database_url,
+        scoring.database_password_env,
+        "scoring.database_url",
+        "scoring.database_password_env",
+    )
 
 
 @step(enable_cache=False)
 def store_scores(
     scores: pd.DataFrame, unseen_categories: dict, scoring: ScoringSettings, day: str
 ) -> Annotated[dict, "scoring_summary"]:
-    engine = sa.create_engine(database_url(scoring))
+    engine = sa.create_engine(scores_database(scoring))
     try:
         written = write_scores(engine, scoring.table, scores, date.fromisoformat(day))
     finally:

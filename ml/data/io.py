@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 
 from ml import names
 from ml.data.demo import DemoTables, generate_demo
-from ml.settings import DataSettings, DemoSettings
+from ml.settings import ConfigError, DataSettings, DemoSettings
 
 
 class DataSourceError(RuntimeError):
@@ -72,6 +73,28 @@ def read_demo_tables(path: Path) -> DemoTables:
     return DemoTables(customers, sales)
 
 
+def database_url(url: str, password_env: str | None, url_field: str, env_field: str) -> sa.URL:
+    """``url`` parsed, with the password taken from the environment variable ``password_env`` when
+    one is named: the settings, which ZenML records, hold the variable's name, not the password."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise DataSourceError(f"{url_field} {url!r} is not usable: {exc}") from exc
+    if not password_env:
+        return parsed
+    if parsed.password is not None:
+        raise ConfigError(
+            f"{url_field} holds a password and {env_field} names {password_env} for it; "
+            "take the password out of the URL (ZenML records the URL)"
+        )
+    if password_env not in os.environ:
+        raise ConfigError(
+            f"{env_field} names {password_env} for the database password, which is not set; "
+            f"export {password_env}=… where the pipeline runs"
+        )
+    return parsed.set(password=os.environ[password_env])
+
+
 def read_flat_table(data: DataSettings, root: Path) -> pd.DataFrame:
     """Read the user's own flat table (CSV, Parquet or a SQL query)."""
     if data.source in ("csv", "parquet"):
@@ -83,8 +106,9 @@ def read_flat_table(data: DataSettings, root: Path) -> pd.DataFrame:
             )
         return pd.read_csv(path) if data.source == "csv" else pd.read_parquet(path)
     if data.source == "sql":
+        url = database_url(str(data.sql_url), data.sql_password_env, "data.sql_url", "data.sql_password_env")
         try:
-            engine = sa.create_engine(str(data.sql_url))
+            engine = sa.create_engine(url)
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise DataSourceError(f"data.sql_url {data.sql_url!r} is not usable: {exc}") from exc
         try:

@@ -25,8 +25,9 @@ def _binary(name: str) -> str:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """Yield a SQLAlchemy URL of a fresh server (trust auth, loopback only)."""
+def postgres_server(password: str | None = None) -> Iterator[str]:
+    """Yield a SQLAlchemy URL of a fresh server on loopback: trust auth, or with ``password`` the
+    user must give it (SCRAM), and the URL carries it."""
     initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
     home = Path(tempfile.mkdtemp(prefix="pg-"))
     data, port = home / "data", free_port()
@@ -41,7 +42,13 @@ def postgres_server() -> Iterator[str]:
             log = (home / "server.log").read_text() if (home / "server.log").exists() else ""
             raise RuntimeError(f"{args[0]} failed: {result.stdout}{result.stderr}{log}")
 
-    run(initdb, "-D", str(data), "-U", "andamio", "--auth=trust", "-E", "UTF8")
+    auth = ["--auth=trust"]
+    if password is not None:
+        (home / "pwfile").write_text(password)
+        if as_user:
+            shutil.chown(home / "pwfile", "postgres")
+        auth = ["--auth=scram-sha-256", f"--pwfile={home / 'pwfile'}"]
+    run(initdb, "-D", str(data), "-U", "andamio", *auth, "-E", "UTF8")
     run(
         pg_ctl,
         "-D",
@@ -54,7 +61,8 @@ def postgres_server() -> Iterator[str]:
         "start",
     )
     try:
-        yield f"postgresql+psycopg://andamio@127.0.0.1:{port}/postgres"
+        user = "andamio" if password is None else f"andamio:{password}"
+        yield f"postgresql+psycopg://{user}@127.0.0.1:{port}/postgres"
     finally:
         run(pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop")
         shutil.rmtree(home, ignore_errors=True)

@@ -3,6 +3,7 @@ trained production model."""
 
 import http.server
 import json
+import secrets
 import threading
 from datetime import date
 
@@ -72,11 +73,24 @@ def test_scores_are_written_per_date_and_a_rerun_replaces_them(nightly):
     assert (both.model_version == "1").all()
 
 
-def test_scores_are_written_to_a_real_postgresql_server(nightly):
-    with postgres_server() as url:
-        config = scoring_config(nightly["state"], "postgres", database_url=url)
-        out = score(nightly, "2026-03-01", config)
-        assert "postgresql+psycopg://andamio@127.0.0.1" in out, out
+def test_scores_reach_a_real_postgresql_server_with_the_password_from_the_environment(nightly):
+    password = f"pw-{secrets.token_hex(8)}"
+    with postgres_server(password=password) as url:
+        config = scoring_config(
+            nightly["state"],
+            "postgres",
+            database_url=url.replace(f":{password}@", "@"),  # no secret in the YAML or in ZenML
+            database_password_env="SCORES_DB_PASSWORD",
+        )
+        args = ("score", "--project", str(nightly["project"]), "--config", config, "--date", "2026-03-01")
+        unset = run_cli(PROJECT_ROOT, nightly["env"], *args)
+        assert unset.returncode == 2, unset.stdout[-3000:] + unset.stderr[-3000:]
+        assert (
+            "database_password_env names SCORES_DB_PASSWORD for the database password, which is not set"
+            in (unset.stdout + unset.stderr)
+        )
+        out = must(run_cli(PROJECT_ROOT, {**nightly["env"], "SCORES_DB_PASSWORD": password}, *args)).stdout
+        assert "postgresql+psycopg://andamio:***@127.0.0.1" in out and password not in out, out
         engine = sa.create_engine(url)
         rows = read_scores(engine, "customer_scores", pd.Timestamp("2026-03-01").date())
         engine.dispose()

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from ml.data.io import DataSourceError, read_flat_table
-from ml.settings import DataSettings
+from ml.data.io import DataSourceError, database_url, read_flat_table
+from ml.settings import ConfigError, DataSettings
 
 TABLE = pd.DataFrame(
     {"cid": [1, 2, 3], "sex": ["f", "m", None], "income": [10.5, None, 7.0], "churned": ["yes", "no", "no"]}
@@ -48,6 +48,28 @@ def test_sql_query_reads_through_sqlalchemy(tmp_path: Path):
         source="sql", sql_url=url, sql_query="SELECT * FROM customers ORDER BY cid", **COMMON
     )
     same(read_flat_table(settings, tmp_path))
+
+
+def test_the_database_password_comes_from_the_named_environment_variable(monkeypatch):
+    url, fields = (
+        "postgresql+psycopg://scorer@db.internal/scores",
+        ("scoring.database_url", "scoring.database_password_env"),
+    )
+    assert database_url(url, None, *fields).password is None
+    monkeypatch.delenv("SCORES_DB_PASSWORD", raising=False)
+    with pytest.raises(
+        ConfigError, match=r"scoring.database_password_env names SCORES_DB_PASSWORD .* not set; export"
+    ):
+        database_url(url, "SCORES_DB_PASSWORD", *fields)
+    monkeypatch.setenv("SCORES_DB_PASSWORD", "p@ss:word/1")
+    filled = database_url(url, "SCORES_DB_PASSWORD", *fields)
+    assert filled.password == "p@ss:word/1" and "p@ss" not in filled.render_as_string(hide_password=True)
+    with pytest.raises(
+        ConfigError, match=r"scoring.database_url holds a password and .* take the password out"
+    ):
+        database_url("postgresql+psycopg://scorer:inline@db/scores", "SCORES_DB_PASSWORD", *fields)
+    with pytest.raises(ValueError, match="sql_password_env"):  # a variable's name, not a password
+        DataSettings(source="sql", sql_url=url, sql_query="SELECT 1", sql_password_env="hunter2", **COMMON)
 
 
 @pytest.mark.parametrize(
