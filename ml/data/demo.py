@@ -35,11 +35,7 @@ class DemoTables:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _sigmoid_inplace(x: np.ndarray) -> np.ndarray:
-    """``_sigmoid(x)`` (the same values) written over ``x``: no temporaries the size of the sales."""
+    """``1 / (1 + exp(-x))`` written over ``x`` (a fresh array): no temporaries the size of the sales."""
     np.negative(x, out=x)
     np.exp(x, out=x)
     x += 1.0
@@ -109,10 +105,10 @@ def generate_demo(
     x = 0.6 * r
     np.subtract(-2.4, x, out=x)
     np.add(x, 0.4, out=x, where=online)
-    returned = rng.random(m) < _sigmoid_inplace(x)
+    returned = rng.random(m) < _sigmoid(x)
     np.multiply(1.1, r, out=x)
     np.subtract(-1.8, x, out=x)
-    late = rng.random(m) < _sigmoid_inplace(x)
+    late = rng.random(m) < _sigmoid(x)
     del x
     days_late = np.round(rng.gamma(1.5, 12.0, m)).astype(np.int64)
     days_late += 1
