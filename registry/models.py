@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ml import names
@@ -89,8 +93,28 @@ def _record(model_name: str, version_name: str, entry: dict, extra: dict | None 
     log_metadata({DECISIONS: history, **(extra or {})}, model_name=model_name, model_version=version_name)
 
 
+@contextmanager
+def _stage_lock(model_name: str) -> Iterator[None]:
+    """Stage changes of one model, one at a time among the processes that share this ZenML
+    configuration. ZenML's ``set_stage(force=True)`` reads the current holder and archives it in
+    separate steps, so two concurrent promotions could both end in production (seen in
+    test_two_concurrent_promotions_leave_exactly_one_production_version)."""
+    from zenml.config.global_config import GlobalConfiguration
+
+    path = Path(GlobalConfiguration().config_directory) / "locks" / f"stage-{model_name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        yield
+
+
 def set_stage(model_name: str, version_name: str, stage: str, why: str, extra: dict | None = None) -> None:
     """Move a version to ``stage`` (production archives the previous holder) in ZenML and MLflow."""
+    with _stage_lock(model_name):
+        _set_stage(model_name, version_name, stage, why, extra)
+
+
+def _set_stage(model_name: str, version_name: str, stage: str, why: str, extra: dict | None) -> None:
     client = _client()
     previous = production_version(model_name) if stage == "production" else None
     version = client.get_model_version(model_name, version_name)
