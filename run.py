@@ -48,7 +48,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     run = run_pipeline(
         pipeline, data=project.data, training=training, code_reference=code_reference(project, training)
     )
-    metrics = run.steps["evaluate"].outputs[names.METRICS][0].load()
+    metrics = output(run, "evaluate", names.METRICS)
     version = run.model_version
     print(f"\nTraining run {run.name}: {run.status.value}")
     if version is not None:
@@ -58,7 +58,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"{primary} = {metrics[primary]:.3f} "
         f"(always-positive baseline {metrics[names.BASELINE_PRECISION]:.3f})"
     )
-    decision = run.steps["promote"].outputs[names.PROMOTION_DECISION][0].load()
+    decision = output(run, "promote", names.PROMOTION_DECISION)
     print(f"Promotion: {decision['stage']}" + "".join(f"\n  - {reason}" for reason in decision["reasons"]))
     print(f"MLflow tracking URI: {_tracking_uri()} (browse: mlflow ui --backend-store-uri <that URI>)")
     print(status.TRAINED.line(f"{run.name}, promotion {decision['stage']}"))
@@ -69,6 +69,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         primary_metric=f"{metrics[primary]:.4f}",
     )
     return 0
+
+
+def output(run, step: str, name: str):
+    """The loaded artifact ``name`` that step ``step`` of ``run`` returned."""
+    return run.steps[step].outputs[name][0].load()
+
+
+def require_production(project: ProjectSettings) -> None:
+    """Stop before a run that needs the production release when there is none (ZenML would fail
+    while creating the run, with a traceback); RegistryError names the model and what to run."""
+    from registry.release import production_version_or_error
+
+    production_version_or_error(project.model_name)
 
 
 def write_outputs(path: str | None, **values: object) -> None:
@@ -96,9 +109,10 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     project = load_settings(args.project, ProjectSettings)
     serving = load_settings(args.config, ServingSettings)
+    require_production(project)
     pipeline = deployment_pipeline.with_options(model=Model(name=project.model_name, version="production"))
     run = run_pipeline(pipeline, serving=serving)
-    deployment = run.steps["deploy_local"].outputs["deployment"][0].load()
+    deployment = output(run, "deploy_local", names.DEPLOYMENT)
     print("\n" + status.DEPLOYED.line(deployment["url"]))
     print(f"  model {deployment['models']['primary']}, Bento {deployment['bento_tag']}")
     example, url = deployment["smoke_test"]["example_request"], deployment["url"]
@@ -116,12 +130,13 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     project = load_settings(args.project, ProjectSettings)
     scoring = load_settings(args.config, ScoringSettings)
+    require_production(project)
     pipeline = scoring_pipeline.with_options(model=Model(name=project.model_name, version="production"))
     if args.schedule:
         return schedule(pipeline, "score", scoring.schedule.cron, data=project.data, scoring=scoring)
     day = _day(args.date)
     run = run_pipeline(pipeline, data=project.data, scoring=scoring, day=day)
-    summary = run.steps["store_scores"].outputs["scoring_summary"][0].load()
+    summary = output(run, "store_scores", names.SCORING_SUMMARY)
     print(f"\nScored {summary['rows']} customers for {day} with model version {summary['model_version']}")
     print(f"  table {summary['table']} in {summary['database']}; labels {summary['label_share']}")
     for column, values in summary["unseen_categories"].items():
@@ -172,6 +187,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     project = load_settings(args.project, ProjectSettings)
     scoring = load_settings(args.scoring_config, ScoringSettings)
     monitoring = load_settings(args.config, MonitoringSettings)
+    require_production(project)
     pipeline = monitoring_pipeline.with_options(model=Model(name=project.model_name, version="production"))
     if args.schedule:
         parameters = {"data": project.data, "scoring": scoring, "monitoring": monitoring}
@@ -187,8 +203,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         day=day,
         project=project.project_name,
     )
-    drift = run.steps["check_drift"].outputs["drift"][0].load()
-    decision = run.steps["alert"].outputs["monitoring_decision"][0].load()
+    drift = output(run, "check_drift", names.DRIFT)
+    decision = output(run, "alert", names.MONITORING_DECISION)
     print(
         f"\nMonitoring {day}: drift share {drift['drift_share']:.2f} "
         f"(drifted: {', '.join(sorted(drift['drifted_columns'])) or 'none'})"
@@ -229,7 +245,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
         monitoring=load_settings(args.config, MonitoringSettings),
         training=load_settings(args.training_config, TrainingSettings),
     )
-    summary = run.steps["executive_brief"].outputs["executive_brief_summary"][0].load()
+    summary = output(run, "executive_brief", names.BRIEF_SUMMARY)
     print("\n" + status.BRIEF.line(summary["status"]))
     print("".join(f"  - {finding}\n" for finding in summary["findings"]), end="")
     print(f"  HTML: {summary['html']}\n  Markdown: {summary['markdown']}")
@@ -264,13 +280,17 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(f"model {project.model_name!r} has no versions yet; run `python run.py train`")
         return 0
     metric = load_settings(args.config, TrainingSettings).primary_metric
-    print(f"{'version':>7}  {'stage':<10} {metric:>9}  {'fairness':>8}  decision / release")
+
+    def shown(value, digits: int) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    print(f"{'version':>7}  {'stage':<10} {metric:>9}  {'fairness':>8}  {'threshold':>9}  decision / release")
     for row in rows:
-        value = row["metrics"].get(metric)
-        score = row["fairness_score"]
+        decision = row["decision"] or f"none: training {row['training']}"
         print(
-            f"{row['version']:>7}  {row['stage']:<10} {value if value is None else f'{value:.4f}':>9}  "
-            f"{score if score is None else f'{score:.3f}':>8}  {row['decision']} / {row['release']}"
+            f"{row['version']:>7}  {row['stage']:<10} {shown(row['metrics'].get(metric), 4):>9}  "
+            f"{shown(row['fairness_score'], 3):>8}  {shown(row['threshold'], 2):>9}  "
+            f"{decision} / {row['release'] or '-'}"
         )
     return 0
 
@@ -304,12 +324,16 @@ def code_reference(project: ProjectSettings, training: TrainingSettings) -> dict
         return out.stdout.strip() if out.returncode == 0 else None
 
     configs = project.model_dump_json() + training.model_dump_json()
-    porcelain = git("status", "--porcelain")
-    return {
-        "git_commit": git("rev-parse", "HEAD"),
-        "git_dirty": bool(porcelain) if porcelain is not None else None,
+    commit = git("rev-parse", "HEAD")
+    porcelain = git("status", "--porcelain") if commit else None
+    reference = {
+        "git_commit": commit,
+        "git_dirty": bool(porcelain) if commit else None,
         "config_sha256": hashlib.sha256(configs.encode()).hexdigest(),
     }
+    if commit is None:
+        reference["note"] = f"no git commit recorded: {ROOT} is not in a git repository with a commit"
+    return reference
 
 
 def _tracking_uri() -> str:
@@ -424,9 +448,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def use_project_state() -> None:
-    """ZenML's store lives in the project's state dir unless ZENML_CONFIG_PATH says otherwise."""
+    """ZenML's store and BentoML's model store live in the project's state dir unless
+    ZENML_CONFIG_PATH / BENTOML_HOME say otherwise (BentoML's default, ~/bentoml, is shared by every
+    project on the machine)."""
     state = state_dir(ROOT)
     os.environ.setdefault("ZENML_CONFIG_PATH", str(state / "zenml"))
+    os.environ.setdefault("BENTOML_HOME", str(state / "bentoml"))
 
 
 def main(argv: list[str] | None = None) -> int:

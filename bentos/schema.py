@@ -28,9 +28,20 @@ def _feature_field(spec: dict) -> tuple[Any, Any]:
     return (annotation | None if nullable else annotation), field
 
 
-def record_model(schema: dict, name: str = "CustomerRecord") -> type[BaseModel]:
-    """One input record: the model's features (+ the id column when the project has one)."""
+def record_model(
+    schema: dict, mitigation: dict | None = None, name: str = "CustomerRecord"
+) -> type[BaseModel]:
+    """One input record: the model's features (+ the id column when the project has one; + the
+    sensitive columns a fairness-mitigated release decides its group thresholds by)."""
     fields: dict[str, Any] = {spec["name"]: _feature_field(spec) for spec in schema["features"]}
+    for column in (mitigation or {}).get("sensitive_features", ()):
+        if column not in fields:
+            numeric = column in mitigation["edges"]
+            description = "sensitive column: picks the group's decision threshold (missing: its own group)"
+            fields[column] = (
+                (float if numeric else str) | None,
+                Field(default=None, description=description),
+            )
     if schema.get("id_column"):
         fields[schema["id_column"]] = (int | str, Field(description="echoed back in the response"))
     return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)

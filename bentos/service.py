@@ -20,7 +20,7 @@ import bentoml
 from bentoml.validators import ContentType
 from pydantic import Field
 
-from bentos.bundle import SPEC_FILE, NativeModel
+from bentos.bundle import SPEC_FILE, ServedModel, load_model
 from bentos.guard import RequestGuard
 from bentos.inference_log import InferenceLog, row
 from bentos.runtime import ServingRuntime
@@ -35,7 +35,7 @@ if _stored is None:
         f"BentoML model {RUNTIME.model_tag!r} is not in the store; export it with `python run.py deploy`"
     )
 SPEC = json.loads(Path(_stored.path_of(SPEC_FILE)).read_text())
-Record = record_model(SPEC["schema"])
+Record = record_model(SPEC["schema"], SPEC.get("mitigation"))
 Batch = Annotated[list[Record], Field(min_length=1, max_length=RUNTIME.max_batch_size)]
 # A declared content type spares BentoML from building the output's JSON schema on every response
 # (it derives the media type from the schema otherwise: about 1 ms per request, more than the model).
@@ -55,7 +55,7 @@ class ScoringService:
     primary = PRIMARY
 
     def __init__(self) -> None:
-        self.models: dict[str, NativeModel] = {}
+        self.models: dict[str, ServedModel] = {}
         self.routing = random.Random()
         self.log = InferenceLog(RUNTIME.log_path)
         self.labels = SPEC["schema"]["positive_label"], SPEC["schema"]["negative_label"]
@@ -66,14 +66,14 @@ class ScoringService:
         refs = {"primary": PRIMARY, **({"canary": CANARY} if CANARY is not None else {})}
         loaded = {}
         for role, ref in refs.items():
-            model = NativeModel.load(Path(ref.resolve().path))
+            model = load_model(Path(ref.resolve().path))
             loaded[role] = model
         self.models = loaded
 
     def __is_ready__(self) -> bool:
         return "primary" in self.models
 
-    def _route(self) -> NativeModel:
+    def _route(self) -> ServedModel:
         if not self.__is_ready__():
             raise bentoml.exceptions.ServiceUnavailable("the model is still loading; retry shortly")
         if "canary" in self.models and self.routing.random() < RUNTIME.canary_share:
@@ -94,16 +94,17 @@ class ScoringService:
         model = self._route()
         rows = [r.__dict__ for r in records]  # the validated fields, without model_dump's copy
         proba = model.predict_proba(rows)
+        decisions = model.decisions(rows, proba)  # the release's threshold (or group thresholds)
         version = model.spec["info"]["model_version"]
         positive, negative = self.labels
         out = [
             Prediction(
                 id=i,
-                label=positive if p >= model.threshold else negative,
+                label=positive if d else negative,
                 probability=float(p),
                 model_version=version,
             )
-            for i, p in zip(self._ids(rows), proba, strict=True)
+            for i, p, d in zip(self._ids(rows), proba, decisions, strict=True)
         ]
         self._log("predict", version, out, rows, started)
         return out

@@ -23,12 +23,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import precision_score, recall_score
 from sklearn.pipeline import Pipeline
 
+from ml.decision import INTERSECTION_SEPARATOR, MISSING_GROUP, band_labels, mitigated_decisions, row_draws
 from ml.features import FeatureSchema, is_numeric
 from ml.settings import FairnessSettings
-from ml.training import as_model_input
+from ml.training import as_model_input, category_text, predict_proba
 
-MISSING_GROUP = "missing"
-INTERSECTION_SEPARATOR = " × "
 DISPARITY_COLUMNS = (
     "demographic_parity_difference",
     "demographic_parity_ratio",
@@ -53,29 +52,38 @@ GROUP_METRICS = {
 }
 
 
-def _band(series: pd.Series, edges: tuple[float, ...] | None) -> pd.Series:
-    """Numeric column -> labelled bands ('<30', '30-45', …, '65+'); quartiles without edges."""
+def band_edges(series: pd.Series, edges: tuple[float, ...] | None) -> tuple[float, ...]:
+    """The inner band edges of a numeric column: ``edges`` when configured, else its quartiles."""
     if edges is None:
         edges = tuple(np.unique(np.nanquantile(series.astype(float), [0.25, 0.5, 0.75])))
-    labels = [f"<{edges[0]:g}"]
-    labels += [f"{lo:g}-{hi:g}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
-    labels.append(f"{edges[-1]:g}+")
-    bands = pd.cut(series, bins=[-np.inf, *edges, np.inf], labels=labels, right=False)
+    return tuple(float(edge) for edge in edges)
+
+
+def _band(series: pd.Series, edges: tuple[float, ...]) -> pd.Series:
+    """Numeric column -> labelled bands ('<30', '30-45', …, '65+'), left-closed."""
+    bands = pd.cut(series, bins=[-np.inf, *edges, np.inf], labels=band_labels(edges), right=False)
     return bands.astype(object).where(series.notna(), MISSING_GROUP)
 
 
 def sensitive_groups(
-    frame: pd.DataFrame, features: tuple[str, ...], settings: FairnessSettings
+    frame: pd.DataFrame,
+    features: tuple[str, ...],
+    settings: FairnessSettings,
+    edges: dict[str, tuple[float, ...]] | None = None,
 ) -> pd.DataFrame:
-    """One text column per sensitive feature: numeric ones banded, missing values a group of their own."""
+    """One text column per sensitive feature: numeric ones banded (by ``edges`` when given, e.g. the
+    ones a mitigated model learnt, else the configured bins or the column's quartiles), missing
+    values a group of their own."""
     missing = [column for column in features if column not in frame.columns]
     if missing:
         raise ValueError(f"sensitive feature(s) {missing} are not columns of the data; it has {list(frame)}")
     groups = {}
     for column in features:
         series = frame[column]
-        if is_numeric(series):
-            groups[column] = _band(series, settings.bins.get(column))
+        if edges is not None and column in edges:
+            groups[column] = _band(series, tuple(edges[column]))
+        elif is_numeric(series):
+            groups[column] = _band(series, band_edges(series, settings.bins.get(column)))
         else:
             groups[column] = series.astype(object).where(series.notna(), MISSING_GROUP).astype(str)
     return pd.DataFrame(groups, index=frame.index).astype(str)
@@ -195,9 +203,10 @@ class MitigatedClassifier(ClassifierMixin, BaseEstimator):
     """A fitted model plus Fairlearn's ThresholdOptimizer: group-specific decision thresholds.
 
     ``predict`` takes the raw frame (model inputs and the sensitive columns); the groups are
-    derived from it as at fitting time, groups smaller than ``min_group_size`` pooled into one.
-    Predictions are randomized between two thresholds per group, seeded by ``seed`` so that the
-    same frame always gets the same answer.
+    derived from it as at fitting time (numeric columns cut at the edges learnt then), groups
+    smaller than ``min_group_size`` pooled into one. ThresholdOptimizer randomises between two
+    thresholds per group; the draw of each row comes from a hash of its own values and ``seed``
+    (``ml.decision``), so a row gets the same decision in any batch and from the served API.
     """
 
     def __init__(
@@ -215,7 +224,7 @@ class MitigatedClassifier(ClassifierMixin, BaseEstimator):
         self.seed = seed
 
     def _raw_groups(self, frame: pd.DataFrame) -> pd.Series:
-        groups = sensitive_groups(frame, self.sensitive_features, self.fairness)
+        groups = sensitive_groups(frame, self.sensitive_features, self.fairness, self.edges_)
         return groups.agg(INTERSECTION_SEPARATOR.join, axis=1)
 
     def _groups(self, frame: pd.DataFrame) -> pd.Series:
@@ -223,6 +232,11 @@ class MitigatedClassifier(ClassifierMixin, BaseEstimator):
         return raw.where(raw.isin(self.groups_), self.fallback_group_)
 
     def fit(self, frame: pd.DataFrame, y: np.ndarray) -> MitigatedClassifier:
+        self.edges_ = {
+            column: band_edges(frame[column], self.fairness.bins.get(column))
+            for column in self.sensitive_features
+            if is_numeric(frame[column])
+        }
         raw = self._raw_groups(frame)
         sizes = raw.value_counts()
         large = sizes[sizes >= self.fairness.min_group_size].index
@@ -235,17 +249,60 @@ class MitigatedClassifier(ClassifierMixin, BaseEstimator):
             prefit=True,
             predict_method="predict_proba",
         ).fit(as_model_input(frame, self.schema), y, sensitive_features=self._groups(frame))
+        self.rules_ = {
+            str(group): {
+                "p0": float(rule.p0),
+                "operator0": rule.operation0.operator,
+                "threshold0": float(rule.operation0.threshold),
+                "p1": float(rule.p1),
+                "operator1": rule.operation1.operator,
+                "threshold1": float(rule.operation1.threshold),
+                "p_ignore": float(rule.p_ignore) if "p_ignore" in rule else None,
+                "prediction_constant": float(rule.prediction_constant) if "p_ignore" in rule else None,
+            }
+            for group, rule in self.optimizer_.interpolated_thresholder_.interpolation_dict.items()
+        }
         self.classes_ = np.array([0, 1])
         return self
 
+    @property
+    def draw_columns(self) -> list[str]:
+        """The columns whose values make a row's draw: the model's features, then the sensitive ones."""
+        return [*self.schema.names, *(c for c in self.sensitive_features if c not in self.schema.names)]
+
+    def _draws(self, frame: pd.DataFrame) -> np.ndarray:
+        columns = []
+        for column in self.draw_columns:
+            series = frame[column] if column in frame else pd.Series(None, index=frame.index, dtype=object)
+            if column in self.schema.categorical:
+                series = category_text(series)
+            elif is_numeric(series):
+                series = series.astype(float)
+            columns.append(series.astype(object).where(series.notna(), None).to_numpy())
+        return row_draws(zip(*columns, strict=True), self.seed)
+
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.optimizer_.predict(
-            as_model_input(frame, self.schema), sensitive_features=self._groups(frame), random_state=self.seed
-        )
+        scores = predict_proba(self.model, frame, self.schema)
+        return mitigated_decisions(scores, self._groups(frame).to_numpy(), self.rules_, self._draws(frame))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """The underlying model's probabilities (the thresholds act on decisions only)."""
-        return self.model.predict_proba(as_model_input(frame, self.schema))
+        proba = predict_proba(self.model, frame, self.schema)
+        return np.column_stack([1.0 - proba, proba])
+
+    def serving_spec(self) -> dict:
+        """What the served bundle needs to decide as ``predict`` does (plain numbers, no pickle)."""
+        return {
+            "method": "threshold_optimizer",
+            "constraint": self.fairness.mitigation_constraint,
+            "sensitive_features": list(self.sensitive_features),
+            "edges": {column: list(edges) for column, edges in self.edges_.items()},
+            "groups": list(self.groups_),
+            "fallback_group": self.fallback_group_,
+            "rules": self.rules_,
+            "draw_columns": self.draw_columns,
+            "seed": self.seed,
+        }
 
 
 def mitigate(

@@ -44,4 +44,5 @@ def training_pipeline(
         training=training,
         mitigated_model=mitigated_model,
         mitigated_evaluation=mitigated_evaluation,
+        code_reference=code_reference,
     )

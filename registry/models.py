@@ -8,15 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from ml import names
-from ml.features import FeatureSchema
 
-RELEASE_ARTIFACT = "release_artifact"  # metadata key: which artifact of a version is served
-MLFLOW_VERSION = "mlflow_registry_version"
-REPLACED = "replaced_production_version"
-DECISIONS = "stage_history"
+MLFLOW_VERSION = names.MLFLOW_VERSION
+REPLACED = names.REPLACED
+DECISIONS = names.STAGE_HISTORY
 
 
 class RegistryError(RuntimeError):
@@ -37,19 +34,6 @@ def production_version(model_name: str):
         return _client().get_model_version(model_name, ModelStages.PRODUCTION)
     except KeyError:
         return None
-
-
-def load_release(version) -> tuple[Any, FeatureSchema]:
-    """The served model of a version (plain or fairness-mitigated) and its feature schema."""
-    artifact = version.run_metadata.get(RELEASE_ARTIFACT, names.MODEL)
-    release = version.get_artifact(artifact).load()
-    schema = FeatureSchema.from_dict(version.get_artifact(names.FEATURE_SCHEMA).load())
-    return release, schema
-
-
-def decision_threshold(version) -> float:
-    """The probability above which a version labels a customer positive (logged at training)."""
-    return float(version.run_metadata.get("decision_threshold", 0.5))
 
 
 def _registry():
@@ -141,11 +125,25 @@ def rollback(model_name: str, to_version: str | None = None) -> tuple[str, str]:
             "name one with --to VERSION (see `python run.py models`)"
         )
     try:
-        _client().get_model_version(model_name, str(target))
+        version = _client().get_model_version(model_name, str(target))
     except KeyError:
         raise RegistryError(f"model {model_name!r} has no version {target!r}") from None
+    from registry.release import record_of
+
+    record_of(version)  # only a version whose release is complete can serve again
     set_stage(model_name, str(target), "production", f"rollback from version {current.name}")
     return current.name, str(target)
+
+
+def training_state(version) -> str:
+    """How the training of a version without a promotion decision ended: 'failed' when every run
+    that made it failed (or was stopped), else 'running'."""
+    from zenml.enums import ExecutionStatus
+
+    runs = _client().list_pipeline_runs(model_version_id=version.id, size=100).items
+    statuses = [run.status for run in runs]
+    ended = {ExecutionStatus.FAILED, ExecutionStatus.STOPPED, ExecutionStatus.CANCELLED}
+    return "failed" if not statuses or all(status in ended for status in statuses) else "running"
 
 
 def describe_versions(model_name: str) -> list[dict]:
@@ -157,15 +155,18 @@ def describe_versions(model_name: str) -> list[dict]:
     rows = []
     for version in versions:
         meta = version.run_metadata
-        decision = meta.get(names.PROMOTION_DECISION, {})
+        decision = meta.get(names.PROMOTION_DECISION) or {}
+        release = meta.get(names.RELEASE) or {}
         rows.append(
             {
                 "version": version.name,
                 "stage": str(version.stage or "none"),
-                "metrics": meta.get(names.METRICS, {}),
-                "fairness_score": meta.get(names.FAIRNESS, {}).get("fairness_score"),
+                "training": "promotion decided" if decision else training_state(version),
+                "metrics": meta.get(names.METRICS) or {},
+                "fairness_score": (meta.get(names.FAIRNESS) or {}).get("fairness_score"),
                 "decision": decision.get("stage"),
-                "release": meta.get(RELEASE_ARTIFACT),
+                "release": release.get("artifact", meta.get(names.RELEASE_ARTIFACT)),
+                "threshold": release.get("decision_threshold"),
                 "mitigated": meta.get(names.MITIGATED_EVALUATION),
                 "created": version.created.isoformat(timespec="seconds") if version.created else None,
                 # monitoring_<date> and monitoring_decision_<date> entries (steps/monitor.py)

@@ -18,9 +18,9 @@ from steps._context import state_dir
 def executive_brief(
     project: ProjectSettings, monitoring: MonitoringSettings, training: TrainingSettings
 ) -> tuple[
-    Annotated[HTMLString, "executive_brief"],
-    Annotated[MarkdownString, "executive_brief_markdown"],
-    Annotated[dict, "executive_brief_summary"],
+    Annotated[HTMLString, names.BRIEF_HTML],
+    Annotated[MarkdownString, names.BRIEF_MARKDOWN],
+    Annotated[dict, names.BRIEF_SUMMARY],
 ]:
     """Reads the Model Control Plane (versions, metrics, monitoring metadata) and the incident and
     audit logs; writes <state>/reports/brief.html and brief.md and returns them as visualizations."""

@@ -14,59 +14,56 @@ from bentos import local_server
 from bentos.bundle import export_bundle
 from ml import names
 from ml.alerts import audit
-from ml.evaluation import release_decisions
 from ml.settings import ServingSettings
 from ml.status import DEPLOY_FAILED, DEPLOYED
-from registry import models as registry
+from registry.models import RegistryError
+from registry.release import Release, production_release, release_of
 from steps._context import project_root, state_dir
 
 STATUS = {True: DEPLOYED, False: DEPLOY_FAILED}  # bilingual, with their runbook links
 
 
-def _export(model_name: str, version) -> str:
+def _export(release: Release) -> str:
+    """The release as a BentoML model tagged with its identity (registry/release.py): an earlier
+    export of the same release is reused, never another project's or another store's model."""
     import bentoml
 
-    tag = f"{model_name}:v{version.number}"
+    tag = release.bento_tag
     try:
-        return str(bentoml.models.get(tag).tag)  # exported before: the same version, the same files
+        return str(bentoml.models.get(tag).tag)  # exported before: the same release, the same files
     except bentoml.exceptions.NotFound:
         pass
-    release, schema = registry.load_release(version)
-    meta = version.run_metadata
+    record = release.record
+    run_id = str(release.version.run_metadata.get(names.MLFLOW_RUN_ID, ""))
     info = {
-        "model_name": model_name,
-        "model_version": str(version.number),
-        "mlflow_run_id": meta.get("mlflow_run_id", ""),
-        "release": meta.get(registry.RELEASE_ARTIFACT),
+        "model_name": release.model_name,
+        "model_version": release.number,
+        "mlflow_run_id": run_id,
+        "release": record["artifact"],
+        "identity": record["identity"],
     }
-    labels = {
-        "zenml_model": model_name,
-        "zenml_version": str(version.number),
-        "mlflow_run_id": str(meta.get("mlflow_run_id", "")),
-    }
+    labels = {"zenml_model": release.model_name, "zenml_version": release.number, "mlflow_run_id": run_id}
     with bentoml.models.create(tag, labels=labels, metadata=info) as ref:
-        export_bundle(release, schema.to_dict(), registry.decision_threshold(version), Path(ref.path), info)
+        export_bundle(release.model, release.schema.to_dict(), release.threshold, Path(ref.path), info)
     return tag
 
 
 @step(enable_cache=False)
-def export_models(serving: ServingSettings) -> Annotated[dict, "bento_models"]:
-    """The production version (and the canary version, if configured) into the BentoML store."""
+def export_models(serving: ServingSettings) -> Annotated[dict, names.BENTO_MODELS]:
+    """The production release (and the canary version's, if configured) into the BentoML store."""
     this = get_step_context().model
-    production = registry.production_version(this.name)
-    if production is None:
-        raise registry.RegistryError(f"model {this.name!r} has no production version; train first")
-    tags = {"primary": _export(this.name, production)}
+    production = production_release(this.name)
+    tags = {"primary": _export(production), "primary_version": production.number}
     if serving.canary.version is not None:
         from zenml.client import Client
 
         try:
             canary = Client().get_model_version(this.name, str(serving.canary.version))
         except KeyError:
-            raise registry.RegistryError(
+            raise RegistryError(
                 f"canary.version {serving.canary.version} is not a version of {this.name!r}"
             ) from None
-        tags["canary"] = _export(this.name, canary)
+        tags["canary"] = _export(release_of(canary))
     return tags
 
 
@@ -84,7 +81,7 @@ def server_env(tags: dict, serving: ServingSettings) -> dict[str, str]:
 
 
 @step(enable_cache=False)
-def build_bento(bento_models: dict, serving: ServingSettings) -> Annotated[str, "bento_tag"]:
+def build_bento(bento_models: dict, serving: ServingSettings) -> Annotated[str, names.BENTO_TAG]:
     """`bentoml build` from bentofile.yaml; the Bento carries its Dockerfile for `containerize`."""
     import bentoml
 
@@ -103,16 +100,19 @@ def build_bento(bento_models: dict, serving: ServingSettings) -> Annotated[str, 
 
 
 @step(enable_cache=False)
-def smoke_test(bento_tag: str, bento_models: dict, serving: ServingSettings) -> Annotated[dict, "smoke_test"]:
-    """Serve the built Bento on a free loopback port; its answers must equal the model's own."""
-    this = get_step_context().model
-    version = registry.production_version(this.name)
-    release, schema = registry.load_release(version)
-    frame = version.get_artifact(names.DATASET_TEST).load().head(serving.smoke_rows)
-    threshold = registry.decision_threshold(version)
-    expected_labels, expected_proba = release_decisions(release, frame, schema, threshold)
-    columns = [*schema.names, *([schema.id_column] if schema.id_column else [])]
-    records = json.loads(frame[columns].to_json(orient="records"))
+def smoke_test(
+    bento_tag: str, bento_models: dict, serving: ServingSettings
+) -> Annotated[dict, names.SMOKE_TEST]:
+    """Serve the built Bento on a free loopback port; its answers must equal those of the release
+    being deployed (the version exported above, read again from the registry)."""
+    from zenml.client import Client
+
+    name = get_step_context().model.name
+    release = release_of(Client().get_model_version(name, bento_models["primary_version"]))
+    frame = release.artifact(names.DATASET_TEST).head(serving.smoke_rows)
+    expected_labels, expected_proba = release.decisions(frame)
+    schema = release.schema
+    records = json.loads(frame[release.input_columns].to_json(orient="records"))
     example = state_dir() / "serving" / "example_request.json"
     example.parent.mkdir(parents=True, exist_ok=True)
     example.write_text(json.dumps({"records": records[:2]}, indent=1))
@@ -146,7 +146,7 @@ def smoke_test(bento_tag: str, bento_models: dict, serving: ServingSettings) -> 
 @step(enable_cache=False)
 def deploy_local(
     bento_tag: str, bento_models: dict, smoke_test: dict, serving: ServingSettings
-) -> Annotated[dict, "deployment"]:
+) -> Annotated[dict, names.DEPLOYMENT]:
     """Start (or replace) this project's local server; record URL, Bento tag and model version."""
     record_path = state_dir() / "serving" / "server.json"
     if record_path.exists():
@@ -173,7 +173,7 @@ def deploy_local(
         "smoke_test": smoke_test,
     }
     record_path.write_text(json.dumps(deployment, indent=1))
-    log_metadata({"deployment": deployment}, infer_model=True)
+    log_metadata({names.DEPLOYMENT: deployment}, infer_model=True)
     audit(
         state_dir() / names.AUDIT_LOG,
         getpass.getuser(),

@@ -21,7 +21,7 @@ from ml.alerts import (
     teams_payload,
     webhook_url,
 )
-from ml.evaluation import classification_metrics, release_decisions
+from ml.evaluation import classification_metrics
 from ml.features import binary_target
 from ml.monitoring import (
     classification_quality,
@@ -32,7 +32,7 @@ from ml.monitoring import (
     serving_health,
 )
 from ml.settings import MonitoringSettings
-from registry import models as registry
+from registry.release import production_release
 from steps._context import state_dir
 
 PREDICTION = "prediction"
@@ -41,17 +41,15 @@ PREDICTION = "prediction"
 @step(enable_cache=False)
 def check_drift(
     scoring_dataset: pd.DataFrame, monitoring: MonitoringSettings, day: str
-) -> tuple[Annotated[dict, "drift"], Annotated[HTMLString, "drift_report"]]:
+) -> tuple[Annotated[dict, names.DRIFT], Annotated[HTMLString, names.DRIFT_REPORT]]:
     """Today's features and predictions vs the production version's training data (Evidently);
     precision on today's labels when they have arrived (concept drift)."""
     this = get_step_context().model
-    version = registry.production_version(this.name)
-    release, schema = registry.load_release(version)
-    reference = version.get_artifact(names.DATASET_TRAIN).load()
-    threshold = registry.decision_threshold(version)
+    release = production_release(this.name)
+    schema, threshold = release.schema, release.threshold
     frames, scored = {}, {}
-    for name, frame in (("reference", reference), ("current", scoring_dataset)):
-        scored[name] = release_decisions(release, frame, schema, threshold)
+    for name, frame in (("reference", release.artifact(names.DATASET_TRAIN)), ("current", scoring_dataset)):
+        scored[name] = release.decisions(frame)
         frames[name] = frame[schema.names].assign(**{PREDICTION: scored[name][1]})
     result = detect_drift(
         frames["reference"],
@@ -62,13 +60,17 @@ def check_drift(
         sample_rows=monitoring.sample_rows,
         seed=0,
     )
-    drift = {"date": day, "model_version": str(version.number), **result.to_metadata()}
+    drift = {"date": day, "model_version": release.number, **result.to_metadata()}
     if schema.target_column in scoring_dataset:
         known = scoring_dataset[schema.target_column].notna().to_numpy()  # labels arrive late
         labelled, (decisions, proba) = scoring_dataset[known], (a[known] for a in scored["current"])
         y = binary_target(labelled[schema.target_column], schema.positive_label)
         metrics = classification_metrics(y, proba, threshold, y_pred=decisions)
-        drift["quality"] = {"labelled_rows": len(labelled), **{k: metrics[k] for k in names.METRIC_NAMES}}
+        drift["quality"] = {
+            "labelled_rows": len(labelled),
+            "decision_threshold": threshold,
+            **{k: metrics[k] for k in (*names.METRIC_NAMES, names.CONFUSION_MATRIX)},
+        }
         quality = classification_quality(y.astype(int), pd.Series(decisions).astype(int))
         save_snapshot(workspace(), this.name, quality.snapshot_json)  # precision over time
     drift["workspace_project"] = save_snapshot(workspace(), this.name, result.snapshot_json)
@@ -77,7 +79,7 @@ def check_drift(
 
 
 @step(enable_cache=False)
-def check_serving(monitoring: MonitoringSettings, day: str) -> Annotated[dict, "serving_health"]:
+def check_serving(monitoring: MonitoringSettings, day: str) -> Annotated[dict, names.SERVING_HEALTH]:
     """Volume, latency, error rate and cost from the inference log; purge rows past retention."""
     path = state_dir() / "inference_log.sqlite"
     if not path.exists():
@@ -129,7 +131,7 @@ def breaches_of(drift: dict, health: dict, monitoring: MonitoringSettings) -> li
 @step(enable_cache=False)
 def alert(
     drift: dict, serving_health: dict, monitoring: MonitoringSettings, project: str
-) -> Annotated[dict, "monitoring_decision"]:
+) -> Annotated[dict, names.MONITORING_DECISION]:
     """On a breached threshold: webhook (Slack/Teams, EN + ES), incident and audit records, and
     the request to retrain (run.py launches the training pipeline)."""
     this = get_step_context().model

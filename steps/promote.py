@@ -2,7 +2,7 @@
 
 import getpass
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated
 
 import mlflow
 import pandas as pd
@@ -12,21 +12,47 @@ from zenml import get_step_context, log_metadata, step
 
 from ml import names
 from ml.alerts import audit
-from ml.evaluation import classification_metrics, release_decisions
-from ml.features import FeatureSchema, binary_target
+from ml.evaluation import classification_metrics
+from ml.features import binary_target
 from ml.promotion import Candidate, decide
 from ml.settings import TrainingSettings
 from registry import models as registry
+from registry.release import Release, release_of, release_record
 from steps._context import inherit_cached_metadata, state_dir
 from steps.mlflow_logging import log_sklearn_model
 
 
-def _metric_on(release: Any, schema: FeatureSchema, frame: pd.DataFrame, training: TrainingSettings) -> float:
-    y_true = binary_target(frame[schema.target_column], schema.positive_label)
-    y_pred, proba = release_decisions(release, frame, schema, training.decision_threshold)
-    return classification_metrics(y_true, proba, training.decision_threshold, y_pred=y_pred)[
-        training.primary_metric
-    ]
+def _metric_on(release: Release, frame: pd.DataFrame, metric: str) -> float:
+    """``metric`` of a release on ``frame``, deciding as it is served (its own threshold)."""
+    y_true = binary_target(frame[release.schema.target_column], release.schema.positive_label)
+    y_pred, proba = release.decisions(frame)
+    return classification_metrics(y_true, proba, release.threshold, y_pred=y_pred)[metric]
+
+
+def _release(candidate: str, metric: float, training: TrainingSettings, evaluation: dict | None, code: dict):
+    """The release entry of this step's model version for ``candidate`` (registry/release.py)."""
+    context = get_step_context()
+    this, inputs = context.model, context.inputs
+    mitigation = {"method": "none"}
+    if candidate == names.MITIGATED_MODEL:
+        mitigation = {
+            "method": training.fairness.mitigation,
+            "constraint": training.fairness.mitigation_constraint,
+            "features": list((evaluation or {}).get("features", [])),
+        }
+    return release_record(
+        model_name=this.name,
+        version=str(this.version),
+        artifact=candidate,
+        artifact_id=str(inputs[candidate][0].id),
+        schema_artifact_id=str(inputs["feature_schema"][0].id),
+        decision_threshold=training.decision_threshold,
+        mitigation=mitigation,
+        model_kind=training.model.kind,
+        primary_metric={"name": training.primary_metric, "value": metric},
+        data_fingerprint=this.run_metadata.get(names.DATA_FINGERPRINT) or {},
+        code_reference=code,
+    )
 
 
 @step(enable_cache=False, experiment_tracker=True)  # depends on the registry's state: never cached
@@ -57,8 +83,7 @@ def promote(
     production_metric, note = None, None
     if production is not None:
         try:
-            release, schema = registry.load_release(production)
-            production_metric = _metric_on(release, schema, dataset_test, training)
+            production_metric = _metric_on(release_of(production), dataset_test, metric)
         except Exception as exc:  # a production model that cannot score today's data is not a yardstick
             note = f"production version {production.name} could not score this data: {exc}"
     decision = decide(
@@ -68,20 +93,17 @@ def promote(
         stage = "staging" if decision.stage == "production" else decision.stage
         decision = replace(decision, stage=stage, reasons=(*decision.reasons, note))
     record = {**decision.to_dict(), "production_metric_on_this_data": production_metric}
+    code = code_reference or {"git_commit": None, "note": "not recorded: the pipeline was run without it"}
     if decision.candidate is not None:
-        releases = {names.MODEL: model, names.MITIGATED_MODEL: mitigated_model}
-        uri = this.run_metadata.get("mlflow_model_uri")
+        uri = this.run_metadata.get(names.MLFLOW_MODEL_URI)
         if decision.candidate == names.MITIGATED_MODEL:
-            uri = log_sklearn_model(
-                releases[decision.candidate], dataset_test.head(5), name="mitigated_model"
-            )
+            uri = log_sklearn_model(mitigated_model, dataset_test.head(5), name=names.MITIGATED_MODEL)
         mlflow_version = registry.register_in_mlflow(this.name, uri, decision.summary()) if uri else None
-        log_metadata(
-            {registry.RELEASE_ARTIFACT: decision.candidate, registry.MLFLOW_VERSION: mlflow_version},
-            infer_model=True,
-        )
+        chosen = next(c.metric for c in candidates if c.name == decision.candidate)
+        release = _release(decision.candidate, chosen, training, mitigated_evaluation, code)
+        log_metadata({names.RELEASE: release, names.MLFLOW_VERSION: mlflow_version}, infer_model=True)
         registry.set_stage(this.name, str(this.version), decision.stage, decision.summary())
-    log_metadata({names.PROMOTION_DECISION: record, "code_reference": code_reference or {}}, infer_model=True)
+    log_metadata({names.PROMOTION_DECISION: record, names.CODE_REFERENCE: code}, infer_model=True)
     audit(
         state_dir() / names.AUDIT_LOG,
         getpass.getuser(),

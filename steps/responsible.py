@@ -64,7 +64,7 @@ def mitigate_bias(
 ) -> tuple[
     Annotated[ClassifierMixin, names.MITIGATED_MODEL],
     Annotated[dict, names.MITIGATED_EVALUATION],
-    Annotated[HTMLString, "fairness_report_mitigation"],
+    Annotated[HTMLString, names.FAIRNESS_REPORT_MITIGATION],
 ]:
     """ThresholdOptimizer fitted on the validation split over the flagged sensitive features; the
     mitigated candidate is judged on the test split by the same metrics and gate."""
@@ -102,5 +102,5 @@ def explain_model(
     html = explanation_html(explanation, "What drives the model's predictions")
     mlflow.log_text(html, "reports/explanation.html")
     top = explanation.global_importance.head(10).round(6).to_dict()
-    log_version_metadata({"global_importance": {"method": explanation.method, "top": top}})
+    log_version_metadata({names.GLOBAL_IMPORTANCE: {"method": explanation.method, "top": top}})
     return HTMLString(html)

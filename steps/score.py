@@ -12,21 +12,21 @@ from ml import names
 from ml.data.io import database_url, read_flat_table
 from ml.scoring import demo_customers, resolve_day, score, unseen_categories, write_scores
 from ml.settings import DataSettings, ScoringSettings
-from registry import models as registry
+from registry.release import production_release
 from steps._context import project_root, state_dir
 
 logger = get_logger(__name__)
 
 
 @step(enable_cache=False)  # evaluated when the run starts: a scheduled run passes "today"
-def window_date(day: str) -> Annotated[str, "window_date"]:
+def window_date(day: str) -> Annotated[str, names.WINDOW_DATE]:
     return resolve_day(day)
 
 
 @step(enable_cache=False)  # today's data, never yesterday's cache
 def load_current(
     data: DataSettings, scoring: ScoringSettings, day: str
-) -> Annotated[pd.DataFrame, "scoring_dataset"]:
+) -> Annotated[pd.DataFrame, names.SCORING_DATASET]:
     if data.source == "demo":
         return demo_customers(data, scoring, date.fromisoformat(day))
     return read_flat_table(data, project_root())
@@ -35,23 +35,18 @@ def load_current(
 @step(enable_cache=False)
 def score_customers(
     scoring_dataset: pd.DataFrame, data: DataSettings, day: str
-) -> tuple[Annotated[pd.DataFrame, "scores"], Annotated[dict, "unseen_categories"]]:
-    this = get_step_context().model
-    version = registry.production_version(this.name)
-    if version is None:
-        raise registry.RegistryError(f"model {this.name!r} has no production version; train first")
-    release, schema = registry.load_release(version)
-    threshold = registry.decision_threshold(version)
+) -> tuple[Annotated[pd.DataFrame, names.SCORES], Annotated[dict, names.UNSEEN_CATEGORIES]]:
+    release = production_release(get_step_context().model.name)
     scores = score(  # refuses a batch it cannot score before anything else looks at it
-        release,
+        release.model,
         scoring_dataset,
-        schema,
-        threshold,
-        str(version.number),
+        release.schema,
+        release.threshold,
+        release.number,
         date.fromisoformat(day),
         data.id_column,
     )
-    unseen = unseen_categories(scoring_dataset, schema)
+    unseen = unseen_categories(scoring_dataset, release.schema)
     if unseen:
         logger.warning("categories the model never saw, scored as missing values: %s", unseen)
     return scores, unseen
@@ -71,7 +66,7 @@ def scores_database(scoring: ScoringSettings) -> sa.URL | str:
 @step(enable_cache=False)
 def store_scores(
     scores: pd.DataFrame, unseen_categories: dict, scoring: ScoringSettings, day: str
-) -> Annotated[dict, "scoring_summary"]:
+) -> Annotated[dict, names.SCORING_SUMMARY]:
     engine = sa.create_engine(scores_database(scoring))
     try:
         written = write_scores(engine, scoring.table, scores, date.fromisoformat(day))
@@ -86,5 +81,5 @@ def store_scores(
         "model_version": str(scores["model_version"].iloc[0]) if len(scores) else None,
         "unseen_categories": unseen_categories,
     }
-    log_metadata({"last_batch_scoring": summary}, infer_model=True)
+    log_metadata({names.LAST_BATCH_SCORING: summary}, infer_model=True)
     return summary

@@ -84,7 +84,7 @@ def select_model(
     log_dataset(dataset_train, names.DATASET_TRAIN, schema.target_column, "training")
     model_uri = log_sklearn_model(model, dataset_train.head(5)[schema.names])
     results = {"metric": metric, "selected": best, "candidates": [score for score, _ in by_index]}
-    log_version_metadata({names.SEARCH_RESULTS: results, "mlflow_model_uri": model_uri})
+    log_version_metadata({names.SEARCH_RESULTS: results, names.MLFLOW_MODEL_URI: model_uri})
     return model, results
 
 
@@ -102,8 +102,8 @@ def evaluate(
     log_version_metadata(
         {
             names.METRICS: metrics,
-            "primary_metric": training.primary_metric,
-            "mlflow_run_id": run.info.run_id if run else "",
+            names.PRIMARY_METRIC: training.primary_metric,
+            names.MLFLOW_RUN_ID: run.info.run_id if run else "",
         }
     )
     return metrics

@@ -10,13 +10,14 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from bentos.bundle import BundleError, NativeModel, export_bundle
+from bentos.bundle import BundleError, NativeModel, export_bundle, load_model
 from bentos.schema import record_model
 from ml import names
 from ml.data.demo import generate_demo
-from ml.features import build_customer_features, feature_columns, infer_schema
-from ml.settings import DataSettings, FeatureSettings, ModelSettings
-from ml.training import as_model_input, predict_proba, train_model
+from ml.fairness import mitigate
+from ml.features import binary_target, build_customer_features, feature_columns, infer_schema
+from ml.settings import DataSettings, FairnessSettings, FeatureSettings, ModelSettings, SplitSettings
+from ml.training import as_model_input, predict_proba, split_dataset, train_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,15 +87,69 @@ def test_bundle_is_plain_files_no_pickle(bundle, trained, tmp_path):
     assert (tmp_path / "booster.txt").read_text().startswith("tree"), "LightGBM's own text format"
 
 
-def test_only_lightgbm_pipelines_are_exported(trained, tmp_path):
+def test_a_linear_model_is_served_from_its_numbers_like_the_pipeline(trained, tmp_path):
     frame, schema, _ = trained
-    linear = train_model(frame, schema, ModelSettings(kind="logistic_regression"), 0)
-    with pytest.raises(
-        BundleError, match=r"needs a LightGBM model \(model.kind: lightgbm\), got LogisticRegression"
-    ):
-        export_bundle(linear, schema.to_dict(), 0.5, tmp_path, {})
-    with pytest.raises(BundleError, match="only plain training pipelines can be served natively"):
+    holes = frame.copy()
+    holes["region"] = holes["region"].astype(object)
+    holes.loc[holes.index[:50], "region"] = np.nan  # missing in training: a one-hot column of its own
+    linear = train_model(holes, schema, ModelSettings(kind="logistic_regression"), 0)
+    spec = export_bundle(linear, schema.to_dict(), 0.65, tmp_path, {"model_version": "9"})
+    assert spec["estimator"] == "linear" and not (tmp_path / "booster.txt").exists()
+    served = load_model(tmp_path)
+    odd = holes.head(200).copy()
+    odd.loc[odd.index[60:65], "region"] = "atlantis"  # unknown category: all one-hot columns zero
+    odd.loc[odd.index[65:70], "annual_income"] = np.nan  # imputed with the training median
+    records = records_of(odd, schema)
+    proba = served.predict_proba(records)
+    np.testing.assert_allclose(proba, predict_proba(linear, odd, schema), rtol=0, atol=1e-12)
+    decisions = served.decisions(records, proba)
+    assert np.array_equal(decisions, (predict_proba(linear, odd, schema) >= 0.65).astype(int)), (
+        "the served decisions must use the release's threshold (0.65), not 0.5"
+    )
+    for contributions, p in zip(served.contributions(records[:20]), proba[:20], strict=True):
+        assert sum(contributions.values()) == pytest.approx(np.log(p / (1 - p)), abs=1e-9)
+        assert set(contributions) == {*schema.names, "baseline"}
+
+
+def test_models_the_bundle_cannot_hold_are_refused_naming_the_kinds(trained, tmp_path):
+    frame, schema, _ = trained
+    forest = train_model(frame.head(300), schema, ModelSettings(kind="random_forest"), 0)
+    with pytest.raises(BundleError, match=r"LightGBM or linear models .* got RandomForestClassifier"):
+        export_bundle(forest, schema.to_dict(), 0.5, tmp_path, {})
+    with pytest.raises(BundleError, match="only training pipelines"):
         export_bundle(object(), schema.to_dict(), 0.5, tmp_path, {})
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "logistic_regression"])
+def test_a_mitigated_release_decides_each_row_as_batch_scoring_does_in_any_batch(kind, tmp_path):
+    tables = generate_demo(customers=4000, seed=3, bias=0.6)
+    frame = build_customer_features(tables.customers, tables.sales)
+    split = split_dataset(frame, names.TARGET, SplitSettings(), seed=1)
+    data = DataSettings()
+    schema = infer_schema(split.train, feature_columns(frame, data, FeatureSettings()), data, names.BAD)
+    model = train_model(split.train, schema, ModelSettings(kind=kind), 1)
+    y_val = binary_target(split.validation[names.TARGET], names.GOOD)
+    settings = FairnessSettings(bins={})  # age cut at its quartiles, learnt at fitting time
+    mitigated = mitigate(model, schema, split.validation, y_val, ("gender", "age"), settings, seed=4)
+    assert set(mitigated.edges_) == {"age"}, mitigated.edges_
+    test = split.test
+    batch = mitigated.predict(test)
+    assert 0 < batch.mean() < 1
+    alone = np.array([mitigated.predict(test.iloc[[i]])[0] for i in range(40)])
+    assert np.array_equal(alone, batch[:40]), "a row's decision must not depend on its batch"
+    shuffled = test.sample(frac=1.0, random_state=0)
+    assert np.array_equal(
+        mitigated.predict(shuffled), pd.Series(batch, test.index)[shuffled.index].to_numpy()
+    )
+    export_bundle(mitigated, schema.to_dict(), 0.5, tmp_path, {"model_version": "3"})
+    served = load_model(tmp_path)
+    columns = [*schema.names, "gender", "age", names.ID]
+    records = json.loads(test[columns].to_json(orient="records"))
+    Record = record_model(schema.to_dict(), served.spec["mitigation"])
+    validated = [Record(**record).__dict__ for record in records]  # as the API hands them over
+    proba = served.predict_proba(validated)
+    np.testing.assert_allclose(proba, mitigated.predict_proba(test)[:, 1], rtol=0, atol=1e-12)
+    assert np.array_equal(served.decisions(validated, proba), batch), "served vs batch decisions"
 
 
 @pytest.fixture(scope="module")

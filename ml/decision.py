@@ -1,0 +1,104 @@
+"""How a released model turns a probability into a decision, row by row: the plain threshold, and a
+fairness-mitigated release's group thresholds (Fairlearn's ThresholdOptimizer, as plain numbers).
+
+Pure Python + NumPy, no pandas: batch scoring and evaluation (``ml.fairness.MitigatedClassifier``)
+and the Bento service (which ships this file) call the same functions, so the same row gets the
+same decision everywhere. ThresholdOptimizer randomises between two thresholds per group; the draw
+here comes from a hash of the row's own values (and a seed) instead of a random stream, so a row's
+decision does not depend on which other rows share its batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+MISSING_GROUP = "missing"
+INTERSECTION_SEPARATOR = " × "
+_SCALE = float(1 << 64)
+
+
+def band_labels(edges: Sequence[float]) -> list[str]:
+    """The labels of the bands that ``edges`` cut a numeric column into ('<35', '35-50', '50+')."""
+    labels = [f"<{edges[0]:g}"]
+    labels += [f"{lo:g}-{hi:g}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    labels.append(f"{edges[-1]:g}+")
+    return labels
+
+
+def band_of(value: float | None, edges: Sequence[float], labels: Sequence[str]) -> str:
+    """The band of one value (left-closed bands, as ``pandas.cut(right=False)``); missing -> 'missing'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING_GROUP
+    return labels[int(np.searchsorted(np.asarray(edges, dtype=float), float(value), side="right"))]
+
+
+def group_of(record: dict, features: Sequence[str], edges: dict[str, list[float]]) -> str:
+    """The sensitive group of one record: each feature's value (numeric ones banded by ``edges``),
+    joined by ' × '. Missing values are the group 'missing'."""
+    parts = []
+    for feature in features:
+        value = record.get(feature)
+        if feature in edges:
+            parts.append(band_of(value, edges[feature], band_labels(edges[feature])))
+        elif value is None or (isinstance(value, float) and math.isnan(value)):
+            parts.append(MISSING_GROUP)
+        else:
+            parts.append(str(value))
+    return INTERSECTION_SEPARATOR.join(parts)
+
+
+def _canonical(value: object) -> str:
+    """A value as the draw's hash sees it: numbers to 9 significant digits (a JSON client's 397.47
+    and the database's 397.46999999999997 are one value; ints and floats alike), missing as ''."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | float | np.integer | np.floating):
+        return format(float(value), ".9g")
+    return str(value)
+
+
+def row_draws(rows: Iterable[Sequence[object]], seed: int) -> np.ndarray:
+    """One number in [0, 1) per row, from a hash of the row's values and ``seed``: the same values
+    (numbers compared to 9 significant digits, missing as missing) always give the same number."""
+    key = str(seed).encode()
+    out = []
+    for row in rows:
+        text = "\x1f".join(_canonical(value) for value in row).encode()
+        digest = hashlib.blake2b(text, digest_size=8, key=key).digest()
+        out.append(int.from_bytes(digest, "big") / _SCALE)
+    return np.asarray(out, dtype=float)
+
+
+def _operation(operator: str, threshold: float, scores: np.ndarray) -> np.ndarray:
+    return scores > threshold if operator == ">" else scores < threshold
+
+
+def positive_probability(scores: np.ndarray, groups: Sequence[str], rules: dict[str, dict]) -> np.ndarray:
+    """ThresholdOptimizer's probability of a positive decision for each row (its ``_pmf_predict``):
+    per group, ``p0 * op0(score) + p1 * op1(score)``, mixed with a constant when the group has one."""
+    scores = np.asarray(scores, dtype=float)
+    groups = np.asarray(groups, dtype=object)
+    out = 0.0 * scores
+    for group, rule in rules.items():
+        rows = groups == group
+        value = rule["p0"] * _operation(rule["operator0"], rule["threshold0"], scores) + rule[
+            "p1"
+        ] * _operation(rule["operator1"], rule["threshold1"], scores)
+        if rule.get("p_ignore") is not None:
+            value = rule["p_ignore"] * rule["prediction_constant"] + (1 - rule["p_ignore"]) * value
+        out[rows] = value[rows]
+    return out
+
+
+def mitigated_decisions(
+    scores: np.ndarray, groups: Sequence[str], rules: dict[str, dict], draws: np.ndarray
+) -> np.ndarray:
+    """Decisions (0/1) of a mitigated release: positive when the row's draw is at most its
+    probability of a positive decision (Fairlearn's rule, with the draw of ``row_draws``)."""
+    return (positive_probability(scores, groups, rules) >= draws).astype(int)
