@@ -1,0 +1,203 @@
+"""One release contract: what training decides is what every consumer of the model uses.
+
+For several non-default configurations (a 0.65 threshold; a fairness-mitigated release; a logistic
+regression trained from a CSV without an id column), the same rows get the same probability and the
+same label in the evaluation of the test split, in the nightly scores table, from `/predict` on a
+real server, and in the monitoring step's decisions.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+import yaml
+from sklearn.metrics import confusion_matrix
+
+from bentos import local_server
+from ml import names
+from ml.data.demo import generate_demo
+from ml.features import build_customer_features
+from ml.scoring import read_scores
+from tests.e2e.harness import (
+    DEMO_DATA,
+    MODEL_NAME,
+    PROJECT_ROOT,
+    demo_stack,
+    must,
+    run_cli,
+    run_json,
+)
+
+pytestmark = pytest.mark.e2e
+DAY = "2026-04-01"
+LENIENT_FAIRNESS = {"min_demographic_parity_ratio": 0.0, "max_equalized_odds_difference": 1.0}
+CONFIGS = {
+    "threshold_0.65": {
+        "demo": {"customers": 3000},
+        "training": {
+            "decision_threshold": 0.65,
+            "fairness": {**LENIENT_FAIRNESS, "mitigation": "none"},
+        },
+        "artifact": names.MODEL,
+    },
+    "mitigated": {  # biased history: the plain model fails the equalized-odds gate, the mitigated passes
+        "demo": {"customers": 4000, "bias": 0.6},
+        "training": {
+            "decision_threshold": 0.4,
+            "fairness": {"min_demographic_parity_ratio": 0.0, "max_equalized_odds_difference": 0.12},
+        },
+        "artifact": names.MITIGATED_MODEL,
+    },
+    "logistic_csv_no_id": {
+        "csv": {"customers": 3000},
+        "training": {
+            "decision_threshold": 0.6,
+            "model": {"kind": "logistic_regression", "params": {}},
+            "fairness": {**LENIENT_FAIRNESS, "mitigation": "none"},
+        },
+        "artifact": names.MODEL,
+    },
+}
+
+
+def _training(state, name, changes):
+    raw = yaml.safe_load((PROJECT_ROOT / "configs/training.yaml").read_text())
+    for section, value in changes.items():
+        raw[section] = {**raw[section], **value} if isinstance(value, dict) else value
+    raw["search"] = {"candidates": [{}]}
+    raw["promotion"]["min_primary_metric"] = 0.5
+    path = state / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+def _csv_project(state, env_project, customers):
+    """A flat CSV of the demo's customer features without the id column, as a user's own table."""
+    tables = generate_demo(customers=customers, seed=11)
+    flat = build_customer_features(tables.customers, tables.sales).drop(columns=[names.ID])
+    flat.to_csv(state / "customers.csv", index=False)
+    raw = yaml.safe_load(env_project.read_text())
+    raw["data"] = {
+        **{k: v for k, v in DEMO_DATA.items() if k != "source"},
+        "source": "csv",
+        "path": str(state / "customers.csv"),
+        "id_column": "",
+    }
+    path = state / "project_csv.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.fixture(scope="module", params=sorted(CONFIGS))
+def released(request, tmp_path_factory):
+    """Train with the configuration, score a day, deploy, monitor the same day; then read what the
+    production release decides on those rows (tests.e2e.release_probe) and ask the server."""
+    name, config = request.param, CONFIGS[request.param]
+    state = tmp_path_factory.mktemp(f"release-{name}")
+    env, project = demo_stack(state, **config.get("demo", {}))
+    if "csv" in config:
+        project = _csv_project(state, project, **config["csv"])
+    training = _training(state, name, config["training"])
+    port = local_server.free_port()
+    serving = state / "serving.yaml"
+    serving.write_text(yaml.safe_dump({"port": port, "smoke_rows": 50}))
+    scoring = state / "scoring.yaml"
+    scoring.write_text(yaml.safe_dump({"customers": 2000}))
+    common = ("--project", str(project))
+    must(run_cli(PROJECT_ROOT, env, "train", *common, "--config", training))
+    must(run_cli(PROJECT_ROOT, env, "score", *common, "--config", str(scoring), "--date", DAY))
+    must(run_cli(PROJECT_ROOT, env, "deploy", *common, "--config", str(serving)))
+    try:
+        monitor = ("monitor", *common, "--scoring-config", str(scoring), "--date", DAY)
+        must(run_cli(PROJECT_ROOT, env, *monitor, "--defer-retraining"))  # a breach exits 0 too
+        probe = run_json([sys.executable, "-m", "tests.e2e.release_probe", MODEL_NAME], PROJECT_ROOT, env)
+        url = f"http://127.0.0.1:{port}"
+        served = {}
+        for part in ("test", "scoring"):
+            records = probe[part]["records"]
+            answers = []
+            for start in range(0, len(records), 500):
+                status, body = local_server.http_json(
+                    f"{url}/predict", {"records": records[start : start + 500]}
+                )
+                assert status == 200, (status, body)
+                answers += body
+            served[part] = answers
+        engine = sa.create_engine(f"sqlite:///{state / 'project' / 'scores.sqlite'}")
+        table = read_scores(engine, "customer_scores", date.fromisoformat(DAY))
+        engine.dispose()
+    finally:
+        must(run_cli(PROJECT_ROOT, env, "undeploy"))
+    return {"name": name, "config": config, "probe": probe, "served": served, "table": table}
+
+
+def _in_order(table, ids):
+    """The scores table's rows in the order of ``ids`` (the table keeps ids as text)."""
+    return table.set_index(table[names.ID].astype(str)).loc[[str(i) for i in ids]]
+
+
+def _labels(decisions):
+    return [names.GOOD if d else names.BAD for d in decisions]
+
+
+def test_the_release_records_the_configured_threshold_and_candidate(released):
+    record, config = released["probe"]["record"], released["config"]
+    assert record["decision_threshold"] == config["training"]["decision_threshold"], record
+    assert record["artifact"] == config["artifact"], record
+    expected_kind = config["training"].get("model", {}).get("kind", "lightgbm")
+    assert record["model_kind"] == expected_kind, record
+    assert record["bento_tag"] == f"{MODEL_NAME}:v{record['version']}-{record['identity']}", record
+    reference = record["code_reference"]
+    assert reference["git_commit"] is None or len(reference["git_commit"]) == 40, reference
+    assert len(reference["config_sha256"]) == 64, reference
+
+
+def test_evaluation_decided_as_the_release_decides(released):
+    probe = released["probe"]
+    assert probe["recomputed_confusion_matrix"] == probe["recorded_confusion_matrix"], (
+        f"{released['name']}: the release's decisions on its test split "
+        f"{probe['recomputed_confusion_matrix']} differ from what training evaluated "
+        f"{probe['recorded_confusion_matrix']}"
+    )
+
+
+def test_the_scores_table_holds_the_release_decisions(released):
+    scoring, table = released["probe"]["scoring"], released["table"]
+    assert len(table) == len(scoring["ids"]), (len(table), len(scoring["ids"]))
+    by_id = _in_order(table, scoring["ids"])
+    np.testing.assert_allclose(by_id["probability"].to_numpy(), scoring["proba"], rtol=0, atol=1e-12)
+    assert by_id[names.TARGET].tolist() == _labels(scoring["decisions"]), released["name"]
+    threshold = released["probe"]["record"]["decision_threshold"]
+    if released["config"]["artifact"] == names.MODEL and threshold > 0.5:
+        between = by_id[(by_id.probability >= 0.5) & (by_id.probability < threshold)]
+        assert len(between) > 0 and (between[names.TARGET] == names.BAD).all(), (
+            f"rows with 0.5 <= probability < {threshold} must be labelled bad: {between.head()}"
+        )
+
+
+@pytest.mark.parametrize("part", ["test", "scoring"])
+def test_the_served_api_answers_as_the_release_decides(released, part):
+    rows, answers = released["probe"][part], released["served"][part]
+    np.testing.assert_allclose([a["probability"] for a in answers], rows["proba"], rtol=0, atol=1e-9)
+    got, want = [a["label"] for a in answers], _labels(rows["decisions"])
+    differ = [i for i, (a, b) in enumerate(zip(got, want, strict=True)) if a != b]
+    assert not differ, (
+        f"{released['name']}: /predict labels differ on {len(differ)} {part} rows: {differ[:10]}"
+    )
+
+
+def test_monitoring_judged_the_decisions_of_the_scores_table(released):
+    probe, table = released["probe"], released["table"]
+    quality, scoring = probe["monitoring"], probe["scoring"]
+    assert quality is not None, "the monitored window has labels: monitoring must judge them"
+    assert quality["decision_threshold"] == probe["record"]["decision_threshold"], quality
+    labels = _in_order(table, scoring["ids"])[names.TARGET].eq(names.GOOD).astype(int)
+    expected = confusion_matrix(scoring["truth"], labels.to_numpy(), labels=[0, 1]).tolist()
+    assert quality[names.CONFUSION_MATRIX] == expected, (
+        f"{released['name']}: monitoring's confusion matrix {quality[names.CONFUSION_MATRIX]} is not "
+        f"that of the scores table's labels {expected}"
+    )
