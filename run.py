@@ -46,7 +46,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         retry=retry_config(training),
     )
     run = run_pipeline(
-        pipeline, data=project.data, training=training, code_reference=code_reference(project, training)
+        pipeline,
+        data=project.data,
+        training=training,
+        code_reference=code_reference(project, training),
+        project=project.project_name,
+        card=project.card,
     )
     metrics = output(run, "evaluate", names.METRICS)
     version = run.model_version
@@ -253,6 +258,46 @@ def cmd_brief(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_card(args: argparse.Namespace) -> int:
+    from zenml import Model
+
+    from pipelines.card import card_pipeline
+    from pipelines.runner import run_pipeline
+    from registry.models import production_version
+
+    project = load_settings(args.project, ProjectSettings)
+    version = args.version
+    if version is None:
+        production = production_version(project.model_name)
+        if production is None:
+            raise RegistryError(
+                f"model {project.model_name!r} has no production version; name one with --version N "
+                "(`python run.py models` lists them) or train first (`python run.py train`)"
+            )
+        version = production.name
+    _version_or_error(project.model_name, str(version))
+    pipeline = card_pipeline.with_options(model=Model(name=project.model_name, version=str(version)))
+    run = run_pipeline(pipeline, project=project.project_name, data=project.data, card=project.card)
+    where = run.model_version.run_metadata[names.MODEL_CARD] if run.model_version else {}
+    print(f"\nModel card of {project.model_name} version {version}:")
+    print(f"  HTML: {where.get('html')}\n  Markdown: {where.get('markdown')}")
+    if where.get("mlflow_artifacts"):
+        print(f"  MLflow: {where['mlflow_artifacts']}")
+    print("  (also the `model_card` artifact of the version in the ZenML dashboard)")
+    return 0
+
+
+def _version_or_error(model_name: str, version: str) -> None:
+    from zenml.client import Client
+
+    try:
+        Client().get_model_version(model_name, version)
+    except KeyError:
+        raise RegistryError(
+            f"model {model_name!r} has no version {version!r}; `python run.py models` lists them"
+        ) from None
+
+
 def cmd_undeploy(args: argparse.Namespace) -> int:
     import json
 
@@ -304,7 +349,11 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
     state = state_dir(ROOT)
     audit(
-        state / names.AUDIT_LOG, "operator", "rollback", f"version {restored} restored, {previous} archived"
+        state / names.AUDIT_LOG,
+        "operator",
+        "rollback",
+        f"version {restored} restored, {previous} archived",
+        {"model": project.model_name, "version": restored},
     )
     print(f"Rolled back {project.model_name}: version {restored} is production again; {previous} archived")
     print(status.ROLLED_BACK.line(f"version {restored}"))
@@ -430,6 +479,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--training-config", default=str(ROOT / "configs/training.yaml"), help="fairness threshold"
     )
     brief.set_defaults(func=cmd_brief)
+
+    card = sub.add_parser("card", help="write a version's model card (EN + ES summary): Markdown and HTML")
+    card.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
+    card.add_argument("--version", help="model version (default: the production version)")
+    card.set_defaults(func=cmd_card)
 
     undeploy = sub.add_parser("undeploy", help="stop the local server started by `deploy`")
     undeploy.set_defaults(func=cmd_undeploy)

@@ -190,6 +190,7 @@ def compute_kpis(
         production = {
             "version": str(production_row["version"]),
             "since": production_row.get("created"),
+            "card": production_row.get("card"),
             **release_quality(production_row),
         }
     windows = monitoring_windows(versions)
@@ -623,6 +624,7 @@ def render_html(k: dict, svgs: dict[str, str]) -> str:
 <p class="meta">Model {_esc(k["model_name"])} · generated {_esc(_when(k["generated_at"]))} UTC ·
 <span class="status {k["status"]}">{_esc(en_status)} / {_esc(es_status)}</span></p>
 <div class="cards">{cards}</div>
+{_card_link_html(k)}
 <h2>Overview</h2>
 {overview}
 <h2>Needs attention</h2>
@@ -647,6 +649,19 @@ Estado: <span class="status {k["status"]}">{_esc(es_status)}</span></p>
 """
 
 
+def _card_link_html(k: dict) -> str:
+    """The production version's model card (``python run.py card``), when it has one."""
+    card = (k.get("production") or {}).get("card")
+    if not card:
+        return ""
+    return f'<p>Model card / Ficha del modelo: <a href="{_esc(card)}">{_esc(card)}</a></p>'
+
+
+def _card_link_md(k: dict) -> list[str]:
+    card = (k.get("production") or {}).get("card")
+    return [f"Model card / Ficha del modelo: [{card}]({card})", ""] if card else []
+
+
 def _md_table(frame: pd.DataFrame) -> str:
     def cell(value) -> str:
         return str(value).replace("|", "\\|").replace("\n", " ")
@@ -667,6 +682,7 @@ def render_markdown(k: dict) -> str:
         "",
         f"Model {k['model_name']} · generated {_when(k['generated_at'])} UTC · **{en_status} / {es_status}**",
         "",
+        *_card_link_md(k),
         "## Overview",
         "",
         *[f"{p}\n" for p in _overview_en(k)],

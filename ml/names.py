@@ -70,6 +70,9 @@ RELEASE_ARTIFACT: Final = "release_artifact"  # which artifact of a version is s
 MLFLOW_VERSION: Final = "mlflow_registry_version"
 REPLACED: Final = "replaced_production_version"
 STAGE_HISTORY: Final = "stage_history"
+TRAINING_SETTINGS: Final = "training_settings"  # the configs/training.yaml a version was trained with
+MODEL_CARD: Final = "model_card"  # artifact (HTML) and metadata key (where the card's files are)
+MODEL_CARD_MARKDOWN: Final = "model_card_markdown"
 
 # --- Metrics (keys of the metrics dict, of MLflow metrics and of model-version metadata) -------
 PRECISION: Final = "precision"

@@ -97,12 +97,22 @@ class DataSettings(StrictModel):
         return self
 
 
+class CardSettings(StrictModel):
+    """What the team writes on every model card (``python run.py card``); empty: "not provided"."""
+
+    intended_use: str | None = None
+    out_of_scope_uses: str | None = None
+    limitations: str | None = None
+    data_period: str | None = Field(None, description="the period the training data covers")
+
+
 class ProjectSettings(StrictModel):
     """What the project is: rendered from the Copier answers into configs/project.yaml."""
 
     project_name: str = Field(min_length=1)
     model_name: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,62}$")
     data: DataSettings = DataSettings()
+    card: CardSettings = CardSettings()
 
 
 class SplitSettings(StrictModel):

@@ -1,9 +1,10 @@
 """load -> features -> profile -> split -> search (fan-out) -> select -> evaluate -> fairness
-(+ mitigation) -> explain -> promote."""
+(+ mitigation) -> explain -> promote -> model card."""
 
 from zenml import pipeline
 
-from ml.settings import DataSettings, TrainingSettings
+from ml.settings import CardSettings, DataSettings, TrainingSettings
+from steps.card import model_card
 from steps.data import engineer_features, load_data
 from steps.promote import promote
 from steps.responsible import check_fairness, explain_model, mitigate_bias, profile_data
@@ -12,7 +13,11 @@ from steps.train import build_schema, evaluate, select_model, split_data, train_
 
 @pipeline
 def training_pipeline(
-    data: DataSettings, training: TrainingSettings, code_reference: dict | None = None
+    data: DataSettings,
+    training: TrainingSettings,
+    code_reference: dict | None = None,
+    project: str = "",
+    card: CardSettings | None = None,
 ) -> None:
     customers, sales = load_data(data=data)
     dataset = engineer_features(customers, sales, data=data)
@@ -46,3 +51,4 @@ def training_pipeline(
         mitigated_evaluation=mitigated_evaluation,
         code_reference=code_reference,
     )
+    model_card(project=project, data=data, card=card or CardSettings(), after="promote")

@@ -167,6 +167,7 @@ def describe_versions(model_name: str) -> list[dict]:
                 "decision": decision.get("stage"),
                 "release": release.get("artifact", meta.get(names.RELEASE_ARTIFACT)),
                 "threshold": release.get("decision_threshold"),
+                "card": (meta.get(names.MODEL_CARD) or {}).get("html"),
                 "mitigated": meta.get(names.MITIGATED_EVALUATION),
                 "created": version.created.isoformat(timespec="seconds") if version.created else None,
                 # monitoring_<date> and monitoring_decision_<date> entries (steps/monitor.py)

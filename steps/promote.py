@@ -92,7 +92,11 @@ def promote(
     if note:  # without a yardstick a candidate may reach staging, never production
         stage = "staging" if decision.stage == "production" else decision.stage
         decision = replace(decision, stage=stage, reasons=(*decision.reasons, note))
-    record = {**decision.to_dict(), "production_metric_on_this_data": production_metric}
+    record = {
+        **decision.to_dict(),
+        "production_metric_on_this_data": production_metric,
+        "decision_threshold": training.decision_threshold,
+    }
     code = code_reference or {"git_commit": None, "note": "not recorded: the pipeline was run without it"}
     if decision.candidate is not None:
         uri = this.run_metadata.get(names.MLFLOW_MODEL_URI)
@@ -103,7 +107,14 @@ def promote(
         release = _release(decision.candidate, chosen, training, mitigated_evaluation, code)
         log_metadata({names.RELEASE: release, names.MLFLOW_VERSION: mlflow_version}, infer_model=True)
         registry.set_stage(this.name, str(this.version), decision.stage, decision.summary())
-    log_metadata({names.PROMOTION_DECISION: record, names.CODE_REFERENCE: code}, infer_model=True)
+    log_metadata(
+        {
+            names.PROMOTION_DECISION: record,
+            names.CODE_REFERENCE: code,
+            names.TRAINING_SETTINGS: training.model_dump(mode="json"),
+        },
+        infer_model=True,
+    )
     audit(
         state_dir() / names.AUDIT_LOG,
         getpass.getuser(),

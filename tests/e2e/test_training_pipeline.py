@@ -63,6 +63,7 @@ def test_training_run_completed_every_step(trained):
         "explain_model",
         "mitigate_bias",
         "promote",
+        "model_card",
     }
     candidates = {f"train_candidate_{i}" for i in range(3)}
     assert set(runs[0]["steps"]) == expected | candidates, runs[0]["steps"]

@@ -1,0 +1,127 @@
+"""The facts of a version's model card, from the registry (metadata and artifacts), the release's
+decisions on its test split, and the audit log; ``ml.card.render_card`` formats them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ml import names
+from ml.card import bootstrap_intervals
+from ml.evaluation import release_decisions
+from ml.fairness import GROUP_METRICS, assess_fairness, sensitive_groups
+from ml.features import FeatureSchema, binary_target
+from ml.settings import CardSettings, DataSettings, FairnessSettings
+from registry.models import RegistryError
+from registry.release import release_of
+
+ETHICS = {"en": "runbooks/en/08-ethics.md", "es": "runbooks/es/08-ethics.md"}
+
+
+def _judged(version) -> tuple[Any, FeatureSchema, float, str | None, dict]:
+    """The model the card speaks of (the release, or for a version without one the candidate the
+    gates judged), its schema, threshold, artifact name and release record."""
+    meta = version.run_metadata
+    if names.RELEASE in meta:
+        release = release_of(version)
+        return release.model, release.schema, release.threshold, release.record["artifact"], release.record
+    if names.METRICS not in meta:
+        raise RegistryError(
+            f"version {version.name} of {version.model.name!r} has no evaluation (its training run did not "
+            "finish): there is nothing to put on a card; `python run.py models` lists the versions"
+        )
+    decision = meta.get(names.PROMOTION_DECISION) or {}
+    threshold = decision.get("decision_threshold", 0.5)
+    model = version.get_artifact(names.MODEL).load()
+    schema = FeatureSchema.from_dict(version.get_artifact(names.FEATURE_SCHEMA).load())
+    return model, schema, float(threshold), None, {}
+
+
+def card_facts(version, project: str, data: DataSettings, card: CardSettings, audit: list[dict]) -> dict:
+    """Everything the card of ``version`` states, as plain data."""
+    meta = version.run_metadata
+    model, schema, threshold, artifact, record = _judged(version)
+    test = version.get_artifact(names.DATASET_TEST).load()
+    train = version.get_artifact(names.DATASET_TRAIN).load()
+    validation = version.get_artifact(names.DATASET_VALIDATION).load()
+    y_true = binary_target(test[schema.target_column], schema.positive_label)
+    y_pred, proba = release_decisions(model, test, schema, threshold)
+    mitigated = artifact == names.MITIGATED_MODEL
+    recorded = meta[names.MITIGATED_EVALUATION]["metrics"] if mitigated else meta[names.METRICS]
+    fairness_record = meta[names.MITIGATED_EVALUATION][names.FAIRNESS] if mitigated else meta[names.FAIRNESS]
+    intervals = bootstrap_intervals(y_true, y_pred, proba)
+    settings = meta.get(names.TRAINING_SETTINGS) or {}
+    fairness_settings = FairnessSettings.model_validate(settings.get("fairness", {}))
+    groups = sensitive_groups(test, data.sensitive_features, fairness_settings)
+    by_group = assess_fairness(y_true, y_pred, groups, fairness_settings).by_group.reset_index()
+    decision = meta.get(names.PROMOTION_DECISION) or {"stage": "none", "reasons": ["no promotion decision"]}
+    importance = (meta.get(names.GLOBAL_IMPORTANCE) or {}).get("top", {})
+    y_train = binary_target(train[schema.target_column], schema.positive_label)
+    return {
+        "project": project,
+        "model_name": version.model.name,
+        "version": str(version.name),
+        "stage": str(version.stage or "none"),
+        "created": version.created.date().isoformat() if version.created else "n/a",
+        "artifact": artifact,
+        "model_kind": record.get("model_kind") or (settings.get("model") or {}).get("kind", "n/a"),
+        "threshold": threshold,
+        "mitigation": record.get("mitigation") or {"method": "none"},
+        "decision": {"stage": decision.get("stage"), "reasons": list(decision.get("reasons", []))},
+        "code_reference": meta.get(names.CODE_REFERENCE) or {},
+        "data_fingerprint": meta.get(names.DATA_FINGERPRINT) or {},
+        "mlflow_run_id": meta.get(names.MLFLOW_RUN_ID),
+        "uses": {
+            "intended": card.intended_use,
+            "out_of_scope": card.out_of_scope_uses,
+            "limitations": card.limitations,
+        },
+        "data": {
+            "rows": {"train": len(train), "validation": len(validation), "test": len(test)},
+            "period": card.data_period or "not provided",
+            "target": schema.target_column,
+            "positive_label": schema.positive_label,
+            "positive_rate": float(np.mean(y_train)),
+            "features": schema.names,
+            "sensitive": list(data.sensitive_features),
+        },
+        "evaluation": {
+            "rows": len(test),
+            "primary_metric": meta.get(names.PRIMARY_METRIC),
+            "baseline_precision": recorded.get(names.BASELINE_PRECISION),
+            "metrics": [
+                {
+                    "name": key,
+                    "value": recorded.get(key),
+                    "low": intervals.get(key, (None,))[0],
+                    "high": intervals.get(key, (None, None))[1],
+                }
+                for key in names.METRIC_NAMES
+            ],
+        },
+        "fairness": {
+            "passed": bool(fairness_record.get("passed")),
+            "score": fairness_record.get("fairness_score"),
+            "violations": list(fairness_record.get("violations", [])),
+            "by_group": [
+                {
+                    "feature": row["feature"],
+                    "group": row[by_group.columns[1]],
+                    **{k: (int(row[k]) if k == "count" else float(row[k])) for k in GROUP_METRICS},
+                }
+                for _, row in by_group.iterrows()
+            ],
+        },
+        "explanation": {
+            "method": (meta.get(names.GLOBAL_IMPORTANCE) or {}).get("method", "n/a"),
+            "top": list(importance.items()),
+        },
+        "approvals": [
+            entry
+            for entry in audit
+            if (entry.get("details") or {}).get("model") == version.model.name
+            and str((entry.get("details") or {}).get("version")) == str(version.name)
+        ],
+        "links": ETHICS,
+    }

@@ -1,0 +1,45 @@
+"""The model card of this step's model version: written to the state dir, returned as ZenML
+visualizations, logged to the version's MLflow run and referenced from the version's metadata."""
+
+from typing import Annotated
+
+from zenml import get_step_context, log_metadata, step
+from zenml.client import Client
+from zenml.types import HTMLString, MarkdownString
+
+from ml import names
+from ml.alerts import read_jsonl
+from ml.card import render_card
+from ml.settings import CardSettings, DataSettings
+from registry.card import card_facts
+from steps._context import state_dir
+
+
+@step(enable_cache=False)
+def model_card(
+    project: str, data: DataSettings, card: CardSettings
+) -> tuple[Annotated[HTMLString, names.MODEL_CARD], Annotated[MarkdownString, names.MODEL_CARD_MARKDOWN]]:
+    this = get_step_context().model
+    version = Client().get_model_version(this.name, str(this.version))
+    facts = card_facts(version, project, data, card, read_jsonl(state_dir() / names.AUDIT_LOG))
+    text = render_card(facts)
+    folder = state_dir() / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "markdown": folder / f"model-card-v{version.name}.md",
+        "html": folder / f"model-card-v{version.name}.html",
+    }
+    files["markdown"].write_text(text.markdown, encoding="utf-8")
+    files["html"].write_text(text.html, encoding="utf-8")
+    where = {key: str(path) for key, path in files.items()}
+    tracker, run_id = Client().active_stack.experiment_tracker, facts["mlflow_run_id"]
+    if tracker is not None and run_id:
+        from mlflow import MlflowClient
+
+        mlflow = MlflowClient(tracker.get_tracking_uri())
+        for path in files.values():
+            mlflow.log_artifact(run_id, str(path), names.MODEL_CARD)
+        where["mlflow_artifacts"] = f"runs:/{run_id}/{names.MODEL_CARD}"
+    log_metadata({names.MODEL_CARD: where}, infer_model=True)
+    print(f"Model card of version {version.name}: {where['html']}")
+    return HTMLString(text.html), MarkdownString(text.markdown)

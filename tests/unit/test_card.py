@@ -1,0 +1,135 @@
+"""The model card: every section, the same numbers in English and Spanish, "not provided" where the
+team wrote nothing, and the reason of a rejection."""
+
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from ml import names
+from ml.card import SECTIONS, bootstrap_intervals, num, render_card
+
+
+def facts(**changes):
+    base = {
+        "project": "Customer Scoring",
+        "model_name": "customer-scoring",
+        "version": "3",
+        "stage": "production",
+        "created": "2026-12-01",
+        "artifact": names.MODEL,
+        "model_kind": "lightgbm",
+        "threshold": 0.65,
+        "mitigation": {"method": "none"},
+        "decision": {"stage": "production", "reasons": ["model passed the quality and fairness gates"]},
+        "code_reference": {"git_commit": "a" * 40, "git_dirty": False, "config_sha256": "b" * 64},
+        "data_fingerprint": {"sha256": "c" * 64, "rows": 10000, "columns": 17},
+        "mlflow_run_id": "r1",
+        "uses": {"intended": None, "out_of_scope": None, "limitations": None},
+        "data": {
+            "rows": {"train": 6000, "validation": 2000, "test": 2000},
+            "period": "not provided",
+            "target": "label",
+            "positive_label": "good",
+            "positive_rate": 0.6283,
+            "features": ["region", "n_orders"],
+            "sensitive": ["gender", "age"],
+        },
+        "evaluation": {
+            "rows": 2000,
+            "primary_metric": "precision",
+            "baseline_precision": 0.6283,
+            "metrics": [
+                {"name": key, "value": 0.8 + i / 100, "low": 0.7 + i / 100, "high": 0.9 + i / 100}
+                for i, key in enumerate(names.METRIC_NAMES)
+            ],
+        },
+        "fairness": {
+            "passed": True,
+            "score": 0.911,
+            "violations": [],
+            "by_group": [
+                {
+                    "feature": "gender",
+                    "group": "female",
+                    "count": 990,
+                    "selection_rate": 0.5,
+                    "precision": 0.8,
+                    "recall": 0.7,
+                    "false_positive_rate": 0.2,
+                }
+            ],
+        },
+        "explanation": {"method": "TreeSHAP", "top": [("n_orders", 0.41234)]},
+        "approvals": [
+            {"at": "2026-12-01T10:00:00", "who": "ana", "what": "promotion: production", "why": "gates"}
+        ],
+        "links": {"ethics_en": "runbooks/en/08-ethics.md", "ethics_es": "runbooks/es/08-ethics.md"},
+    }
+    return {**base, **changes}
+
+
+def test_the_html_card_is_well_formed_and_has_every_section():
+    root = ET.fromstring(render_card(facts()).html.split("\n", 1)[1])  # after <!DOCTYPE html>
+    ids = {section.get("id") for section in root.iter("section")}
+    assert ids == {anchor for anchor, _ in SECTIONS}, ids
+    markdown = render_card(facts()).markdown
+    for _, title in SECTIONS:
+        assert f"## {title}" in markdown, title
+
+
+def _numbers(text: str) -> list[str]:
+    return re.findall(r"\d+\.\d+", text)
+
+
+def test_english_and_spanish_carry_the_same_numbers():
+    card = render_card(facts())
+    english, spanish = card.markdown.split("## Resumen en español")
+    for line in spanish.splitlines():
+        for number in _numbers(line):
+            assert number in english, f"{number} of the Spanish summary is not in the English card: {line}"
+    for m in facts()["evaluation"]["metrics"]:
+        assert (
+            f"{m['name']}: {num(m['value'])} (intervalo del 95 %: {num(m['low'])} – {num(m['high'])})"
+            in spanish
+        )
+        assert f"| {m['name']} | {num(m['value'])} | {num(m['low'])} – {num(m['high'])} |" in english
+    assert "umbral de decisión 0.65" in spanish and "Decision threshold: 0.65" in english
+
+
+def test_a_card_without_intended_use_text_says_so_in_both_languages():
+    card = render_card(facts())
+    assert (
+        "Intended uses: not provided" in card.markdown and "Usos previstos: no proporcionado" in card.markdown
+    )
+    written = render_card(
+        facts(uses={"intended": "rank customers", "out_of_scope": "credit", "limitations": None})
+    )
+    assert "Intended uses: rank customers" in written.markdown and "Out-of-scope uses: credit" in written.html
+
+
+def test_a_rejected_versions_card_says_why():
+    reasons = ["quality gate: model precision 0.6100 < floor 0.99 (promotion.min_primary_metric)"]
+    card = render_card(facts(stage="none", artifact=None, decision={"stage": "rejected", "reasons": reasons}))
+    assert "Promotion decision: rejected" in card.markdown and reasons[0] in card.markdown
+    assert "served artifact: none (not released)" in card.markdown
+    assert "Decisión de promoción: rejected" in card.markdown
+    assert "floor 0.99" in card.html
+
+
+def test_bootstrap_intervals_hold_the_point_estimate():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 2000)
+    proba = np.clip(y * 0.3 + rng.random(2000) * 0.7, 0, 1)
+    pred = (proba >= 0.5).astype(int)
+    intervals = bootstrap_intervals(y, pred, proba, rounds=200)
+    precision = (y[pred == 1] == 1).mean()
+    low, high = intervals[names.PRECISION]
+    assert low < precision < high and high - low < 0.1, (low, precision, high)
+    assert set(intervals) == set(names.METRIC_NAMES)
+
+
+@pytest.mark.parametrize("value", [None, float("nan")])
+def test_a_missing_number_is_written_n_a(value):
+    assert num(value) == "n/a"
