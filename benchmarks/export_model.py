@@ -21,20 +21,19 @@ def main(out: Path) -> dict:
     import yaml
     from zenml.client import Client
 
-    from registry import models as registry
+    from ml import names
+    from registry.release import production_release
 
     model_name = yaml.safe_load((ROOT / "configs/project.yaml").read_text())["model_name"]
-    version = registry.production_version(model_name)
-    if version is None:
-        raise SystemExit(f"model {model_name!r} has no production version: train first")
-    release, schema = registry.load_release(version)
+    production = production_release(model_name)  # RegistryError (train first) when there is none
+    release, schema, version = production.model, production.schema, production.version
     out.mkdir(parents=True, exist_ok=True)
     joblib.dump(release, out / "model.joblib")
     release.named_steps["clf"].booster_.save_model(str(out / "booster.txt"))
     (out / "schema.json").write_text(json.dumps(schema.to_dict(), indent=1))
     from steps.deploy import _export  # the deployment's own export into the BentoML store
 
-    bento_tag = _export(model_name, version)
+    bento_tag = _export(production)
     import bentoml
 
     spec = Path(bentoml.models.get(bento_tag).path_of("spec.json"))
@@ -44,10 +43,10 @@ def main(out: Path) -> dict:
     meta = {
         "model_name": model_name,
         "version": str(version.number),
-        "threshold": float(meta.get("decision_threshold", 0.5)),
+        "threshold": production.threshold,
         "mlflow_tracking_uri": tracker.get_tracking_uri(),
-        "mlflow_model_uri": f"models:/{model_name}/{meta.get(registry.MLFLOW_VERSION)}",
-        "mlflow_source_uri": meta.get("mlflow_model_uri"),
+        "mlflow_model_uri": f"models:/{model_name}/{meta.get(names.MLFLOW_VERSION)}",
+        "mlflow_source_uri": meta.get(names.MLFLOW_MODEL_URI),
         "release_type": type(release).__name__,
         "bento_model_tag": bento_tag,
         "dir": str(out),

@@ -53,7 +53,7 @@ def export_models(serving: ServingSettings) -> Annotated[dict, names.BENTO_MODEL
     """The production release (and the canary version's, if configured) into the BentoML store."""
     this = get_step_context().model
     production = production_release(this.name)
-    tags = {"primary": _export(production), "primary_version": production.number}
+    tags = {"primary": _export(production)}
     if serving.canary.version is not None:
         from zenml.client import Client
 
@@ -65,6 +65,23 @@ def export_models(serving: ServingSettings) -> Annotated[dict, names.BENTO_MODEL
             ) from None
         tags["canary"] = _export(release_of(canary))
     return tags
+
+
+def _exported_release(tag: str) -> Release:
+    """The registry's release of an exported BentoML model (its metadata names the version); refused
+    unless the identities match, so a served model is provably the registered one."""
+    import bentoml
+    from zenml.client import Client
+
+    info = bentoml.models.get(tag).info.metadata
+    release = release_of(Client().get_model_version(info["model_name"], str(info["model_version"])))
+    if release.record["identity"] != info.get("identity"):
+        raise local_server.ServerError(
+            f"BentoML model {tag} (identity {info.get('identity')}) is not the registry's version "
+            f"{release.number} of {release.model_name!r} (identity {release.record['identity']}); "
+            "delete it from the BentoML store and deploy again"
+        )
+    return release
 
 
 def server_env(tags: dict, serving: ServingSettings) -> dict[str, str]:
@@ -103,12 +120,9 @@ def build_bento(bento_models: dict, serving: ServingSettings) -> Annotated[str, 
 def smoke_test(
     bento_tag: str, bento_models: dict, serving: ServingSettings
 ) -> Annotated[dict, names.SMOKE_TEST]:
-    """Serve the built Bento on a free loopback port; its answers must equal those of the release
-    being deployed (the version exported above, read again from the registry)."""
-    from zenml.client import Client
-
-    name = get_step_context().model.name
-    release = release_of(Client().get_model_version(name, bento_models["primary_version"]))
+    """Serve the built Bento on a free loopback port; its answers must equal those of the release it
+    serves: the registry's version named by the exported model, whose identity must match."""
+    release = _exported_release(bento_models["primary"])
     frame = release.artifact(names.DATASET_TEST).head(serving.smoke_rows)
     expected_labels, expected_proba = release.decisions(frame)
     schema = release.schema

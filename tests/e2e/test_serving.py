@@ -82,7 +82,9 @@ def test_deploy_reports_success_in_both_languages_and_binds_loopback(served):
     ]
     record = json.loads((served["state"] / "project" / "serving" / "server.json").read_text())
     assert record["url"] == served["url"] and record["smoke_test"]["rows"] == 20, record
-    assert record["models"]["primary"] == f"{MODEL_NAME}:v{served['production']['number']}", record
+    release = served["production"]["metadata"][names.RELEASE]  # the release's identity tags its export
+    assert record["models"]["primary"] == release["bento_tag"], record
+    assert release["bento_tag"].startswith(f"{MODEL_NAME}:v{served['production']['number']}-"), release
 
 
 def test_predictions_equal_each_answering_models_own(served):
