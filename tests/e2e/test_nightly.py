@@ -355,7 +355,9 @@ def test_brief_states_the_production_precision_and_the_monitored_drift(nightly):
     store = probe(PROJECT_ROOT, nightly["env"], MODEL_NAME)
     production = next(v for v in store["model_versions"] if v["stage"] == "production")
     meta = production["metadata"]
-    served = meta["mitigated_evaluation"] if meta[names.RELEASE]["artifact"] == names.MITIGATED_MODEL else meta
+    served = (
+        meta["mitigated_evaluation"] if meta[names.RELEASE]["artifact"] == names.MITIGATED_MODEL else meta
+    )
     precision, accuracy = served["metrics"][names.PRECISION], served["metrics"][names.ACCURACY]
     drift = next(
         v["metadata"]["monitoring_2026-03-09"]

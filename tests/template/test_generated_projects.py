@@ -4,8 +4,8 @@ passes with the interpreter running these tests: nothing new is installed.
 The default answers' project is not run again here: test_render proves it is byte-identical to the
 root, whose suite (tests/unit, tests/e2e) this same session runs in place. The CSV project runs its
 whole suite except the modules that train on the demo generator whatever the answers (promotion,
-serving, nightly, reliability, runbook walkthrough, team stack, CI outputs: identical to the root's
-run of them)."""
+serving, nightly, reliability, runbook walkthrough, team stack, CI outputs, notebooks, release
+contract, commands without a release, model card: identical to the root's run of them)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,10 @@ def test_csv_project_passes_its_own_suite(csv_project):
         "test_runbooks_run.py",
         "test_team_stack.py",
         "test_ci_outputs.py",
+        "test_notebooks.py",
+        "test_release_contract.py",
+        "test_commands_without_a_release.py",
+        "test_model_card.py",
     )
     deselect = [arg for module in demo_only for arg in ("--deselect", f"tests/e2e/{module}")]
     summary = run_project_suite(csv_project, *deselect).strip().splitlines()[-1]

@@ -1,0 +1,133 @@
+"""The notebooks under notebooks/ run top to bottom (nbclient, a real kernel) in a trained project: the
+demo source with a failed and a promoted version, and 01-explore-data on a CSV source too. A failing
+cell fails the test with its traceback (nbclient's CellExecutionError)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from nbclient import NotebookClient
+
+from ml import names
+from ml.data.demo import generate_demo
+from ml.features import build_customer_features
+from tests.e2e.harness import DEMO_DATA, PROJECT_ROOT, demo_stack, must, run_cli, training_config
+
+pytestmark = pytest.mark.e2e
+NOTEBOOKS = PROJECT_ROOT / "notebooks"
+CUSTOMERS = 1500
+CSV_ROWS = 800
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Version 1: a training that fails (a typo in a candidate's parameters); version 2: a promoted one."""
+    state = tmp_path_factory.mktemp("notebooks")
+    env, project = demo_stack(state, customers=CUSTOMERS)
+    typo = training_config(state, "typo", search={"candidates": [{"num_leafs": 3}]})
+    failed = run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", typo)
+    assert failed.returncode == 2, f"the typo training should fail:\n{failed.stderr[-3000:]}"
+    training = training_config(
+        state,
+        "nb",
+        search={"candidates": [{}]},
+        promotion__min_primary_metric=0.5,
+        fairness__min_demographic_parity_ratio=0.0,
+        fairness__max_equalized_odds_difference=1.0,
+        fairness__mitigation="none",
+    )
+    out = must(run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", training)).stdout
+    assert "version 2" in out and "Promotion: production" in out, out[-3000:]
+    return {"state": state, "env": env, "project": project, "training": training}
+
+
+def csv_project(state: Path, demo_project: Path) -> Path:
+    """A flat CSV of the demo's customer features without the id column, as a user's own table."""
+    tables = generate_demo(customers=CSV_ROWS, seed=11)
+    flat = build_customer_features(tables.customers, tables.sales).drop(columns=[names.ID])
+    flat.to_csv(state / "customers.csv", index=False)
+    raw = yaml.safe_load(demo_project.read_text())
+    raw["data"] = {
+        **{k: v for k, v in DEMO_DATA.items() if k != "source"},
+        "source": "csv",
+        "path": str(state / "customers.csv"),
+        "id_column": "",
+    }
+    path = state / "project_csv.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def execute(name: str, trained: dict, project: Path | None = None) -> nbformat.NotebookNode:
+    """Run notebooks/NAME in a fresh kernel started in the project root, with the isolated state and
+    the test's configs; raises CellExecutionError on the first failing cell."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    env = {
+        **trained["env"],
+        "PROJECT_CONFIG": str(project or trained["project"]),
+        "TRAINING_CONFIG": trained["training"],
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "IPYTHONDIR": str(trained["state"] / "ipython"),
+    }
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(PROJECT_ROOT)}}
+    )
+    client.execute(env=env)
+    return notebook
+
+
+def text_of(notebook: nbformat.NotebookNode) -> str:
+    """Everything the cells printed or displayed as text."""
+    return "\n".join(
+        output.get("text", "") + output.get("data", {}).get("text/plain", "")
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+    )
+
+
+def images_in(notebook: nbformat.NotebookNode) -> int:
+    return sum(
+        "image/png" in output.get("data", {}) for cell in notebook.cells for output in cell.get("outputs", [])
+    )
+
+
+def test_explore_data_loads_validates_and_compares_two_windows_of_the_demo_data(trained):
+    notebook = execute("01-explore-data.ipynb", trained)
+    text = text_of(notebook)
+    assert "demo data; target 'label', positive label 'good'" in text, text[:3000]
+    assert f"{CUSTOMERS:,} rows" in text, text[:3000]
+    assert re.search(r"\d+% of the \d+ model inputs drifted", text), text[-3000:]
+    charts = images_in(notebook)
+    assert charts >= 4, f"expected the group, distribution and drift charts; got {charts} image(s)"
+
+
+def test_explore_data_reads_a_csv_source(trained):
+    notebook = execute("01-explore-data.ipynb", trained, csv_project(trained["state"], trained["project"]))
+    text = text_of(notebook)
+    assert "csv data; target 'label'" in text and f"{CSV_ROWS:,} rows" in text, text[:3000]
+    assert f"reference: {CSV_ROWS // 2:,} rows" in text, text[-3000:]
+
+
+def test_review_experiments_shows_the_promoted_and_the_failed_version(trained):
+    notebook = execute("02-review-experiments.ipynb", trained)
+    text = text_of(notebook)
+    assert re.search(r"^2\s+production\s", text, re.MULTILINE), f"version 2 in production:\n{text[:4000]}"
+    assert re.search(r"^1\s+none\s+failed\s", text, re.MULTILINE), f"version 1 failed:\n{text[:4000]}"
+    assert "no promotion decision: training failed" in text, text[:6000]
+    assert "none (training failed, or not tracked)" in text, "version 1 has no MLflow run"
+    mlflow_metric = re.search(rf"^{names.PRECISION}\s+(NaN\s+)?0\.\d+", text, re.MULTILINE)
+    assert mlflow_metric, f"version 2's MLflow metrics:\n{text[-4000:]}"
+    assert images_in(notebook) >= 1, "expected the metrics and fairness charts"
+
+
+def test_explain_a_decision_shows_the_production_release_and_a_what_if(trained):
+    notebook = execute("03-explain-a-decision.ipynb", trained)
+    text = text_of(notebook)
+    assert "production version 2" in text and "decision threshold 0.5" in text, text[:3000]
+    assert "lightgbm-pred-contrib, in log-odds" in text, text[:6000]
+    assert "probability" in text and "decision" in text, text[-3000:]
+    assert images_in(notebook) >= 2, "expected the contributions and the what-if charts"
