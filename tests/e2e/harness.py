@@ -114,3 +114,25 @@ def training_config(state: Path, name: str, **changes) -> str:
     path = state / f"{name}.yaml"
     path.write_text(yaml.safe_dump(raw))
     return str(path)
+
+
+def csv_project_config(state: Path, demo_project: Path, rows: int) -> Path:
+    """A project config whose data is a flat CSV of ``rows`` demo customers' features without the
+    id column (a user's own table), written under ``state``."""
+    from ml import names
+    from ml.data.demo import generate_demo
+    from ml.features import build_customer_features
+
+    tables = generate_demo(customers=rows, seed=11)
+    flat = build_customer_features(tables.customers, tables.sales).drop(columns=[names.ID])
+    flat.to_csv(state / "customers.csv", index=False)
+    raw = yaml.safe_load(demo_project.read_text())
+    raw["data"] = {
+        **{k: v for k, v in DEMO_DATA.items() if k != "source"},
+        "source": "csv",
+        "path": str(state / "customers.csv"),
+        "id_column": "",
+    }
+    path = state / "project_csv.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path

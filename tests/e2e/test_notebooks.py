@@ -9,13 +9,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 from nbclient import NotebookClient
 
 from ml import names
-from ml.data.demo import generate_demo
-from ml.features import build_customer_features
-from tests.e2e.harness import DEMO_DATA, PROJECT_ROOT, demo_stack, must, run_cli, training_config
+from tests.e2e.harness import PROJECT_ROOT, csv_project_config, demo_stack, must, run_cli, training_config
 
 pytestmark = pytest.mark.e2e
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
@@ -43,23 +40,6 @@ def trained(tmp_path_factory):
     out = must(run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", training)).stdout
     assert "version 2" in out and "Promotion: production" in out, out[-3000:]
     return {"state": state, "env": env, "project": project, "training": training}
-
-
-def csv_project(state: Path, demo_project: Path) -> Path:
-    """A flat CSV of the demo's customer features without the id column, as a user's own table."""
-    tables = generate_demo(customers=CSV_ROWS, seed=11)
-    flat = build_customer_features(tables.customers, tables.sales).drop(columns=[names.ID])
-    flat.to_csv(state / "customers.csv", index=False)
-    raw = yaml.safe_load(demo_project.read_text())
-    raw["data"] = {
-        **{k: v for k, v in DEMO_DATA.items() if k != "source"},
-        "source": "csv",
-        "path": str(state / "customers.csv"),
-        "id_column": "",
-    }
-    path = state / "project_csv.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
 
 
 def execute(name: str, trained: dict, project: Path | None = None) -> nbformat.NotebookNode:
@@ -106,7 +86,9 @@ def test_explore_data_loads_validates_and_compares_two_windows_of_the_demo_data(
 
 
 def test_explore_data_reads_a_csv_source(trained):
-    notebook = execute("01-explore-data.ipynb", trained, csv_project(trained["state"], trained["project"]))
+    notebook = execute(
+        "01-explore-data.ipynb", trained, csv_project_config(trained["state"], trained["project"], CSV_ROWS)
+    )
     text = text_of(notebook)
     assert "csv data; target 'label'" in text and f"{CSV_ROWS:,} rows" in text, text[:3000]
     assert f"reference: {CSV_ROWS // 2:,} rows" in text, text[-3000:]

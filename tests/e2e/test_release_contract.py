@@ -19,13 +19,11 @@ from sklearn.metrics import confusion_matrix
 
 from bentos import local_server
 from ml import names
-from ml.data.demo import generate_demo
-from ml.features import build_customer_features
 from ml.scoring import read_scores
 from tests.e2e.harness import (
-    DEMO_DATA,
     MODEL_NAME,
     PROJECT_ROOT,
+    csv_project_config,
     demo_stack,
     must,
     run_cli,
@@ -53,7 +51,7 @@ CONFIGS = {
         "artifact": names.MITIGATED_MODEL,
     },
     "logistic_csv_no_id": {
-        "csv": {"customers": 3000},
+        "csv": {"rows": 3000},
         "training": {
             "decision_threshold": 0.6,
             "model": {"kind": "logistic_regression", "params": {}},
@@ -75,23 +73,6 @@ def _training(state, name, changes):
     return str(path)
 
 
-def _csv_project(state, env_project, customers):
-    """A flat CSV of the demo's customer features without the id column, as a user's own table."""
-    tables = generate_demo(customers=customers, seed=11)
-    flat = build_customer_features(tables.customers, tables.sales).drop(columns=[names.ID])
-    flat.to_csv(state / "customers.csv", index=False)
-    raw = yaml.safe_load(env_project.read_text())
-    raw["data"] = {
-        **{k: v for k, v in DEMO_DATA.items() if k != "source"},
-        "source": "csv",
-        "path": str(state / "customers.csv"),
-        "id_column": "",
-    }
-    path = state / "project_csv.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
-
-
 @pytest.fixture(scope="module", params=sorted(CONFIGS))
 def released(request, tmp_path_factory):
     """Train with the configuration, score a day, deploy, monitor the same day; then read what the
@@ -100,7 +81,7 @@ def released(request, tmp_path_factory):
     state = tmp_path_factory.mktemp(f"release-{name}")
     env, project = demo_stack(state, **config.get("demo", {}))
     if "csv" in config:
-        project = _csv_project(state, project, **config["csv"])
+        project = csv_project_config(state, project, **config["csv"])
     training = _training(state, name, config["training"])
     port = local_server.free_port()
     serving = state / "serving.yaml"
