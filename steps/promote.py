@@ -17,6 +17,7 @@ from ml.features import binary_target
 from ml.promotion import Candidate, decide
 from ml.settings import TrainingSettings
 from registry import models as registry
+from registry.models import RegistryError
 from registry.release import Release, release_of, release_record
 from steps._context import inherit_cached_metadata, state_dir
 from steps.mlflow_logging import log_sklearn_model
@@ -27,6 +28,23 @@ def _metric_on(release: Release, frame: pd.DataFrame, metric: str) -> float:
     y_true = binary_target(frame[release.schema.target_column], release.schema.positive_label)
     y_pred, proba = release.decisions(frame)
     return classification_metrics(y_true, proba, release.threshold, y_pred=y_pred)[metric]
+
+
+def yardstick(production, frame: pd.DataFrame, metric: str) -> tuple[float | None, str | None, str | None]:
+    """(production's ``metric`` on ``frame``, why it could not be measured, why production does not
+    count). A production version without a release (promoted before releases were recorded) is
+    served by no consumer, so a candidate is judged on the gates alone; one that cannot score this
+    data is no yardstick (the candidate may reach staging, never production)."""
+    if production is None:
+        return None, None, None
+    try:
+        release = release_of(production)
+    except RegistryError as exc:
+        return None, None, f"{exc}; the candidate is judged on the gates alone"
+    try:
+        return _metric_on(release, frame, metric), None, None
+    except Exception as exc:  # a production model that cannot score today's data is not a yardstick
+        return None, f"production version {production.name} could not score this data: {exc}", None
 
 
 def _release(candidate: str, metric: float, training: TrainingSettings, evaluation: dict | None, code: dict):
@@ -80,15 +98,14 @@ def promote(
         )
     this = get_step_context().model
     production = registry.production_version(this.name)
-    production_metric, note = None, None
-    if production is not None:
-        try:
-            production_metric = _metric_on(release_of(production), dataset_test, metric)
-        except Exception as exc:  # a production model that cannot score today's data is not a yardstick
-            note = f"production version {production.name} could not score this data: {exc}"
+    production_metric, note, unreleased = yardstick(production, dataset_test, metric)
+    if unreleased:  # no consumer can serve it: as if there were no production version
+        production = None
     decision = decide(
         candidates, metric, training.promotion, production_metric, production.name if production else None
     )
+    if unreleased:
+        decision = replace(decision, reasons=(*decision.reasons, unreleased))
     if note:  # without a yardstick a candidate may reach staging, never production
         stage = "staging" if decision.stage == "production" else decision.stage
         decision = replace(decision, stage=stage, reasons=(*decision.reasons, note))

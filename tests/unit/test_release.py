@@ -61,3 +61,17 @@ def test_an_incomplete_release_names_the_missing_keys():
     del entry["decision_threshold"]
     with pytest.raises(RegistryError, match=r"incomplete release \(missing \['decision_threshold'\]\)"):
         record_of(version({names.RELEASE: entry}))
+
+
+def test_a_production_version_without_a_release_does_not_block_promotion():
+    """After an upgrade, a production version promoted before releases were recorded can be served by
+    no consumer: the candidate is judged on the gates alone (not held in staging forever)."""
+    from steps.promote import yardstick
+
+    legacy = version({names.PROMOTION_DECISION: {"stage": "production"}}, name="2")
+    metric, note, unreleased = yardstick(legacy, None, "precision")
+    assert metric is None and note is None, (metric, note)
+    assert (
+        "promoted before releases were recorded" in unreleased and "judged on the gates alone" in unreleased
+    )
+    assert yardstick(None, None, "precision") == (None, None, None)
