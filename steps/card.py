@@ -15,7 +15,7 @@ from registry.card import card_facts
 from steps._context import state_dir
 
 
-@step(enable_cache=False)
+@step(enable_cache=False, experiment_tracker=True)  # the stack's MLflow, authenticated by ZenML
 def model_card(
     project: str, data: DataSettings, card: CardSettings
 ) -> tuple[Annotated[HTMLString, names.MODEL_CARD], Annotated[MarkdownString, names.MODEL_CARD_MARKDOWN]]:
@@ -32,14 +32,17 @@ def model_card(
     files["markdown"].write_text(text.markdown, encoding="utf-8")
     files["html"].write_text(text.html, encoding="utf-8")
     where = {key: str(path) for key, path in files.items()}
-    tracker, run_id = Client().active_stack.experiment_tracker, facts["mlflow_run_id"]
-    if tracker is not None and run_id:
+    run_id = facts["mlflow_run_id"]
+    if run_id:  # the version's own MLflow run (the training run's, also when written on demand)
         from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
 
-        mlflow = MlflowClient(tracker.get_tracking_uri())
-        for path in files.values():
-            mlflow.log_artifact(run_id, str(path), names.MODEL_CARD)
-        where["mlflow_artifacts"] = f"runs:/{run_id}/{names.MODEL_CARD}"
+        try:
+            for path in files.values():
+                MlflowClient().log_artifact(run_id, str(path), names.MODEL_CARD)
+            where["mlflow_artifacts"] = f"runs:/{run_id}/{names.MODEL_CARD}"
+        except (MlflowException, OSError) as exc:  # the card stays in the state dir and in ZenML
+            where["mlflow_artifacts"] = f"not logged to MLflow run {run_id}: {exc}"
     log_metadata({names.MODEL_CARD: where}, infer_model=True)
     print(f"Model card of version {version.name}: {where['html']}")
     return HTMLString(text.html), MarkdownString(text.markdown)
