@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # Create .venv with the locked dependencies. Idempotent: a no-op when the lock has not changed.
 # Needs only Python 3.11 (set PYTHON=/path/to/python3.11 if `python3` is another version).
+#   bash scripts/install.sh            runtime + development tools (requirements-dev.lock): tests, checks,
+#                                      notebooks, copier
+#   bash scripts/install.sh --runtime  the runtime set only (requirements.lock), what images and the Bento get
 set -euo pipefail
 cd "$(dirname "$0")/.."
+lock=requirements-dev.lock
+case "${1:-}" in
+  "") ;;
+  --runtime) lock=requirements.lock ;;
+  *) echo "error: unknown option ${1}; use --runtime (only the runtime set) or no option" >&2; exit 2 ;;
+esac
 py=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   if ! "$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
@@ -22,8 +31,8 @@ if ! grep -q ZENML_CONFIG_PATH .venv/bin/activate; then
 export ZENML_CONFIG_PATH="\${ZENML_CONFIG_PATH:-\${PROJECT_STATE_DIR:-$PWD/.state}/zenml}"
 EOS
 fi
-want=$(sha256sum requirements.lock | cut -d' ' -f1)
+want=$(sha256sum "$lock" | cut -d' ' -f1)
 if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$want" ]; then
-  .venv/bin/uv pip install --quiet --python .venv/bin/python --compile-bytecode -r requirements.lock
+  .venv/bin/uv pip install --quiet --python .venv/bin/python --compile-bytecode -r "$lock"
   echo "$want" > .venv/.requirements.sha256
 fi
