@@ -74,6 +74,10 @@ class DataSettings(StrictModel):
         default_factory=dict,
         description="optional declared feature types; a column that does not match stops the run",
     )
+    missing_values: tuple[str, ...] = Field(
+        (),
+        description='values of the table that mean "not known" (e.g. "?", "unknown"), read as missing',
+    )
     demo: DemoSettings = DemoSettings()
 
     @field_validator("id_column", mode="before")

@@ -8,7 +8,7 @@ from sklearn.pipeline import Pipeline
 from zenml import step
 
 from ml import names
-from ml.data.validation import validate_training_table
+from ml.data.validation import check_feature_columns, validate_training_table
 from ml.evaluation import classification_metrics
 from ml.features import FeatureSchema, binary_target, feature_columns, infer_schema
 from ml.settings import DataSettings, TrainingSettings
@@ -35,6 +35,8 @@ def build_schema(
 ) -> Annotated[dict, names.FEATURE_SCHEMA]:
     negative = validate_training_table(dataset_train, data, table=names.DATASET_TRAIN)
     columns = feature_columns(dataset_train, data, training.features)
+    sensitive = [column for column in data.sensitive_features if column not in columns]
+    check_feature_columns(dataset_train, [*columns, *sensitive], data, names.DATASET_TRAIN)
     return infer_schema(dataset_train, columns, data, negative).to_dict()
 
 

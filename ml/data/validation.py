@@ -33,8 +33,45 @@ DEMO_SCHEMA: dict[str, dict[str, str]] = {
 }
 
 
+# A text column whose values are numbers but for at most this share is numeric with stray markers.
+STRAY_TEXT_SHARE = 0.2
+# A categorical column with at least this share of distinct values (in a table of at least
+# NEAR_UNIQUE_MIN_ROWS rows) names rows instead of describing them.
+NEAR_UNIQUE_SHARE = 0.9
+NEAR_UNIQUE_MIN_ROWS = 50
+SHOWN = 5  # sample values in an error
+
+
 class DataValidationError(ValueError):
     """Input data does not match what the pipeline expects."""
+
+
+def _not_numbers(series: pd.Series) -> pd.Series:
+    """The non-missing values of ``series`` that do not read as numbers (as text, stripped)."""
+    text = series.dropna().astype(str).str.strip()
+    return text[pd.to_numeric(text, errors="coerce").isna()]
+
+
+def _sample(values: pd.Series) -> list:
+    return values.value_counts().head(SHOWN).index.tolist()
+
+
+def with_missing_markers(frame: pd.DataFrame, markers: tuple[str, ...]) -> pd.DataFrame:
+    """Read the values listed in ``data.missing_values`` (e.g. "?", "unknown") as missing; a text
+    column that held them and holds only numbers otherwise becomes numeric."""
+    if not markers:
+        return frame
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if is_numeric(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        found = series.astype(str).str.strip().isin(markers) & series.notna()
+        if not found.any():
+            continue
+        cleaned = series.mask(found)
+        out[column] = pd.to_numeric(cleaned) if _not_numbers(cleaned).empty else cleaned
+    return out
 
 
 def _kind_matches(series: pd.Series, kind: str) -> bool:
@@ -55,10 +92,47 @@ def check_columns(frame: pd.DataFrame, expected: dict[str, str], table: str) -> 
             f"table {table!r} is missing column(s) {missing}; it has {list(frame.columns)}"
         )
     for column, kind in expected.items():
-        if not _kind_matches(frame[column], kind):
+        if _kind_matches(frame[column], kind):
+            continue
+        bad = _not_numbers(frame[column]) if kind == "numeric" else pd.Series(dtype=object)
+        if len(bad):
             raise DataValidationError(
-                f"column {column!r} of table {table!r} should be {kind}, "
-                f"but has dtype {frame[column].dtype} (e.g. {frame[column].dropna().head(3).tolist()})"
+                f"column {column!r} of table {table!r} should be numeric, but has dtype "
+                f"{frame[column].dtype}: {len(bad)} of its {int(frame[column].notna().sum())} values are not "
+                f"numbers, e.g. {_sample(bad)}; if they mean 'not known', list them under "
+                "data.missing_values in configs/project.yaml, otherwise correct them in the table"
+            )
+        raise DataValidationError(
+            f"column {column!r} of table {table!r} should be {kind}, "
+            f"but has dtype {frame[column].dtype} (e.g. {frame[column].dropna().head(3).tolist()})"
+        )
+
+
+def check_feature_columns(frame: pd.DataFrame, columns: list[str], data: DataSettings, table: str) -> None:
+    """Refuse what would silently make a poor feature: a column of numbers with a few text values
+    (it would become a categorical with one category per number) and a categorical with about one
+    value per row. Columns declared in ``data.columns`` are taken as declared."""
+    for column in columns:
+        series = frame[column]
+        if column in data.columns or is_numeric(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        values = series.dropna()
+        bad = _not_numbers(values)
+        if 0 < len(bad) <= STRAY_TEXT_SHARE * len(values):
+            raise DataValidationError(
+                f"column {column!r} of table {table!r} holds numbers, except {len(bad)} of its {len(values)} "
+                f"values that are not numbers, e.g. {_sample(bad)}; as it is, it would become a categorical "
+                f"feature with {values.nunique()} categories. If those values mean 'not known', list them "
+                f"under data.missing_values in configs/project.yaml (missing_values: {_sample(bad)}); if the "
+                f"column is a category, declare it: data.columns: {{{column}: categorical}}"
+            )
+        distinct = values.nunique()
+        if len(values) >= NEAR_UNIQUE_MIN_ROWS and distinct >= NEAR_UNIQUE_SHARE * len(values):
+            raise DataValidationError(
+                f"column {column!r} of table {table!r} has {distinct} distinct values in {len(values)} rows "
+                f"(e.g. {values.head(3).tolist()}): as a category it names rows instead of describing them. "
+                f"If it identifies rows, set data.id_column: {column} in configs/project.yaml; otherwise "
+                "drop it (features.drop in configs/training.yaml), or declare it under data.columns"
             )
 
 

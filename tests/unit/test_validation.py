@@ -2,7 +2,13 @@ import pandas as pd
 import pytest
 
 from ml.data.demo import generate_demo
-from ml.data.validation import DataValidationError, validate_demo_tables, validate_training_table
+from ml.data.validation import (
+    DataValidationError,
+    check_feature_columns,
+    validate_demo_tables,
+    validate_training_table,
+    with_missing_markers,
+)
 from ml.settings import DataSettings
 
 CSV = DataSettings(
@@ -69,3 +75,54 @@ def test_demo_tables_pass_and_a_wrong_dtype_is_caught():
     broken = tables.sales.assign(amount=tables.sales.amount.astype(str))
     with pytest.raises(DataValidationError, match="column 'amount' of table 'sales' should be numeric"):
         validate_demo_tables(tables.customers, broken)
+
+
+def numbers_with_markers(rows: int = 100, markers: tuple[str, ...] = ("?", "unknown", "?")) -> pd.Series:
+    values = [str(20 + i % 50) for i in range(rows)]
+    for i, marker in enumerate(markers):
+        values[i * 7] = marker
+    return pd.Series(values, dtype=object)
+
+
+def test_a_column_of_numbers_with_a_few_text_values_is_refused_naming_those_values():
+    frame = pd.DataFrame({"income": numbers_with_markers(), "region": ["n", "s"] * 50})
+    with pytest.raises(DataValidationError) as caught:
+        check_feature_columns(frame, ["income", "region"], CSV, "dataset_train")
+    message = str(caught.value)
+    assert "column 'income'" in message and "3 of its 100 values that are not numbers" in message, message
+    assert "['?', 'unknown']" in message, f"the sample must be the bad values, most frequent first: {message}"
+    assert "data.missing_values" in message and "data.columns: {income: categorical}" in message, message
+
+
+def test_missing_value_markers_make_the_column_numeric_and_pass():
+    frame = pd.DataFrame({"income": numbers_with_markers(), "region": ["n", "s"] * 50})
+    cleaned = with_missing_markers(frame, ("?", "unknown"))
+    assert pd.api.types.is_numeric_dtype(cleaned["income"]), cleaned.dtypes
+    assert int(cleaned["income"].isna().sum()) == 3 and cleaned["income"].iloc[1] == 21, cleaned.head()
+    assert cleaned["region"].tolist() == frame["region"].tolist(), "columns without markers are untouched"
+    check_feature_columns(cleaned, ["income", "region"], CSV, "dataset_train")
+
+
+def test_a_marker_does_not_turn_a_real_text_column_numeric():
+    frame = pd.DataFrame({"plan": ["basic", "?", "pro", "12"] * 5})
+    cleaned = with_missing_markers(frame, ("?",))
+    assert cleaned["plan"].dtype == object and cleaned["plan"].isna().sum() == 5, cleaned["plan"].tolist()
+
+
+def test_a_declared_numeric_column_shows_its_bad_values_not_its_good_ones():
+    settings = CSV.model_copy(update={"columns": {"x": "numeric"}})
+    frame = table(x=["1.5", "n/a", "3", "?"])
+    with pytest.raises(DataValidationError) as caught:
+        validate_training_table(frame, settings)
+    message = str(caught.value)
+    assert "2 of its 4 values are not numbers" in message and "'n/a'" in message and "'?'" in message, message
+    assert "'1.5'" not in message and "'3'" not in message, f"good values are not examples: {message}"
+
+
+def test_a_categorical_with_about_one_value_per_row_is_refused_unless_declared():
+    frame = pd.DataFrame({"email": [f"user{i}@example.org" for i in range(80)], "plan": ["a", "b"] * 40})
+    refused = r"column 'email' .* 80 distinct values in 80 rows.*id_column"
+    with pytest.raises(DataValidationError, match=refused):
+        check_feature_columns(frame, ["email", "plan"], CSV, "dataset_train")
+    declared = CSV.model_copy(update={"columns": {"email": "categorical"}})
+    check_feature_columns(frame, ["email", "plan"], declared, "dataset_train")
