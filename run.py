@@ -12,8 +12,9 @@ import os
 import sys
 from pathlib import Path
 
+from adapters.sources import DataSourceError
+from adapters.state import state_paths
 from ml import names, status
-from ml.data.io import DataSourceError
 from ml.data.validation import DataValidationError
 from ml.settings import (
     ConfigError,
@@ -23,7 +24,6 @@ from ml.settings import (
     ServingSettings,
     TrainingSettings,
     load_settings,
-    state_dir,
 )
 from pipelines.runner import PipelineFailed
 from registry.models import RegistryError
@@ -185,7 +185,7 @@ def _day(value: str | None) -> str:
 def cmd_monitor(args: argparse.Namespace) -> int:
     from zenml import Model
 
-    from ml.alerts import audit
+    from adapters.records import audit
     from pipelines.monitoring import monitoring_pipeline
     from pipelines.runner import run_pipeline
 
@@ -226,8 +226,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     print(f"Alert: {where}; incident {decision['incident']}")
     print(status.BREACHED.line(f"incident {decision['incident']}"))
     if decision["retrain"]:
-        state = state_dir(ROOT)
-        audit(state / names.AUDIT_LOG, "monitoring", "retraining", f"incident {decision['incident']}")
+        state = state_paths(ROOT)
+        audit(state.audit_log, "monitoring", "retraining", f"incident {decision['incident']}")
         if args.defer_retraining:
             print(status.RETRAINING_DEFERRED.line("deferred to the caller, e.g. CI's cd"))
             return 0
@@ -303,8 +303,8 @@ def cmd_undeploy(args: argparse.Namespace) -> int:
 
     from bentos.local_server import stop
 
-    state = state_dir(ROOT)
-    record = state / "serving" / "server.json"
+    state = state_paths(ROOT)
+    record = state.server_record
     if not record.exists():
         print("no local server is recorded; nothing to stop")
         return 0
@@ -345,11 +345,11 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
     project = load_settings(args.project, ProjectSettings)
     previous, restored = rollback(project.model_name, args.to)
-    from ml.alerts import audit
+    from adapters.records import audit
 
-    state = state_dir(ROOT)
+    state = state_paths(ROOT)
     audit(
-        state / names.AUDIT_LOG,
+        state.audit_log,
         "operator",
         "rollback",
         f"version {restored} restored, {previous} archived",
@@ -393,7 +393,7 @@ def _tracking_uri() -> str:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from ml.data.io import ensure_demo_db
+    from adapters.sources import ensure_demo_db
 
     project = load_settings(args.project, ProjectSettings)
     path = ensure_demo_db(project.data.demo, ROOT)
@@ -505,9 +505,9 @@ def use_project_state() -> None:
     """ZenML's store and BentoML's model store live in the project's state dir unless
     ZENML_CONFIG_PATH / BENTOML_HOME say otherwise (BentoML's default, ~/bentoml, is shared by every
     project on the machine)."""
-    state = state_dir(ROOT)
-    os.environ.setdefault("ZENML_CONFIG_PATH", str(state / "zenml"))
-    os.environ.setdefault("BENTOML_HOME", str(state / "bentoml"))
+    state = state_paths(ROOT)
+    os.environ.setdefault("ZENML_CONFIG_PATH", str(state.zenml))
+    os.environ.setdefault("BENTOML_HOME", str(state.bentoml))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,17 +48,19 @@ def load(rows: int):
 
 
 def end_to_end(model_dir: Path, rows: int, workdir: Path) -> dict:
-    """load -> features -> score -> write, as steps/score.py and ml/scoring.py do it."""
+    """load -> features -> score -> write, as steps/score.py does (ml/scoring.py, adapters/scores_db.py)."""
     import joblib
     import sqlalchemy as sa
 
+    from adapters.scores_db import write_scores
+    from adapters.state import StatePaths
     from ml.features import FeatureSchema, build_customer_features
-    from ml.scoring import score, write_scores
+    from ml.scoring import score
 
     release = joblib.load(model_dir / "model.joblib")
     schema = FeatureSchema.from_dict(json.loads((model_dir / "schema.json").read_text()))
     meta = json.loads((model_dir / "meta.json").read_text())
-    target = workdir / "scores.sqlite"
+    target = StatePaths(workdir).scores_db  # the work dir stands in for the state dir
     target.unlink(missing_ok=True)
     stages = {}
     started = time.perf_counter()

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ROOT, isolated_env, write_result  # noqa: E402
 
+from adapters.state import DEFAULT_STATE_DIR  # noqa: E402
 from bentos import local_server  # noqa: E402
 
 STEP_TIME = re.compile(r"Step `?([\w]+)`? has finished in `?([\d.]+)s`?")
@@ -60,7 +61,7 @@ def main() -> None:
     project = base / "customer-scoring"
     if project.exists():
         shutil.rmtree(project)
-    env = isolated_env(project / ".state")
+    env = isolated_env(project / DEFAULT_STATE_DIR)
     python = str(project / ".venv/bin/python")
     phases: dict = {}
     started = time.perf_counter()
@@ -89,7 +90,7 @@ def main() -> None:
             (line for line in train.stdout.splitlines() if line.startswith("Promotion:")), "?"
         )
         port = local_server.free_port()
-        serving = project / ".state" / "serving-port.yaml"
+        serving = project / DEFAULT_STATE_DIR / "serving-port.yaml"
         serving.write_text(f"port: {port}\n")  # the defaults but a free port (others may hold 3000)
         deploy = run(phases, "deploy", [python, "run.py", "deploy", "--config", str(serving)], project, env)
         try:

@@ -10,18 +10,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-TABLE = "inference_log"
-COLUMNS = (
-    "ts",
-    "request_id",
-    "endpoint",
-    "model_version",
-    "record_id",
-    "inputs",
-    "label",
-    "probability",
-    "latency_ms",
-)
+from ml.names import INFERENCE_LOG_COLUMNS, INFERENCE_LOG_TABLE
+
+TABLE = INFERENCE_LOG_TABLE
+COLUMNS = INFERENCE_LOG_COLUMNS
 DDL = f"""CREATE TABLE IF NOT EXISTS {TABLE} (
   ts REAL NOT NULL, request_id TEXT NOT NULL, endpoint TEXT NOT NULL, model_version TEXT NOT NULL,
   record_id TEXT, inputs TEXT NOT NULL, label TEXT, probability REAL, latency_ms REAL)"""

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
+
+from adapters.state import DEFAULT_STATE_DIR, StatePaths
 
 PREFIX = "SERVING_"
+# Relative to the working directory; `run.py deploy` passes the project's own log in SERVING_INFERENCE_LOG.
+_DEFAULT_LOG = StatePaths(Path(DEFAULT_STATE_DIR)).inference_log.as_posix()
 
 
 class RuntimeConfigError(ValueError):
@@ -73,7 +78,7 @@ class ServingRuntime:
             timeout=float(_number("TIMEOUT", "30", float, 1, 3600)),
             max_batch_size=int(_number("MAX_BATCH_SIZE", "1000", int, 1, 100_000)),
             max_request_bytes=int(_number("MAX_REQUEST_BYTES", str(4 * 1024 * 1024), int, 1024, 1 << 30)),
-            log_path=_get("INFERENCE_LOG", ".state/inference_log.sqlite") or ".state/inference_log.sqlite",
+            log_path=_get("INFERENCE_LOG", _DEFAULT_LOG) or _DEFAULT_LOG,
             auth_token=_get("AUTH_TOKEN") or None,
             access_log=_flag("ACCESS_LOG"),
         )

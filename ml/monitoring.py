@@ -1,5 +1,6 @@
-"""Monitoring: data and prediction drift with Evidently, serving health from the inference log,
-retention of the log, and an Evidently workspace that keeps drift runs for a dashboard.
+"""Monitoring: data and prediction drift with Evidently, classification quality and run outcomes as
+Evidently snapshots, and serving health from the inference log. Pure computation: storing the
+snapshots is ``adapters.evidently_workspace``'s, reading and purging the log ``adapters.inference_log``'s.
 
 Drift is Evidently's: ``DataDriftPreset`` over the declared feature columns plus ``ValueDrift`` on
 the prediction column. Evidently picks each column's test and threshold from the reference size: with
@@ -13,41 +14,21 @@ recomputed here. Large frames are compared on seeded samples whose size the resu
 from __future__ import annotations
 
 import html
-import json
 import math
-import os
 import re
-import sqlite3
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
-from uuid import UUID
 
 import numpy as np
 import pandas as pd
 
-from bentos.inference_log import COLUMNS as INFERENCE_LOG_COLUMNS
-from ml import names
 from ml.features import is_numeric
+from ml.names import INFERENCE_LOG_COLUMNS
 
-if TYPE_CHECKING:
-    from evidently.ui.workspace import Workspace
-
-LOG_COLUMNS = INFERENCE_LOG_COLUMNS  # the service writes the log; its module names the columns
+LOG_COLUMNS = INFERENCE_LOG_COLUMNS  # the service writes the log (bentos/inference_log.py)
 PREDICT_ENDPOINT = "predict"
-DRIFT_SHARE_PANEL = "Share of drifted features"
-PREDICTION_DRIFT_PANEL = "Prediction drift score"
 PREDICTION_METADATA_KEY = "prediction_column"
-DRIFT_TAB = "Drift"
-HEALTH_TAB = "Model health"
-PRECISION_PANEL = "Precision over time (labelled windows)"
-LATEST_PRECISION_PANEL = "Model health: latest precision"
-INCIDENTS_PANEL = "Incidents opened"
-RETRAININGS_PANEL = "Actions: retrainings launched"
-ALERTS_PANEL = "Actions: alerts delivered"
-ACTIONS_TEXT_PANEL = "Actions taken"
 # Columns of the one-row "outcome" dataset a monitoring run records (see outcome_snapshot).
 OUTCOME_COLUMNS = ("incidents", "retrainings", "alerts_delivered", "breaches")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 # --- Drift ----------------------------------------------------------------------------------------
@@ -393,23 +374,6 @@ def serving_health(
     )
 
 
-# --- Retention ------------------------------------------------------------------------------------
-
-
-def purge_before(conn: sqlite3.Connection, cutoff_ts: float, table: str = "inference_log") -> int:
-    """Delete the rows of ``table`` with ``ts < cutoff_ts`` (unix seconds) in one transaction and
-    return how many were deleted (rows at exactly ``cutoff_ts`` stay)."""
-    if not _IDENTIFIER.match(table):
-        raise ValueError(f"table must be a plain SQL name (letters, digits, _), got {table!r}")
-    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-    exists = conn.execute(query, (table,)).fetchone()
-    if exists is None:
-        raise ValueError(f"no table {table!r} in this database; pass the inference log table's name")
-    with conn:  # commits on success, rolls back on error
-        cursor = conn.execute(f'DELETE FROM "{table}" WHERE ts < ?', (float(cutoff_ts),))
-    return int(cursor.rowcount)
-
-
 # --- Concept drift and run outcomes as Evidently snapshots ----------------------------------------
 
 
@@ -486,144 +450,3 @@ def outcome_snapshot(breaches: int, incident: bool, retraining: bool, alert_deli
     definition = DataDefinition(numerical_columns=list(OUTCOME_COLUMNS))
     report = Report([SumValue(column=column) for column in OUTCOME_COLUMNS], tags=["outcome"])
     return report.run(Dataset.from_pandas(frame, data_definition=definition), None).dumps()
-
-
-# --- Evidently workspace --------------------------------------------------------------------------
-
-
-def _metric(metric: str, tag: str, legend: str, **labels: str):
-    from evidently.sdk.models import PanelMetric
-
-    return PanelMetric(legend=legend, metric=metric, metric_labels=labels, tags=[tag])
-
-
-def _dashboard_panels(prediction: str | None) -> list[tuple[str, object]]:
-    """(tab, panel) pairs of a project's dashboard; the prediction panel only with a prediction."""
-    from evidently.sdk.panels import counter_panel, line_plot_panel, text_panel
-
-    drift_share = _metric("DriftedColumnsCount", "drift", "drifted share", value_type="share")
-    precision = _metric("Precision", "quality", "precision")
-    panels = [
-        (
-            DRIFT_TAB,
-            line_plot_panel(
-                title=DRIFT_SHARE_PANEL,
-                description="Share of the feature columns Evidently found drifted, per run",
-                values=[drift_share],
-                size="half",
-            ),
-        )
-    ]
-    if prediction is not None:
-        panels.append(
-            (
-                DRIFT_TAB,
-                line_plot_panel(
-                    title=PREDICTION_DRIFT_PANEL,
-                    description=(
-                        f"Evidently's drift score of {prediction}: a p-value (low = drift) up to 1000 "
-                        "reference rows, a distance (high = drift) above"
-                    ),
-                    values=[_metric("ValueDrift", "drift", prediction, column=prediction)],
-                    size="half",
-                ),
-            )
-        )
-    outcome = {column: _metric("SumValue", "outcome", column, column=column) for column in OUTCOME_COLUMNS}
-    panels += [
-        (HEALTH_TAB, counter_panel(title=LATEST_PRECISION_PANEL, values=[precision], aggregation="last")),
-        (HEALTH_TAB, counter_panel(title=INCIDENTS_PANEL, values=[outcome["incidents"]], aggregation="sum")),
-        (
-            HEALTH_TAB,
-            counter_panel(title=RETRAININGS_PANEL, values=[outcome["retrainings"]], aggregation="sum"),
-        ),
-        (
-            HEALTH_TAB,
-            counter_panel(title=ALERTS_PANEL, values=[outcome["alerts_delivered"]], aggregation="sum"),
-        ),
-        (
-            HEALTH_TAB,
-            line_plot_panel(
-                title=PRECISION_PANEL,
-                description="Evidently's precision on the rows whose labels have arrived (concept drift)",
-                values=[precision],
-                size="full",
-            ),
-        ),
-        (
-            HEALTH_TAB,
-            text_panel(
-                title=ACTIONS_TEXT_PANEL,
-                description=(
-                    "Every alert, retraining, promotion and rollback is in the audit log "
-                    f"(<state dir>/{names.AUDIT_LOG}) and every incident in {names.INCIDENT_LOG}; "
-                    "the response is in runbooks/en/07-incident-playbook.md "
-                    "(es: runbooks/es/07-incident-playbook.md)."
-                ),
-            ),
-        ),
-    ]
-    return panels
-
-
-def save_snapshot(workspace_dir: str, project_name: str, snapshot_json: str) -> str:
-    """Store an Evidently snapshot (``DriftResult.snapshot_json``, ``QualityResult.snapshot_json`` or
-    ``outcome_snapshot(...)``) in the local Evidently workspace at ``workspace_dir`` (created when
-    missing) under the project named ``project_name`` (created on first use, reused after) and return
-    the project id.
-
-    The project's dashboard gets, once, a "Drift" tab (share of drifted features; the prediction's
-    drift score once a snapshot has a prediction column) and a "Model health" tab (latest and
-    over-time precision, incidents, retrainings and alerts counters, where to read the actions);
-    ``evidently ui --workspace <workspace_dir>`` shows them.
-    """
-    if not project_name.strip():
-        raise ValueError("project_name must be a non-empty name for the Evidently project")
-    from evidently.core.report import Snapshot
-    from evidently.ui.workspace import Workspace
-
-    try:
-        snapshot = Snapshot.loads(snapshot_json)
-        prediction = json.loads(snapshot_json).get("metadata", {}).get(PREDICTION_METADATA_KEY)
-    except Exception as error:  # JSON or schema errors: both mean "not a snapshot"
-        raise ValueError(
-            f"snapshot_json is not an Evidently snapshot ({type(error).__name__}: {str(error)[:200]}); "
-            "pass DriftResult.snapshot_json, QualityResult.snapshot_json or outcome_snapshot(...)"
-        ) from error
-
-    os.makedirs(workspace_dir, exist_ok=True)
-    workspace = Workspace(workspace_dir)
-    found = workspace.search_project(project_name)
-    if len(found) > 1:
-        ids = sorted(str(p.id) for p in found)
-        raise ValueError(
-            f"{len(found)} Evidently projects are named {project_name!r} in {workspace_dir} ({ids}); "
-            "delete the extra ones (Workspace.delete_project) so runs land in one place"
-        )
-    project = found[0] if found else workspace.create_project(project_name, description="Model monitoring")
-    _add_missing_panels(workspace, project.id, prediction if isinstance(prediction, str) else None)
-    workspace.add_run(project.id, snapshot, include_data=False)
-    return str(project.id)
-
-
-def _add_missing_panels(workspace: Workspace, project_id: UUID, prediction: str | None) -> None:
-    """Add the panels the project's dashboard lacks (by title), each to its tab.
-
-    The dashboard model is edited and saved whole: ``ProjectDashboard.add_panel(panel, tab=...)`` of
-    evidently 0.7 lists a panel twice when the tab already exists.
-    """
-    from evidently.sdk.models import DashboardTabModel
-
-    dashboard = workspace.get_dashboard(project_id)
-    titles = {panel.title for panel in dashboard.panels}
-    new = [(tab, panel) for tab, panel in _dashboard_panels(prediction) if panel.title not in titles]
-    if not new:
-        return
-    for tab_title, panel in new:
-        tab = next((t for t in dashboard.tabs if t.title == tab_title), None)
-        if tab is None:
-            tab = DashboardTabModel(title=tab_title, panels=[])
-            dashboard.tabs.append(tab)
-        dashboard.panels.append(panel)
-        tab.panels.append(panel.id)
-    workspace.save_dashboard(project_id, dashboard)

@@ -89,6 +89,16 @@ FAIRNESS_SCORE: Final = "fairness_score"
 MONITORING_PREFIX: Final = "monitoring_"  # monitoring_<date>: the drift, quality and serving figures
 MONITORING_DECISION_PREFIX: Final = "monitoring_decision_"  # monitoring_decision_<date>: breaches, actions
 
-# --- Logs in the project's state directory ------------------------------------------------------
-AUDIT_LOG: Final = "audit.jsonl"  # every promotion, deployment, rollback and retraining, who and why
-INCIDENT_LOG: Final = "incidents.jsonl"  # every incident the monitoring opened
+# --- The inference log (the service writes it, the monitoring reads it; the Bento includes this file)
+INFERENCE_LOG_TABLE: Final = "inference_log"
+INFERENCE_LOG_COLUMNS: Final = (
+    "ts",
+    "request_id",
+    "endpoint",
+    "model_version",
+    "record_id",
+    "inputs",
+    "label",
+    "probability",
+    "latency_ms",
+)

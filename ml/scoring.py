@@ -1,5 +1,5 @@
-"""Batch scoring: the current customers, the same features as training, the production model,
-and an idempotent write of one scoring date's rows."""
+"""Batch scoring: the current customers, the same features as training, the production model.
+(The idempotent write of one scoring date's rows is ``adapters.scores_db``'s.)"""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
 from ml import names
 from ml.data.demo import generate_demo
@@ -112,52 +111,3 @@ def unseen_categories(frame: pd.DataFrame, schema: FeatureSchema) -> dict[str, l
         if new:
             out[spec.name] = new
     return out
-
-
-def scores_table(table: str) -> sa.Table:
-    metadata = sa.MetaData()
-    return sa.Table(
-        table,
-        metadata,
-        sa.Column(names.ID, sa.String(64), nullable=False),
-        sa.Column(names.TARGET, sa.String(64), nullable=False),
-        sa.Column("probability", sa.Float, nullable=False),
-        sa.Column("model_version", sa.String(32), nullable=False),
-        sa.Column("scoring_date", sa.String(10), nullable=False),
-        sa.CheckConstraint("probability >= 0 AND probability <= 1", name=f"{table}_probability_range"),
-        # One row per customer and date, date first: the key also serves every query and delete by
-        # date. In SQLite the rows are stored in that key's tree (WITHOUT ROWID), not in a table
-        # tree plus an index: a million-row insert takes 1.3 s instead of 1.5 s, the file is 40%
-        # smaller (benchmarks/, figure 2). Other databases ignore the option.
-        sa.PrimaryKeyConstraint("scoring_date", names.ID, name=f"{table}_one_row_per_customer_and_date"),
-        sqlite_with_rowid=False,
-    )
-
-
-def write_scores(engine: sa.Engine, table: str, scores: pd.DataFrame, day: date) -> int:
-    """Replace ``day``'s rows with ``scores`` in one transaction: a rerun gives the same rows, and
-    a failure part-way leaves the previous rows of that day intact."""
-    target = scores_table(table)
-    target.metadata.create_all(engine)
-    columns = list(SCORE_COLUMNS)
-    values = [scores[names.ID].astype(str)] + [scores[column] for column in columns[1:]]
-    rows = list(zip(*(column.tolist() for column in values), strict=True))
-    # The statement compiled by SQLAlchemy for this database, run by the driver's executemany on
-    # plain tuples (or dicts for drivers with named parameters): SQLAlchemy's per-row parameter
-    # handling of a list of dicts costs 2-3x the insert itself at a million rows (benchmarks/).
-    insert = str(target.insert().compile(dialect=engine.dialect))
-    with engine.begin() as conn:
-        conn.execute(target.delete().where(target.c.scoring_date == day.isoformat()))
-        if rows:
-            params = rows if engine.dialect.positional else [dict(zip(columns, r, strict=True)) for r in rows]
-            conn.exec_driver_sql(insert, params)
-    return len(rows)
-
-
-def read_scores(engine: sa.Engine, table: str, day: date | None = None) -> pd.DataFrame:
-    target = scores_table(table)
-    query = sa.select(target)
-    if day is not None:
-        query = query.where(target.c.scoring_date == day.isoformat())
-    with engine.connect() as conn:
-        return pd.read_sql(query.order_by(target.c.scoring_date, target.c[names.ID]), conn)

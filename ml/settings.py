@@ -7,7 +7,6 @@ a config file stops the run instead of being silently ignored.
 from __future__ import annotations
 
 import difflib
-import os
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -22,13 +21,6 @@ ModelKind = Literal["lightgbm", "logistic_regression", "random_forest"]
 
 
 M = TypeVar("M", bound=BaseModel)
-STATE_DIR_ENV = "PROJECT_STATE_DIR"
-
-
-def state_dir(project_root: Path) -> Path:
-    """Where the project's local state lives (stores, logs, scores): $PROJECT_STATE_DIR, else
-    <project>/.state."""
-    return Path(os.environ.get(STATE_DIR_ENV) or project_root / ".state")
 
 
 class ConfigError(ValueError):

@@ -9,7 +9,7 @@ from typing import Any
 USER_ERROR_SOURCES = (
     "ml.settings.ConfigError",
     "ml.data.validation.DataValidationError",
-    "ml.data.io.DataSourceError",
+    "adapters.sources.DataSourceError",
 )
 
 

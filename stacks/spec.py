@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from ml.settings import ConfigError, StrictModel, load_settings, state_dir
+from adapters.state import state_dir
+from ml.settings import ConfigError, StrictModel, load_settings
 
 ComponentType = Literal[
     "orchestrator",

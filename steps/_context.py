@@ -5,15 +5,16 @@ from pathlib import Path
 
 from zenml.utils.source_utils import get_source_root
 
-from ml import settings
+from adapters.state import StatePaths, state_paths
 
 
 def project_root() -> Path:
     return Path(get_source_root())
 
 
-def state_dir() -> Path:
-    return settings.state_dir(project_root())
+def state() -> StatePaths:
+    """The project's state files (adapters/state.py)."""
+    return state_paths(project_root())
 
 
 def log_version_metadata(values: dict) -> None:

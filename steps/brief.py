@@ -6,12 +6,12 @@ from typing import Annotated
 from zenml import step
 from zenml.types import HTMLString, MarkdownString
 
+from adapters.records import read_jsonl
 from ml import names
-from ml.alerts import read_jsonl
 from ml.brief import Thresholds, build_brief
 from ml.settings import MonitoringSettings, ProjectSettings, TrainingSettings
 from registry.models import describe_versions
-from steps._context import state_dir
+from steps._context import state
 
 
 @step(enable_cache=False)
@@ -24,7 +24,7 @@ def executive_brief(
 ]:
     """Reads the Model Control Plane (versions, metrics, monitoring metadata) and the incident and
     audit logs; writes <state>/reports/brief.html and brief.md and returns them as visualizations."""
-    state = state_dir()
+    paths = state()
     limits = Thresholds(
         drift_share=monitoring.thresholds.drift_share,
         min_precision=monitoring.thresholds.min_precision,
@@ -34,12 +34,12 @@ def executive_brief(
         project.project_name,
         project.model_name,
         describe_versions(project.model_name),
-        read_jsonl(state / names.INCIDENT_LOG),
-        read_jsonl(state / names.AUDIT_LOG),
+        read_jsonl(paths.incident_log),
+        read_jsonl(paths.audit_log),
         limits,
         datetime.now(UTC),
     )
-    folder = state / "reports"
+    folder = paths.reports
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "brief.html").write_text(brief.html, encoding="utf-8")
     (folder / "brief.md").write_text(brief.markdown, encoding="utf-8")

@@ -7,12 +7,12 @@ from zenml import get_step_context, log_metadata, step
 from zenml.client import Client
 from zenml.types import HTMLString, MarkdownString
 
+from adapters.records import read_jsonl
 from ml import names
-from ml.alerts import read_jsonl
 from ml.card import render_card
 from ml.settings import CardSettings, DataSettings
 from registry.card import card_facts
-from steps._context import state_dir
+from steps._context import state
 
 
 @step(enable_cache=False, experiment_tracker=True)  # the stack's MLflow, authenticated by ZenML
@@ -21,9 +21,9 @@ def model_card(
 ) -> tuple[Annotated[HTMLString, names.MODEL_CARD], Annotated[MarkdownString, names.MODEL_CARD_MARKDOWN]]:
     this = get_step_context().model
     version = Client().get_model_version(this.name, str(this.version))
-    facts = card_facts(version, project, data, card, read_jsonl(state_dir() / names.AUDIT_LOG))
+    facts = card_facts(version, project, data, card, read_jsonl(state().audit_log))
     text = render_card(facts)
-    folder = state_dir() / "reports"
+    folder = state().reports
     folder.mkdir(parents=True, exist_ok=True)
     files = {
         "markdown": folder / f"model-card-v{version.name}.md",

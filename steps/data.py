@@ -5,8 +5,8 @@ from typing import Annotated
 import pandas as pd
 from zenml import step
 
+from adapters.sources import ensure_demo_db, read_demo_tables, read_flat_table
 from ml import names
-from ml.data.io import ensure_demo_db, read_demo_tables, read_flat_table
 from ml.data.validation import validate_demo_tables, validate_training_table
 from ml.evaluation import data_fingerprint
 from ml.features import build_customer_features

@@ -10,15 +10,15 @@ from typing import Annotated
 
 from zenml import get_step_context, log_metadata, step
 
+from adapters.records import audit
 from bentos import local_server
 from bentos.bundle import export_bundle
 from ml import names
-from ml.alerts import audit
 from ml.settings import ServingSettings
 from ml.status import DEPLOY_FAILED, DEPLOYED
 from registry.models import RegistryError
 from registry.release import Release, production_release, release_of
-from steps._context import project_root, state_dir
+from steps._context import project_root, state
 
 STATUS = {True: DEPLOYED, False: DEPLOY_FAILED}  # bilingual, with their runbook links
 
@@ -93,7 +93,7 @@ def server_env(tags: dict, serving: ServingSettings) -> dict[str, str]:
         "SERVING_TIMEOUT": str(serving.timeout_seconds),
         "SERVING_MAX_BATCH_SIZE": str(serving.max_batch_size),
         "SERVING_MAX_REQUEST_BYTES": str(serving.max_request_bytes),
-        "SERVING_INFERENCE_LOG": str(state_dir() / "inference_log.sqlite"),
+        "SERVING_INFERENCE_LOG": str(state().inference_log),
     }
 
 
@@ -127,14 +127,14 @@ def smoke_test(
     expected_labels, expected_proba = release.decisions(frame)
     schema = release.schema
     records = json.loads(frame[release.input_columns].to_json(orient="records"))
-    example = state_dir() / "serving" / "example_request.json"
+    example = state().example_request
     example.parent.mkdir(parents=True, exist_ok=True)
     example.write_text(json.dumps({"records": records[:2]}, indent=1))
     port = local_server.free_port()
-    url, log = f"http://127.0.0.1:{port}", state_dir() / "serving" / f"smoke-{port}.log"
+    url, log = f"http://127.0.0.1:{port}", state().smoke_log(port)
     env = {
         **server_env({"primary": bento_models["primary"]}, serving),
-        "SERVING_INFERENCE_LOG": str(state_dir() / "serving" / "smoke_inference_log.sqlite"),
+        "SERVING_INFERENCE_LOG": str(state().smoke_inference_log),
         "SERVING_AUTH_TOKEN": "",  # the private smoke-test server answers without the API token
     }
     process = local_server.start(bento_tag, "127.0.0.1", port, env, log, project_root())
@@ -162,11 +162,11 @@ def deploy_local(
     bento_tag: str, bento_models: dict, smoke_test: dict, serving: ServingSettings
 ) -> Annotated[dict, names.DEPLOYMENT]:
     """Start (or replace) this project's local server; record URL, Bento tag and model version."""
-    record_path = state_dir() / "serving" / "server.json"
+    record_path = state().server_record
     if record_path.exists():
         old = json.loads(record_path.read_text())
         local_server.stop(old["pid"])
-    url, log = f"http://{serving.host}:{serving.port}", state_dir() / "serving" / "server.log"
+    url, log = f"http://{serving.host}:{serving.port}", state().server_log
     process = local_server.start(
         bento_tag, serving.host, serving.port, server_env(bento_models, serving), log, project_root()
     )
@@ -189,7 +189,7 @@ def deploy_local(
     record_path.write_text(json.dumps(deployment, indent=1))
     log_metadata({names.DEPLOYMENT: deployment}, infer_model=True)
     audit(
-        state_dir() / names.AUDIT_LOG,
+        state().audit_log,
         getpass.getuser(),
         "deployment",
         f"serving {bento_models['primary']}",

@@ -1,7 +1,6 @@
 """Monitoring: drift and decay of the production model on today's data, serving health, alerts."""
 
 import getpass
-import sqlite3
 import time
 from typing import Annotated
 
@@ -9,31 +8,18 @@ import pandas as pd
 from zenml import get_step_context, log_metadata, step
 from zenml.types import HTMLString
 
+from adapters.evidently_workspace import save_snapshot
+from adapters.inference_log import purge_and_read
+from adapters.records import audit, open_incident
+from adapters.webhook import deliver, webhook_url
 from ml import names
-from ml.alerts import (
-    RUNBOOK_INCIDENT,
-    Breach,
-    audit,
-    build_alert,
-    deliver,
-    open_incident,
-    slack_payload,
-    teams_payload,
-    webhook_url,
-)
+from ml.alerts import RUNBOOK_INCIDENT, Breach, build_alert, slack_payload, teams_payload
 from ml.evaluation import classification_metrics
 from ml.features import binary_target
-from ml.monitoring import (
-    classification_quality,
-    detect_drift,
-    outcome_snapshot,
-    purge_before,
-    save_snapshot,
-    serving_health,
-)
+from ml.monitoring import classification_quality, detect_drift, outcome_snapshot, serving_health
 from ml.settings import MonitoringSettings
 from registry.release import production_release
-from steps._context import state_dir
+from steps._context import state
 
 PREDICTION = "prediction"
 
@@ -81,16 +67,12 @@ def check_drift(
 @step(enable_cache=False)
 def check_serving(monitoring: MonitoringSettings, day: str) -> Annotated[dict, names.SERVING_HEALTH]:
     """Volume, latency, error rate and cost from the inference log; purge rows past retention."""
-    path = state_dir() / "inference_log.sqlite"
+    path = state().inference_log
     if not path.exists():
         return {"date": day, "available": False, "note": f"no inference log at {path} (nothing served yet)"}
     cutoff = time.time() - monitoring.retention_days * 86_400
-    with sqlite3.connect(path) as conn:
-        purged = purge_before(conn, cutoff)
-        since = pd.Timestamp(day) - pd.Timedelta(days=1)  # naive: UTC, as serving_health reads it
-        log = pd.read_sql_query(  # only the window: the log keeps retention_days of inputs
-            "SELECT * FROM inference_log WHERE ts >= ?", conn, params=(since.timestamp(),)
-        )
+    since = pd.Timestamp(day) - pd.Timedelta(days=1)  # naive: UTC, as serving_health reads it
+    purged, log = purge_and_read(path, cutoff, since.timestamp())
     health = serving_health(log, since, None, monitoring.price_per_cpu_hour).to_metadata()
     return {"date": day, "available": True, "purged_rows": purged, **health}
 
@@ -154,7 +136,7 @@ def alert(
         )
         payload = (slack_payload if monitoring.webhook.format == "slack" else teams_payload)(message)
         url = webhook_url(monitoring.webhook.env, monitoring.webhook.secret, zenml_secret)
-        dry_run = str(state_dir() / "alerts") if monitoring.webhook.dry_run or not url else None
+        dry_run = str(state().alerts) if monitoring.webhook.dry_run or not url else None
         result = deliver(payload, url, dry_run_dir=dry_run, attempts=monitoring.webhook.attempts)
         decision["alert"] = {
             **result.__dict__,
@@ -162,9 +144,9 @@ def alert(
             "text_en": message["text_en"],
             "summary_es": message["summary_es"],
         }
-        decision["incident"] = open_incident(state_dir() / names.INCIDENT_LOG, message)["id"]
+        decision["incident"] = open_incident(state().incident_log, message)["id"]
         audit(
-            state_dir() / names.AUDIT_LOG,
+            state().audit_log,
             getpass.getuser(),
             "alert",
             "; ".join(f"{b.metric} {b.value:.3f} {b.direction} {b.threshold}" for b in breaches),
@@ -179,7 +161,7 @@ def alert(
 
 def workspace() -> str:
     """The local Evidently workspace (`evidently ui --workspace <this>` shows the dashboard)."""
-    return str(state_dir() / "evidently")
+    return str(state().evidently)
 
 
 def zenml_secret(name: str) -> dict:

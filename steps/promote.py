@@ -10,8 +10,8 @@ from sklearn.base import ClassifierMixin
 from sklearn.pipeline import Pipeline
 from zenml import get_step_context, log_metadata, step
 
+from adapters.records import audit
 from ml import names
-from ml.alerts import audit
 from ml.evaluation import classification_metrics
 from ml.features import binary_target
 from ml.promotion import Candidate, decide
@@ -19,7 +19,7 @@ from ml.settings import TrainingSettings
 from registry import models as registry
 from registry.models import RegistryError
 from registry.release import Release, release_of, release_record
-from steps._context import inherit_cached_metadata, state_dir
+from steps._context import inherit_cached_metadata, state
 from steps.mlflow_logging import log_sklearn_model
 
 
@@ -133,7 +133,7 @@ def promote(
         infer_model=True,
     )
     audit(
-        state_dir() / names.AUDIT_LOG,
+        state().audit_log,
         getpass.getuser(),
         f"promotion: {decision.stage}",
         decision.summary(),

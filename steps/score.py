@@ -8,12 +8,13 @@ import sqlalchemy as sa
 from zenml import get_step_context, log_metadata, step
 from zenml.logger import get_logger
 
+from adapters.scores_db import write_scores
+from adapters.sources import database_url, read_flat_table
 from ml import names
-from ml.data.io import database_url, read_flat_table
-from ml.scoring import demo_customers, resolve_day, score, unseen_categories, write_scores
+from ml.scoring import demo_customers, resolve_day, score, unseen_categories
 from ml.settings import DataSettings, ScoringSettings
 from registry.release import production_release
-from steps._context import project_root, state_dir
+from steps._context import project_root, state
 
 logger = get_logger(__name__)
 
@@ -54,7 +55,7 @@ def score_customers(
 
 def scores_database(scoring: ScoringSettings) -> sa.URL | str:
     if not scoring.database_url:
-        return f"sqlite:///{state_dir() / 'scores.sqlite'}"
+        return f"sqlite:///{state().scores_db}"
     return database_url(
         scoring.database_url,
         scoring.database_password_env,

@@ -12,11 +12,11 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from adapters.scores_db import read_scores
 from ml import names
 from ml.brief import pct
 from ml.data.demo import generate_demo
 from ml.features import build_customer_features
-from ml.scoring import read_scores
 from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
 from tests.e2e.postgres import postgres_server
 
@@ -270,14 +270,14 @@ def test_evidently_ui_serves_the_dashboard_of_the_monitoring_runs(nightly, tmp_p
     import urllib.request
     from pathlib import Path
 
-    from bentos.local_server import free_port
-    from ml.monitoring import (
+    from adapters.evidently_workspace import (
         ALERTS_PANEL,
         DRIFT_SHARE_PANEL,
         INCIDENTS_PANEL,
         PRECISION_PANEL,
         RETRAININGS_PANEL,
     )
+    from bentos.local_server import free_port
 
     port = free_port()
     cli = Path(sys.executable).parent / "evidently"

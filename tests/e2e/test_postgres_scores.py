@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.e2e.postgres import postgres_server
-from tests.unit.test_scoring import assert_rerun_is_idempotent_and_failures_keep_rows
+from tests.unit.test_scores_db import assert_rerun_is_idempotent_and_failures_keep_rows
 
 pytestmark = pytest.mark.e2e
 

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 import yaml
 from sklearn.metrics import confusion_matrix
 
+from adapters.scores_db import read_scores
 from bentos import local_server
 from ml import names
-from ml.scoring import read_scores
 from tests.e2e.harness import (
     MODEL_NAME,
     PROJECT_ROOT,

@@ -358,7 +358,7 @@ WRITE_SCRIPT = """
 import sys
 from datetime import date
 import pandas as pd, sqlalchemy as sa
-from ml.scoring import write_scores
+from adapters.scores_db import write_scores
 n = int(sys.argv[2])
 frame = pd.DataFrame({"customer_id": range(n), "label": "bad", "probability": 0.1,
                       "model_version": "killed", "scoring_date": sys.argv[3]})
@@ -373,7 +373,7 @@ def test_a_batch_write_killed_mid_way_leaves_the_dates_previous_rows(project, tm
     import pandas as pd
     import sqlalchemy as sa
 
-    from ml.scoring import read_scores, write_scores
+    from adapters.scores_db import read_scores, write_scores
 
     day, database = date(2026, 3, 1), tmp_path / "scores.sqlite"
     url = f"sqlite:///{database}"

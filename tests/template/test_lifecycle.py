@@ -50,7 +50,7 @@ from pathlib import Path
 
 import pytest
 
-from ml.data.io import ensure_demo_db, read_demo_tables, read_flat_table
+from adapters.sources import ensure_demo_db, read_demo_tables, read_flat_table
 from ml.data.validation import validate_demo_tables, validate_training_table
 from ml.settings import (MonitoringSettings, ProjectSettings, ScoringSettings, ServingSettings,
                          TrainingSettings, load_settings)

@@ -1,6 +1,4 @@
-import asyncio
 import json
-import sqlite3
 
 import numpy as np
 import pandas as pd
@@ -10,21 +8,7 @@ from bentos.inference_log import TABLE, connect, row
 from ml import names
 from ml.data.demo import generate_demo
 from ml.features import build_customer_features, is_numeric
-from ml.monitoring import (
-    ALERTS_PANEL,
-    DRIFT_SHARE_PANEL,
-    INCIDENTS_PANEL,
-    LATEST_PRECISION_PANEL,
-    PRECISION_PANEL,
-    PREDICTION_DRIFT_PANEL,
-    RETRAININGS_PANEL,
-    classification_quality,
-    detect_drift,
-    outcome_snapshot,
-    purge_before,
-    save_snapshot,
-    serving_health,
-)
+from ml.monitoring import classification_quality, detect_drift, serving_health
 
 SHIFTED = ("annual_income", "avg_amount", "total_amount", "online_share")
 NOT_FEATURES = {names.ID, names.TARGET, "gender", "age"}
@@ -253,77 +237,7 @@ def test_log_without_a_needed_column_is_rejected_by_name(log):
         serving_health(log.drop(columns=["latency_ms"]), None, None, 1.0)
 
 
-# --- purge_before ---------------------------------------------------------------------------------
-
-
-def test_purge_deletes_exactly_the_rows_older_than_the_cutoff(log_db):
-    before = [ts for (ts,) in log_db.execute(f"SELECT ts FROM {TABLE}")]
-    deleted = purge_before(log_db, cutoff_ts=110.0)
-    older = [ts for ts in before if ts < 110.0]
-    assert deleted == len(older) == 7, f"4 'old' rows + 3 rows of r1 are older than 110, deleted {deleted}"
-    left = sorted(ts for (ts,) in log_db.execute(f"SELECT ts FROM {TABLE}"))
-    assert left == sorted(ts for ts in before if ts >= 110.0), f"the rest stays, including ts == 110: {left}"
-    assert purge_before(log_db, cutoff_ts=110.0) == 0, "a second purge finds nothing older"
-
-
-def test_purge_is_committed_and_rejects_unknown_tables(log_db, tmp_path):
-    purge_before(log_db, cutoff_ts=1e9)
-    other = sqlite3.connect(tmp_path / "log.sqlite")
-    assert other.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0] == 0, "another connection sees it"
-    other.close()
-    with pytest.raises(ValueError, match="no table 'predictions'"):
-        purge_before(log_db, 0.0, table="predictions")
-    with pytest.raises(ValueError, match="plain SQL name"):
-        purge_before(log_db, 0.0, table="log; DROP TABLE x")
-
-
-# --- save_snapshot --------------------------------------------------------------------------------
-
-
-def dashboard_series(path: str, project_id) -> tuple[object, dict[str, list[float]]]:
-    """What `evidently ui` plots: the series each panel of the dashboard selects from the stored runs."""
-    from evidently.ui.service.base import SeriesFilter
-    from evidently.ui.service.storage.local.base import InMemoryDataStorage
-    from evidently.ui.workspace import Workspace
-
-    dashboard = Workspace(path).get_dashboard(project_id)
-    storage = InMemoryDataStorage(path)
-    points = {}
-    for panel in dashboard.panels:
-        filters = [
-            SeriesFilter(tags=v.tags, metadata=v.metadata, metric=v.metric, metric_labels=v.metric_labels)
-            for v in panel.values
-        ]
-        if not filters:  # a text panel
-            continue
-        series = asyncio.run(storage.get_data_series(project_id, filters, None, None)).series
-        points[panel.title] = [value for s in series for value in s.values if value is not None]
-    return dashboard, points
-
-
-def test_snapshots_land_in_one_project_whose_dashboard_plots_them(tmp_path, no_drift, with_prediction):
-    from evidently.ui.workspace import Workspace
-
-    path = str(tmp_path / "workspace")
-    first = save_snapshot(path, "customer scoring", with_prediction.snapshot_json)
-    second = save_snapshot(path, "customer scoring", no_drift.snapshot_json)
-    assert first == second, "the second run reuses the project"
-
-    workspace = Workspace(path)
-    projects = workspace.list_projects()
-    assert [(str(p.id), p.name) for p in projects] == [(first, "customer scoring")], projects
-    assert len(workspace.list_runs(first)) == 2, "both runs stored"
-
-    dashboard, points = dashboard_series(path, projects[0].id)
-    titles = [panel.title for panel in dashboard.panels]
-    assert len(titles) == len(set(titles)), f"panels once: {titles}"
-    tabs = {t.title: len(t.panels) for t in dashboard.tabs}
-    assert tabs == {"Drift": 2, "Model health": 6}, tabs
-    assert sorted(points[DRIFT_SHARE_PANEL]) == sorted([no_drift.drift_share, with_prediction.drift_share]), (
-        points
-    )
-    assert points[PREDICTION_DRIFT_PANEL] == [with_prediction.prediction_drift["score"]], points
-    assert points[PRECISION_PANEL] == [] and points[INCIDENTS_PANEL] == [], "no labels, no outcomes yet"
+# --- classification_quality -----------------------------------------------------------------------
 
 
 def test_quality_is_evidently_s_precision_recall_and_accuracy():
@@ -347,36 +261,3 @@ def test_quality_is_evidently_s_precision_recall_and_accuracy():
 def test_quality_rejects_misaligned_empty_or_non_binary_input(target, decisions, message):
     with pytest.raises(ValueError, match=message):
         classification_quality(pd.Series(target, dtype=object), pd.Series(decisions, dtype=object))
-
-
-def test_health_tab_plots_precision_over_time_and_counts_incidents_and_actions(tmp_path):
-    path = str(tmp_path / "workspace")
-    first = classification_quality(pd.Series([1, 1, 0, 0]), pd.Series([1, 1, 0, 0]))  # precision 1.0
-    later = classification_quality(pd.Series([1, 0, 0, 0]), pd.Series([1, 1, 1, 0]))  # precision 1/3
-    project = save_snapshot(path, "p", first.snapshot_json)
-    save_snapshot(
-        path, "p", outcome_snapshot(breaches=0, incident=False, retraining=False, alert_delivered=False)
-    )
-    save_snapshot(path, "p", later.snapshot_json)
-    save_snapshot(
-        path, "p", outcome_snapshot(breaches=2, incident=True, retraining=True, alert_delivered=True)
-    )
-
-    from uuid import UUID
-
-    _, points = dashboard_series(path, UUID(project))
-    assert points[PRECISION_PANEL] == pytest.approx([1.0, 1 / 3]), "in run order"
-    assert points[LATEST_PRECISION_PANEL] == pytest.approx([1.0, 1 / 3])
-    # counters with aggregation "sum" add these per-run values up in the UI
-    assert points[INCIDENTS_PANEL] == [0.0, 1.0]
-    assert points[RETRAININGS_PANEL] == [0.0, 1.0]
-    assert points[ALERTS_PANEL] == [0.0, 1.0]
-    with pytest.raises(ValueError, match="breaches must be a count"):
-        outcome_snapshot(breaches=-1, incident=False, retraining=False, alert_delivered=False)
-
-
-def test_save_snapshot_rejects_text_that_is_not_a_snapshot(tmp_path, no_drift):
-    with pytest.raises(ValueError, match="snapshot_json is not an Evidently snapshot"):
-        save_snapshot(str(tmp_path), "p", json.dumps(no_drift.to_metadata()))
-    with pytest.raises(ValueError, match="project_name must be a non-empty name"):
-        save_snapshot(str(tmp_path), " ", no_drift.snapshot_json)

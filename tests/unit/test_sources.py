@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from ml.data.io import DataSourceError, database_url, read_flat_table
+from adapters.sources import DataSourceError, database_url, read_flat_table
 from ml.settings import ConfigError, DataSettings
 
 TABLE = pd.DataFrame(

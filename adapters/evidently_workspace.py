@@ -1,0 +1,169 @@
+"""The local Evidently workspace: drift, quality and outcome snapshots (``ml.monitoring``) stored
+per project, and the project's dashboard (a "Drift" and a "Model health" tab) created once.
+
+``evidently ui --workspace <state dir>/evidently`` shows it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from adapters.state import StatePaths
+from ml.monitoring import OUTCOME_COLUMNS, PREDICTION_METADATA_KEY
+
+if TYPE_CHECKING:
+    from evidently.ui.workspace import Workspace
+
+DRIFT_SHARE_PANEL = "Share of drifted features"
+PREDICTION_DRIFT_PANEL = "Prediction drift score"
+DRIFT_TAB = "Drift"
+HEALTH_TAB = "Model health"
+PRECISION_PANEL = "Precision over time (labelled windows)"
+LATEST_PRECISION_PANEL = "Model health: latest precision"
+INCIDENTS_PANEL = "Incidents opened"
+RETRAININGS_PANEL = "Actions: retrainings launched"
+ALERTS_PANEL = "Actions: alerts delivered"
+ACTIONS_TEXT_PANEL = "Actions taken"
+_SHOWN = StatePaths(Path("<state dir>"))  # the logs as the dashboard's text names them
+
+
+def _metric(metric: str, tag: str, legend: str, **labels: str):
+    from evidently.sdk.models import PanelMetric
+
+    return PanelMetric(legend=legend, metric=metric, metric_labels=labels, tags=[tag])
+
+
+def _dashboard_panels(prediction: str | None) -> list[tuple[str, object]]:
+    """(tab, panel) pairs of a project's dashboard; the prediction panel only with a prediction."""
+    from evidently.sdk.panels import counter_panel, line_plot_panel, text_panel
+
+    drift_share = _metric("DriftedColumnsCount", "drift", "drifted share", value_type="share")
+    precision = _metric("Precision", "quality", "precision")
+    panels = [
+        (
+            DRIFT_TAB,
+            line_plot_panel(
+                title=DRIFT_SHARE_PANEL,
+                description="Share of the feature columns Evidently found drifted, per run",
+                values=[drift_share],
+                size="half",
+            ),
+        )
+    ]
+    if prediction is not None:
+        panels.append(
+            (
+                DRIFT_TAB,
+                line_plot_panel(
+                    title=PREDICTION_DRIFT_PANEL,
+                    description=(
+                        f"Evidently's drift score of {prediction}: a p-value (low = drift) up to 1000 "
+                        "reference rows, a distance (high = drift) above"
+                    ),
+                    values=[_metric("ValueDrift", "drift", prediction, column=prediction)],
+                    size="half",
+                ),
+            )
+        )
+    outcome = {column: _metric("SumValue", "outcome", column, column=column) for column in OUTCOME_COLUMNS}
+    panels += [
+        (HEALTH_TAB, counter_panel(title=LATEST_PRECISION_PANEL, values=[precision], aggregation="last")),
+        (HEALTH_TAB, counter_panel(title=INCIDENTS_PANEL, values=[outcome["incidents"]], aggregation="sum")),
+        (
+            HEALTH_TAB,
+            counter_panel(title=RETRAININGS_PANEL, values=[outcome["retrainings"]], aggregation="sum"),
+        ),
+        (
+            HEALTH_TAB,
+            counter_panel(title=ALERTS_PANEL, values=[outcome["alerts_delivered"]], aggregation="sum"),
+        ),
+        (
+            HEALTH_TAB,
+            line_plot_panel(
+                title=PRECISION_PANEL,
+                description="Evidently's precision on the rows whose labels have arrived (concept drift)",
+                values=[precision],
+                size="full",
+            ),
+        ),
+        (
+            HEALTH_TAB,
+            text_panel(
+                title=ACTIONS_TEXT_PANEL,
+                description=(
+                    "Every alert, retraining, promotion and rollback is in the audit log "
+                    f"({_SHOWN.audit_log.as_posix()}) and every incident in {_SHOWN.incident_log.name}; "
+                    "the response is in runbooks/en/07-incident-playbook.md "
+                    "(es: runbooks/es/07-incident-playbook.md)."
+                ),
+            ),
+        ),
+    ]
+    return panels
+
+
+def save_snapshot(workspace_dir: str, project_name: str, snapshot_json: str) -> str:
+    """Store an Evidently snapshot (``DriftResult.snapshot_json``, ``QualityResult.snapshot_json`` or
+    ``outcome_snapshot(...)``) in the local Evidently workspace at ``workspace_dir`` (created when
+    missing) under the project named ``project_name`` (created on first use, reused after) and return
+    the project id.
+
+    The project's dashboard gets, once, a "Drift" tab (share of drifted features; the prediction's
+    drift score once a snapshot has a prediction column) and a "Model health" tab (latest and
+    over-time precision, incidents, retrainings and alerts counters, where to read the actions);
+    ``evidently ui --workspace <workspace_dir>`` shows them.
+    """
+    if not project_name.strip():
+        raise ValueError("project_name must be a non-empty name for the Evidently project")
+    from evidently.core.report import Snapshot
+    from evidently.ui.workspace import Workspace
+
+    try:
+        snapshot = Snapshot.loads(snapshot_json)
+        prediction = json.loads(snapshot_json).get("metadata", {}).get(PREDICTION_METADATA_KEY)
+    except Exception as error:  # JSON or schema errors: both mean "not a snapshot"
+        raise ValueError(
+            f"snapshot_json is not an Evidently snapshot ({type(error).__name__}: {str(error)[:200]}); "
+            "pass DriftResult.snapshot_json, QualityResult.snapshot_json or outcome_snapshot(...)"
+        ) from error
+
+    os.makedirs(workspace_dir, exist_ok=True)
+    workspace = Workspace(workspace_dir)
+    found = workspace.search_project(project_name)
+    if len(found) > 1:
+        ids = sorted(str(p.id) for p in found)
+        raise ValueError(
+            f"{len(found)} Evidently projects are named {project_name!r} in {workspace_dir} ({ids}); "
+            "delete the extra ones (Workspace.delete_project) so runs land in one place"
+        )
+    project = found[0] if found else workspace.create_project(project_name, description="Model monitoring")
+    _add_missing_panels(workspace, project.id, prediction if isinstance(prediction, str) else None)
+    workspace.add_run(project.id, snapshot, include_data=False)
+    return str(project.id)
+
+
+def _add_missing_panels(workspace: Workspace, project_id: UUID, prediction: str | None) -> None:
+    """Add the panels the project's dashboard lacks (by title), each to its tab.
+
+    The dashboard model is edited and saved whole: ``ProjectDashboard.add_panel(panel, tab=...)`` of
+    evidently 0.7 lists a panel twice when the tab already exists.
+    """
+    from evidently.sdk.models import DashboardTabModel
+
+    dashboard = workspace.get_dashboard(project_id)
+    titles = {panel.title for panel in dashboard.panels}
+    new = [(tab, panel) for tab, panel in _dashboard_panels(prediction) if panel.title not in titles]
+    if not new:
+        return
+    for tab_title, panel in new:
+        tab = next((t for t in dashboard.tabs if t.title == tab_title), None)
+        if tab is None:
+            tab = DashboardTabModel(title=tab_title, panels=[])
+            dashboard.tabs.append(tab)
+        dashboard.panels.append(panel)
+        tab.panels.append(panel.id)
+    workspace.save_dashboard(project_id, dashboard)

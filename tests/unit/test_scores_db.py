@@ -1,0 +1,55 @@
+"""The scores database (adapters/scores_db.py): one date's rows replaced in one transaction."""
+
+from datetime import date
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from adapters.scores_db import read_scores, write_scores
+from ml import names
+
+DAY = date(2026, 3, 1)
+
+
+def scores(n, day=DAY, version="1", bad_row=None):
+    frame = pd.DataFrame(
+        {
+            names.ID: range(1, n + 1),
+            names.TARGET: "good",
+            "probability": 0.7,
+            "model_version": version,
+            "scoring_date": day.isoformat(),
+        }
+    )
+    if bad_row is not None:
+        frame.loc[bad_row, "probability"] = 2.0  # violates the table's range check mid-write
+    return frame
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/scores.sqlite")
+    yield engine
+    engine.dispose()
+
+
+def assert_rerun_is_idempotent_and_failures_keep_rows(engine):
+    assert write_scores(engine, "s", scores(50), DAY) == 50
+    first = read_scores(engine, "s", DAY)
+    write_scores(engine, "s", scores(50), DAY)
+    again = read_scores(engine, "s", DAY)
+    pd.testing.assert_frame_equal(first, again, obj="a rerun of the same date")
+    write_scores(engine, "s", scores(10, day=date(2026, 3, 2)), date(2026, 3, 2))
+    with pytest.raises(sa.exc.IntegrityError):
+        write_scores(engine, "s", scores(50, version="2", bad_row=30), DAY)
+    twice = pd.concat([scores(50, version="2"), scores(1, version="2")], ignore_index=True)
+    with pytest.raises(sa.exc.IntegrityError):  # one row per customer and date
+        write_scores(engine, "s", twice, DAY)
+    kept = read_scores(engine, "s", DAY)
+    pd.testing.assert_frame_equal(first, kept, obj="rows of a date after a failed rewrite")
+    assert len(read_scores(engine, "s")) == 60, "other dates must be untouched"
+
+
+def test_sqlite_rerun_is_idempotent_and_a_failed_write_keeps_the_previous_rows(engine):
+    assert_rerun_is_idempotent_and_failures_keep_rows(engine)
