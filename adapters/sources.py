@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from ml import names
 from ml.data.demo import DemoTables, generate_demo
+from ml.data.validation import with_missing_markers
 from ml.settings import ConfigError, DataSettings, DemoSettings
 
 
@@ -96,15 +97,33 @@ def database_url(url: str, password_env: str | None, url_field: str, env_field: 
     return parsed.set(password=os.environ[password_env])
 
 
-def read_flat_table(data: DataSettings, root: Path) -> pd.DataFrame:
-    """Read the user's own flat table (CSV, Parquet or a SQL query)."""
+def flat_file(data: DataSettings, root: Path) -> Path:
+    """The CSV or Parquet file of a flat-table source; DataSourceError (the path and the fix) when it
+    is not there. Checked before a run starts (`run.py train`) and again when the step reads it."""
+    path = (root / str(data.path)).resolve()
+    if not path.is_file():
+        raise DataSourceError(
+            f"data.path {data.path!r} does not exist (looked for {path}); put your {data.source.upper()} "
+            "table there (README: Quickstart) or change data.path in configs/project.yaml"
+        )
+    return path
+
+
+def check_source(data: DataSettings, root: Path) -> None:
+    """What can be checked about the data source before a pipeline run is created."""
     if data.source in ("csv", "parquet"):
-        path = (root / str(data.path)).resolve()
-        if not path.is_file():
-            raise DataSourceError(
-                f"data.path {data.path!r} does not exist (looked for {path}); "
-                "put the file there or change data.path in configs/project.yaml"
-            )
+        flat_file(data, root)
+
+
+def read_flat_table(data: DataSettings, root: Path) -> pd.DataFrame:
+    """Read the user's own flat table (CSV, Parquet or a SQL query); the values listed in
+    ``data.missing_values`` are read as missing."""
+    return with_missing_markers(_read_flat_table(data, root), data.missing_values)
+
+
+def _read_flat_table(data: DataSettings, root: Path) -> pd.DataFrame:
+    if data.source in ("csv", "parquet"):
+        path = flat_file(data, root)
         return pd.read_csv(path) if data.source == "csv" else pd.read_parquet(path)
     if data.source == "sql":
         url = database_url(str(data.sql_url), data.sql_password_env, "data.sql_url", "data.sql_password_env")

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from adapters.sources import DataSourceError, database_url, read_flat_table
+from adapters.sources import DataSourceError, check_source, database_url, read_flat_table
 from ml.settings import ConfigError, DataSettings
 
 TABLE = pd.DataFrame(
@@ -90,3 +90,32 @@ def test_the_database_password_comes_from_the_named_environment_variable(monkeyp
 def test_unreadable_sources_name_the_setting(tmp_path: Path, settings, message):
     with pytest.raises(DataSourceError, match=message):
         read_flat_table(settings, tmp_path)
+
+
+@pytest.mark.parametrize("source", ["csv", "parquet", "sql"])
+def test_missing_value_markers_are_read_as_missing_from_every_source(tmp_path: Path, source):
+    raw = TABLE.assign(income=["10.5", "?", "7"], sex=["f", "m", "unknown"])
+    (tmp_path / "data").mkdir()
+    settings = {"csv": {"path": "data/t.csv"}, "parquet": {"path": "data/t.parquet"}}.get(source, {})
+    if source == "csv":
+        raw.to_csv(tmp_path / "data/t.csv", index=False)
+    elif source == "parquet":
+        raw.to_parquet(tmp_path / "data/t.parquet", index=False)
+    else:
+        settings = {"sql_url": f"sqlite:///{tmp_path}/db.sqlite", "sql_query": "SELECT * FROM t ORDER BY cid"}
+        engine = sa.create_engine(settings["sql_url"])
+        raw.to_sql("t", engine, index=False)
+        engine.dispose()
+    data = DataSettings(source=source, missing_values=("?", "unknown"), **settings, **COMMON)
+    frame = read_flat_table(data, tmp_path)
+    assert pd.api.types.is_numeric_dtype(frame["income"]), f"{source}: income stays text: {frame.dtypes}"
+    same(frame)
+
+
+def test_a_missing_file_is_found_before_a_run_with_the_path_and_the_fix(tmp_path: Path):
+    data = DataSettings(source="csv", path="data/customers.csv", **COMMON)
+    with pytest.raises(DataSourceError, match=r"data.path 'data/customers.csv' does not exist.*put your CSV"):
+        check_source(data, tmp_path)
+    check_source(
+        DataSettings(source="sql", sql_url="sqlite:///x.db", sql_query="SELECT 1", **COMMON), tmp_path
+    )
