@@ -38,11 +38,18 @@ ACTION_KINDS = ("promotions", "rollbacks", "retrainings", "alerts", "deployments
 LANGUAGES = ("en", "es")
 MESSAGES = TEMPLATES / "brief_messages.yaml"
 # What each page shows besides its text: the English page the KPI cards, the drift and quality charts
-# and the incidents; the Spanish page the KPI table, the activity chart and the actions.
+# and the incidents; the Spanish page (its title is the overview's heading) the KPI table, the activity
+# chart and the actions. "both": the status named in both languages; "heading": an "Overview" heading.
 # The English page also names the status in Spanish, as the first page of a bilingual document.
 LAYOUT = {
-    "en": {"cards": True, "both_statuses": True, "charts": ("drift", "versions"), "table": "incidents"},
-    "es": {"cards": False, "both_statuses": False, "charts": ("activity",), "table": "actions"},
+    "en": {
+        "cards": True,
+        "both": True,
+        "heading": True,
+        "charts": ("drift", "versions"),
+        "table": "incidents",
+    },
+    "es": {"cards": False, "both": False, "heading": False, "charts": ("activity",), "table": "actions"},
 }
 
 
@@ -606,11 +613,10 @@ def pages(k: Kpis, with_charts: bool = True) -> list[dict]:
                 "meta": say(lang, "meta", model=k.model_name, when=_when(k.generated_at)),
                 "paragraphs": narrative(k, lang),
                 "findings": [finding[LANGUAGES.index(lang)] for finding in k.findings],
-                "status": " / ".join(statuses)
-                if layout["both_statuses"]
-                else statuses[LANGUAGES.index(lang)],
+                "status": " / ".join(statuses) if layout["both"] else statuses[LANGUAGES.index(lang)],
                 "kpis": kpi_rows(k, lang),
                 "cards": cards if layout["cards"] else [],
+                "overview_heading": layout["heading"],
                 "card": card if layout["cards"] else None,
                 "charts": list(svgs.values()),
                 "no_drift_chart": "drift" in layout["charts"] and "drift" not in svgs,
