@@ -74,12 +74,9 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
-class Production:
-    """The production version and the test-split quality of what it serves."""
+class ReleaseQuality:
+    """Test-split quality of what a version serves (``release_quality``)."""
 
-    version: str
-    since: str | None
-    card: str | None
     precision: float | None
     accuracy: float | None
     roc_auc: float | None
@@ -88,14 +85,18 @@ class Production:
 
 
 @dataclass(frozen=True)
-class VersionQuality:
+class Production(ReleaseQuality):
+    """The production version, since when, its model card, and the quality of what it serves."""
+
+    version: str
+    since: str | None
+    card: str | None
+
+
+@dataclass(frozen=True)
+class VersionQuality(ReleaseQuality):
     version: str
     stage: str
-    precision: float | None
-    accuracy: float | None
-    roc_auc: float | None
-    fairness_score: float | None
-    mitigated: bool
 
 
 @dataclass(frozen=True)
@@ -367,17 +368,9 @@ def key_figures(
     return replace(kpis, findings=findings, status=status)
 
 
-def compute_kpis(
-    project: str,
-    model_name: str,
-    versions: list[dict],
-    incidents: list[dict],
-    actions: list[dict],
-    thresholds: Thresholds,
-    generated_at: datetime,
-) -> dict:
-    """``key_figures`` as plain data."""
-    return key_figures(project, model_name, versions, incidents, actions, thresholds, generated_at).as_dict()
+def compute_kpis(*args, **kwargs) -> dict:
+    """``key_figures`` (same arguments) as plain data."""
+    return key_figures(*args, **kwargs).as_dict()
 
 
 def _findings(k: Kpis) -> list[tuple[str, dict]]:

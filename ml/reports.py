@@ -97,18 +97,12 @@ def bar_figure(
     return fig
 
 
-def svg_bar_chart(
-    data: pd.DataFrame | pd.Series,
-    title: str,
-    xlabel: str = "",
-    reference: float | None = None,
-    width: float = 7.5,
-    xlim: tuple[float, float] | None = None,
-) -> str:
+def svg_bar_chart(data: pd.DataFrame | pd.Series, title: str, *args, **options) -> str:
     """A horizontal bar chart as an inline ``<svg>`` (grouped bars when ``data`` has columns, the
-    legend below the axes); ``width`` in inches (the height follows the number of bars); ``xlim``
-    fixes the value axis (e.g. ``(0, 1)`` for rates)."""
-    return _svg(bar_figure(data, title, xlabel, reference, width, xlim))
+    legend below the axes); the options are ``bar_figure``'s: ``xlabel``, ``reference`` (a dashed
+    line), ``width`` in inches (the height follows the number of bars), ``xlim`` to fix the value
+    axis (e.g. ``(0, 1)`` for rates)."""
+    return _svg(bar_figure(data, title, *args, **options))
 
 
 def line_figure(
@@ -143,18 +137,12 @@ def line_figure(
     return fig
 
 
-def svg_line_chart(
-    data: pd.DataFrame | pd.Series,
-    title: str,
-    ylabel: str = "",
-    reference: float | None = None,
-    ylim: tuple[float, float] | None = None,
-    size: tuple[float, float] = (5.0, 2.4),
-) -> str:
+def svg_line_chart(data: pd.DataFrame | pd.Series, title: str, *args, **options) -> str:
     """A small line chart (one line per column, points marked) as an inline ``<svg>``; the index
-    labels the x axis (e.g. dates); ``reference`` draws a dashed threshold line; ``ylim`` fixes the
-    y axis (else it starts at 0 for non-negative data); ``size`` in inches."""
-    return _svg(line_figure(data, title, ylabel, reference, ylim, size))
+    labels the x axis (e.g. dates); the options are ``line_figure``'s: ``ylabel``, ``reference`` (a
+    dashed threshold line), ``ylim`` to fix the y axis (else it starts at 0 for non-negative data),
+    ``size`` in inches."""
+    return _svg(line_figure(data, title, *args, **options))
 
 
 def _is_count(column: pd.Series) -> bool:
