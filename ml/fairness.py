@@ -59,6 +59,45 @@ def band_edges(series: pd.Series, edges: tuple[float, ...] | None) -> tuple[floa
     return tuple(float(edge) for edge in edges)
 
 
+def group_order_key(label: str) -> tuple:
+    """Sort key of a group label: bands by their numeric lower edge ('<35' < '35-50' < '50+', not
+    the string order), other values alphabetically after them, 'missing' last; an intersection
+    ('35-50 × female') compares part by part."""
+    parts = str(label).split(INTERSECTION_SEPARATOR)
+    return tuple(_part_key(part.strip()) for part in parts)
+
+
+def _part_key(text: str) -> tuple[int, float, str]:
+    if text == MISSING_GROUP:
+        return (2, 0.0, text)
+    lower = None
+    if text.startswith("<") and not text.startswith("<="):
+        lower = float("-inf") if _is_number(text[1:]) else None
+    elif text.startswith(">=") and _is_number(text[2:]):
+        lower = float(text[2:])
+    elif text.endswith("+") and _is_number(text[:-1]):
+        lower = float(text[:-1])
+    else:
+        head, dash, tail = text[1:].partition("-")
+        if dash and _is_number(text[0] + head) and _is_number(tail):
+            lower = float(text[0] + head)
+    return (1, 0.0, text) if lower is None else (0, lower, text)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def ordered_groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (indexed by group label) with its rows in ``group_order_key`` order."""
+    order = sorted(range(len(frame)), key=lambda position: group_order_key(frame.index[position]))
+    return frame.iloc[order]
+
+
 def _band(series: pd.Series, edges: tuple[float, ...]) -> pd.Series:
     """Numeric column -> labelled bands ('<30', '30-45', …, '65+'), left-closed."""
     bands = pd.cut(series, bins=[-np.inf, *edges, np.inf], labels=band_labels(edges), right=False)
@@ -341,11 +380,13 @@ def fairness_html(result: FairnessResult, title: str, mitigated: FairnessResult 
         ("Verdict", verdict(result)),
         ("Disparities (judged groups only)", html_table(result.disparities)),
     ]
-    for feature, frame in result.by_group.groupby(level="feature"):
-        frame = frame.droplevel("feature")
+    for feature, frame in result.by_group.groupby(level="feature", sort=False):
+        # fairlearn names the group level "sensitive_feature_0": show the sensitive column instead
+        frame = ordered_groups(frame.droplevel("feature")).rename_axis(feature)
         chart = svg_bar_chart(
             frame[["selection_rate", "recall", "false_positive_rate", "precision"]],
             f"Per-group rates: {feature}",
+            xlim=(0, 1),
         )
         sections.append((f"Groups of {feature}", chart + html_table(frame)))
     small = "".join(f"<li>{html.escape(g)}</li>" for g in result.small_groups) or "<li>none</li>"
@@ -360,6 +401,7 @@ def fairness_html(result: FairnessResult, title: str, mitigated: FairnessResult 
                 }
             ),
             "Equalized odds difference before / after ThresholdOptimizer",
+            xlim=(0, 1),
         )
         sections.append(("Mitigation (ThresholdOptimizer)", verdict(mitigated) + chart + html_table(both)))
     return html_page(title, sections)

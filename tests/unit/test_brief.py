@@ -217,3 +217,44 @@ def test_number_formats_per_language():
 def test_thresholds_out_of_range_are_refused_naming_the_field():
     with pytest.raises(ValueError, match=r"Thresholds.drift_share is 30; pass a number between 0 and 1"):
         Thresholds(drift_share=30, min_precision=0.6, min_fairness=0.8)
+
+
+def _pages(page: str) -> tuple[str, str]:
+    english, spanish = page.split('<div class="page" lang="es">', 1)
+    return english, spanish
+
+
+def test_each_page_titles_its_charts_in_its_language(brief):
+    english, spanish = _pages(brief.html)
+    assert "Acciones e incidentes" in spanish, "the Spanish page's chart is titled in Spanish"
+    assert "Actions and incidents" not in brief.html, "no English chart title on the Spanish page"
+    assert "Drift per window" in english and "Test quality per version" in english
+    assert "Deriva por ventana" not in english, "the English page's charts are titled in English only"
+
+
+def test_english_and_spanish_state_the_same_numbers(brief):
+    english, spanish = _pages(re.sub(r"<svg\b.*?</svg>", "", brief.html, flags=re.S))
+
+    def numbers(text: str) -> list[str]:
+        text = re.sub(r"<[^>]+>", " ", text)
+        return sorted(n.replace(",", ".") for n in re.findall(r"\d+(?:[.,]\d+)?", text))
+
+    for number in ("83.4", "79.1", "0.86", "45.0", "61.2", "20.0", "30.0", "65.0", "1200"):
+        assert number in numbers(english) and number in numbers(spanish), f"{number} not on both pages"
+    paragraphs = [numbers(p) for p in brief.facts.findings[0]]
+    assert paragraphs[0] == paragraphs[1], f"the findings differ in their numbers: {paragraphs}"
+
+
+def test_message_catalogues_have_the_same_keys_and_placeholders():
+    from string import Formatter
+
+    from ml.brief import catalogue
+
+    def fields(messages: dict) -> dict:
+        return {
+            key: sorted(f for _, f, _, _ in Formatter().parse(text) if f) if isinstance(text, str) else None
+            for key, text in messages.items()
+        }
+
+    english, spanish = fields(catalogue()["en"]), fields(catalogue()["es"])
+    assert english == spanish, "each message needs the same placeholders in both languages"

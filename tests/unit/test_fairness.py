@@ -1,3 +1,6 @@
+import html
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -157,3 +160,31 @@ def test_mitigated_and_plain_models_round_trip_through_mlflow(biased, tmp_path, 
         mlflow.sklearn.load_model(plain_uri).predict_proba(split.test[schema.names])[:, 1],
         predict_proba(model, split.test, schema),
     )
+
+
+def _group_rows(page: str, feature: str) -> list[str]:
+    """The group labels of the report's table for ``feature``, top to bottom."""
+    section = page.split(f"<h2>Groups of {feature}</h2>", 1)[1].split("</section>", 1)[0]
+    table = section[section.index("<table") :]
+    return [html.unescape(label) for label in re.findall(r"<tr>\s*<th>([^<]*)</th>\s*<td>", table)]
+
+
+def test_fairness_report_names_the_sensitive_column_and_orders_bands_by_their_edges():
+    frame = pd.DataFrame({"age": [16, 17, 20, 24, 30, 33, 50, 70, 71, 80, 90, 45]})
+    groups = sensitive_groups(frame, ("age",), FairnessSettings(bins={"age": (18.0, 26.0, 41.0, 65.0)}))
+    y_true = np.array([1, 0] * 6)
+    y_pred = np.array([1, 1, 0, 0] * 3)
+    page = fairness_html(assess_fairness(y_true, y_pred, groups, FairnessSettings(min_group_size=1)), "f")
+    assert "sensitive_feature_0" not in page, "fairlearn's default index name must not reach the report"
+    assert re.search(r"<th>age</th>", page), "the group column must be named after the sensitive feature"
+    rows = _group_rows(page, "age")
+    assert rows == ["<18", "18-26", "26-41", "41-65", "65+"], (
+        f"bands must follow their numeric lower edge, not the string order: {rows}"
+    )
+
+
+def test_fairness_report_prints_group_counts_as_integers():
+    page = fairness_html(assess_fairness(Y_TRUE, Y_PRED, GROUPS, SMALL_OK), "fairness")
+    counts = re.findall(r"<td>(4(?:\.0+)?)</td>", page)
+    assert counts and set(counts) == {"4"}, f"group counts must print as integers, found {counts}"
+    assert "0.500" in page, "rates keep three decimals"
