@@ -249,6 +249,7 @@ def commands(script: str) -> list[list[str]]:
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
 def test_every_run_step_calls_a_command_that_exists(workflow):
     from run import cli
+
     data = yaml.safe_load(workflow.read_text())
     for name, job in data["jobs"].items():
         for script in runs(job):
