@@ -516,13 +516,13 @@ COMMANDS = {
     "card": (
         cmd_card,
         "write a version's model card (EN + ES summary): Markdown and HTML",
-        [PROJECT, value("--version", "model version (default: the production version)")],
+        [PROJECT, value("--version", "model version (default: the production version)", "N")],
     ),
     "undeploy": (cmd_undeploy, "stop the local server started by `deploy`", []),
     "rollback": (
         cmd_rollback,
         "restore the production version the current one replaced",
-        [PROJECT, value("--to", "version to restore instead (see `run.py models`)")],
+        [PROJECT, value("--to", "version to restore instead (see `run.py models`)", "N")],
     ),
     "stack": (
         cmd_stack,
