@@ -5,13 +5,14 @@ PYTHON := .venv/bin/python
 # The project's ZenML store, as the .venv's activate script (scripts/install.sh) and run.py find it.
 ZENML_CONFIG_PATH ?= $(or $(PROJECT_STATE_DIR),$(CURDIR)/.state)/zenml
 
-.PHONY: help install check test train score monitor deploy undeploy notebook
+.PHONY: help install check test train serve score monitor deploy undeploy notebook
 
 help:
 	@echo "make install    create .venv with the locked dependencies (scripts/install.sh)"
 	@echo "make check      lint, format check and the other pre-commit hooks (scripts/check.sh)"
 	@echo "make test       the test suite (scripts/test.sh)"
 	@echo "make train | score | monitor | deploy | undeploy    python run.py <command>"
+	@echo "make serve      serve the production model locally (python run.py deploy)"
 	@echo "make notebook   JupyterLab on notebooks/ with this project's ZenML store"
 
 install:
@@ -25,6 +26,8 @@ test:
 
 train score monitor deploy undeploy: install
 	$(PYTHON) run.py $@ $(ARGS)
+
+serve: deploy
 
 notebook: install
 	ZENML_CONFIG_PATH="$(ZENML_CONFIG_PATH)" PYTHONPATH="$(CURDIR)" .venv/bin/jupyter lab notebooks/ $(ARGS)

@@ -7,42 +7,36 @@ a laptop and a cluster.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from adapters.sources import DataSourceError
-from adapters.state import state_paths
+import click
+from click.core import ParameterSource
+
 from ml import names, status
-from ml.data.validation import DataValidationError
-from ml.settings import (
-    ConfigError,
-    MonitoringSettings,
-    ProjectSettings,
-    ScoringSettings,
-    ServingSettings,
-    TrainingSettings,
-    load_settings,
-)
-from pipelines.runner import PipelineFailed
-from registry.models import RegistryError
 
+if TYPE_CHECKING:
+    from ml.settings import ProjectSettings, TrainingSettings
+
+# Only click and ml.names/ml.status are imported here, so `--help` is fast: each command imports
+# ZenML, pandas, the pipelines and the registry when it runs.
 ROOT = Path(__file__).resolve().parent
-USER_ERRORS = (ConfigError, DataValidationError, DataSourceError, RegistryError)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def cmd_train(project_config: str, config: str, no_cache: bool = False, outputs: str | None = None) -> int:
     from zenml import Model
 
+    from ml.settings import ProjectSettings, TrainingSettings, load_settings
     from pipelines.runner import run_pipeline
     from pipelines.training import training_pipeline
 
-    project = load_settings(args.project, ProjectSettings)
-    training = load_settings(args.config, TrainingSettings)
+    project = load_settings(project_config, ProjectSettings)
+    training = load_settings(config, TrainingSettings)
     pipeline = training_pipeline.with_options(
         model=Model(name=project.model_name, description=f"{project.project_name} classifier"),
-        enable_cache=False if args.no_cache else training.enable_cache,
+        enable_cache=False if no_cache else training.enable_cache,
         retry=retry_config(training),
     )
     run = run_pipeline(
@@ -68,7 +62,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"MLflow tracking URI: {_tracking_uri()} (browse: mlflow ui --backend-store-uri <that URI>)")
     print(status.TRAINED.line(f"{run.name}, promotion {decision['stage']}"))
     write_outputs(
-        args.outputs,
+        outputs,
         model_version=version.name if version is not None else "",
         stage=decision["stage"],
         primary_metric=f"{metrics[primary]:.4f}",
@@ -106,14 +100,15 @@ def retry_config(training: TrainingSettings):
     return StepRetryConfig(max_retries=retry.max_retries, delay=retry.delay_seconds, backoff=retry.backoff)
 
 
-def cmd_deploy(args: argparse.Namespace) -> int:
+def cmd_deploy(project_config: str, config: str) -> int:
     from zenml import Model
 
+    from ml.settings import ProjectSettings, ServingSettings, load_settings
     from pipelines.deployment import deployment_pipeline
     from pipelines.runner import run_pipeline
 
-    project = load_settings(args.project, ProjectSettings)
-    serving = load_settings(args.config, ServingSettings)
+    project = load_settings(project_config, ProjectSettings)
+    serving = load_settings(config, ServingSettings)
     require_production(project)
     pipeline = deployment_pipeline.with_options(model=Model(name=project.model_name, version="production"))
     run = run_pipeline(pipeline, serving=serving)
@@ -127,19 +122,22 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_score(args: argparse.Namespace) -> int:
+def cmd_score(
+    project_config: str, config: str, date: str | None = None, register_schedule: bool = False
+) -> int:
     from zenml import Model
 
+    from ml.settings import ProjectSettings, ScoringSettings, load_settings
     from pipelines.runner import run_pipeline
     from pipelines.scoring import scoring_pipeline
 
-    project = load_settings(args.project, ProjectSettings)
-    scoring = load_settings(args.config, ScoringSettings)
+    project = load_settings(project_config, ProjectSettings)
+    scoring = load_settings(config, ScoringSettings)
     require_production(project)
     pipeline = scoring_pipeline.with_options(model=Model(name=project.model_name, version="production"))
-    if args.schedule:
+    if register_schedule:
         return schedule(pipeline, "score", scoring.schedule.cron, data=project.data, scoring=scoring)
-    day = _day(args.date)
+    day = _day(date)
     run = run_pipeline(pipeline, data=project.data, scoring=scoring, day=day)
     summary = output(run, "store_scores", names.SCORING_SUMMARY)
     print(f"\nScored {summary['rows']} customers for {day} with model version {summary['model_version']}")
@@ -155,6 +153,8 @@ def schedule(pipeline, command: str, cron: str, **parameters) -> int:
     resolves its own date ("today"). Refused, with the alternatives, when the orchestrator cannot."""
     from zenml.client import Client
     from zenml.config.schedule import Schedule
+
+    from ml.settings import ConfigError
 
     stack = Client().active_stack
     orchestrator = stack.orchestrator
@@ -174,6 +174,8 @@ def schedule(pipeline, command: str, cron: str, **parameters) -> int:
 def _day(value: str | None) -> str:
     from datetime import date
 
+    from ml.settings import ConfigError
+
     day = value or date.today().isoformat()
     try:
         date.fromisoformat(day)
@@ -182,24 +184,35 @@ def _day(value: str | None) -> str:
     return day
 
 
-def cmd_monitor(args: argparse.Namespace) -> int:
+def cmd_monitor(
+    project_config: str,
+    config: str,
+    scoring_config: str,
+    training_config: str,
+    date: str | None = None,
+    outputs: str | None = None,
+    defer_retraining: bool = False,
+    register_schedule: bool = False,
+) -> int:
     from zenml import Model
 
     from adapters.records import audit
+    from adapters.state import state_paths
+    from ml.settings import MonitoringSettings, ProjectSettings, ScoringSettings, load_settings
     from pipelines.monitoring import monitoring_pipeline
     from pipelines.runner import run_pipeline
 
-    project = load_settings(args.project, ProjectSettings)
-    scoring = load_settings(args.scoring_config, ScoringSettings)
-    monitoring = load_settings(args.config, MonitoringSettings)
+    project = load_settings(project_config, ProjectSettings)
+    scoring = load_settings(scoring_config, ScoringSettings)
+    monitoring = load_settings(config, MonitoringSettings)
     require_production(project)
     pipeline = monitoring_pipeline.with_options(model=Model(name=project.model_name, version="production"))
-    if args.schedule:
+    if register_schedule:
         parameters = {"data": project.data, "scoring": scoring, "monitoring": monitoring}
         return schedule(
             pipeline, "monitor", monitoring.schedule.cron, **parameters, project=project.project_name
         )
-    day = _day(args.date)
+    day = _day(date)
     run = run_pipeline(
         pipeline,
         data=project.data,
@@ -214,7 +227,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         f"\nMonitoring {day}: drift share {drift['drift_share']:.2f} "
         f"(drifted: {', '.join(sorted(drift['drifted_columns'])) or 'none'})"
     )
-    write_outputs(args.outputs, breaches=len(decision["breaches"]), retrain=str(decision["retrain"]).lower())
+    write_outputs(outputs, breaches=len(decision["breaches"]), retrain=str(decision["retrain"]).lower())
     if not decision["breaches"]:
         print(status.NO_BREACH.line(day))
         return 0
@@ -226,29 +239,25 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     print(f"Alert: {where}; incident {decision['incident']}")
     print(status.BREACHED.line(f"incident {decision['incident']}"))
     if decision["retrain"]:
-        state = state_paths(ROOT)
-        audit(state.audit_log, "monitoring", "retraining", f"incident {decision['incident']}")
-        if args.defer_retraining:
+        audit(state_paths(ROOT).audit_log, "monitoring", "retraining", f"incident {decision['incident']}")
+        if defer_retraining:
             print(status.RETRAINING_DEFERRED.line("deferred to the caller, e.g. CI's cd"))
             return 0
         print(status.RETRAINING.line("launching the training pipeline"))
-        return cmd_train(
-            argparse.Namespace(
-                project=args.project, config=args.training_config, no_cache=False, outputs=args.outputs
-            )
-        )
+        return cmd_train(project_config, training_config, outputs=outputs)
     return 0
 
 
-def cmd_brief(args: argparse.Namespace) -> int:
+def cmd_brief(project_config: str, config: str, training_config: str) -> int:
+    from ml.settings import MonitoringSettings, ProjectSettings, TrainingSettings, load_settings
     from pipelines.brief import brief_pipeline
     from pipelines.runner import run_pipeline
 
     run = run_pipeline(
         brief_pipeline,
-        project=load_settings(args.project, ProjectSettings),
-        monitoring=load_settings(args.config, MonitoringSettings),
-        training=load_settings(args.training_config, TrainingSettings),
+        project=load_settings(project_config, ProjectSettings),
+        monitoring=load_settings(config, MonitoringSettings),
+        training=load_settings(training_config, TrainingSettings),
     )
     summary = output(run, "executive_brief", names.BRIEF_SUMMARY)
     print("\n" + status.BRIEF.line(summary["status"]))
@@ -258,15 +267,15 @@ def cmd_brief(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_card(args: argparse.Namespace) -> int:
+def cmd_card(project_config: str, version: str | None = None) -> int:
     from zenml import Model
 
+    from ml.settings import ProjectSettings, load_settings
     from pipelines.card import card_pipeline
     from pipelines.runner import run_pipeline
-    from registry.models import production_version
+    from registry.models import RegistryError, production_version
 
-    project = load_settings(args.project, ProjectSettings)
-    version = args.version
+    project = load_settings(project_config, ProjectSettings)
     if version is None:
         production = production_version(project.model_name)
         if production is None:
@@ -290,6 +299,8 @@ def cmd_card(args: argparse.Namespace) -> int:
 def _version_or_error(model_name: str, version: str) -> None:
     from zenml.client import Client
 
+    from registry.models import RegistryError
+
     try:
         Client().get_model_version(model_name, version)
     except KeyError:
@@ -298,13 +309,13 @@ def _version_or_error(model_name: str, version: str) -> None:
         ) from None
 
 
-def cmd_undeploy(args: argparse.Namespace) -> int:
+def cmd_undeploy() -> int:
     import json
 
+    from adapters.state import state_paths
     from bentos.local_server import stop
 
-    state = state_paths(ROOT)
-    record = state.server_record
+    record = state_paths(ROOT).server_record
     if not record.exists():
         print("no local server is recorded; nothing to stop")
         return 0
@@ -316,15 +327,16 @@ def cmd_undeploy(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_models(args: argparse.Namespace) -> int:
+def cmd_models(project_config: str, config: str) -> int:
+    from ml.settings import ProjectSettings, TrainingSettings, load_settings
     from registry.models import describe_versions
 
-    project = load_settings(args.project, ProjectSettings)
+    project = load_settings(project_config, ProjectSettings)
     rows = describe_versions(project.model_name)
     if not rows:
         print(f"model {project.model_name!r} has no versions yet; run `python run.py train`")
         return 0
-    metric = load_settings(args.config, TrainingSettings).primary_metric
+    metric = load_settings(config, TrainingSettings).primary_metric
 
     def shown(value, digits: int) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
@@ -340,16 +352,16 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_rollback(args: argparse.Namespace) -> int:
+def cmd_rollback(project_config: str, to: str | None = None) -> int:
+    from adapters.records import audit
+    from adapters.state import state_paths
+    from ml.settings import ProjectSettings, load_settings
     from registry.models import rollback
 
-    project = load_settings(args.project, ProjectSettings)
-    previous, restored = rollback(project.model_name, args.to)
-    from adapters.records import audit
-
-    state = state_paths(ROOT)
+    project = load_settings(project_config, ProjectSettings)
+    previous, restored = rollback(project.model_name, to)
     audit(
-        state.audit_log,
+        state_paths(ROOT).audit_log,
         "operator",
         "rollback",
         f"version {restored} restored, {previous} archived",
@@ -392,137 +404,201 @@ def _tracking_uri() -> str:
     return tracker.get_tracking_uri() if tracker is not None else "(no experiment tracker on this stack)"
 
 
-def cmd_data(args: argparse.Namespace) -> int:
+def cmd_data(project_config: str) -> int:
     from adapters.sources import ensure_demo_db
+    from ml.settings import ProjectSettings, load_settings
 
-    project = load_settings(args.project, ProjectSettings)
+    project = load_settings(project_config, ProjectSettings)
     path = ensure_demo_db(project.data.demo, ROOT)
     print(f"Demo data ({project.data.demo.customers} customers, seed {project.data.demo.seed}): {path}")
     return 0
 
 
-def cmd_stack(args: argparse.Namespace) -> int:
+def cmd_stack(action: str, name: str = "local", no_activate: bool = False) -> int:
     from stacks.apply import apply_stack, describe_stacks, remove_stack
     from stacks.spec import available_specs, load_spec
 
-    if args.action == "apply":
-        changes = apply_stack(load_spec(args.name, ROOT), activate=not args.no_activate)
-        print("\n".join(changes) if changes else f"stack {args.name!r} is up to date; nothing changed")
-    elif args.action == "list":
+    if action == "apply":
+        changes = apply_stack(load_spec(name, ROOT), activate=not no_activate)
+        print("\n".join(changes) if changes else f"stack {name!r} is up to date; nothing changed")
+    elif action == "list":
         print("specs in stacks/: " + ", ".join(available_specs()))
         print("registered (* = active):\n" + "\n".join(describe_stacks()))
     else:
-        remove_stack(args.name)
-        print(f"removed stack {args.name!r} and its components")
+        remove_stack(name)
+        print(f"removed stack {name!r} and its components")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="run.py", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _in_project(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A default settings path is this project's file (shown relative to it); a given one, as given."""
+    return str(ROOT / value) if ctx.get_parameter_source(param.name) is ParameterSource.DEFAULT else value
 
-    train = sub.add_parser("train", help="run the training pipeline on the active stack")
-    train.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
-    train.add_argument("--config", default=str(ROOT / "configs/training.yaml"), help="training settings")
-    train.add_argument("--no-cache", action="store_true", help="rerun every step (ignore ZenML's cache)")
-    train.add_argument("--outputs", metavar="FILE", help="append model_version=, stage=, primary_metric=")
-    train.set_defaults(func=cmd_train)
 
-    data = sub.add_parser("data", help="generate the demo SQLite database (done by `train` if missing)")
-    data.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
-    data.set_defaults(func=cmd_data)
-
-    models = sub.add_parser("models", help="list the model's versions, stages, metrics and decisions")
-    models.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
-    models.add_argument("--config", default=str(ROOT / "configs/training.yaml"), help="training settings")
-    models.set_defaults(func=cmd_models)
-
-    deploy = sub.add_parser("deploy", help="serve the production model over HTTP (BentoML), locally")
-    deploy.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
-    deploy.add_argument("--config", default=str(ROOT / "configs/serving.yaml"), help="serving settings")
-    deploy.set_defaults(func=cmd_deploy)
-
-    score = sub.add_parser("score", help="nightly batch scoring with the production model")
-    score.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
-    score.add_argument("--config", default=str(ROOT / "configs/scoring.yaml"), help="scoring settings")
-    score.add_argument("--date", help="scoring date YYYY-MM-DD (default: today); a rerun replaces that date")
-    score.add_argument(
-        "--schedule",
-        action="store_true",
-        help="register the nightly schedule of configs/scoring.yaml instead",
+def settings(flag: str, name: str, what: str, dest: str | None = None) -> click.Option:
+    """``--FLAG FILE``: a settings file, by default the project's configs/NAME.yaml."""
+    return click.Option(
+        [flag, dest or flag[2:].replace("-", "_")],
+        default=f"configs/{name}.yaml",
+        show_default=True,
+        metavar="FILE",
+        help=what,
+        callback=_in_project,
     )
-    score.set_defaults(func=cmd_score)
 
-    monitor = sub.add_parser("monitor", help="drift, decay and serving health; alert and retrain on breach")
-    monitor.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
-    monitor.add_argument(
-        "--config", default=str(ROOT / "configs/monitoring.yaml"), help="monitoring settings"
+
+def flag(name: str, what: str, dest: str | None = None) -> click.Option:
+    return click.Option([name, dest or name[2:].replace("-", "_")], is_flag=True, help=what)
+
+
+def value(name: str, what: str, metavar: str = "TEXT") -> click.Option:
+    return click.Option([name], metavar=metavar, help=what)
+
+
+PROJECT = settings("--project", "project", "project settings", dest="project_config")
+TRAINING = settings("--config", "training", "training settings")
+SCORING = settings("--config", "scoring", "scoring settings")
+MONITORING = settings("--config", "monitoring", "monitoring settings")
+DATE = "YYYY-MM-DD"
+SCHEDULE = "register the nightly schedule of configs/{}.yaml instead"
+STACK_ACTION = click.Argument(["action"], type=click.Choice(["apply", "list", "remove"]))
+
+# The commands: name -> (function, what it does, its options); the function is called with them as keywords.
+COMMANDS = {
+    "train": (
+        cmd_train,
+        "run the training pipeline on the active stack",
+        [
+            PROJECT,
+            TRAINING,
+            flag("--no-cache", "rerun every step (ignore ZenML's cache)"),
+            value("--outputs", "append model_version=, stage=, primary_metric=", "FILE"),
+        ],
+    ),
+    "data": (cmd_data, "generate the demo SQLite database (done by `train` if missing)", [PROJECT]),
+    "models": (cmd_models, "list the model's versions, stages, metrics and decisions", [PROJECT, TRAINING]),
+    "deploy": (
+        cmd_deploy,
+        "serve the production model over HTTP (BentoML), locally",
+        [PROJECT, settings("--config", "serving", "serving settings")],
+    ),
+    "score": (
+        cmd_score,
+        "nightly batch scoring with the production model",
+        [
+            PROJECT,
+            SCORING,
+            value("--date", "scoring date (default: today); a rerun replaces that date", DATE),
+            flag("--schedule", SCHEDULE.format("scoring"), "register_schedule"),
+        ],
+    ),
+    "monitor": (
+        cmd_monitor,
+        "drift, decay and serving health; alert and retrain on breach",
+        [
+            PROJECT,
+            MONITORING,
+            settings("--scoring-config", "scoring", "data window"),
+            settings("--training-config", "training", "for retraining"),
+            value("--date", "window date (default: today)", DATE),
+            value("--outputs", "append breaches= and retrain= lines", "FILE"),
+            flag("--defer-retraining", "on a breach asking for it, only report retrain=true"),
+            flag("--schedule", SCHEDULE.format("monitoring"), "register_schedule"),
+        ],
+    ),
+    "brief": (
+        cmd_brief,
+        "two-page executive brief (EN + ES summary): KPIs, drift, incidents",
+        [PROJECT, MONITORING, settings("--training-config", "training", "fairness threshold")],
+    ),
+    "card": (
+        cmd_card,
+        "write a version's model card (EN + ES summary): Markdown and HTML",
+        [PROJECT, value("--version", "model version (default: the production version)", "N")],
+    ),
+    "undeploy": (cmd_undeploy, "stop the local server started by `deploy`", []),
+    "rollback": (
+        cmd_rollback,
+        "restore the production version the current one replaced",
+        [PROJECT, value("--to", "version to restore instead (see `run.py models`)", "N")],
+    ),
+    "stack": (
+        cmd_stack,
+        "apply, list or remove the ZenML stacks specified in stacks/ (NAME: a spec, default: local)",
+        [
+            STACK_ACTION,
+            click.Argument(["name"], required=False, default="local"),
+            flag("--no-activate", "apply without `zenml stack set`"),
+        ],
+    ),
+}
+
+
+def exit_code(error: Exception) -> int | None:
+    """2 for an error the user fixes (settings, data, registry, a pipeline failing on them), 1 for
+    another failed pipeline; None (a traceback) for anything else."""
+    from adapters.sources import DataSourceError
+    from ml.data.validation import DataValidationError
+    from ml.settings import ConfigError
+    from pipelines.runner import PipelineFailed
+    from registry.models import RegistryError
+
+    if isinstance(error, PipelineFailed):
+        return 2 if error.user_error else 1
+    return (
+        2 if isinstance(error, (ConfigError, DataValidationError, DataSourceError, RegistryError)) else None
     )
-    monitor.add_argument("--scoring-config", default=str(ROOT / "configs/scoring.yaml"), help="data window")
-    monitor.add_argument(
-        "--training-config", default=str(ROOT / "configs/training.yaml"), help="for retraining"
-    )
-    monitor.add_argument("--date", help="window date YYYY-MM-DD (default: today)")
-    monitor.add_argument("--outputs", metavar="FILE", help="append breaches= and retrain= lines")
-    monitor.add_argument(
-        "--defer-retraining", action="store_true", help="on a breach asking for it, only report retrain=true"
-    )
-    monitor.add_argument(
-        "--schedule", action="store_true", help="register the schedule of configs/monitoring.yaml instead"
-    )
-    monitor.set_defaults(func=cmd_monitor)
 
-    brief = sub.add_parser("brief", help="two-page executive brief (EN + ES summary): KPIs, drift, incidents")
-    brief.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
-    brief.add_argument("--config", default=str(ROOT / "configs/monitoring.yaml"), help="monitoring settings")
-    brief.add_argument(
-        "--training-config", default=str(ROOT / "configs/training.yaml"), help="fairness threshold"
-    )
-    brief.set_defaults(func=cmd_brief)
 
-    card = sub.add_parser("card", help="write a version's model card (EN + ES summary): Markdown and HTML")
-    card.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
-    card.add_argument("--version", help="model version (default: the production version)")
-    card.set_defaults(func=cmd_card)
+def command(name: str, function, summary: str, params: list[click.Parameter]) -> click.Command:
+    def invoke(**values) -> int:
+        use_project_state()
+        try:
+            return function(**values)
+        except Exception as error:
+            code = exit_code(error)
+            if code is None:
+                raise
+            print(f"error: {error}", file=sys.stderr)
+            print(status.failure(name).line(), file=sys.stderr)
+            return code
 
-    undeploy = sub.add_parser("undeploy", help="stop the local server started by `deploy`")
-    undeploy.set_defaults(func=cmd_undeploy)
+    return click.Command(name, callback=invoke, params=params, help=summary, short_help=summary)
 
-    back = sub.add_parser("rollback", help="restore the production version the current one replaced")
-    back.add_argument("--project", default=str(ROOT / "configs/project.yaml"), help="project settings")
-    back.add_argument("--to", help="version to restore instead (see `run.py models`)")
-    back.set_defaults(func=cmd_rollback)
 
-    stack = sub.add_parser("stack", help="apply, list or remove the ZenML stacks specified in stacks/")
-    stack.add_argument("action", choices=("apply", "list", "remove"))
-    stack.add_argument("name", nargs="?", default="local", help="spec name (default: local)")
-    stack.add_argument("--no-activate", action="store_true", help="apply without `zenml stack set`")
-    stack.set_defaults(func=cmd_stack)
-    return parser
+class Commands(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # the table's order, not alphabetical
+
+
+HELP = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+cli = Commands("run.py", help=__doc__.splitlines()[0], context_settings=HELP)
+for _name, _command in COMMANDS.items():
+    cli.add_command(command(_name, *_command))
 
 
 def use_project_state() -> None:
     """ZenML's store and BentoML's model store live in the project's state dir unless
     ZENML_CONFIG_PATH / BENTOML_HOME say otherwise (BentoML's default, ~/bentoml, is shared by every
     project on the machine)."""
+    from adapters.state import state_paths
+
     state = state_paths(ROOT)
     os.environ.setdefault("ZENML_CONFIG_PATH", str(state.zenml))
     os.environ.setdefault("BENTOML_HOME", str(state.bentoml))
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    use_project_state()
+    """Run the command ``argv`` names (default: sys.argv[1:]); its exit code: 0, 2 for a usage or
+    user error (`error: <message>` and the failure status on stderr), 1 for a failed pipeline."""
     try:
-        return args.func(args)
-    except USER_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        print(status.failure(args.command).line(), file=sys.stderr)
-        return 2
-    except PipelineFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        print(status.failure(args.command).line(), file=sys.stderr)
-        return 2 if exc.user_error else 1
+        return cli.main(argv, prog_name="run.py", standalone_mode=False)
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.Abort:
+        print("Aborted!", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ releases train -> gate -> test -> validation -> canary -> production on code, da
 triggers, nightly scores, monitors and asks cd to retrain. Every `run:` calls a command that exists
 (a run.py subcommand with options it accepts, a script in scripts/, a workflow file)."""
 
-import argparse
 import os
 import re
 import shlex
@@ -249,10 +248,8 @@ def commands(script: str) -> list[list[str]]:
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
 def test_every_run_step_calls_a_command_that_exists(workflow):
-    from run import build_parser
+    from run import cli
 
-    parser = build_parser()
-    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     data = yaml.safe_load(workflow.read_text())
     for name, job in data["jobs"].items():
         for script in runs(job):
@@ -261,9 +258,9 @@ def test_every_run_step_calls_a_command_that_exists(workflow):
                 program = words[0]
                 if program == ".venv/bin/python":
                     assert words[1] == "run.py", where
-                    sub = subparsers.choices.get(words[2])
+                    sub = cli.commands.get(words[2])
                     assert sub is not None, f"{where}: no run.py subcommand {words[2]!r}"
-                    options = {o for action in sub._actions for o in action.option_strings}
+                    options = {o for param in sub.params for o in param.opts if o.startswith("-")}
                     for word in words[3:]:
                         if word.startswith("--"):
                             assert word.split("=")[0] in options, f"{where}: run.py {words[2]} has no {word}"

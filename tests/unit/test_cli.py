@@ -1,0 +1,136 @@
+"""run.py's command line (Click): every command's help shows its settings' defaults, `--help` imports
+nothing heavy, usage errors exit 2 naming the problem, user errors print `error:` and the failure
+status, and monitoring's retraining calls the training function with the training settings."""
+
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import run
+from ml import names, status
+
+ROOT = Path(__file__).resolve().parents[2]
+# The settings files each command reads by default (relative to the project, as --help shows them).
+DEFAULTS = {
+    "train": ["project", "training"],
+    "data": ["project"],
+    "models": ["project", "training"],
+    "deploy": ["project", "serving"],
+    "score": ["project", "scoring"],
+    "monitor": ["project", "monitoring", "scoring", "training"],
+    "brief": ["project", "monitoring", "training"],
+    "card": ["project"],
+    "undeploy": [],
+    "rollback": ["project"],
+    "stack": [],
+}
+HEAVY = ("zenml", "mlflow", "pandas", "sklearn", "bentoml", "pipelines", "registry")
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """The command's ZenML, BentoML and project state in tmp_path (use_project_state keeps them)."""
+    for variable, folder in (("ZENML_CONFIG_PATH", "zenml"), ("BENTOML_HOME", "bentoml")):
+        monkeypatch.setenv(variable, str(tmp_path / folder))
+    monkeypatch.setenv("PROJECT_STATE_DIR", str(tmp_path / "state"))
+    return tmp_path
+
+
+def test_the_commands_are_the_documented_ones():
+    assert list(run.cli.commands) == list(DEFAULTS)
+
+
+@pytest.mark.parametrize("command", DEFAULTS)
+def test_every_command_help_exits_0_and_shows_its_default_settings(command, capsys):
+    assert run.main([command, "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())  # Click wraps long lines
+    for name in DEFAULTS[command]:
+        assert f"[default: configs/{name}.yaml]" in shown, shown
+
+
+def test_a_default_settings_path_is_the_project_file_and_a_given_one_is_kept():
+    context = run.cli.commands["monitor"].make_context("monitor", ["--config", "mine.yaml"])
+    assert context.params["project_config"] == str(ROOT / "configs" / "project.yaml")
+    assert context.params["training_config"] == str(ROOT / "configs" / "training.yaml")
+    assert context.params["config"] == "mine.yaml"
+
+
+def test_help_imports_nothing_heavy():
+    probe = (
+        "import sys, run\n"
+        "codes = [run.main([*command, '--help']) for command in ([], ['train'], ['monitor'], ['stack'])]\n"
+        f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
+        "print(codes, heavy, file=sys.stderr)\n"
+        "assert codes == [0, 0, 0, 0] and not heavy\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_no_command_prints_the_usage_and_exits_2(capsys):
+    assert run.main([]) == 2
+    assert "Usage: run.py" in capsys.readouterr().err  # as argparse did: usage on stderr
+
+
+@pytest.mark.parametrize(
+    "argv, named",
+    [(["train", "--bogus"], "--bogus"), (["deploy", "--date", "x"], "--date"), (["nope"], "nope")],
+)
+def test_a_usage_error_exits_2_naming_it(argv, named, capsys):
+    assert run.main(argv) == 2
+    assert named in capsys.readouterr().err
+
+
+def test_a_bad_score_date_exits_2_with_the_error_and_failure_status(isolated, monkeypatch, capsys):
+    monkeypatch.setattr(run, "require_production", lambda project: None)  # checked before the date
+    assert run.main(["score", "--date", "2026-13-01"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["error: --date '2026-13-01' is not a date; use YYYY-MM-DD", status.failure("score").line()]
+
+
+def breached_monitoring(monkeypatch) -> list[dict]:
+    """Monitoring whose run breaches and asks to retrain; returns the calls of the training function."""
+    import pipelines.runner
+
+    results = {
+        names.DRIFT: {"drift_share": 0.5, "drifted_columns": ["tenure"]},
+        names.MONITORING_DECISION: {
+            "breaches": ["drift"],
+            "retrain": True,
+            "incident": "INC-1",
+            "alert": {
+                "text_en": "drift",
+                "summary_es": "deriva",
+                "dry_run_file": "alert.json",
+                "delivered": False,
+            },
+        },
+    }
+    trained = []
+    monkeypatch.setattr(run, "require_production", lambda project: None)
+    monkeypatch.setattr(pipelines.runner, "run_pipeline", lambda pipeline, **parameters: SimpleNamespace())
+    monkeypatch.setattr(run, "output", lambda _run, step, name: results[name])
+    monkeypatch.setattr(run, "cmd_train", lambda *args, **kwargs: trained.append((args, kwargs)) or 0)
+    return trained
+
+
+def test_monitoring_retrains_by_calling_train_with_the_training_settings(isolated, monkeypatch, capsys):
+    trained = breached_monitoring(monkeypatch)
+    training, outputs = str(isolated / "training.yaml"), str(isolated / "outputs")
+    assert run.main(["monitor", "--training-config", training, "--outputs", outputs]) == 0
+    assert trained == [((str(ROOT / "configs" / "project.yaml"), training), {"outputs": outputs})]
+    out = capsys.readouterr().out
+    assert status.RETRAINING.line("launching the training pipeline") in out
+    assert (isolated / "outputs").read_text() == "breaches=1\nretrain=true\n"
+
+
+def test_deferred_retraining_does_not_train(isolated, monkeypatch, capsys):
+    trained = breached_monitoring(monkeypatch)
+    assert run.main(["monitor", "--defer-retraining"]) == 0
+    assert trained == []
+    assert status.RETRAINING_DEFERRED.line("deferred to the caller, e.g. CI's cd") in capsys.readouterr().out
