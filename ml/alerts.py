@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 RUNBOOK_INCIDENT = "runbooks/en/07-incident-playbook.md#detection"
+RUNBOOK_SERVING = "runbooks/en/05-deployment.md#when-the-service-is-slow-or-failing"
+# Breaches of the service's health: a retrained model would not fix them, the serving runbook does.
+SERVING_METRICS = frozenset({"latency_p99_ms"})
 DIRECTIONS = ("above", "below")
 ALERT_KEYS = ("title_en", "text_en", "summary_es", "runbook_url", "action", "breaches", "at")
 
@@ -59,6 +62,44 @@ class Breach:
         if self.value == self.threshold:
             sign += "="
         return f"{self.metric} {fmt(self.value)} {sign} {fmt(self.threshold)}"
+
+
+@dataclass(frozen=True)
+class Actions:
+    """What a monitoring run does about its breaches, and the words every record of it uses."""
+
+    retrain: bool  # drift or quality decay asked for a retraining (and `retrain` is on)
+    launched: bool  # this run's caller launches it now (not deferred, not a scheduled run)
+    runbook: str
+    text: str  # "english / spanish", in the alert, the incident and the audit log
+
+    @property
+    def retraining_record(self) -> str | None:
+        """The audit log's ``what`` for the retraining: launched, deferred, or none."""
+        if not self.retrain:
+            return None
+        return "retraining" if self.launched else "retraining deferred"
+
+
+def plan_actions(breaches: list[Breach], retrain_enabled: bool, launch: bool) -> Actions:
+    """Only drift and quality decay retrain; serving-health breaches point at the serving runbook.
+    ``launch``: whoever runs the monitoring launches the training right after (``run.py monitor``
+    without ``--defer-retraining``); otherwise a retraining is recorded as deferred, never as done."""
+    model = [b for b in breaches if b.metric not in SERVING_METRICS]
+    serving = [b for b in breaches if b.metric in SERVING_METRICS]
+    retrain = bool(model) and retrain_enabled
+    words = []
+    if retrain and launch:
+        words.append(("retraining triggered", "reentrenamiento lanzado"))
+    elif retrain:
+        words.append(("retraining requested, deferred to the caller", "reentrenamiento solicitado, aplazado"))
+    elif model:
+        words.append(("investigate", "investigar"))
+    if serving:
+        words.append(("check the service (serving runbook)", "revisar el servicio (runbook de servicio)"))
+    text = "; ".join(en for en, _ in words) + " / " + "; ".join(es for _, es in words) if words else ""
+    runbook = RUNBOOK_SERVING if serving and not model else RUNBOOK_INCIDENT
+    return Actions(retrain, retrain and launch, runbook, text)
 
 
 def fmt(number: float) -> str:

@@ -9,10 +9,17 @@ from steps.score import load_current, window_date
 
 @pipeline(enable_cache=False)
 def monitoring_pipeline(
-    data: DataSettings, scoring: ScoringSettings, monitoring: MonitoringSettings, day: str, project: str
+    data: DataSettings,
+    scoring: ScoringSettings,
+    monitoring: MonitoringSettings,
+    day: str,
+    project: str,
+    launch_retraining: bool = False,
 ) -> None:
+    """``launch_retraining``: the caller trains right after a breach asking for it (run.py monitor);
+    a scheduled or deferred run records the retraining as deferred."""
     day = window_date(day=day)
     dataset = load_current(data=data, scoring=scoring, day=day)
     drift, _ = check_drift(dataset, monitoring=monitoring, day=day)
     health = check_serving(monitoring=monitoring, day=day)
-    alert(drift, health, monitoring=monitoring, project=project)
+    alert(drift, health, monitoring=monitoring, project=project, launch_retraining=launch_retraining)

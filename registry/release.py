@@ -162,3 +162,10 @@ def production_release(model_name: str) -> Release:
     """The production release of ``model_name`` (model + schema + threshold + version), or a
     RegistryError that names the model and what to run."""
     return release_of(production_version_or_error(model_name))
+
+
+def production_training_settings(model_name: str) -> tuple[str, dict | None]:
+    """(production version, the training settings it was trained with) — what a retraining reuses,
+    so that monitoring retrains the released model's recipe, not whatever configs/ holds today."""
+    version = production_version_or_error(model_name)
+    return str(version.name), version.run_metadata.get(names.TRAINING_SETTINGS)

@@ -13,7 +13,7 @@ from adapters.inference_log import purge_and_read
 from adapters.records import audit, open_incident
 from adapters.webhook import deliver, webhook_url
 from ml import names
-from ml.alerts import RUNBOOK_INCIDENT, Breach, build_alert, slack_payload, teams_payload
+from ml.alerts import Breach, build_alert, plan_actions, slack_payload, teams_payload
 from ml.evaluation import classification_metrics
 from ml.features import binary_target
 from ml.monitoring import classification_quality, detect_drift, outcome_snapshot, serving_health
@@ -112,48 +112,34 @@ def breaches_of(drift: dict, health: dict, monitoring: MonitoringSettings) -> li
 
 @step(enable_cache=False)
 def alert(
-    drift: dict, serving_health: dict, monitoring: MonitoringSettings, project: str
+    drift: dict, serving_health: dict, monitoring: MonitoringSettings, project: str, launch_retraining: bool
 ) -> Annotated[dict, names.MONITORING_DECISION]:
-    """On a breached threshold: webhook (Slack/Teams, EN + ES), incident and audit records, and
-    the request to retrain (run.py launches the training pipeline)."""
+    """On a breached threshold: webhook (Slack/Teams, EN + ES), incident and audit records. Drift and
+    quality decay ask for a retraining (run.py launches it unless deferred); serving health does not."""
     this = get_step_context().model
     breaches = breaches_of(drift, serving_health, monitoring)
-    decision = {
-        "date": drift["date"],
-        "breaches": [b.__dict__ for b in breaches],
-        "retrain": bool(breaches) and monitoring.retrain,
-        "alert": None,
-        "incident": None,
-    }
+    actions = plan_actions(breaches, monitoring.retrain, launch_retraining)
+    decision = {"date": drift["date"], "breaches": [b.__dict__ for b in breaches], "retrain": actions.retrain,
+                "retraining_launched": actions.launched, "action": actions.text or None, "alert": None,
+                "incident": None}  # fmt: skip
     if breaches:
-        action = (
-            "retraining triggered / reentrenamiento lanzado"
-            if decision["retrain"]
-            else "investigate / investigar"
-        )
-        message = build_alert(
-            project, this.name, str(drift["model_version"]), breaches, RUNBOOK_INCIDENT, action
-        )
+        version = str(drift["model_version"])
+        message = build_alert(project, this.name, version, breaches, actions.runbook, actions.text)
         payload = (slack_payload if monitoring.webhook.format == "slack" else teams_payload)(message)
         url = webhook_url(monitoring.webhook.env, monitoring.webhook.secret, zenml_secret)
         dry_run = str(state().alerts) if monitoring.webhook.dry_run or not url else None
         result = deliver(payload, url, dry_run_dir=dry_run, attempts=monitoring.webhook.attempts)
-        decision["alert"] = {
-            **result.__dict__,
-            "format": monitoring.webhook.format,
-            "text_en": message["text_en"],
-            "summary_es": message["summary_es"],
-        }
+        decision["alert"] = {**result.__dict__, "format": monitoring.webhook.format,
+                             "text_en": message["text_en"], "summary_es": message["summary_es"]}  # fmt: skip
         decision["incident"] = open_incident(state().incident_log, message)["id"]
-        audit(
-            state().audit_log,
-            getpass.getuser(),
-            "alert",
-            "; ".join(f"{b.metric} {b.value:.3f} {b.direction} {b.threshold}" for b in breaches),
-            {"incident": decision["incident"], "delivered": result.delivered},
-        )
+        why = "; ".join(f"{b.metric} {b.value:.3f} {b.direction} {b.threshold}" for b in breaches)
+        details = {"incident": decision["incident"], "delivered": result.delivered, "action": actions.text}
+        audit(state().audit_log, getpass.getuser(), "alert", why, details)
+        if actions.retraining_record:  # "retraining" (run.py trains next) or "retraining deferred"
+            how = f"incident {decision['incident']}; training settings of production version {version}"
+            audit(state().audit_log, "monitoring", actions.retraining_record, how)
     delivered = bool(decision["alert"] and decision["alert"]["delivered"])
-    outcome = outcome_snapshot(len(breaches), bool(breaches), decision["retrain"], delivered)
+    outcome = outcome_snapshot(len(breaches), bool(breaches), actions.launched, delivered)
     save_snapshot(workspace(), this.name, outcome)  # the dashboard's incident and action counters
     log_metadata({f"{names.MONITORING_DECISION_PREFIX}{drift['date']}": decision}, infer_model=True)
     return decision

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from bentos import local_server
-from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, run_cli, training_config
+from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
 
 pytestmark = pytest.mark.e2e
 NEEDS_PRODUCTION = ("score", "monitor", "deploy")
@@ -53,6 +53,23 @@ def assert_needs_a_production_version(project, state):
             else "Command failed / Comando fallido"
         )
         assert bilingual in out, out[-2000:]
+
+
+def test_training_on_a_missing_table_stops_before_any_run_in_one_paragraph(project):
+    """A new user's first `quickstart.sh` before putting their CSV in place: exit 2, the path and the
+    fix, no traceback, and nothing made (no pipeline run, no model version)."""
+    config = project["state"] / "own-table.yaml"
+    raw = yaml.safe_load(project["config"].read_text())
+    raw["data"] = {**raw["data"], "source": "csv", "path": "data/not-there-yet.csv"}
+    raw["data"].pop("demo", None)
+    config.write_text(yaml.safe_dump(raw))
+    result = run_cli(PROJECT_ROOT, project["env"], "train", "--project", str(config))
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out[-3000:]
+    assert "data.path 'data/not-there-yet.csv' does not exist" in out and "README: Quickstart" in out, out
+    assert "Traceback" not in out and len(out.strip().splitlines()) <= 3, f"one paragraph:\n{out}"
+    store = probe(PROJECT_ROOT, project["env"], MODEL_NAME)
+    assert store["runs"] == [] and store["model_versions"] == [], store
 
 
 def test_a_fresh_project_names_the_missing_version_in_every_command(project):

@@ -4,7 +4,15 @@ import json
 
 import pytest
 
-from ml.alerts import RUNBOOK_INCIDENT, Breach, build_alert, slack_payload, teams_payload
+from ml.alerts import (
+    RUNBOOK_INCIDENT,
+    RUNBOOK_SERVING,
+    Breach,
+    build_alert,
+    plan_actions,
+    slack_payload,
+    teams_payload,
+)
 
 DRIFT = Breach("drift_share", 0.45, 0.30, "above", "12 of 27 columns drifted")
 PRECISION = Breach("precision", 0.612, 0.7, "below")
@@ -86,3 +94,32 @@ def test_teams_payload_is_an_adaptive_card_with_both_languages_facts_and_runbook
     ]
     dumped = json.dumps(payload, ensure_ascii=False)
     assert all(number in dumped for number in NUMBERS), f"a number is missing from {dumped}"
+
+
+LATENCY = Breach("latency_p99_ms", 900.0, 250.0, "above")
+DECAY = Breach("precision", 0.5, 0.65, "below")
+
+
+@pytest.mark.parametrize(
+    ("breaches", "retrain_enabled", "launch", "expected"),
+    [
+        ([DRIFT], True, True, (True, True, "retraining", "retraining triggered / reentrenamiento lanzado")),
+        ([DECAY], True, False, (True, False, "retraining deferred", "deferred to the caller")),
+        ([DRIFT], False, True, (False, False, None, "investigate / investigar")),
+        ([LATENCY], True, True, (False, False, None, "check the service (serving runbook)")),
+        ([DRIFT, LATENCY], True, True, (True, True, "retraining", "retraining triggered; check the service")),
+    ],
+    ids=["drift-launched", "decay-deferred", "retrain-off", "latency-only", "drift-and-latency"],
+)
+def test_only_drift_and_decay_retrain_and_the_words_say_what_happens(
+    breaches, retrain_enabled, launch, expected
+):
+    actions = plan_actions(breaches, retrain_enabled, launch)
+    retrain, launched, record, words = expected
+    assert (actions.retrain, actions.launched, actions.retraining_record) == (retrain, launched, record), (
+        actions
+    )
+    assert words in actions.text, actions.text
+    assert ("lanzado" in actions.text) == launched, f"only a launched retraining says so: {actions.text}"
+    serving_only = all(b.metric == "latency_p99_ms" for b in breaches)
+    assert actions.runbook == (RUNBOOK_SERVING if serving_only else RUNBOOK_INCIDENT), actions.runbook

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+import commands
 import run
 from ml import names, status
 
@@ -87,7 +88,7 @@ def test_a_usage_error_exits_2_naming_it(argv, named, capsys):
 
 
 def test_a_bad_score_date_exits_2_with_the_error_and_failure_status(isolated, monkeypatch, capsys):
-    monkeypatch.setattr(run, "require_production", lambda project: None)  # checked before the date
+    monkeypatch.setattr(commands, "require_production", lambda project: None)  # checked before the date
     assert run.main(["score", "--date", "2026-13-01"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == ["error: --date '2026-13-01' is not a date; use YYYY-MM-DD", status.failure("score").line()]
@@ -112,21 +113,51 @@ def breached_monitoring(monkeypatch) -> list[dict]:
         },
     }
     trained = []
-    monkeypatch.setattr(run, "require_production", lambda project: None)
+    monkeypatch.setattr(commands, "require_production", lambda project: None)
     monkeypatch.setattr(pipelines.runner, "run_pipeline", lambda pipeline, **parameters: SimpleNamespace())
-    monkeypatch.setattr(run, "output", lambda _run, step, name: results[name])
-    monkeypatch.setattr(run, "cmd_train", lambda *args, **kwargs: trained.append((args, kwargs)) or 0)
+    monkeypatch.setattr(commands, "output", lambda _run, step, name: results[name])
+    monkeypatch.setattr(
+        commands,
+        "train",
+        lambda project, training, no_cache, outputs: trained.append((training, outputs)) or 0,
+    )
     return trained
 
 
-def test_monitoring_retrains_by_calling_train_with_the_training_settings(isolated, monkeypatch, capsys):
+def recorded_with_production(monkeypatch, recorded: dict | None) -> None:
+    import registry.release
+
+    monkeypatch.setattr(registry.release, "production_training_settings", lambda name: ("3", recorded))
+
+
+def test_monitoring_retrains_with_the_training_settings_recorded_with_production(
+    isolated, monkeypatch, capsys
+):
+    from ml.settings import TrainingSettings
+
     trained = breached_monitoring(monkeypatch)
-    training, outputs = str(isolated / "training.yaml"), str(isolated / "outputs")
-    assert run.main(["monitor", "--training-config", training, "--outputs", outputs]) == 0
-    assert trained == [((str(ROOT / "configs" / "project.yaml"), training), {"outputs": outputs})]
+    recorded_with_production(monkeypatch, TrainingSettings(seed=7).model_dump(mode="json"))
+    outputs = str(isolated / "outputs")
+    assert run.main(["monitor", "--outputs", outputs]) == 0
+    assert [(training.seed, where) for training, where in trained] == [(7, outputs)], trained
     out = capsys.readouterr().out
-    assert status.RETRAINING.line("launching the training pipeline") in out
+    assert (
+        status.RETRAINING.line("launching the training pipeline with the training settings of version 3")
+        in out
+    )
     assert (isolated / "outputs").read_text() == "breaches=1\nretrain=true\n"
+
+
+def test_without_recorded_settings_retraining_uses_the_training_config_and_says_so(
+    isolated, monkeypatch, capsys
+):
+    trained = breached_monitoring(monkeypatch)
+    recorded_with_production(monkeypatch, None)
+    training = isolated / "training.yaml"
+    training.write_text("seed: 11\n")
+    assert run.main(["monitor", "--training-config", str(training)]) == 0
+    assert [t.seed for t, _ in trained] == [11], trained
+    assert f"with {training} (version 3 has none recorded)" in capsys.readouterr().out
 
 
 def test_deferred_retraining_does_not_train(isolated, monkeypatch, capsys):

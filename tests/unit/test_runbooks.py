@@ -164,9 +164,9 @@ def test_english_and_spanish_pages_bold_the_same_glossary_entries(page):
 
 def links_in_code() -> dict[str, str]:
     """Every runbook link the code holds: the alerts' and the status messages'."""
-    from ml.alerts import RUNBOOK_INCIDENT  # the link the monitoring step's alerts carry
+    from ml.alerts import RUNBOOK_INCIDENT, RUNBOOK_SERVING  # the links the monitoring step's alerts carry
 
-    found = {"ml.alerts.RUNBOOK_INCIDENT": RUNBOOK_INCIDENT}
+    found = {"ml.alerts.RUNBOOK_INCIDENT": RUNBOOK_INCIDENT, "ml.alerts.RUNBOOK_SERVING": RUNBOOK_SERVING}
     found.update({f"status {s.text!r}": s.runbook for s in status.ALL})
     return found
 

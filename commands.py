@@ -1,0 +1,476 @@
+"""What each `run.py` command does: plain functions called with the command's values (run.py is
+the table that maps the command line onto them).
+
+Only ml.names and ml.status are imported at the top, so `run.py --help` stays fast: each command
+imports ZenML, pandas, the pipelines and the registry when it runs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ml import names, status
+
+if TYPE_CHECKING:
+    from ml.settings import ProjectSettings, TrainingSettings
+
+ROOT = Path(__file__).resolve().parent
+
+
+def cmd_train(project_config: str, config: str, no_cache: bool = False, outputs: str | None = None) -> int:
+    from ml.settings import ProjectSettings, TrainingSettings, load_settings
+
+    project = load_settings(project_config, ProjectSettings)
+    return train(project, load_settings(config, TrainingSettings), no_cache, outputs)
+
+
+def train(project: ProjectSettings, training: TrainingSettings, no_cache: bool, outputs: str | None) -> int:
+    from zenml import Model
+
+    from adapters.sources import check_source
+    from pipelines.runner import run_pipeline
+    from pipelines.training import training_pipeline
+
+    check_source(project.data, ROOT)  # a missing table stops here, before a run or a version exists
+    pipeline = training_pipeline.with_options(
+        model=Model(name=project.model_name, description=f"{project.project_name} classifier"),
+        enable_cache=False if no_cache else training.enable_cache,
+        retry=retry_config(training),
+    )
+    run = run_pipeline(
+        pipeline,
+        data=project.data,
+        training=training,
+        code_reference=code_reference(project, training),
+        project=project.project_name,
+        card=project.card,
+    )
+    metrics = output(run, "evaluate", names.METRICS)
+    version = run.model_version
+    print(f"\nTraining run {run.name}: {run.status.value}")
+    if version is not None:
+        print(f"Model {version.model.name} version {version.name}")
+    primary = training.primary_metric
+    print(
+        f"{primary} = {metrics[primary]:.3f} "
+        f"(always-positive baseline {metrics[names.BASELINE_PRECISION]:.3f})"
+    )
+    decision = output(run, "promote", names.PROMOTION_DECISION)
+    print(f"Promotion: {decision['stage']}" + "".join(f"\n  - {reason}" for reason in decision["reasons"]))
+    print(f"MLflow tracking URI: {_tracking_uri()} (browse: mlflow ui --backend-store-uri <that URI>)")
+    print(status.TRAINED.line(f"{run.name}, promotion {decision['stage']}"))
+    write_outputs(
+        outputs,
+        model_version=version.name if version is not None else "",
+        stage=decision["stage"],
+        primary_metric=f"{metrics[primary]:.4f}",
+    )
+    return 0
+
+
+def output(run, step: str, name: str):
+    """The loaded artifact ``name`` that step ``step`` of ``run`` returned."""
+    return run.steps[step].outputs[name][0].load()
+
+
+def require_production(project: ProjectSettings) -> None:
+    """Stop before a run that needs the production release when there is none (ZenML would fail
+    while creating the run, with a traceback); RegistryError names the model and what to run."""
+    from registry.release import production_version_or_error
+
+    production_version_or_error(project.model_name)
+
+
+def write_outputs(path: str | None, **values: object) -> None:
+    """Append key=value lines to PATH (CI: `--outputs "$GITHUB_OUTPUT"` hands them to later jobs)."""
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.writelines(f"{key}={value}\n" for key, value in values.items())
+
+
+def retry_config(training: TrainingSettings):
+    """The steps' ZenML retry policy from configs/training.yaml (None: no retries)."""
+    from zenml.config.retry_config import StepRetryConfig
+
+    retry = training.retry
+    if retry.max_retries == 0:
+        return None
+    return StepRetryConfig(max_retries=retry.max_retries, delay=retry.delay_seconds, backoff=retry.backoff)
+
+
+def cmd_deploy(project_config: str, config: str) -> int:
+    from zenml import Model
+
+    from ml.settings import ProjectSettings, ServingSettings, load_settings
+    from pipelines.deployment import deployment_pipeline
+    from pipelines.runner import run_pipeline
+
+    project = load_settings(project_config, ProjectSettings)
+    serving = load_settings(config, ServingSettings)
+    require_production(project)
+    pipeline = deployment_pipeline.with_options(model=Model(name=project.model_name, version="production"))
+    run = run_pipeline(pipeline, serving=serving)
+    deployment = output(run, "deploy_local", names.DEPLOYMENT)
+    print("\n" + status.DEPLOYED.line(deployment["url"]))
+    print(f"  model {deployment['models']['primary']}, Bento {deployment['bento_tag']}")
+    example, url = deployment["smoke_test"]["example_request"], deployment["url"]
+    auth = ' -H "Authorization: Bearer $SERVING_AUTH_TOKEN"' if os.environ.get("SERVING_AUTH_TOKEN") else ""
+    print(f"  try: curl -s -X POST {url}/predict -H 'Content-Type: application/json'{auth} -d @{example}")
+    print("  stop it: python run.py undeploy")
+    return 0
+
+
+def cmd_score(
+    project_config: str, config: str, date: str | None = None, register_schedule: bool = False
+) -> int:
+    from zenml import Model
+
+    from ml.settings import ProjectSettings, ScoringSettings, load_settings
+    from pipelines.runner import run_pipeline
+    from pipelines.scoring import scoring_pipeline
+
+    project = load_settings(project_config, ProjectSettings)
+    scoring = load_settings(config, ScoringSettings)
+    require_production(project)
+    pipeline = scoring_pipeline.with_options(model=Model(name=project.model_name, version="production"))
+    if register_schedule:
+        return schedule(pipeline, "score", scoring.schedule.cron, data=project.data, scoring=scoring)
+    day = _day(date)
+    run = run_pipeline(pipeline, data=project.data, scoring=scoring, day=day)
+    summary = output(run, "store_scores", names.SCORING_SUMMARY)
+    print(f"\nScored {summary['rows']} customers for {day} with model version {summary['model_version']}")
+    print(f"  table {summary['table']} in {summary['database']}; labels {summary['label_share']}")
+    for column, values in summary["unseen_categories"].items():
+        print(f"  {column}: {values} unseen in training, scored as missing values (retraining learns them)")
+    print(status.SCORED.line(f"{summary['rows']} rows for {day}"))
+    return 0
+
+
+def schedule(pipeline, command: str, cron: str, **parameters) -> int:
+    """Register ``pipeline`` to run on ``cron`` (UTC) with the active stack's orchestrator; each run
+    resolves its own date ("today"). Refused, with the alternatives, when the orchestrator cannot."""
+    from zenml.client import Client
+    from zenml.config.schedule import Schedule
+
+    from ml.settings import ConfigError
+
+    stack = Client().active_stack
+    orchestrator = stack.orchestrator
+    if not orchestrator.config.is_schedulable:
+        raise ConfigError(
+            f"the active stack {stack.name!r} has orchestrator {orchestrator.name!r} (flavor "
+            f"{orchestrator.flavor}), which cannot run schedules; run `python run.py {command}` from cron "
+            f"({cron} cd {ROOT} && .venv/bin/python run.py {command}) or let .github/workflows/nightly.yml "
+            "do it, or `zenml stack set` a stack whose orchestrator schedules (kubernetes, aws, gcp, azure)"
+        )
+    name = f"{pipeline.name}-nightly"
+    pipeline.with_options(schedule=Schedule(name=name, cron_expression=cron))(**parameters, day="today")
+    print(status.SCHEDULED.line(f"{name} at '{cron}' (UTC) on stack {stack.name}"))
+    return 0
+
+
+def _day(value: str | None) -> str:
+    from datetime import date
+
+    from ml.settings import ConfigError
+
+    day = value or date.today().isoformat()
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        raise ConfigError(f"--date {day!r} is not a date; use YYYY-MM-DD") from None
+    return day
+
+
+def cmd_monitor(
+    project_config: str,
+    config: str,
+    scoring_config: str,
+    training_config: str,
+    date: str | None = None,
+    outputs: str | None = None,
+    defer_retraining: bool = False,
+    register_schedule: bool = False,
+) -> int:
+    from zenml import Model
+
+    from ml.settings import MonitoringSettings, ProjectSettings, ScoringSettings, load_settings
+    from pipelines.monitoring import monitoring_pipeline
+    from pipelines.runner import run_pipeline
+
+    project = load_settings(project_config, ProjectSettings)
+    scoring = load_settings(scoring_config, ScoringSettings)
+    monitoring = load_settings(config, MonitoringSettings)
+    require_production(project)
+    pipeline = monitoring_pipeline.with_options(model=Model(name=project.model_name, version="production"))
+    if register_schedule:
+        parameters = {"data": project.data, "scoring": scoring, "monitoring": monitoring}
+        return schedule(
+            pipeline, "monitor", monitoring.schedule.cron, **parameters, project=project.project_name
+        )
+    day = _day(date)
+    run = run_pipeline(
+        pipeline,
+        data=project.data,
+        scoring=scoring,
+        monitoring=monitoring,
+        day=day,
+        project=project.project_name,
+        launch_retraining=not defer_retraining,  # the step records a retraining as launched or deferred
+    )
+    drift = output(run, "check_drift", names.DRIFT)
+    decision = output(run, "alert", names.MONITORING_DECISION)
+    print(
+        f"\nMonitoring {day}: drift share {drift['drift_share']:.2f} "
+        f"(drifted: {', '.join(sorted(drift['drifted_columns'])) or 'none'})"
+    )
+    write_outputs(outputs, breaches=len(decision["breaches"]), retrain=str(decision["retrain"]).lower())
+    if not decision["breaches"]:
+        print(status.NO_BREACH.line(day))
+        return 0
+    print(decision["alert"]["text_en"])
+    print(decision["alert"]["summary_es"])
+    where = decision["alert"]["dry_run_file"] or (
+        "delivered" if decision["alert"]["delivered"] else "NOT delivered"
+    )
+    print(f"Alert: {where}; incident {decision['incident']}")
+    print(status.BREACHED.line(f"incident {decision['incident']}"))
+    if decision["retrain"]:
+        if defer_retraining:
+            print(status.RETRAINING_DEFERRED.line("deferred to the caller, e.g. CI's cd"))
+            return 0
+        training, source = retraining_settings(project, training_config)
+        print(status.RETRAINING.line(f"launching the training pipeline with {source}"))
+        return train(project, training, no_cache=False, outputs=outputs)
+    return 0
+
+
+def retraining_settings(project: ProjectSettings, training_config: str) -> tuple[TrainingSettings, str]:
+    """The training settings recorded with the production version (the released model's recipe);
+    ``training_config`` when none were recorded or they no longer validate. Returns them and what
+    they are, for the status line."""
+    from pydantic import ValidationError
+
+    from ml.settings import TrainingSettings, load_settings
+    from registry.release import production_training_settings
+
+    version, recorded = production_training_settings(project.model_name)
+    if recorded is not None:
+        try:
+            return TrainingSettings.model_validate(recorded), f"the training settings of version {version}"
+        except ValidationError as error:
+            why = f"those of version {version} no longer validate ({error.error_count()} errors)"
+    else:
+        why = f"version {version} has none recorded"
+    return load_settings(training_config, TrainingSettings), f"{training_config} ({why})"
+
+
+def cmd_brief(project_config: str, config: str, training_config: str) -> int:
+    from ml.settings import MonitoringSettings, ProjectSettings, TrainingSettings, load_settings
+    from pipelines.brief import brief_pipeline
+    from pipelines.runner import run_pipeline
+
+    run = run_pipeline(
+        brief_pipeline,
+        project=load_settings(project_config, ProjectSettings),
+        monitoring=load_settings(config, MonitoringSettings),
+        training=load_settings(training_config, TrainingSettings),
+    )
+    summary = output(run, "executive_brief", names.BRIEF_SUMMARY)
+    print("\n" + status.BRIEF.line(summary["status"]))
+    print("".join(f"  - {finding}\n" for finding in summary["findings"]), end="")
+    print(f"  HTML: {summary['html']}\n  Markdown: {summary['markdown']}")
+    print("  (also the `executive_brief` artifact of this run in the ZenML dashboard)")
+    return 0
+
+
+def cmd_card(project_config: str, version: str | None = None) -> int:
+    from zenml import Model
+
+    from ml.settings import ProjectSettings, load_settings
+    from pipelines.card import card_pipeline
+    from pipelines.runner import run_pipeline
+    from registry.models import RegistryError, production_version
+
+    project = load_settings(project_config, ProjectSettings)
+    if version is None:
+        production = production_version(project.model_name)
+        if production is None:
+            raise RegistryError(
+                f"model {project.model_name!r} has no production version; name one with --version N "
+                "(`python run.py models` lists them) or train first (`python run.py train`)"
+            )
+        version = production.name
+    _version_or_error(project.model_name, str(version))
+    pipeline = card_pipeline.with_options(model=Model(name=project.model_name, version=str(version)))
+    run = run_pipeline(pipeline, project=project.project_name, data=project.data, card=project.card)
+    where = run.model_version.run_metadata[names.MODEL_CARD] if run.model_version else {}
+    print(f"\nModel card of {project.model_name} version {version}:")
+    print(f"  HTML: {where.get('html')}\n  Markdown: {where.get('markdown')}")
+    if where.get("mlflow_artifacts"):
+        print(f"  MLflow: {where['mlflow_artifacts']}")
+    print("  (also the `model_card` artifact of the version in the ZenML dashboard)")
+    return 0
+
+
+def _version_or_error(model_name: str, version: str) -> None:
+    from zenml.client import Client
+
+    from registry.models import RegistryError
+
+    try:
+        Client().get_model_version(model_name, version)
+    except KeyError:
+        raise RegistryError(
+            f"model {model_name!r} has no version {version!r}; `python run.py models` lists them"
+        ) from None
+
+
+def cmd_undeploy() -> int:
+    import json
+
+    from adapters.state import state_paths
+    from bentos.local_server import stop
+
+    record = state_paths(ROOT).server_record
+    if not record.exists():
+        print("no local server is recorded; nothing to stop")
+        return 0
+    deployment = json.loads(record.read_text())
+    stop(deployment["pid"])
+    record.unlink()
+    print(f"stopped the server at {deployment['url']} (pid {deployment['pid']})")
+    print(status.STOPPED.line(deployment["url"]))
+    return 0
+
+
+def cmd_models(project_config: str, config: str) -> int:
+    from ml.settings import ProjectSettings, TrainingSettings, load_settings
+    from registry.models import describe_versions
+
+    project = load_settings(project_config, ProjectSettings)
+    rows = describe_versions(project.model_name)
+    if not rows:
+        print(f"model {project.model_name!r} has no versions yet; run `python run.py train`")
+        return 0
+    metric = load_settings(config, TrainingSettings).primary_metric
+
+    def shown(value, digits: int) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    print(f"{'version':>7}  {'stage':<10} {metric:>9}  {'fairness':>8}  {'threshold':>9}  decision / release")
+    for row in rows:
+        decision = row["decision"] or f"none: training {row['training']}"
+        print(
+            f"{row['version']:>7}  {row['stage']:<10} {shown(row['metrics'].get(metric), 4):>9}  "
+            f"{shown(row['fairness_score'], 3):>8}  {shown(row['threshold'], 2):>9}  "
+            f"{decision} / {row['release'] or '-'}"
+        )
+    return 0
+
+
+def cmd_rollback(project_config: str, to: str | None = None) -> int:
+    from adapters.records import audit
+    from adapters.state import state_paths
+    from ml.settings import ProjectSettings, load_settings
+    from registry.models import rollback
+
+    project = load_settings(project_config, ProjectSettings)
+    previous, restored = rollback(project.model_name, to)
+    audit(
+        state_paths(ROOT).audit_log,
+        "operator",
+        "rollback",
+        f"version {restored} restored, {previous} archived",
+        {"model": project.model_name, "version": restored},
+    )
+    print(f"Rolled back {project.model_name}: version {restored} is production again; {previous} archived")
+    print(status.ROLLED_BACK.line(f"version {restored}"))
+    return 0
+
+
+def code_reference(project: ProjectSettings, training: TrainingSettings) -> dict:
+    """What produced a model: the git commit (and whether the tree was dirty) and a config hash."""
+    import hashlib
+    import subprocess
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    configs = project.model_dump_json() + training.model_dump_json()
+    commit = git("rev-parse", "HEAD")
+    porcelain = git("status", "--porcelain") if commit else None
+    reference = {
+        "git_commit": commit,
+        "git_dirty": bool(porcelain) if commit else None,
+        "config_sha256": hashlib.sha256(configs.encode()).hexdigest(),
+    }
+    if commit is None:
+        reference["note"] = f"no git commit recorded: {ROOT} is not in a git repository with a commit"
+    return reference
+
+
+def _tracking_uri() -> str:
+    from zenml.client import Client
+
+    tracker = Client().active_stack.experiment_tracker
+    return tracker.get_tracking_uri() if tracker is not None else "(no experiment tracker on this stack)"
+
+
+def cmd_data(project_config: str) -> int:
+    from adapters.sources import ensure_demo_db
+    from ml.settings import ProjectSettings, load_settings
+
+    project = load_settings(project_config, ProjectSettings)
+    path = ensure_demo_db(project.data.demo, ROOT)
+    print(f"Demo data ({project.data.demo.customers} customers, seed {project.data.demo.seed}): {path}")
+    return 0
+
+
+def cmd_stack(action: str, name: str = "local", no_activate: bool = False) -> int:
+    from stacks.apply import apply_stack, describe_stacks, remove_stack
+    from stacks.spec import available_specs, load_spec
+
+    if action == "apply":
+        changes = apply_stack(load_spec(name, ROOT), activate=not no_activate)
+        print("\n".join(changes) if changes else f"stack {name!r} is up to date; nothing changed")
+    elif action == "list":
+        print("specs in stacks/: " + ", ".join(available_specs()))
+        print("registered (* = active):\n" + "\n".join(describe_stacks()))
+    else:
+        remove_stack(name)
+        print(f"removed stack {name!r} and its components")
+    return 0
+
+
+def exit_code(error: Exception) -> int | None:
+    """2 for an error the user fixes (settings, data, registry, a pipeline failing on them), 1 for
+    another failed pipeline; None (a traceback) for anything else."""
+    from adapters.sources import DataSourceError
+    from ml.data.validation import DataValidationError
+    from ml.settings import ConfigError
+    from pipelines.runner import PipelineFailed
+    from registry.models import RegistryError
+
+    if isinstance(error, PipelineFailed):
+        return 2 if error.user_error else 1
+    return (
+        2 if isinstance(error, (ConfigError, DataValidationError, DataSourceError, RegistryError)) else None
+    )
+
+
+def use_project_state() -> None:
+    """ZenML's store and BentoML's model store live in the project's state dir unless
+    ZENML_CONFIG_PATH / BENTOML_HOME say otherwise (BentoML's default, ~/bentoml, is shared by every
+    project on the machine)."""
+    from adapters.state import state_paths
+
+    state = state_paths(ROOT)
+    os.environ.setdefault("ZENML_CONFIG_PATH", str(state.zenml))
+    os.environ.setdefault("BENTOML_HOME", str(state.bentoml))
