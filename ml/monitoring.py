@@ -17,6 +17,7 @@ import html
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -204,6 +205,8 @@ def detect_drift(
     prediction: str | None = None,
     sample_rows: int = 20_000,
     seed: int = 0,
+    drift_share: float = 0.5,
+    window: datetime | None = None,
 ) -> DriftResult:
     """Compare ``current`` with ``reference`` using Evidently's ``DataDriftPreset`` over the
     ``numeric`` and ``categorical`` feature columns (declared to Evidently, never guessed), plus
@@ -214,6 +217,10 @@ def detect_drift(
     many rows were compared. Raises ValueError naming the column or frame when a column is missing,
     only missing values, a numeric column is not numbers, the prediction is not a probability or a
     frame is empty.
+
+    ``drift_share``: the project's alerting share (monitoring.thresholds.drift_share), so that the
+    report states the threshold the project alerts at, not Evidently's default 0.5. ``window``: the
+    monitored window's date, the snapshot's time on the dashboard's x-axis (default: now).
     """
     columns = _check_drift_inputs(reference, current, numeric, categorical, prediction, sample_rows)
     # Imported here: importing evidently takes seconds, and only drift detection needs it.
@@ -237,7 +244,7 @@ def detect_drift(
         numerical_columns=[*numeric, *([prediction] if prediction is not None else [])],
         categorical_columns=list(categorical),
     )
-    items: list = [DataDriftPreset(columns=features)]
+    items: list = [DataDriftPreset(columns=features, drift_share=drift_share)]
     metadata: dict[str, str] = {}
     if prediction is not None:
         items.append(ValueDrift(column=prediction))
@@ -247,6 +254,7 @@ def detect_drift(
     snapshot = report.run(
         current_data=Dataset.from_pandas(cur_sample, data_definition=definition),
         reference_data=Dataset.from_pandas(ref_sample, data_definition=definition),
+        timestamp=window,
     )
     results = snapshot.dict()
 
@@ -391,7 +399,9 @@ class QualityResult:
     snapshot_json: str = field(repr=False)
 
 
-def classification_quality(target: pd.Series, decisions: pd.Series) -> QualityResult:
+def classification_quality(
+    target: pd.Series, decisions: pd.Series, window: datetime | None = None
+) -> QualityResult:
     """Precision, recall and accuracy of ``decisions`` (1 = positive) against ``target`` (1 = positive)
     computed by Evidently (``BinaryClassification``), so the values land in the workspace's time series.
 
@@ -419,7 +429,7 @@ def classification_quality(target: pd.Series, decisions: pd.Series) -> QualityRe
         numerical_columns=["target", "decision"],
     )
     report = Report([Precision(), Recall(), Accuracy()], tags=["quality"])
-    snapshot = report.run(Dataset.from_pandas(frame, data_definition=definition), None)
+    snapshot = report.run(Dataset.from_pandas(frame, data_definition=definition), None, timestamp=window)
     values = {
         _short_type(metric["config"]).lower(): float(metric["value"]) for metric in snapshot.dict()["metrics"]
     }
@@ -431,7 +441,9 @@ def classification_quality(target: pd.Series, decisions: pd.Series) -> QualityRe
     )
 
 
-def outcome_snapshot(breaches: int, incident: bool, retraining: bool, alert_delivered: bool) -> str:
+def outcome_snapshot(
+    breaches: int, incident: bool, retraining: bool, alert_delivered: bool, window: datetime | None = None
+) -> str:
     """What a monitoring run concluded, as an Evidently snapshot (JSON) of a one-row dataset whose
     ``SumValue`` metrics the dashboard's incident and action counters add up over runs."""
     if breaches < 0:
@@ -449,4 +461,4 @@ def outcome_snapshot(breaches: int, incident: bool, retraining: bool, alert_deli
     frame = pd.DataFrame([row])
     definition = DataDefinition(numerical_columns=list(OUTCOME_COLUMNS))
     report = Report([SumValue(column=column) for column in OUTCOME_COLUMNS], tags=["outcome"])
-    return report.run(Dataset.from_pandas(frame, data_definition=definition), None).dumps()
+    return report.run(Dataset.from_pandas(frame, data_definition=definition), None, timestamp=window).dumps()

@@ -2,6 +2,7 @@
 
 import getpass
 import time
+from datetime import datetime
 from typing import Annotated
 
 import pandas as pd
@@ -45,6 +46,8 @@ def check_drift(
         prediction=PREDICTION,
         sample_rows=monitoring.sample_rows,
         seed=0,
+        drift_share=monitoring.thresholds.drift_share,
+        window=window_time(day),
     )
     drift = {"date": day, "model_version": release.number, **result.to_metadata()}
     if schema.target_column in scoring_dataset:
@@ -57,7 +60,7 @@ def check_drift(
             "decision_threshold": threshold,
             **{k: metrics[k] for k in (*names.METRIC_NAMES, names.CONFUSION_MATRIX)},
         }
-        quality = classification_quality(y.astype(int), pd.Series(decisions).astype(int))
+        quality = classification_quality(y.astype(int), pd.Series(decisions).astype(int), window_time(day))
         save_snapshot(workspace(), this.name, quality.snapshot_json)  # precision over time
     drift["workspace_project"] = save_snapshot(workspace(), this.name, result.snapshot_json)
     log_metadata({f"{names.MONITORING_PREFIX}{day}": drift}, infer_model=True)
@@ -139,10 +142,17 @@ def alert(
             how = f"incident {decision['incident']}; training settings of production version {version}"
             audit(state().audit_log, "monitoring", actions.retraining_record, how)
     delivered = bool(decision["alert"] and decision["alert"]["delivered"])
-    outcome = outcome_snapshot(len(breaches), bool(breaches), actions.launched, delivered)
+    outcome = outcome_snapshot(
+        len(breaches), bool(breaches), actions.launched, delivered, window_time(drift["date"])
+    )
     save_snapshot(workspace(), this.name, outcome)  # the dashboard's incident and action counters
     log_metadata({f"{names.MONITORING_DECISION_PREFIX}{drift['date']}": decision}, infer_model=True)
     return decision
+
+
+def window_time(day: str) -> datetime:
+    """The monitored window's date as the snapshots' time: the dashboard plots windows, not run times."""
+    return datetime.fromisoformat(day)
 
 
 def workspace() -> str:

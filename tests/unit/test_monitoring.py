@@ -261,3 +261,22 @@ def test_quality_is_evidently_s_precision_recall_and_accuracy():
 def test_quality_rejects_misaligned_empty_or_non_binary_input(target, decisions, message):
     with pytest.raises(ValueError, match=message):
         classification_quality(pd.Series(target, dtype=object), pd.Series(decisions, dtype=object))
+
+
+def test_reports_state_the_projects_threshold_and_sit_at_the_windows_date(reference):
+    """The drift report says the project's drift share (0.3 here), not Evidently's 0.5; every snapshot
+    is timed at the monitored window's date, so the dashboard's x-axis shows windows, not run times."""
+    from datetime import datetime
+
+    from ml.monitoring import outcome_snapshot
+
+    window = datetime(2026, 4, 1)
+    drifted = detect_drift(
+        reference, features(1500, seed=2, drift=1.0), *roles(reference), drift_share=0.3, window=window
+    )
+    assert "threshold is 0.3" in drifted.html and "threshold is 0.5" not in drifted.html, "project's share"
+    quality = classification_quality(pd.Series([1, 0, 1, 0]), pd.Series([1, 0, 0, 0]), window)
+    outcome = outcome_snapshot(1, True, False, False, window)
+    for name, snapshot in (("drift", drifted.snapshot_json), ("quality", quality.snapshot_json),
+                           ("outcome", outcome)):  # fmt: skip
+        assert json.loads(snapshot)["timestamp"] == "2026-04-01T00:00:00", f"{name} snapshot's time"
