@@ -275,9 +275,10 @@ def monitoring_windows(versions: list[dict]) -> list[dict]:
                 "drift_share": float(drift["drift_share"]),
                 "drifted_columns": sorted(drift.get("drifted_columns") or {}),
                 "prediction_drifted": bool(prediction.get("drifted")),
-                "precision": _number(quality.get(names.PRECISION)),
+                # live: on the labelled rows the model was not trained on (older records: all of them)
+                "precision": _number(quality.get(names.LIVE_PRECISION, quality.get(names.PRECISION))),
                 "accuracy": _number(quality.get(names.ACCURACY)),
-                "labelled_rows": quality.get("labelled_rows"),
+                "labelled_rows": quality.get(names.LIVE_ROWS, quality.get("labelled_rows")),
                 "breaches": [b.get("metric") for b in decision.get("breaches", [])],
             }
         )

@@ -399,6 +399,26 @@ class QualityResult:
     snapshot_json: str = field(repr=False)
 
 
+def seen_in_training(rows: pd.DataFrame, training: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """True for each row of ``rows`` whose ``columns`` (the features and the label) equal a row the
+    model was trained on: a static table scored nightly labels the training rows again, and
+    precision on them is in-sample, not live."""
+    missing = [c for c in columns if c not in rows or c not in training]
+    if missing:
+        raise ValueError(f"seen_in_training: column(s) {missing} are not in both frames; pass shared columns")
+    if rows.empty or training.empty:
+        return np.zeros(len(rows), dtype=bool)
+    known = set(pd.util.hash_pandas_object(_as_text(training, columns), index=False))
+    return pd.util.hash_pandas_object(_as_text(rows, columns), index=False).isin(known).to_numpy()
+
+
+def _as_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Values as text, numbers as floats first: an int column and its float twin (NaN) compare equal."""
+    return pd.DataFrame(
+        {c: (frame[c].astype(float) if is_numeric(frame[c]) else frame[c]).astype(str) for c in columns}
+    )
+
+
 def classification_quality(
     target: pd.Series, decisions: pd.Series, window: datetime | None = None
 ) -> QualityResult:

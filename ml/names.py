@@ -82,6 +82,10 @@ ROC_AUC: Final = "roc_auc"
 ACCURACY: Final = "accuracy"
 METRIC_NAMES: Final = (PRECISION, RECALL, F1, ROC_AUC, ACCURACY)
 CONFUSION_MATRIX: Final = "confusion_matrix"
+# Monitoring's quality block: labelled rows the model was trained on are in-sample, not live evidence.
+SEEN_IN_TRAINING_ROWS: Final = "seen_in_training_rows"
+LIVE_ROWS: Final = "live_rows"
+LIVE_PRECISION: Final = "live_precision"
 BASELINE_PRECISION: Final = "baseline_precision"
 FAIRNESS_SCORE: Final = "fairness_score"
 

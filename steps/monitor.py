@@ -17,7 +17,13 @@ from ml import names
 from ml.alerts import Breach, build_alert, plan_actions, slack_payload, teams_payload
 from ml.evaluation import classification_metrics
 from ml.features import binary_target
-from ml.monitoring import classification_quality, detect_drift, outcome_snapshot, serving_health
+from ml.monitoring import (
+    classification_quality,
+    detect_drift,
+    outcome_snapshot,
+    seen_in_training,
+    serving_health,
+)
 from ml.settings import MonitoringSettings
 from registry.release import production_release
 from steps._context import state
@@ -33,9 +39,9 @@ def check_drift(
     precision on today's labels when they have arrived (concept drift)."""
     this = get_step_context().model
     release = production_release(this.name)
-    schema, threshold = release.schema, release.threshold
+    schema, training = release.schema, release.artifact(names.DATASET_TRAIN)
     frames, scored = {}, {}
-    for name, frame in (("reference", release.artifact(names.DATASET_TRAIN)), ("current", scoring_dataset)):
+    for name, frame in (("reference", training), ("current", scoring_dataset)):
         scored[name] = release.decisions(frame)
         frames[name] = frame[schema.names].assign(**{PREDICTION: scored[name][1]})
     result = detect_drift(
@@ -51,20 +57,34 @@ def check_drift(
     )
     drift = {"date": day, "model_version": release.number, **result.to_metadata()}
     if schema.target_column in scoring_dataset:
-        known = scoring_dataset[schema.target_column].notna().to_numpy()  # labels arrive late
-        labelled, (decisions, proba) = scoring_dataset[known], (a[known] for a in scored["current"])
-        y = binary_target(labelled[schema.target_column], schema.positive_label)
-        metrics = classification_metrics(y, proba, threshold, y_pred=decisions)
-        drift["quality"] = {
-            "labelled_rows": len(labelled),
-            "decision_threshold": threshold,
-            **{k: metrics[k] for k in (*names.METRIC_NAMES, names.CONFUSION_MATRIX)},
-        }
-        quality = classification_quality(y.astype(int), pd.Series(decisions).astype(int), window_time(day))
-        save_snapshot(workspace(), this.name, quality.snapshot_json)  # precision over time
+        drift["quality"] = judge_labels(release, training, scoring_dataset, scored["current"], day)
     drift["workspace_project"] = save_snapshot(workspace(), this.name, result.snapshot_json)
     log_metadata({f"{names.MONITORING_PREFIX}{day}": drift}, infer_model=True)
     return drift, HTMLString(result.html)
+
+
+def judge_labels(release, training: pd.DataFrame, window: pd.DataFrame, scored: tuple, day: str) -> dict:
+    """Metrics on the window's labelled rows (labels arrive late); live precision only on the rows
+    the model was not trained on, also the dashboard's precision over time."""
+    schema = release.schema
+    known = window[schema.target_column].notna().to_numpy()
+    labelled, (decisions, proba) = window[known], (a[known] for a in scored)
+    y = binary_target(labelled[schema.target_column], schema.positive_label)
+    metrics = classification_metrics(y, proba, release.threshold, y_pred=decisions)
+    seen = seen_in_training(labelled, training, [*schema.names, schema.target_column])
+    live = classification_quality(
+        pd.Series(y[~seen]).astype(int), pd.Series(decisions[~seen]).astype(int), window_time(day)
+    ) if (~seen).any() else None  # fmt: skip
+    if live is not None:
+        save_snapshot(workspace(), get_step_context().model.name, live.snapshot_json)  # precision over time
+    return {
+        "labelled_rows": len(labelled),
+        "decision_threshold": release.threshold,
+        **{k: metrics[k] for k in (*names.METRIC_NAMES, names.CONFUSION_MATRIX)},
+        names.SEEN_IN_TRAINING_ROWS: int(seen.sum()),  # in-sample: not live evidence
+        names.LIVE_ROWS: int((~seen).sum()),
+        names.LIVE_PRECISION: live.values["precision"] if live is not None else None,
+    }
 
 
 @step(enable_cache=False)
@@ -96,17 +116,11 @@ def breaches_of(drift: dict, health: dict, monitoring: MonitoringSettings) -> li
                 prediction.get("method", ""),
             )
         )
-    quality = drift.get("quality")
-    if quality and quality["precision"] < limits.min_precision:
-        found.append(
-            Breach(
-                "precision",
-                quality["precision"],
-                limits.min_precision,
-                "below",
-                f"{quality['labelled_rows']} labelled rows",
-            )
-        )
+    quality = drift.get("quality") or {}
+    live = quality.get(names.LIVE_PRECISION)  # rows the model was trained on are not evidence of decay
+    if live is not None and live < limits.min_precision:
+        detail = f"{quality[names.LIVE_ROWS]} labelled rows not seen in training"
+        found.append(Breach("precision", live, limits.min_precision, "below", detail))
     p99 = (health.get("latency_ms") or {}).get("p99") if health.get("available") else None
     if p99 is not None and p99 > limits.p99_latency_ms:
         found.append(Breach("latency_p99_ms", p99, limits.p99_latency_ms, "above"))

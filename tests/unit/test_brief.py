@@ -258,3 +258,20 @@ def test_message_catalogues_have_the_same_keys_and_placeholders():
 
     english, spanish = fields(catalogue()["en"]), fields(catalogue()["es"])
     assert english == spanish, "each message needs the same placeholders in both languages"
+
+
+def test_the_brief_s_live_precision_leaves_out_rows_the_model_was_trained_on():
+    """A static table scored nightly labels the training rows again: 85 % in-sample is not live."""
+    entry = drift("2026-03-04", "2", 0.1, precision=0.85)
+    entry["quality"].update(
+        {names.LIVE_PRECISION: 0.77, names.LIVE_ROWS: 240, names.SEEN_IN_TRAINING_ROWS: 960}
+    )
+    in_sample_only = drift("2026-03-05", "2", 0.1, precision=0.9)
+    in_sample_only["quality"].update({names.LIVE_PRECISION: None, names.LIVE_ROWS: 0})
+    versions = [{**VERSIONS[1], "monitoring": {"monitoring_2026-03-04": entry,
+                                               "monitoring_2026-03-05": in_sample_only}}]  # fmt: skip
+    windows = {w["date"]: w for w in monitoring_windows(versions)}
+    assert (windows["2026-03-04"]["precision"], windows["2026-03-04"]["labelled_rows"]) == (0.77, 240), (
+        windows
+    )
+    assert windows["2026-03-05"]["precision"] is None, "no live row: no live precision to show"

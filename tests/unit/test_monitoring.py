@@ -280,3 +280,16 @@ def test_reports_state_the_projects_threshold_and_sit_at_the_windows_date(refere
     for name, snapshot in (("drift", drifted.snapshot_json), ("quality", quality.snapshot_json),
                            ("outcome", outcome)):  # fmt: skip
         assert json.loads(snapshot)["timestamp"] == "2026-04-01T00:00:00", f"{name} snapshot's time"
+
+
+def test_rows_the_model_was_trained_on_are_marked_whatever_their_dtype_or_order():
+    from ml.monitoring import seen_in_training
+
+    training = pd.DataFrame({"x": [1, 2, 3], "c": ["a", "b", "a"], "label": ["good", "bad", "good"]})
+    window = pd.DataFrame(
+        {"x": [3.0, 2.0, 2.0, None], "c": ["a", "b", "a", "a"], "label": ["good", "bad", "bad", "good"]}
+    )
+    seen = seen_in_training(window, training, ["x", "c", "label"])
+    assert seen.tolist() == [True, True, False, False], "same values (int or float) seen; others live"
+    with pytest.raises(ValueError, match=r"column\(s\) \['y'\]"):
+        seen_in_training(window, training, ["x", "y"])
