@@ -1,10 +1,11 @@
 """The BentoML HTTP service of the production model.
 
 POST /predict and POST /explain take ``{"records": [...]}`` as JSON (any other media type is a
-415); BentoML adds /healthz, /livez, /readyz (false until the models are loaded), /metrics
-(Prometheus) and the OpenAPI docs at /docs. Settings come from SERVING_* environment variables
-(bentos/runtime.py); the input schema is generated from the served model's feature schema (types,
-categories, the training range widened by SERVING_RANGE_MARGIN), so bad input is a 400 naming the field.
+415); BentoML adds /healthz, /livez, /readyz (false until the models are loaded) and /metrics
+(Prometheus); Swagger UI is at /docs and the OpenAPI document at /docs.json (bentos/contract.py).
+Settings come from SERVING_* environment variables (bentos/runtime.py); the input schema is
+generated from the served model's feature schema (types, categories, the training range widened by
+SERVING_RANGE_MARGIN), so bad input is a 400 naming the field.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bentoml.validators import ContentType
 from pydantic import Field
 
 from bentos.bundle import SPEC_FILE, ServedModel, load_model
+from bentos.contract import ContractService, docs_app
 from bentos.guard import RequestGuard
 from bentos.inference_log import InferenceLog, row
 from bentos.runtime import ServingRuntime
@@ -45,6 +47,7 @@ JSON = ContentType("application/json")
 
 @bentoml.service(
     name="scoring",
+    service_class=ContractService,  # the OpenAPI document as the service answers (bentos/contract.py)
     http={"host": RUNTIME.host, "port": RUNTIME.port},
     workers=RUNTIME.workers,
     traffic={"timeout": RUNTIME.timeout},
@@ -160,3 +163,4 @@ ScoringService.add_asgi_middleware(
     max_bytes=RUNTIME.max_request_bytes,
     json_paths=frozenset(api.route for api in ScoringService.apis.values()),
 )
+ScoringService.mount_asgi_app(docs_app, path="/", name="docs")
