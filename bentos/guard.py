@@ -7,6 +7,9 @@ service adds this one middleware. Plain ASGI: no BentoML import, tested on its o
   metrics, OpenAPI docs) needs ``Authorization: Bearer <token>``; otherwise 401.
 - Size: a body over ``max_bytes`` (SERVING_MAX_REQUEST_BYTES) is refused with 413 before the
   service parses it, whether the client sent a Content-Length or streamed it chunked.
+- Media type: the API paths (``json_paths``) take JSON only; any other Content-Type is a 415
+  (BentoML would try to parse a multipart or form body and answer 500). Without a Content-Type
+  BentoML reads the body as JSON, so that passes.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ Send = Callable[[Message], Awaitable[None]]
 OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/metrics", "/docs", "/docs.json", "/"})
 AUTH_ENV = "SERVING_AUTH_TOKEN"
 SIZE_ENV = "SERVING_MAX_REQUEST_BYTES"
+JSON = "application/json"
 
 
 async def _refuse(send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]) -> None:
@@ -43,11 +47,22 @@ async def _refuse(send: Send, status: int, message: str, headers: list[tuple[byt
 
 
 class RequestGuard:
-    def __init__(self, app: Callable, token: str | None, max_bytes: int, open_paths=OPEN_PATHS) -> None:
+    def __init__(
+        self, app: Callable, token: str | None, max_bytes: int, open_paths=OPEN_PATHS, json_paths=()
+    ) -> None:
         self.app = app
         self.expected = f"Bearer {token}".encode() if token else None
         self.max_bytes = max_bytes
         self.open_paths = frozenset(open_paths)
+        self.json_paths = frozenset(json_paths)
+
+    def _not_json(self, scope: Scope, headers: dict) -> str | None:
+        """The media type of a non-JSON body sent to an API path (None when it is JSON or absent)."""
+        raw = headers.get(b"content-type")
+        if raw is None or scope.get("path") not in self.json_paths:
+            return None
+        media_type = raw.decode("latin-1").split(";")[0].strip().lower()
+        return None if media_type == JSON else media_type or "(empty)"
 
     def _authorized(self, scope: Scope) -> bool:
         if self.expected is None or scope.get("path") in self.open_paths:
@@ -70,7 +85,12 @@ class RequestGuard:
                 [(b"www-authenticate", b'Bearer realm="api"')],
             )
             return
-        headers = dict(scope.get("headers", ()))
+        headers = {k.lower(): v for k, v in scope.get("headers", ())}
+        media_type = self._not_json(scope, headers)
+        if media_type is not None:
+            message = f"{scope.get('path')} takes {JSON} only, got {media_type!r}: send a JSON body with "
+            await _refuse(send, 415, message + f"'Content-Type: {JSON}'", [])
+            return
         length = headers.get(b"content-length")
         if length is not None:
             try:

@@ -55,6 +55,7 @@ class ServingRuntime:
     log_path: str
     auth_token: str | None
     access_log: bool = False
+    range_margin: float = 0.5  # numbers accepted beyond their training range, in multiples of it
 
     @classmethod
     def from_env(cls) -> ServingRuntime:
@@ -81,4 +82,5 @@ class ServingRuntime:
             log_path=_get("INFERENCE_LOG", _DEFAULT_LOG) or _DEFAULT_LOG,
             auth_token=_get("AUTH_TOKEN") or None,
             access_log=_flag("ACCESS_LOG"),
+            range_margin=float(_number("RANGE_MARGIN", "0.5", float, 0.0, 1000.0)),
         )

@@ -1,14 +1,57 @@
 """Pydantic models of the API, generated from the model's feature schema: types, allowed
-categories and ranges, so bad input is a 400 naming the field, never a 500."""
+categories and ranges, so bad input is a 400 naming the field, never a 500.
+
+Numbers are strict (an int is a valid float, a boolean or a string is not). A numeric feature
+accepts its training range widened by ``margin`` times that range on each side (SERVING_RANGE_MARGIN,
+``range_margin`` in configs/serving.yaml); counts and amounts never go below 0, shares never above 1."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    create_model,
+)
+from pydantic_core import PydanticCustomError
+
+DEFAULT_MARGIN = 0.5
 
 
-def _feature_field(spec: dict) -> tuple[Any, Any]:
+def accepted_range(low: float | None, high: float | None, margin: float | None) -> tuple[float, float] | None:
+    """The values a numeric feature seen in training within [low, high] accepts (None: unbounded)."""
+    if low is None or high is None or margin is None:
+        return None
+    span = (high - low) or abs(high) or 1.0
+    lowest, highest = low - margin * span, high + margin * span
+    if low >= 0:
+        lowest = max(lowest, 0.0)  # counts, amounts, ages, rates are never negative
+        if high <= 1:
+            highest = min(highest, 1.0)  # shares and rates
+    return lowest, highest
+
+
+def _within(lowest: float, highest: float, low: float, high: float, margin: float) -> AfterValidator:
+    def check(value: float | None) -> float | None:
+        if value is not None and not lowest <= value <= highest:  # also refuses NaN
+            raise PydanticCustomError(
+                "out_of_range",
+                f"Input should be within {lowest} .. {highest}, got {value}: training saw {low} .. {high}, "
+                f"widened by range_margin={margin} of that range (configs/serving.yaml, "
+                "SERVING_RANGE_MARGIN); check the value's unit or raise the margin",
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
     nullable = spec.get("nullable", True)
     if spec["kind"] == "categorical":
         allowed = tuple(spec["categories"])
@@ -17,33 +60,43 @@ def _feature_field(spec: dict) -> tuple[Any, Any]:
         field = Field(default=None if nullable else ..., description=description)
     else:
         low, high = spec.get("minimum"), spec.get("maximum")
-        constraints: dict[str, float] = {}
-        if low is not None and low >= 0:
-            constraints["ge"] = 0.0  # counts, amounts, ages, rates are never negative
-        if low is not None and high is not None and low >= 0 and high <= 1:
-            constraints["le"] = 1.0  # shares and rates
-        annotation = float
+        bounds = accepted_range(low, high, margin)
+        annotation = StrictFloat
         description = f"seen in training: {low} .. {high}"
-        field = Field(default=None if nullable else ..., description=description, **constraints)
+        extra: dict[str, float] = {}
+        if bounds is not None:
+            annotation = Annotated[StrictFloat, _within(*bounds, low, high, margin)]
+            description += f"; accepted: {bounds[0]} .. {bounds[1]}"
+            extra = {"minimum": bounds[0], "maximum": bounds[1]}
+        elif low is not None and low >= 0:
+            annotation = Annotated[StrictFloat, Field(ge=0.0)]  # no margin configured: never negative
+        field = Field(default=None if nullable else ..., description=description, allow_inf_nan=False)
+        if extra:
+            annotation = Annotated[annotation, Field(json_schema_extra=extra)]
     return (annotation | None if nullable else annotation), field
 
 
 def record_model(
-    schema: dict, mitigation: dict | None = None, name: str = "CustomerRecord"
+    schema: dict,
+    mitigation: dict | None = None,
+    name: str = "CustomerRecord",
+    margin: float | None = DEFAULT_MARGIN,
 ) -> type[BaseModel]:
     """One input record: the model's features (+ the id column when the project has one; + the
-    sensitive columns a fairness-mitigated release decides its group thresholds by)."""
-    fields: dict[str, Any] = {spec["name"]: _feature_field(spec) for spec in schema["features"]}
+    sensitive columns a fairness-mitigated release decides its group thresholds by). ``margin``:
+    how far beyond its training range (in multiples of that range) a number is accepted; None: any."""
+    fields: dict[str, Any] = {spec["name"]: _feature_field(spec, margin) for spec in schema["features"]}
     for column in (mitigation or {}).get("sensitive_features", ()):
         if column not in fields:
             numeric = column in mitigation["edges"]
             description = "sensitive column: picks the group's decision threshold (missing: its own group)"
             fields[column] = (
-                (float if numeric else str) | None,
+                (StrictFloat if numeric else StrictStr) | None,
                 Field(default=None, description=description),
             )
     if schema.get("id_column"):
-        fields[schema["id_column"]] = (int | str, Field(description="echoed back in the response"))
+        echoed = Field(description="echoed back in the response")
+        fields[schema["id_column"]] = (StrictInt | StrictStr, echoed)
     return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
 
 

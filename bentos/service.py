@@ -1,9 +1,11 @@
 """The BentoML HTTP service of the production model.
 
-POST /predict and POST /explain take ``{"records": [...]}``; BentoML adds /healthz, /livez,
-/readyz (false until the models are loaded), /metrics (Prometheus) and the OpenAPI docs at
-/docs. Settings come from SERVING_* environment variables (bentos/runtime.py); the input schema is
-generated from the served model's feature schema, so bad input is a 400 naming the field.
+POST /predict and POST /explain take ``{"records": [...]}`` as JSON (any other media type is a
+415); BentoML adds /healthz, /livez, /readyz (false until the models are loaded) and /metrics
+(Prometheus); Swagger UI is at /docs and the OpenAPI document at /docs.json (bentos/contract.py).
+Settings come from SERVING_* environment variables (bentos/runtime.py); the input schema is
+generated from the served model's feature schema (types, categories, the training range widened by
+SERVING_RANGE_MARGIN), so bad input is a 400 naming the field.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bentoml.validators import ContentType
 from pydantic import Field
 
 from bentos.bundle import SPEC_FILE, ServedModel, load_model
+from bentos.contract import ContractService, docs_app
 from bentos.guard import RequestGuard
 from bentos.inference_log import InferenceLog, row
 from bentos.runtime import ServingRuntime
@@ -35,7 +38,7 @@ if _stored is None:
         f"BentoML model {RUNTIME.model_tag!r} is not in the store; export it with `python run.py deploy`"
     )
 SPEC = json.loads(Path(_stored.path_of(SPEC_FILE)).read_text())
-Record = record_model(SPEC["schema"], SPEC.get("mitigation"))
+Record = record_model(SPEC["schema"], SPEC.get("mitigation"), margin=RUNTIME.range_margin)
 Batch = Annotated[list[Record], Field(min_length=1, max_length=RUNTIME.max_batch_size)]
 # A declared content type spares BentoML from building the output's JSON schema on every response
 # (it derives the media type from the schema otherwise: about 1 ms per request, more than the model).
@@ -44,6 +47,7 @@ JSON = ContentType("application/json")
 
 @bentoml.service(
     name="scoring",
+    service_class=ContractService,  # the OpenAPI document as the service answers (bentos/contract.py)
     http={"host": RUNTIME.host, "port": RUNTIME.port},
     workers=RUNTIME.workers,
     traffic={"timeout": RUNTIME.timeout},
@@ -151,7 +155,12 @@ class ScoringService:
         self.log.close()
 
 
-# Bearer-token auth (when SERVING_AUTH_TOKEN is set) and the request-size limit, before any parsing.
+# Bearer-token auth (when SERVING_AUTH_TOKEN is set), the request-size limit and JSON-only API paths,
+# before any parsing.
 ScoringService.add_asgi_middleware(
-    RequestGuard, token=RUNTIME.auth_token, max_bytes=RUNTIME.max_request_bytes
+    RequestGuard,
+    token=RUNTIME.auth_token,
+    max_bytes=RUNTIME.max_request_bytes,
+    json_paths=frozenset(api.route for api in ScoringService.apis.values()),
 )
+ScoringService.mount_asgi_app(docs_app, path="/", name="docs")

@@ -249,6 +249,9 @@ class ServingSettings(StrictModel):
     )
     ready_timeout_seconds: float = Field(120, gt=0, le=3600)
     smoke_rows: int = Field(20, ge=1, le=10_000)
+    range_margin: float = Field(
+        0.5, ge=0, le=1000, description="numbers accepted beyond their training range, in multiples of it"
+    )
     canary: CanarySettings = CanarySettings()
 
 

@@ -93,6 +93,7 @@ def server_env(tags: dict, serving: ServingSettings) -> dict[str, str]:
         "SERVING_TIMEOUT": str(serving.timeout_seconds),
         "SERVING_MAX_BATCH_SIZE": str(serving.max_batch_size),
         "SERVING_MAX_REQUEST_BYTES": str(serving.max_request_bytes),
+        "SERVING_RANGE_MARGIN": str(serving.range_margin),
         "SERVING_INFERENCE_LOG": str(state().inference_log),
     }
 

@@ -150,47 +150,115 @@ def names_a_field(body: object) -> bool:
     return False
 
 
-def test_fuzzed_api_never_answers_5xx_and_every_4xx_names_the_field(project):
+NOT_JSON = [  # (media type, body): what a client may send instead of JSON
+    ("multipart/form-data", {"records": "[]"}),
+    ("application/x-www-form-urlencoded", {"records": "[]"}),
+    ("text/plain", '{"records": []}'),
+    ("application/octet-stream", b'{"records": []}'),
+]
+
+
+def test_fuzzed_api_passes_every_schemathesis_check_in_json_and_other_media_types(project):
+    """schemathesis' every check (no 5xx, status codes, content types, headers and bodies as the
+    published OpenAPI document says, negative data refused, positive data accepted) on generated
+    valid and invalid JSON bodies, and on bodies in other media types (415)."""
+    from datetime import timedelta
+
     import schemathesis
     from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import CHECKS, load_all_checks
 
+    load_all_checks()
+    checks = list(CHECKS.get_all())
     url = project["url"]
     schema = schemathesis.openapi.from_url(f"{url}/docs.json")
-    report = {"statuses": Counter(), "unnamed": [], "server_errors": []}
+    report = {"statuses": Counter(), "failures": [], "unnamed": []}
+
+    def validate(path, label, case):
+        try:
+            response = case.call_and_validate(base_url=url, checks=checks, timeout=20)
+        except Exception as failure:  # schemathesis' FailureGroup: each failed check, with the case
+            report["failures"].append((path, label, repr(case.body)[:300], str(failure)[:2000]))
+            return
+        report["statuses"][(path, label, response.status_code)] += 1
+        if response.status_code == 400 and not names_a_field(response.json()):
+            report["unnamed"].append((path, repr(case.body)[:300], response.text[:500]))
 
     def fuzz(path, mode):
         @settings(
-            max_examples=60,
-            deadline=None,
+            max_examples=40,
+            deadline=timedelta(seconds=10),
             database=None,
             derandomize=True,
             suppress_health_check=list(HealthCheck),
         )
         @given(case=schema[path]["POST"].as_strategy(generation_mode=mode))
         def exercise(case):
-            response = case.call(base_url=url, timeout=20)
-            status = response.status_code
-            report["statuses"][(path, mode.value, status)] += 1
-            try:
-                body = response.json()
-            except ValueError:
-                body = response.text
-            if status >= 500:
-                report["server_errors"].append((path, case.body, status, body))
-            elif 400 <= status < 500 and not names_a_field(body):
-                report["unnamed"].append((path, case.body, status, body))
+            validate(path, mode.value, case)
 
         exercise()
 
     for path in ("/predict", "/explain"):
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
             fuzz(path, mode)
+        for media_type, body in NOT_JSON:
+            validate(path, media_type, schema[path]["POST"].Case(body=body, media_type=media_type))
     (project["state"] / "fuzz-report.json").write_text(json.dumps({"statuses": str(report["statuses"])}))
     print("fuzzing:", dict(report["statuses"]))
-    assert not report["server_errors"], f"5xx answers: {report['server_errors'][:3]}"
-    assert not report["unnamed"], f"4xx answers that name no field: {report['unnamed'][:3]}"
-    answered = {status for (_, _, status) in report["statuses"]}
-    assert 200 in answered and 400 in answered, f"valid and invalid inputs were both generated: {answered}"
+    assert not report["failures"], f"{len(report['failures'])} failed checks, e.g. {report['failures'][:2]}"
+    assert not report["unnamed"], f"400 answers that name no field: {report['unnamed'][:3]}"
+    answered = {(label, status) for (_, label, status) in report["statuses"]}
+    assert {("positive", 200), ("negative", 400)} <= answered, f"valid and invalid inputs: {answered}"
+    assert {status for label, status in answered if "/" in label} == {415}, f"other media types: {answered}"
+
+
+def test_docs_are_served_at_docs_with_the_short_api_description(project):
+    import httpx
+
+    from bentos.contract import API_DESCRIPTION
+
+    page = httpx.get(f"{project['url']}/docs", timeout=10)
+    assert page.status_code == 200 and "swagger-ui" in page.text, (page.status_code, page.text[:300])
+    spec = httpx.get(f"{project['url']}/docs.json", timeout=10).json()
+    assert spec["info"]["description"] == API_DESCRIPTION, spec["info"]["description"][:500]
+    assert "mermaid" not in json.dumps(spec), "the project README is no longer the API description"
+    for path in ("/predict", "/explain"):
+        assert spec["paths"][path]["post"]["requestBody"]["required"] is True, spec["paths"][path]
+
+
+@pytest.mark.parametrize("media_type", [media_type for media_type, _ in NOT_JSON])
+def test_a_body_in_another_media_type_than_json_gets_415_naming_json(project, media_type):
+    import httpx
+
+    sends = [{"content": b"records=[]", "headers": {"Content-Type": media_type}}]  # multipart: no boundary
+    if media_type.startswith("multipart"):
+        sends.append({"files": {"records": ("records.json", b"[]", "application/json")}})
+    for path in ("/predict", "/explain"):
+        for send in sends:
+            answer = httpx.post(f"{project['url']}{path}", timeout=10, **send)
+            assert answer.status_code == 415, (path, send, answer.status_code, answer.text[:300])
+            assert "application/json" in answer.json()["error"], answer.text
+
+
+@pytest.mark.parametrize("value", [False, True, "12"], ids=["false", "true", "string"])
+def test_a_number_field_refuses_booleans_and_strings_naming_the_field(project, value):
+    record = records(customers(1))[0]
+    record["tenure_months"] = value
+    status, body = local_server.http_json(f"{project['url']}/predict", {"records": [record]})
+    assert status == 400, (value, status, body)
+    (error,) = body["detail"]
+    assert error["loc"][-1] == "tenure_months" and "valid number" in error["msg"], body
+
+
+def test_a_value_far_beyond_the_training_range_gets_400_naming_the_field_and_the_range(project):
+    record = records(customers(1))[0]
+    record["tenure_months"] = 10_000
+    status, body = local_server.http_json(f"{project['url']}/predict", {"records": [record]})
+    assert status == 400, (status, body)
+    (error,) = body["detail"]
+    assert error["loc"][-1] == "tenure_months", body
+    assert "Input should be within" in error["msg"] and "got 10000" in error["msg"], error
+    assert "training saw" in error["msg"] and "range_margin=0.5" in error["msg"], error
 
 
 def test_an_unseen_category_in_the_api_is_a_400_listing_the_allowed_values(project):

@@ -167,8 +167,10 @@ def valid(trained):
     [
         ({"region": "atlantis"}, "region", "Input should be 'central', 'east', 'north', 'south' or 'west'"),
         ({"tenure_months": "twelve"}, "tenure_months", "valid number"),
-        ({"return_rate": 1.5}, "return_rate", "less than or equal to 1"),
-        ({"n_orders": -3}, "n_orders", "greater than or equal to 0"),
+        ({"return_rate": 1.5}, "return_rate", "Input should be within 0.0 .. 1.0, got 1.5"),
+        ({"n_orders": -3}, "n_orders", "Input should be within 0.0 .. "),
+        ({"n_orders": False}, "n_orders", "Input should be a valid number"),
+        ({"return_rate": True}, "return_rate", "Input should be a valid number"),
         ({"favourite_colour": "red"}, "favourite_colour", "Extra inputs are not permitted"),
         ({"segment": None}, "segment", "Input should be"),
     ],
@@ -186,6 +188,47 @@ def test_missing_required_field_and_nullable_income(trained, Record):
     with pytest.raises(ValidationError, match=r"region\n  Field required"):
         Record(**record)
     assert Record(**{**valid(trained), "annual_income": None}).annual_income is None
+
+
+def numeric_spec(schema, name):
+    return next(spec for spec in schema.to_dict()["features"] if spec["name"] == name)
+
+
+def test_numbers_accept_ints_and_refuse_booleans_and_strings(trained, Record):
+    record = Record(**{**valid(trained), "tenure_months": 12})
+    assert record.tenure_months == 12.0, "an int is a valid float"
+    for wrong in (True, False, "12"):
+        with pytest.raises(ValidationError, match=r"tenure_months\n  Input should be a valid number"):
+            Record(**{**valid(trained), "tenure_months": wrong})
+
+
+def test_values_beyond_the_training_range_plus_the_margin_are_refused_naming_field_and_range(trained):
+    schema = trained[1]
+    spec = numeric_spec(schema, "tenure_months")
+    low, high = spec["minimum"], spec["maximum"]
+    span = high - low
+    Record = record_model(schema.to_dict(), margin=0.5)
+    base = valid(trained)
+    assert Record(**{**base, "tenure_months": high + 0.5 * span}).tenure_months == high + 0.5 * span
+    with pytest.raises(ValidationError) as caught:
+        Record(**{**base, "tenure_months": high + 0.5 * span + 1})
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("tenure_months",), error
+    assert f"{high + 0.5 * span + 1}" in error["msg"], f"the message names the value: {error['msg']}"
+    assert f"{max(0.0, low - 0.5 * span)} .. {high + 0.5 * span}" in error["msg"], error["msg"]
+    assert f"{low} .. {high}" in error["msg"] and "range_margin" in error["msg"], error["msg"]
+    wider = record_model(schema.to_dict(), margin=2.0)
+    assert wider(**{**base, "tenure_months": high + span}).tenure_months == high + span, "margin 2"
+
+
+def test_the_json_schema_publishes_the_accepted_range(trained):
+    schema = trained[1]
+    spec = numeric_spec(schema, "tenure_months")
+    span = spec["maximum"] - spec["minimum"]
+    published = record_model(schema.to_dict(), margin=0.5).model_json_schema()["properties"]["tenure_months"]
+    number = next(s for s in published.get("anyOf", [published]) if s.get("type") == "number")
+    assert number["maximum"] == spec["maximum"] + 0.5 * span, published
+    assert number["minimum"] == max(0.0, spec["minimum"] - 0.5 * span), published
 
 
 def test_serving_pins_match_the_lock():

@@ -99,3 +99,33 @@ def test_a_malformed_content_length_is_a_400():
     scope = {"type": "http", "method": "POST", "path": "/predict", "headers": [(b"content-length", b"ten")]}
     asyncio.run(guard(scope, receive, send))
     assert sent[0]["status"] == 400 and b"Content-Length" in sent[1]["body"], sent
+
+
+@pytest.mark.parametrize(
+    "media_type",
+    [
+        "multipart/form-data; boundary=x",
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "application/xml",
+        "application/octet-stream",
+        "application/vnd.bentoml+pickle",
+    ],
+)
+def test_a_body_in_any_media_type_but_json_gets_415_naming_json(media_type):
+    guard = RequestGuard(echo_app, token=None, max_bytes=1024, json_paths={"/predict", "/explain"})
+    for path in ("/predict", "/explain"):
+        status, headers, body = call(guard, path=path, headers=[("Content-Type", media_type)])
+        assert status == 415, f"{path} with {media_type}: {status} {body}"
+        assert "application/json" in body["error"] and media_type.split(";")[0] in body["error"], body
+        assert headers[b"content-type"] == b"application/json", headers
+
+
+@pytest.mark.parametrize(
+    "media_type", ["application/json", "application/json; charset=utf-8", "Application/JSON"]
+)
+def test_json_bodies_and_other_paths_pass_the_media_type_check(media_type):
+    guard = RequestGuard(echo_app, token=None, max_bytes=1024, json_paths={"/predict"})
+    assert call(guard, headers=[("Content-Type", media_type)])[0] == 200, media_type
+    assert call(guard, path="/other", headers=[("Content-Type", "text/plain")])[0] == 200, "not an API path"
+    assert call(guard)[0] == 200, "no Content-Type: BentoML reads the body as JSON"

@@ -27,3 +27,13 @@ def test_a_malformed_access_log_flag_names_the_variable(env):
     env.setenv("SERVING_ACCESS_LOG", "sometimes")
     with pytest.raises(RuntimeConfigError, match="SERVING_ACCESS_LOG='sometimes' must be true or false"):
         ServingRuntime.from_env()
+
+
+def test_the_range_margin_defaults_to_half_the_training_range_and_is_validated(env):
+    env.delenv("SERVING_RANGE_MARGIN", raising=False)
+    assert ServingRuntime.from_env().range_margin == 0.5, "default: half the training range on each side"
+    env.setenv("SERVING_RANGE_MARGIN", "2")
+    assert ServingRuntime.from_env().range_margin == 2.0
+    env.setenv("SERVING_RANGE_MARGIN", "-1")
+    with pytest.raises(RuntimeConfigError, match=r"SERVING_RANGE_MARGIN=-1.0 must be within \[0.0, 1000.0\]"):
+        ServingRuntime.from_env()

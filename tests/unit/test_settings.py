@@ -61,3 +61,15 @@ def test_schedules_default_to_nightly_and_a_bad_cron_is_rejected_by_name(tmp_pat
     path.write_text("schedule:\n  cron: '0 2 * *'\n")
     with pytest.raises(ConfigError, match=r"schedule.cron: String should match pattern.*\(got '0 2 \* \*'\)"):
         load_settings(path, ScoringSettings)
+
+
+def test_the_serving_range_margin_is_configured_validated_and_given_to_the_server(tmp_path):
+    from ml.settings import ServingSettings
+    from steps.deploy import server_env
+
+    shipped = load_settings(ROOT / "configs/serving.yaml", ServingSettings)
+    assert shipped.range_margin == 0.5 == ServingSettings().range_margin, "documented default: 0.5"
+    with pytest.raises(ConfigError, match=r"range_margin: Input should be greater than or equal to 0"):
+        load_settings(write(tmp_path, "range_margin: -0.1\n"), ServingSettings)
+    env = server_env({"primary": "m:v1"}, ServingSettings(range_margin=2))
+    assert env["SERVING_RANGE_MARGIN"] == "2.0", env

@@ -1,0 +1,102 @@
+"""The API's published contract (bentos/contract.py): the OpenAPI document describes the bodies the
+service really answers with, marks the request body required, and carries a short API description
+instead of the project README."""
+
+import json
+from typing import Annotated
+
+import bentoml
+import jsonschema
+import pytest
+from pydantic import Field, ValidationError
+
+from bentos.contract import API_DESCRIPTION, ContractService
+from bentos.schema import Prediction, record_model
+
+SCHEMA = {
+    "features": [
+        {"name": "tenure_months", "kind": "numeric", "minimum": 1.0, "maximum": 60.0, "nullable": False},
+        {"name": "region", "kind": "categorical", "categories": ["north", "south"], "nullable": False},
+    ],
+    "id_column": "customer_id",
+}
+Record = record_model(SCHEMA, margin=0.5)
+Batch = Annotated[list[Record], Field(min_length=1, max_length=10)]
+
+
+@bentoml.service(name="contract", service_class=ContractService)
+class Dummy:
+    @bentoml.api
+    def predict(self, records: Batch) -> list[Prediction]:
+        return []
+
+    @bentoml.api
+    def explain(self, records: Batch) -> list[Prediction]:
+        return []
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return Dummy.openapi_spec.asdict()
+
+
+def resolve(spec, node):
+    while "$ref" in node:
+        node = spec["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def response_schema(spec, path, status):
+    response = spec["paths"][path]["post"]["responses"][str(status)]
+    schema = response["content"]["application/json"]["schema"]
+    return {**resolve(spec, schema), "components": spec["components"]}
+
+
+def bentoml_400_body(exc: ValidationError) -> dict:
+    """The body BentoML 1.4 answers a pydantic ValidationError with (_bentoml_impl/server/app.py)."""
+    body = {
+        "error": f"{exc.error_count()} validation error for {exc.title}",
+        "detail": exc.errors(include_context=False, include_input=False),
+    }
+    return json.loads(json.dumps(body))
+
+
+def test_the_description_is_the_short_api_contract_not_the_readme(spec):
+    description = spec["info"]["description"]
+    assert description == API_DESCRIPTION, description[:300]
+    assert len(description) < 3000 and "mermaid" not in description, "a short text, not the project README"
+    for needle in ("/predict", "/explain", "Bearer", "413", "415", "400", "records"):
+        assert needle in description, f"the description should mention {needle!r}"
+
+
+@pytest.mark.parametrize("path", ["/predict", "/explain"])
+def test_the_request_body_is_required_and_json_only(spec, path):
+    body = spec["paths"][path]["post"]["requestBody"]
+    assert body.get("required") is True, body
+    assert list(body["content"]) == ["application/json"], body
+
+
+@pytest.mark.parametrize("path", ["/predict", "/explain"])
+def test_every_status_the_guard_and_bentoml_answer_is_documented(spec, path):
+    responses = spec["paths"][path]["post"]["responses"]
+    assert {"200", "400", "401", "413", "415", "500", "503"} <= set(map(str, responses)), sorted(responses)
+
+
+def test_a_real_400_body_matches_the_published_400_schema(spec):
+    with pytest.raises(ValidationError) as caught:
+        Record(tenure_months=False, region="east", customer_id=True, extra=1)
+    body = bentoml_400_body(caught.value)
+    jsonschema.validate(body, response_schema(spec, "/predict", 400))
+    for field in ("tenure_months", "region", "customer_id", "extra"):
+        assert any(field in map(str, e["loc"]) for e in body["detail"]), (field, body)
+
+
+@pytest.mark.parametrize("status", [401, 413, 415])
+def test_the_guards_error_body_matches_the_published_schema(spec, status):
+    jsonschema.validate({"error": "what went wrong and the fix"}, response_schema(spec, "/predict", status))
+
+
+def test_the_input_schema_publishes_the_accepted_range(spec):
+    name = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    text = str(spec["components"]["schemas"]) + str(name)
+    assert "'maximum': 89.5" in text and "'minimum': 0.0" in text, "60 + 0.5 × 59; 1 − 29.5 clipped at 0"
