@@ -30,10 +30,14 @@ def train(project: ProjectSettings, training: TrainingSettings, no_cache: bool, 
     from zenml import Model
 
     from adapters.sources import check_source
+    from ml.training import check_search
     from pipelines.runner import run_pipeline
     from pipelines.training import training_pipeline
+    from stacks.preflight import check_stack
 
     check_source(project.data, ROOT)  # a missing table stops here, before a run or a version exists
+    check_search(training)  # a typo in a candidate's parameters too
+    check_stack("train", needs=("experiment_tracker",))  # and a stack that cannot run it
     pipeline = training_pipeline.with_options(
         model=Model(name=project.model_name, description=f"{project.project_name} classifier"),
         enable_cache=False if no_cache else training.enable_cache,
@@ -75,11 +79,13 @@ def output(run, step: str, name: str):
     return run.steps[step].outputs[name][0].load()
 
 
-def require_production(project: ProjectSettings) -> None:
+def require_production(project: ProjectSettings, command: str) -> None:
     """Stop before a run that needs the production release when there is none (ZenML would fail
     while creating the run, with a traceback); RegistryError names the model and what to run."""
     from registry.release import production_version_or_error
+    from stacks.preflight import check_stack
 
+    check_stack(command)  # its servers answer, before anything waits on them
     production_version_or_error(project.model_name)
 
 
@@ -109,7 +115,7 @@ def cmd_deploy(project_config: str, config: str) -> int:
 
     project = load_settings(project_config, ProjectSettings)
     serving = load_settings(config, ServingSettings)
-    require_production(project)
+    require_production(project, "deploy")
     pipeline = deployment_pipeline.with_options(model=Model(name=project.model_name, version="production"))
     run = run_pipeline(pipeline, serving=serving)
     deployment = output(run, "deploy_local", names.DEPLOYMENT)
@@ -133,7 +139,7 @@ def cmd_score(
 
     project = load_settings(project_config, ProjectSettings)
     scoring = load_settings(config, ScoringSettings)
-    require_production(project)
+    require_production(project, "score")
     pipeline = scoring_pipeline.with_options(model=Model(name=project.model_name, version="production"))
     if register_schedule:
         return schedule(pipeline, "score", scoring.schedule.cron, data=project.data, scoring=scoring)
@@ -203,7 +209,7 @@ def cmd_monitor(
     project = load_settings(project_config, ProjectSettings)
     scoring = load_settings(scoring_config, ScoringSettings)
     monitoring = load_settings(config, MonitoringSettings)
-    require_production(project)
+    require_production(project, "monitor")
     pipeline = monitoring_pipeline.with_options(model=Model(name=project.model_name, version="production"))
     if register_schedule:
         parameters = {"data": project.data, "scoring": scoring, "monitoring": monitoring}

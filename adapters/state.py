@@ -96,6 +96,10 @@ class StatePaths:
         """BentoML's model and Bento store (BENTOML_HOME)."""
         return self.root / "bentoml"
 
+    def run_log(self, pipeline: str, started: str) -> Path:
+        """The full log (tracebacks included) of one pipeline run started by run.py."""
+        return self.root / "logs" / f"{pipeline}-{started}.log"
+
 
 def state_dir(project_root: Path) -> Path:
     """Where the project's local state lives (stores, logs, scores): $PROJECT_STATE_DIR, else

@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from ml.features import FeatureSchema, binary_target
-from ml.settings import ConfigError, ModelSettings, SplitSettings
+from ml.settings import ConfigError, ModelSettings, SplitSettings, TrainingSettings
 
 DEFAULT_PARAMS: dict[str, dict] = {
     "lightgbm": {
@@ -56,8 +56,8 @@ def split_dataset(frame: pd.DataFrame, target: str, split: SplitSettings, seed: 
     return Split(train, validation, test)
 
 
-def make_estimator(settings: ModelSettings, seed: int):
-    """The configured estimator; unknown hyperparameters are rejected with a suggestion."""
+def check_params(settings: ModelSettings, where: str = "model.params") -> None:
+    """Unknown hyperparameters of the configured estimator: ConfigError naming them, with a suggestion."""
     estimator_cls = ESTIMATORS[settings.kind]
     valid = set(estimator_cls().get_params())
     unknown = sorted(set(settings.params) - valid)
@@ -69,11 +69,24 @@ def make_estimator(settings: ModelSettings, seed: int):
             for key in unknown
         ]
         raise ConfigError(
-            f"model.params for {settings.kind} has unknown parameter(s) {', '.join(hints)}; "
+            f"{where} for {settings.kind} has unknown parameter(s) {', '.join(hints)}; "
             f"valid ones: {', '.join(sorted(valid))}"
         )
+
+
+def check_search(training: TrainingSettings) -> None:
+    """Every search candidate's parameters, checked before a run starts (a typo used to surface
+    inside the candidate's step, a minute into the run)."""
+    for i, overrides in enumerate(training.search.candidates):
+        where = f"search.candidates[{i}] ({overrides}) in the training config: model.params + candidate"
+        check_params(candidate_settings(training.model, overrides), where)
+
+
+def make_estimator(settings: ModelSettings, seed: int):
+    """The configured estimator; unknown hyperparameters are rejected with a suggestion."""
+    check_params(settings)
     params = {**DEFAULT_PARAMS[settings.kind], **settings.params, "random_state": seed}
-    return estimator_cls(**params)
+    return ESTIMATORS[settings.kind](**params)
 
 
 def make_preprocessor(schema: FeatureSchema, kind: str) -> ColumnTransformer:

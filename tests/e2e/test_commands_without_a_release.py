@@ -3,6 +3,11 @@ exit 0 or 2 with a named cause, never a traceback."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -82,13 +87,42 @@ def test_a_fresh_project_names_the_missing_version_in_every_command(project):
     assert code == 0 and "No model version is in production" in out, out
 
 
-def test_a_failed_training_is_listed_as_failed_and_nothing_crashes(project):
-    typo = training_config(project["state"], "typo", search={"candidates": [{"num_leafs": 3}]})
-    # (train itself still echoes ZenML's step log, traceback included: issue 19 item 13)
-    failed = run_cli(
-        PROJECT_ROOT, project["env"], "train", "--project", str(project["config"]), "--config", typo
+def test_what_can_be_checked_before_a_run_stops_it_in_one_paragraph(project):
+    """A typo in a candidate's parameters and a stack without an experiment tracker: exit 2 within
+    seconds, the cause and the fix, no traceback, and no run made."""
+    env, config = project["env"], str(project["config"])
+    runs = len(probe(PROJECT_ROOT, env, MODEL_NAME)["runs"])
+    typo = training_config(project["state"], "typo", search={"candidates": [{}, {"num_leafs": 3}]})
+    result = run_cli(PROJECT_ROOT, env, "train", "--project", config, "--config", typo)
+    out = result.stdout + result.stderr
+    assert result.returncode == 2 and "search.candidates[1]" in out and "did you mean 'num_leaves'?" in out, (
+        out
     )
-    assert failed.returncode == 2 and "did you mean 'num_leaves'?" in failed.stderr, failed.stderr[-3000:]
+    assert "Traceback" not in out and len(out.strip().splitlines()) <= 3, f"one paragraph:\n{out}"
+    zenml = str(Path(sys.executable).with_name("zenml"))
+    must(subprocess.run([zenml, "stack", "set", "default"], env=env, capture_output=True, text=True))
+    try:
+        result = run_cli(PROJECT_ROOT, env, "train", "--project", config)
+    finally:
+        must(subprocess.run([zenml, "stack", "set", "local"], env=env, capture_output=True, text=True))
+    out = result.stdout + result.stderr
+    assert result.returncode == 2 and "the active stack 'default' has no experiment tracker" in out, out
+    assert "Traceback" not in out and "python run.py stack apply local" in out, out
+    assert len(probe(PROJECT_ROOT, env, MODEL_NAME)["runs"]) == runs, "no run was made"
+
+
+def test_a_failed_training_is_listed_as_failed_and_nothing_crashes(project):
+    # A failure only the run can find: the data do not match a declared column type.
+    declared = project["state"] / "declared.yaml"
+    raw = yaml.safe_load(project["config"].read_text())
+    raw["data"]["columns"] = {"age": "categorical"}
+    declared.write_text(yaml.safe_dump(raw))
+    failed = run_cli(PROJECT_ROOT, project["env"], "train", "--project", str(declared))
+    assert failed.returncode == 2 and "column 'age'" in failed.stderr, failed.stderr[-3000:]
+    # the cause and where the full log is, without ZenML's traceback on the console
+    assert "Traceback" not in failed.stdout + failed.stderr, failed.stdout[-3000:]
+    log = Path(re.search(r"full log, tracebacks included: (\S+)", failed.stderr).group(1))
+    assert "Traceback" in log.read_text() and "DataValidationError" in log.read_text(), log
     code, out = run(project, "models")
     assert code == 0, out
     row = next(line for line in out.splitlines() if line.strip().startswith("1 "))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from nbclient import NotebookClient
 
 from ml import names
@@ -22,12 +23,16 @@ CSV_ROWS = 800
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """Version 1: a training that fails (a typo in a candidate's parameters); version 2: a promoted one."""
+    """Version 1: a training that fails (the data do not match a declared column type); version 2: a
+    promoted one."""
     state = tmp_path_factory.mktemp("notebooks")
     env, project = demo_stack(state, customers=CUSTOMERS)
-    typo = training_config(state, "typo", search={"candidates": [{"num_leafs": 3}]})
-    failed = run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", typo)
-    assert failed.returncode == 2, f"the typo training should fail:\n{failed.stderr[-3000:]}"
+    declared = state / "declared.yaml"
+    raw = yaml.safe_load(project.read_text())
+    raw["data"]["columns"] = {"age": "categorical"}
+    declared.write_text(yaml.safe_dump(raw))
+    failed = run_cli(PROJECT_ROOT, env, "train", "--project", str(declared))
+    assert failed.returncode == 2, f"the training on mistyped data should fail:\n{failed.stderr[-3000:]}"
     training = training_config(
         state,
         "nb",

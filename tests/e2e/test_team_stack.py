@@ -12,6 +12,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
+from bentos import local_server
 from ml import names
 from tests.e2e.harness import (
     DEMO_DATA,
@@ -85,6 +86,9 @@ def team(tmp_path_factory):
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=services.bucket)
             for item in page.get("Contents", [])
         ]
+        dead = {**env, "TEAM_S3_ENDPOINT_URL": f"http://127.0.0.1:{local_server.free_port()}"}
+        must(run_cli(PROJECT_ROOT, dead, "stack", "apply", "team"))  # an S3 endpoint nothing answers
+        unreachable = run_cli(PROJECT_ROOT, dead, "train", "--project", str(project), "--config", config)
         back = must(run_cli(PROJECT_ROOT, env, "stack", "apply", "local")).stdout
         script = state / "team_probe.py"  # a file: ZenML derives its source root from it
         script.write_text(PROBE)
@@ -103,6 +107,7 @@ def team(tmp_path_factory):
             "champion": champion,
             "keys": keys,
             "back": back,
+            "unreachable": (dead["TEAM_S3_ENDPOINT_URL"], unreachable),
         }
 
 
@@ -161,3 +166,13 @@ def test_switching_back_to_local_keeps_both_stacks(team):
     assert "created" not in team["back"] and "updated" not in team["back"], team["back"]
     zenml = team["zenml"]
     assert zenml["active_stack"] == "local" and {"local", "team"} <= set(zenml["stacks"]), zenml
+
+
+def test_an_unreachable_endpoint_stops_train_before_the_run_in_one_paragraph(team):
+    url, result = team["unreachable"]
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out[-3000:]
+    assert f"artifact store 'team-s3-store' points at {url}, which does not answer" in out, out
+    assert "Traceback" not in out and len(out.strip().splitlines()) <= 3, (
+        f"one paragraph, not 530 lines:\n{out}"
+    )

@@ -88,7 +88,8 @@ def test_a_usage_error_exits_2_naming_it(argv, named, capsys):
 
 
 def test_a_bad_score_date_exits_2_with_the_error_and_failure_status(isolated, monkeypatch, capsys):
-    monkeypatch.setattr(commands, "require_production", lambda project: None)  # checked before the date
+    # the production version is checked before the date
+    monkeypatch.setattr(commands, "require_production", lambda project, command: None)
     assert run.main(["score", "--date", "2026-13-01"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == ["error: --date '2026-13-01' is not a date; use YYYY-MM-DD", status.failure("score").line()]
@@ -113,7 +114,7 @@ def breached_monitoring(monkeypatch) -> list[dict]:
         },
     }
     trained = []
-    monkeypatch.setattr(commands, "require_production", lambda project: None)
+    monkeypatch.setattr(commands, "require_production", lambda project, command: None)
     monkeypatch.setattr(pipelines.runner, "run_pipeline", lambda pipeline, **parameters: SimpleNamespace())
     monkeypatch.setattr(commands, "output", lambda _run, step, name: results[name])
     monkeypatch.setattr(

@@ -1,0 +1,63 @@
+"""Checks of the active ZenML stack before a pipeline run is created: the components the pipeline
+needs, and that the servers its components point at answer. Without them, a missing experiment tracker
+surfaces as a 140-line traceback and an unreachable S3 endpoint as 530 lines, after the run started."""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit
+
+from ml.settings import ConfigError
+
+CONNECT_TIMEOUT_SECONDS = 3.0
+FIX = "`python run.py stack apply local` (registers and activates the local stack), or `zenml stack set NAME`"
+
+
+def endpoint_answers(url: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> str | None:
+    """None when a TCP connection to ``url``'s host and port opens within ``timeout``; else why not."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return f"{url!r} names no host"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return None
+    except OSError as error:
+        return f"{type(error).__name__}: {error}"
+
+
+def endpoints(stack) -> list[tuple[str, str, str]]:
+    """(component type, component name, URL) of the servers the stack's components talk to."""
+    found = []
+    store = stack.artifact_store
+    endpoint = (getattr(store.config, "client_kwargs", None) or {}).get("endpoint_url")
+    if endpoint:
+        found.append(("artifact store", store.name, str(endpoint)))
+    for component in (stack.experiment_tracker, stack.model_registry):
+        uri = getattr(getattr(component, "config", None), "tracking_uri", None) if component else None
+        if uri and urlsplit(str(uri)).scheme in ("http", "https"):
+            found.append((component.type.value.replace("_", " "), component.name, str(uri)))
+    return found
+
+
+def check_stack(command: str, needs: tuple[str, ...] = ()) -> None:
+    """ConfigError (exit 2, one paragraph) when the active stack lacks a component ``command``
+    needs (e.g. "experiment_tracker") or one of its servers does not answer."""
+    from zenml.client import Client
+
+    stack = Client().active_stack
+    missing = [kind for kind in needs if getattr(stack, kind, None) is None]
+    if missing:
+        lacking = " and no ".join(kind.replace("_", " ") for kind in missing)
+        raise ConfigError(
+            f"the active stack {stack.name!r} has no {lacking}, which `run.py {command}` needs; "
+            f"{FIX} to one that has"
+        )
+    for kind, name, url in endpoints(stack):
+        why = endpoint_answers(url)
+        if why:
+            raise ConfigError(
+                f"the active stack {stack.name!r}: {kind} {name!r} points at {url}, which does not answer "
+                f"({why}); start that server, or correct the URL in the stack's spec and apply it again "
+                f"(`python run.py stack apply {stack.name}`), or {FIX}"
+            )
