@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from ml import names
 from ml.settings import PromotionSettings
 
 Stage = Literal["production", "staging", "rejected"]
@@ -29,6 +30,15 @@ class Decision:
     def summary(self) -> str:
         what = f"{self.candidate} -> {self.stage}" if self.candidate else self.stage
         return f"{what}: " + "; ".join(self.reasons)
+
+
+def candidates_from(metrics: dict, fairness: dict, mitigated: dict | None, metric: str) -> list[Candidate]:
+    """The trained model, then the mitigated one when mitigation produced it, with what the gates read."""
+    candidates = [Candidate(names.MODEL, metrics[metric], tuple(fairness["violations"]))]
+    if mitigated and mitigated.get("available"):
+        violations = tuple(mitigated[names.FAIRNESS]["violations"])
+        candidates.append(Candidate(names.MITIGATED_MODEL, mitigated["metrics"][metric], violations))
+    return candidates
 
 
 def gate_failures(candidate: Candidate, metric_name: str, settings: PromotionSettings) -> list[str]:

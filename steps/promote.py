@@ -14,7 +14,7 @@ from adapters.records import audit
 from ml import names
 from ml.evaluation import classification_metrics
 from ml.features import binary_target
-from ml.promotion import Candidate, decide
+from ml.promotion import Candidate, candidates_from, decide
 from ml.settings import TrainingSettings
 from registry import models as registry
 from registry.models import RegistryError
@@ -73,6 +73,37 @@ def _release(candidate: str, metric: float, training: TrainingSettings, evaluati
     )
 
 
+def judge(candidates: list[Candidate], production, frame: pd.DataFrame, training: TrainingSettings):
+    """The decision for ``candidates`` against ``production`` measured on ``frame``, and that
+    measure (None when there was no yardstick)."""
+    metric = training.primary_metric
+    production_metric, note, unreleased = yardstick(production, frame, metric)
+    if unreleased:  # no consumer can serve it: as if there were no production version
+        production = None
+    name = production.name if production else None
+    decision = decide(candidates, metric, training.promotion, production_metric, name)
+    if unreleased:
+        decision = replace(decision, reasons=(*decision.reasons, unreleased))
+    if note:  # without a yardstick a candidate may reach staging, never production
+        stage = "staging" if decision.stage == "production" else decision.stage
+        decision = replace(decision, stage=stage, reasons=(*decision.reasons, note))
+    return decision, production_metric
+
+
+def release_chosen(decision, candidates, training, mitigated: tuple, frame: pd.DataFrame, code: dict) -> None:
+    """Register the chosen candidate in MLflow, record its release and move the version's stage.
+    ``mitigated``: (the mitigated model, its evaluation), either None when there is none."""
+    (mitigated_model, mitigated_evaluation), this = mitigated, get_step_context().model
+    uri = this.run_metadata.get(names.MLFLOW_MODEL_URI)
+    if decision.candidate == names.MITIGATED_MODEL:
+        uri = log_sklearn_model(mitigated_model, frame.head(5), name=names.MITIGATED_MODEL)
+    mlflow_version = registry.register_in_mlflow(this.name, uri, decision.summary()) if uri else None
+    chosen = next(c.metric for c in candidates if c.name == decision.candidate)
+    release = _release(decision.candidate, chosen, training, mitigated_evaluation, code)
+    log_metadata({names.RELEASE: release, names.MLFLOW_VERSION: mlflow_version}, infer_model=True)
+    registry.set_stage(this.name, str(this.version), decision.stage, decision.summary())
+
+
 @step(enable_cache=False, experiment_tracker=True)  # depends on the registry's state: never cached
 def promote(
     model: Pipeline,
@@ -86,59 +117,24 @@ def promote(
     code_reference: dict | None = None,
 ) -> Annotated[dict, names.PROMOTION_DECISION]:
     inherit_cached_metadata()  # a run resumed from the cache: its version gets the cached steps' metadata
-    metric = training.primary_metric
-    candidates = [Candidate(names.MODEL, metrics[metric], tuple(fairness["violations"]))]
-    if mitigated_evaluation and mitigated_evaluation.get("available"):
-        candidates.append(
-            Candidate(
-                names.MITIGATED_MODEL,
-                mitigated_evaluation["metrics"][metric],
-                tuple(mitigated_evaluation[names.FAIRNESS]["violations"]),
-            )
-        )
     this = get_step_context().model
+    candidates = candidates_from(metrics, fairness, mitigated_evaluation, training.primary_metric)
     production = registry.production_version(this.name)
-    production_metric, note, unreleased = yardstick(production, dataset_test, metric)
-    if unreleased:  # no consumer can serve it: as if there were no production version
-        production = None
-    decision = decide(
-        candidates, metric, training.promotion, production_metric, production.name if production else None
-    )
-    if unreleased:
-        decision = replace(decision, reasons=(*decision.reasons, unreleased))
-    if note:  # without a yardstick a candidate may reach staging, never production
-        stage = "staging" if decision.stage == "production" else decision.stage
-        decision = replace(decision, stage=stage, reasons=(*decision.reasons, note))
-    record = {
-        **decision.to_dict(),
-        "production_metric_on_this_data": production_metric,
-        "decision_threshold": training.decision_threshold,
-    }
+    decision, production_metric = judge(candidates, production, dataset_test, training)
+    record = {**decision.to_dict(), "production_metric_on_this_data": production_metric,
+              "decision_threshold": training.decision_threshold}  # fmt: skip
     code = code_reference or {"git_commit": None, "note": "not recorded: the pipeline was run without it"}
     if decision.candidate is not None:
-        uri = this.run_metadata.get(names.MLFLOW_MODEL_URI)
-        if decision.candidate == names.MITIGATED_MODEL:
-            uri = log_sklearn_model(mitigated_model, dataset_test.head(5), name=names.MITIGATED_MODEL)
-        mlflow_version = registry.register_in_mlflow(this.name, uri, decision.summary()) if uri else None
-        chosen = next(c.metric for c in candidates if c.name == decision.candidate)
-        release = _release(decision.candidate, chosen, training, mitigated_evaluation, code)
-        log_metadata({names.RELEASE: release, names.MLFLOW_VERSION: mlflow_version}, infer_model=True)
-        registry.set_stage(this.name, str(this.version), decision.stage, decision.summary())
+        release_chosen(
+            decision, candidates, training, mitigated_model, mitigated_evaluation, dataset_test, code
+        )
+    settings = training.model_dump(mode="json")
     log_metadata(
-        {
-            names.PROMOTION_DECISION: record,
-            names.CODE_REFERENCE: code,
-            names.TRAINING_SETTINGS: training.model_dump(mode="json"),
-        },
+        {names.PROMOTION_DECISION: record, names.CODE_REFERENCE: code, names.TRAINING_SETTINGS: settings},
         infer_model=True,
     )
-    audit(
-        state().audit_log,
-        getpass.getuser(),
-        f"promotion: {decision.stage}",
-        decision.summary(),
-        {"model": this.name, "version": str(this.version)},
-    )
+    version = {"model": this.name, "version": str(this.version)}
+    audit(state().audit_log, getpass.getuser(), f"promotion: {decision.stage}", decision.summary(), version)
     mlflow.set_tag("promotion", decision.stage)
     print(f"Promotion decision for {this.name} version {this.version}: {decision.summary()}")
     return record
