@@ -125,9 +125,8 @@ def promote(
               "decision_threshold": training.decision_threshold}  # fmt: skip
     code = code_reference or {"git_commit": None, "note": "not recorded: the pipeline was run without it"}
     if decision.candidate is not None:
-        release_chosen(
-            decision, candidates, training, mitigated_model, mitigated_evaluation, dataset_test, code
-        )
+        mitigated = (mitigated_model, mitigated_evaluation)
+        release_chosen(decision, candidates, training, mitigated, dataset_test, code)
     settings = training.model_dump(mode="json")
     log_metadata(
         {names.PROMOTION_DECISION: record, names.CODE_REFERENCE: code, names.TRAINING_SETTINGS: settings},
