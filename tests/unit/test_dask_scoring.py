@@ -1,0 +1,79 @@
+"""The pure parts of `engine: dask` on small frames: demo partitions, the dask settings and the
+scheduler address (staged writes: test_scores_db.py; the cluster itself: tests/e2e)."""
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from adapters.dask_cluster import ADDRESS_ENV, DaskClusterError, dask_client, scheduler_address
+from ml import names
+from ml.data.demo import generate_demo
+from ml.features import build_customer_features
+from ml.scoring import PARTITION_SEED_STRIDE, demo_customers, demo_partition, demo_partitions
+from ml.settings import DaskSettings, DataSettings, ScoringSettings
+
+DAY = date(2026, 3, 1)
+
+
+def test_one_demo_partition_is_exactly_the_pandas_engines_batch():
+    data, scoring = DataSettings(), ScoringSettings(customers=300)
+    assert demo_partitions(data, scoring, 1000) == [(0, 300)], "300 customers fit one partition of 1000"
+    pd.testing.assert_frame_equal(
+        demo_partition(data, scoring, DAY, 0, 0, 300), demo_customers(data, scoring, DAY)
+    )
+
+
+def test_demo_partitions_hold_each_customers_sales_so_features_equal_the_whole_tables():
+    data, scoring = DataSettings(), ScoringSettings(customers=250, drift=0.2)
+    parts = demo_partitions(data, scoring, 100)
+    assert parts == [(0, 100), (100, 100), (200, 50)], parts
+    features = pd.concat(
+        [demo_partition(data, scoring, DAY, i, offset, n) for i, (offset, n) in enumerate(parts)],
+        ignore_index=True,
+    )
+    customers, sales = [], []
+    for i, (offset, n) in enumerate(parts):  # the same raw tables, put together in one process
+        tables = generate_demo(
+            n, data.demo.seed + DAY.toordinal() + i * PARTITION_SEED_STRIDE, 0.2, data.demo.bias, DAY
+        )
+        customers.append(tables.customers.assign(**{names.ID: tables.customers[names.ID] + offset}))
+        sales.append(tables.sales.assign(**{names.ID: tables.sales[names.ID] + offset}))
+    whole = build_customer_features(pd.concat(customers), pd.concat(sales, ignore_index=True), DAY)
+    assert features[names.ID].is_unique and len(features) == 250, "every customer once, with its own id"
+    pd.testing.assert_frame_equal(
+        features.sort_values(names.ID, ignore_index=True),
+        whole.sort_values(names.ID, ignore_index=True),
+        obj="features built per partition vs on the whole tables",
+    )
+
+
+def test_dask_settings_reject_unknown_keys_and_engines():
+    with pytest.raises(ValueError, match="extra"):
+        ScoringSettings(dask={"workers": 2, "scheduler": "tcp://x:1"})
+    with pytest.raises(ValueError, match="pandas"):
+        ScoringSettings(engine="spark")
+    assert ScoringSettings().engine == "pandas", "the default engine is today's pandas path"
+
+
+def test_scheduler_address_from_settings_then_dasks_variable(monkeypatch):
+    monkeypatch.delenv(ADDRESS_ENV, raising=False)
+    assert scheduler_address(DaskSettings()) == (None, ADDRESS_ENV), "nothing set: a LocalCluster"
+    monkeypatch.setenv(ADDRESS_ENV, "tcp://127.0.0.1:8786")
+    assert scheduler_address(DaskSettings()) == ("tcp://127.0.0.1:8786", ADDRESS_ENV)
+    setting = DaskSettings(scheduler_address="tcp://10.0.0.1:1")
+    assert scheduler_address(setting) == ("tcp://10.0.0.1:1", "scoring.dask.scheduler_address")
+
+
+def test_a_scheduler_that_does_not_answer_is_named_with_the_setting_and_the_fix():
+    settings = DaskSettings(scheduler_address="tcp://127.0.0.1:9", connect_timeout_seconds=1)
+    with pytest.raises(DaskClusterError) as caught, dask_client(settings):
+        pass
+    message = str(caught.value)
+    for part in (
+        "tcp://127.0.0.1:9",
+        "scoring.dask.scheduler_address",
+        "connect_timeout_seconds=1",
+        "dask worker",
+    ):
+        assert part in message, message
