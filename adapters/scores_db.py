@@ -95,16 +95,17 @@ def replace_from_staging(engine: sa.Engine, table: str, staging: str, day: date)
     target.metadata.create_all(engine)
     columns = list(SCORE_COLUMNS)
     with engine.begin() as conn:
-        other_days = conn.execute(
-            sa.select(sa.func.count()).select_from(source).where(source.c.scoring_date != day.isoformat())
-        ).scalar_one()
+        dated = source.c.scoring_date == day.isoformat()
+        staged, other_days = conn.execute(
+            sa.select(sa.func.count(), sa.func.count().filter(~dated)).select_from(source)
+        ).one()
         if other_days:
             raise ValueError(
                 f"{other_days} staged rows of {staging} are not dated {day}; nothing was replaced"
             )
         conn.execute(target.delete().where(target.c.scoring_date == day.isoformat()))
-        moved = conn.execute(target.insert().from_select(columns, sa.select(*(source.c[c] for c in columns))))
-        return moved.rowcount
+        conn.execute(target.insert().from_select(columns, sa.select(*(source.c[c] for c in columns))))
+        return staged  # (not the insert's rowcount: -1 with psycopg)
 
 
 def read_scores(engine: sa.Engine, table: str, day: date | None = None) -> pd.DataFrame:

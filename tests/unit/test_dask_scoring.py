@@ -77,3 +77,23 @@ def test_a_scheduler_that_does_not_answer_is_named_with_the_setting_and_the_fix(
         "dask worker",
     ):
         assert part in message, message
+
+
+def test_dask_reads_the_demo_in_partitions_and_refuses_what_it_cannot_split(tmp_path):
+    from adapters.dask_scoring import feature_partitions
+    from adapters.sources import DataSourceError
+    from ml.settings import ConfigError
+
+    scoring = ScoringSettings(customers=250, dask={"partition_rows": 100})
+    parts = feature_partitions(DataSettings(), scoring, DAY, tmp_path)
+    assert len(parts) == 3, "250 demo customers in partitions of 100"
+    sql = DataSettings(
+        source="sql", sql_url="sqlite:///x.db", sql_query="SELECT 1", target_column="y", positive_label="1"
+    )
+    with pytest.raises(ConfigError, match="engine: pandas"):
+        feature_partitions(sql, scoring, DAY, tmp_path)
+    flat = {"source": "parquet", "path": "today", "target_column": "y", "positive_label": "1"}
+    with pytest.raises(ConfigError, match="id_column"):
+        feature_partitions(DataSettings(**flat, id_column=None), scoring, DAY, tmp_path)
+    with pytest.raises(DataSourceError, match="does not exist"):
+        feature_partitions(DataSettings(**flat), scoring, DAY, tmp_path)
