@@ -249,3 +249,30 @@ def test_staged_partitions_replace_a_date_in_one_transaction_on_postgresql():
             engine.dispose()
     pd.testing.assert_frame_equal(kept, before, obj="the date after a failed replacement on PostgreSQL")
     assert moved == 30 and len(after) == 30 and set(after.model_version) == {"2"}, after.head()
+
+
+def test_dask_workers_stage_into_a_real_postgresql_server_with_the_password_from_the_environment(trained):
+    import secrets
+
+    from tests.e2e.postgres import postgres_server
+
+    password, state, day = f"pw-{secrets.token_hex(8)}", trained["state"], "2026-03-08"
+    with postgres_server(password=password) as url:
+        config = scoring_config(
+            state,
+            "dask-postgres",
+            engine="dask",
+            dask={"partition_rows": 800},
+            database_url=url.replace(f":{password}@", "@"),
+            database_password_env="SCORES_DB_PASSWORD",
+        )
+        out = must(score(trained, day, config, env={**trained["env"], "SCORES_DB_PASSWORD": password})).stdout
+        assert "postgresql+psycopg://andamio:***@127.0.0.1" in out and password not in out, out[-3000:]
+        engine = sa.create_engine(url)
+        try:
+            rows = read_scores(engine, "customer_scores", pd.Timestamp(day).date())
+            tables = sa.inspect(engine).get_table_names()
+        finally:
+            engine.dispose()
+    assert len(rows) == CUSTOMERS and rows[names.ID].is_unique, rows.head()
+    assert tables == ["customer_scores"], f"the staging table is dropped after the run: {tables}"
