@@ -54,6 +54,7 @@ def feature_partitions(data: DataSettings, scoring: ScoringSettings, day: date, 
             "scoring.engine 'dask' needs data.id_column: rows of different partitions have no other "
             "common id; name the table's id column in configs/project.yaml"
         )
+    import dask
     import dask.dataframe as dd
 
     path = (root / str(data.path)).resolve()
@@ -62,10 +63,13 @@ def feature_partitions(data: DataSettings, scoring: ScoringSettings, day: date, 
             f"data.path {data.path!r} does not exist (looked for {path}); put your {data.source.upper()} "
             "table (or, for Parquet, a folder of files) there or change data.path in configs/project.yaml"
         )
-    frame = (
-        dd.read_parquet(str(path)) if data.source == "parquet" else dd.read_csv(str(path), blocksize="64MB")
-    )
-    return list(frame.to_delayed())
+    # text as pandas reads it (object), not Dask's pyarrow strings: the frames the pandas engine scores
+    with dask.config.set({"dataframe.convert-string": False}):
+        if data.source == "parquet":
+            frame = dd.read_parquet(str(path))
+        else:
+            frame = dd.read_csv(str(path), blocksize="64MB")
+        return list(frame.to_delayed())
 
 
 def stage_partition(

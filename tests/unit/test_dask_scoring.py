@@ -97,3 +97,31 @@ def test_dask_reads_the_demo_in_partitions_and_refuses_what_it_cannot_split(tmp_
         feature_partitions(DataSettings(**flat, id_column=None), scoring, DAY, tmp_path)
     with pytest.raises(DataSourceError, match="does not exist"):
         feature_partitions(DataSettings(**flat), scoring, DAY, tmp_path)
+
+
+@pytest.mark.parametrize("source", ["csv", "parquet"])
+def test_a_flat_sources_partitions_hold_the_rows_pandas_reads(tmp_path, source):
+    import dask
+
+    from adapters.dask_scoring import feature_partitions
+
+    tables = generate_demo(customers=120, seed=3, as_of=DAY)
+    flat = build_customer_features(tables.customers, tables.sales, DAY)
+    if source == "csv":
+        flat.to_csv(tmp_path / "today.csv", index=False)
+        path, whole = "today.csv", pd.read_csv(tmp_path / "today.csv")
+    else:
+        (tmp_path / "today").mkdir()
+        for part, start in enumerate(range(0, 120, 50)):
+            flat.iloc[start : start + 50].to_parquet(tmp_path / "today" / f"{part}.parquet", index=False)
+        path, whole = "today", flat
+    data = DataSettings(source=source, path=path, target_column=names.TARGET, positive_label=names.GOOD)
+    parts = dask.compute(*feature_partitions(data, ScoringSettings(), DAY, tmp_path), scheduler="sync")
+    assert len(parts) == (1 if source == "csv" else 3), (
+        "a small CSV is one block; a Parquet file, a partition"
+    )
+    pd.testing.assert_frame_equal(
+        pd.concat(parts, ignore_index=True).sort_values(names.ID, ignore_index=True),
+        whole.sort_values(names.ID, ignore_index=True),
+        obj=f"{source} partitions vs pandas",
+    )
