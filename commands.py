@@ -145,7 +145,9 @@ def cmd_score(
         return schedule(pipeline, "score", scoring.schedule.cron, data=project.data, scoring=scoring)
     day = _day(date)
     run = run_pipeline(pipeline, data=project.data, scoring=scoring, day=day)
-    summary = output(run, "store_scores", names.SCORING_SUMMARY)
+    summary = output(
+        run, "score_on_dask" if scoring.engine == "dask" else "store_scores", names.SCORING_SUMMARY
+    )
     print(f"\nScored {summary['rows']} customers for {day} with model version {summary['model_version']}")
     print(f"  table {summary['table']} in {summary['database']}; labels {summary['label_share']}")
     for column, values in summary["unseen_categories"].items():

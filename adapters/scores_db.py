@@ -11,17 +11,15 @@ import sqlalchemy as sa
 from ml import names
 from ml.scoring import SCORE_COLUMNS
 
+PARTITION = "partition_index"  # the staging table's column: which partition wrote the row
+
 
 def scores_table(table: str) -> sa.Table:
     metadata = sa.MetaData()
     return sa.Table(
         table,
         metadata,
-        sa.Column(names.ID, sa.String(64), nullable=False),
-        sa.Column(names.TARGET, sa.String(64), nullable=False),
-        sa.Column("probability", sa.Float, nullable=False),
-        sa.Column("model_version", sa.String(32), nullable=False),
-        sa.Column("scoring_date", sa.String(10), nullable=False),
+        *_score_columns(),
         sa.CheckConstraint("probability >= 0 AND probability <= 1", name=f"{table}_probability_range"),
         # One row per customer and date, date first: the key also serves every query and delete by
         # date. In SQLite the rows are stored in that key's tree (WITHOUT ROWID), not in a table
@@ -32,24 +30,82 @@ def scores_table(table: str) -> sa.Table:
     )
 
 
+def _score_columns() -> list[sa.Column]:
+    return [
+        sa.Column(names.ID, sa.String(64), nullable=False),
+        sa.Column(names.TARGET, sa.String(64), nullable=False),
+        sa.Column("probability", sa.Float, nullable=False),
+        sa.Column("model_version", sa.String(32), nullable=False),
+        sa.Column("scoring_date", sa.String(10), nullable=False),
+    ]
+
+
 def write_scores(engine: sa.Engine, table: str, scores: pd.DataFrame, day: date) -> int:
     """Replace ``day``'s rows with ``scores`` in one transaction: a rerun gives the same rows, and
     a failure part-way leaves the previous rows of that day intact."""
     target = scores_table(table)
     target.metadata.create_all(engine)
-    columns = list(SCORE_COLUMNS)
-    values = [scores[names.ID].astype(str)] + [scores[column] for column in columns[1:]]
+    with engine.begin() as conn:
+        conn.execute(target.delete().where(target.c.scoring_date == day.isoformat()))
+        return _insert(conn, target, scores)
+
+
+def _insert(conn: sa.Connection, target: sa.Table, scores: pd.DataFrame, **constants: object) -> int:
+    columns = list(SCORE_COLUMNS) + list(constants)
+    values = [scores[names.ID].astype(str)] + [scores[column] for column in SCORE_COLUMNS[1:]]
     rows = list(zip(*(column.tolist() for column in values), strict=True))
+    rows = [(*row, *constants.values()) for row in rows] if constants else rows
     # The statement compiled by SQLAlchemy for this database, run by the driver's executemany on
     # plain tuples (or dicts for drivers with named parameters): SQLAlchemy's per-row parameter
     # handling of a list of dicts costs 2-3x the insert itself at a million rows (benchmarks/).
-    insert = str(target.insert().compile(dialect=engine.dialect))
-    with engine.begin() as conn:
-        conn.execute(target.delete().where(target.c.scoring_date == day.isoformat()))
-        if rows:
-            params = rows if engine.dialect.positional else [dict(zip(columns, r, strict=True)) for r in rows]
-            conn.exec_driver_sql(insert, params)
+    insert = str(target.insert().compile(dialect=conn.dialect))
+    if rows:
+        params = rows if conn.dialect.positional else [dict(zip(columns, r, strict=True)) for r in rows]
+        conn.exec_driver_sql(insert, params)
     return len(rows)
+
+
+def staging_table(name: str) -> sa.Table:
+    """Scores of one run on their way to the scores table, with the partition that wrote them: no key
+    (a duplicate customer is refused when the rows move to the scores table)."""
+    return sa.Table(name, sa.MetaData(), *_score_columns(), sa.Column(PARTITION, sa.Integer, nullable=False))
+
+
+def stage_scores(engine: sa.Engine, staging: str, scores: pd.DataFrame, partition: int) -> int:
+    """Write one partition's scores to the staging table, replacing that partition's earlier rows
+    (a partition retried after its worker died is written once)."""
+    target = staging_table(staging)
+    with engine.begin() as conn:
+        conn.execute(target.delete().where(target.c[PARTITION] == partition))
+        return _insert(conn, target, scores, **{PARTITION: partition})
+
+
+def create_staging(engine: sa.Engine, staging: str) -> None:
+    staging_table(staging).create(engine)
+
+
+def drop_staging(engine: sa.Engine, staging: str) -> None:
+    staging_table(staging).drop(engine, checkfirst=True)
+
+
+def replace_from_staging(engine: sa.Engine, table: str, staging: str, day: date) -> int:
+    """In ONE transaction, replace ``day``'s rows of the scores table with the staged rows: a rerun
+    gives the same rows, and a failure (e.g. a customer staged twice) leaves ``day``'s earlier rows."""
+    target, source = scores_table(table), staging_table(staging)
+    target.metadata.create_all(engine)
+    columns = list(SCORE_COLUMNS)
+    with engine.begin() as conn:
+        dated = source.c.scoring_date == day.isoformat()
+        staged, other_days = conn.execute(
+            sa.select(sa.func.count(), sa.func.count().filter(~dated)).select_from(source)
+        ).one()
+        if other_days:
+            raise ValueError(
+                f"{other_days} staged rows of {staging} are not dated {day}; nothing was replaced"
+            )
+        conn.execute(target.delete().where(target.c.scoring_date == day.isoformat()))
+        conn.execute(target.insert().from_select(columns, sa.select(*(source.c[c] for c in columns))))
+        return staged  # (not the insert's rowcount: -1 with psycopg)
 
 
 def read_scores(engine: sa.Engine, table: str, day: date | None = None) -> pd.DataFrame:

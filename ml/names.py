@@ -46,6 +46,7 @@ SCORING_DATASET: Final = "scoring_dataset"
 SCORES: Final = "scores"
 UNSEEN_CATEGORIES: Final = "unseen_categories"
 SCORING_SUMMARY: Final = "scoring_summary"
+SCORING_ENGINE: Final = "scoring_engine"  # the summary's key: which engine scored, in how many partitions
 BENTO_MODELS: Final = "bento_models"
 BENTO_TAG: Final = "bento_tag"
 SMOKE_TEST: Final = "smoke_test"

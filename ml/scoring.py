@@ -111,3 +111,34 @@ def unseen_categories(frame: pd.DataFrame, schema: FeatureSchema) -> dict[str, l
         if new:
             out[spec.name] = new
     return out
+
+
+# A partition's demo seed: the day's seed (as ``demo_customers``) + index x this stride, so partition 0
+# is exactly the pandas engine's batch and no two partitions of the next 270 years share a seed.
+PARTITION_SEED_STRIDE = 100_003
+
+
+def demo_partitions(
+    data: DataSettings, scoring: ScoringSettings, partition_rows: int
+) -> list[tuple[int, int]]:
+    """(first id - 1, customers) of each demo partition: ``partition_rows`` customers each, the last
+    one the rest. Ids run on across partitions, so every customer has its own id."""
+    total = scoring.customers or data.demo.customers
+    return [(start, min(partition_rows, total - start)) for start in range(0, total, partition_rows)]
+
+
+def demo_partition(
+    data: DataSettings, scoring: ScoringSettings, day: date, index: int, offset: int, customers: int
+) -> pd.DataFrame:
+    """One partition of today's demo customers with their own sales, turned into features by the
+    same function as the whole batch (a customer's sales never leave its partition)."""
+    demo = data.demo
+    tables = generate_demo(
+        customers=customers,
+        seed=demo.seed + day.toordinal() + index * PARTITION_SEED_STRIDE,
+        drift=scoring.drift,
+        bias=demo.bias,
+        as_of=day,
+    )
+    shifted = {names.ID: lambda frame: frame[names.ID] + offset}
+    return build_customer_features(tables.customers.assign(**shifted), tables.sales.assign(**shifted), day)

@@ -268,8 +268,26 @@ class ScheduleSettings(StrictModel):
     )
 
 
+class DaskSettings(StrictModel):
+    """Where `engine: dask` scores: an existing Dask scheduler, or a LocalCluster started per run."""
+
+    scheduler_address: str | None = Field(
+        None,
+        description="tcp://host:port of a running Dask scheduler; empty: DASK_SCHEDULER_ADDRESS, else a "
+        "LocalCluster on 127.0.0.1",
+    )
+    workers: int = Field(2, ge=1, le=256, description="LocalCluster only: single-threaded worker processes")
+    partition_rows: int = Field(100_000, ge=1, description="demo source: customers per partition")
+    connect_timeout_seconds: float = Field(10.0, gt=0.0, le=600.0, description="wait for the scheduler")
+
+
 class ScoringSettings(StrictModel):
     """configs/scoring.yaml: the nightly batch scoring pipeline."""
+
+    engine: Literal["pandas", "dask"] = Field(
+        "pandas", description="pandas: one process holds the batch; dask: partitions on a Dask cluster"
+    )
+    dask: DaskSettings = DaskSettings()
 
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the scores database; empty: SQLite in the state dir"

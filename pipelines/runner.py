@@ -16,6 +16,7 @@ USER_ERROR_SOURCES = (
     "ml.settings.ConfigError",
     "ml.data.validation.DataValidationError",
     "adapters.sources.DataSourceError",
+    "adapters.dask_cluster.DaskClusterError",
 )
 
 

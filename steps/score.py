@@ -84,3 +84,37 @@ def store_scores(
     }
     log_metadata({names.LAST_BATCH_SCORING: summary}, infer_model=True)
     return summary
+
+
+@step(enable_cache=False)
+def score_on_dask(
+    data: DataSettings, scoring: ScoringSettings, day: str
+) -> Annotated[dict, names.SCORING_SUMMARY]:
+    """`engine: dask`: load, score and store today's partitions on the cluster (adapters/dask_scoring.py),
+    with the same summary as store_scores."""
+    from adapters.dask_cluster import dask_client
+    from adapters.dask_scoring import ShippedModel, feature_partitions, score_on_cluster
+
+    release = production_release(get_step_context().model.name)
+    shipped = ShippedModel(release.model, release.schema, release.threshold, str(release.number))
+    database, when = scores_database(scoring), date.fromisoformat(day)
+    partitions = feature_partitions(data, scoring, when, project_root())
+    with dask_client(scoring.dask) as client:
+        written, labels, unseen = score_on_cluster(
+            client, partitions, shipped, data, scoring.table, database, when
+        )
+    if unseen:
+        logger.warning("categories the model never saw, scored as missing values: %s", unseen)
+    shares = pd.Series(labels, dtype="int64").sort_values(ascending=False, kind="stable") / written
+    summary = {
+        "date": day,
+        "rows": written,
+        "table": scoring.table,
+        "database": sa.engine.make_url(database).render_as_string(hide_password=True),
+        "label_share": shares.round(4).to_dict(),
+        "model_version": shipped.version,
+        "unseen_categories": unseen,
+        names.SCORING_ENGINE: {"engine": "dask", "partitions": len(partitions)},
+    }
+    log_metadata({names.LAST_BATCH_SCORING: summary}, infer_model=True)
+    return summary

@@ -1,0 +1,141 @@
+"""Batch scoring on a Dask cluster (`engine: dask`): each partition of today's customers is loaded,
+turned into features and scored on a worker with the same functions as the pandas engine, and staged
+in the scores database; then ONE transaction replaces the date's rows with the staged ones."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from adapters.scores_db import create_staging, drop_staging, replace_from_staging, stage_scores
+from adapters.sources import DataSourceError
+from ml import names
+from ml.data.validation import DataValidationError, with_missing_markers
+from ml.features import FeatureSchema
+from ml.scoring import demo_partition, demo_partitions, score, unseen_categories
+from ml.settings import ConfigError, DataSettings, ScoringSettings
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    """What a worker needs of the production release (the registry's handles stay in the step)."""
+
+    model: object
+    schema: FeatureSchema
+    threshold: float
+    version: str
+
+
+def feature_partitions(data: DataSettings, scoring: ScoringSettings, day: date, root: Path) -> list:
+    """Today's customers as delayed pandas partitions: the demo generated partition by partition
+    (customers + their own sales), a Parquet dataset one partition per file, a CSV in blocks."""
+    from dask import delayed
+
+    if data.source == "demo":
+        return [
+            delayed(demo_partition, pure=True)(data, scoring, day, index, offset, customers)
+            for index, (offset, customers) in enumerate(
+                demo_partitions(data, scoring, scoring.dask.partition_rows)
+            )
+        ]
+    if data.source not in ("csv", "parquet"):
+        raise ConfigError(
+            "scoring.engine 'dask' reads the demo, CSV and Parquet sources, not data.source "
+            f"{data.source!r}; "
+            "set engine: pandas in configs/scoring.yaml, or export the query's rows to Parquet"
+        )
+    if not data.id_column:
+        raise ConfigError(
+            "scoring.engine 'dask' needs data.id_column: rows of different partitions have no other "
+            "common id; name the table's id column in configs/project.yaml"
+        )
+    import dask
+    import dask.dataframe as dd
+
+    path = (root / str(data.path)).resolve()
+    if not path.exists():
+        raise DataSourceError(
+            f"data.path {data.path!r} does not exist (looked for {path}); put your {data.source.upper()} "
+            "table (or, for Parquet, a folder of files) there or change data.path in configs/project.yaml"
+        )
+    # text as pandas reads it (object), not Dask's pyarrow strings: the frames the pandas engine scores
+    with dask.config.set({"dataframe.convert-string": False}):
+        if data.source == "parquet":
+            frame = dd.read_parquet(str(path))
+        else:
+            frame = dd.read_csv(str(path), blocksize="64MB")
+        return list(frame.to_delayed())
+
+
+def stage_partition(
+    frame: pd.DataFrame,
+    shipped: ShippedModel,
+    index: int,
+    day: date,
+    data: DataSettings,
+    database: sa.URL | str,
+    staging: str,
+) -> dict:
+    """On a worker: score one partition and write its rows to the staging table."""
+    frame = with_missing_markers(frame, data.missing_values)
+    if frame.empty:
+        return {"rows": 0, "labels": {}, "unseen": {}}
+    scores = score(
+        shipped.model, frame, shipped.schema, shipped.threshold, shipped.version, day, data.id_column
+    )
+    engine = scores_engine(database)
+    try:
+        rows = stage_scores(engine, staging, scores, index)
+    finally:
+        engine.dispose()
+    labels = scores[names.TARGET].value_counts().to_dict()
+    return {"rows": rows, "labels": labels, "unseen": unseen_categories(frame, shipped.schema)}
+
+
+def scores_engine(database: sa.URL | str) -> sa.Engine:
+    url = sa.engine.make_url(database)
+    # SQLite: partitions staged at once by several workers wait for each other's write lock
+    connect_args = {"timeout": 120} if url.get_backend_name() == "sqlite" else {}
+    return sa.create_engine(url, connect_args=connect_args)
+
+
+def score_on_cluster(
+    client, partitions: list, shipped: ShippedModel, data: DataSettings, table: str, database, day: date
+) -> tuple[int, dict, dict]:
+    """Stage every partition's scores on the cluster, then replace ``day``'s rows in one transaction.
+    Returns (rows written, label counts, unseen categories). Any failure before that transaction
+    (a partition that cannot be scored, a lost cluster) leaves ``day``'s earlier rows as they were."""
+    from dask import delayed
+
+    staging = f"{table[:40]}_staging_{uuid.uuid4().hex[:12]}"
+    engine = scores_engine(database)
+    create_staging(engine, staging)
+    try:
+        model = delayed(shipped, pure=True, traverse=False)  # one task: sent to each worker once
+        tasks = [
+            delayed(stage_partition, pure=False)(part, model, index, day, data, database, staging)
+            for index, part in enumerate(partitions)
+        ]
+        results = client.gather(client.compute(tasks))
+        if not sum(result["rows"] for result in results):
+            raise DataValidationError(
+                "the scoring data has no rows: nothing to score, "
+                "and the previous scores of that date are kept"
+            )
+        written = replace_from_staging(engine, table, staging, day)
+    finally:
+        drop_staging(engine, staging)
+        engine.dispose()
+    labels: dict = {}
+    unseen: dict[str, set] = {}
+    for result in results:
+        for label, count in result["labels"].items():
+            labels[label] = labels.get(label, 0) + count
+        for column, values in result["unseen"].items():
+            unseen.setdefault(column, set()).update(values)
+    return written, labels, {column: sorted(values) for column, values in sorted(unseen.items())}

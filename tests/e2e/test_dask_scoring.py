@@ -1,0 +1,278 @@
+"""Nightly scoring with `engine: dask` as `run.py score` runs it: on a LocalCluster and on a real
+`dask scheduler` + `dask worker` processes started here, the same rows as the pandas engine; a worker
+killed mid-job never leaves half a date; a scheduler that does not answer exits 2 naming it."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from adapters.scores_db import read_scores
+from bentos.local_server import free_port
+from ml import names
+from ml.data.demo import generate_demo
+from ml.features import build_customer_features
+from tests.e2e.harness import PROJECT_ROOT, demo_stack, must, run_cli, training_config
+
+pytestmark = pytest.mark.e2e
+CUSTOMERS = 2000
+DASK_BIN = Path(sys.executable).parent / "dask"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    state = tmp_path_factory.mktemp("dask-scoring")
+    env, project = demo_stack(state)
+    config = training_config(state, "training", search={"candidates": [{}]})
+    must(run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", config))
+    return {"state": state, "env": env, "project": project, "db": state / "project" / "scores.sqlite"}
+
+
+def scoring_config(state: Path, name: str, **values) -> str:
+    path = state / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"customers": CUSTOMERS, **values}))
+    return str(path)
+
+
+def score(trained, day: str, config: str, project: Path | None = None, env: dict | None = None):
+    project = project or trained["project"]
+    args = ("score", "--project", str(project), "--config", config, "--date", day)
+    return run_cli(PROJECT_ROOT, env or trained["env"], *args)
+
+
+def rows_of(db: Path, day: str) -> pd.DataFrame:
+    engine = sa.create_engine(f"sqlite:///{db}")
+    try:
+        return read_scores(engine, "customer_scores", pd.Timestamp(day).date())
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def dask_processes(workers: int = 1, log_dir: Path | None = None):
+    """A `dask scheduler` and ``workers`` `dask worker --no-nanny` processes on 127.0.0.1 (each its own
+    pid, so one can be killed); yields (address, worker pids); stopped by pid."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}  # workers unpickle the project's functions
+    log = (log_dir or Path("/tmp")) / f"dask-{port}.log"
+    started = []
+    with log.open("w") as out:
+        scheduler = subprocess.Popen(
+            [DASK_BIN, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            stdout=out, stderr=out, env=env, cwd=PROJECT_ROOT,
+        )  # fmt: skip
+        started.append(scheduler)
+        try:
+            for _ in range(workers):
+                started.append(
+                    subprocess.Popen(
+                        [
+                            DASK_BIN,
+                            "worker",
+                            address,
+                            "--nthreads",
+                            "1",
+                            "--no-nanny",
+                            "--no-dashboard",
+                            "--host",
+                            "127.0.0.1",
+                        ],
+                        stdout=out,
+                        stderr=out,
+                        env=env,
+                        cwd=PROJECT_ROOT,
+                    )  # fmt: skip
+                )
+            yield address, [process.pid for process in started[1:]]
+        finally:
+            for process in reversed(started):
+                if process.poll() is None:
+                    os.kill(process.pid, signal.SIGTERM)
+            for process in started:
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.kill(process.pid, signal.SIGKILL)
+                    process.wait()
+
+
+def test_dask_on_a_local_cluster_writes_the_pandas_engines_rows_on_the_demo_data(trained):
+    state, day = trained["state"], "2026-03-01"
+    must(score(trained, day, scoring_config(state, "pandas")))
+    by_pandas = rows_of(trained["db"], day)
+    local = scoring_config(state, "dask-local", engine="dask", dask={"partition_rows": CUSTOMERS})
+    out = must(score(trained, day, local)).stdout
+    assert f"Scored {CUSTOMERS} customers for {day} with model version 1" in out, out[-3000:]
+    by_dask = rows_of(trained["db"], day)
+    pd.testing.assert_frame_equal(by_dask, by_pandas, obj="rows written by engine dask vs engine pandas")
+
+
+@pytest.fixture(scope="module")
+def parquet_project(trained):
+    """The same customers' features as one Parquet file (for the pandas engine) and as a folder of
+    three files (for the dask engine, one partition each)."""
+    state, day = trained["state"], pd.Timestamp("2026-03-05").date()
+    tables = generate_demo(customers=1500, seed=5, as_of=day)
+    flat = build_customer_features(tables.customers, tables.sales, day)
+    flat.to_parquet(state / "today.parquet", index=False)
+    folder = state / "today-parquet"
+    folder.mkdir()
+    for part, start in enumerate(range(0, len(flat), 500)):
+        flat.iloc[start : start + 500].to_parquet(folder / f"part-{part}.parquet", index=False)
+    projects = {}
+    for name, path in (("file", state / "today.parquet"), ("folder", folder)):
+        raw = yaml.safe_load(trained["project"].read_text())
+        raw["data"].update(source="parquet", path=str(path))
+        raw["data"].pop("demo", None)
+        projects[name] = state / f"project-parquet-{name}.yaml"
+        projects[name].write_text(yaml.safe_dump(raw))
+    return projects
+
+
+def test_dask_on_scheduler_and_worker_processes_writes_the_pandas_engines_rows(trained, parquet_project):
+    state = trained["state"]
+    with dask_processes(workers=2, log_dir=state) as (address, _):
+        on_cluster = {"engine": "dask", "dask": {"scheduler_address": address, "partition_rows": 700}}
+        day = "2026-03-04"  # demo data: 3 partitions of 700, 700, 600 customers
+        must(score(trained, day, scoring_config(state, "remote-demo", **on_cluster)))
+        demo = rows_of(trained["db"], day)
+        assert len(demo) == CUSTOMERS and demo[names.ID].astype(int).is_unique, demo.head()
+        day = "2026-03-05"  # a Parquet folder of three files vs the same rows in one file
+        must(score(trained, day, scoring_config(state, "pandas-parquet"), project=parquet_project["file"]))
+        by_pandas = rows_of(trained["db"], day)
+        out = must(
+            score(
+                trained, day, scoring_config(state, "remote-parquet", **on_cluster), parquet_project["folder"]
+            )
+        ).stdout
+        assert f"Scored 1500 customers for {day}" in out, out[-3000:]
+        by_dask = rows_of(trained["db"], day)
+    pd.testing.assert_frame_equal(by_dask, by_pandas, obj="Parquet folder on dask vs the file on pandas")
+    assert (by_dask.model_version == "1").all(), by_dask.model_version.unique()
+
+
+def staged_rows(db: Path) -> int:
+    """Rows in any staging table of ``db`` (0 while there is none or the file is busy)."""
+    try:
+        with sqlite3.connect(db, timeout=1) as conn:
+            tables = [
+                t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE name LIKE '%_staging_%'")
+            ]
+            return sum(conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables)
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_worker_killed_mid_job_never_leaves_half_a_date(trained):
+    state, day = trained["state"], "2026-03-06"
+    must(score(trained, day, scoring_config(state, "before", customers=300)))
+    before = rows_of(trained["db"], day)
+    assert len(before) == 300, before.head()
+    with dask_processes(workers=2, log_dir=state) as (address, workers):
+        config = scoring_config(
+            state,
+            "killed",
+            customers=12_000,
+            engine="dask",
+            dask={"scheduler_address": address, "partition_rows": 600},
+        )
+        args = ("score", "--project", str(trained["project"]), "--config", config, "--date", day)
+        run = subprocess.Popen(
+            [sys.executable, "run.py", *args], cwd=PROJECT_ROOT, env=trained["env"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        while staged_rows(trained["db"]) == 0 and run.poll() is None:  # wait until partitions are staged
+            time.sleep(0.2)
+        assert run.poll() is None, (
+            "the run ended before any partition was staged: " + run.stdout.read()[-3000:]
+        )
+        os.kill(workers[0], signal.SIGKILL)
+        output, _ = run.communicate(timeout=600)
+    after = rows_of(trained["db"], day)
+    print(f"the run with a worker killed mid-job exited {run.returncode}; {len(after)} rows for {day}")
+    if run.returncode == 0:  # Dask ran the lost partitions again on the other worker
+        assert len(after) == 12_000 and after[names.ID].astype(int).is_unique, output[-3000:]
+        assert sorted(after[names.ID].astype(int)) == list(range(1, 12_001)), "every customer once"
+    else:
+        pd.testing.assert_frame_equal(after, before, obj=f"the date after a failed run: {output[-2000:]}")
+    assert not staged_rows(trained["db"]), "the staging table is dropped either way"
+
+
+def test_a_scheduler_that_does_not_answer_exits_2_naming_it(trained):
+    state, address = trained["state"], f"tcp://127.0.0.1:{free_port()}"
+    config = scoring_config(
+        state, "nobody", engine="dask", dask={"scheduler_address": address, "connect_timeout_seconds": 3}
+    )
+    result = score(trained, "2026-03-07", config)
+    text = result.stdout + result.stderr
+    assert result.returncode == 2, text[-4000:]
+    assert address in text and "scoring.dask.scheduler_address" in text, text[-4000:]
+
+
+def test_staged_partitions_replace_a_date_in_one_transaction_on_postgresql():
+    from adapters.scores_db import (
+        create_staging,
+        drop_staging,
+        replace_from_staging,
+        stage_scores,
+        write_scores,
+    )
+    from tests.e2e.postgres import postgres_server
+    from tests.unit.test_scores_db import DAY, scores
+
+    with postgres_server() as url:
+        engine = sa.create_engine(url)
+        try:
+            write_scores(engine, "customer_scores", scores(40, version="1"), DAY)
+            before = read_scores(engine, "customer_scores", DAY)
+            create_staging(engine, "customer_scores_staging_t")
+            stage_scores(engine, "customer_scores_staging_t", scores(30, version="2"), 0)
+            stage_scores(engine, "customer_scores_staging_t", scores(1, version="2"), 1)  # customer 1 twice
+            with pytest.raises(sa.exc.IntegrityError):
+                replace_from_staging(engine, "customer_scores", "customer_scores_staging_t", DAY)
+            kept = read_scores(engine, "customer_scores", DAY)
+            stage_scores(engine, "customer_scores_staging_t", scores(0), 1)  # partition 1 rewritten: empty
+            moved = replace_from_staging(engine, "customer_scores", "customer_scores_staging_t", DAY)
+            after = read_scores(engine, "customer_scores", DAY)
+            drop_staging(engine, "customer_scores_staging_t")
+        finally:
+            engine.dispose()
+    pd.testing.assert_frame_equal(kept, before, obj="the date after a failed replacement on PostgreSQL")
+    assert moved == 30 and len(after) == 30 and set(after.model_version) == {"2"}, after.head()
+
+
+def test_dask_workers_stage_into_a_real_postgresql_server_with_the_password_from_the_environment(trained):
+    import secrets
+
+    from tests.e2e.postgres import postgres_server
+
+    password, state, day = f"pw-{secrets.token_hex(8)}", trained["state"], "2026-03-08"
+    with postgres_server(password=password) as url:
+        config = scoring_config(
+            state,
+            "dask-postgres",
+            engine="dask",
+            dask={"partition_rows": 800},
+            database_url=url.replace(f":{password}@", "@"),
+            database_password_env="SCORES_DB_PASSWORD",
+        )
+        out = must(score(trained, day, config, env={**trained["env"], "SCORES_DB_PASSWORD": password})).stdout
+        assert "postgresql+psycopg://andamio:***@127.0.0.1" in out and password not in out, out[-3000:]
+        engine = sa.create_engine(url)
+        try:
+            rows = read_scores(engine, "customer_scores", pd.Timestamp(day).date())
+            tables = sa.inspect(engine).get_table_names()
+        finally:
+            engine.dispose()
+    assert len(rows) == CUSTOMERS and rows[names.ID].is_unique, rows.head()
+    assert tables == ["customer_scores"], f"the staging table is dropped after the run: {tables}"

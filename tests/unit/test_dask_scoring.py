@@ -1,0 +1,127 @@
+"""The pure parts of `engine: dask` on small frames: demo partitions, the dask settings and the
+scheduler address (staged writes: test_scores_db.py; the cluster itself: tests/e2e)."""
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from adapters.dask_cluster import ADDRESS_ENV, DaskClusterError, dask_client, scheduler_address
+from ml import names
+from ml.data.demo import generate_demo
+from ml.features import build_customer_features
+from ml.scoring import PARTITION_SEED_STRIDE, demo_customers, demo_partition, demo_partitions
+from ml.settings import DaskSettings, DataSettings, ScoringSettings
+
+DAY = date(2026, 3, 1)
+
+
+def test_one_demo_partition_is_exactly_the_pandas_engines_batch():
+    data, scoring = DataSettings(), ScoringSettings(customers=300)
+    assert demo_partitions(data, scoring, 1000) == [(0, 300)], "300 customers fit one partition of 1000"
+    pd.testing.assert_frame_equal(
+        demo_partition(data, scoring, DAY, 0, 0, 300), demo_customers(data, scoring, DAY)
+    )
+
+
+def test_demo_partitions_hold_each_customers_sales_so_features_equal_the_whole_tables():
+    data, scoring = DataSettings(), ScoringSettings(customers=250, drift=0.2)
+    parts = demo_partitions(data, scoring, 100)
+    assert parts == [(0, 100), (100, 100), (200, 50)], parts
+    features = pd.concat(
+        [demo_partition(data, scoring, DAY, i, offset, n) for i, (offset, n) in enumerate(parts)],
+        ignore_index=True,
+    )
+    customers, sales = [], []
+    for i, (offset, n) in enumerate(parts):  # the same raw tables, put together in one process
+        tables = generate_demo(
+            n, data.demo.seed + DAY.toordinal() + i * PARTITION_SEED_STRIDE, 0.2, data.demo.bias, DAY
+        )
+        customers.append(tables.customers.assign(**{names.ID: tables.customers[names.ID] + offset}))
+        sales.append(tables.sales.assign(**{names.ID: tables.sales[names.ID] + offset}))
+    whole = build_customer_features(pd.concat(customers), pd.concat(sales, ignore_index=True), DAY)
+    assert features[names.ID].is_unique and len(features) == 250, "every customer once, with its own id"
+    pd.testing.assert_frame_equal(
+        features.sort_values(names.ID, ignore_index=True),
+        whole.sort_values(names.ID, ignore_index=True),
+        obj="features built per partition vs on the whole tables",
+    )
+
+
+def test_dask_settings_reject_unknown_keys_and_engines():
+    with pytest.raises(ValueError, match="extra"):
+        ScoringSettings(dask={"workers": 2, "scheduler": "tcp://x:1"})
+    with pytest.raises(ValueError, match="pandas"):
+        ScoringSettings(engine="spark")
+    assert ScoringSettings().engine == "pandas", "the default engine is today's pandas path"
+
+
+def test_scheduler_address_from_settings_then_dasks_variable(monkeypatch):
+    monkeypatch.delenv(ADDRESS_ENV, raising=False)
+    assert scheduler_address(DaskSettings()) == (None, ADDRESS_ENV), "nothing set: a LocalCluster"
+    monkeypatch.setenv(ADDRESS_ENV, "tcp://127.0.0.1:8786")
+    assert scheduler_address(DaskSettings()) == ("tcp://127.0.0.1:8786", ADDRESS_ENV)
+    setting = DaskSettings(scheduler_address="tcp://10.0.0.1:1")
+    assert scheduler_address(setting) == ("tcp://10.0.0.1:1", "scoring.dask.scheduler_address")
+
+
+def test_a_scheduler_that_does_not_answer_is_named_with_the_setting_and_the_fix():
+    settings = DaskSettings(scheduler_address="tcp://127.0.0.1:9", connect_timeout_seconds=1)
+    with pytest.raises(DaskClusterError) as caught, dask_client(settings):
+        pass
+    message = str(caught.value)
+    for part in (
+        "tcp://127.0.0.1:9",
+        "scoring.dask.scheduler_address",
+        "connect_timeout_seconds=1",
+        "dask worker",
+    ):
+        assert part in message, message
+
+
+def test_dask_reads_the_demo_in_partitions_and_refuses_what_it_cannot_split(tmp_path):
+    from adapters.dask_scoring import feature_partitions
+    from adapters.sources import DataSourceError
+    from ml.settings import ConfigError
+
+    scoring = ScoringSettings(customers=250, dask={"partition_rows": 100})
+    parts = feature_partitions(DataSettings(), scoring, DAY, tmp_path)
+    assert len(parts) == 3, "250 demo customers in partitions of 100"
+    sql = DataSettings(
+        source="sql", sql_url="sqlite:///x.db", sql_query="SELECT 1", target_column="y", positive_label="1"
+    )
+    with pytest.raises(ConfigError, match="engine: pandas"):
+        feature_partitions(sql, scoring, DAY, tmp_path)
+    flat = {"source": "parquet", "path": "today", "target_column": "y", "positive_label": "1"}
+    with pytest.raises(ConfigError, match="id_column"):
+        feature_partitions(DataSettings(**flat, id_column=None), scoring, DAY, tmp_path)
+    with pytest.raises(DataSourceError, match="does not exist"):
+        feature_partitions(DataSettings(**flat), scoring, DAY, tmp_path)
+
+
+@pytest.mark.parametrize("source", ["csv", "parquet"])
+def test_a_flat_sources_partitions_hold_the_rows_pandas_reads(tmp_path, source):
+    import dask
+
+    from adapters.dask_scoring import feature_partitions
+
+    tables = generate_demo(customers=120, seed=3, as_of=DAY)
+    flat = build_customer_features(tables.customers, tables.sales, DAY)
+    if source == "csv":
+        flat.to_csv(tmp_path / "today.csv", index=False)
+        path, whole = "today.csv", pd.read_csv(tmp_path / "today.csv")
+    else:
+        (tmp_path / "today").mkdir()
+        for part, start in enumerate(range(0, 120, 50)):
+            flat.iloc[start : start + 50].to_parquet(tmp_path / "today" / f"{part}.parquet", index=False)
+        path, whole = "today", flat
+    data = DataSettings(source=source, path=path, target_column=names.TARGET, positive_label=names.GOOD)
+    parts = dask.compute(*feature_partitions(data, ScoringSettings(), DAY, tmp_path), scheduler="sync")
+    assert len(parts) == (1 if source == "csv" else 3), (
+        "a small CSV is one block; a Parquet file, a partition"
+    )
+    pd.testing.assert_frame_equal(
+        pd.concat(parts, ignore_index=True).sort_values(names.ID, ignore_index=True),
+        whole.sort_values(names.ID, ignore_index=True),
+        obj=f"{source} partitions vs pandas",
+    )
