@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-
 # Exceptions that mean "fix your data or config", not "the code is broken".
 USER_ERROR_SOURCES = (
     "ml.settings.ConfigError",
@@ -18,6 +16,7 @@ USER_ERROR_SOURCES = (
     "adapters.sources.DataSourceError",
     "adapters.dask_cluster.DaskClusterError",
 )
+ROOT = Path(__file__).resolve().parents[1]  # the project: its state dir holds the runs' logs
 
 
 class PipelineFailed(RuntimeError):

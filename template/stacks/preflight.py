@@ -1,0 +1,1 @@
+../../stacks/preflight.py
