@@ -140,11 +140,13 @@ def test_a_rerun_after_a_failed_step_resumes_from_the_cache(project):
 
 
 def names_a_field(body: object) -> bool:
-    """A 4xx body that points at what is wrong: each error has the location of the field (a body
-    that is not JSON at all has no field: its error gives the line and column instead)."""
+    """A 4xx body that points at what is wrong: each error has the location of the field. A body
+    that is not JSON at all, or JSON but not an object (e.g. a list), has no field: its error is
+    about the body as a whole (the line and column, or "Input should be an object")."""
+    whole_body = ("json_invalid", "model_type")
     if isinstance(body, dict) and isinstance(body.get("detail"), list) and body["detail"]:
         return all(
-            isinstance(e, dict) and e.get("msg") and (e.get("loc") or e.get("type") == "json_invalid")
+            isinstance(e, dict) and e.get("msg") and (e.get("loc") or e.get("type") in whole_body)
             for e in body["detail"]
         )
     return False
