@@ -63,9 +63,14 @@ def test_schedules_default_to_nightly_and_a_bad_cron_is_rejected_by_name(tmp_pat
         load_settings(path, ScoringSettings)
 
 
-def test_the_serving_range_margin_is_configured_validated_and_given_to_the_server(tmp_path):
+def test_the_serving_range_margin_is_configured_validated_and_given_to_the_server(tmp_path, monkeypatch):
+    import steps.deploy
+    from adapters.state import StatePaths
     from ml.settings import ServingSettings
     from steps.deploy import server_env
+
+    # the state dir without ZenML's source root (a rendered project's quick tests run without `zenml init`)
+    monkeypatch.setattr(steps.deploy, "state", lambda: StatePaths(tmp_path / "state"))
 
     shipped = load_settings(ROOT / "configs/serving.yaml", ServingSettings)
     assert shipped.range_margin == 0.5 == ServingSettings().range_margin, "documented default: 0.5"
