@@ -4,6 +4,7 @@ promotion, and post-processing mitigation (Fairlearn's ThresholdOptimizer)."""
 from __future__ import annotations
 
 import html
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,12 +14,14 @@ from fairlearn.metrics import (
     count,
     demographic_parity_difference,
     demographic_parity_ratio,
+    equal_opportunity_difference,
     equalized_odds_difference,
     false_positive_rate,
     selection_rate,
     true_positive_rate,
 )
 from fairlearn.postprocessing import ThresholdOptimizer
+from scipy.stats import bootstrap
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import precision_score, recall_score
 from sklearn.pipeline import Pipeline
@@ -32,6 +35,13 @@ DISPARITY_COLUMNS = (
     "demographic_parity_difference",
     "demographic_parity_ratio",
     "equalized_odds_difference",
+    "equal_opportunity_difference",
+)
+VERDICT_RULE = (
+    "A disparity blocks promotion when its whole bootstrap interval (fairness.confidence, resampling "
+    "the test split fairness.bootstrap_samples times) lies beyond its limit; when the limit falls inside "
+    "the interval the data cannot tell, and it is reported as uncertain, not judged. With "
+    "fairness.bootstrap_samples: 0 the point estimates are judged."
 )
 
 
@@ -43,7 +53,12 @@ def _recall(y_true, y_pred) -> float:
     return recall_score(y_true, y_pred, zero_division=0)
 
 
+def _base_rate(y_true, y_pred) -> float:
+    return float(np.mean(y_true)) if len(y_true) else float("nan")
+
+
 GROUP_METRICS = {
+    "base_rate": _base_rate,  # share of true positives: what a classifier that is always right selects
     "precision": _precision,
     "recall": _recall,
     "selection_rate": selection_rate,
@@ -130,13 +145,16 @@ def sensitive_groups(
 
 @dataclass(frozen=True)
 class FairnessResult:
-    """Per-group metrics, disparities per sensitive feature, and the gate's verdict."""
+    """Per-group metrics, disparities per sensitive feature (with bootstrap intervals), the gate's
+    verdict, and notes on what was reported rather than judged (uncertain disparities, parity that
+    the groups' base rates make unreachable)."""
 
     by_group: pd.DataFrame  # index (feature, group); GROUP_METRICS columns + "judged"
-    disparities: pd.DataFrame  # index feature; DISPARITY_COLUMNS + judged/small group counts
+    disparities: pd.DataFrame  # index feature; DISPARITY_COLUMNS (+ _low/_high) + judged/small counts
     violations: tuple[str, ...]
     small_groups: tuple[str, ...]
     score: float
+    notes: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -148,14 +166,30 @@ class FairnessResult:
         def clean(value):
             return None if isinstance(value, float) and np.isnan(value) else value
 
+        def interval(row, key):
+            low, high = row.get(f"{key}_low", np.nan), row.get(f"{key}_high", np.nan)
+            return None if np.isnan(low) else [float(low), float(high)]
+
         return {
             "passed": self.passed,
             "fairness_score": clean(self.score),
             "violations": list(self.violations),
+            "notes": list(self.notes),
+            "rule": VERDICT_RULE,
             "small_groups": list(self.small_groups),
             "disparities": {
                 feature: {key: clean(float(row[key])) for key in DISPARITY_COLUMNS}
                 for feature, row in self.disparities.iterrows()
+            },
+            "intervals": {
+                feature: {key: interval(row, key) for key in DISPARITY_COLUMNS}
+                for feature, row in self.disparities.iterrows()
+            },
+            "base_rates": {  # per sensitive feature, each group's share of true positives
+                str(feature): {
+                    str(group): clean(float(rate)) for (_, group), rate in frame["base_rate"].items()
+                }
+                for feature, frame in self.by_group.groupby(level=0, sort=False)
             },
         }
 
@@ -165,16 +199,64 @@ def _largest_gap(by_group: pd.DataFrame, metric: str) -> tuple[str, float, str, 
     return str(low), float(by_group.loc[low, metric]), str(high), float(by_group.loc[high, metric])
 
 
+def _disparities(y_true: np.ndarray, y_pred: np.ndarray, codes: np.ndarray, n_groups: int, axis: int = -1):
+    """[parity difference, parity ratio, equalized odds difference, equal opportunity difference]
+    of decisions over groups coded 0..n_groups-1, vectorised along ``axis`` (bootstrap resamples)."""
+    selection, tpr, fpr = [], [], []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for k in range(n_groups):
+            member = codes == k
+            positive, negative = member & (y_true == 1), member & (y_true == 0)
+            selection.append((y_pred * member).sum(axis) / member.sum(axis))
+            tpr.append((y_pred * positive).sum(axis) / positive.sum(axis))
+            fpr.append((y_pred * negative).sum(axis) / negative.sum(axis))
+        selection, tpr, fpr = np.array(selection), np.array(tpr), np.array(fpr)
+        gap_tpr, gap_fpr = tpr.max(0) - tpr.min(0), fpr.max(0) - fpr.min(0)
+        return np.array(
+            [
+                selection.max(0) - selection.min(0),
+                selection.min(0) / selection.max(0),
+                np.maximum(gap_tpr, gap_fpr),
+                gap_tpr,
+            ]
+        )
+
+
+def disparity_intervals(
+    y_true: np.ndarray, y_pred: np.ndarray, groups: pd.Series, settings: FairnessSettings, seed: int = 0
+) -> dict[str, tuple[float, float]]:
+    """Percentile-bootstrap intervals (scipy.stats.bootstrap, rows resampled with their group) of
+    each disparity in DISPARITY_COLUMNS; empty when ``settings.bootstrap_samples`` is 0."""
+    if settings.bootstrap_samples == 0:
+        return {}
+    codes, uniques = pd.factorize(np.asarray(groups))
+    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    with warnings.catch_warnings():  # a resample without one group's positives: NaN, not a warning
+        warnings.simplefilter("ignore")
+        result = bootstrap(
+            (y_true, y_pred, codes),
+            lambda t, p, c, axis=-1: _disparities(t, p, c, len(uniques), axis),
+            paired=True,
+            vectorized=True,
+            n_resamples=settings.bootstrap_samples,
+            confidence_level=settings.confidence,
+            method="percentile",
+            random_state=seed,
+        )
+    low, high = result.confidence_interval
+    return {key: (float(low[i]), float(high[i])) for i, key in enumerate(DISPARITY_COLUMNS)}
+
+
 def assess_fairness(
     y_true: np.ndarray, y_pred: np.ndarray, groups: pd.DataFrame, settings: FairnessSettings
 ) -> FairnessResult:
     """Fairlearn MetricFrame per sensitive feature (and their intersection); the gate judges the
-    groups with at least ``min_group_size`` rows and lists the smaller ones."""
+    groups with at least ``min_group_size`` rows and lists the smaller ones (VERDICT_RULE)."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     columns = {feature: groups[feature] for feature in groups.columns}
     if len(groups.columns) > 1:
         columns[INTERSECTION_SEPARATOR.join(groups.columns)] = groups.agg(INTERSECTION_SEPARATOR.join, axis=1)
-    per_group, disparities, violations, small = [], {}, [], []
+    per_group, disparities, violations, small, notes = [], {}, [], [], []
     for feature, series in columns.items():
         frame = MetricFrame(
             metrics=GROUP_METRICS, y_true=y_true, y_pred=y_pred, sensitive_features=series.to_numpy()
@@ -192,10 +274,17 @@ def assess_fairness(
             entry["demographic_parity_difference"] = float(demographic_parity_difference(**kwargs))
             entry["demographic_parity_ratio"] = float(demographic_parity_ratio(**kwargs))
             entry["equalized_odds_difference"] = float(equalized_odds_difference(**kwargs))
+            entry["equal_opportunity_difference"] = float(equal_opportunity_difference(**kwargs))
+            for key, (low, high) in disparity_intervals(
+                y_true[rows], y_pred[rows], series[rows], settings
+            ).items():
+                entry[f"{key}_low"], entry[f"{key}_high"] = low, high
             if feature in groups.columns or settings.judge_intersection:
-                violations += _violations(
+                found, noted = _verdicts(
                     feature, entry, judged, y_true[rows], y_pred[rows], series[rows], settings
                 )
+                violations += found
+                notes += noted
         disparities[feature] = entry
     ratios = [disparities[f]["demographic_parity_ratio"] for f in groups.columns]
     judged_ratios = [r for r in ratios if not np.isnan(r)]
@@ -205,34 +294,92 @@ def assess_fairness(
         violations=tuple(violations),
         small_groups=tuple(small),
         score=float(min(judged_ratios)) if judged_ratios else float("nan"),
+        notes=tuple(notes),
     )
 
 
-def _violations(feature, entry, judged, y_true, y_pred, series, settings) -> list[str]:
-    found = []
+def _side(entry: dict, key: str, limit: float, beyond) -> str:
+    """'beyond' / 'within' the limit, or 'uncertain' when the limit lies inside the interval."""
+    low, high = entry.get(f"{key}_low"), entry.get(f"{key}_high")
+    if low is None or np.isnan(low):
+        return "beyond" if beyond(entry[key], limit) else "within"
+    if beyond(low, limit) and beyond(high, limit):
+        return "beyond"
+    return "within" if not (beyond(low, limit) or beyond(high, limit)) else "uncertain"
+
+
+def _interval_text(entry: dict, key: str, settings: FairnessSettings) -> str:
+    low = entry.get(f"{key}_low")
+    if low is None or np.isnan(low):
+        return ""
+    return f", {settings.confidence:.0%} interval {low:.3f}-{entry[f'{key}_high']:.3f}"
+
+
+def _rate_gap(y_true, y_pred, series, metrics: dict) -> tuple[str, str, float, str, float]:
+    rates = MetricFrame(
+        metrics=metrics, y_true=y_true, y_pred=y_pred, sensitive_features=series.to_numpy()
+    ).by_group
+    rates.index = rates.index.astype(str)
+    metric = (rates.max() - rates.min()).idxmax()
+    return (metric, *_largest_gap(rates, metric))
+
+
+def _verdicts(feature, entry, judged, y_true, y_pred, series, settings) -> tuple[list[str], list[str]]:
+    """(violations, notes) of one sensitive feature under VERDICT_RULE."""
+    found, notes = [], []
     ratio, min_ratio = entry["demographic_parity_ratio"], settings.min_demographic_parity_ratio
-    if ratio < min_ratio:
+    low_b, low_rate, high_b, high_rate = _largest_gap(judged, "base_rate")
+    reachable = high_rate <= 0 or low_rate / high_rate >= min_ratio
+    if not reachable:
+        notes.append(
+            f"demographic parity for {feature!r} is unreachable at any useful accuracy: the groups' "
+            f"base rates differ (group {low_b!r} {low_rate:.3f} vs {high_b!r} {high_rate:.3f}, ratio "
+            f"{low_rate / high_rate:.3f} < {min_ratio}), so a model that is right more often is further from "
+            "parity; equalized odds (fairness.max_equalized_odds_difference) or equal opportunity "
+            "(fairness.max_equal_opportunity_difference) fit such data"
+            + (
+                "; parity was reported, not judged (fairness.parity_when_unreachable: report)"
+                if settings.parity_when_unreachable == "report"
+                else "; parity is judged anyway (fairness.parity_when_unreachable: judge)"
+            )
+        )
+    judge_parity = reachable or settings.parity_when_unreachable == "judge"
+    side = _side(entry, "demographic_parity_ratio", min_ratio, lambda v, lim: v < lim)
+    text = f"demographic parity ratio for {feature!r} is {ratio:.3f}"
+    text += _interval_text(entry, "demographic_parity_ratio", settings)
+    if judge_parity and side == "beyond":
         low, low_v, high, high_v = _largest_gap(judged, "selection_rate")
         found.append(
-            f"demographic parity ratio for {feature!r} is {ratio:.3f} < {min_ratio}"
-            f" (selection rate of group {low!r} {low_v:.3f} vs {high!r} {high_v:.3f})"
+            f"{text} < {min_ratio} (selection rate of group {low!r} {low_v:.3f} vs {high!r} {high_v:.3f})"
         )
-    eo, max_eo = entry["equalized_odds_difference"], settings.max_equalized_odds_difference
-    if eo > max_eo:
-        rates = MetricFrame(
-            metrics={"true_positive_rate": true_positive_rate, "false_positive_rate": false_positive_rate},
-            y_true=y_true,
-            y_pred=y_pred,
-            sensitive_features=series.to_numpy(),
-        ).by_group
-        rates.index = rates.index.astype(str)
-        metric = (rates.max() - rates.min()).idxmax()
-        low, low_v, high, high_v = _largest_gap(rates, metric)
-        found.append(
-            f"equalized odds difference for {feature!r} is {eo:.3f} > {max_eo}"
-            f" ({metric.replace('_', ' ')} of group {low!r} {low_v:.3f} vs {high!r} {high_v:.3f})"
+    elif judge_parity and side == "uncertain":
+        notes.append(f"{text}: {min_ratio} lies inside the interval, uncertain, not judged")
+    odds = [
+        ("equalized_odds_difference", settings.max_equalized_odds_difference, "equalized odds difference")
+    ]
+    if settings.max_equal_opportunity_difference is not None:
+        odds.append(
+            (
+                "equal_opportunity_difference",
+                settings.max_equal_opportunity_difference,
+                "equal opportunity difference",
+            )
         )
-    return found
+    for key, limit, label in odds:
+        side = _side(entry, key, limit, lambda v, lim: v > lim)
+        text = f"{label} for {feature!r} is {entry[key]:.3f}{_interval_text(entry, key, settings)}"
+        if side == "beyond":
+            metrics = {"true_positive_rate": true_positive_rate}
+            if key == "equalized_odds_difference":
+                metrics["false_positive_rate"] = false_positive_rate
+            metric, low, low_v, high, high_v = _rate_gap(y_true, y_pred, series, metrics)
+            found.append(
+                f"{text} > {limit} ({metric.replace('_', ' ')} of group {low!r} {low_v:.3f}"
+                f" vs {high!r} {high_v:.3f})"
+            )
+        elif side == "uncertain":
+            notes.append(f"{text}: {limit} lies inside the interval, uncertain, not judged")
+    return found, notes
 
 
 POOLED_GROUP = "other (small groups)"
@@ -371,10 +518,13 @@ def fairness_html(result: FairnessResult, title: str, mitigated: FairnessResult 
     from ml.reports import html_page, html_table, svg_bar_chart
 
     def verdict(res: FairnessResult) -> str:
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in res.notes)
+        notes = f"<p>Reported, not judged:</p><ul>{notes}</ul>" if notes else ""
+        rule = f"<p><small>{html.escape(VERDICT_RULE)}</small></p>"
         if res.passed:
-            return f'<p class="pass">Passed. Fairness score {res.score:.3f}.</p>'
+            return f'<p class="pass">Passed. Fairness score {res.score:.3f}.</p>{notes}{rule}'
         items = "".join(f"<li>{html.escape(v)}</li>" for v in res.violations)
-        return f'<p class="fail">Blocked. Fairness score {res.score:.3f}.</p><ul>{items}</ul>'
+        return f'<p class="fail">Blocked. Fairness score {res.score:.3f}.</p><ul>{items}</ul>{notes}{rule}'
 
     sections = [
         ("Verdict", verdict(result)),
@@ -384,7 +534,7 @@ def fairness_html(result: FairnessResult, title: str, mitigated: FairnessResult 
         # fairlearn names the group level "sensitive_feature_0": show the sensitive column instead
         frame = ordered_groups(frame.droplevel("feature")).rename_axis(feature)
         chart = svg_bar_chart(
-            frame[["selection_rate", "recall", "false_positive_rate", "precision"]],
+            frame[["base_rate", "selection_rate", "recall", "false_positive_rate", "precision"]],
             f"Per-group rates: {feature}",
             xlim=(0, 1),
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+import numpy as np
+
 from ml import names
 from ml.settings import PromotionSettings
 
@@ -16,6 +18,9 @@ class Candidate:
     name: str  # "model" or "mitigated_model"
     metric: float
     fairness_violations: tuple[str, ...]
+    roc_auc: float = float("nan")
+    base_rate: float = float("nan")  # share of positives in the test split
+    fairness_notes: tuple[str, ...] = ()  # reported, not judged (uncertain, parity unreachable)
 
 
 @dataclass(frozen=True)
@@ -34,20 +39,77 @@ class Decision:
 
 def candidates_from(metrics: dict, fairness: dict, mitigated: dict | None, metric: str) -> list[Candidate]:
     """The trained model, then the mitigated one when mitigation produced it, with what the gates read."""
-    candidates = [Candidate(names.MODEL, metrics[metric], tuple(fairness["violations"]))]
+    base_rate = metrics.get(names.BASELINE_PRECISION, float("nan"))
+    roc_auc = metrics.get(names.ROC_AUC, float("nan"))
+    notes = tuple(fairness.get("notes", ()))
+    candidates = [
+        Candidate(names.MODEL, metrics[metric], tuple(fairness["violations"]), roc_auc, base_rate, notes)
+    ]
     if mitigated and mitigated.get("available"):
-        violations = tuple(mitigated[names.FAIRNESS]["violations"])
-        candidates.append(Candidate(names.MITIGATED_MODEL, mitigated["metrics"][metric], violations))
+        record = mitigated[names.FAIRNESS]
+        violations, notes = tuple(record["violations"]), tuple(record.get("notes", ()))
+        scores = mitigated["metrics"]
+        auc = scores.get(names.ROC_AUC, roc_auc)
+        candidates.append(Candidate(names.MITIGATED_MODEL, scores[metric], violations, auc, base_rate, notes))
     return candidates
 
 
-def gate_failures(candidate: Candidate, metric_name: str, settings: PromotionSettings) -> list[str]:
-    failures = []
-    if not candidate.metric >= settings.min_primary_metric:
-        failures.append(
-            f"quality gate: {candidate.name} {metric_name} {candidate.metric:.4f} < floor "
-            f"{settings.min_primary_metric} (promotion.min_primary_metric)"
+def always_positive(metric: str, base_rate: float) -> float | None:
+    """``metric`` of the trivial model on a split with this share of positives (accuracy: the
+    majority answer); None for recall, which answering always positive maximises (no lift there)."""
+    if metric == names.PRECISION:
+        return base_rate
+    if metric == names.F1:
+        return 2 * base_rate / (1 + base_rate)
+    if metric == names.ACCURACY:
+        return max(base_rate, 1 - base_rate)
+    if metric == names.ROC_AUC:
+        return 0.5
+    return None
+
+
+def quality_checks(
+    candidate: Candidate, metric_name: str, settings: PromotionSettings
+) -> list[tuple[bool, str]]:
+    """(passed, what was compared) for each configured quality gate, the base rate stated."""
+    checks: list[tuple[bool, str]] = []
+    name, value, rate = candidate.name, candidate.metric, candidate.base_rate
+    baseline = always_positive(metric_name, rate)
+    if settings.min_lift is not None and baseline is not None and np.isfinite(rate):
+        lift = value / baseline if baseline > 0 else float("inf")
+        checks.append(
+            (
+                lift >= settings.min_lift,
+                f"{name} {metric_name} {value:.4f} is {lift:.2f}x the always-positive baseline {baseline:.4f}"
+                f" (base rate {rate:.3f}); min lift {settings.min_lift} (promotion.min_lift)",
+            )
         )
+    if settings.min_roc_auc is not None:
+        auc = candidate.roc_auc
+        checks.append(
+            (
+                bool(auc >= settings.min_roc_auc),  # NaN (one class only) fails
+                f"{name} ROC AUC {auc:.4f}; min {settings.min_roc_auc}"
+                " (promotion.min_roc_auc, 0.5 is chance)",
+            )
+        )
+    if settings.min_primary_metric is not None:
+        passed = value >= settings.min_primary_metric
+        sign = ">=" if passed else "<"
+        checks.append(
+            (
+                passed,
+                f"{name} {metric_name} {value:.4f} {sign} floor {settings.min_primary_metric}"
+                " (promotion.min_primary_metric)",
+            )
+        )
+    return checks
+
+
+def gate_failures(candidate: Candidate, metric_name: str, settings: PromotionSettings) -> list[str]:
+    failures = [
+        f"quality gate: {text}" for ok, text in quality_checks(candidate, metric_name, settings) if not ok
+    ]
     failures += [f"fairness gate: {candidate.name} {v}" for v in candidate.fairness_violations]
     return failures
 
@@ -70,7 +132,10 @@ def decide(
         if problems:
             failures += problems
             continue
-        passed = [*failures, f"{candidate.name} passed the quality and fairness gates"]
+        gates = "; ".join(text for _, text in quality_checks(candidate, metric_name, settings))
+        gates = gates or "no quality gate is configured (promotion.min_lift, min_roc_auc, min_primary_metric)"
+        passed = [*failures, f"{candidate.name} passed the quality and fairness gates ({gates})"]
+        passed += [f"fairness note: {candidate.name} {note}" for note in candidate.fairness_notes]
         if production_metric is None:
             return Decision("production", candidate.name, (*passed, "no production version to compare with"))
         floor = production_metric - settings.tolerance

@@ -145,13 +145,37 @@ class FairnessSettings(StrictModel):
         default_factory=lambda: {"age": (35.0, 50.0)},
         description="inner band edges of numeric sensitive columns; unlisted ones are cut in quartiles",
     )
+    max_equal_opportunity_difference: float | None = Field(
+        None, ge=0.0, le=1.0, description="optional: largest gap in true positive rate between groups"
+    )
+    bootstrap_samples: int = Field(
+        1000,
+        ge=0,
+        le=100_000,
+        description="resamples of the test split per disparity; 0: judge point estimates",
+    )
+    confidence: float = Field(0.9, gt=0.5, lt=1.0, description="level of each disparity's bootstrap interval")
+    parity_when_unreachable: Literal["report", "judge"] = Field(
+        "report",
+        description="demographic parity when the groups' base rates already break it: report or block",
+    )
     judge_intersection: bool = False
     mitigation: Literal["none", "threshold_optimizer"] = "threshold_optimizer"
     mitigation_constraint: Literal["demographic_parity", "equalized_odds"] = "equalized_odds"
 
 
 class PromotionSettings(StrictModel):
-    min_primary_metric: float = Field(0.7, ge=0.0, le=1.0, description="quality gate on the test split")
+    """The quality gates read what transfers from one table to another: how much better than always
+    answering positive the primary metric is (lift; for precision that baseline is the base rate),
+    and ROC AUC (0.5 is chance whatever the base rate). An absolute floor is optional."""
+
+    min_lift: float | None = Field(
+        1.1, ge=1.0, description="primary metric / the always-positive baseline's on the test split"
+    )
+    min_roc_auc: float | None = Field(0.6, ge=0.5, le=1.0, description="ranking quality on the test split")
+    min_primary_metric: float | None = Field(
+        None, ge=0.0, le=1.0, description="optional absolute floor on the test split (tuned to one table)"
+    )
     tolerance: float = Field(
         0.005, ge=0.0, le=1.0, description="a candidate may trail production by this much and still win"
     )

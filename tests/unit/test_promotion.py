@@ -6,7 +6,7 @@ from ml.promotion import Candidate, decide
 from ml.settings import PromotionSettings
 from ml.training import select_best
 
-GATES = PromotionSettings(min_primary_metric=0.7, tolerance=0.01)
+GATES = PromotionSettings(min_lift=None, min_roc_auc=None, min_primary_metric=0.7, tolerance=0.01)
 GOOD = Candidate("model", 0.80, ())
 UNFAIR = Candidate("model", 0.82, ("equalized odds difference for 'gender' is 0.200 > 0.1 (…)",))
 MITIGATED = Candidate("mitigated_model", 0.75, ())
@@ -54,6 +54,58 @@ def test_mitigated_candidate_is_promoted_when_the_plain_one_is_unfair():
 def test_every_failure_is_listed_when_nothing_passes():
     decision = decide([UNFAIR, Candidate("mitigated_model", 0.6, ())], "precision", GATES, None)
     assert decision.stage == "rejected" and len(decision.reasons) == 2, decision.reasons
+
+
+TRANSFERABLE = PromotionSettings()  # the defaults: lift over the base rate and ROC AUC, no floor
+
+
+def test_a_model_far_above_a_low_base_rate_passes_where_the_old_absolute_floor_blocked_it():
+    """The real table of the issue: positive rate 0.32, precision 0.67 (2.1x), blocked by a 0.7 floor."""
+    candidate = Candidate("model", 0.67, (), roc_auc=0.76, base_rate=0.32)
+    decision = decide([candidate], "precision", TRANSFERABLE, None)
+    assert decision.stage == "production", decision
+    assert "2.09x the always-positive baseline 0.3200 (base rate 0.320)" in decision.reasons[0], decision
+    floored = decide(
+        [candidate], "precision", TRANSFERABLE.model_copy(update={"min_primary_metric": 0.7}), None
+    )
+    assert floored.stage == "rejected", "the absolute floor stays available as an option"
+    assert floored.reasons == (
+        "quality gate: model precision 0.6700 < floor 0.7 (promotion.min_primary_metric)",
+    )
+
+
+def test_a_model_barely_above_a_high_base_rate_is_blocked_with_the_base_rate_named():
+    """Base rate 0.75: precision 0.78 clears a 0.7 floor but is only 1.04x always answering positive."""
+    decision = decide(
+        [Candidate("model", 0.78, (), roc_auc=0.58, base_rate=0.75)], "precision", TRANSFERABLE, None
+    )
+    assert decision.stage == "rejected", decision
+    assert decision.reasons == (
+        "quality gate: model precision 0.7800 is 1.04x the always-positive baseline 0.7500 (base rate 0.750);"
+        " min lift 1.1 (promotion.min_lift)",
+        "quality gate: model ROC AUC 0.5800; min 0.6 (promotion.min_roc_auc, 0.5 is chance)",
+    ), decision.reasons
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "lift"),
+    [("f1", 0.80, 0.80 / (2 * 0.6 / 1.6)), ("accuracy", 0.72, 0.72 / 0.6), ("roc_auc", 0.75, 1.5)],
+)
+def test_lift_is_over_the_always_positive_answer_of_each_metric(metric, value, lift):
+    decision = decide(
+        [Candidate("model", value, (), roc_auc=0.75, base_rate=0.6)], metric, TRANSFERABLE, None
+    )
+    assert f"is {lift:.2f}x" in decision.reasons[0], decision.reasons
+
+
+def test_recall_has_no_lift_gate_since_always_positive_has_recall_one():
+    decision = decide([Candidate("model", 0.9, (), roc_auc=0.7, base_rate=0.3)], "recall", TRANSFERABLE, None)
+    assert decision.stage == "production" and "lift" not in decision.reasons[0], decision.reasons
+
+
+def test_a_single_class_test_split_has_no_roc_auc_and_fails_that_gate():
+    decision = decide([Candidate("model", 0.9, (), base_rate=0.3)], "precision", TRANSFERABLE, None)
+    assert decision.stage == "rejected" and "ROC AUC nan" in decision.reasons[-1], decision.reasons
 
 
 @pytest.mark.parametrize(
