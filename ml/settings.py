@@ -133,8 +133,16 @@ class SearchSettings(StrictModel):
     orchestrator); the best on the validation split by the primary metric wins."""
 
     candidates: tuple[dict[str, Any], ...] = Field(
-        default=({},), min_length=1, description="each: overrides of model.params"
+        default=({},),
+        min_length=1,
+        description="each: overrides of model.params, or another estimator ({kind: ..., its params})",
     )
+    cv_below_rows: int = Field(
+        5000,
+        ge=0,
+        description="train + validation rows below which candidates are compared by cross-validation",
+    )
+    cv_folds: int = Field(5, ge=2, le=20, description="stratified folds of that cross-validation")
 
 
 class FairnessSettings(StrictModel):

@@ -12,12 +12,13 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from ml.evaluation import classification_metrics
 from ml.features import FeatureSchema, binary_target
-from ml.settings import ConfigError, ModelSettings, SplitSettings, TrainingSettings
+from ml.settings import ConfigError, ModelSettings, SearchSettings, SplitSettings, TrainingSettings
 
 DEFAULT_PARAMS: dict[str, dict] = {
     "lightgbm": {
@@ -75,11 +76,17 @@ def check_params(settings: ModelSettings, where: str = "model.params") -> None:
 
 
 def check_search(training: TrainingSettings) -> None:
-    """Every search candidate's parameters, checked before a run starts (a typo used to surface
-    inside the candidate's step, a minute into the run)."""
+    """Every search candidate's estimator and parameters, checked before a run starts (a typo used
+    to surface inside the candidate's step, a minute into the run)."""
     for i, overrides in enumerate(training.search.candidates):
-        where = f"search.candidates[{i}] ({overrides}) in the training config: model.params + candidate"
-        check_params(candidate_settings(training.model, overrides), where)
+        where = f"search.candidates[{i}] ({overrides}) in the training config"
+        kind = overrides.get("kind", training.model.kind)
+        if kind not in ESTIMATORS:
+            raise ConfigError(f"{where}: kind {kind!r} is not one of {', '.join(ESTIMATORS)}")
+        same = kind == training.model.kind
+        check_params(
+            candidate_settings(training.model, overrides), f"{where}: {'model.params + ' * same}candidate"
+        )
 
 
 def make_estimator(settings: ModelSettings, seed: int):
@@ -191,8 +198,55 @@ def booster_input(model: Pipeline, frame: pd.DataFrame) -> np.ndarray | None:
 
 
 def candidate_settings(base: ModelSettings, overrides: dict) -> ModelSettings:
-    """The model settings of one search candidate: ``model.params`` updated with ``overrides``."""
-    return base.model_copy(update={"params": {**base.params, **overrides}})
+    """The model settings of one search candidate: ``model.params`` updated with ``overrides``; a
+    candidate naming another ``kind`` starts from that estimator's defaults (``model.params``
+    belong to ``model.kind``)."""
+    params = {key: value for key, value in overrides.items() if key != "kind"}
+    kind = overrides.get("kind", base.kind)
+    if kind == base.kind:
+        return base.model_copy(update={"params": {**base.params, **params}})
+    return ModelSettings(kind=kind, params=params)
+
+
+def model_kind(model) -> str:
+    """``model.kind`` of a fitted pipeline, or of the pipeline a mitigated model wraps."""
+    pipeline = model.model if isinstance(getattr(model, "model", None), Pipeline) else model
+    clf = pipeline.named_steps["clf"]
+    return next(kind for kind, cls in ESTIMATORS.items() if isinstance(clf, cls))
+
+
+def selection_method(rows: int, candidates: int, search: SearchSettings) -> str:
+    """How candidates are compared: one validation split, or (several candidates on fewer than
+    ``search.cv_below_rows`` rows, where one split is too noisy to choose) cross-validation."""
+    if candidates > 1 and rows < search.cv_below_rows:
+        return f"{search.cv_folds}-fold cross-validation on train + validation"
+    return "validation split"
+
+
+def candidate_score(
+    split: tuple[pd.DataFrame, pd.DataFrame],
+    schema: FeatureSchema,
+    settings: ModelSettings,
+    training: TrainingSettings,
+    fitted: Pipeline,
+) -> tuple[dict, str]:
+    """(metrics, how they were measured) of a candidate for the selection: ``fitted`` (trained on
+    the train split) on the validation split, or out-of-fold predictions of stratified k-fold
+    cross-validation over train + validation (``selection_method``)."""
+    train, validation = split
+    method = selection_method(len(train) + len(validation), len(training.search.candidates), training.search)
+    threshold = training.decision_threshold
+    if method == "validation split":
+        y_val = binary_target(validation[schema.target_column], schema.positive_label)
+        return classification_metrics(y_val, predict_proba(fitted, validation, schema), threshold), method
+    frame = pd.concat([train, validation], ignore_index=True)
+    y = binary_target(frame[schema.target_column], schema.positive_label)
+    folds = StratifiedKFold(training.search.cv_folds, shuffle=True, random_state=training.seed)
+    out_of_fold = np.empty(len(frame))
+    for fit_rows, held_out in folds.split(frame, y):
+        model = train_model(frame.iloc[fit_rows], schema, settings, training.seed)
+        out_of_fold[held_out] = predict_proba(model, frame.iloc[held_out], schema)
+    return classification_metrics(y, out_of_fold, threshold), method
 
 
 def select_best(scores: list[float], metric: str) -> int:

@@ -16,6 +16,7 @@ from ml.evaluation import classification_metrics
 from ml.features import binary_target
 from ml.promotion import Candidate, candidates_from, decide
 from ml.settings import TrainingSettings
+from ml.training import model_kind
 from registry import models as registry
 from registry.models import RegistryError
 from registry.release import Release, release_of, release_record
@@ -47,7 +48,9 @@ def yardstick(production, frame: pd.DataFrame, metric: str) -> tuple[float | Non
         return None, f"production version {production.name} could not score this data: {exc}", None
 
 
-def _release(candidate: str, metric: float, training: TrainingSettings, evaluation: dict | None, code: dict):
+def _release(
+    candidate: str, metric: float, training: TrainingSettings, evaluation: dict | None, code: dict, kind: str
+):
     """The release entry of this step's model version for ``candidate`` (registry/release.py)."""
     context = get_step_context()
     this, inputs = context.model, context.inputs
@@ -66,7 +69,7 @@ def _release(candidate: str, metric: float, training: TrainingSettings, evaluati
         schema_artifact_id=str(inputs["feature_schema"][0].id),
         decision_threshold=training.decision_threshold,
         mitigation=mitigation,
-        model_kind=training.model.kind,
+        model_kind=kind,  # the selected candidate's estimator (search.candidates may name another kind)
         primary_metric={"name": training.primary_metric, "value": metric},
         data_fingerprint=this.run_metadata.get(names.DATA_FINGERPRINT) or {},
         code_reference=code,
@@ -90,7 +93,9 @@ def judge(candidates: list[Candidate], production, frame: pd.DataFrame, training
     return decision, production_metric
 
 
-def release_chosen(decision, candidates, training, mitigated: tuple, frame: pd.DataFrame, code: dict) -> None:
+def release_chosen(
+    decision, candidates, training, mitigated: tuple, frame: pd.DataFrame, code: dict, kind: str
+) -> None:
     """Register the chosen candidate in MLflow, record its release and move the version's stage.
     ``mitigated``: (the mitigated model, its evaluation), either None when there is none."""
     (mitigated_model, mitigated_evaluation), this = mitigated, get_step_context().model
@@ -99,7 +104,7 @@ def release_chosen(decision, candidates, training, mitigated: tuple, frame: pd.D
         uri = log_sklearn_model(mitigated_model, frame.head(5), name=names.MITIGATED_MODEL)
     mlflow_version = registry.register_in_mlflow(this.name, uri, decision.summary()) if uri else None
     chosen = next(c.metric for c in candidates if c.name == decision.candidate)
-    release = _release(decision.candidate, chosen, training, mitigated_evaluation, code)
+    release = _release(decision.candidate, chosen, training, mitigated_evaluation, code, kind)
     log_metadata({names.RELEASE: release, names.MLFLOW_VERSION: mlflow_version}, infer_model=True)
     registry.set_stage(this.name, str(this.version), decision.stage, decision.summary())
 
@@ -126,7 +131,7 @@ def promote(
     code = code_reference or {"git_commit": None, "note": "not recorded: the pipeline was run without it"}
     if decision.candidate is not None:
         mitigated = (mitigated_model, mitigated_evaluation)
-        release_chosen(decision, candidates, training, mitigated, dataset_test, code)
+        release_chosen(decision, candidates, training, mitigated, dataset_test, code, model_kind(model))
     settings = training.model_dump(mode="json")
     log_metadata(
         {names.PROMOTION_DECISION: record, names.CODE_REFERENCE: code, names.TRAINING_SETTINGS: settings},

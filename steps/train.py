@@ -12,7 +12,15 @@ from ml.data.validation import check_feature_columns, validate_training_table
 from ml.evaluation import classification_metrics
 from ml.features import FeatureSchema, binary_target, feature_columns, infer_schema
 from ml.settings import DataSettings, TrainingSettings
-from ml.training import candidate_settings, predict_proba, select_best, split_dataset, train_model
+from ml.training import (
+    candidate_score,
+    candidate_settings,
+    model_kind,
+    predict_proba,
+    select_best,
+    split_dataset,
+    train_model,
+)
 from steps._context import log_version_metadata
 from steps.mlflow_logging import log_dataset, log_sklearn_model
 
@@ -48,16 +56,18 @@ def train_candidate(
     training: TrainingSettings,
     index: int,
 ) -> tuple[Annotated[Pipeline, names.CANDIDATE_MODEL], Annotated[dict, names.CANDIDATE_SCORE]]:
-    """Fit candidate ``index`` of ``search.candidates`` and score it on the validation split."""
+    """Fit candidate ``index`` of ``search.candidates`` on the train split and score it for the
+    selection (the validation split, or cross-validation on a small table)."""
     schema = FeatureSchema.from_dict(feature_schema)
     overrides = training.search.candidates[index]
-    model = train_model(dataset_train, schema, candidate_settings(training.model, overrides), training.seed)
-    y_val = binary_target(dataset_validation[schema.target_column], schema.positive_label)
-    proba = predict_proba(model, dataset_validation, schema)
-    metrics = classification_metrics(y_val, proba, training.decision_threshold)
-    mlflow.log_params({"candidate": index, **{f"override.{k}": v for k, v in overrides.items()}})
+    settings = candidate_settings(training.model, overrides)
+    model = train_model(dataset_train, schema, settings, training.seed)
+    metrics, method = candidate_score((dataset_train, dataset_validation), schema, settings, training, model)
+    mlflow.log_params({"candidate": index, "kind": settings.kind, "selection": method})
+    mlflow.log_params({f"override.{k}": v for k, v in overrides.items() if k != "kind"})
     mlflow.log_metrics({f"validation_{k}": v for k, v in metrics.items() if isinstance(v, float)})
-    return model, {"index": index, "overrides": overrides, "validation": metrics}
+    return model, {"index": index, "kind": settings.kind, "overrides": overrides, "validation": metrics,
+                   "selection": method}  # fmt: skip
 
 
 @step(experiment_tracker=True)
@@ -76,7 +86,7 @@ def select_model(
     schema = FeatureSchema.from_dict(feature_schema)
     mlflow.log_params(
         {
-            "model_kind": training.model.kind,
+            "model_kind": model_kind(model),
             "seed": training.seed,
             "n_features": len(schema.names),
             "selected_candidate": best,

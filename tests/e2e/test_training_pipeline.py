@@ -7,6 +7,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from ml import names
+from ml.settings import TrainingSettings, load_settings
 from tests.e2e.harness import (
     MODEL_NAME,
     PROJECT_ROOT,
@@ -74,7 +75,8 @@ def test_training_run_completed_every_step(trained):
         "promote",
         "model_card",
     }
-    candidates = {f"train_candidate_{i}" for i in range(3)}
+    shipped = load_settings(PROJECT_ROOT / "configs/training.yaml", TrainingSettings).search.candidates
+    candidates = {f"train_candidate_{i}" for i in range(len(shipped))}
     assert set(runs[0]["steps"]) == expected | candidates, runs[0]["steps"]
     assert set(runs[0]["steps"].values()) == {"completed"}, runs[0]["steps"]
 
@@ -106,8 +108,13 @@ def test_version_links_the_artifacts_later_pipelines_look_up(trained):
 def test_search_selected_the_best_validation_candidate(trained):
     results = trained["store"]["model_versions"][0]["metadata"][names.SEARCH_RESULTS]
     scores = [c["validation"][results["metric"]] for c in results["candidates"]]
-    assert len(scores) == 3, results
+    shipped = load_settings(PROJECT_ROOT / "configs/training.yaml", TrainingSettings).search.candidates
+    assert len(scores) == len(shipped) and len(shipped) >= 4, results
     assert results["selected"] == scores.index(max(scores)), f"picked {results['selected']} of {scores}"
+    kinds = [c["kind"] for c in results["candidates"]]
+    assert "logistic_regression" in kinds and "lightgbm" in kinds, f"a linear baseline is searched: {kinds}"
+    # the demo's 8,000 train + validation rows are above search.cv_below_rows: one validation split
+    assert {c["selection"] for c in results["candidates"]} == {"validation split"}, results
 
 
 def test_first_model_is_promoted_after_passing_the_gates(trained):
@@ -134,7 +141,11 @@ def test_mlflow_run_holds_params_metrics_model_and_datasets(trained):
     metadata = trained["store"]["model_versions"][0]["metadata"]
     client = MlflowClient(tracking_uri=trained["store"]["tracking_uri"])
     run = client.get_run(metadata["mlflow_run_id"])
-    assert run.data.params["model_kind"] == "lightgbm", run.data.params
+    results = metadata[names.SEARCH_RESULTS]
+    selected_kind = results["candidates"][results["selected"]]["kind"]
+    assert run.data.params["model_kind"] == selected_kind, (run.data.params, results)
+    release = metadata[names.RELEASE]
+    assert release["model_kind"] == selected_kind, release
     assert run.data.params["seed"] == "42", run.data.params
     for metric in names.METRIC_NAMES:
         assert run.data.metrics[metric] == pytest.approx(metadata[names.METRICS][metric]), metric

@@ -125,3 +125,58 @@ def test_other_models_go_through_scikit_learn(split):
     assert booster_input(model, split.test) is None
     expected = model.predict_proba(as_model_input(split.test, schema))[:, 1]
     assert np.array_equal(predict_proba(model, split.test, schema), expected)
+
+
+def test_a_candidate_may_name_another_estimator_which_starts_from_its_own_defaults():
+    from ml.training import candidate_settings
+
+    base = ModelSettings(kind="lightgbm", params={"num_leaves": 7})
+    assert candidate_settings(base, {"n_estimators": 50}).params == {"num_leaves": 7, "n_estimators": 50}
+    linear = candidate_settings(base, {"kind": "logistic_regression", "C": 0.1})
+    assert (linear.kind, linear.params) == ("logistic_regression", {"C": 0.1}), linear
+
+
+def test_a_candidates_unknown_kind_or_parameter_is_refused_before_the_run():
+    from ml.settings import SearchSettings, TrainingSettings
+    from ml.training import check_search
+
+    bad_kind = TrainingSettings(search=SearchSettings(candidates=({}, {"kind": "xgboost"})))
+    with pytest.raises(ConfigError, match=r"search.candidates\[1\].*kind 'xgboost' is not one of lightgbm, "):
+        check_search(bad_kind)
+    typo = TrainingSettings(search=SearchSettings(candidates=({"kind": "logistic_regression", "c": 1.0},)))
+    with pytest.raises(
+        ConfigError,
+        match=r"search.candidates\[0\].*logistic_regression has unknown parameter\(s\) 'c'; valid ones: C, ",
+    ):
+        check_search(typo)
+
+
+def test_small_tables_compare_candidates_by_cross_validation_and_large_ones_on_the_validation_split(split):
+    from ml.settings import SearchSettings, TrainingSettings
+    from ml.training import candidate_score, model_kind, selection_method
+
+    search = SearchSettings(candidates=({}, {"kind": "logistic_regression"}), cv_below_rows=5000, cv_folds=3)
+    assert selection_method(1200, 2, search) == "3-fold cross-validation on train + validation"
+    assert selection_method(1200, 1, search) == "validation split", "one candidate: nothing to choose"
+    assert selection_method(6000, 2, search) == "validation split"
+    training = TrainingSettings(search=search)
+    schema = schema_of(split.train)
+    settings = ModelSettings(kind="logistic_regression")
+    fitted = train_model(split.train, schema, settings, 0)
+    metrics, method = candidate_score((split.train, split.validation), schema, settings, training, fitted)
+    assert method.startswith("3-fold") and 0.5 < metrics[names.ROC_AUC] < 1, (method, metrics)
+    rows = len(split.train) + len(split.validation)
+    assert sum(sum(row) for row in metrics[names.CONFUSION_MATRIX]) == rows, (
+        "every row scored once, out of fold"
+    )
+    on_split, method = candidate_score(
+        (split.train, split.validation),
+        schema,
+        settings,
+        training.model_copy(update={"search": search.model_copy(update={"cv_below_rows": 0})}),
+        fitted,
+    )
+    assert method == "validation split" and sum(map(sum, on_split[names.CONFUSION_MATRIX])) == len(
+        split.validation
+    )
+    assert model_kind(fitted) == "logistic_regression"
