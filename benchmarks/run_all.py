@@ -19,13 +19,14 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 README = HERE / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-FIGURES = ("serving", "batch_scoring", "monitoring", "pipeline_overhead", "cli_help")
+FIGURES = ("serving", "batch_scoring", "monitoring", "pipeline_overhead", "cli_help", "baselines")
 SCRIPTS = {
     "serving": "serving.py",
     "batch_scoring": "batch_scoring.py",
     "monitoring": "monitoring_drift.py",
     "pipeline_overhead": "pipeline_overhead.py",
     "cli_help": "cli_help.py",
+    "baselines": "baselines.py",
 }
 TRAINED = ("serving", "batch_scoring", "monitoring")  # the figures measured on a trained project (--state)
 
@@ -130,6 +131,29 @@ def cli_help_rows(r: dict) -> list[str]:
     ]
 
 
+def baselines_rows(r: dict) -> list[str]:
+    rows = []
+    for name, t in r["tables"].items():
+        (baseline, b), (reference, ref) = (
+            next(iter(t["baselines"].items())),
+            next(iter(t["reference"].items())),
+        )
+        chosen = t["selected"]
+        figure = (
+            f"Released model vs a simple baseline: {name}, {t['rows']:,} rows, base rate {t['base_rate']:.2f}"
+        )
+        ours = (
+            f"selected {chosen['kind']}: ROC AUC {chosen['roc_auc']:.3f}, precision {chosen['precision']:.3f}"
+        )
+        peer = f"{baseline}: ROC AUC {b['roc_auc']:.3f}, precision {b['precision']:.3f}"
+        seen = f"for reference, {reference}: ROC AUC {ref['roc_auc']:.3f}"
+        gap = f"AUC {chosen['roc_auc'] - b['roc_auc']:+.3f} vs baseline: {yes(t['met'])}"
+        rows.append(
+            f"| {figure} ({t['selection']}) | {ours}; gates: {t['gates']['stage']} | {peer}; {seen} | {gap} |"
+        )
+    return rows
+
+
 def targets(results: dict) -> list[str]:
     lines = []
     if "serving" in results and "targets" in results["serving"]:
@@ -158,6 +182,11 @@ def targets(results: dict) -> list[str]:
         r = results["cli_help"]
         seconds = r["commands"]["run_py"]["median_s"]
         lines.append(f"- `run.py --help` < {r['target_s']} s: {yes(r['target_met'])} ({seconds:.2f} s)")
+    if "baselines" in results:
+        met = all(t["met"] for t in results["baselines"]["tables"].values())
+        lines.append(
+            f"- Released model's ROC AUC ≥ a logistic regression's − 0.01 on two public tables: {yes(met)}"
+        )
     return lines
 
 
@@ -178,6 +207,7 @@ def table(results: dict) -> str:
         "monitoring": monitoring_rows,
         "pipeline_overhead": overhead_rows,
         "cli_help": cli_help_rows,
+        "baselines": baselines_rows,
     }
     for name in FIGURES:
         if name in results:
