@@ -150,6 +150,8 @@ def cmd_score(
     )
     print(f"\nScored {summary['rows']} customers for {day} with model version {summary['model_version']}")
     print(f"  table {summary['table']} in {summary['database']}; labels {summary['label_share']}")
+    if names.SCORING_ENGINE in summary:
+        print(f"  engine dask: {summary[names.SCORING_ENGINE]['partitions']} partitions")
     for column, values in summary["unseen_categories"].items():
         print(f"  {column}: {values} unseen in training, scored as missing values (retraining learns them)")
     print(status.SCORED.line(f"{summary['rows']} rows for {day}"))

@@ -277,7 +277,7 @@ class DaskSettings(StrictModel):
         "LocalCluster on 127.0.0.1",
     )
     workers: int = Field(2, ge=1, le=256, description="LocalCluster only: single-threaded worker processes")
-    partition_rows: int = Field(100_000, ge=1, description="demo source: customers per partition")
+    partition_rows: int = Field(100_000, ge=1, description="demo and SQL sources: rows per partition")
     connect_timeout_seconds: float = Field(10.0, gt=0.0, le=600.0, description="wait for the scheduler")
 
 

@@ -161,6 +161,33 @@ def test_dask_on_scheduler_and_worker_processes_writes_the_pandas_engines_rows(t
     assert (by_dask.model_version == "1").all(), by_dask.model_version.unique()
 
 
+def test_dask_reads_a_postgresql_table_in_id_ranges_and_writes_the_pandas_engines_rows(trained):
+    """On a real PostgreSQL server (SQLite: the partitions hold the rows pandas reads, unit test)."""
+    from tests.e2e.postgres import postgres_server
+
+    state, day = trained["state"], "2026-03-09"
+    tables = generate_demo(customers=1500, seed=9, as_of=pd.Timestamp(day).date())
+    flat = build_customer_features(tables.customers, tables.sales, pd.Timestamp(day).date())
+    with postgres_server() as url:
+        engine = sa.create_engine(url)
+        try:
+            flat.to_sql("today", engine, index=False)
+        finally:
+            engine.dispose()
+        raw = yaml.safe_load(trained["project"].read_text())
+        raw["data"].update(source="sql", sql_url=url, sql_query="SELECT * FROM today")
+        raw["data"].pop("demo", None)
+        project = state / "project-sql.yaml"
+        project.write_text(yaml.safe_dump(raw))
+        must(score(trained, day, scoring_config(state, "pandas-sql"), project=project))
+        by_pandas = rows_of(trained["db"], day)
+        on_dask = scoring_config(state, "dask-sql", engine="dask", dask={"partition_rows": 500})
+        out = must(score(trained, day, on_dask, project=project)).stdout
+    assert f"Scored 1500 customers for {day}" in out and "engine dask: 3 partitions" in out, out[-3000:]
+    by_dask = rows_of(trained["db"], day)
+    pd.testing.assert_frame_equal(by_dask, by_pandas, obj="PostgreSQL on dask (3 ranges) vs pandas")
+
+
 def staged_rows(db: Path) -> int:
     """Rows in any staging table of ``db`` (0 while there is none or the file is busy)."""
     try:
