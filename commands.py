@@ -230,7 +230,7 @@ def cmd_monitor(
         project=project.project_name,
         launch_retraining=not defer_retraining,  # the step records a retraining as launched or deferred
     )
-    drift = output(run, "check_drift", names.DRIFT)
+    drift = output(run, "check_drift_on_dask" if monitoring.engine == "dask" else "check_drift", names.DRIFT)
     decision = output(run, "alert", names.MONITORING_DECISION)
     print(
         f"\nMonitoring {day}: drift share {drift['drift_share']:.2f} "

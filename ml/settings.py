@@ -323,6 +323,11 @@ class WebhookSettings(StrictModel):
 class MonitoringSettings(StrictModel):
     """configs/monitoring.yaml: drift and decay checks, alerts, the retraining loop."""
 
+    engine: Literal["pandas", "dask"] = Field(
+        "pandas",
+        description="pandas: one process reads and scores the window; dask: partitions on the scoring "
+        "cluster (configs/scoring.yaml dask), a seeded sample drawn across them",
+    )
     sample_rows: int = Field(20_000, ge=100, description="rows of each window given to Evidently")
     thresholds: MonitoringThresholds = MonitoringThresholds()
     retention_days: int = Field(90, ge=1, description="inference-log rows older than this are purged")

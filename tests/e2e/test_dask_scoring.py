@@ -21,7 +21,7 @@ from bentos.local_server import free_port
 from ml import names
 from ml.data.demo import generate_demo
 from ml.features import build_customer_features
-from tests.e2e.harness import PROJECT_ROOT, demo_stack, must, run_cli, training_config
+from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
 
 pytestmark = pytest.mark.e2e
 CUSTOMERS = 2000
@@ -186,6 +186,31 @@ def test_dask_reads_a_postgresql_table_in_id_ranges_and_writes_the_pandas_engine
     assert f"Scored 1500 customers for {day}" in out and "engine dask: 3 partitions" in out, out[-3000:]
     by_dask = rows_of(trained["db"], day)
     pd.testing.assert_frame_equal(by_dask, by_pandas, obj="PostgreSQL on dask (3 ranges) vs pandas")
+
+
+def test_drift_on_a_dask_window_gives_the_pandas_engines_verdicts_on_the_same_rows(trained, parquet_project):
+    """The Parquet file on pandas, its three-file folder on a LocalCluster: the same sample of 500 of
+    the 1500 rows, so the same Evidently verdicts and scores, and the same labelled-rows quality."""
+    state = trained["state"]
+    plain = {"sample_rows": 500, "webhook": {"dry_run": True}}
+    runs = {"pandas": ("2026-03-11", plain), "dask": ("2026-03-12", {**plain, "engine": "dask"})}
+    for engine, (day, values) in runs.items():
+        config = state / f"monitoring-{engine}.yaml"
+        config.write_text(yaml.safe_dump(values))
+        project = parquet_project["file" if engine == "pandas" else "folder"]
+        args = ("monitor", "--project", str(project), "--config", str(config), "--defer-retraining")
+        scoring = scoring_config(state, f"monitor-scoring-{engine}")
+        out = must(
+            run_cli(PROJECT_ROOT, trained["env"], *args, "--scoring-config", scoring, "--date", day)
+        ).stdout
+        assert f"Monitoring {day}: drift share" in out, out[-3000:]
+    version = probe(PROJECT_ROOT, trained["env"], MODEL_NAME)["model_versions"][0]["metadata"]
+    by_pandas, by_dask = (version[f"{names.MONITORING_PREFIX}{day}"] for day, _ in runs.values())
+    assert by_dask.pop(names.MONITORING_ENGINE) == {"engine": "dask", "partitions": 3}, by_dask
+    assert by_pandas["sample"]["sampled_current"] == 500 and by_pandas["quality"]["labelled_rows"] == 1500
+    for record in (by_pandas, by_dask):
+        del record["date"]
+    assert by_dask == by_pandas, "monitoring a window on dask vs the same rows on pandas"
 
 
 def staged_rows(db: Path) -> int:
