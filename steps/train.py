@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from zenml import step
 
+from adapters.dask_training import estimator_fit
 from ml import names
 from ml.data.validation import check_feature_columns, validate_training_table
 from ml.evaluation import classification_metrics
@@ -48,10 +49,13 @@ def train_candidate(
     training: TrainingSettings,
     index: int,
 ) -> tuple[Annotated[Pipeline, names.CANDIDATE_MODEL], Annotated[dict, names.CANDIDATE_SCORE]]:
-    """Fit candidate ``index`` of ``search.candidates`` and score it on the validation split."""
+    """Fit candidate ``index`` of ``search.candidates`` (on a Dask cluster with ``engine: dask``) and
+    score it on the validation split."""
     schema = FeatureSchema.from_dict(feature_schema)
     overrides = training.search.candidates[index]
-    model = train_model(dataset_train, schema, candidate_settings(training.model, overrides), training.seed)
+    settings = candidate_settings(training.model, overrides)
+    with estimator_fit(training) as fit:
+        model = train_model(dataset_train, schema, settings, training.seed, fit=fit)
     y_val = binary_target(dataset_validation[schema.target_column], schema.positive_label)
     proba = predict_proba(model, dataset_validation, schema)
     metrics = classification_metrics(y_val, proba, training.decision_threshold)

@@ -1,6 +1,8 @@
 """Nightly scoring with `engine: dask` as `run.py score` runs it: on a LocalCluster and on a real
-`dask scheduler` + `dask worker` processes started here, the same rows as the pandas engine; a worker
-killed mid-job never leaves half a date; a scheduler that does not answer exits 2 naming it."""
+`dask scheduler` + `dask worker` processes started here, the same rows as the pandas engine (demo,
+Parquet, a PostgreSQL table); a worker killed mid-job never leaves half a date; a scheduler that does
+not answer exits 2 naming it. Monitoring on dask gives the pandas engine's drift record; training on
+dask (lightgbm.dask) registers an ordinary LGBMClassifier as good as the pandas-trained one."""
 
 import os
 import signal
@@ -21,7 +23,16 @@ from bentos.local_server import free_port
 from ml import names
 from ml.data.demo import generate_demo
 from ml.features import build_customer_features
-from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
+from tests.e2e.harness import (
+    MODEL_NAME,
+    PROJECT_ROOT,
+    demo_stack,
+    must,
+    probe,
+    run_cli,
+    run_json,
+    training_config,
+)
 
 pytestmark = pytest.mark.e2e
 CUSTOMERS = 2000
@@ -328,3 +339,25 @@ def test_dask_workers_stage_into_a_real_postgresql_server_with_the_password_from
             engine.dispose()
     assert len(rows) == CUSTOMERS and rows[names.ID].is_unique, rows.head()
     assert tables == ["customer_scores"], f"the staging table is dropped after the run: {tables}"
+
+
+def test_training_on_dask_registers_an_ordinary_lightgbm_model_as_good_as_the_pandas_one(trained):
+    state, env = trained["state"], trained["env"]
+    config = training_config(state, "dask-training", search={"candidates": [{}]}, engine="dask")
+    out = must(run_cli(PROJECT_ROOT, env, "train", "--project", str(trained["project"]), "--config", config))
+    assert "Parameter n_jobs will be ignored" not in out.stdout + out.stderr, out.stderr[-3000:]
+    versions = {v["number"]: v for v in probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"]}
+    by_pandas, by_dask = (versions[n]["metadata"][names.METRICS] for n in (1, max(versions)))
+    print({metric: (by_pandas[metric], by_dask[metric]) for metric in names.METRIC_NAMES})
+    for metric, tolerance in ((names.ROC_AUC, 0.02), (names.PRECISION, 0.03), (names.ACCURACY, 0.03)):
+        gap = abs(by_dask[metric] - by_pandas[metric])
+        assert gap <= tolerance, f"{metric}: dask {by_dask[metric]:.4f} vs pandas {by_pandas[metric]:.4f}"
+    registered = run_json(
+        [sys.executable, "-m", "tests.e2e.model_probe", MODEL_NAME, str(max(versions))], PROJECT_ROOT, env
+    )
+    assert registered["class"] == "lightgbm.sklearn.LGBMClassifier", registered["class"]
+    assert registered["n_jobs"] == 1, (
+        "scored with the configured threads (n_jobs: 1), as a pandas-trained one"
+    )
+    for path in ("sklearn", "served"):  # the booster path of batch scoring, scikit-learn, the Bento bundle
+        assert registered[path] == pytest.approx(registered["pipeline"], abs=1e-12), path
