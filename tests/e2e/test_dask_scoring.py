@@ -36,7 +36,7 @@ from tests.e2e.harness import (
 
 pytestmark = pytest.mark.e2e
 CUSTOMERS = 2000
-DASK_BIN = Path(sys.executable).parent / "dask"
+DASK = [sys.executable, "-m", "dask"]  # the `dask` command with this interpreter, whatever its script says
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def dask_processes(workers: int = 1, log_dir: Path | None = None):
     started = []
     with log.open("w") as out:
         scheduler = subprocess.Popen(
-            [DASK_BIN, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            [*DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
             stdout=out, stderr=out, env=env, cwd=PROJECT_ROOT,
         )  # fmt: skip
         started.append(scheduler)
@@ -88,7 +88,7 @@ def dask_processes(workers: int = 1, log_dir: Path | None = None):
                 started.append(
                     subprocess.Popen(
                         [
-                            DASK_BIN,
+                            *DASK,
                             "worker",
                             address,
                             "--nthreads",
