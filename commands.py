@@ -150,6 +150,8 @@ def cmd_score(
     )
     print(f"\nScored {summary['rows']} customers for {day} with model version {summary['model_version']}")
     print(f"  table {summary['table']} in {summary['database']}; labels {summary['label_share']}")
+    if names.SCORING_ENGINE in summary:
+        print(f"  engine dask: {summary[names.SCORING_ENGINE]['partitions']} partitions")
     for column, values in summary["unseen_categories"].items():
         print(f"  {column}: {values} unseen in training, scored as missing values (retraining learns them)")
     print(status.SCORED.line(f"{summary['rows']} rows for {day}"))
@@ -228,7 +230,7 @@ def cmd_monitor(
         project=project.project_name,
         launch_retraining=not defer_retraining,  # the step records a retraining as launched or deferred
     )
-    drift = output(run, "check_drift", names.DRIFT)
+    drift = output(run, "check_drift_on_dask" if monitoring.engine == "dask" else "check_drift", names.DRIFT)
     decision = output(run, "alert", names.MONITORING_DECISION)
     print(
         f"\nMonitoring {day}: drift share {drift['drift_share']:.2f} "

@@ -1,5 +1,6 @@
-"""The Dask cluster `engine: dask` scores on: a running scheduler (scoring.dask.scheduler_address,
-else Dask's own DASK_SCHEDULER_ADDRESS), or a LocalCluster on 127.0.0.1 started for one run."""
+"""The Dask cluster `engine: dask` runs on (scoring and monitoring: scoring.dask; training:
+training.dask): a running scheduler (its scheduler_address, else Dask's own DASK_SCHEDULER_ADDRESS),
+or a LocalCluster on 127.0.0.1 started for one run."""
 
 from __future__ import annotations
 
@@ -17,20 +18,21 @@ class DaskClusterError(DataSourceError):
     """The Dask scheduler did not answer, or has no worker to run on."""
 
 
-def scheduler_address(settings: DaskSettings) -> tuple[str | None, str]:
-    """(the address to connect to, the setting that named it); (None, …): start a LocalCluster."""
+def scheduler_address(settings: DaskSettings, section: str = "scoring.dask") -> tuple[str | None, str]:
+    """(the address to connect to, the setting that named it); (None, …): start a LocalCluster.
+    ``section``: where ``settings`` come from, named in messages."""
     if settings.scheduler_address:
-        return settings.scheduler_address, "scoring.dask.scheduler_address"
+        return settings.scheduler_address, f"{section}.scheduler_address"
     return os.environ.get(ADDRESS_ENV) or None, ADDRESS_ENV
 
 
 @contextmanager
-def dask_client(settings: DaskSettings) -> Iterator:
+def dask_client(settings: DaskSettings, section: str = "scoring.dask") -> Iterator:
     """A ``distributed.Client`` on the configured cluster; closes what it started (the client, and the
     LocalCluster when it started one), never the scheduler it was pointed at."""
     from distributed import Client, LocalCluster
 
-    address, setting = scheduler_address(settings)
+    address, setting = scheduler_address(settings, section)
     timeout = settings.connect_timeout_seconds
     if address is None:
         with (
@@ -43,7 +45,7 @@ def dask_client(settings: DaskSettings) -> Iterator:
         return
     fix = (
         f"start one (`dask scheduler --host HOST --port PORT` and `dask worker {address}`), correct "
-        f"{setting}, or leave scoring.dask.scheduler_address empty and unset {ADDRESS_ENV} to score on a "
+        f"{setting}, or leave {section}.scheduler_address empty and unset {ADDRESS_ENV} to run on a "
         "LocalCluster"
     )
     try:
@@ -51,7 +53,7 @@ def dask_client(settings: DaskSettings) -> Iterator:
     except (OSError, ValueError) as exc:
         raise DaskClusterError(
             f"no Dask scheduler answered at {address!r} ({setting}) within "
-            f"scoring.dask.connect_timeout_seconds={timeout:g} s ({exc}); {fix}"
+            f"{section}.connect_timeout_seconds={timeout:g} s ({exc}); {fix}"
         ) from exc
     with client:
         try:

@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from adapters.scores_db import create_staging, drop_staging, replace_from_staging, stage_scores
-from adapters.sources import DataSourceError
+from adapters.sources import DataSourceError, read_sql_part, sql_partitions, sql_source_url
 from ml import names
 from ml.data.validation import DataValidationError, with_missing_markers
 from ml.features import FeatureSchema
@@ -33,7 +33,8 @@ class ShippedModel:
 
 def feature_partitions(data: DataSettings, scoring: ScoringSettings, day: date, root: Path) -> list:
     """Today's customers as delayed pandas partitions: the demo generated partition by partition
-    (customers + their own sales), a Parquet dataset one partition per file, a CSV in blocks."""
+    (customers + their own sales), a Parquet dataset one partition per file, a CSV in blocks, the
+    SQL query in ranges of its id column (``adapters.sources.sql_partitions``)."""
     from dask import delayed
 
     if data.source == "demo":
@@ -43,17 +44,17 @@ def feature_partitions(data: DataSettings, scoring: ScoringSettings, day: date, 
                 demo_partitions(data, scoring, scoring.dask.partition_rows)
             )
         ]
-    if data.source not in ("csv", "parquet"):
-        raise ConfigError(
-            "scoring.engine 'dask' reads the demo, CSV and Parquet sources, not data.source "
-            f"{data.source!r}; "
-            "set engine: pandas in configs/scoring.yaml, or export the query's rows to Parquet"
-        )
     if not data.id_column:
         raise ConfigError(
             "scoring.engine 'dask' needs data.id_column: rows of different partitions have no other "
             "common id; name the table's id column in configs/project.yaml"
         )
+    if data.source == "sql":  # the query in ranges of its id column, each read by a worker
+        url = sql_source_url(data)
+        return [
+            delayed(read_sql_part, pure=False)(url, part)
+            for part in sql_partitions(data, scoring.dask.partition_rows)
+        ]
     import dask
     import dask.dataframe as dd
 

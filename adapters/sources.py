@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
+import numbers
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -126,16 +128,81 @@ def _read_flat_table(data: DataSettings, root: Path) -> pd.DataFrame:
         path = flat_file(data, root)
         return pd.read_csv(path) if data.source == "csv" else pd.read_parquet(path)
     if data.source == "sql":
-        url = database_url(str(data.sql_url), data.sql_password_env, "data.sql_url", "data.sql_password_env")
-        try:
-            engine = sa.create_engine(url)
-        except (sa.exc.ArgumentError, ImportError) as exc:
-            raise DataSourceError(f"data.sql_url {data.sql_url!r} is not usable: {exc}") from exc
-        try:
-            with engine.connect() as conn:
-                return pd.read_sql_query(sa.text(str(data.sql_query)), conn)
-        except sa.exc.SQLAlchemyError as exc:
-            raise DataSourceError(f"data.sql_query failed on {engine.url!r}: {exc}") from exc
-        finally:
-            engine.dispose()
+        return read_sql_part(sql_source_url(data), SqlPart(str(data.sql_query), {}))
     raise DataSourceError(f"data.source {data.source!r} is not a flat-table source")
+
+
+def sql_source_url(data: DataSettings) -> sa.URL:
+    """``data.sql_url`` with its password from ``data.sql_password_env`` (when one is named)."""
+    return database_url(str(data.sql_url), data.sql_password_env, "data.sql_url", "data.sql_password_env")
+
+
+def _sql_engine(url: sa.URL | str, what: str) -> sa.Engine:
+    try:
+        return sa.create_engine(url)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise DataSourceError(f"data.sql_url {what!r} is not usable: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class SqlPart:
+    """One partition of the SQL source: a query and its bound parameters."""
+
+    query: str
+    params: dict
+
+
+def read_sql_part(url: sa.URL | str, part: SqlPart) -> pd.DataFrame:
+    """The rows of one SQL partition (or of the whole query), read as the pandas engine reads them."""
+    engine = _sql_engine(url, _shown(url))
+    try:
+        with engine.connect() as conn:
+            return pd.read_sql_query(sa.text(part.query), conn, params=part.params or None)
+    except sa.exc.SQLAlchemyError as exc:
+        raise DataSourceError(f"data.sql_query failed on {engine.url!r}: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
+def _shown(url: sa.URL | str) -> str:
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def sql_partitions(data: DataSettings, partition_rows: int) -> list[SqlPart]:
+    """``data.sql_query`` cut into partitions of about ``partition_rows`` rows on ``data.id_column``:
+    equal ranges of a numeric id between its minimum and maximum (as ``dask.dataframe.read_sql_table``
+    divides a table; ids spread unevenly give uneven partitions), or, for a text id, the query
+    ordered by id in slices of ``partition_rows`` (LIMIT/OFFSET). Rows whose id is NULL go to the
+    first partition, so every row the query returns is read exactly once."""
+    query = str(data.sql_query).strip().rstrip(";").strip()
+    engine = _sql_engine(sql_source_url(data), str(data.sql_url))
+    try:
+        quote = engine.dialect.identifier_preparer.quote
+        column, inner = quote(str(data.id_column)), f"({query}) AS andamio_source"
+        with engine.connect() as conn:
+            low, high, count = conn.execute(
+                sa.text(f"SELECT MIN({column}), MAX({column}), COUNT(*) FROM {inner}")
+            ).one()
+    except sa.exc.SQLAlchemyError as exc:
+        raise DataSourceError(f"data.sql_query failed on {engine.url!r}: {exc}") from exc
+    finally:
+        engine.dispose()
+    parts = max(1, -(-int(count) // partition_rows))
+    select = f"SELECT * FROM {inner}"
+    if low is None or parts == 1:
+        return [SqlPart(select, {})]
+    if not isinstance(low, numbers.Number) or isinstance(low, bool):  # text ids: ordered slices
+        ordered = f"{select} ORDER BY {column} LIMIT :rows OFFSET :skip"
+        return [SqlPart(ordered, {"rows": partition_rows, "skip": i * partition_rows}) for i in range(parts)]
+    if isinstance(low, int) and isinstance(high, int):
+        edges: list = [low + (high - low) * i // parts for i in range(parts + 1)]
+    else:
+        edges = [low + (high - low) * i / parts for i in range(parts + 1)]
+    out = []
+    for i in range(parts):
+        last = i == parts - 1
+        where = f"{column} >= :low AND {column} {'<=' if last else '<'} :high"
+        if i == 0:
+            where = f"({where}) OR {column} IS NULL"
+        out.append(SqlPart(f"{select} WHERE {where}", {"low": edges[i], "high": edges[i + 1]}))
+    return out

@@ -22,7 +22,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from ml.features import is_numeric
+from ml.features import FeatureSchema, binary_target, is_numeric
 from ml.names import INFERENCE_LOG_COLUMNS
 
 LOG_COLUMNS = INFERENCE_LOG_COLUMNS  # the service writes the log (bentos/inference_log.py)
@@ -134,8 +134,41 @@ def _check_drift_inputs(
     return wanted
 
 
+def sample_positions(rows: int, sample_rows: int, seed: int) -> np.ndarray | None:
+    """The positions of a seeded uniform sample without replacement of ``sample_rows`` of ``rows``
+    rows, in the sample's order: exactly the rows ``DataFrame.sample(n=sample_rows,
+    random_state=seed)`` takes. ``None`` when every row is kept. Drawn from the count alone, so a
+    window held in partitions gets the same sample as the same rows in one frame."""
+    if rows <= sample_rows:
+        return None
+    return np.random.RandomState(seed).choice(rows, size=sample_rows, replace=False).astype(np.intp)
+
+
+def positions_by_partition(lengths: list[int], positions: np.ndarray | None) -> list[np.ndarray]:
+    """``positions`` (of the window's concatenated partitions) split by partition, as positions
+    within each partition; every row of each partition when ``positions`` is ``None``."""
+    out, start = [], 0
+    for length in lengths:
+        if positions is None:
+            out.append(np.arange(length, dtype=np.intp))
+        else:
+            inside = positions[(positions >= start) & (positions < start + length)]
+            out.append(np.sort(inside) - start)
+        start += length
+    return out
+
+
+def assemble_sample(pieces: list[pd.DataFrame], positions: np.ndarray | None) -> pd.DataFrame:
+    """The sample of a partitioned window: each partition's sampled rows indexed by their position
+    in the window (``positions_by_partition``), put in the order of ``positions`` (the window's own
+    order when every row is kept): the frame ``DataFrame.sample`` gives on the rows in one frame."""
+    whole = pd.concat(pieces)
+    return whole if positions is None else whole.loc[positions]
+
+
 def _sample(frame: pd.DataFrame, sample_rows: int, seed: int) -> pd.DataFrame:
-    return frame.sample(n=sample_rows, random_state=seed) if len(frame) > sample_rows else frame
+    positions = sample_positions(len(frame), sample_rows, seed)
+    return frame if positions is None else frame.take(positions)
 
 
 def _short_type(config: dict) -> str:
@@ -207,6 +240,7 @@ def detect_drift(
     seed: int = 0,
     drift_share: float = 0.5,
     window: datetime | None = None,
+    current_rows: int | None = None,
 ) -> DriftResult:
     """Compare ``current`` with ``reference`` using Evidently's ``DataDriftPreset`` over the
     ``numeric`` and ``categorical`` feature columns (declared to Evidently, never guessed), plus
@@ -221,19 +255,26 @@ def detect_drift(
     ``drift_share``: the project's alerting share (monitoring.thresholds.drift_share), so that the
     report states the threshold the project alerts at, not Evidently's default 0.5. ``window``: the
     monitored window's date, the snapshot's time on the dashboard's x-axis (default: now).
+    ``current_rows``: ``current`` is already the seeded sample of a window of that many rows
+    (``sample_positions``, drawn across a partitioned window), compared as it is.
     """
     columns = _check_drift_inputs(reference, current, numeric, categorical, prediction, sample_rows)
+    if current_rows is not None and len(current) != min(current_rows, sample_rows):
+        raise ValueError(
+            f"current holds {len(current)} rows, not the sample of min({current_rows}, {sample_rows}) rows "
+            "of a window of current_rows rows; pass the window's seeded sample (sample_positions)"
+        )
     # Imported here: importing evidently takes seconds, and only drift detection needs it.
     from evidently import DataDefinition, Dataset, Report
     from evidently.metrics import ValueDrift
     from evidently.presets import DataDriftPreset
 
     ref_sample = _sample(reference, sample_rows, seed)[columns]
-    cur_sample = _sample(current, sample_rows, seed)[columns]
+    cur_sample = (current if current_rows is not None else _sample(current, sample_rows, seed))[columns]
     method = f"uniform random sample without replacement, seed {seed}"
     sample = {
         "reference_rows": int(len(reference)),
-        "current_rows": int(len(current)),
+        "current_rows": int(len(current) if current_rows is None else current_rows),
         "sampled_reference": int(len(ref_sample)),
         "sampled_current": int(len(cur_sample)),
         "sample_rows": int(sample_rows),
@@ -406,10 +447,60 @@ def seen_in_training(rows: pd.DataFrame, training: pd.DataFrame, columns: list[s
     missing = [c for c in columns if c not in rows or c not in training]
     if missing:
         raise ValueError(f"seen_in_training: column(s) {missing} are not in both frames; pass shared columns")
-    if rows.empty or training.empty:
+    return seen_in(rows, training_keys(training, columns), columns)
+
+
+def training_keys(training: pd.DataFrame, columns: list[str]) -> frozenset:
+    """The training rows' keys (a hash of ``columns`` as text) that ``seen_in`` looks rows up in."""
+    return frozenset(pd.util.hash_pandas_object(_as_text(training, columns), index=False).tolist())
+
+
+def seen_in(rows: pd.DataFrame, keys: frozenset, columns: list[str]) -> np.ndarray:
+    """``seen_in_training`` against the keys of the training rows (computed once for a window's
+    partitions)."""
+    if rows.empty or not keys:
         return np.zeros(len(rows), dtype=bool)
-    known = set(pd.util.hash_pandas_object(_as_text(training, columns), index=False))
-    return pd.util.hash_pandas_object(_as_text(rows, columns), index=False).isin(known).to_numpy()
+    return pd.util.hash_pandas_object(_as_text(rows, columns), index=False).isin(keys).to_numpy()
+
+
+@dataclass(frozen=True)
+class LabelledOutcomes:
+    """A window's labelled rows as the quality check reads them, in the window's order: ``target``
+    (1 = positive label), the release's ``decisions`` and probabilities (``proba``), and ``seen``
+    (the row, features and label, equals a training row)."""
+
+    target: np.ndarray
+    decisions: np.ndarray
+    proba: np.ndarray
+    seen: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list[LabelledOutcomes]) -> LabelledOutcomes:
+        """The outcomes of a window's partitions, in partition order."""
+        return cls(
+            *(
+                np.concatenate([getattr(p, f) for p in parts])
+                for f in ("target", "decisions", "proba", "seen")
+            )
+        )
+
+
+def labelled_outcomes(
+    frame: pd.DataFrame, decisions: np.ndarray, proba: np.ndarray, schema: FeatureSchema, keys: frozenset
+) -> LabelledOutcomes | None:
+    """The labelled rows of ``frame`` (scored as ``decisions``, ``proba``); ``None`` when ``frame``
+    has no target column (labels have not arrived). ``keys``: ``training_keys`` of the training rows
+    on the features and the target."""
+    if schema.target_column not in frame:
+        return None
+    known = frame[schema.target_column].notna().to_numpy()
+    labelled = frame[known]
+    return LabelledOutcomes(
+        target=binary_target(labelled[schema.target_column], schema.positive_label),
+        decisions=np.asarray(decisions)[known],
+        proba=np.asarray(proba)[known],
+        seen=seen_in(labelled, keys, [*schema.names, schema.target_column]),
+    )
 
 
 def _as_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

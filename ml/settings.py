@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ml import names
 
@@ -197,6 +205,21 @@ class RetrySettings(StrictModel):
     backoff: int = Field(2, ge=1, le=10, description="the wait is multiplied by this after each retry")
 
 
+class DaskSettings(StrictModel):
+    """Where `engine: dask` runs: an existing Dask scheduler, or a LocalCluster started per run."""
+
+    scheduler_address: str | None = Field(
+        None,
+        description="tcp://host:port of a running Dask scheduler; empty: DASK_SCHEDULER_ADDRESS, else a "
+        "LocalCluster on 127.0.0.1",
+    )
+    workers: int = Field(2, ge=1, le=256, description="LocalCluster only: single-threaded worker processes")
+    partition_rows: int = Field(
+        100_000, ge=1, description="demo and SQL sources, training matrix: rows per partition"
+    )
+    connect_timeout_seconds: float = Field(10.0, gt=0.0, le=600.0, description="wait for the scheduler")
+
+
 class TrainingSettings(StrictModel):
     """configs/training.yaml: everything the training pipeline may vary."""
 
@@ -211,6 +234,35 @@ class TrainingSettings(StrictModel):
     fairness: FairnessSettings = FairnessSettings()
     promotion: PromotionSettings = PromotionSettings()
     retry: RetrySettings = RetrySettings()
+    engine: Literal["pandas", "dask"] = Field(
+        "pandas",
+        description="pandas: fit in the step's process; dask: LightGBM fitted by lightgbm.dask on a Dask "
+        "cluster (training.dask), registered as the ordinary LGBMClassifier it gives back",
+    )
+    dask: DaskSettings = DaskSettings()
+
+    @field_validator("engine")
+    @classmethod
+    def _dask_trains_lightgbm(cls, engine: str, info: ValidationInfo) -> str:
+        model = info.data.get("model")
+        if engine == "dask" and model is not None and model.kind != "lightgbm":
+            raise ValueError(
+                f"engine 'dask' trains LightGBM only (lightgbm.dask), but model.kind is {model.kind!r}; "
+                "set engine: pandas to train it in one process, or model.kind: lightgbm"
+            )
+        search = info.data.get("search")
+        others = [
+            f"search.candidates[{i}] (kind {c['kind']!r})"
+            for i, c in enumerate(search.candidates if search is not None else ())
+            if c.get("kind", "lightgbm") != "lightgbm"
+        ]
+        if engine == "dask" and others:
+            raise ValueError(
+                f"engine 'dask' trains LightGBM only (lightgbm.dask), but {', '.join(others)} name another "
+                "estimator; remove those candidates (the shipped linear baseline is for tables one process "
+                "holds) or set engine: pandas"
+            )
+        return engine
 
 
 def _closest(key: str, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
@@ -300,19 +352,6 @@ class ScheduleSettings(StrictModel):
     )
 
 
-class DaskSettings(StrictModel):
-    """Where `engine: dask` scores: an existing Dask scheduler, or a LocalCluster started per run."""
-
-    scheduler_address: str | None = Field(
-        None,
-        description="tcp://host:port of a running Dask scheduler; empty: DASK_SCHEDULER_ADDRESS, else a "
-        "LocalCluster on 127.0.0.1",
-    )
-    workers: int = Field(2, ge=1, le=256, description="LocalCluster only: single-threaded worker processes")
-    partition_rows: int = Field(100_000, ge=1, description="demo source: customers per partition")
-    connect_timeout_seconds: float = Field(10.0, gt=0.0, le=600.0, description="wait for the scheduler")
-
-
 class ScoringSettings(StrictModel):
     """configs/scoring.yaml: the nightly batch scoring pipeline."""
 
@@ -355,6 +394,11 @@ class WebhookSettings(StrictModel):
 class MonitoringSettings(StrictModel):
     """configs/monitoring.yaml: drift and decay checks, alerts, the retraining loop."""
 
+    engine: Literal["pandas", "dask"] = Field(
+        "pandas",
+        description="pandas: one process reads and scores the window; dask: partitions on the scoring "
+        "cluster (configs/scoring.yaml dask), a seeded sample drawn across them",
+    )
     sample_rows: int = Field(20_000, ge=100, description="rows of each window given to Evidently")
     thresholds: MonitoringThresholds = MonitoringThresholds()
     retention_days: int = Field(90, ge=1, description="inference-log rows older than this are purged")

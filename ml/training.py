@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,17 +133,33 @@ def category_text(series: pd.Series) -> pd.Series:
     return text
 
 
-def train_model(frame: pd.DataFrame, schema: FeatureSchema, settings: ModelSettings, seed: int) -> Pipeline:
-    """Fit preprocessing + estimator on ``frame`` (which holds features and the target)."""
-    model = Pipeline(
-        [("prep", make_preprocessor(schema, settings.kind)), ("clf", make_estimator(settings, seed))]
-    )
+def train_model(
+    frame: pd.DataFrame,
+    schema: FeatureSchema,
+    settings: ModelSettings,
+    seed: int,
+    fit: Callable[..., object] | None = None,
+) -> Pipeline:
+    """Fit preprocessing + estimator on ``frame`` (which holds features and the target).
+
+    ``fit``: fits the estimator somewhere else, ``fit(estimator, X, y, **fit_params)`` returning an
+    estimator of the same kind fitted on the preprocessed ``X`` (e.g. LightGBM on a Dask cluster);
+    the preprocessing is fitted here either way, so the result is the same kind of pipeline."""
+    prep, estimator = make_preprocessor(schema, settings.kind), make_estimator(settings, seed)
     X = as_model_input(frame, schema)
     y = binary_target(frame[schema.target_column], schema.positive_label)
-    fit_params = {"clf__categorical_feature": schema.categorical} if settings.kind == "lightgbm" else {}
+    fit_params = {"categorical_feature": schema.categorical} if settings.kind == "lightgbm" else {}
     if settings.kind == "lightgbm" and not schema.categorical:
         fit_params = {}
-    return model.fit(X, y, **fit_params)
+    if fit is None:
+        model = Pipeline([("prep", prep), ("clf", estimator)])
+        return model.fit(X, y, **{f"clf__{key}": value for key, value in fit_params.items()})
+    fitted = fit(estimator, prep.fit_transform(X), y, **fit_params)
+    if type(fitted) is not type(estimator):
+        raise TypeError(
+            f"fit returned a {type(fitted).__name__}, not the {type(estimator).__name__} it was given"
+        )
+    return Pipeline([("prep", prep), ("clf", fitted)])
 
 
 def predict_proba(model: Pipeline, frame: pd.DataFrame, schema: FeatureSchema) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 import getpass
 import time
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 import pandas as pd
@@ -16,19 +16,21 @@ from adapters.webhook import deliver, webhook_url
 from ml import names
 from ml.alerts import Breach, build_alert, plan_actions, slack_payload, teams_payload
 from ml.evaluation import classification_metrics
-from ml.features import binary_target
 from ml.monitoring import (
+    LabelledOutcomes,
     classification_quality,
     detect_drift,
+    labelled_outcomes,
     outcome_snapshot,
-    seen_in_training,
     serving_health,
+    training_keys,
 )
-from ml.settings import MonitoringSettings
+from ml.settings import DataSettings, MonitoringSettings, ScoringSettings
 from registry.release import production_release
-from steps._context import state
+from steps._context import project_root, state
 
-PREDICTION = "prediction"
+PREDICTION = names.DRIFT_PREDICTION
+DRIFT_SEED = 0  # the seeded sample of each side given to Evidently
 
 
 @step(enable_cache=False)
@@ -37,52 +39,91 @@ def check_drift(
 ) -> tuple[Annotated[dict, names.DRIFT], Annotated[HTMLString, names.DRIFT_REPORT]]:
     """Today's features and predictions vs the production version's training data (Evidently);
     precision on today's labels when they have arrived (concept drift)."""
-    this = get_step_context().model
-    release = production_release(this.name)
-    schema, training = release.schema, release.artifact(names.DATASET_TRAIN)
-    frames, scored = {}, {}
-    for name, frame in (("reference", training), ("current", scoring_dataset)):
-        scored[name] = release.decisions(frame)
-        frames[name] = frame[schema.names].assign(**{PREDICTION: scored[name][1]})
+    release = production_release(get_step_context().model.name)
+    training, schema = release.artifact(names.DATASET_TRAIN), release.schema
+    decisions, proba = release.decisions(scoring_dataset)
+    current = scoring_dataset[schema.names].assign(**{PREDICTION: proba})
+    outcomes = labelled_outcomes(scoring_dataset, decisions, proba, schema, outcome_keys(schema, training))
+    drift, page = report_drift(release, training, current, None, outcomes, monitoring, day)
+    return drift, page  # a tuple literal: ZenML reads two outputs from the return statement
+
+
+@step(enable_cache=False)
+def check_drift_on_dask(
+    data: DataSettings, scoring: ScoringSettings, monitoring: MonitoringSettings, day: str
+) -> tuple[Annotated[dict, names.DRIFT], Annotated[HTMLString, names.DRIFT_REPORT]]:
+    """`monitoring.engine: dask`: the window read and scored partition by partition on the scoring
+    cluster (scoring.dask), its seeded sample drawn across the partitions (the rows the pandas engine
+    samples from the same rows), then the same report and quality check as check_drift."""
+    from adapters.dask_cluster import dask_client
+    from adapters.dask_monitoring import window_on_cluster
+    from adapters.dask_scoring import ShippedModel, feature_partitions
+
+    release = production_release(get_step_context().model.name)
+    training, schema = release.artifact(names.DATASET_TRAIN), release.schema
+    shipped = ShippedModel(release.model, schema, release.threshold, str(release.number))
+    partitions = feature_partitions(data, scoring, date.fromisoformat(day), project_root())
+    keys = outcome_keys(schema, training)
+    with dask_client(scoring.dask) as client:
+        window = window_on_cluster(
+            client, partitions, shipped, data, keys, monitoring.sample_rows, DRIFT_SEED
+        )
+    engine = {names.MONITORING_ENGINE: {"engine": "dask", "partitions": len(partitions)}}
+    drift, page = report_drift(
+        release, training, window.sample, window.rows, window.outcomes, monitoring, day, engine
+    )
+    return drift, page
+
+
+def outcome_keys(schema, training: pd.DataFrame) -> frozenset:
+    return training_keys(training, [*schema.names, schema.target_column])
+
+
+def report_drift(
+    release, training, current, current_rows, outcomes, monitoring, day, engine=None
+) -> tuple[dict, HTMLString]:
+    """Evidently's drift report of ``current`` (the window, or its sample of ``current_rows`` rows)
+    against the training data, the labelled rows' quality; recorded in the workspace and metadata
+    (with ``engine``: which engine read the window)."""
+    schema, name = release.schema, get_step_context().model.name
+    reference = training[schema.names].assign(**{PREDICTION: release.decisions(training)[1]})
     result = detect_drift(
-        frames["reference"],
-        frames["current"],
+        reference,
+        current,
         schema.numeric,
         schema.categorical,
         prediction=PREDICTION,
         sample_rows=monitoring.sample_rows,
-        seed=0,
+        seed=DRIFT_SEED,
         drift_share=monitoring.thresholds.drift_share,
         window=window_time(day),
+        current_rows=current_rows,
     )
     drift = {"date": day, "model_version": release.number, **result.to_metadata()}
-    if schema.target_column in scoring_dataset:
-        drift["quality"] = judge_labels(release, training, scoring_dataset, scored["current"], day)
-    drift["workspace_project"] = save_snapshot(workspace(), this.name, result.snapshot_json)
+    if outcomes is not None:
+        drift["quality"] = judge_labels(outcomes, release.threshold, day)
+    drift["workspace_project"] = save_snapshot(workspace(), name, result.snapshot_json)
+    drift.update(engine or {})
     log_metadata({f"{names.MONITORING_PREFIX}{day}": drift}, infer_model=True)
     return drift, HTMLString(result.html)
 
 
-def judge_labels(release, training: pd.DataFrame, window: pd.DataFrame, scored: tuple, day: str) -> dict:
+def judge_labels(outcomes: LabelledOutcomes, threshold: float, day: str) -> dict:
     """Metrics on the window's labelled rows (labels arrive late); live precision only on the rows
     the model was not trained on, also the dashboard's precision over time."""
-    schema = release.schema
-    known = window[schema.target_column].notna().to_numpy()
-    labelled, (decisions, proba) = window[known], (a[known] for a in scored)
-    y = binary_target(labelled[schema.target_column], schema.positive_label)
-    metrics = classification_metrics(y, proba, release.threshold, y_pred=decisions)
-    seen = seen_in_training(labelled, training, [*schema.names, schema.target_column])
+    y, decisions, live_rows = outcomes.target, outcomes.decisions, ~outcomes.seen
+    metrics = classification_metrics(y, outcomes.proba, threshold, y_pred=decisions)
     live = classification_quality(
-        pd.Series(y[~seen]).astype(int), pd.Series(decisions[~seen]).astype(int), window_time(day)
-    ) if (~seen).any() else None  # fmt: skip
+        pd.Series(y[live_rows]).astype(int), pd.Series(decisions[live_rows]).astype(int), window_time(day)
+    ) if live_rows.any() else None  # fmt: skip
     if live is not None:
         save_snapshot(workspace(), get_step_context().model.name, live.snapshot_json)  # precision over time
     return {
-        "labelled_rows": len(labelled),
-        "decision_threshold": release.threshold,
+        "labelled_rows": len(y),
+        "decision_threshold": threshold,
         **{k: metrics[k] for k in (*names.METRIC_NAMES, names.CONFUSION_MATRIX)},
-        names.SEEN_IN_TRAINING_ROWS: int(seen.sum()),  # in-sample: not live evidence
-        names.LIVE_ROWS: int((~seen).sum()),
+        names.SEEN_IN_TRAINING_ROWS: int(outcomes.seen.sum()),  # in-sample: not live evidence
+        names.LIVE_ROWS: int(live_rows.sum()),
         names.LIVE_PRECISION: live.values["precision"] if live is not None else None,
     }
 

@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from zenml import step
 
+from adapters.dask_training import estimator_fit
 from ml import names
 from ml.data.validation import check_feature_columns, validate_training_table
 from ml.evaluation import classification_metrics
@@ -56,12 +57,14 @@ def train_candidate(
     training: TrainingSettings,
     index: int,
 ) -> tuple[Annotated[Pipeline, names.CANDIDATE_MODEL], Annotated[dict, names.CANDIDATE_SCORE]]:
-    """Fit candidate ``index`` of ``search.candidates`` on the train split and score it for the
-    selection (the validation split, or cross-validation on a small table)."""
+    """Fit candidate ``index`` of ``search.candidates`` on the train split (on a Dask cluster with
+    ``engine: dask``) and score it for the selection (the validation split, or cross-validation
+    on a small table)."""
     schema = FeatureSchema.from_dict(feature_schema)
     overrides = training.search.candidates[index]
     settings = candidate_settings(training.model, overrides)
-    model = train_model(dataset_train, schema, settings, training.seed)
+    with estimator_fit(training) as fit:
+        model = train_model(dataset_train, schema, settings, training.seed, fit=fit)
     metrics, method = candidate_score((dataset_train, dataset_validation), schema, settings, training, model)
     mlflow.log_params({"candidate": index, "kind": settings.kind, "selection": method})
     mlflow.log_params({f"override.{k}": v for k, v in overrides.items() if k != "kind"})

@@ -1,6 +1,8 @@
 """Nightly scoring with `engine: dask` as `run.py score` runs it: on a LocalCluster and on a real
-`dask scheduler` + `dask worker` processes started here, the same rows as the pandas engine; a worker
-killed mid-job never leaves half a date; a scheduler that does not answer exits 2 naming it."""
+`dask scheduler` + `dask worker` processes started here, the same rows as the pandas engine (demo,
+Parquet, a PostgreSQL table); a worker killed mid-job never leaves half a date; a scheduler that does
+not answer exits 2 naming it. Monitoring on dask gives the pandas engine's drift record; training on
+dask (lightgbm.dask) registers an ordinary LGBMClassifier as good as the pandas-trained one."""
 
 import os
 import signal
@@ -21,11 +23,20 @@ from bentos.local_server import free_port
 from ml import names
 from ml.data.demo import generate_demo
 from ml.features import build_customer_features
-from tests.e2e.harness import PROJECT_ROOT, demo_stack, must, run_cli, training_config
+from tests.e2e.harness import (
+    MODEL_NAME,
+    PROJECT_ROOT,
+    demo_stack,
+    must,
+    probe,
+    run_cli,
+    run_json,
+    training_config,
+)
 
 pytestmark = pytest.mark.e2e
 CUSTOMERS = 2000
-DASK_BIN = Path(sys.executable).parent / "dask"
+DASK = [sys.executable, "-m", "dask"]  # the `dask` command with this interpreter, whatever its script says
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +79,7 @@ def dask_processes(workers: int = 1, log_dir: Path | None = None):
     started = []
     with log.open("w") as out:
         scheduler = subprocess.Popen(
-            [DASK_BIN, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            [*DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
             stdout=out, stderr=out, env=env, cwd=PROJECT_ROOT,
         )  # fmt: skip
         started.append(scheduler)
@@ -77,7 +88,7 @@ def dask_processes(workers: int = 1, log_dir: Path | None = None):
                 started.append(
                     subprocess.Popen(
                         [
-                            DASK_BIN,
+                            *DASK,
                             "worker",
                             address,
                             "--nthreads",
@@ -159,6 +170,58 @@ def test_dask_on_scheduler_and_worker_processes_writes_the_pandas_engines_rows(t
         by_dask = rows_of(trained["db"], day)
     pd.testing.assert_frame_equal(by_dask, by_pandas, obj="Parquet folder on dask vs the file on pandas")
     assert (by_dask.model_version == "1").all(), by_dask.model_version.unique()
+
+
+def test_dask_reads_a_postgresql_table_in_id_ranges_and_writes_the_pandas_engines_rows(trained):
+    """On a real PostgreSQL server (SQLite: the partitions hold the rows pandas reads, unit test)."""
+    from tests.e2e.postgres import postgres_server
+
+    state, day = trained["state"], "2026-03-09"
+    tables = generate_demo(customers=1500, seed=9, as_of=pd.Timestamp(day).date())
+    flat = build_customer_features(tables.customers, tables.sales, pd.Timestamp(day).date())
+    with postgres_server() as url:
+        engine = sa.create_engine(url)
+        try:
+            flat.to_sql("today", engine, index=False)
+        finally:
+            engine.dispose()
+        raw = yaml.safe_load(trained["project"].read_text())
+        raw["data"].update(source="sql", sql_url=url, sql_query="SELECT * FROM today")
+        raw["data"].pop("demo", None)
+        project = state / "project-sql.yaml"
+        project.write_text(yaml.safe_dump(raw))
+        must(score(trained, day, scoring_config(state, "pandas-sql"), project=project))
+        by_pandas = rows_of(trained["db"], day)
+        on_dask = scoring_config(state, "dask-sql", engine="dask", dask={"partition_rows": 500})
+        out = must(score(trained, day, on_dask, project=project)).stdout
+    assert f"Scored 1500 customers for {day}" in out and "engine dask: 3 partitions" in out, out[-3000:]
+    by_dask = rows_of(trained["db"], day)
+    pd.testing.assert_frame_equal(by_dask, by_pandas, obj="PostgreSQL on dask (3 ranges) vs pandas")
+
+
+def test_drift_on_a_dask_window_gives_the_pandas_engines_verdicts_on_the_same_rows(trained, parquet_project):
+    """The Parquet file on pandas, its three-file folder on a LocalCluster: the same sample of 500 of
+    the 1500 rows, so the same Evidently verdicts and scores, and the same labelled-rows quality."""
+    state = trained["state"]
+    plain = {"sample_rows": 500, "webhook": {"dry_run": True}}
+    runs = {"pandas": ("2026-03-11", plain), "dask": ("2026-03-12", {**plain, "engine": "dask"})}
+    for engine, (day, values) in runs.items():
+        config = state / f"monitoring-{engine}.yaml"
+        config.write_text(yaml.safe_dump(values))
+        project = parquet_project["file" if engine == "pandas" else "folder"]
+        args = ("monitor", "--project", str(project), "--config", str(config), "--defer-retraining")
+        scoring = scoring_config(state, f"monitor-scoring-{engine}")
+        out = must(
+            run_cli(PROJECT_ROOT, trained["env"], *args, "--scoring-config", scoring, "--date", day)
+        ).stdout
+        assert f"Monitoring {day}: drift share" in out, out[-3000:]
+    version = probe(PROJECT_ROOT, trained["env"], MODEL_NAME)["model_versions"][0]["metadata"]
+    by_pandas, by_dask = (version[f"{names.MONITORING_PREFIX}{day}"] for day, _ in runs.values())
+    assert by_dask.pop(names.MONITORING_ENGINE) == {"engine": "dask", "partitions": 3}, by_dask
+    assert by_pandas["sample"]["sampled_current"] == 500 and by_pandas["quality"]["labelled_rows"] == 1500
+    for record in (by_pandas, by_dask):
+        del record["date"]
+    assert by_dask == by_pandas, "monitoring a window on dask vs the same rows on pandas"
 
 
 def staged_rows(db: Path) -> int:
@@ -276,3 +339,25 @@ def test_dask_workers_stage_into_a_real_postgresql_server_with_the_password_from
             engine.dispose()
     assert len(rows) == CUSTOMERS and rows[names.ID].is_unique, rows.head()
     assert tables == ["customer_scores"], f"the staging table is dropped after the run: {tables}"
+
+
+def test_training_on_dask_registers_an_ordinary_lightgbm_model_as_good_as_the_pandas_one(trained):
+    state, env = trained["state"], trained["env"]
+    config = training_config(state, "dask-training", search={"candidates": [{}]}, engine="dask")
+    out = must(run_cli(PROJECT_ROOT, env, "train", "--project", str(trained["project"]), "--config", config))
+    assert "Parameter n_jobs will be ignored" not in out.stdout + out.stderr, out.stderr[-3000:]
+    versions = {v["number"]: v for v in probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"]}
+    by_pandas, by_dask = (versions[n]["metadata"][names.METRICS] for n in (1, max(versions)))
+    print({metric: (by_pandas[metric], by_dask[metric]) for metric in names.METRIC_NAMES})
+    for metric, tolerance in ((names.ROC_AUC, 0.02), (names.PRECISION, 0.03), (names.ACCURACY, 0.03)):
+        gap = abs(by_dask[metric] - by_pandas[metric])
+        assert gap <= tolerance, f"{metric}: dask {by_dask[metric]:.4f} vs pandas {by_pandas[metric]:.4f}"
+    registered = run_json(
+        [sys.executable, "-m", "tests.e2e.model_probe", MODEL_NAME, str(max(versions))], PROJECT_ROOT, env
+    )
+    assert registered["class"] == "lightgbm.sklearn.LGBMClassifier", registered["class"]
+    assert registered["n_jobs"] == 1, (
+        "scored with the configured threads (n_jobs: 1), as a pandas-trained one"
+    )
+    for path in ("sklearn", "served"):  # the booster path of batch scoring, scikit-learn, the Bento bundle
+        assert registered[path] == pytest.approx(registered["pipeline"], abs=1e-12), path

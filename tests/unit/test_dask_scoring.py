@@ -87,11 +87,6 @@ def test_dask_reads_the_demo_in_partitions_and_refuses_what_it_cannot_split(tmp_
     scoring = ScoringSettings(customers=250, dask={"partition_rows": 100})
     parts = feature_partitions(DataSettings(), scoring, DAY, tmp_path)
     assert len(parts) == 3, "250 demo customers in partitions of 100"
-    sql = DataSettings(
-        source="sql", sql_url="sqlite:///x.db", sql_query="SELECT 1", target_column="y", positive_label="1"
-    )
-    with pytest.raises(ConfigError, match="engine: pandas"):
-        feature_partitions(sql, scoring, DAY, tmp_path)
     flat = {"source": "parquet", "path": "today", "target_column": "y", "positive_label": "1"}
     with pytest.raises(ConfigError, match="id_column"):
         feature_partitions(DataSettings(**flat, id_column=None), scoring, DAY, tmp_path)
@@ -124,4 +119,37 @@ def test_a_flat_sources_partitions_hold_the_rows_pandas_reads(tmp_path, source):
         pd.concat(parts, ignore_index=True).sort_values(names.ID, ignore_index=True),
         whole.sort_values(names.ID, ignore_index=True),
         obj=f"{source} partitions vs pandas",
+    )
+
+
+@pytest.mark.parametrize("id_kind", ["integer", "text"])
+def test_a_sql_querys_partitions_hold_every_row_pandas_reads_once(tmp_path, id_kind):
+    """Integer ids: ranges between min and max (NULL ids in the first); text ids: ordered slices."""
+    import dask
+    import sqlalchemy as sa
+
+    from adapters.dask_scoring import feature_partitions
+    from adapters.sources import read_flat_table, sql_partitions
+
+    tables = generate_demo(customers=230, seed=4, as_of=DAY)
+    flat = build_customer_features(tables.customers, tables.sales, DAY)
+    if id_kind == "text":
+        flat[names.ID] = "C" + flat[names.ID].astype(str).str.zfill(5)
+    url = f"sqlite:///{tmp_path}/source.sqlite"
+    engine = sa.create_engine(url)
+    flat.to_sql("today", engine, index=False)
+    if id_kind == "integer":  # a row without id: read as pandas reads it, exactly once
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"UPDATE today SET {names.ID} = NULL WHERE {names.ID} = 7"))
+    engine.dispose()
+    data = DataSettings(source="sql", sql_url=url, sql_query="SELECT * FROM today WHERE age >= 0;")
+    assert len(sql_partitions(data, 100)) == 3, "230 rows in partitions of about 100"
+    scoring = ScoringSettings(dask={"partition_rows": 100})
+    parts = dask.compute(*feature_partitions(data, scoring, DAY, tmp_path), scheduler="sync")
+    assert len(parts) == 3 and all(len(part) for part in parts), [len(part) for part in parts]
+    key = [names.ID, "age"]
+    pd.testing.assert_frame_equal(
+        pd.concat(parts, ignore_index=True).sort_values(key, ignore_index=True),
+        read_flat_table(data, tmp_path).sort_values(key, ignore_index=True),
+        obj=f"SQL partitions ({id_kind} id) vs the pandas engine's read",
     )

@@ -1,0 +1,41 @@
+"""Print, as JSON, what a model version registered: its estimator's class and threads, and the
+probabilities of its test split through batch scoring's booster path, scikit-learn and the served
+bundle (``python -m tests.e2e.model_probe MODEL VERSION``, with the test's ZENML_CONFIG_PATH)."""
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from zenml.client import Client
+
+from bentos.bundle import export_bundle, load_model
+from ml import names
+from ml.features import FeatureSchema
+from ml.training import predict_proba
+
+
+def main(model_name: str, number: int) -> None:
+    version = Client().get_model_version(model_name, number)
+    model = version.get_artifact(names.MODEL).load()
+    schema = FeatureSchema.from_dict(version.get_artifact(names.FEATURE_SCHEMA).load())
+    test = version.get_artifact(names.DATASET_TEST).load()
+    clf = model.named_steps["clf"]
+    folder = Path(tempfile.mkdtemp(prefix="bundle-"))
+    export_bundle(model, schema.to_dict(), 0.5, folder, {})
+    records = test[schema.names].to_dict(orient="records")
+    print(
+        json.dumps(
+            {
+                "class": f"{type(clf).__module__}.{type(clf).__qualname__}",
+                "n_jobs": clf.n_jobs,
+                "pipeline": predict_proba(model, test, schema).tolist(),
+                "sklearn": model.predict_proba(test[schema.names])[:, 1].tolist(),
+                "served": load_model(folder).predict_proba(records).tolist(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]))
