@@ -180,3 +180,16 @@ def test_small_tables_compare_candidates_by_cross_validation_and_large_ones_on_t
         split.validation
     )
     assert model_kind(fitted) == "logistic_regression"
+
+
+def test_training_on_dask_refuses_a_search_candidate_of_another_kind():
+    from pydantic import ValidationError
+
+    from ml.settings import SearchSettings, TrainingSettings
+
+    search = SearchSettings(candidates=({}, {"kind": "logistic_regression", "C": 0.1}))
+    with pytest.raises(
+        ValidationError, match=r"search.candidates\[1\] \(kind 'logistic_regression'\).*engine: pandas"
+    ):
+        TrainingSettings(search=search, engine="dask")
+    assert TrainingSettings(search=SearchSettings(candidates=({},)), engine="dask").engine == "dask"
