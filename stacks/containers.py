@@ -116,7 +116,8 @@ class Engine:
             self.command(*args), env=self.env(), capture_output=True, text=True, timeout=timeout, check=False
         )
         if check and done.returncode != 0:
-            raise EngineError(f"`podman {' '.join(args[:3])} …` exited {done.returncode}:\n{done.stderr[-4000:]}")
+            command = " ".join(args[:3])
+            raise EngineError(f"`podman {command} …` exited {done.returncode}:\n{done.stderr[-4000:]}")
         return done
 
     def image_exists(self, tag: str) -> bool:
@@ -321,7 +322,7 @@ def build(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stacks.containers", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=("start", "stop", "status", "base-image"))
-    parser.add_argument("--home", type=Path, default=None, help=f"default: ${HOME_ENV} or ~/.cache/project-containers")
+    parser.add_argument("--home", type=Path, default=None, help=f"default: ${HOME_ENV}, else ~/.cache/…")
     args = parser.parse_args(argv)
     engine = Engine(args.home or default_home())
     sock, pidfile = engine.home / "engine.sock", engine.home / "engine.pid"
@@ -330,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
             print(build_base_image(engine, log=lambda line: print(line, file=sys.stderr)))
         elif args.action == "start":
             if pidfile.exists() and api_answers(docker_host(sock)) is None:
-                print(f"export DOCKER_HOST={docker_host(sock)}  # already running (pid {pidfile.read_text()})")
+                pid = pidfile.read_text().strip()
+                print(f"export DOCKER_HOST={docker_host(sock)}  # already running (pid {pid})")
                 return 0
             pid = start_service(engine, sock, engine.home / "engine.log")
             pidfile.write_text(str(pid))
