@@ -7,6 +7,7 @@ by the container deployment (`runtime: container` in configs/serving.yaml) and b
 
     python -m stacks.containers start        # API socket; prints `export DOCKER_HOST=...`
     python -m stacks.containers base-image   # builds (or finds) the base image; prints its tag
+    python -m stacks.containers runtime-image  # the base image + requirements.lock (a parent image)
     python -m stacks.containers stop         # stops the API service started by `start` (by its pid)
 
 Builds that install Python packages get the host's CA bundle and package-index configuration as
@@ -298,6 +299,37 @@ def build_base_image(engine: Engine, log=print) -> str:
     return tag
 
 
+RUNTIME_NAME = "localhost/python-runtime"
+RUNTIME_CONTAINERFILE = """\
+ARG BASE
+FROM ${BASE}
+COPY requirements.lock /tmp/requirements.lock
+RUN uv pip install --python /opt/venv/bin/python --compile-bytecode -r /tmp/requirements.lock \\
+ && rm /tmp/requirements.lock
+"""
+
+
+def runtime_image_tag(base: str, lock: Path) -> str:
+    definition = f"{base}\n{lock.read_text()}\n{RUNTIME_CONTAINERFILE}"
+    return f"{RUNTIME_NAME}:{hashlib.sha256(definition.encode()).hexdigest()[:12]}"
+
+
+def build_runtime_image(engine: Engine, base: str, lock: Path, log=print) -> str:
+    """The base image with ``lock`` installed into its venv: a parent image whose pipeline images
+    (ZenML's `uv pip install -r requirements.lock`) find every requirement satisfied, so they build
+    without the network. Tagged by the hash of the base image's tag, the lock and this definition."""
+    tag = runtime_image_tag(base, lock)
+    if engine.image_exists(tag):
+        return tag
+    with tempfile.TemporaryDirectory(dir=engine.home, prefix="build-") as work:
+        workdir = Path(work)
+        shutil.copyfile(lock, workdir / "requirements.lock")
+        (workdir / "Containerfile").write_text(RUNTIME_CONTAINERFILE)
+        log(f"building {tag}")
+        build(engine, workdir, tag, workdir, {"BASE": base})
+    return tag
+
+
 def build(
     engine: Engine,
     context: Path,
@@ -321,14 +353,18 @@ def build(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stacks.containers", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=("start", "stop", "status", "base-image"))
+    parser.add_argument("action", choices=("start", "stop", "status", "base-image", "runtime-image"))
     parser.add_argument("--home", type=Path, default=None, help=f"default: ${HOME_ENV}, else ~/.cache/…")
     args = parser.parse_args(argv)
     engine = Engine(args.home or default_home())
     sock, pidfile = engine.home / "engine.sock", engine.home / "engine.pid"
     try:
-        if args.action == "base-image":
-            print(build_base_image(engine, log=lambda line: print(line, file=sys.stderr)))
+        if args.action in ("base-image", "runtime-image"):
+            say = lambda line: print(line, file=sys.stderr)  # noqa: E731
+            tag = build_base_image(engine, log=say)
+            if args.action == "runtime-image":
+                tag = build_runtime_image(engine, tag, Path("requirements.lock"), log=say)
+            print(tag)
         elif args.action == "start":
             if pidfile.exists() and api_answers(docker_host(sock)) is None:
                 pid = pidfile.read_text().strip()

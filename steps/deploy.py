@@ -12,6 +12,7 @@ from typing import Annotated
 from zenml import get_step_context, log_metadata, step
 
 from adapters.records import audit
+from adapters.state import StatePaths
 from bentos import container_server, local_server
 from bentos.bundle import export_bundle
 from ml import names
@@ -190,10 +191,10 @@ def _serve_container(bento_tag: str, bento_models: dict, serving: ServingSetting
     """Build the Bento's image and run it on the host's network; its record's runtime fields."""
     engine, name = serving.container.engine, f"{bento_tag.partition(':')[0]}-{serving.port}"
     image, build_seconds = container_server.build_image(bento_tag, engine)
-    logs = state().serving / "container"
+    logs = state().container_state
     env = {
         **server_env(bento_models, serving),
-        "SERVING_INFERENCE_LOG": f"{container_server.CONTAINER_STATE}/inference_log.sqlite",
+        "SERVING_INFERENCE_LOG": str(StatePaths(Path(container_server.CONTAINER_STATE)).inference_log),
         "SERVING_AUTH_TOKEN": os.environ.get("SERVING_AUTH_TOKEN", ""),
     }
     container_server.start(engine, image, name, serving.host, serving.port, env, logs)
@@ -205,7 +206,7 @@ def _serve_container(bento_tag: str, bento_models: dict, serving: ServingSetting
         raise local_server.ServerError(f"{exc}\ncontainer {name} ({image}):\n{tail}") from None
     user = container_server.user(engine, name)
     return {"container": name, "engine": engine, "image": image, "build_seconds": round(build_seconds, 1),
-            "user": user, "inference_log": str(logs / "inference_log.sqlite"), "pid": None}  # fmt: skip
+            "user": user, "inference_log": str(StatePaths(logs).inference_log), "pid": None}  # fmt: skip
 
 
 def _serve_process(bento_tag: str, bento_models: dict, serving: ServingSettings, url: str) -> dict:

@@ -28,3 +28,15 @@ def container_engine(tmp_path_factory):
         "docker_host": containers.docker_host(sock),
     }
     containers.stop_service(pid)
+
+
+@pytest.fixture(scope="session")
+def runtime_image(container_engine):
+    """The offline base image with requirements.lock installed: the container stack's parent image in
+    the tests (ZenML's own image would need a registry). Built once per lock, cached like the base."""
+    from tests.e2e.harness import PROJECT_ROOT
+
+    engine = container_engine["engine"]
+    return containers.build_runtime_image(
+        engine, container_engine["base_image"], PROJECT_ROOT / "requirements.lock"
+    )

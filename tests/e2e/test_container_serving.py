@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
+from adapters.state import StatePaths
 from bentos import container_server, local_server
 from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
 from tests.e2e.test_serving import customers, records
@@ -81,7 +82,7 @@ def test_probabilities_equal_the_registrys_model(deployed):
         f"{deployed['url']}/explain", {"records": records(frame.head(2))}
     )
     assert status == 200 and len(explained) == 2, explained
-    log = deployed["state"] / "project" / "serving" / "container" / "inference_log.sqlite"
+    log = StatePaths(StatePaths(deployed["state"] / "project").container_state).inference_log
     assert log.is_file(), f"the container wrote no inference log at {log}"
 
 
