@@ -5,7 +5,7 @@ image built from Debian packages (no image registry needed).
 Standard library only. Used by the `container` stack (ZenML talks to the socket through DOCKER_HOST),
 by the container deployment (`runtime: container` in configs/serving.yaml) and by the tests.
 
-    python -m stacks.containers start        # API socket; prints `export DOCKER_HOST=...`
+    python -m stacks.containers start        # API socket in the state dir; prints `export DOCKER_HOST=...`
     python -m stacks.containers base-image   # builds (or finds) the base image; prints its tag
     python -m stacks.containers runtime-image  # the base image + requirements.lock (a parent image)
     python -m stacks.containers stop         # stops the API service started by `start` (by its pid)
@@ -32,6 +32,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from adapters.state import state_dir
 
 HOME_ENV = "PROJECT_CONTAINERS_DIR"  # where the engine's configuration and image storage live
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -357,7 +359,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, default=None, help=f"default: ${HOME_ENV}, else ~/.cache/…")
     args = parser.parse_args(argv)
     engine = Engine(args.home or default_home())
-    sock, pidfile = engine.home / "engine.sock", engine.home / "engine.pid"
+    # The images are shared (the cache); the API service is this project's: socket and pid in its state.
+    own = state_dir(Path(__file__).resolve().parents[1]) / "containers"
+    own.mkdir(parents=True, exist_ok=True)
+    sock, pidfile = own / "engine.sock", own / "engine.pid"
     try:
         if args.action in ("base-image", "runtime-image"):
             say = lambda line: print(line, file=sys.stderr)  # noqa: E731
@@ -370,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
                 pid = pidfile.read_text().strip()
                 print(f"export DOCKER_HOST={docker_host(sock)}  # already running (pid {pid})")
                 return 0
-            pid = start_service(engine, sock, engine.home / "engine.log")
+            pid = start_service(engine, sock, own / "engine.log")
             pidfile.write_text(str(pid))
             print(f"export DOCKER_HOST={docker_host(sock)}")
         elif args.action == "stop":
