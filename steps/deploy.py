@@ -188,9 +188,11 @@ def _stop_previous() -> None:
 
 
 def _serve_container(bento_tag: str, bento_models: dict, serving: ServingSettings, url: str) -> dict:
-    """Build the Bento's image and run it on the host's network; its record's runtime fields."""
+    """Build the Bento's image (a failed build leaves the running server as it is), then run it on
+    the host's network in place of the previous server; its record's runtime fields."""
     engine, name = serving.container.engine, f"{bento_tag.partition(':')[0]}-{serving.port}"
     image, build_seconds = container_server.build_image(bento_tag, engine)
+    _stop_previous()
     logs = state().container_state
     env = {
         **server_env(bento_models, serving),
@@ -210,6 +212,7 @@ def _serve_container(bento_tag: str, bento_models: dict, serving: ServingSetting
 
 
 def _serve_process(bento_tag: str, bento_models: dict, serving: ServingSettings, url: str) -> dict:
+    _stop_previous()
     log = state().server_log
     process = local_server.start(
         bento_tag, serving.host, serving.port, server_env(bento_models, serving), log, project_root()
@@ -228,7 +231,6 @@ def deploy_local(
 ) -> Annotated[dict, names.DEPLOYMENT]:
     """Start (or replace) this project's server, a process or a container (`runtime`); record URL,
     Bento tag and model version."""
-    _stop_previous()
     url, started = f"http://{serving.host}:{serving.port}", time.monotonic()
     serve = _serve_container if serving.runtime == "container" else _serve_process
     try:

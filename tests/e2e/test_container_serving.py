@@ -110,3 +110,18 @@ def test_thirty_seconds_at_20_concurrent_clients_answer_only_200(deployed, tmp_p
     assert statuses and set(statuses) == {200}, f"status codes {statuses}:\n{result.stdout[-2000:]}"
     assert "Error distribution" not in result.stdout, result.stdout.split("Error distribution")[-1][:2000]
     print(f"load: {sum(statuses.values())} requests in 30 s at 20 clients")
+
+
+def test_a_broken_image_fails_the_deploy_with_the_builds_error_and_keeps_the_running_server(deployed):
+    serving = deployed["state"] / "serving-broken.yaml"
+    broken = {"engine": "podman", "base_image": "localhost/no-such-base:0"}
+    port = int(deployed["url"].rsplit(":", 1)[1])
+    serving.write_text(yaml.safe_dump({"port": port, "runtime": "container", "container": broken}))
+    project = deployed["state"] / "project.yaml"
+    result = run_cli(
+        PROJECT_ROOT, deployed["env"], "deploy", "--project", str(project), "--config", str(serving)
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "building the image of Bento" in output and "no-such-base" in output, output[-3000:]
+    assert local_server.http_json(f"{deployed['url']}/readyz")[0] == 200, "the running container was stopped"
