@@ -4,6 +4,7 @@ the host's network as the image's non-root user (`runtime: container` in configs
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import subprocess
 import tempfile
@@ -51,15 +52,32 @@ def build_image(bento_tag: str, engine_name: str) -> tuple[str, float]:
     prefix, env = engine(engine_name)
     options: dict = {"network": "host"}
     started = time.monotonic()
+    # BentoML logs a failed build and returns (bentoml._internal.container.build): collect its error.
+    errors = _Errors()
+    builder_log = logging.getLogger("bentoml._internal.container")
+    builder_log.addHandler(errors)
     with tempfile.TemporaryDirectory(prefix="bento-build-") as work, _environment(env):
         if engine_name == "podman":
             options.update(root=prefix[2], runroot=prefix[4], volume=build_mounts(Path(work)))
         try:
             bentoml.container.build(bento_tag, backend=engine_name, image_tag=(image,), **options)
         except bentoml.exceptions.BentoMLException as exc:
-            why = str(exc)[-4000:]
-            raise EngineError(f"building the image of Bento {bento_tag} failed:\n{why}") from None
+            errors.messages.append(str(exc))
+        finally:
+            builder_log.removeHandler(errors)
+    if run(engine_name, "image", "inspect", image, check=False).returncode != 0:
+        why = "\n".join(errors.messages)[-4000:] or "no error reported; run `bentoml containerize` to see it"
+        raise EngineError(f"building the image of Bento {bento_tag} failed:\n{why}")
     return image, time.monotonic() - started
+
+
+class _Errors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 @contextlib.contextmanager

@@ -1,42 +1,52 @@
-"""The `container` stack: every step of the training pipeline runs in a container built by ZenML from
-the project (local_docker orchestrator, local image builder, this session's podman API), and the model
-does not depend on where it ran: the metrics equal those of the same seed and data on `local`."""
+"""The `container` stack: every step of the training and scoring pipelines runs in a container built by
+ZenML from the project (local_docker orchestrator, local image builder, this session's podman API), and
+the model does not depend on where it ran: the metrics and the scores table equal those of the same
+seed and data on `local`."""
 
 import json
 import os
 import re
+import sqlite3
 import time
 
+import pandas as pd
 import pytest
 
+from adapters.state import StatePaths
 from ml import names
 from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
 
 pytestmark = pytest.mark.e2e
+SCORING_DATE = "2026-01-15"
 
 
-def train(state, env, project):
+def train_and_score(state, env, project):
+    """Train (one candidate), then score the customers for SCORING_DATE: the train run's output, the
+    store, and the scores table sorted by customer."""
     config = training_config(
         state, "training", search={"candidates": [{}]}, promotion__min_primary_metric=0.6
     )
-    result = must(
-        run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", str(config), timeout=2400)
-    )
-    return result, probe(PROJECT_ROOT, env, MODEL_NAME)
+    train = ["train", "--project", str(project), "--config", str(config)]
+    result = must(run_cli(PROJECT_ROOT, env, *train, timeout=2400))
+    must(run_cli(PROJECT_ROOT, env, "score", "--project", str(project), "--date", SCORING_DATE, timeout=1200))
+    with sqlite3.connect(StatePaths(state / "project").scores_db) as db:
+        scores = pd.read_sql("SELECT * FROM customer_scores", db).sort_values(names.ID, ignore_index=True)
+    return result, probe(PROJECT_ROOT, env, MODEL_NAME), scores
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, container_engine, runtime_image):
     local_state = tmp_path_factory.mktemp("local-stack")
-    local = train(local_state, *demo_stack(local_state))[1]
+    _, local, local_scores = train_and_score(local_state, *demo_stack(local_state))
     state = tmp_path_factory.mktemp("container-stack")
     env, project = demo_stack(state)
     env.update(DOCKER_HOST=container_engine["docker_host"], CONTAINER_PARENT_IMAGE=runtime_image)
     applied = must(run_cli(PROJECT_ROOT, env, "stack", "apply", "container"))
     since = time.time()
-    result, store = train(state, env, project)
+    result, store, scores = train_and_score(state, env, project)
     return {"local": local, "container": store, "train": result, "applied": applied.stdout,
-            "started": started_containers(container_engine["engine"], since)}  # fmt: skip
+            "started": started_containers(container_engine["engine"], since),
+            "scores": {"local": local_scores, "container": scores}}  # fmt: skip
 
 
 def started_containers(engine, since: float) -> list[str]:
@@ -58,6 +68,9 @@ def test_every_training_step_ran_in_a_container_of_the_pipeline_image(runs):
     missing = [step for step in run["steps"] if f"Running step {step} in Docker" not in plain]
     assert not missing, f"steps the orchestrator did not start in a container: {missing}"
     pipeline_image = [image for image in runs["started"] if "training_pipeline" in image]
+    assert any("scoring_pipeline" in image for image in runs["started"]), (
+        f"scoring ran elsewhere: {runs['started']}"
+    )
     assert len(pipeline_image) >= len(run["steps"]), (
         f"{len(run['steps'])} steps but {len(pipeline_image)} containers of the pipeline's image started: "
         f"{runs['started']}"
@@ -72,6 +85,12 @@ def test_training_on_containers_promotes_with_the_metrics_of_the_local_run(runs)
     local, container = (versions[w]["metadata"][names.METRICS] for w in ("local", "container"))
     assert container == local, f"metrics differ: container {container}, local {local}"
     assert "Promotion: production" in runs["train"].stdout, runs["train"].stdout[-2000:]
+
+
+def test_scoring_on_containers_writes_the_scores_table_of_the_local_run(runs):
+    local, container = runs["scores"]["local"], runs["scores"]["container"]
+    assert len(container) > 0 and set(container["scoring_date"]) == {SCORING_DATE}, container.head()
+    pd.testing.assert_frame_equal(container, local, check_exact=False, rtol=0, atol=1e-12)
 
 
 def test_apply_without_a_running_engine_exits_2_saying_how_to_start_one(tmp_path):
