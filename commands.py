@@ -349,9 +349,16 @@ def cmd_undeploy() -> int:
         print("no local server is recorded; nothing to stop")
         return 0
     deployment = json.loads(record.read_text())
-    stop(deployment["pid"])
+    if deployment.get("container"):  # runtime: container
+        from bentos.container_server import stop as stop_container
+
+        stop_container(deployment["engine"], deployment["container"])
+        what = f"container {deployment['container']}"
+    else:
+        stop(deployment["pid"])
+        what = f"pid {deployment['pid']}"
     record.unlink()
-    print(f"stopped the server at {deployment['url']} (pid {deployment['pid']})")
+    print(f"stopped the server at {deployment['url']} ({what})")
     print(status.STOPPED.line(deployment["url"]))
     return 0
 

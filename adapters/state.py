@@ -47,6 +47,12 @@ class StatePaths:
         return self.serving / f"smoke-{port}.log"
 
     @property
+    def container_state(self) -> Path:
+        """The service container's own state directory (`runtime: container`), mounted into it; its
+        inference log is ``StatePaths(container_state).inference_log``."""
+        return self.serving / "container"
+
+    @property
     def smoke_inference_log(self) -> Path:
         """The smoke-test server's inference log (kept apart from the real one)."""
         return self.serving / "smoke_inference_log.sqlite"

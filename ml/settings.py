@@ -320,8 +320,27 @@ class CanarySettings(StrictModel):
         return self
 
 
+class ContainerSettings(StrictModel):
+    """How `runtime: container` builds and runs the Bento's image."""
+
+    engine: Literal["podman", "docker"] = Field(
+        "podman",
+        description="podman (the project's own engine: stacks/containers.py) or docker (DOCKER_HOST)",
+    )
+    base_image: str | None = Field(
+        None,
+        description="the image the Bento's image starts from (Python 3.11 with pip); empty: BentoML's "
+        "default (python:3.11-slim)",
+    )
+
+
 class ServingSettings(StrictModel):
     """configs/serving.yaml: the deployment pipeline and the Bento HTTP server."""
+
+    runtime: Literal["process", "container"] = Field(
+        "process", description="process: `bentoml serve` here; container: the Bento's image, host network"
+    )
+    container: ContainerSettings = ContainerSettings()
 
     host: str = "127.0.0.1"
     port: int = Field(3000, ge=1, le=65535)

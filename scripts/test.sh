@@ -4,13 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-# System tools the tests start on 127.0.0.1: a PostgreSQL server (scores table) and the `hey`
-# load generator (reliability tests). Installed from Debian when missing (as root, or with sudo).
+# System tools the tests start on 127.0.0.1: a PostgreSQL server (scores table), the `hey`
+# load generator (reliability tests), and podman + runc + debootstrap (the container stack and the
+# service image: stacks/containers.py builds an offline base image and serves a Docker-compatible API). Installed from Debian when missing (as root, or with sudo).
 missing=()
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   missing+=(postgresql)
 fi
 command -v hey >/dev/null 2>&1 || missing+=(hey)
+for tool in podman runc debootstrap; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   as_root=()
   [ "$(id -u)" = 0 ] || as_root=(sudo -n) # CI runners: passwordless sudo

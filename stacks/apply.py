@@ -125,6 +125,10 @@ def apply_stack(spec: StackSpec, activate: bool = True) -> list[str]:
     changed (empty: nothing)."""
     from zenml.enums import StackComponentType
 
+    from stacks.preflight import CONTAINER_FLAVORS, check_engine
+
+    if spec.components["orchestrator"].flavor in CONTAINER_FLAVORS:
+        check_engine(spec.name)  # before anything is registered
     client = _client()
     check_components(spec, client)
     settings = run_settings_path(spec.name, PROJECT_ROOT)

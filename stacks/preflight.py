@@ -40,6 +40,26 @@ def endpoints(stack) -> list[tuple[str, str, str]]:
     return found
 
 
+CONTAINER_FLAVORS = ("local_docker",)  # orchestrators that run steps through a local Docker API
+
+
+def check_engine(stack_name: str) -> None:
+    """ConfigError (exit 2) unless a Docker-compatible API answers where DOCKER_HOST points (else the
+    default socket): steps of a container stack cannot start without one."""
+    import os
+
+    from stacks.containers import api_answers
+
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    why = api_answers(host)
+    if why:
+        raise ConfigError(
+            f"the stack {stack_name!r} runs its steps in containers, but no container engine answers at "
+            f"{host} ({why}); start one: `python -m stacks.containers start` (podman) and export the "
+            "DOCKER_HOST it prints, or start Docker"
+        )
+
+
 def check_stack(command: str, needs: tuple[str, ...] = ()) -> None:
     """ConfigError (exit 2, one paragraph) when the active stack lacks a component ``command``
     needs (e.g. "experiment_tracker") or one of its servers does not answer."""
@@ -53,6 +73,8 @@ def check_stack(command: str, needs: tuple[str, ...] = ()) -> None:
             f"the active stack {stack.name!r} has no {lacking}, which `run.py {command}` needs; "
             f"{FIX} to one that has"
         )
+    if stack.orchestrator.flavor in CONTAINER_FLAVORS:
+        check_engine(stack.name)
     for kind, name, url in endpoints(stack):
         why = endpoint_answers(url)
         if why:

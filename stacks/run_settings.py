@@ -4,6 +4,8 @@ is active, so switching stacks is `zenml stack set NAME` and nothing else."""
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -103,12 +105,41 @@ def check_run_settings(raw: dict[str, Any], spec: Any, client: Any, where: str =
             )
 
 
+_VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
+
+
+def resolve_variables(text: str, variables: dict[str, str]) -> str:
+    """``${NAME}`` from ``variables`` then the environment, ``${NAME:-default}`` when neither has it."""
+
+    def lookup(match: re.Match[str]) -> str:
+        key, default = match.group(1), match.group(2)
+        value = variables.get(key, os.environ.get(key))
+        if value:
+            return value
+        if default is not None:
+            return default
+        raise ConfigError(f"the run settings refer to ${{{key}}}, which is not set; export {key}=…")
+
+    return _VARIABLE.sub(lookup, text)
+
+
 def with_stack_settings(pipeline: Any, root: Path) -> Any:
-    """``pipeline`` with the active stack's run settings applied (unchanged when it has none)."""
+    """``pipeline`` with the active stack's run settings applied (unchanged when it has none).
+    ``${PROJECT_ROOT}``, ``${STATE_DIR}`` and environment variables in the file are resolved into a
+    copy under the state directory (e.g. the container stack's volume of the state directory)."""
     from zenml.client import Client
+
+    from adapters.state import state_dir
 
     path = run_settings_path(Client().active_stack_model.name, root)
     if path is None:
         return pipeline
+    text = path.read_text(encoding="utf-8")
+    if _VARIABLE.search(text):
+        variables = {"PROJECT_ROOT": str(root), "STATE_DIR": str(state_dir(root))}
+        resolved = state_dir(root) / "run-settings" / path.name
+        resolved.parent.mkdir(parents=True, exist_ok=True)
+        resolved.write_text(resolve_variables(text, variables), encoding="utf-8")
+        path = resolved
     load_run_settings(path)
     return pipeline.with_options(config_path=str(path))

@@ -34,7 +34,7 @@ _NAME = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
 # components, no custom flavor. tests/unit/test_stack_registration.py checks each one exists in
 # the installed ZenML.
 FLAVORS: dict[str, tuple[str, ...]] = {
-    "orchestrator": ("local", "kubernetes", "sagemaker", "vertex", "azureml"),
+    "orchestrator": ("local", "local_docker", "kubernetes", "sagemaker", "vertex", "azureml"),
     "artifact_store": ("local", "s3", "gcp", "azure"),
     "experiment_tracker": ("mlflow",),
     "model_registry": ("mlflow",),

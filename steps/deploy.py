@@ -5,19 +5,22 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import time
 from pathlib import Path
 from typing import Annotated
 
 from zenml import get_step_context, log_metadata, step
 
 from adapters.records import audit
-from bentos import local_server
+from adapters.state import StatePaths
+from bentos import container_server, local_server
 from bentos.bundle import export_bundle
 from ml import names
 from ml.settings import ServingSettings
 from ml.status import DEPLOY_FAILED, DEPLOYED
 from registry.models import RegistryError
 from registry.release import Release, production_release, release_of
+from stacks.containers import EngineError
 from steps._context import project_root, state
 
 STATUS = {True: DEPLOYED, False: DEPLOY_FAILED}  # bilingual, with their runbook links
@@ -98,6 +101,21 @@ def server_env(tags: dict, serving: ServingSettings) -> dict[str, str]:
     }
 
 
+def bentofile(serving: ServingSettings) -> Path:
+    """bentofile.yaml, or a copy naming the image's base (`container.base_image`) when set."""
+    import yaml
+
+    source = project_root() / "bentofile.yaml"
+    if serving.runtime != "container" or not serving.container.base_image:
+        return source
+    raw = yaml.safe_load(source.read_text())
+    raw.setdefault("docker", {})["base_image"] = serving.container.base_image
+    target = state().serving / "bentofile.container.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return target
+
+
 @step(enable_cache=False)
 def build_bento(bento_models: dict, serving: ServingSettings) -> Annotated[str, names.BENTO_TAG]:
     """`bentoml build` from bentofile.yaml; the Bento carries its Dockerfile for `containerize`."""
@@ -107,7 +125,7 @@ def build_bento(bento_models: dict, serving: ServingSettings) -> Annotated[str, 
     os.environ.update(server_env(bento_models, serving))  # the service resolves its models on import
     try:
         bento = bentoml.bentos.build_bentofile(
-            str(project_root() / "bentofile.yaml"),
+            str(bentofile(serving)),
             build_ctx=str(project_root()),
             labels={"model": bento_models["primary"], "canary": bento_models.get("canary", "")},
         )
@@ -158,43 +176,86 @@ def smoke_test(
     return {"rows": len(records), "max_probability_difference": worst, "example_request": str(example)}
 
 
-@step(enable_cache=False)
-def deploy_local(
-    bento_tag: str, bento_models: dict, smoke_test: dict, serving: ServingSettings
-) -> Annotated[dict, names.DEPLOYMENT]:
-    """Start (or replace) this project's local server; record URL, Bento tag and model version."""
+def _stop_previous() -> None:
+    """Stop the server or container this project's record names (a redeploy replaces it)."""
     record_path = state().server_record
     if record_path.exists():
         old = json.loads(record_path.read_text())
-        local_server.stop(old["pid"])
-    url, log = f"http://{serving.host}:{serving.port}", state().server_log
+        if old.get("container"):
+            container_server.stop(old["engine"], old["container"])
+        else:
+            local_server.stop(old["pid"])
+
+
+def _serve_container(bento_tag: str, bento_models: dict, serving: ServingSettings, url: str) -> dict:
+    """Build the Bento's image (a failed build leaves the running server as it is), then run it on
+    the host's network in place of the previous server; its record's runtime fields."""
+    engine, name = serving.container.engine, f"{bento_tag.partition(':')[0]}-{serving.port}"
+    image, build_seconds = container_server.build_image(bento_tag, engine)
+    _stop_previous()
+    logs = state().container_state
+    env = {
+        **server_env(bento_models, serving),
+        "SERVING_INFERENCE_LOG": str(StatePaths(Path(container_server.CONTAINER_STATE)).inference_log),
+        "SERVING_AUTH_TOKEN": os.environ.get("SERVING_AUTH_TOKEN", ""),
+    }
+    container_server.start(engine, image, name, serving.host, serving.port, env, logs)
+    try:
+        local_server.wait_ready(url, None, serving.ready_timeout_seconds)
+    except local_server.ServerError as exc:
+        tail = container_server.logs(engine, name)
+        container_server.stop(engine, name)
+        raise local_server.ServerError(f"{exc}\ncontainer {name} ({image}):\n{tail}") from None
+    user = container_server.user(engine, name)
+    return {"container": name, "engine": engine, "image": image, "build_seconds": round(build_seconds, 1),
+            "user": user, "inference_log": str(StatePaths(logs).inference_log), "pid": None}  # fmt: skip
+
+
+def _serve_process(bento_tag: str, bento_models: dict, serving: ServingSettings, url: str) -> dict:
+    _stop_previous()
+    log = state().server_log
     process = local_server.start(
         bento_tag, serving.host, serving.port, server_env(bento_models, serving), log, project_root()
     )
     try:
-        seconds = local_server.wait_ready(url, process, serving.ready_timeout_seconds, log)
-    except local_server.ServerError as exc:
+        local_server.wait_ready(url, process, serving.ready_timeout_seconds, log)
+    except local_server.ServerError:
         local_server.stop(process.pid, process)
+        raise
+    return {"pid": process.pid, "log": str(log)}
+
+
+@step(enable_cache=False)
+def deploy_local(
+    bento_tag: str, bento_models: dict, smoke_test: dict, serving: ServingSettings
+) -> Annotated[dict, names.DEPLOYMENT]:
+    """Start (or replace) this project's server, a process or a container (`runtime`); record URL,
+    Bento tag and model version."""
+    url, started = f"http://{serving.host}:{serving.port}", time.monotonic()
+    serve = _serve_container if serving.runtime == "container" else _serve_process
+    try:
+        runtime = serve(bento_tag, bento_models, serving, url)
+    except (local_server.ServerError, EngineError) as exc:
         print(STATUS[False].line(str(exc)))
         raise
     deployment = {
         "url": url,
+        "runtime": serving.runtime,
         "bento_tag": bento_tag,
         "models": bento_models,
-        "pid": process.pid,
         "canary_share": serving.canary.share if "canary" in bento_models else 0.0,
-        "ready_seconds": round(seconds, 2),
-        "log": str(log),
+        "ready_seconds": round(time.monotonic() - started, 2),
         "smoke_test": smoke_test,
+        **runtime,
     }
-    record_path.write_text(json.dumps(deployment, indent=1))
+    state().server_record.write_text(json.dumps(deployment, indent=1))
     log_metadata({names.DEPLOYMENT: deployment}, infer_model=True)
     audit(
         state().audit_log,
         getpass.getuser(),
         "deployment",
         f"serving {bento_models['primary']}",
-        {"url": url, "bento": bento_tag, "canary": bento_models.get("canary")},
+        {"url": url, "bento": bento_tag, "canary": bento_models.get("canary"), "runtime": serving.runtime},
     )
     print(STATUS[True].line(f"{url} serves {bento_models['primary']} (Bento {bento_tag})"))
     return deployment

@@ -1,0 +1,77 @@
+"""The container pieces that need no engine: settings, run-settings variables, the base image's
+identity, what a build gets mounted, and the refusal when no engine answers."""
+
+from pathlib import Path
+
+import pytest
+
+from ml.settings import ConfigError, ServingSettings, load_settings
+from stacks import containers
+from stacks.run_settings import resolve_variables
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_serving_runtime_is_process_or_container_and_a_typo_names_the_field(tmp_path):
+    assert load_settings(ROOT / "configs/serving.yaml", ServingSettings).runtime == "process"
+    bad = tmp_path / "serving.yaml"
+    bad.write_text("runtime: kubernetes\n")
+    with pytest.raises(
+        ConfigError, match=r"runtime: Input should be 'process' or 'container' \(got 'kubernetes'\)"
+    ):
+        load_settings(bad, ServingSettings)
+    bad.write_text("runtime: container\ncontainer: {engine: lxc}\n")
+    with pytest.raises(ConfigError, match=r"container.engine"):
+        load_settings(bad, ServingSettings)
+
+
+def test_run_settings_variables_resolve_from_the_given_values_the_environment_then_the_default(monkeypatch):
+    monkeypatch.setenv("SOME_IMAGE", "localhost/x:1")
+    monkeypatch.delenv("UNSET_IMAGE", raising=False)
+    text = "a: ${STATE_DIR}\nb: ${SOME_IMAGE:-other}\nc: ${UNSET_IMAGE:-fallback}\n"
+    assert resolve_variables(text, {"STATE_DIR": "/s"}) == "a: /s\nb: localhost/x:1\nc: fallback\n"
+    with pytest.raises(ConfigError, match="UNSET_IMAGE"):
+        resolve_variables("d: ${UNSET_IMAGE}", {})
+
+
+def test_the_base_image_tag_changes_with_its_definition_and_mirror(monkeypatch):
+    first = containers.base_image_tag("http://mirror.one/debian")
+    assert first == containers.base_image_tag("http://mirror.one/debian"), "the tag is deterministic"
+    assert first != containers.base_image_tag("http://mirror.two/debian")
+    monkeypatch.setattr(containers, "BASE_CONTAINERFILE", containers.BASE_CONTAINERFILE + "RUN true\n")
+    assert containers.base_image_tag("http://mirror.one/debian") != first
+
+
+def test_builds_get_the_host_configuration_mounted_read_only_and_no_host_path_index(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIP_FIND_LINKS", "/opt/wheels")
+    monkeypatch.setenv("PIP_DEFAULT_TIMEOUT", "99")
+    mounts = containers.build_mounts(tmp_path)
+    assert all(mount.endswith(":ro") for mount in mounts), mounts
+    assert (
+        f"{tmp_path}/pip.conf:/etc/pip.conf:ro" in mounts
+        and f"{tmp_path}/uv.toml:/etc/uv/uv.toml:ro" in mounts
+    )
+    pip_conf = (tmp_path / "pip.conf").read_text()
+    assert "default-timeout = 99" in pip_conf and "/opt/wheels" not in pip_conf, pip_conf
+    assert "native-tls = true" in (tmp_path / "uv.toml").read_text()
+
+
+def test_the_project_holds_no_package_index_host():
+    for path in (
+        "stacks/containers.py",
+        "configs/stacks/container.yaml",
+        "stacks/container.yaml",
+        ".dockerignore",
+    ):
+        text = (ROOT / path).read_text()
+        assert "pypi.org" not in text and "files.pythonhosted" not in text, f"{path} names an index host"
+
+
+def test_no_engine_answering_is_named_with_how_to_start_one(tmp_path, monkeypatch):
+    from stacks.preflight import check_engine
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/none.sock")
+    with pytest.raises(
+        ConfigError, match=r"no container engine answers at unix://.*none.sock.*stacks.containers start"
+    ):
+        check_engine("container")
