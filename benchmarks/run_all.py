@@ -1,7 +1,7 @@
-"""Run the five benchmark figures and rewrite their results (results/*.json) and the table in
+"""Run the six benchmark figures and rewrite their results (results/*.json) and the table in
 benchmarks/README.md. Each figure compares against its peer measured in the same run.
 
-    .venv/bin/python benchmarks/run_all.py              # all five (~20 min on 2 cores)
+    .venv/bin/python benchmarks/run_all.py              # all six (~30 min on 2 cores)
     .venv/bin/python benchmarks/run_all.py --only serving batch_scoring
     .venv/bin/python benchmarks/run_all.py --readme     # only rebuild the table from results/
     .venv/bin/python benchmarks/run_all.py --smoke      # every script in its tiny mode, nothing recorded
@@ -19,16 +19,30 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 README = HERE / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-FIGURES = ("serving", "batch_scoring", "monitoring", "pipeline_overhead", "cli_help", "baselines")
+FIGURES = (
+    "serving",
+    "batch_scoring",
+    "monitoring",
+    "pipeline_overhead",
+    "cli_help",
+    "dask_scoring",
+    "baselines",
+)
 SCRIPTS = {
     "serving": "serving.py",
     "batch_scoring": "batch_scoring.py",
     "monitoring": "monitoring_drift.py",
     "pipeline_overhead": "pipeline_overhead.py",
     "cli_help": "cli_help.py",
+    "dask_scoring": "dask_scoring.py",
     "baselines": "baselines.py",
 }
-TRAINED = ("serving", "batch_scoring", "monitoring")  # the figures measured on a trained project (--state)
+TRAINED = (
+    "serving",
+    "batch_scoring",
+    "monitoring",
+    "dask_scoring",
+)  # measured on a trained project (--state)
 
 
 def yes(flag: bool) -> str:
@@ -131,6 +145,29 @@ def cli_help_rows(r: dict) -> list[str]:
     ]
 
 
+def dask_rows(r: dict) -> list[str]:
+    one, two, raw = r["one_worker"], r["two_workers"], r["raw_booster"]
+
+    def shown(run: dict) -> str:
+        return (
+            f"{run['rows_per_s']:,} rows/s ({run['seconds']:.0f} s, of which the one transaction "
+            f"{run['replace_transaction_s']:.0f} s), worker peak RSS {max(run['worker_peak_rss_mb']):,.0f} MB"
+        )
+
+    per_core = r["per_core_vs_raw_1_thread"]
+    cores = raw["all_cores"]["rows_per_s"] / raw["1_thread"]["rows_per_s"]
+    return [
+        f"| Nightly scoring on Dask, {r['customers']:,} customers end to end (generate, features, score, "
+        f"stage, one transaction; {one['partitions']} partitions of {r['partition_rows']:,}) | "
+        f"1 worker: {shown(one)}; 2 workers: {shown(two)}; the driver's peak RSS "
+        f"{max(one['driver_peak_rss_mb'], two['driver_peak_rss_mb']):,.0f} MB | "
+        f"raw booster batched predict, 1 thread: {raw['1_thread']['rows_per_s']:,} rows/s; all cores: "
+        f"{raw['all_cores']['rows_per_s']:,} rows/s ({cores:.2f}× one thread: the cores this run had) | "
+        f"2 vs 1 worker {r['scaling_2_vs_1']:.2f}×; per worker {per_core['1_workers']:.2f}× (1) and "
+        f"{per_core['2_workers']:.2f}× (2) the raw booster's rows/s |"
+    ]
+
+
 def baselines_rows(r: dict) -> list[str]:
     rows = []
     for name, t in r["tables"].items():
@@ -182,6 +219,18 @@ def targets(results: dict) -> list[str]:
         r = results["cli_help"]
         seconds = r["commands"]["run_py"]["median_s"]
         lines.append(f"- `run.py --help` < {r['target_s']} s: {yes(r['target_met'])} ({seconds:.2f} s)")
+    if "dask_scoring" in results:
+        r = results["dask_scoring"]
+        t, per_core = r["targets"], r["per_core_vs_raw_1_thread"]
+        lines += [
+            f"- Dask, 2 workers vs 1 ≥ 1.7× on 2 cores: {yes(t['scaling_ge_1.7'])} "
+            f"({r['scaling_2_vs_1']:.2f}×)",
+            f"- Dask, rows/s per worker ≥ 0.7 of the raw booster's (1 thread): "
+            f"{yes(t['per_core_ge_0.7_of_raw'])} ({per_core['1_workers']:.2f} with 1, "
+            f"{per_core['2_workers']:.2f} with 2)",
+            f"- Dask, peak memory per worker < 2 GB at {r['customers']:,} customers: "
+            f"{yes(t['worker_peak_lt_2GB'])} ({r['max_worker_peak_rss_mb']:,.0f} MB)",
+        ]
     if "baselines" in results:
         met = all(t["met"] for t in results["baselines"]["tables"].values())
         lines.append(
@@ -207,6 +256,7 @@ def table(results: dict) -> str:
         "monitoring": monitoring_rows,
         "pipeline_overhead": overhead_rows,
         "cli_help": cli_help_rows,
+        "dask_scoring": dask_rows,
         "baselines": baselines_rows,
     }
     for name in FIGURES:
