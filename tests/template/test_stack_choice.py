@@ -1,5 +1,5 @@
 """The `cloud_providers` answer picks which cloud stacks a project gets, by conditional file names
-(no `{% if %}` inside code): local and team always; each chosen cloud adds its spec, its run
+(no `{% if %}` inside code): local, team and container always; each chosen cloud adds its spec, its run
 settings and its Terraform; the default (every cloud) is the reference project at the root."""
 
 from __future__ import annotations
@@ -35,22 +35,22 @@ def stack_files(project) -> dict[str, set[str]]:
 
 def test_default_rendering_has_every_cloud(default_project):
     files = stack_files(default_project)
-    assert files["specs"] == {"local", "team", *CLOUDS}, files
-    assert files["settings"] == {"team", *CLOUDS} and files["terraform"] == set(CLOUDS), files
+    assert files["specs"] == {"local", "team", "container", *CLOUDS}, files
+    assert files["settings"] == {"team", "container", *CLOUDS} and files["terraform"] == set(CLOUDS), files
     answers = yaml.safe_load((default_project / ".copier-answers.yml").read_text())
     assert answers["cloud_providers"] == list(CLOUDS), answers
 
 
 def test_one_cloud_adds_only_its_spec_settings_and_terraform(aws_only):
     files = stack_files(aws_only)
-    assert files == {"specs": {"local", "team", "aws"}, "settings": {"team", "aws"}, "terraform": {"aws"}}, (
-        files
-    )
+    expected = {"specs": {"local", "team", "container", "aws"}, "settings": {"team", "container", "aws"}}
+    assert files == {**expected, "terraform": {"aws"}}, files
 
 
-def test_no_cloud_keeps_local_and_team(no_cloud):
+def test_no_cloud_keeps_local_team_and_container(no_cloud):
     files = stack_files(no_cloud)
-    assert files == {"specs": {"local", "team"}, "settings": {"team"}, "terraform": set()}, files
+    expected = {"specs": {"local", "team", "container"}, "settings": {"team", "container"}}
+    assert files == {**expected, "terraform": set()}, files
 
 
 def test_the_one_cloud_project_checks_its_own_terraform_and_lists_its_specs(aws_only):
@@ -62,7 +62,7 @@ def test_the_one_cloud_project_checks_its_own_terraform_and_lists_its_specs(aws_
         check=False,
         timeout=120,
     )
-    assert listed.stdout.strip() == "['aws', 'local', 'team']", listed.stdout + listed.stderr
+    assert listed.stdout.strip() == "['aws', 'container', 'local', 'team']", listed.stdout + listed.stderr
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit/test_terraform.py"],
         cwd=aws_only,
