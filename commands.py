@@ -472,11 +472,13 @@ def exit_code(error: Exception) -> int | None:
     from adapters.sources import DataSourceError
     from ml.data.validation import DataValidationError
     from ml.settings import ConfigError
-    from pipelines.runner import PipelineFailed
+    from pipelines.runner import ImageBuildFailed, PipelineFailed
     from registry.models import RegistryError
 
     if isinstance(error, PipelineFailed):
         return 2 if error.user_error else 1
+    if isinstance(error, ImageBuildFailed):
+        return 1
     return (
         2 if isinstance(error, (ConfigError, DataValidationError, DataSourceError, RegistryError)) else None
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,6 +18,10 @@ USER_ERROR_SOURCES = (
     "adapters.dask_cluster.DaskClusterError",
 )
 ROOT = Path(__file__).resolve().parents[1]  # the project: its state dir holds the runs' logs
+# ZenML's container engines log an image build's output at DEBUG: the run log keeps it in full, and a
+# build that fails is reported with its last lines (the pip/uv or apt error), not just "exit status 1".
+BUILD_LOGGER = "zenml.container_engines"
+BUILD_LINES_SHOWN = 15
 
 
 class PipelineFailed(RuntimeError):
@@ -26,6 +31,43 @@ class PipelineFailed(RuntimeError):
         detail = "\n".join(f"  - {line}" for line in failures) or "  (no step reported an exception)"
         where = f"\n  full log, tracebacks included: {log}" if log else ""
         super().__init__(f"pipeline {pipeline!r} failed:\n{detail}{where}")
+
+
+class ImageBuildFailed(RuntimeError):
+    """The image a pipeline's steps run in did not build (container stacks): the engine's error and the
+    last lines of the build's own output."""
+
+    def __init__(self, pipeline: str, error: str, lines: list[str], log: Path | None = None) -> None:
+        self.lines = lines
+        shown = "\n".join(f"    {line}" for line in lines[-BUILD_LINES_SHOWN:]) or "    (none)"
+        where = f"\n  full build output: {log}" if log else ""
+        super().__init__(
+            f"the image of pipeline {pipeline!r} did not build: {error}\n  the build's last lines:\n{shown}\n"
+            "  fix what they name in the image settings (configs/stacks/<stack>.yaml, requirements.lock) "
+            f"and run again{where}"
+        )
+
+
+class _BuildOutput(logging.Handler):
+    """Keeps the newest lines an image build printed (BUILD_LOGGER's records, DEBUG included)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: deque[str] = deque(maxlen=200)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.extend(line for line in record.getMessage().splitlines() if line.strip())
+
+
+class _Below(logging.Filter):
+    """Drops the records of logger ``name`` under ``level`` (the console keeps its own verbosity)."""
+
+    def __init__(self, name: str, level: int) -> None:
+        super().__init__()
+        self.prefix, self.level = name, level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.level or not record.name.startswith(self.prefix)
 
 
 class _WithoutTraceback(logging.Formatter):
@@ -45,9 +87,10 @@ class _WithoutTraceback(logging.Formatter):
 
 
 @contextmanager
-def run_log(path: Path) -> Iterator[None]:
-    """While a run executes: everything logged goes to ``path`` in full, and the console (ZenML's
-    handler) shows each message without its traceback: a failed step reads as one line, not 140."""
+def run_log(path: Path) -> Iterator[_BuildOutput]:
+    """While a run executes: everything logged goes to ``path`` in full (an image build's output
+    included), and the console (ZenML's handler) shows each message without its traceback: a failed
+    step reads as one line, not 140. Yields the handler holding the build's newest lines."""
     from zenml.logger import ZenMLConsoleHandler
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,14 +99,22 @@ def run_log(path: Path) -> Iterator[None]:
     root = logging.getLogger()
     consoles = [h for h in root.handlers if isinstance(h, ZenMLConsoleHandler)]
     saved = [h.formatter for h in consoles]
+    build_logger, build_output = logging.getLogger(BUILD_LOGGER), _BuildOutput()
+    build_level, quiet = build_logger.level, _Below(BUILD_LOGGER, build_logger.getEffectiveLevel())
     root.addHandler(to_file)
+    build_logger.addHandler(build_output)
+    build_logger.setLevel(logging.DEBUG)
     for handler in consoles:
         handler.setFormatter(_WithoutTraceback(handler.formatter))
+        handler.addFilter(quiet)
     try:
-        yield
+        yield build_output
     finally:
         for handler, formatter in zip(consoles, saved, strict=True):
             handler.setFormatter(formatter)
+            handler.removeFilter(quiet)
+        build_logger.setLevel(build_level)
+        build_logger.removeHandler(build_output)
         root.removeHandler(to_file)
         to_file.close()
 
@@ -77,12 +128,15 @@ def run_pipeline(pipeline: Any, **params: Any) -> Any:
     pipeline = with_stack_settings(pipeline, ROOT)
     before = last_run(pipeline.name)
     log = state_paths(ROOT).run_log(pipeline.name, datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))
+    build_output = None
     try:
-        with run_log(log):
+        with run_log(log) as build_output:
             return pipeline(**params)
     except Exception as exc:
         run = last_run(pipeline.name)
         if run is None or (before is not None and run.id == before.id):
+            if build_output is not None and build_output.lines and _is_build_error(exc):
+                raise ImageBuildFailed(pipeline.name, str(exc), list(build_output.lines), log) from exc
             raise  # it failed before a run was made (compiling, say): its own error says why
         failures, user_error = [], False
         for name, step in run.steps.items():
@@ -94,6 +148,14 @@ def run_pipeline(pipeline: Any, **params: Any) -> Any:
         if not failures:
             raise
         raise PipelineFailed(pipeline.name, failures, user_error, log) from exc
+
+
+def _is_build_error(error: Exception) -> bool:
+    """ZenML's container engines raise RuntimeError("Docker error: …") (API) or "Failed to build image"
+    (CLI) for a failed build."""
+    text = str(error)
+    failed = text.startswith("Docker error") or "Failed to build image" in text
+    return isinstance(error, RuntimeError) and failed
 
 
 def last_run(name: str) -> Any:

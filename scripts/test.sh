@@ -27,4 +27,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Two or more workers (pytest-xdist, one per core): a module's tests stay together on one worker and the
 # longest modules start first (tests/conftest.py). PYTEST_WORKERS=0 runs in this process.
-exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadgroup --no-loadscope-reorder "$@"
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" --no-loadscope-reorder "$@"

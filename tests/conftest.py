@@ -10,14 +10,16 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 # MLflow calls made by the test process itself never write into the working tree.
 os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{tempfile.mkdtemp(prefix='mlflow-')}/mlflow.db")
 
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
 
-# Parallel runs (`bash scripts/test.sh` runs pytest-xdist with `--dist loadgroup`): a module's tests
-# stay on one worker, so its module fixtures (a trained project, a server) are built once; modules that
-# share a session fixture which builds images form one group. Groups are handed out in the order
-# below, the longest first (seconds measured on 2 cores), so that the workers finish together; the
-# others follow in collection order.
-SHARED_GROUPS = {"test_container_stack.py": "containers", "test_container_serving.py": "containers"}
+# Parallel runs (`bash scripts/test.sh` runs pytest-xdist, one worker per core): a module's tests stay on
+# one worker, so its module fixtures (a trained project, a server) are built once; modules that share a
+# session fixture which builds images form one unit. Units are handed out in the order below, the
+# longest first (seconds measured on 2 cores), so that the workers finish together; the others follow
+# in collection order.
+SHARED_UNITS = {"test_container_stack.py": "containers", "test_container_serving.py": "containers"}
 LONGEST_FIRST = (
     "test_container_stack.py",  # with test_container_serving.py: ~900 s (base and runtime images)
     "test_container_serving.py",
@@ -38,6 +40,17 @@ LONGEST_FIRST = (
 def pytest_collection_modifyitems(config, items):
     rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: module order kept
-    for item in items:
-        group = SHARED_GROUPS.get(item.path.name) or item.path.relative_to(config.rootpath).as_posix()
-        item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's scope scheduler with a module (or a SHARED_UNITS unit) as the unit of work. (Its
+    `--dist loadgroup` does not group under pytest 9.2, whose items no longer take a new nodeid.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return SHARED_UNITS.get(Path(module).name, module)
+
+    return ByModule(config, log)

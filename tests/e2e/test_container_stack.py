@@ -6,8 +6,10 @@ seed and data on `local`."""
 import json
 import os
 import re
+import shutil
 import sqlite3
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -21,8 +23,9 @@ SCORING_DATE = "2026-01-15"
 
 
 def train_and_score(state, env, project):
-    """Train (one candidate), then score the customers for SCORING_DATE: the train run's output, the
-    store, and the scores table sorted by customer."""
+    """Train (one candidate), score the customers for SCORING_DATE, then monitor that date (retraining
+    deferred): the train run's output, the store, the scores table sorted by customer, and the
+    monitor run's output."""
     config = training_config(
         state, "training", search={"candidates": [{}]}, promotion__min_primary_metric=0.6
     )
@@ -31,22 +34,27 @@ def train_and_score(state, env, project):
     must(run_cli(PROJECT_ROOT, env, "score", "--project", str(project), "--date", SCORING_DATE, timeout=1200))
     with sqlite3.connect(StatePaths(state / "project").scores_db) as db:
         scores = pd.read_sql("SELECT * FROM customer_scores", db).sort_values(names.ID, ignore_index=True)
-    return result, probe(PROJECT_ROOT, env, MODEL_NAME), scores
+    outputs = state / "monitor-outputs.txt"
+    monitor = ["monitor", "--project", str(project), "--date", SCORING_DATE, "--training-config", config]
+    monitor += ["--defer-retraining", "--outputs", str(outputs)]
+    monitored = must(run_cli(PROJECT_ROOT, env, *monitor, timeout=1200))
+    return result, probe(PROJECT_ROOT, env, MODEL_NAME), scores, (monitored, outputs.read_text())
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, container_engine, runtime_image):
     local_state = tmp_path_factory.mktemp("local-stack")
-    _, local, local_scores = train_and_score(local_state, *demo_stack(local_state))
+    _, local, local_scores, local_monitor = train_and_score(local_state, *demo_stack(local_state))
     state = tmp_path_factory.mktemp("container-stack")
     env, project = demo_stack(state)
     env.update(DOCKER_HOST=container_engine["docker_host"], CONTAINER_PARENT_IMAGE=runtime_image)
     applied = must(run_cli(PROJECT_ROOT, env, "stack", "apply", "container"))
     since = time.time()
-    result, store, scores = train_and_score(state, env, project)
+    result, store, scores, monitor = train_and_score(state, env, project)
     return {"local": local, "container": store, "train": result, "applied": applied.stdout,
             "started": started_containers(container_engine["engine"], since),
-            "scores": {"local": local_scores, "container": scores}}  # fmt: skip
+            "scores": {"local": local_scores, "container": scores},
+            "monitor": {"local": local_monitor, "container": monitor}}  # fmt: skip
 
 
 def started_containers(engine, since: float) -> list[str]:
@@ -91,6 +99,52 @@ def test_scoring_on_containers_writes_the_scores_table_of_the_local_run(runs):
     local, container = runs["scores"]["local"], runs["scores"]["container"]
     assert len(container) > 0 and set(container["scoring_date"]) == {SCORING_DATE}, container.head()
     pd.testing.assert_frame_equal(container, local, check_exact=False, rtol=0, atol=1e-12)
+
+
+def test_monitoring_on_containers_runs_each_step_in_a_container_and_reaches_the_local_verdict(runs):
+    """The monitoring pipeline on the container stack: every step started in a container of its own
+    image, and the drift line and the breaches/retrain outputs equal the local run's on the same date."""
+    (monitored, outputs), (local_run, local_outputs) = runs["monitor"]["container"], runs["monitor"]["local"]
+    run = next(r for r in runs["container"]["runs"] if r["pipeline"] == "monitoring_pipeline")
+    assert run["status"] == "completed" and set(run["steps"].values()) == {"completed"}, run
+    plain = re.sub(r"\x1b\[[0-9;]*m|`", "", monitored.stdout + monitored.stderr)
+    missing = [step for step in run["steps"] if f"Running step {step} in Docker" not in plain]
+    assert not missing, f"monitoring steps the orchestrator did not start in a container: {missing}"
+    assert any("monitoring_pipeline" in image for image in runs["started"]), runs["started"]
+
+    def drift_line(out: str) -> str:
+        return next(line for line in out.splitlines() if line.startswith(f"Monitoring {SCORING_DATE}: drift"))
+
+    assert drift_line(monitored.stdout) == drift_line(local_run.stdout), (monitored.stdout, local_run.stdout)
+    assert outputs == local_outputs and "breaches=" in outputs, (outputs, local_outputs)
+
+
+def test_a_lock_the_image_cannot_install_fails_the_run_with_the_builds_own_error(
+    tmp_path_factory, container_engine, runtime_image
+):
+    """A copy of the project whose requirements.lock pins a package the index does not have: `train`
+    on the container stack stops at the image build, exits 1, and shows the installer's error naming
+    the package (not only the engine's "exit status 1"), with the full build output in the run log."""
+    copy = tmp_path_factory.mktemp("broken-lock") / "project"
+    left_out = (".git", ".venv", ".state", "mlruns", "template", "__pycache__", "*.sqlite", ".pytest_cache")
+    shutil.copytree(PROJECT_ROOT, copy, ignore=shutil.ignore_patterns(*left_out))
+    missing = "andamio-no-such-package-anywhere==0.0.1"
+    with (copy / "requirements.lock").open("a") as lock:
+        lock.write(f"{missing}\n")
+    state = tmp_path_factory.mktemp("broken-lock-state")
+    env, project = demo_stack(state)
+    env.update(DOCKER_HOST=container_engine["docker_host"], CONTAINER_PARENT_IMAGE=runtime_image)
+    must(run_cli(copy, env, "stack", "apply", "container"))
+    config = training_config(state, "training", search={"candidates": [{}]})
+    result = run_cli(copy, env, "train", "--project", str(project), "--config", config, timeout=900)
+    assert result.returncode == 1, (result.returncode, result.stdout[-2000:], result.stderr[-4000:])
+    error = result.stderr
+    assert "the image of pipeline 'training_pipeline' did not build" in error, error[-4000:]
+    shown = error.split("the build's last lines:", 1)[-1]
+    assert missing.split("==")[0] in shown, f"the installer's error is not among the lines shown:\n{error}"
+    assert "Traceback" not in error, error[-4000:]
+    log = re.search(r"full build output: (\S+)", error)
+    assert log and missing.split("==")[0] in Path(log.group(1)).read_text(encoding="utf-8"), error[-2000:]
 
 
 def test_apply_without_a_running_engine_exits_2_saying_how_to_start_one(tmp_path):

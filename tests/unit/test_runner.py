@@ -1,13 +1,14 @@
 """pipelines/runner.run_pipeline: a failed run is reported by its steps' own messages, and a pipeline
 that failed before any run was made (while compiling) keeps its own error, not an earlier run's."""
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import zenml.client
 
 import stacks.run_settings
-from pipelines.runner import PipelineFailed, run_pipeline
+from pipelines.runner import ImageBuildFailed, PipelineFailed, run_pipeline
 
 
 class Store:
@@ -68,3 +69,32 @@ def test_a_failure_before_the_run_is_not_blamed_on_the_previous_run(store):
     store.runs.append(failed_run(1, "yesterday's failure"))
     with pytest.raises(ValueError, match="compiling failed"):
         run_pipeline(pipeline_that(ValueError("compiling failed"), store))
+
+
+def test_a_failed_image_build_is_reported_with_the_builds_last_lines_and_kept_whole_in_the_log(store, capsys):
+    """ZenML's engine logs the build's output at DEBUG and raises "Docker error: …": the error names
+    the pipeline and shows the installer's last lines; the console did not print the DEBUG lines, and
+    the run log keeps them all."""
+    import logging
+
+    build = logging.getLogger("zenml.container_engines.docker_engine")
+
+    def pipeline(**params):
+        for line in ["Step 1/4 : FROM parent", *(f"layer {n}" for n in range(30))]:
+            build.debug(line)
+        build.debug(
+            "  × No solution found when resolving dependencies:\n  ╰─▶ Because andamio-nope was not found"
+        )
+        raise RuntimeError('Docker error: building at STEP "RUN uv pip install": exit status 1.')
+
+    pipeline.name = "training_pipeline"
+    with pytest.raises(ImageBuildFailed) as caught:
+        run_pipeline(pipeline)
+    message = str(caught.value)
+    assert "the image of pipeline 'training_pipeline' did not build: Docker error" in message, message
+    shown = message.split("the build's last lines:")[1]
+    assert "andamio-nope was not found" in shown and "layer 0\n" not in shown, shown
+    log = Path(message.rsplit("full build output: ", 1)[1].strip())
+    assert "layer 0" in log.read_text() and "andamio-nope" in log.read_text()
+    assert "layer 0" not in capsys.readouterr().err
+    assert build.level == logging.NOTSET and not build.handlers, "the build logger was not restored"
