@@ -36,3 +36,10 @@ def purge_and_read(path: Path, cutoff_ts: float, since_ts: float) -> tuple[int, 
             f"SELECT * FROM {INFERENCE_LOG_TABLE} WHERE ts >= ?", conn, params=(since_ts,)
         )
     return purged, log
+
+
+def purge_and_read_all(paths: list[Path], cutoff_ts: float, since_ts: float) -> tuple[int, pd.DataFrame]:
+    """``purge_and_read`` on each log in ``paths`` (the process server's, the container's): the rows
+    purged from all, and their windows in one frame."""
+    found = [purge_and_read(path, cutoff_ts, since_ts) for path in paths]
+    return sum(purged for purged, _ in found), pd.concat([log for _, log in found], ignore_index=True)

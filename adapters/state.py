@@ -62,6 +62,11 @@ class StatePaths:
         """SQLite inference log the service appends to and the monitoring reads."""
         return self.root / "inference_log.sqlite"
 
+    def inference_logs(self) -> tuple[Path, Path]:
+        """Every inference log monitoring reads: the process server's and the service container's
+        (`serving.runtime: container`). One deployment serves at a time, so their rows never overlap."""
+        return self.inference_log, StatePaths(self.container_state).inference_log
+
     @property
     def scores_db(self) -> Path:
         """SQLite database of the batch scores (when configs/scoring.yaml names no database)."""

@@ -10,7 +10,7 @@ from zenml import get_step_context, log_metadata, step
 from zenml.types import HTMLString
 
 from adapters.evidently_workspace import save_snapshot
-from adapters.inference_log import purge_and_read
+from adapters.inference_log import purge_and_read_all
 from adapters.records import audit, open_incident
 from adapters.webhook import deliver, webhook_url
 from ml import names
@@ -130,13 +130,15 @@ def judge_labels(outcomes: LabelledOutcomes, threshold: float, day: str) -> dict
 
 @step(enable_cache=False)
 def check_serving(monitoring: MonitoringSettings, day: str) -> Annotated[dict, names.SERVING_HEALTH]:
-    """Volume, latency, error rate and cost from the inference log; purge rows past retention."""
-    path = state().inference_log
-    if not path.exists():
-        return {"date": day, "available": False, "note": f"no inference log at {path} (nothing served yet)"}
+    """Volume, latency, error rate and cost from the inference logs (process server's and container's);
+    purge rows past retention."""
+    paths = [path for path in state().inference_logs() if path.exists()]
+    if not paths:
+        where = " or ".join(str(path) for path in state().inference_logs())
+        return {"date": day, "available": False, "note": f"no inference log at {where} (nothing served yet)"}
     cutoff = time.time() - monitoring.retention_days * 86_400
     since = pd.Timestamp(day) - pd.Timedelta(days=1)  # naive: UTC, as serving_health reads it
-    purged, log = purge_and_read(path, cutoff, since.timestamp())
+    purged, log = purge_and_read_all(paths, cutoff, since.timestamp())
     health = serving_health(log, since, None, monitoring.price_per_cpu_hour).to_metadata()
     return {"date": day, "available": True, "purged_rows": purged, **health}
 

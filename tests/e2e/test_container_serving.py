@@ -112,6 +112,43 @@ def test_thirty_seconds_at_20_concurrent_clients_answer_only_200(deployed, tmp_p
     print(f"load: {sum(statuses.values())} requests in 30 s at 20 clients")
 
 
+def test_monitoring_reads_the_requests_the_container_served(deployed):
+    """The container writes its inference log in its own state dir (mounted at /state) and monitoring
+    reads it beside the process server's: under a p99 limit every real request exceeds, the latency
+    breach it reports comes from the container's rows (the process server's log does not exist)."""
+    state = deployed["state"]
+    paths = StatePaths(state / "project")
+    assert not paths.inference_log.exists(), "a process server's log: the rows would not be the container's"
+    served = StatePaths(paths.container_state).inference_log
+    monitoring, window, outputs = state / "monitoring.yaml", state / "window.yaml", state / "monitor-outputs"
+    thresholds = {
+        "p99_latency_ms": 0.001,
+        "drift_share": 1.0,
+        "prediction_drift": False,
+        "min_precision": 0.0,
+    }
+    monitoring.write_text(yaml.safe_dump({"webhook": {"dry_run": True}, "thresholds": thresholds}))
+    window.write_text(yaml.safe_dump({"customers": 2000, "drift": 0.0}))
+    args = [
+        "--project",
+        str(state / "project.yaml"),
+        "--config",
+        str(monitoring),
+        "--scoring-config",
+        str(window),
+    ]
+    done = must(
+        run_cli(
+            PROJECT_ROOT, deployed["env"], "monitor", *args, "--defer-retraining", "--outputs", str(outputs)
+        )
+    )
+    assert dict(line.split("=", 1) for line in outputs.read_text().splitlines()) == {
+        "breaches": "1", "retrain": "false"}, done.stdout[-2000:]  # fmt: skip
+    incident = json.loads(paths.incident_log.read_text().splitlines()[-1])
+    assert "latency_p99_ms" in incident["detection"], incident
+    assert served.is_file(), served
+
+
 def test_a_broken_image_fails_the_deploy_with_the_builds_error_and_keeps_the_running_server(deployed):
     serving = deployed["state"] / "serving-broken.yaml"
     broken = {"engine": "podman", "base_image": "localhost/no-such-base:0"}
