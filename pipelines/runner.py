@@ -38,8 +38,7 @@ class ImageBuildFailed(RuntimeError):
     last lines of the build's own output."""
 
     def __init__(self, pipeline: str, error: str, lines: list[str], log: Path | None = None) -> None:
-        self.lines = lines
-        shown = "\n".join(f"    {line}" for line in lines[-BUILD_LINES_SHOWN:]) or "    (none)"
+        shown = "\n".join(f"    {line}" for line in lines) or "    (none)"
         where = f"\n  full build output: {log}" if log else ""
         super().__init__(
             f"the image of pipeline {pipeline!r} did not build: {error}\n  the build's last lines:\n{shown}\n"
@@ -49,11 +48,12 @@ class ImageBuildFailed(RuntimeError):
 
 
 class _BuildOutput(logging.Handler):
-    """Keeps the newest lines an image build printed (BUILD_LOGGER's records, DEBUG included)."""
+    """Keeps the last BUILD_LINES_SHOWN lines an image build printed (BUILD_LOGGER's records, DEBUG
+    included); the run log keeps them all."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.lines: deque[str] = deque(maxlen=200)
+        self.lines: deque[str] = deque(maxlen=BUILD_LINES_SHOWN)
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.extend(line for line in record.getMessage().splitlines() if line.strip())

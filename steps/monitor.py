@@ -132,9 +132,10 @@ def judge_labels(outcomes: LabelledOutcomes, threshold: float, day: str) -> dict
 def check_serving(monitoring: MonitoringSettings, day: str) -> Annotated[dict, names.SERVING_HEALTH]:
     """Volume, latency, error rate and cost from the inference logs (process server's and container's);
     purge rows past retention."""
-    paths = [path for path in state().inference_logs() if path.exists()]
+    logs = state().inference_logs()
+    paths = [path for path in logs if path.exists()]
     if not paths:
-        where = " or ".join(str(path) for path in state().inference_logs())
+        where = " or ".join(str(path) for path in logs)
         return {"date": day, "available": False, "note": f"no inference log at {where} (nothing served yet)"}
     cutoff = time.time() - monitoring.retention_days * 86_400
     since = pd.Timestamp(day) - pd.Timedelta(days=1)  # naive: UTC, as serving_health reads it
