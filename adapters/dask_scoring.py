@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from adapters.scores_db import create_staging, drop_staging, replace_from_staging, stage_scores
+from adapters.scores_db import drop_staging, replace_from_staging, stage_scores
 from adapters.sources import DataSourceError, read_sql_part, sql_partitions, sql_source_url
 from ml import names
 from ml.data.validation import DataValidationError, with_missing_markers
@@ -113,9 +113,8 @@ def score_on_cluster(
     (a partition that cannot be scored, a lost cluster) leaves ``day``'s earlier rows as they were."""
     from dask import delayed
 
-    staging = f"{table[:40]}_staging_{uuid.uuid4().hex[:12]}"
+    staging = f"{table[:32]}_staging_{uuid.uuid4().hex[:12]}"  # + "_p<partition>": < 64 characters
     engine = scores_engine(database)
-    create_staging(engine, staging)
     try:
         model = delayed(shipped, pure=True, traverse=False)  # one task: sent to each worker once
         tasks = [

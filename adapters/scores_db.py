@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pandas as pd
@@ -10,8 +11,6 @@ import sqlalchemy as sa
 
 from ml import names
 from ml.scoring import SCORE_COLUMNS
-
-PARTITION = "partition_index"  # the staging table's column: which partition wrote the row
 
 
 def scores_table(table: str) -> sa.Table:
@@ -50,11 +49,10 @@ def write_scores(engine: sa.Engine, table: str, scores: pd.DataFrame, day: date)
         return _insert(conn, target, scores)
 
 
-def _insert(conn: sa.Connection, target: sa.Table, scores: pd.DataFrame, **constants: object) -> int:
-    columns = list(SCORE_COLUMNS) + list(constants)
+def _insert(conn: sa.Connection, target: sa.Table, scores: pd.DataFrame) -> int:
+    columns = list(SCORE_COLUMNS)
     values = [scores[names.ID].astype(str)] + [scores[column] for column in SCORE_COLUMNS[1:]]
     rows = list(zip(*(column.tolist() for column in values), strict=True))
-    rows = [(*row, *constants.values()) for row in rows] if constants else rows
     # The statement compiled by SQLAlchemy for this database, run by the driver's executemany on
     # plain tuples (or dicts for drivers with named parameters): SQLAlchemy's per-row parameter
     # handling of a list of dicts costs 2-3x the insert itself at a million rows (benchmarks/).
@@ -65,47 +63,64 @@ def _insert(conn: sa.Connection, target: sa.Table, scores: pd.DataFrame, **const
     return len(rows)
 
 
-def staging_table(name: str) -> sa.Table:
-    """Scores of one run on their way to the scores table, with the partition that wrote them: no key
-    (a duplicate customer is refused when the rows move to the scores table)."""
-    return sa.Table(name, sa.MetaData(), *_score_columns(), sa.Column(PARTITION, sa.Integer, nullable=False))
+def staging_table(staging: str, partition: int) -> sa.Table:
+    """One partition's scores on their way to the scores table: a table of its own, without a key (a
+    customer staged twice is refused when the rows move to the scores table). Its own table, not
+    rows tagged in a shared one: a retried partition drops what it wrote without scanning the other
+    partitions' rows (at 10M customers, a delete by partition scanned millions of rows each time)."""
+    return sa.Table(f"{staging}_p{partition}", sa.MetaData(), *_score_columns())
+
+
+def staged_tables(engine: sa.Engine | sa.Connection, staging: str) -> list[sa.Table]:
+    """The partition tables of ``staging`` that exist, in partition order."""
+    found = re.compile(rf"{re.escape(staging)}_p(\d+)")
+    partitions = sorted(
+        int(match.group(1))
+        for name in sa.inspect(engine).get_table_names()
+        if (match := found.fullmatch(name))
+    )
+    return [staging_table(staging, partition) for partition in partitions]
 
 
 def stage_scores(engine: sa.Engine, staging: str, scores: pd.DataFrame, partition: int) -> int:
-    """Write one partition's scores to the staging table, replacing that partition's earlier rows
-    (a partition retried after its worker died is written once)."""
-    target = staging_table(staging)
+    """Write one partition's scores to its staging table, replacing what an earlier attempt of that
+    partition wrote (a partition retried after its worker died is written once)."""
+    target = staging_table(staging, partition)
     with engine.begin() as conn:
-        conn.execute(target.delete().where(target.c[PARTITION] == partition))
-        return _insert(conn, target, scores, **{PARTITION: partition})
-
-
-def create_staging(engine: sa.Engine, staging: str) -> None:
-    staging_table(staging).create(engine)
+        target.drop(conn, checkfirst=True)
+        target.create(conn)
+        return _insert(conn, target, scores)
 
 
 def drop_staging(engine: sa.Engine, staging: str) -> None:
-    staging_table(staging).drop(engine, checkfirst=True)
+    for source in staged_tables(engine, staging):
+        source.drop(engine, checkfirst=True)
 
 
 def replace_from_staging(engine: sa.Engine, table: str, staging: str, day: date) -> int:
     """In ONE transaction, replace ``day``'s rows of the scores table with the staged rows: a rerun
     gives the same rows, and a failure (e.g. a customer staged twice) leaves ``day``'s earlier rows."""
-    target, source = scores_table(table), staging_table(staging)
+    target = scores_table(table)
     target.metadata.create_all(engine)
     columns = list(SCORE_COLUMNS)
     with engine.begin() as conn:
-        dated = source.c.scoring_date == day.isoformat()
-        staged, other_days = conn.execute(
-            sa.select(sa.func.count(), sa.func.count().filter(~dated)).select_from(source)
-        ).one()
-        if other_days:
-            raise ValueError(
-                f"{other_days} staged rows of {staging} are not dated {day}; nothing was replaced"
-            )
+        sources = staged_tables(conn, staging)
+        staged = 0
+        for source in sources:
+            rows, other_days = conn.execute(
+                sa.select(
+                    sa.func.count(), sa.func.count().filter(source.c.scoring_date != day.isoformat())
+                ).select_from(source)
+            ).one()
+            if other_days:
+                raise ValueError(
+                    f"{other_days} staged rows of {source.name} are not dated {day}; nothing was replaced"
+                )
+            staged += rows
         conn.execute(target.delete().where(target.c.scoring_date == day.isoformat()))
-        conn.execute(target.insert().from_select(columns, sa.select(*(source.c[c] for c in columns))))
-        return staged  # (not the insert's rowcount: -1 with psycopg)
+        for source in sources:
+            conn.execute(target.insert().from_select(columns, sa.select(*(source.c[c] for c in columns))))
+        return staged  # (not the inserts' rowcounts: -1 with psycopg)
 
 
 def read_scores(engine: sa.Engine, table: str, day: date | None = None) -> pd.DataFrame:

@@ -106,7 +106,7 @@ def unseen_categories(frame: pd.DataFrame, schema: FeatureSchema) -> dict[str, l
     for spec in schema.features:
         if spec.kind != "categorical" or not spec.categories:
             continue
-        values = frame[spec.name].dropna().astype(str)
+        values = map(str, frame[spec.name].dropna().unique())  # each distinct value once
         new = sorted(set(values) - set(map(str, spec.categories)))
         if new:
             out[spec.name] = new
@@ -139,6 +139,6 @@ def demo_partition(
         drift=scoring.drift,
         bias=demo.bias,
         as_of=day,
+        first_id=offset + 1,
     )
-    shifted = {names.ID: lambda frame: frame[names.ID] + offset}
-    return build_customer_features(tables.customers.assign(**shifted), tables.sales.assign(**shifted), day)
+    return build_customer_features(tables.customers, tables.sales, day)

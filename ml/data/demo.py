@@ -54,8 +54,10 @@ def generate_demo(
     drift: float = 0.0,
     bias: float = 0.0,
     as_of: date = date(2026, 1, 1),
+    first_id: int = 1,
 ) -> DemoTables:
-    """Return the demo ``customers`` and ``sales`` tables for these knobs (deterministic)."""
+    """Return the demo ``customers`` and ``sales`` tables for these knobs (deterministic); customer ids
+    run from ``first_id`` (a partition of a larger batch starts where the one before it ended)."""
     if customers < 1:
         raise ValueError(f"customers must be a positive count, got {customers}")
     for knob, value in (("drift", drift), ("bias", bias)):
@@ -125,7 +127,7 @@ def generate_demo(
         flip = (gender == "female") & good & (rng.random(n) < bias)
         good = good & ~flip
 
-    ids = np.arange(1, n + 1)
+    ids = np.arange(first_id, first_id + n)
     customers_df = pd.DataFrame(
         {
             names.ID: ids,

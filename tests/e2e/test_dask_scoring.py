@@ -309,7 +309,6 @@ def test_a_scheduler_that_does_not_answer_exits_2_naming_it(trained):
 
 def test_staged_partitions_replace_a_date_in_one_transaction_on_postgresql():
     from adapters.scores_db import (
-        create_staging,
         drop_staging,
         replace_from_staging,
         stage_scores,
@@ -323,7 +322,6 @@ def test_staged_partitions_replace_a_date_in_one_transaction_on_postgresql():
         try:
             write_scores(engine, "customer_scores", scores(40, version="1"), DAY)
             before = read_scores(engine, "customer_scores", DAY)
-            create_staging(engine, "customer_scores_staging_t")
             stage_scores(engine, "customer_scores_staging_t", scores(30, version="2"), 0)
             stage_scores(engine, "customer_scores_staging_t", scores(1, version="2"), 1)  # customer 1 twice
             with pytest.raises(sa.exc.IntegrityError):

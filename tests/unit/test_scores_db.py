@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from adapters.scores_db import create_staging, read_scores, replace_from_staging, stage_scores, write_scores
+from adapters.scores_db import drop_staging, read_scores, replace_from_staging, stage_scores, write_scores
 from ml import names
 
 DAY = date(2026, 3, 1)
@@ -58,7 +58,6 @@ def test_sqlite_rerun_is_idempotent_and_a_failed_write_keeps_the_previous_rows(e
 def test_staged_partitions_replace_the_dates_rows_in_one_transaction(engine):
     write_scores(engine, "s", scores(40, version="1"), DAY)
     write_scores(engine, "s", scores(5, day=date(2026, 3, 2)), date(2026, 3, 2))
-    create_staging(engine, "st")
     new = scores(30, version="2")
     stage_scores(engine, "st", new.iloc[:20], 0)
     stage_scores(engine, "st", new.iloc[:20], 0)  # a retried partition replaces its own rows
@@ -67,12 +66,14 @@ def test_staged_partitions_replace_the_dates_rows_in_one_transaction(engine):
     day = read_scores(engine, "s", DAY)
     assert len(day) == 30 and set(day["model_version"]) == {"2"}, day
     assert len(read_scores(engine, "s")) == 35, "other dates must be untouched"
+    stage_scores(engine, "other", new, 0)  # another run's staging is not this one's
+    drop_staging(engine, "st")
+    assert sa.inspect(engine).get_table_names() == ["other_p0", "s"], "only this run's tables dropped"
 
 
 def test_a_failing_replacement_keeps_the_dates_earlier_rows(engine):
     write_scores(engine, "s", scores(40, version="1"), DAY)
     before = read_scores(engine, "s", DAY)
-    create_staging(engine, "st")
     stage_scores(engine, "st", scores(30, version="2"), 0)
     stage_scores(engine, "st", scores(1, version="2"), 1)  # customer 1 in two partitions
     with pytest.raises(sa.exc.IntegrityError):
