@@ -4,6 +4,7 @@ or a LocalCluster on 127.0.0.1 started for one run."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from adapters.sources import DataSourceError
 from ml.settings import DaskSettings
 
+LOG = logging.getLogger(__name__)
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"  # Dask's own variable (dask.config "scheduler-address")
 
 
@@ -30,17 +32,12 @@ def scheduler_address(settings: DaskSettings, section: str = "scoring.dask") -> 
 def dask_client(settings: DaskSettings, section: str = "scoring.dask") -> Iterator:
     """A ``distributed.Client`` on the configured cluster; closes what it started (the client, and the
     LocalCluster when it started one), never the scheduler it was pointed at."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     address, setting = scheduler_address(settings, section)
     timeout = settings.connect_timeout_seconds
     if address is None:
-        with (
-            LocalCluster(
-                n_workers=settings.workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+        with local_cluster(settings, section) as cluster, Client(cluster) as client:
             yield client
         return
     fix = (
@@ -64,3 +61,35 @@ def dask_client(settings: DaskSettings, section: str = "scoring.dask") -> Iterat
                 f"start one: `dask worker {address} --nthreads 1`"
             ) from exc
         yield client
+
+
+@contextmanager
+def local_cluster(settings: DaskSettings, section: str = "scoring.dask") -> Iterator:
+    """A LocalCluster of ``settings.workers`` single-threaded worker processes on 127.0.0.1, with Dask's
+    dashboard only when ``dashboard_address`` asks for it. Without one, the workers' statistical
+    profiler (a stack sample of the running task every 10 ms, kept for the dashboard) is off too."""
+    import dask
+    from distributed import LocalCluster
+
+    dashboard = settings.dashboard_address
+    if dashboard:
+        try:
+            import bokeh  # noqa: F401  (Dask's dashboard: dask[diagnostics])
+        except ImportError:
+            raise DaskClusterError(
+                f"{section}.dashboard_address={dashboard!r} asks for Dask's dashboard, which needs bokeh "
+                "(dask[diagnostics]); install the project's lock (bash scripts/install.sh) or leave "
+                f"{section}.dashboard_address empty"
+            ) from None
+    with (
+        dask.config.set({"distributed.worker.profile.enabled": bool(dashboard)}),
+        LocalCluster(
+            n_workers=settings.workers,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=dashboard or None,
+        ) as cluster,
+    ):
+        if dashboard:
+            LOG.info("Dask dashboard of this run: %s", cluster.dashboard_link)
+        yield cluster

@@ -218,6 +218,11 @@ class DaskSettings(StrictModel):
         100_000, ge=1, description="demo and SQL sources, training matrix: rows per partition"
     )
     connect_timeout_seconds: float = Field(10.0, gt=0.0, le=600.0, description="wait for the scheduler")
+    dashboard_address: str | None = Field(
+        None,
+        description="LocalCluster only: serve Dask's dashboard at host:port (e.g. 127.0.0.1:8787) while "
+        "the run lasts; empty: no dashboard, and the workers do not sample their own profiles for it",
+    )
 
 
 class TrainingSettings(StrictModel):

@@ -1,6 +1,7 @@
 """The pure parts of `engine: dask` on small frames: demo partitions, the dask settings and the
 scheduler address (staged writes: test_scores_db.py; the cluster itself: tests/e2e)."""
 
+import sys
 from datetime import date
 
 import pandas as pd
@@ -153,3 +154,49 @@ def test_a_sql_querys_partitions_hold_every_row_pandas_reads_once(tmp_path, id_k
         read_flat_table(data, tmp_path).sort_values(key, ignore_index=True),
         obj=f"SQL partitions ({id_kind} id) vs the pandas engine's read",
     )
+
+
+def _profiling(dask_worker) -> bool:
+    """On a worker: whether it samples the running task's stack for the dashboard's profiles."""
+    return "profile" in dask_worker.periodic_callbacks
+
+
+def _status(url: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=30) as page:
+            return page.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_a_local_cluster_serves_the_dashboard_only_when_asked(monkeypatch):
+    import socket
+
+    monkeypatch.delenv(ADDRESS_ENV, raising=False)
+    with dask_client(DaskSettings(workers=1)) as client:
+        # the scheduler's plain HTTP routes (health, metrics) on 127.0.0.1, but no dashboard page
+        link = client.dashboard_link
+        assert link.startswith("http://127.0.0.1:"), link
+        assert (_status(link), _status(link.replace("/status", "/health"))) == (404, 200), link
+        assert not any(client.run(_profiling).values()), "no dashboard: no profiles sampled for it"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with dask_client(DaskSettings(workers=1, dashboard_address=f"127.0.0.1:{port}")) as client:
+        assert client.dashboard_link == f"http://127.0.0.1:{port}/status", client.dashboard_link
+        assert _status(client.dashboard_link) == 200, "Dask's dashboard, where it was asked for"
+        assert all(client.run(_profiling).values()), "the dashboard's profiles are sampled"
+
+
+def test_asking_for_the_dashboard_without_bokeh_names_the_setting_and_the_fix(monkeypatch):
+    monkeypatch.delenv(ADDRESS_ENV, raising=False)
+    monkeypatch.setitem(sys.modules, "bokeh", None)  # import bokeh fails as when it is not installed
+    settings = DaskSettings(dashboard_address="127.0.0.1:8787")
+    with pytest.raises(DaskClusterError) as caught, dask_client(settings, "training.dask"):
+        pass
+    message = str(caught.value)
+    for part in ("training.dask.dashboard_address='127.0.0.1:8787'", "bokeh", "scripts/install.sh"):
+        assert part in message, message
