@@ -161,6 +161,13 @@ def _profiling(dask_worker) -> bool:
     return "profile" in dask_worker.periodic_callbacks
 
 
+def _malloc_thresholds() -> tuple:
+    """On a worker: the glibc allocator's thresholds its process was started with."""
+    import os
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("MALLOC_MMAP_THRESHOLD_")
+
+
 def _status(url: str) -> int:
     import urllib.error
     import urllib.request
@@ -182,6 +189,8 @@ def test_a_local_cluster_serves_the_dashboard_only_when_asked(monkeypatch):
         assert link.startswith("http://127.0.0.1:"), link
         assert (_status(link), _status(link.replace("/status", "/health"))) == (404, 200), link
         assert not any(client.run(_profiling).values()), "no dashboard: no profiles sampled for it"
+        thresholds = set(client.run(_malloc_thresholds).values())
+        assert thresholds == {("65536", str(32 * 2**20))}, f"Dask's trim, our mmap threshold: {thresholds}"
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
