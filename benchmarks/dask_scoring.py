@@ -27,6 +27,7 @@ from common import ROOT, helper, peak_rss_mb, run_json, trained_state, write_res
 
 DAY = date(2026, 11, 1)
 PARTITION_ROWS = 100_000  # configs/scoring.yaml's default
+STAGE_PARTITIONS = 5  # partitions whose stages are timed one by one in one process (stage_costs)
 RAW_ROWS = 1_000_000  # the raw booster's rows/s on one thread do not depend on the batch size
 
 
@@ -37,20 +38,96 @@ def worker_peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def one_run(model_dir: Path, workdir: Path, customers: int, workers: int) -> dict:
-    """`run.py score` with engine dask, minus ZenML: the same adapter calls as steps/score.py."""
+def shipped_model(model_dir: Path):
+    """The production release as `run.py score` ships it to the workers (export_model.py's files)."""
     import joblib
 
-    import adapters.dask_scoring as dask_scoring
-    from adapters.dask_cluster import dask_client
-    from adapters.state import StatePaths
+    from adapters.dask_scoring import ShippedModel
     from ml.features import FeatureSchema
-    from ml.settings import DataSettings, ScoringSettings
 
     release = joblib.load(model_dir / "model.joblib")
     schema = FeatureSchema.from_dict(json.loads((model_dir / "schema.json").read_text()))
     meta = json.loads((model_dir / "meta.json").read_text())
-    shipped = dask_scoring.ShippedModel(release, schema, meta["threshold"], meta["version"])
+    return ShippedModel(release, schema, meta["threshold"], meta["version"])
+
+
+def stage_costs(model_dir: Path, workdir: Path, partitions: int) -> dict:
+    """One process, one thread, no Dask: each stage of a partition of PARTITION_ROWS demo customers
+    timed on its own with the functions a worker runs (ml.scoring.demo_partition's generator and
+    features, stage_partition's scoring and staged write, then the one transaction's share). Their sum
+    is a partition's cost on a worker with no Dask overhead at all. The trees are also timed alone
+    (the booster on the partition's ready matrix, as the raw peer; scoring holds them), so trees / sum
+    is the highest per-core ratio these stages allow."""
+    import statistics
+
+    from adapters.dask_scoring import scores_engine
+    from adapters.scores_db import replace_from_staging, stage_scores
+    from ml import names
+    from ml.data.demo import generate_demo
+    from ml.data.validation import with_missing_markers
+    from ml.features import build_customer_features
+    from ml.scoring import PARTITION_SEED_STRIDE, score, unseen_categories
+    from ml.settings import DataSettings, ScoringSettings
+    from ml.training import booster_input
+
+    def summary(labels, frame, schema):  # what stage_partition returns besides the rows
+        return labels.value_counts().to_dict(), unseen_categories(frame, schema)
+
+    shipped, data, scoring = shipped_model(model_dir), DataSettings(), ScoringSettings()
+    booster = shipped.model.named_steps["clf"].booster_
+    database = workdir / "stages.sqlite"
+    database.unlink(missing_ok=True)
+    engine = scores_engine(f"sqlite:///{database}")
+    seconds: dict[str, list[float]] = {}
+
+    def timed(stage: str, call, *args, **kwargs):
+        started = time.perf_counter()
+        out = call(*args, **kwargs)
+        seconds.setdefault(stage, []).append(time.perf_counter() - started)
+        return out
+
+    for index in range(partitions + 1):  # the first one warms up (imports, first-touch memory)
+        tables = timed(
+            "generate", generate_demo, customers=PARTITION_ROWS, drift=scoring.drift, bias=data.demo.bias,
+            seed=data.demo.seed + DAY.toordinal() + index * PARTITION_SEED_STRIDE, as_of=DAY,
+            first_id=index * PARTITION_ROWS + 1,
+        )  # fmt: skip
+        frame = timed("features", build_customer_features, tables.customers, tables.sales, DAY)
+        frame = with_missing_markers(frame, data.missing_values)
+        scored = timed(
+            "score", score, shipped.model, frame, shipped.schema, shipped.threshold, shipped.version, DAY,
+            data.id_column,
+        )  # fmt: skip
+        timed("trees", booster.predict, booster_input(shipped.model, frame), num_threads=1)
+        timed("stage", stage_scores, engine, "stages", scored, index)
+        timed("summary", summary, scored[names.TARGET], frame, shipped.schema)
+        if index == 0:
+            seconds.clear()
+    transaction = time.perf_counter()
+    replace_from_staging(engine, "customer_scores", "stages", DAY)
+    transaction = time.perf_counter() - transaction
+    engine.dispose()
+    per = {stage: statistics.median(found) for stage, found in seconds.items()}
+    per["transaction_share"] = transaction / (partitions + 1)
+    total = sum(value for stage, value in per.items() if stage != "trees")  # "score" holds its trees
+    return {
+        "partitions": partitions,
+        "partition_rows": PARTITION_ROWS,
+        "median_s": {stage: round(value, 3) for stage, value in per.items()},
+        "total_s": round(total, 3),
+        "trees_rows_per_s": round(PARTITION_ROWS / per["trees"]),
+        "ceiling_vs_trees": round(per["trees"] / total, 3),
+    }
+
+
+def one_run(model_dir: Path, workdir: Path, customers: int, workers: int) -> dict:
+    """`run.py score` with engine dask, minus ZenML: the same adapter calls as steps/score.py."""
+    import adapters.dask_scoring as dask_scoring
+    from adapters.dask_cluster import dask_client
+    from adapters.state import StatePaths
+    from ml.settings import DataSettings, ScoringSettings
+
+    shipped = shipped_model(model_dir)
     database = StatePaths(workdir).scores_db  # the work dir stands in for the state dir
     for path in (database, database.with_name(database.name + "-journal")):
         path.unlink(missing_ok=True)
@@ -111,6 +188,8 @@ def measured(args, sizes: list[int], runs: dict, kept: Path | None) -> dict:
         ROOT, timeout=1800,
     )  # fmt: skip
     raw = {"rows": raw["rows"], "1_thread": raw["1_thread"], "all_cores": raw["all_cores"]}
+    runs["stages"] = child(args, "--stages", str(1 if args.smoke else STAGE_PARTITIONS))
+    print(json.dumps(runs["stages"]), flush=True)
     runs |= {str(size): [] for size in sizes}  # this invocation's runs replace earlier ones of a size
     for _ in range(args.rounds):
         for size in sizes:
@@ -164,6 +243,7 @@ def main() -> None:
     parser.add_argument("--state", type=Path, default=Path("/tmp/andamio-bench/state"))
     parser.add_argument("--smoke", action="store_true", help="20,000 customers, one round, not recorded")
     parser.add_argument("--workers", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--stages", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.smoke:
         args.customers, args.rounds = 20_000, 1
@@ -171,6 +251,9 @@ def main() -> None:
     workdir, model_dir = args.state / "dask-bench", args.state / "export"
     if args.workers:
         print(json.dumps(one_run(model_dir, workdir, args.customers, args.workers)))
+        return
+    if args.stages:
+        print(json.dumps(stage_costs(model_dir, workdir, args.stages)))
         return
 
     env, _ = trained_state(args.state)
@@ -186,6 +269,7 @@ def main() -> None:
         print(f"runs of {missing} worker(s) still to measure: --sizes {' '.join(missing)}")
         return
     figure = figure_of({size: runs[size] for size in ("1", "2")}, args.customers)
+    figure["stages_one_process"] = runs.get("stages")
     print(json.dumps(figure, indent=1))
     if not args.smoke:
         print("wrote", write_result("dask_scoring", figure))

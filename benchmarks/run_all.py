@@ -164,8 +164,23 @@ def dask_rows(r: dict) -> list[str]:
         f"raw booster batched predict, 1 thread: {raw['1_thread']['rows_per_s']:,} rows/s; all cores: "
         f"{raw['all_cores']['rows_per_s']:,} rows/s ({cores:.2f}× one thread: the cores this run had) | "
         f"2 vs 1 worker {r['scaling_2_vs_1']:.2f}×; per worker {per_core['1_workers']:.2f}× (1) and "
-        f"{per_core['2_workers']:.2f}× (2) the raw booster's rows/s |"
+        f"{per_core['2_workers']:.2f}× (2) the raw booster's rows/s{ceiling(r.get('stages_one_process'))} |"
     ]
+
+
+def ceiling(stages: dict | None) -> str:
+    """The stages of one partition timed one by one in one process (no Dask): what they allow."""
+    if not stages:
+        return ""
+    s = stages["median_s"]
+    return (
+        f"; the same stages of one {stages['partition_rows']:,}-customer partition in one process, no "
+        f"Dask (median of {stages['partitions']}): generate {s['generate']:.2f} s, features "
+        f"{s['features']:.2f}, score {s['score']:.2f} (the trees alone {s['trees']:.2f}), "
+        f"staged write {s['stage']:.2f}, summary {s['summary']:.2f}, share of the one transaction "
+        f"{s['transaction_share']:.2f}: {stages['total_s']:.2f} s, of which the trees "
+        f"{stages['ceiling_vs_trees']:.2f} (the most a worker with no overhead could reach)"
+    )
 
 
 def baselines_rows(r: dict) -> list[str]:
