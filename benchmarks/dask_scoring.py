@@ -63,10 +63,9 @@ def stage_costs(model_dir: Path, workdir: Path, partitions: int) -> dict:
     from adapters.dask_scoring import scores_engine
     from adapters.scores_db import replace_from_staging, stage_scores
     from ml import names
-    from ml.data.demo import generate_demo
     from ml.data.validation import with_missing_markers
     from ml.features import build_customer_features
-    from ml.scoring import PARTITION_SEED_STRIDE, score, unseen_categories
+    from ml.scoring import demo_partition_tables, score, unseen_categories
     from ml.settings import DataSettings, ScoringSettings
     from ml.training import booster_input
 
@@ -88,9 +87,8 @@ def stage_costs(model_dir: Path, workdir: Path, partitions: int) -> dict:
 
     for index in range(partitions + 1):  # the first one warms up (imports, first-touch memory)
         tables = timed(
-            "generate", generate_demo, customers=PARTITION_ROWS, drift=scoring.drift, bias=data.demo.bias,
-            seed=data.demo.seed + DAY.toordinal() + index * PARTITION_SEED_STRIDE, as_of=DAY,
-            first_id=index * PARTITION_ROWS + 1,
+            "generate", demo_partition_tables, data, scoring, DAY, index, index * PARTITION_ROWS,
+            PARTITION_ROWS,
         )  # fmt: skip
         frame = timed("features", build_customer_features, tables.customers, tables.sales, DAY)
         frame = with_missing_markers(frame, data.missing_values)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ml import names
-from ml.data.demo import generate_demo
+from ml.data.demo import DemoTables, generate_demo
 from ml.data.validation import DataValidationError
 from ml.evaluation import release_decisions
 from ml.features import FeatureSchema, build_customer_features, is_numeric
@@ -132,8 +132,16 @@ def demo_partition(
 ) -> pd.DataFrame:
     """One partition of today's demo customers with their own sales, turned into features by the
     same function as the whole batch (a customer's sales never leave its partition)."""
+    tables = demo_partition_tables(data, scoring, day, index, offset, customers)
+    return build_customer_features(tables.customers, tables.sales, day)
+
+
+def demo_partition_tables(
+    data: DataSettings, scoring: ScoringSettings, day: date, index: int, offset: int, customers: int
+) -> DemoTables:
+    """The raw customers and sales of one demo partition: its own seed, ids from ``offset + 1``."""
     demo = data.demo
-    tables = generate_demo(
+    return generate_demo(
         customers=customers,
         seed=demo.seed + day.toordinal() + index * PARTITION_SEED_STRIDE,
         drift=scoring.drift,
@@ -141,4 +149,3 @@ def demo_partition(
         as_of=day,
         first_id=offset + 1,
     )
-    return build_customer_features(tables.customers, tables.sales, day)
