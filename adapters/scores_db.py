@@ -103,10 +103,10 @@ def replace_from_staging(engine: sa.Engine, table: str, staging: str, day: date)
     target = scores_table(table)
     target.metadata.create_all(engine)
     columns = list(SCORE_COLUMNS)
-    with engine.begin() as conn:
-        sources = staged_tables(conn, staging)
+    with engine.begin() as conn:  # a failure below rolls the delete back with the rest
+        conn.execute(target.delete().where(target.c.scoring_date == day.isoformat()))
         staged = 0
-        for source in sources:
+        for source in staged_tables(conn, staging):
             rows, other_days = conn.execute(
                 sa.select(
                     sa.func.count(), sa.func.count().filter(source.c.scoring_date != day.isoformat())
@@ -116,10 +116,8 @@ def replace_from_staging(engine: sa.Engine, table: str, staging: str, day: date)
                 raise ValueError(
                     f"{other_days} staged rows of {source.name} are not dated {day}; nothing was replaced"
                 )
-            staged += rows
-        conn.execute(target.delete().where(target.c.scoring_date == day.isoformat()))
-        for source in sources:
             conn.execute(target.insert().from_select(columns, sa.select(*(source.c[c] for c in columns))))
+            staged += rows
         return staged  # (not the inserts' rowcounts: -1 with psycopg)
 
 

@@ -81,3 +81,9 @@ def test_a_failing_replacement_keeps_the_dates_earlier_rows(engine):
     pd.testing.assert_frame_equal(
         read_scores(engine, "s", DAY), before, obj="the date after a failed replacement"
     )
+    stage_scores(engine, "st", scores(5, day=date(2026, 3, 9), version="2"), 1)  # another day, after p0
+    with pytest.raises(ValueError, match="5 staged rows of st_p1 are not dated 2026-03-01"):
+        replace_from_staging(engine, "s", "st", DAY)
+    pd.testing.assert_frame_equal(
+        read_scores(engine, "s", DAY), before, obj="the date after a refused replacement"
+    )
