@@ -4,6 +4,7 @@ in the scores database; then ONE transaction replaces the date's rows with the s
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -12,13 +13,21 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from adapters.scores_db import drop_staging, replace_from_staging, stage_scores
+from adapters.scores_db import (
+    drop_staging,
+    left_behind,
+    replace_from_staging,
+    stage_scores,
+    staging_name,
+)
 from adapters.sources import DataSourceError, read_sql_part, sql_partitions, sql_source_url
 from ml import names
 from ml.data.validation import DataValidationError, with_missing_markers
 from ml.features import FeatureSchema
 from ml.scoring import demo_partition, demo_partitions, score, unseen_categories
 from ml.settings import ConfigError, DataSettings, ScoringSettings
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -105,17 +114,39 @@ def scores_engine(database: sa.URL | str) -> sa.Engine:
     return sa.create_engine(url, connect_args=connect_args)
 
 
+@dataclass(frozen=True)
+class Scored:
+    """What a run on the cluster wrote: ``rows`` for the date, the ``labels`` counted, the ``unseen``
+    categories per column, and the staging tables ``cleared`` that killed runs of the date left."""
+
+    rows: int
+    labels: dict
+    unseen: dict
+    cleared: list
+
+
 def score_on_cluster(
     client, partitions: list, shipped: ShippedModel, data: DataSettings, table: str, database, day: date
-) -> tuple[int, dict, dict]:
+) -> Scored:
     """Stage every partition's scores on the cluster, then replace ``day``'s rows in one transaction.
-    Returns (rows written, label counts, unseen categories). Any failure before that transaction
-    (a partition that cannot be scored, a lost cluster) leaves ``day``'s earlier rows as they were."""
+    Any failure before that transaction (a partition that cannot be scored, a lost cluster) leaves
+    ``day``'s earlier rows as they were. Staging tables an earlier run of ``day`` left (its driver
+    killed outright) are dropped first."""
     from dask import delayed
 
-    staging = f"{table[:32]}_staging_{uuid.uuid4().hex[:12]}"  # + "_p<partition>": < 64 characters
+    staging = staging_name(table, day, uuid.uuid4().hex)
     engine = scores_engine(database)
     try:
+        cleared = left_behind(engine, table, day, staging)
+        for earlier in cleared:
+            LOG.warning(
+                "dropping the staging tables %s_p*: a run of %s that never finished left them "
+                "(its driver was killed); it changed nothing in %s",
+                earlier,
+                day,
+                table,
+            )
+            drop_staging(engine, earlier)
         model = delayed(shipped, pure=True, traverse=False)  # one task: sent to each worker once
         tasks = [
             delayed(stage_partition, pure=False)(part, model, index, day, data, database, staging)
@@ -127,7 +158,8 @@ def score_on_cluster(
                 "the scoring data has no rows: nothing to score, "
                 "and the previous scores of that date are kept"
             )
-        written = replace_from_staging(engine, table, staging, day)
+        staged = {index: result["rows"] for index, result in enumerate(results)}
+        written = replace_from_staging(engine, table, staging, day, staged)
     finally:
         drop_staging(engine, staging)
         engine.dispose()
@@ -138,4 +170,5 @@ def score_on_cluster(
             labels[label] = labels.get(label, 0) + count
         for column, values in result["unseen"].items():
             unseen.setdefault(column, set()).update(values)
-    return written, labels, {column: sorted(values) for column, values in sorted(unseen.items())}
+    unseen_sorted = {column: sorted(values) for column, values in sorted(unseen.items())}
+    return Scored(written, labels, unseen_sorted, cleared)

@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from ml import names
 from ml.scoring import SCORE_COLUMNS
 
+STAGING = "_staging_"  # in the staging tables' names, between the scores table's and the run's
+
 
 def scores_table(table: str) -> sa.Table:
     metadata = sa.MetaData()
@@ -63,6 +65,21 @@ def _insert(conn: sa.Connection, target: sa.Table, scores: pd.DataFrame) -> int:
     return len(rows)
 
 
+def staging_name(table: str, day: date, run: str) -> str:
+    """The staging tables' prefix of one run scoring ``day``: ``<table>_staging_<yyyymmdd>_<run>``,
+    each partition's table ``<prefix>_p<N>`` (under 64 characters, PostgreSQL's limit). The date in
+    the name lets the next run of that date find what a run killed outright left (``left_behind``)."""
+    return f"{table[:28]}{STAGING}{day:%Y%m%d}_{run[:8]}"
+
+
+def left_behind(engine: sa.Engine, table: str, day: date, staging: str) -> list[str]:
+    """The staging prefixes of ``day``'s runs other than ``staging``: a run whose driver was killed
+    outright (SIGKILL, out of memory, a reboot) never dropped its tables; any other failure does."""
+    found = re.compile(rf"({re.escape(table[:28])}{STAGING}{day:%Y%m%d}_[0-9a-f]{{8}})_p\d+")
+    matches = (found.fullmatch(name) for name in sa.inspect(engine).get_table_names())
+    return sorted({match.group(1) for match in matches if match and match.group(1) != staging})
+
+
 def staging_table(staging: str, partition: int) -> sa.Table:
     """One partition's scores on their way to the scores table: a table of its own, without a key (a
     customer staged twice is refused when the rows move to the scores table). Its own table, not
@@ -97,16 +114,23 @@ def drop_staging(engine: sa.Engine, staging: str) -> None:
         source.drop(engine, checkfirst=True)
 
 
-def replace_from_staging(engine: sa.Engine, table: str, staging: str, day: date) -> int:
+def replace_from_staging(
+    engine: sa.Engine, table: str, staging: str, day: date, expected: dict[int, int] | None = None
+) -> int:
     """In ONE transaction, replace ``day``'s rows of the scores table with the staged rows: a rerun
-    gives the same rows, and a failure (e.g. a customer staged twice) leaves ``day``'s earlier rows."""
+    gives the same rows, and a failure (e.g. a customer staged twice) leaves ``day``'s earlier rows.
+    ``expected``: the rows each partition reported staging; a partition's table missing or holding
+    other rows than reported refuses the replacement (never half a date)."""
     target = scores_table(table)
     target.metadata.create_all(engine)
     columns = list(SCORE_COLUMNS)
     with engine.begin() as conn:  # a failure below rolls the delete back with the rest
         conn.execute(target.delete().where(target.c.scoring_date == day.isoformat()))
+        sources = staged_tables(conn, staging)
+        if expected is not None:
+            _check_staged(sources, {part: rows for part, rows in expected.items() if rows}, day)
         staged = 0
-        for source in staged_tables(conn, staging):
+        for source in sources:
             rows, other_days = conn.execute(
                 sa.select(
                     sa.func.count(), sa.func.count().filter(source.c.scoring_date != day.isoformat())
@@ -116,9 +140,31 @@ def replace_from_staging(engine: sa.Engine, table: str, staging: str, day: date)
                 raise ValueError(
                     f"{other_days} staged rows of {source.name} are not dated {day}; nothing was replaced"
                 )
+            reported = rows if expected is None else expected[_partition(source)]
+            if rows != reported:
+                raise ValueError(
+                    f"{source.name} holds {rows} rows, but its partition staged {reported}; "
+                    f"nothing was replaced. Score {day} again"
+                )
             conn.execute(target.insert().from_select(columns, sa.select(*(source.c[c] for c in columns))))
             staged += rows
         return staged  # (not the inserts' rowcounts: -1 with psycopg)
+
+
+def _partition(source: sa.Table) -> int:
+    return int(source.name.rpartition("_p")[2])
+
+
+def _check_staged(sources: list[sa.Table], expected: dict[int, int], day: date) -> None:
+    """Every partition that staged rows has its table, and no other table is there."""
+    found = {_partition(source) for source in sources}
+    missing, extra = sorted(set(expected) - found), sorted(found - set(expected))
+    if missing or extra:
+        raise ValueError(
+            f"the staged tables do not match the partitions that staged rows (missing: {missing}, "
+            f"unexpected: {extra}): another run of {day} may have cleared them. Nothing was replaced; "
+            f"score {day} again once one run of that date is left"
+        )
 
 
 def read_scores(engine: sa.Engine, table: str, day: date | None = None) -> pd.DataFrame:

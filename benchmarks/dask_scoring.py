@@ -148,9 +148,10 @@ def one_run(model_dir: Path, workdir: Path, customers: int, workers: int) -> dic
     with dask_client(scoring.dask) as client:
         ready = time.perf_counter()
         partitions = dask_scoring.feature_partitions(data, scoring, DAY, ROOT)
-        written, labels, _ = dask_scoring.score_on_cluster(
+        scored = dask_scoring.score_on_cluster(
             client, partitions, shipped, data, "customer_scores", f"sqlite:///{database}", DAY
         )
+        written, labels = scored.rows, scored.labels
         done = time.perf_counter()
         peaks = client.run(worker_peak_rss_mb)
     dask_scoring.replace_from_staging = replace

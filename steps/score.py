@@ -100,9 +100,8 @@ def score_on_dask(
     database, when = scores_database(scoring), date.fromisoformat(day)
     partitions = feature_partitions(data, scoring, when, project_root())
     with dask_client(scoring.dask) as client:
-        written, labels, unseen = score_on_cluster(
-            client, partitions, shipped, data, scoring.table, database, when
-        )
+        scored = score_on_cluster(client, partitions, shipped, data, scoring.table, database, when)
+    written, labels, unseen = scored.rows, scored.labels, scored.unseen
     if unseen:
         logger.warning("categories the model never saw, scored as missing values: %s", unseen)
     shares = pd.Series(labels, dtype="int64").sort_values(ascending=False, kind="stable") / written
@@ -114,7 +113,11 @@ def score_on_dask(
         "label_share": shares.round(4).to_dict(),
         "model_version": shipped.version,
         "unseen_categories": unseen,
-        names.SCORING_ENGINE: {"engine": "dask", "partitions": len(partitions)},
+        names.SCORING_ENGINE: {
+            "engine": "dask",
+            "partitions": len(partitions),
+            "cleared_staging": scored.cleared,  # left by runs of the date killed outright
+        },
     }
     log_metadata({names.LAST_BATCH_SCORING: summary}, infer_model=True)
     return summary

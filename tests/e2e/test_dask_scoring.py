@@ -296,6 +296,51 @@ def test_a_worker_killed_mid_job_never_leaves_half_a_date(trained):
     assert not staged_rows(trained["db"]), "the staging table is dropped either way"
 
 
+def staging_tables(db: Path) -> list[str]:
+    with sqlite3.connect(db, timeout=30) as conn:
+        return [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE name LIKE '%_staging_%'")]
+
+
+def test_a_driver_killed_outright_changes_nothing_and_the_next_run_of_the_date_clears_its_tables(trained):
+    state, day, db = trained["state"], "2026-03-08", trained["db"]
+    must(score(trained, day, scoring_config(state, "before-driver-killed", customers=300)))
+    before = rows_of(db, day)
+    with dask_processes(workers=2, log_dir=state) as (address, workers):
+        config = scoring_config(
+            state,
+            "driver-killed",
+            customers=12_000,
+            engine="dask",
+            dask={"scheduler_address": address, "partition_rows": 600},
+        )
+        args = ("score", "--project", str(trained["project"]), "--config", config, "--date", day)
+        run = subprocess.Popen(
+            [sys.executable, "run.py", *args], cwd=PROJECT_ROOT, env=trained["env"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        while staged_rows(db) == 0 and run.poll() is None:  # wait until partitions are staged
+            time.sleep(0.2)
+        assert run.poll() is None, "the run ended before any partition was staged"
+        os.kill(run.pid, signal.SIGKILL)  # no finally, no clean-up: as an OOM kill or a reboot does
+        run.wait()
+        for pid in workers:  # the machine's reboot takes the workers too (and busy ones stop slowly)
+            os.kill(pid, signal.SIGKILL)
+    # scheduler and workers stopped: nothing of the killed run can still write
+    left = staging_tables(db)
+    killed = sorted({name.rpartition("_p")[0] for name in left})
+    assert len(killed) == 1 and killed[0].startswith("customer_scores_staging_20260308_"), left
+    pd.testing.assert_frame_equal(rows_of(db, day), before, obj="the date after its driver was killed")
+    again = scoring_config(state, "after-driver-killed", customers=12_000, engine="dask",
+                           dask={"partition_rows": 3000})  # fmt: skip
+    out = must(score(trained, day, again))
+    text = out.stdout + out.stderr
+    after = rows_of(db, day)
+    assert sorted(after[names.ID].astype(int)) == list(range(1, 12_001)), "every customer once"
+    assert staging_tables(db) == [], "the killed run's tables are dropped, and this run's own"
+    assert f"dropping the staging tables {killed[0]}_p*" in text and "never finished" in text, text[-3000:]
+    assert f"dropped the staging tables {killed[0]}_p* that a killed run" in out.stdout, out.stdout[-3000:]
+
+
 def test_a_scheduler_that_does_not_answer_exits_2_naming_it(trained):
     state, address = trained["state"], f"tcp://127.0.0.1:{free_port()}"
     config = scoring_config(

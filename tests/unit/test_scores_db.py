@@ -6,7 +6,15 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from adapters.scores_db import drop_staging, read_scores, replace_from_staging, stage_scores, write_scores
+from adapters.scores_db import (
+    drop_staging,
+    left_behind,
+    read_scores,
+    replace_from_staging,
+    stage_scores,
+    staging_name,
+    write_scores,
+)
 from ml import names
 
 DAY = date(2026, 3, 1)
@@ -87,3 +95,36 @@ def test_a_failing_replacement_keeps_the_dates_earlier_rows(engine):
     pd.testing.assert_frame_equal(
         read_scores(engine, "s", DAY), before, obj="the date after a refused replacement"
     )
+
+
+def test_a_partition_table_missing_or_short_of_its_reported_rows_refuses_the_replacement(engine):
+    write_scores(engine, "s", scores(40, version="1"), DAY)
+    before = read_scores(engine, "s", DAY)
+    new = scores(30, version="2")
+    stage_scores(engine, "st", new.iloc[:20], 0)
+    stage_scores(engine, "st", new.iloc[20:], 2)
+    reported = {0: 20, 1: 0, 2: 10}  # partition 1 had no rows: no table of its own
+    with pytest.raises(ValueError, match=r"missing: \[3\], unexpected: \[\]") as caught:
+        replace_from_staging(engine, "s", "st", DAY, {**reported, 3: 5})
+    assert "another run of 2026-03-01" in str(caught.value) and "score 2026-03-01 again" in str(caught.value)
+    with pytest.raises(ValueError, match="st_p2 holds 10 rows, but its partition staged 12"):
+        replace_from_staging(engine, "s", "st", DAY, {**reported, 2: 12})
+    pd.testing.assert_frame_equal(read_scores(engine, "s", DAY), before, obj="the date after refusals")
+    assert replace_from_staging(engine, "s", "st", DAY, reported) == 30
+    assert set(read_scores(engine, "s", DAY)["model_version"]) == {"2"}
+
+
+def test_staging_left_by_a_killed_run_is_found_by_the_next_run_of_its_date_only(engine):
+    table = "customer_scores_of_a_long_named_team_table"  # cut to stay under PostgreSQL's 63 characters
+    killed, other_day, this = (
+        staging_name(table, DAY, "0123456789abcdef"),
+        staging_name(table, date(2026, 3, 2), "aaaaaaaa"),
+        staging_name(table, DAY, "bbbbbbbb"),
+    )
+    assert killed == "customer_scores_of_a_long_na_staging_20260301_01234567", killed
+    for staging in (killed, other_day, this):
+        stage_scores(engine, staging, scores(3), 12345)
+    stage_scores(engine, killed, scores(3), 0)
+    assert max(len(name) for name in sa.inspect(engine).get_table_names()) <= 63
+    assert left_behind(engine, table, DAY, this) == [killed], "another date's run is not this date's"
+    assert left_behind(engine, "customer_scores", DAY, this) == [], "nor another table's"
