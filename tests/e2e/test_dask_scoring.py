@@ -261,29 +261,34 @@ def staged_rows(db: Path) -> int:
         return 0
 
 
+def staging_mid_job(trained, day: str, name: str, address: str) -> subprocess.Popen:
+    """`run.py score` of ``day`` (12,000 customers in partitions of 600) on the scheduler at
+    ``address``, returned once its workers have staged rows (it is still running then)."""
+    config = scoring_config(
+        trained["state"],
+        name,
+        customers=12_000,
+        engine="dask",
+        dask={"scheduler_address": address, "partition_rows": 600},
+    )
+    args = ("score", "--project", str(trained["project"]), "--config", config, "--date", day)
+    run = subprocess.Popen(
+        [sys.executable, "run.py", *args], cwd=PROJECT_ROOT, env=trained["env"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    while staged_rows(trained["db"]) == 0 and run.poll() is None:  # wait until partitions are staged
+        time.sleep(0.2)
+    assert run.poll() is None, "the run ended before any partition was staged: " + run.stdout.read()[-3000:]
+    return run
+
+
 def test_a_worker_killed_mid_job_never_leaves_half_a_date(trained):
     state, day = trained["state"], "2026-03-06"
     must(score(trained, day, scoring_config(state, "before", customers=300)))
     before = rows_of(trained["db"], day)
     assert len(before) == 300, before.head()
     with dask_processes(workers=2, log_dir=state) as (address, workers):
-        config = scoring_config(
-            state,
-            "killed",
-            customers=12_000,
-            engine="dask",
-            dask={"scheduler_address": address, "partition_rows": 600},
-        )
-        args = ("score", "--project", str(trained["project"]), "--config", config, "--date", day)
-        run = subprocess.Popen(
-            [sys.executable, "run.py", *args], cwd=PROJECT_ROOT, env=trained["env"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        while staged_rows(trained["db"]) == 0 and run.poll() is None:  # wait until partitions are staged
-            time.sleep(0.2)
-        assert run.poll() is None, (
-            "the run ended before any partition was staged: " + run.stdout.read()[-3000:]
-        )
+        run = staging_mid_job(trained, day, "killed", address)
         os.kill(workers[0], signal.SIGKILL)
         output, _ = run.communicate(timeout=600)
     after = rows_of(trained["db"], day)
@@ -306,21 +311,7 @@ def test_a_driver_killed_outright_changes_nothing_and_the_next_run_of_the_date_c
     must(score(trained, day, scoring_config(state, "before-driver-killed", customers=300)))
     before = rows_of(db, day)
     with dask_processes(workers=2, log_dir=state) as (address, workers):
-        config = scoring_config(
-            state,
-            "driver-killed",
-            customers=12_000,
-            engine="dask",
-            dask={"scheduler_address": address, "partition_rows": 600},
-        )
-        args = ("score", "--project", str(trained["project"]), "--config", config, "--date", day)
-        run = subprocess.Popen(
-            [sys.executable, "run.py", *args], cwd=PROJECT_ROOT, env=trained["env"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        while staged_rows(db) == 0 and run.poll() is None:  # wait until partitions are staged
-            time.sleep(0.2)
-        assert run.poll() is None, "the run ended before any partition was staged"
+        run = staging_mid_job(trained, day, "driver-killed", address)
         os.kill(run.pid, signal.SIGKILL)  # no finally, no clean-up: as an OOM kill or a reboot does
         run.wait()
         for pid in workers:  # the machine's reboot takes the workers too (and busy ones stop slowly)
