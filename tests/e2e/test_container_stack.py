@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from adapters.state import StatePaths
 from ml import names
@@ -52,6 +53,7 @@ def runs(tmp_path_factory, container_engine, runtime_image):
     since = time.time()
     result, store, scores, monitor = train_and_score(state, env, project)
     return {"local": local, "container": store, "train": result, "applied": applied.stdout,
+            "state": state, "env": env, "project": project, "engine": container_engine["engine"],
             "started": started_containers(container_engine["engine"], since),
             "scores": {"local": local_scores, "container": scores},
             "monitor": {"local": local_monitor, "container": monitor}}  # fmt: skip
@@ -165,3 +167,23 @@ def test_apply_without_a_running_engine_exits_2_saying_how_to_start_one(tmp_path
         result.stderr
     )
     assert os.path.exists(tmp_path / "zenml") is False or "created" not in result.stdout, result.stdout
+
+
+def test_scoring_on_dask_inside_the_step_container_writes_the_rows_of_the_local_pandas_run(runs):
+    """`engine: dask` on the container stack: the step's container starts a LocalCluster whose workers
+    score and stage the partition in that container; the date's rows are the local pandas run's."""
+    settings = yaml.safe_load((PROJECT_ROOT / "configs" / "scoring.yaml").read_text())
+    config = runs["state"] / "scoring-dask.yaml"
+    config.write_text(yaml.safe_dump({**settings, "engine": "dask"}))
+    since = time.time()
+    args = ("score", "--project", str(runs["project"]), "--config", str(config), "--date", SCORING_DATE)
+    out = must(run_cli(PROJECT_ROOT, runs["env"], *args, timeout=1200))
+    plain = re.sub(r"\x1b\[[0-9;]*m|`", "", out.stdout + out.stderr)
+    assert "Running step score_on_dask in Docker" in plain, plain[-3000:]
+    assert "engine dask: 1 partitions" in out.stdout, out.stdout[-3000:]
+    assert any("scoring_pipeline" in image for image in started_containers(runs["engine"], since))
+    with sqlite3.connect(StatePaths(runs["state"] / "project").scores_db) as db:
+        scores = pd.read_sql("SELECT * FROM customer_scores", db).sort_values(names.ID, ignore_index=True)
+        left = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE name LIKE '%_staging_%'")]
+    pd.testing.assert_frame_equal(scores, runs["scores"]["local"], check_exact=False, rtol=0, atol=1e-12)
+    assert left == [], left
