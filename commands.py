@@ -151,10 +151,9 @@ def cmd_score(
     print(f"\nScored {summary['rows']} customers for {day} with model version {summary['model_version']}")
     print(f"  table {summary['table']} in {summary['database']}; labels {summary['label_share']}")
     if names.SCORING_ENGINE in summary:
-        engine = summary[names.SCORING_ENGINE]
-        print(f"  engine dask: {engine['partitions']} partitions")
-        for staging in engine.get("cleared_staging", []):
-            print(f"  dropped the staging tables {staging}_p* that a killed run of that date left")
+        print(f"  engine dask: {summary[names.SCORING_ENGINE]['partitions']} partitions")
+    for staging in summary.get("cleared_staging", []):
+        print(f"  dropped the staging tables {staging}_p* that a killed run of that date left")
     for column, values in summary["unseen_categories"].items():
         print(f"  {column}: {values} unseen in training, scored as missing values (retraining learns them)")
     print(status.SCORED.line(f"{summary['rows']} rows for {day}"))

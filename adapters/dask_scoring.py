@@ -4,7 +4,6 @@ in the scores database; then ONE transaction replaces the date's rows with the s
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -14,8 +13,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from adapters.scores_db import (
+    clear_left_behind,
     drop_staging,
-    left_behind,
     replace_from_staging,
     stage_scores,
     staging_name,
@@ -26,8 +25,6 @@ from ml.data.validation import DataValidationError, with_missing_markers
 from ml.features import FeatureSchema
 from ml.scoring import demo_partition, demo_partitions, score, unseen_categories
 from ml.settings import ConfigError, DataSettings, ScoringSettings
-
-LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -137,16 +134,7 @@ def score_on_cluster(
     staging = staging_name(table, day, uuid.uuid4().hex)
     engine = scores_engine(database)
     try:
-        cleared = left_behind(engine, table, day, staging)
-        for earlier in cleared:
-            LOG.warning(
-                "dropping the staging tables %s_p*: a run of %s that never finished left them "
-                "(its driver was killed); it changed nothing in %s",
-                earlier,
-                day,
-                table,
-            )
-            drop_staging(engine, earlier)
+        cleared = clear_left_behind(engine, table, day, staging)
         model = delayed(shipped, pure=True, traverse=False)  # one task: sent to each worker once
         tasks = [
             delayed(stage_partition, pure=False)(part, model, index, day, data, database, staging)

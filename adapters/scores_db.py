@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from ml import names
 from ml.scoring import SCORE_COLUMNS
 
+LOG = logging.getLogger(__name__)
 STAGING = "_staging_"  # in the staging tables' names, between the scores table's and the run's
 
 
@@ -78,6 +80,22 @@ def left_behind(engine: sa.Engine, table: str, day: date, staging: str) -> list[
     found = re.compile(rf"({re.escape(table[:28])}{STAGING}{day:%Y%m%d}_[0-9a-f]{{8}})_p\d+")
     matches = (found.fullmatch(name) for name in sa.inspect(engine).get_table_names())
     return sorted({match.group(1) for match in matches if match and match.group(1) != staging})
+
+
+def clear_left_behind(engine: sa.Engine, table: str, day: date, staging: str = "") -> list[str]:
+    """Drop the staging tables runs of ``day`` killed outright left (``left_behind``; any engine's
+    run of that date may: the date is being replaced anyway), each logged; returns their prefixes."""
+    cleared = left_behind(engine, table, day, staging)
+    for earlier in cleared:
+        LOG.warning(
+            "dropping the staging tables %s_p*: a run of %s that never finished left them "
+            "(its driver was killed); it changed nothing in %s",
+            earlier,
+            day,
+            table,
+        )
+        drop_staging(engine, earlier)
+    return cleared
 
 
 def staging_table(staging: str, partition: int) -> sa.Table:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from zenml import get_step_context, log_metadata, step
 from zenml.logger import get_logger
 
-from adapters.scores_db import write_scores
+from adapters.scores_db import clear_left_behind, write_scores
 from adapters.sources import database_url, read_flat_table
 from ml import names
 from ml.scoring import demo_customers, resolve_day, score, unseen_categories
@@ -71,6 +71,7 @@ def store_scores(
     engine = sa.create_engine(scores_database(scoring))
     try:
         written = write_scores(engine, scoring.table, scores, date.fromisoformat(day))
+        cleared = clear_left_behind(engine, scoring.table, date.fromisoformat(day))
     finally:
         engine.dispose()
     summary = {
@@ -81,6 +82,7 @@ def store_scores(
         "label_share": scores[names.TARGET].value_counts(normalize=True).round(4).to_dict(),
         "model_version": str(scores["model_version"].iloc[0]) if len(scores) else None,
         "unseen_categories": unseen_categories,
+        "cleared_staging": cleared,  # left by engine-dask runs of the date killed outright
     }
     log_metadata({names.LAST_BATCH_SCORING: summary}, infer_model=True)
     return summary
@@ -113,11 +115,8 @@ def score_on_dask(
         "label_share": shares.round(4).to_dict(),
         "model_version": shipped.version,
         "unseen_categories": unseen,
-        names.SCORING_ENGINE: {
-            "engine": "dask",
-            "partitions": len(partitions),
-            "cleared_staging": scored.cleared,  # left by runs of the date killed outright
-        },
+        "cleared_staging": scored.cleared,  # left by runs of the date killed outright
+        names.SCORING_ENGINE: {"engine": "dask", "partitions": len(partitions)},
     }
     log_metadata({names.LAST_BATCH_SCORING: summary}, infer_model=True)
     return summary

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from adapters.scores_db import read_scores
+from adapters.scores_db import read_scores, stage_scores
 from bentos.local_server import free_port
 from ml import names
 from ml.data.demo import generate_demo
@@ -330,6 +330,16 @@ def test_a_driver_killed_outright_changes_nothing_and_the_next_run_of_the_date_c
     assert staging_tables(db) == [], "the killed run's tables are dropped, and this run's own"
     assert f"dropping the staging tables {killed[0]}_p*" in text and "never finished" in text, text[-3000:]
     assert f"dropped the staging tables {killed[0]}_p* that a killed run" in out.stdout, out.stdout[-3000:]
+    # the pandas engine's run of a date clears such tables too (a team may switch engines after a crash)
+    engine = sa.create_engine(f"sqlite:///{db}")
+    try:
+        staged = read_scores(engine, "customer_scores", pd.Timestamp(day).date()).head(5)
+        stage_scores(engine, killed[0], staged, 3)
+    finally:
+        engine.dispose()
+    out = must(score(trained, day, scoring_config(state, "pandas-after-driver-killed", customers=300)))
+    assert f"dropped the staging tables {killed[0]}_p* that a killed run" in out.stdout, out.stdout[-3000:]
+    assert staging_tables(db) == [] and len(rows_of(db, day)) == 300
 
 
 def test_a_scheduler_that_does_not_answer_exits_2_naming_it(trained):
@@ -344,12 +354,7 @@ def test_a_scheduler_that_does_not_answer_exits_2_naming_it(trained):
 
 
 def test_staged_partitions_replace_a_date_in_one_transaction_on_postgresql():
-    from adapters.scores_db import (
-        drop_staging,
-        replace_from_staging,
-        stage_scores,
-        write_scores,
-    )
+    from adapters.scores_db import drop_staging, replace_from_staging, write_scores
     from tests.e2e.postgres import postgres_server
     from tests.unit.test_scores_db import DAY, scores
 

@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from adapters.scores_db import (
+    clear_left_behind,
     drop_staging,
     left_behind,
     read_scores,
@@ -114,7 +115,7 @@ def test_a_partition_table_missing_or_short_of_its_reported_rows_refuses_the_rep
     assert set(read_scores(engine, "s", DAY)["model_version"]) == {"2"}
 
 
-def test_staging_left_by_a_killed_run_is_found_by_the_next_run_of_its_date_only(engine):
+def test_staging_left_by_a_killed_run_is_found_and_dropped_by_the_next_run_of_its_date_only(engine, caplog):
     table = "customer_scores_of_a_long_named_team_table"  # cut to stay under PostgreSQL's 63 characters
     killed, other_day, this = (
         staging_name(table, DAY, "0123456789abcdef"),
@@ -128,3 +129,9 @@ def test_staging_left_by_a_killed_run_is_found_by_the_next_run_of_its_date_only(
     assert max(len(name) for name in sa.inspect(engine).get_table_names()) <= 63
     assert left_behind(engine, table, DAY, this) == [killed], "another date's run is not this date's"
     assert left_behind(engine, "customer_scores", DAY, this) == [], "nor another table's"
+    with caplog.at_level("WARNING", logger="adapters.scores_db"):
+        assert clear_left_behind(engine, table, DAY) == [killed, this], "a pandas run keeps no staging"
+    assert sorted(sa.inspect(engine).get_table_names()) == [f"{other_day}_p12345"]
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        f"dropping the staging tables {name}_p*" for name in (killed, this)
+    ]
