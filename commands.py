@@ -152,7 +152,7 @@ def cmd_score(
     print(f"  table {summary['table']} in {summary['database']}; labels {summary['label_share']}")
     if names.SCORING_ENGINE in summary:
         print(f"  engine dask: {summary[names.SCORING_ENGINE]['partitions']} partitions")
-    for staging in summary.get("cleared_staging", []):
+    for staging in summary.get(names.CLEARED_STAGING, []):
         print(f"  dropped the staging tables {staging}_p* that a killed run of that date left")
     for column, values in summary["unseen_categories"].items():
         print(f"  {column}: {values} unseen in training, scored as missing values (retraining learns them)")

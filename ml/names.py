@@ -47,6 +47,7 @@ SCORES: Final = "scores"
 UNSEEN_CATEGORIES: Final = "unseen_categories"
 SCORING_SUMMARY: Final = "scoring_summary"
 SCORING_ENGINE: Final = "scoring_engine"  # the summary's key: which engine scored, in how many partitions
+CLEARED_STAGING: Final = "cleared_staging"  # the summary's key: staging tables killed runs of the date left
 DRIFT_PREDICTION: Final = "prediction"  # the predicted probability column compared for drift
 MONITORING_ENGINE: Final = "monitoring_engine"  # the drift record's key: dask, in how many partitions
 BENTO_MODELS: Final = "bento_models"

@@ -82,7 +82,7 @@ def store_scores(
         "label_share": scores[names.TARGET].value_counts(normalize=True).round(4).to_dict(),
         "model_version": str(scores["model_version"].iloc[0]) if len(scores) else None,
         "unseen_categories": unseen_categories,
-        "cleared_staging": cleared,  # left by engine-dask runs of the date killed outright
+        names.CLEARED_STAGING: cleared,  # left by engine-dask runs of the date killed outright
     }
     log_metadata({names.LAST_BATCH_SCORING: summary}, infer_model=True)
     return summary
@@ -115,7 +115,7 @@ def score_on_dask(
         "label_share": shares.round(4).to_dict(),
         "model_version": shipped.version,
         "unseen_categories": unseen,
-        "cleared_staging": scored.cleared,  # left by runs of the date killed outright
+        names.CLEARED_STAGING: scored.cleared,  # left by runs of the date killed outright
         names.SCORING_ENGINE: {"engine": "dask", "partitions": len(partitions)},
     }
     log_metadata({names.LAST_BATCH_SCORING: summary}, infer_model=True)
