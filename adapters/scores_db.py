@@ -71,13 +71,18 @@ def staging_name(table: str, day: date, run: str) -> str:
     """The staging tables' prefix of one run scoring ``day``: ``<table>_staging_<yyyymmdd>_<run>``,
     each partition's table ``<prefix>_p<N>`` (under 64 characters, PostgreSQL's limit). The date in
     the name lets the next run of that date find what a run killed outright left (``left_behind``)."""
-    return f"{table[:28]}{STAGING}{day:%Y%m%d}_{run[:8]}"
+    return f"{_day_prefix(table, day)}_{run[:8]}"
+
+
+def _day_prefix(table: str, day: date) -> str:
+    """What every staging prefix of ``table`` and ``day`` starts with (before the run's id)."""
+    return f"{table[:28]}{STAGING}{day:%Y%m%d}"
 
 
 def left_behind(engine: sa.Engine, table: str, day: date, staging: str) -> list[str]:
     """The staging prefixes of ``day``'s runs other than ``staging``: a run whose driver was killed
     outright (SIGKILL, out of memory, a reboot) never dropped its tables; any other failure does."""
-    found = re.compile(rf"({re.escape(table[:28])}{STAGING}{day:%Y%m%d}_[0-9a-f]{{8}})_p\d+")
+    found = re.compile(rf"({re.escape(_day_prefix(table, day))}_[0-9a-f]{{8}})_p\d+")
     matches = (found.fullmatch(name) for name in sa.inspect(engine).get_table_names())
     return sorted({match.group(1) for match in matches if match and match.group(1) != staging})
 

@@ -68,10 +68,10 @@ def scores_database(scoring: ScoringSettings) -> sa.URL | str:
 def store_scores(
     scores: pd.DataFrame, unseen_categories: dict, scoring: ScoringSettings, day: str
 ) -> Annotated[dict, names.SCORING_SUMMARY]:
-    engine = sa.create_engine(scores_database(scoring))
+    engine, when = sa.create_engine(scores_database(scoring)), date.fromisoformat(day)
     try:
-        written = write_scores(engine, scoring.table, scores, date.fromisoformat(day))
-        cleared = clear_left_behind(engine, scoring.table, date.fromisoformat(day))
+        written = write_scores(engine, scoring.table, scores, when)
+        cleared = clear_left_behind(engine, scoring.table, when)
     finally:
         engine.dispose()
     summary = {
