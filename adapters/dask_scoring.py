@@ -19,12 +19,12 @@ from adapters.scores_db import (
     stage_scores,
     staging_name,
 )
-from adapters.sources import DataSourceError, read_sql_part, sql_partitions, sql_source_url
+from adapters.sources import flat_partitions
 from ml import names
 from ml.data.validation import DataValidationError, with_missing_markers
 from ml.features import FeatureSchema
 from ml.scoring import demo_partition, demo_partitions, score, unseen_categories
-from ml.settings import ConfigError, DataSettings, ScoringSettings
+from ml.settings import DataSettings, ScoringSettings
 
 
 @dataclass(frozen=True)
@@ -50,33 +50,7 @@ def feature_partitions(data: DataSettings, scoring: ScoringSettings, day: date, 
                 demo_partitions(data, scoring, scoring.dask.partition_rows)
             )
         ]
-    if not data.id_column:
-        raise ConfigError(
-            "scoring.engine 'dask' needs data.id_column: rows of different partitions have no other "
-            "common id; name the table's id column in configs/project.yaml"
-        )
-    if data.source == "sql":  # the query in ranges of its id column, each read by a worker
-        url = sql_source_url(data)
-        return [
-            delayed(read_sql_part, pure=False)(url, part)
-            for part in sql_partitions(data, scoring.dask.partition_rows)
-        ]
-    import dask
-    import dask.dataframe as dd
-
-    path = (root / str(data.path)).resolve()
-    if not path.exists():
-        raise DataSourceError(
-            f"data.path {data.path!r} does not exist (looked for {path}); put your {data.source.upper()} "
-            "table (or, for Parquet, a folder of files) there or change data.path in configs/project.yaml"
-        )
-    # text as pandas reads it (object), not Dask's pyarrow strings: the frames the pandas engine scores
-    with dask.config.set({"dataframe.convert-string": False}):
-        if data.source == "parquet":
-            frame = dd.read_parquet(str(path))
-        else:
-            frame = dd.read_csv(str(path), blocksize="64MB")
-        return list(frame.to_delayed())
+    return flat_partitions(data, scoring.dask.partition_rows, root, "scoring.engine")
 
 
 def stage_partition(

@@ -1,52 +1,224 @@
-"""Training on a Dask cluster (`training.engine: dask`): the preprocessed training matrix is cut into
-partitions sent to the workers, ``lightgbm.dask.DaskLGBMClassifier`` fits on them (LightGBM's own
-data-parallel training, the workers talking to each other), and ``.to_local()`` gives back an
-ordinary ``LGBMClassifier``: the registered model is served and scored by the same code."""
+"""Training on a Dask cluster (`training.engine: dask`), for a table too big for one process.
+
+The table is read partition by partition on the workers (the demo database in ranges of customer
+ids, the user's Parquet files, CSV blocks or SQL id ranges), and each row goes to train, validation
+or test by a seeded hash of its id (``ml.training.split_keys``: the same in any partitioning). Then:
+
+- ``split_on_cluster`` brings back a seeded uniform sample of each split (``training.dask.holdout_rows``
+  rows, drawn by the smallest keys in a tree reduction) and the rows per split and class: the
+  pipeline's schema, evaluation, fairness, explanation and promotion run on them unchanged;
+- ``fit_on_cluster`` fits ``lightgbm.dask.DaskLGBMClassifier`` on every train row where it lies,
+  preprocessed on the workers by the preprocessing fitted on the train sample, and ``.to_local()``
+  gives back an ordinary ``LGBMClassifier``: the registered model is served and scored by the same
+  code as a pandas-trained one."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from adapters.dask_cluster import dask_client
-from ml.settings import TrainingSettings
+from adapters.sources import demo_id_ranges, ensure_demo_db, flat_partitions, read_demo_range
+from ml import names
+from ml.data.validation import (
+    DataValidationError,
+    check_target_classes,
+    check_training_rows,
+    with_missing_markers,
+)
+from ml.evaluation import data_fingerprint
+from ml.features import FeatureSchema, binary_target, build_customer_features
+from ml.settings import DataSettings, TrainingSettings
+from ml.training import SPLITS, as_model_input, split_bands, split_keys
 
 LOG = logging.getLogger(__name__)
+KEY, SPLIT = "_split_key", "_split"  # columns the workers add; they never leave this module
+FAN_IN = 8  # partial samples merged per task of the tree reduction
 
 
-def fit_on_cluster(client, partition_rows: int, estimator, X: pd.DataFrame, y: np.ndarray, **fit_params):
+def source_partitions(data: DataSettings, training: TrainingSettings, root: Path) -> list:
+    """The training table as delayed pandas partitions of about ``training.dask.partition_rows``
+    rows: the demo's customers by id range, each with its own sales turned into features (as the
+    pandas engine turns the whole tables), or the user's flat table (``flat_partitions``)."""
+    from dask import delayed
+
+    rows = training.dask.partition_rows
+    if data.source != "demo":
+        return flat_partitions(data, rows, root, "training.engine")
+    path = ensure_demo_db(data.demo, root)
+    return [
+        delayed(demo_features, pure=True)(path, first, last, data.demo.as_of)
+        for first, last in demo_id_ranges(path, rows)
+    ]
+
+
+def demo_features(path: Path, first: int, last: int, as_of: date) -> pd.DataFrame:
+    tables = read_demo_range(path, first, last)
+    return build_customer_features(tables.customers, tables.sales, as_of)
+
+
+def keyed(frame: pd.DataFrame, index: int, data: DataSettings, training: TrainingSettings) -> pd.DataFrame:
+    """On a worker: partition ``index`` checked, with each row's split key and split."""
+    frame = with_missing_markers(frame, data.missing_values)
+    if frame.empty:
+        return frame.assign(**{KEY: pd.Series(dtype=float), SPLIT: pd.Series(dtype=object)})
+    check_training_rows(frame, data, f"{names.DATASET} (partition {index})")
+    keys = split_keys(frame[str(data.id_column)], training.seed)
+    return frame.assign(**{KEY: keys, SPLIT: split_bands(keys, training.split)})
+
+
+@dataclass
+class _Partial:
+    """What the partitions merged so far hold: rows per (split, class), rows without a target, each
+    partition's content hash, and the ``holdout_rows`` smallest-keyed rows of each split."""
+
+    rows: Counter = field(default_factory=Counter)
+    missing_target: int = 0
+    digests: dict[int, str] = field(default_factory=dict)
+    samples: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def summarize(frame: pd.DataFrame, index: int, data: DataSettings, training: TrainingSettings) -> _Partial:
+    """On a worker: partition ``index`` reduced to a ``_Partial``."""
+    digest = data_fingerprint(frame)["sha256"]
+    frame = keyed(frame, index, data, training)
+    target = frame[data.target_column]
+    labelled = frame[target.notna()]
+    by_class = labelled.groupby([labelled[SPLIT], labelled[data.target_column].astype(str)]).size()
+    cap = training.dask.holdout_rows
+    return _Partial(
+        Counter({key: int(n) for key, n in by_class.items()}),
+        int(target.isna().sum()),
+        {index: digest},
+        {split: rows.nsmallest(cap, KEY) for split, rows in frame.groupby(SPLIT)},
+    )
+
+
+def merge(cap: int, *partials: _Partial) -> _Partial:
+    """Partials merged: counts added, and each split's ``cap`` smallest-keyed rows of theirs."""
+    out = _Partial()
+    for partial in partials:
+        out.rows.update(partial.rows)
+        out.missing_target += partial.missing_target
+        out.digests.update(partial.digests)
+    for split in SPLITS:
+        frames = [partial.samples[split] for partial in partials if split in partial.samples]
+        if frames:
+            out.samples[split] = pd.concat(frames).nsmallest(cap, KEY)
+    return out
+
+
+@dataclass(frozen=True)
+class ClusterSplit:
+    """The table split on the cluster: a sample of each split, its rows per split and class."""
+
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    test: pd.DataFrame
+    rows: dict[str, dict[str, int]]
+    fingerprint: dict
+
+
+def split_on_cluster(client, data: DataSettings, training: TrainingSettings, root: Path) -> ClusterSplit:
+    """Read and split the table on the cluster in one pass; its samples and counts come back."""
+    from dask import delayed
+
+    parts = source_partitions(data, training, root)
+    cap = training.dask.holdout_rows
+    level = [delayed(summarize, pure=True)(part, index, data, training) for index, part in enumerate(parts)]
+    while len(level) > 1:  # a tree: no task holds more than FAN_IN partials
+        level = [delayed(merge, pure=True)(cap, *level[i : i + FAN_IN]) for i in range(0, len(level), FAN_IN)]
+    total = client.compute(level[0]).result()
+    rows = {
+        split: {label: n for (s, label), n in sorted(total.rows.items()) if s == split} for split in SPLITS
+    }
+    labels: Counter = Counter()
+    for (_, label), n in total.rows.items():
+        labels[label] += n
+    check_target_classes(dict(labels), total.missing_target, data, names.DATASET)
+    for split, size in (("train", None), ("validation", "validation_size"), ("test", "test_size")):
+        if len(rows[split]) < 2:
+            fix = f"raise training.split.{size} or " if size else ""
+            raise DataValidationError(
+                f"the {split} split holds {rows[split] or 'no rows'} of the table's {dict(labels)}: it needs "
+                f"both classes; {fix}train on more rows (the split is a seeded hash of "
+                f"{data.id_column!r}, not stratified)"
+            )
+    samples = {
+        split: total.samples[split].sort_values(KEY).drop(columns=[KEY, SPLIT]).reset_index(drop=True)
+        for split in SPLITS
+    }
+    columns = list(samples["train"].columns)
+    digests = "".join(total.digests[index] for index in sorted(total.digests))
+    fingerprint = {
+        "sha256": hashlib.sha256((digests + ",".join(map(str, columns))).encode()).hexdigest(),
+        "rows": sum(labels.values()) + total.missing_target,
+        "columns": len(columns),
+        "partitions": len(parts),
+    }
+    return ClusterSplit(samples["train"], samples["validation"], samples["test"], rows, fingerprint)
+
+
+def train_matrix(
+    frame: pd.DataFrame,
+    index: int,
+    data: DataSettings,
+    training: TrainingSettings,
+    prep,
+    schema: FeatureSchema,
+    meta: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """On a worker: the train rows of partition ``index``, preprocessed, and their 0/1 target."""
+    rows = keyed(frame, index, data, training)
+    rows = rows[rows[SPLIT] == SPLITS[0]]
+    if rows.empty:
+        return meta, pd.Series(dtype="int64", name=names.TARGET)
+    X = prep.transform(as_model_input(rows, schema)).astype("float64")
+    y = binary_target(rows[schema.target_column], schema.positive_label)
+    return X, pd.Series(y, index=X.index, name=names.TARGET)
+
+
+def fit_on_cluster(
+    client, parts: list, data: DataSettings, training: TrainingSettings, schema: FeatureSchema,
+    estimator, prep, sample: pd.DataFrame, **fit_params,
+):  # fmt: skip
     """``estimator`` (an unfitted ``LGBMClassifier``) fitted by ``DaskLGBMClassifier`` with the same
-    parameters on ``X``, ``y`` in partitions of ``partition_rows`` rows (at least one per worker)."""
+    parameters on every train row of ``parts``, each preprocessed on its worker by ``prep`` (fitted
+    on the train ``sample``, the model's input columns)."""
     import dask.dataframe as dd
     import lightgbm
+    from dask import delayed
     from lightgbm import LGBMClassifier
     from lightgbm.dask import DaskLGBMClassifier
 
     if not isinstance(estimator, LGBMClassifier):
         raise TypeError(f"training.engine 'dask' fits LightGBM only, not {type(estimator).__name__}")
-    workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
-    parts = max(workers, -(-len(X) // partition_rows))
-    edges = np.linspace(0, len(X), parts + 1).astype(int)
-    label = pd.Series(y, index=X.index, name="target")
-    slices = [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
-    # sent to the workers once each, not inside the task graph
-    x_parts = client.scatter([X.iloc[s] for s in slices])
-    y_parts = client.scatter([label.iloc[s] for s in slices])
+    meta = prep.transform(sample.head(1)).astype("float64").iloc[:0]
+    pairs = [
+        delayed(train_matrix, nout=2, pure=True)(part, index, data, training, prep, schema, meta)
+        for index, part in enumerate(parts)
+    ]
+    X = dd.from_delayed([x for x, _ in pairs], meta=meta)
+    y = dd.from_delayed([y for _, y in pairs], meta=pd.Series(dtype="int64", name=names.TARGET))
+    X, y = client.persist([X, y])
+    lengths = X.map_partitions(len).compute().tolist()
+    kept = [index for index, n in enumerate(lengths) if n]  # lightgbm.dask: no empty partition
     lightgbm.register_logger(_LightGBMLog())
     client.run(_quiet_lightgbm)
     model = DaskLGBMClassifier(client=client, **estimator.get_params())
     with warnings.catch_warnings():  # lightgbm.dask always says so: each worker uses its own threads
         warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored")
-        model.fit(
-            dd.from_delayed(x_parts, meta=X.iloc[:0]),
-            dd.from_delayed(y_parts, meta=label.iloc[:0]),
-            **fit_params,
-        )
+        model.fit(X.partitions[kept], y.partitions[kept], **fit_params)
+    LOG.info("lightgbm.dask fitted on %d train rows in %d partitions", sum(lengths), len(kept))
     # the configured threads for scoring (to_local keeps None: LightGBM's default, every core)
     return model.to_local().set_params(n_jobs=estimator.n_jobs)
 
@@ -71,13 +243,17 @@ def _quiet_lightgbm() -> None:
 
 
 @contextmanager
-def estimator_fit(training: TrainingSettings) -> Iterator[Callable | None]:
+def estimator_fit(
+    training: TrainingSettings, data: DataSettings, schema: FeatureSchema, root: Path
+) -> Iterator[Callable | None]:
     """What ``ml.training.train_model`` fits the estimator with: ``None`` (in this process) for
-    ``engine: pandas``; for ``engine: dask``, LightGBM on the cluster of ``training.dask``."""
+    ``engine: pandas``; for ``engine: dask``, LightGBM on the cluster of ``training.dask``, on every
+    train row of the table (``train_model``'s frame is the train sample the preprocessing is fitted on)."""
     if training.engine == "pandas":
         yield None
         return
     with dask_client(training.dask, "training.dask") as client:
-        yield lambda estimator, X, y, **params: fit_on_cluster(
-            client, training.dask.partition_rows, estimator, X, y, **params
+        parts = source_partitions(data, training, root)
+        yield lambda estimator, prep, X, y, **params: fit_on_cluster(
+            client, parts, data, training, schema, estimator, prep, X, **params
         )

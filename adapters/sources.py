@@ -77,6 +77,42 @@ def read_demo_tables(path: Path) -> DemoTables:
     return DemoTables(customers, sales)
 
 
+def demo_id_ranges(path: Path, partition_rows: int) -> list[tuple[int, int]]:
+    """The demo database's customer ids in inclusive ranges of about ``partition_rows`` customers
+    (``id_edges``): the partitions ``read_demo_range`` reads, each with its customers' own sales."""
+    engine = _sqlite_engine(path)
+    try:
+        with engine.connect() as conn:
+            low, high, count = conn.execute(
+                sa.text(f"SELECT MIN({names.ID}), MAX({names.ID}), COUNT(*) FROM {names.CUSTOMERS_TABLE}")
+            ).one()
+    finally:
+        engine.dispose()
+    if not count:
+        raise DataSourceError(f"table {names.CUSTOMERS_TABLE!r} of {path} is empty; regenerate the demo data")
+    edges = id_edges(int(low), int(high), max(1, -(-count // partition_rows)))
+    return [*((a, b - 1) for a, b in zip(edges[:-2], edges[1:-1], strict=True)), (edges[-2], edges[-1])]
+
+
+def read_demo_range(path: Path, first: int, last: int) -> DemoTables:
+    """The demo customers with ids ``first``..``last`` and their sales, typed as ``read_demo_tables``
+    types the whole tables (the queries are built on the reflected tables, as pandas' own
+    ``read_sql_table`` builds them)."""
+    engine = _sqlite_engine(path)
+    try:
+        with engine.connect() as conn:
+            meta = sa.MetaData()
+            frames = []
+            for table, dates in ((names.CUSTOMERS_TABLE, None), (names.SALES_TABLE, ["sale_date"])):
+                reflected = sa.Table(table, meta, autoload_with=conn)
+                query = sa.select(reflected).where(reflected.c[names.ID].between(first, last))
+                frame = pd.read_sql_query(query, conn, parse_dates=dates)
+                frames.append(frame.set_axis([str(c) for c in frame.columns], axis=1))  # not quoted_name
+    finally:
+        engine.dispose()
+    return DemoTables(*frames)
+
+
 def database_url(url: str, password_env: str | None, url_field: str, env_field: str) -> sa.URL:
     """``url`` parsed, with the password taken from the environment variable ``password_env`` when
     one is named: the settings, which ZenML records, hold the variable's name, not the password."""
@@ -168,6 +204,13 @@ def _shown(url: sa.URL | str) -> str:
     return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
+def id_edges(low, high, parts: int) -> list:
+    """``parts + 1`` edges of equal ranges between a numeric id's minimum and maximum."""
+    if isinstance(low, int) and isinstance(high, int):
+        return [low + (high - low) * i // parts for i in range(parts + 1)]
+    return [low + (high - low) * i / parts for i in range(parts + 1)]
+
+
 def sql_partitions(data: DataSettings, partition_rows: int) -> list[SqlPart]:
     """``data.sql_query`` cut into partitions of about ``partition_rows`` rows on ``data.id_column``:
     equal ranges of a numeric id between its minimum and maximum (as ``dask.dataframe.read_sql_table``
@@ -194,10 +237,7 @@ def sql_partitions(data: DataSettings, partition_rows: int) -> list[SqlPart]:
     if not isinstance(low, numbers.Number) or isinstance(low, bool):  # text ids: ordered slices
         ordered = f"{select} ORDER BY {column} LIMIT :rows OFFSET :skip"
         return [SqlPart(ordered, {"rows": partition_rows, "skip": i * partition_rows}) for i in range(parts)]
-    if isinstance(low, int) and isinstance(high, int):
-        edges: list = [low + (high - low) * i // parts for i in range(parts + 1)]
-    else:
-        edges = [low + (high - low) * i / parts for i in range(parts + 1)]
+    edges = id_edges(low, high, parts)
     out = []
     for i in range(parts):
         last = i == parts - 1
@@ -206,3 +246,37 @@ def sql_partitions(data: DataSettings, partition_rows: int) -> list[SqlPart]:
             where = f"({where}) OR {column} IS NULL"
         out.append(SqlPart(f"{select} WHERE {where}", {"low": edges[i], "high": edges[i + 1]}))
     return out
+
+
+def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_field: str) -> list:
+    """The user's table as delayed pandas partitions for a Dask engine (``engine_field`` names it in
+    errors): a Parquet dataset one partition per file, a CSV in blocks, the SQL query in ranges of
+    its id column (``sql_partitions``), each read by a worker."""
+    from dask import delayed
+
+    if not data.id_column:
+        raise ConfigError(
+            f"{engine_field} 'dask' needs data.id_column: rows of different partitions have no other "
+            "common id; name the table's id column in configs/project.yaml"
+        )
+    if data.source == "sql":  # the query in ranges of its id column, each read by a worker
+        url = sql_source_url(data)
+        return [
+            delayed(read_sql_part, pure=False)(url, part) for part in sql_partitions(data, partition_rows)
+        ]
+    import dask
+    import dask.dataframe as dd
+
+    path = (root / str(data.path)).resolve()
+    if not path.exists():
+        raise DataSourceError(
+            f"data.path {data.path!r} does not exist (looked for {path}); put your {data.source.upper()} "
+            "table (or, for Parquet, a folder of files) there or change data.path in configs/project.yaml"
+        )
+    # text as pandas reads it (object), not Dask's pyarrow strings: the frames the pandas engine reads
+    with dask.config.set({"dataframe.convert-string": False}):
+        if data.source == "parquet":
+            frame = dd.read_parquet(str(path))
+        else:
+            frame = dd.read_csv(str(path), blocksize="64MB")
+        return list(frame.to_delayed())

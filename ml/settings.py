@@ -225,6 +225,18 @@ class DaskSettings(StrictModel):
     )
 
 
+class TrainingDaskSettings(DaskSettings):
+    """``training.dask``: the cluster, and how much of the table comes back to the pipeline."""
+
+    holdout_rows: int = Field(
+        50_000,
+        ge=100,
+        description="rows of each split brought back from the cluster: the validation and test holdouts "
+        "the pipeline evaluates, judges and explains on, and the train sample the preprocessing is "
+        "fitted on; each a seeded uniform sample of its split (all of it when smaller)",
+    )
+
+
 class TrainingSettings(StrictModel):
     """configs/training.yaml: everything the training pipeline may vary."""
 
@@ -241,10 +253,11 @@ class TrainingSettings(StrictModel):
     retry: RetrySettings = RetrySettings()
     engine: Literal["pandas", "dask"] = Field(
         "pandas",
-        description="pandas: fit in the step's process; dask: LightGBM fitted by lightgbm.dask on a Dask "
-        "cluster (training.dask), registered as the ordinary LGBMClassifier it gives back",
+        description="pandas: load, split and fit in the steps' processes; dask: the table read, split and "
+        "LightGBM fitted (lightgbm.dask) on a Dask cluster (training.dask), partition by partition, "
+        "registered as the ordinary LGBMClassifier it gives back",
     )
-    dask: DaskSettings = DaskSettings()
+    dask: TrainingDaskSettings = TrainingDaskSettings()
 
     @field_validator("engine")
     @classmethod

@@ -43,6 +43,9 @@ ESTIMATORS = {
 }
 
 
+SPLITS = ("train", "validation", "test")
+
+
 @dataclass(frozen=True)
 class Split:
     train: pd.DataFrame
@@ -56,6 +59,23 @@ def split_dataset(frame: pd.DataFrame, target: str, split: SplitSettings, seed: 
     val_share = split.validation_size / (1.0 - split.test_size)
     train, validation = train_test_split(rest, test_size=val_share, stratify=rest[target], random_state=seed)
     return Split(train, validation, test)
+
+
+def split_keys(ids: pd.Series, seed: int) -> np.ndarray:
+    """A number in [0, 1) per row from a seeded hash of its id: the same row gets the same number
+    however the table is partitioned, so each partition of a table too big for one process assigns
+    its own rows (``split_bands``), and any partition's rows of a band are a uniform sample of it."""
+    hashed = pd.util.hash_pandas_object(ids.astype(str), index=False, hash_key=f"{seed % 10**16:016d}")
+    return (hashed.to_numpy() >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
+def split_bands(keys: np.ndarray, split: SplitSettings) -> np.ndarray:
+    """Each row's split from its ``split_keys`` number: test below ``test_size``, validation in the
+    next ``validation_size``, train above. Not stratified: the shares hold in expectation."""
+    bands = np.full(len(keys), SPLITS[0], dtype=object)
+    bands[keys < split.test_size + split.validation_size] = SPLITS[1]
+    bands[keys < split.test_size] = SPLITS[2]
+    return bands
 
 
 def check_params(settings: ModelSettings, where: str = "model.params") -> None:
@@ -142,9 +162,10 @@ def train_model(
 ) -> Pipeline:
     """Fit preprocessing + estimator on ``frame`` (which holds features and the target).
 
-    ``fit``: fits the estimator somewhere else, ``fit(estimator, X, y, **fit_params)`` returning an
-    estimator of the same kind fitted on the preprocessed ``X`` (e.g. LightGBM on a Dask cluster);
-    the preprocessing is fitted here either way, so the result is the same kind of pipeline."""
+    ``fit``: fits the estimator somewhere else, ``fit(estimator, prep, X, y, **fit_params)`` with
+    ``prep`` the preprocessing fitted here on ``X`` (the model's input columns of ``frame``),
+    returning an estimator of the same kind fitted on rows ``prep`` transformed (e.g. LightGBM on a
+    Dask cluster, on every train row of a table ``frame`` samples): the same kind of pipeline."""
     prep, estimator = make_preprocessor(schema, settings.kind), make_estimator(settings, seed)
     X = as_model_input(frame, schema)
     y = binary_target(frame[schema.target_column], schema.positive_label)
@@ -154,7 +175,7 @@ def train_model(
     if fit is None:
         model = Pipeline([("prep", prep), ("clf", estimator)])
         return model.fit(X, y, **{f"clf__{key}": value for key, value in fit_params.items()})
-    fitted = fit(estimator, prep.fit_transform(X), y, **fit_params)
+    fitted = fit(estimator, prep.fit(X), X, y, **fit_params)
     if type(fitted) is not type(estimator):
         raise TypeError(
             f"fit returned a {type(fitted).__name__}, not the {type(estimator).__name__} it was given"
@@ -232,10 +253,11 @@ def model_kind(model) -> str:
     return next(kind for kind, cls in ESTIMATORS.items() if isinstance(clf, cls))
 
 
-def selection_method(rows: int, candidates: int, search: SearchSettings) -> str:
+def selection_method(rows: int, candidates: int, search: SearchSettings, engine: str = "pandas") -> str:
     """How candidates are compared: one validation split, or (several candidates on fewer than
-    ``search.cv_below_rows`` rows, where one split is too noisy to choose) cross-validation."""
-    if candidates > 1 and rows < search.cv_below_rows:
+    ``search.cv_below_rows`` rows, where one split is too noisy to choose) cross-validation. On
+    ``engine: dask`` the train rows stay on the cluster: always the validation split."""
+    if engine == "pandas" and candidates > 1 and rows < search.cv_below_rows:
         return f"{search.cv_folds}-fold cross-validation on train + validation"
     return "validation split"
 
@@ -251,7 +273,8 @@ def candidate_score(
     the train split) on the validation split, or out-of-fold predictions of stratified k-fold
     cross-validation over train + validation (``selection_method``)."""
     train, validation = split
-    method = selection_method(len(train) + len(validation), len(training.search.candidates), training.search)
+    rows, candidates = len(train) + len(validation), len(training.search.candidates)
+    method = selection_method(rows, candidates, training.search, training.engine)
     threshold = training.decision_threshold
     if method == "validation split":
         y_val = binary_target(validation[schema.target_column], schema.positive_label)

@@ -1,11 +1,11 @@
-"""load -> features -> profile -> split -> search (fan-out) -> select -> evaluate -> fairness
-(+ mitigation) -> explain -> promote -> model card."""
+"""load -> features -> profile -> split (engine dask: one step reads and splits on the cluster) ->
+search (fan-out) -> select -> evaluate -> fairness (+ mitigation) -> explain -> promote -> model card."""
 
 from zenml import pipeline
 
 from ml.settings import CardSettings, DataSettings, TrainingSettings
 from steps.card import model_card
-from steps.data import engineer_features, load_data
+from steps.data import engineer_features, load_data, split_on_dask
 from steps.promote import promote
 from steps.responsible import check_fairness, explain_model, mitigate_bias, profile_data
 from steps.train import build_schema, evaluate, select_model, split_data, train_candidate
@@ -19,15 +19,28 @@ def training_pipeline(
     project: str = "",
     card: CardSettings | None = None,
 ) -> None:
-    customers, sales = load_data(data=data)
-    dataset = engineer_features(customers, sales, data=data)
-    profile_data(dataset, data=data, training=training)
-    train, validation, test = split_data(dataset, data=data, training=training)
+    if training.engine == "dask":  # read and split on the cluster: a sample of each split comes back
+        train, validation, test = split_on_dask(data=data, training=training)
+        profile_data(train, data=data, training=training)
+    else:
+        customers, sales = load_data(data=data)
+        dataset = engineer_features(customers, sales, data=data)
+        profile_data(dataset, data=data, training=training)
+        train, validation, test = split_data(dataset, data=data, training=training)
     schema = build_schema(train, data=data, training=training)
+    # on dask the candidates fit on rows the train sample does not hold: never reuse a cached fit
+    dask = training.engine == "dask"
+    trainer = train_candidate.with_options(enable_cache=False) if dask else train_candidate
     candidates, scores = [], []
     for index in range(len(training.search.candidates)):  # fan-out: one step per candidate
-        model, score = train_candidate(
-            train, validation, schema, training=training, index=index, id=f"train_candidate_{index}"
+        model, score = trainer(
+            train,
+            validation,
+            schema,
+            data=data,
+            training=training,
+            index=index,
+            id=f"train_candidate_{index}",
         )
         candidates.append(model)
         scores.append(score)

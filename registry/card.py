@@ -78,7 +78,8 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
             "limitations": card.limitations,
         },
         "data": {
-            "rows": {"train": len(train), "validation": len(validation), "test": len(test)},
+            "rows": _split_rows(meta)
+            or {"train": len(train), "validation": len(validation), "test": len(test)},
             "period": card.data_period or "not provided",
             "target": schema.target_column,
             "positive_label": schema.positive_label,
@@ -125,3 +126,9 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
         ],
         "links": ETHICS,
     }
+
+
+def _split_rows(meta) -> dict[str, int] | None:
+    """Rows of each split of a table split on a Dask cluster (its artifacts hold samples of them)."""
+    rows = meta.get(names.SPLIT_ROWS)
+    return {split: sum(by_class.values()) for split, by_class in rows.items()} if rows else None

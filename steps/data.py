@@ -5,12 +5,14 @@ from typing import Annotated
 import pandas as pd
 from zenml import step
 
+from adapters.dask_cluster import dask_client
+from adapters.dask_training import split_on_cluster
 from adapters.sources import ensure_demo_db, read_demo_tables, read_flat_table
 from ml import names
 from ml.data.validation import validate_demo_tables, validate_training_table
 from ml.evaluation import data_fingerprint
 from ml.features import build_customer_features
-from ml.settings import DataSettings
+from ml.settings import DataSettings, TrainingSettings
 from steps._context import log_version_metadata, project_root
 from steps.materializers import HashedPandasMaterializer
 
@@ -39,3 +41,19 @@ def engineer_features(
     validate_training_table(dataset, data, table=names.DATASET)
     log_version_metadata({names.DATA_FINGERPRINT: data_fingerprint(dataset)})
     return dataset
+
+
+@step(enable_cache=False, output_materializers=HashedPandasMaterializer)
+def split_on_dask(
+    data: DataSettings, training: TrainingSettings
+) -> tuple[
+    Annotated[pd.DataFrame, names.DATASET_TRAIN],
+    Annotated[pd.DataFrame, names.DATASET_VALIDATION],
+    Annotated[pd.DataFrame, names.DATASET_TEST],
+]:
+    """``engine: dask``: the table read, turned into features and split on the cluster; a seeded
+    sample of each split (``training.dask.holdout_rows``) comes back, the rows stay there."""
+    with dask_client(training.dask, "training.dask") as client:
+        split = split_on_cluster(client, data, training, project_root())
+    log_version_metadata({names.DATA_FINGERPRINT: split.fingerprint, names.SPLIT_ROWS: split.rows})
+    return split.train, split.validation, split.test

@@ -22,7 +22,7 @@ from ml.training import (
     split_dataset,
     train_model,
 )
-from steps._context import log_version_metadata
+from steps._context import log_version_metadata, project_root
 from steps.mlflow_logging import log_dataset, log_sklearn_model
 
 
@@ -54,16 +54,17 @@ def train_candidate(
     dataset_train: pd.DataFrame,
     dataset_validation: pd.DataFrame,
     feature_schema: dict,
+    data: DataSettings,
     training: TrainingSettings,
     index: int,
 ) -> tuple[Annotated[Pipeline, names.CANDIDATE_MODEL], Annotated[dict, names.CANDIDATE_SCORE]]:
-    """Fit candidate ``index`` of ``search.candidates`` on the train split (on a Dask cluster with
-    ``engine: dask``) and score it for the selection (the validation split, or cross-validation
-    on a small table)."""
+    """Fit candidate ``index`` of ``search.candidates`` on the train split (with ``engine: dask``,
+    on its every row on the cluster) and score it for the selection (the validation split, or
+    cross-validation on a small table)."""
     schema = FeatureSchema.from_dict(feature_schema)
     overrides = training.search.candidates[index]
     settings = candidate_settings(training.model, overrides)
-    with estimator_fit(training) as fit:
+    with estimator_fit(training, data, schema, project_root()) as fit:
         model = train_model(dataset_train, schema, settings, training.seed, fit=fit)
     metrics, method = candidate_score((dataset_train, dataset_validation), schema, settings, training, model)
     mlflow.log_params({"candidate": index, "kind": settings.kind, "selection": method})

@@ -145,6 +145,22 @@ def validate_demo_tables(customers: pd.DataFrame, sales: pd.DataFrame) -> None:
 
 def validate_training_table(frame: pd.DataFrame, data: DataSettings, table: str = "input") -> str:
     """Check the flat training table; return the negative label (the target's other class)."""
+    check_training_rows(frame, data, table)
+    empty = [column for column in frame.columns if frame[column].isna().all()]
+    if empty:
+        raise DataValidationError(
+            f"column(s) {empty} of table {table!r} hold only missing values; "
+            "fill them or list them under features.drop in configs/training.yaml"
+        )
+    target = frame[data.target_column]
+    counts = target.dropna().astype(str).value_counts().to_dict()
+    return check_target_classes(counts, int(target.isna().sum()), data, table)
+
+
+def check_training_rows(frame: pd.DataFrame, data: DataSettings, table: str) -> None:
+    """The checks any part of the training table passes on its own: not empty, the named columns
+    there with their declared kinds, ids unique (``validate_training_table``'s other checks need
+    the whole table: a part may hold one class, or a column missing only there)."""
     if frame.empty:
         raise DataValidationError(f"table {table!r} is empty: no rows to train on")
     required = [data.target_column, *data.sensitive_features]
@@ -157,18 +173,17 @@ def validate_training_table(frame: pd.DataFrame, data: DataSettings, table: str 
             f"it has {list(frame.columns)}"
         )
     check_columns(frame, dict(data.columns), table)
-    empty = [column for column in frame.columns if frame[column].isna().all()]
-    if empty:
-        raise DataValidationError(
-            f"column(s) {empty} of table {table!r} hold only missing values; "
-            "fill them or list them under features.drop in configs/training.yaml"
-        )
     if data.id_column and frame[data.id_column].duplicated().any():
         dupes = frame.loc[frame[data.id_column].duplicated(), data.id_column].head(3).tolist()
         raise DataValidationError(
             f"id column {data.id_column!r} has duplicate values (e.g. {dupes}); ids must be unique"
         )
-    classes = sorted(frame[data.target_column].dropna().astype(str).unique())
+
+
+def check_target_classes(counts: dict[str, int], missing: int, data: DataSettings, table: str) -> str:
+    """The target of a whole table, from its rows per class (as text) and its missing values:
+    exactly two classes, one the positive label, none missing. Returns the negative label."""
+    classes = sorted(label for label, rows in counts.items() if rows)
     if str(data.positive_label) not in classes:
         raise DataValidationError(
             f"target column {data.target_column!r} has no row with the positive label "
@@ -180,9 +195,8 @@ def validate_training_table(frame: pd.DataFrame, data: DataSettings, table: str 
             f"target column {data.target_column!r} has {what} ({classes}); "
             "a binary classifier needs exactly two"
         )
-    if frame[data.target_column].isna().any():
+    if missing:
         raise DataValidationError(
-            f"target column {data.target_column!r} has {int(frame[data.target_column].isna().sum())} "
-            "missing values; drop or label those rows"
+            f"target column {data.target_column!r} has {missing} missing values; drop or label those rows"
         )
     return next(c for c in classes if c != str(data.positive_label))

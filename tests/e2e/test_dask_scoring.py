@@ -2,7 +2,8 @@
 `dask scheduler` + `dask worker` processes started here, the same rows as the pandas engine (demo,
 Parquet, a PostgreSQL table); a worker killed mid-job never leaves half a date; a scheduler that does
 not answer exits 2 naming it. Monitoring on dask gives the pandas engine's drift record; training on
-dask (lightgbm.dask) registers an ordinary LGBMClassifier as good as the pandas-trained one."""
+dask reads and splits the table on the cluster, fits every train row there (lightgbm.dask) and
+registers an ordinary LGBMClassifier as good as the pandas-trained one on the same test rows."""
 
 import math
 import os
@@ -18,12 +19,16 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 import yaml
+from sklearn.metrics import roc_auc_score
 
 from adapters.scores_db import read_scores, stage_scores
+from adapters.sources import read_demo_tables
 from bentos.local_server import free_port
 from ml import names
 from ml.data.demo import generate_demo
-from ml.features import build_customer_features
+from ml.features import binary_target, build_customer_features, feature_columns, infer_schema
+from ml.settings import DataSettings, FeatureSettings, ModelSettings, TrainingSettings
+from ml.training import predict_proba, split_bands, split_keys, train_model
 from tests.e2e.harness import (
     MODEL_NAME,
     PROJECT_ROOT,
@@ -405,20 +410,52 @@ def test_dask_workers_stage_into_a_real_postgresql_server_with_the_password_from
     assert tables == ["customer_scores"], f"the staging table is dropped after the run: {tables}"
 
 
-def test_training_on_dask_registers_an_ordinary_lightgbm_model_as_good_as_the_pandas_one(trained):
+def test_training_on_dask_splits_on_the_cluster_fits_every_train_row_and_is_as_good_as_pandas(trained):
+    """The demo read in 4 partitions and split on the cluster; only samples of 1,500 rows per split
+    come back, yet LightGBM's first tree grew on 80 % (its bagging) of every train row there."""
     state, env = trained["state"], trained["env"]
-    config = training_config(state, "dask-training", search={"candidates": [{}]}, engine="dask")
+    config = training_config(
+        state, "dask-training", search={"candidates": [{}]}, engine="dask",
+        dask={"partition_rows": 2_500, "holdout_rows": 1_500},
+    )  # fmt: skip
     out = must(run_cli(PROJECT_ROOT, env, "train", "--project", str(trained["project"]), "--config", config))
     assert "Parameter n_jobs will be ignored" not in out.stdout + out.stderr, out.stderr[-3000:]
     versions = {v["number"]: v for v in probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"]}
-    by_pandas, by_dask = (versions[n]["metadata"][names.METRICS] for n in (1, max(versions)))
-    print({metric: (by_pandas[metric], by_dask[metric]) for metric in names.METRIC_NAMES})
-    for metric, tolerance in ((names.ROC_AUC, 0.02), (names.PRECISION, 0.03), (names.ACCURACY, 0.03)):
-        gap = abs(by_dask[metric] - by_pandas[metric])
-        assert gap <= tolerance, f"{metric}: dask {by_dask[metric]:.4f} vs pandas {by_pandas[metric]:.4f}"
+    on_dask = max(versions)
+    meta = versions[on_dask]["metadata"]
+    per_split = {split: sum(by_class.values()) for split, by_class in meta[names.SPLIT_ROWS].items()}
+    total = sum(per_split.values())
+    assert meta[names.DATA_FINGERPRINT]["rows"] == total and meta[names.DATA_FINGERPRINT]["partitions"] == -(
+        -total // 2_500
+    ), meta[names.DATA_FINGERPRINT]
+    for split, share in (("train", 0.6), ("validation", 0.2), ("test", 0.2)):
+        assert per_split[split] == pytest.approx(share * total, rel=0.1), per_split
     registered = run_json(
-        [sys.executable, "-m", "tests.e2e.model_probe", MODEL_NAME, str(max(versions))], PROJECT_ROOT, env
+        [sys.executable, "-m", "tests.e2e.model_probe", MODEL_NAME, str(on_dask)], PROJECT_ROOT, env
     )
+    assert len(registered["labels"]) == 1_500, "the test holdout: a sample of the test split"
+    assert registered["first_tree_rows"] == pytest.approx(0.8 * per_split["train"], rel=0.03), (
+        f"grown on {registered['first_tree_rows']} rows: every train row ({per_split['train']}) "
+        "on the cluster, bagged at 0.8, not the 1,500-row sample"
+    )
+    # the same split of the whole table in this process: LightGBM fitted here on every train row
+    tables = read_demo_tables(trained["state"] / "demo.sqlite")
+    table = build_customer_features(tables.customers, tables.sales, DataSettings().demo.as_of)
+    table.columns = [str(column) for column in table.columns]
+    keys = split_keys(table[names.ID], TrainingSettings().seed)
+    table = table.assign(_key=keys, _split=split_bands(keys, TrainingSettings().split))
+    train = table[table._split == "train"]
+    assert len(train) == per_split["train"], "the cluster's train rows are the split's train rows"
+    holdout = table[table._split == "test"].nsmallest(1_500, "_key")
+    y = binary_target(holdout[names.TARGET], names.GOOD)
+    assert y.tolist() == registered["labels"], "the test holdout: the test split's 1,500 smallest keys"
+    data = DataSettings(sensitive_features=["gender", "age"])
+    schema = infer_schema(train, feature_columns(train, data, FeatureSettings()), data, names.BAD)
+    here = predict_proba(
+        train_model(train, schema, ModelSettings(), TrainingSettings().seed), holdout, schema
+    )
+    auc = {"dask": roc_auc_score(y, registered["pipeline"]), "in one process": roc_auc_score(y, here)}
+    assert abs(auc["dask"] - auc["in one process"]) <= 0.02, f"ROC AUC on the same test rows: {auc}"
     assert registered["class"] == "lightgbm.sklearn.LGBMClassifier", registered["class"]
     assert registered["n_jobs"] == 1, (
         "scored with the configured threads (n_jobs: 1), as a pandas-trained one"

@@ -1,23 +1,29 @@
-"""`training.engine`: validated (dask trains LightGBM only), and the hook through which the estimator
-is fitted elsewhere gives the same pipeline as fitting it in place (the fit on a LocalCluster with
-lightgbm.dask: tests/e2e/test_dask_scoring.py)."""
+"""`training.engine`: validated (dask trains LightGBM only); the hook through which the estimator is
+fitted elsewhere gives the same pipeline as fitting it in place; the split by a seeded hash of the id
+is the same in any partitioning; and the table read and split on an in-process Dask cluster brings
+back exactly the rows and counts the pandas table gives, on the demo and on a public table
+(scikit-learn's breast cancer data) as a Parquet dataset. The fit on worker processes with
+lightgbm.dask: tests/e2e/test_dask_scoring.py."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from lightgbm import LGBMClassifier
 
 from ml import names
 from ml.data.demo import generate_demo
+from ml.data.validation import DataValidationError
 from ml.features import build_customer_features, feature_columns, infer_schema
 from ml.settings import (
     ConfigError,
     DataSettings,
     FeatureSettings,
     ModelSettings,
+    SplitSettings,
     TrainingSettings,
     load_settings,
 )
-from ml.training import predict_proba, train_model
+from ml.training import SPLITS, predict_proba, split_bands, split_keys, train_model
 
 
 @pytest.mark.parametrize("kind", ["logistic_regression", "random_forest"])
@@ -42,9 +48,9 @@ def test_an_estimator_fitted_elsewhere_gives_the_pipeline_fitted_in_place():
     settings = ModelSettings(params={"n_estimators": 30})
     calls = []
 
-    def fit(estimator, X, y, **params):
-        calls.append((type(estimator), list(X.columns), sorted(params)))
-        return estimator.fit(X, y, **params)
+    def fit(estimator, prep, X, y, **params):
+        calls.append((type(estimator), list(prep.get_feature_names_out()), sorted(params)))
+        return estimator.fit(prep.transform(X), y, **params)
 
     here, elsewhere = (
         train_model(frame, schema, settings, 0),
@@ -53,4 +59,100 @@ def test_an_estimator_fitted_elsewhere_gives_the_pipeline_fitted_in_place():
     assert calls == [(LGBMClassifier, list(here[:-1].get_feature_names_out()), ["categorical_feature"])]
     np.testing.assert_array_equal(predict_proba(elsewhere, frame, schema), predict_proba(here, frame, schema))
     with pytest.raises(TypeError, match="not the LGBMClassifier"):
-        train_model(frame, schema, settings, 0, fit=lambda estimator, X, y, **params: "a model")
+        train_model(frame, schema, settings, 0, fit=lambda estimator, prep, X, y, **params: "a model")
+
+
+def test_split_keys_are_the_same_in_any_partitioning_and_give_the_configured_shares():
+    ids = pd.Series(np.arange(1, 40_001))
+    split = SplitSettings(test_size=0.25, validation_size=0.15)
+    whole = split_keys(ids, seed=7)
+    in_parts = np.concatenate([split_keys(ids.iloc[a : a + 9_999], seed=7) for a in range(0, 40_000, 9_999)])
+    np.testing.assert_array_equal(in_parts, whole)
+    bands = pd.Series(split_bands(whole, split)).value_counts(normalize=True)
+    assert bands["test"] == pytest.approx(0.25, abs=0.01) and bands["validation"] == pytest.approx(
+        0.15, abs=0.01
+    )
+    assert ((whole >= 0) & (whole < 1)).all()
+    other_seed = split_bands(split_keys(ids, seed=8), split)
+    assert (other_seed != split_bands(whole, split)).mean() > 0.4, "another seed, another split"
+    text_ids = split_keys(pd.Series([f"C-{i}" for i in range(5)]), seed=7)
+    np.testing.assert_array_equal(text_ids, split_keys(pd.Series([f"C-{i}" for i in range(5)]), seed=7))
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client
+
+    with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as client:
+        yield client
+
+
+def expected_split(table: pd.DataFrame, data: DataSettings, training: TrainingSettings) -> dict:
+    """What the cluster must bring back, computed on the whole pandas table."""
+    keys = split_keys(table[data.id_column], training.seed)
+    bands = split_bands(keys, training.split)
+    ordered = table.assign(_key=keys, _band=bands).sort_values("_key")
+    return {
+        band: rows.drop(columns=["_key", "_band"]).head(training.dask.holdout_rows).reset_index(drop=True)
+        for band, rows in ordered.groupby("_band")
+    } | {"rows": {b: ordered.loc[ordered._band == b, data.target_column].astype(str).value_counts().to_dict()
+                  for b in SPLITS}}  # fmt: skip
+
+
+@pytest.mark.parametrize("partition_rows", [700, 3_000])
+def test_the_demo_split_on_a_cluster_brings_back_the_pandas_tables_samples_and_counts(
+    tmp_path, client, partition_rows
+):
+    from adapters.dask_training import split_on_cluster
+    from adapters.sources import ensure_demo_db, read_demo_tables
+
+    data = DataSettings(demo={"customers": 3_000, "path": "demo.sqlite"})
+    training = TrainingSettings(engine="dask", dask={"partition_rows": partition_rows, "holdout_rows": 250})
+    split = split_on_cluster(client, data, training, tmp_path)
+    tables = read_demo_tables(ensure_demo_db(data.demo, tmp_path))
+    expected = expected_split(
+        build_customer_features(tables.customers, tables.sales, data.demo.as_of), data, training
+    )
+    for band in SPLITS:
+        pd.testing.assert_frame_equal(getattr(split, band), expected[band], obj=band)
+    assert split.rows == expected["rows"], "every row of the table counted in its split and class"
+    assert {type(column) for column in split.train.columns} == {str}, "plain names, as pandas reads them"
+    assert split.fingerprint["rows"] == 3_000 and split.fingerprint["partitions"] == -(
+        -3_000 // partition_rows
+    )
+
+
+def test_a_public_parquet_dataset_split_on_a_cluster_equals_its_pandas_split(tmp_path, client):
+    """scikit-learn's breast cancer table (569 rows, not ours) as a folder of Parquet files."""
+    from sklearn.datasets import load_breast_cancer
+
+    from adapters.dask_training import split_on_cluster
+
+    table = load_breast_cancer(as_frame=True).frame.rename(columns=lambda c: c.replace(" ", "_"))
+    table.insert(0, "patient", np.arange(10_001, 10_001 + len(table)))
+    (tmp_path / "cancer").mkdir()
+    for part, start in enumerate(range(0, len(table), 200)):
+        table.iloc[start : start + 200].to_parquet(tmp_path / "cancer" / f"{part}.parquet", index=False)
+    data = DataSettings(source="parquet", path="cancer", target_column="target", positive_label="1",
+                        id_column="patient", sensitive_features=[])  # fmt: skip
+    training = TrainingSettings(engine="dask", seed=3, dask={"holdout_rows": 100})
+    split = split_on_cluster(client, data, training, tmp_path)
+    expected = expected_split(table, data, training)
+    for band in SPLITS:
+        pd.testing.assert_frame_equal(getattr(split, band), expected[band], obj=band)
+    assert split.rows == expected["rows"] and split.fingerprint["partitions"] == 3
+
+
+def test_a_split_left_with_one_class_is_refused_naming_the_split_counts_and_fix(tmp_path, client):
+    from adapters.dask_training import split_on_cluster
+
+    table = pd.DataFrame({"id": range(400), "x": np.arange(400.0), "y": ["no"] * 397 + ["yes"] * 3})
+    table.to_parquet(tmp_path / "t.parquet", index=False)
+    data = DataSettings(source="parquet", path="t.parquet", target_column="y", positive_label="yes",
+                        id_column="id", sensitive_features=[])  # fmt: skip
+    training = TrainingSettings(engine="dask", split={"test_size": 0.05, "validation_size": 0.05})
+    with pytest.raises(DataValidationError) as caught:
+        split_on_cluster(client, data, training, tmp_path)
+    message = str(caught.value)
+    for part in ("split holds {'no':", "both classes", "raise training.split.", "'id'"):
+        assert part in message, message
