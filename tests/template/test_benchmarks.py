@@ -63,6 +63,7 @@ def test_readme_table_is_rebuilt_from_the_recorded_results_of_every_figure(tmp_p
         "| Drift, 1,000,000-row",
         "| Pipeline overhead",
         "| CLI start-up: `run.py --help`",
+        "| Training on Dask, ",
     ):
         assert label in text, f"{label!r} missing from the table:\n{text}"
     machine = json.loads((results / "serving.json").read_text())["machine"]
