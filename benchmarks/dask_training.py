@@ -1,4 +1,4 @@
-"""Figure 8 — training on Dask: N customers (default 2M) of demo features written as a Parquet
+"""Figure 8 — training on Dask: N customers (default 5M) of demo features written as a Parquet
 dataset (one file per 100,000 customers, written a file at a time), then trained on by each engine
 in its own process, each fitting the shipped default LightGBM (configs/training.yaml's
 `model`, n_jobs 1):
@@ -15,7 +15,7 @@ holds the table, only `training.dask.holdout_rows` rows of each split), each wor
 rows each model was fitted on and its ROC AUC on its own test split (dask: the seeded test
 holdout). No target in the issue; the figure shows where the table's memory goes.
 
-    python benchmarks/dask_training.py [--customers 2000000] [--smoke] [--workdir DIR]
+    python benchmarks/dask_training.py [--customers 5000000] [--smoke] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def in_one_process(folder: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=2_000_000)
+    parser.add_argument("--customers", type=int, default=5_000_000)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/andamio-bench/dask-training"))
     parser.add_argument("--smoke", action="store_true", help="20,000 customers, not recorded")
     parser.add_argument("--side", choices=("dask", "pandas"), help=argparse.SUPPRESS)

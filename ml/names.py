@@ -74,9 +74,8 @@ RELEASE_ARTIFACT: Final = "release_artifact"  # which artifact of a version is s
 MLFLOW_VERSION: Final = "mlflow_registry_version"
 REPLACED: Final = "replaced_production_version"
 STAGE_HISTORY: Final = "stage_history"
-SPLIT_ROWS: Final = (
-    "split_rows"  # engine dask: rows of each split and class on the cluster (its samples are smaller)
-)
+# engine dask: rows of each split and class on the cluster (the split's artifacts are samples of them)
+SPLIT_ROWS: Final = "split_rows"
 TRAINING_SETTINGS: Final = "training_settings"  # the configs/training.yaml a version was trained with
 MODEL_CARD: Final = "model_card"  # artifact (HTML) and metadata key (where the card's files are)
 MODEL_CARD_MARKDOWN: Final = "model_card_markdown"

@@ -19,7 +19,8 @@ def training_pipeline(
     project: str = "",
     card: CardSettings | None = None,
 ) -> None:
-    if training.engine == "dask":  # read and split on the cluster: a sample of each split comes back
+    dask = training.engine == "dask"
+    if dask:  # read and split on the cluster: a sample of each split comes back
         train, validation, test = split_on_dask(data=data, training=training)
         profile_data(train, data=data, training=training)
     else:
@@ -29,7 +30,6 @@ def training_pipeline(
         train, validation, test = split_data(dataset, data=data, training=training)
     schema = build_schema(train, data=data, training=training)
     # on dask the candidates fit on rows the train sample does not hold: never reuse a cached fit
-    dask = training.engine == "dask"
     trainer = train_candidate.with_options(enable_cache=False) if dask else train_candidate
     candidates, scores = [], []
     for index in range(len(training.search.candidates)):  # fan-out: one step per candidate
