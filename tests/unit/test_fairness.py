@@ -1,5 +1,7 @@
 import html
 import re
+from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -156,6 +158,17 @@ def test_mitigated_and_plain_models_round_trip_through_mlflow(biased, tmp_path, 
         mitigated_uri = log_sklearn_model(mitigated, split.test.head(5), name="mitigated_model")
     tags = mlflow.get_run(run.info.run_id).data.tags
     assert (tags["model.serialization"], tags["mitigated_model.serialization"]) == ("skops", "cloudpickle")
+    # each model's requirements: what it is made of and what wrote it, pinned; not what importing it
+    # happens to pull in (MLflow's inference listed pytest, dask and rich)
+    requirements = {
+        uri: set((Path(mlflow.artifacts.download_artifacts(uri)) / "requirements.txt").read_text().split())
+        for uri in (plain_uri, mitigated_uri)
+    }
+    made_of = {"mlflow", "scikit-learn", "lightgbm", "numpy"}
+    assert requirements[plain_uri] == {f"{d}=={version(d)}" for d in made_of | {"skops"}}
+    assert requirements[mitigated_uri] == {
+        f"{d}=={version(d)}" for d in made_of | {"fairlearn", "cloudpickle", "pandas"}
+    }
     restored = mlflow.sklearn.load_model(mitigated_uri)
     np.testing.assert_array_equal(restored.predict(split.test), mitigated.predict(split.test))
     np.testing.assert_allclose(
