@@ -53,7 +53,7 @@ def log_sklearn_model(model: BaseEstimator, example: pd.DataFrame, name: str = "
         info = mlflow.sklearn.log_model(
             model, name=name, input_example=example, pip_requirements=requirements, **how
         )
-    mlflow.set_tag(f"{name}.serialization", "skops" if "skops_trusted_types" in how else "cloudpickle")
+    mlflow.set_tag(f"{name}.serialization", serializer)
     return info.model_uri
 
 
