@@ -1,12 +1,17 @@
 """MLflow calls shared by the steps that run under the stack's experiment tracker."""
 
+import ast
+import importlib.util
 import io
 import pickle
+import sys
+import types
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from importlib import metadata
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -48,34 +53,116 @@ def log_sklearn_model(model: BaseEstimator, example: pd.DataFrame, name: str = "
     except TypeError:
         how = {"serialization_format": "cloudpickle"}
         serializer = "cloudpickle"
-    requirements = model_requirements(model, serializer)
+    requirements, code_paths = model_dependencies(model, serializer)
     with integer_schema_hint_silenced():
         info = mlflow.sklearn.log_model(
-            model, name=name, input_example=example, pip_requirements=requirements, **how
+            model,
+            name=name,
+            input_example=example,
+            pip_requirements=requirements,
+            code_paths=code_paths or None,
+            **how,
         )
     mlflow.set_tag(f"{name}.serialization", serializer)
     return info.model_uri
 
 
-def model_requirements(model: BaseEstimator, serializer: str) -> list[str]:
-    """What loading ``model`` needs, pinned to the installed versions: the distributions of every
-    object it is made of (found by pickling it once: the estimator, its pipelines' steps, fitted
-    wrappers such as Fairlearn's ThresholdOptimizer, numpy arrays) and the ``serializer`` that writes
-    it. Given to MLflow as the model's pip_requirements: MLflow's own inference (a subprocess that
-    loads the model and lists what got imported) takes ~7 s a model, and listed what those imports
-    pull in optionally (pytest, dask, rich), which the model does not need. The project's own
-    classes (``ml.…``) are no distribution: load such a model where the project is installed."""
+def model_dependencies(model: BaseEstimator, serializer: str) -> tuple[list[str], list[str]]:
+    """What loading ``model`` needs: its pip requirements, pinned to the installed versions, and the
+    project code it holds (MLflow's ``code_paths``).
+
+    Found by pickling it once and recording the module of every object written (the estimator, its
+    pipelines' steps, fitted wrappers such as Fairlearn's ThresholdOptimizer, numpy arrays):
+    installed distributions are required, plus the ``serializer`` that writes it. A module of the
+    project (the mitigated model is ``ml.fairness.MitigatedClassifier``, which holds settings and a
+    schema of ``ml``) is no distribution: its package is shipped with the model, and what that
+    package imports is required too, so the registered model loads outside the project.
+    MLflow's own inference (a subprocess that loads the model and lists what got imported) took ~7 s
+    a model, and listed what those imports pull in optionally (pytest, dask, rich)."""
     modules: set[str] = set()
 
     class Recorder(pickle.Pickler):
         def reducer_override(self, obj):
-            modules.add(getattr(obj if isinstance(obj, type) else type(obj), "__module__", None) or "")
+            owner = obj if isinstance(obj, type | types.FunctionType) else type(obj)
+            modules.add(getattr(owner, "__module__", None) or "")
             return NotImplemented
 
     Recorder(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL).dump(model)
-    tops = {module.partition(".")[0] for module in modules}
+    tops, code = _project_imports(modules - {""})
     found = {dist for top in sorted(tops) for dist in _distributions().get(top, [])}
-    return sorted(f"{dist}=={metadata.version(dist)}" for dist in found | {"scikit-learn", serializer})
+    requirements = sorted(
+        f"{dist}=={metadata.version(dist)}" for dist in found | {"scikit-learn", serializer}
+    )
+    return requirements, sorted(code)
+
+
+def _project_imports(modules: set[str]) -> tuple[set[str], set[str]]:
+    """The top-level modules of ``modules`` and of every module a project module among them imports
+    (read from its source, recursively; the standard library left out), and the project packages'
+    directories. Project = neither an installed distribution nor the standard library."""
+    found, code, seen = set(), set(), set()
+    pending = list(modules)
+    while pending:
+        name = pending.pop()
+        top = name.partition(".")[0]
+        if name in seen or top in sys.stdlib_module_names or top in sys.builtin_module_names:
+            continue
+        seen.add(name)
+        found.add(top)
+        if top in _distributions():
+            continue
+        spec = _spec(name)
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+            continue
+        root = importlib.util.find_spec(top)
+        code.add(
+            str(Path(root.submodule_search_locations[0] if root.submodule_search_locations else root.origin))
+        )
+        parents = [".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)]  # ml for ml.x
+        pending += parents + _imported_by(
+            Path(spec.origin), name, spec.submodule_search_locations is not None
+        )
+    return found, code
+
+
+def _imported_by(source: Path, module: str, package: bool) -> list[str]:
+    """The modules ``source`` (module ``module``) imports when it is imported: outside functions and
+    ``if TYPE_CHECKING:`` blocks, relative imports resolved; ``from a import b`` gives ``a.b`` too
+    when that is a module."""
+    base = module if package else module.rpartition(".")[0]
+    out, pending = [], list(ast.parse(source.read_text(), str(source)).body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Import):
+            out += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            parent = base.rsplit(".", node.level - 1)[0] if node.level else ""
+            head = ".".join(part for part in (parent, node.module or "") if part)
+            out.append(head)
+            if head.partition(".")[0] == module.partition(".")[0]:  # ``from ml import names``
+                out += [f"{head}.{alias.name}" for alias in node.names if _is_module(f"{head}.{alias.name}")]
+        elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            pending += node.orelse
+        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            pending += [
+                child
+                for child in ast.iter_child_nodes(node)
+                if isinstance(child, ast.stmt | ast.excepthandler)
+            ]
+    return out
+
+
+def _is_module(name: str) -> bool:
+    return _spec(name) is not None
+
+
+def _spec(name: str):
+    """``name``'s module spec, or None for no module (or a pseudo-module such as Cython's
+    ``_cython_3_1_4``, which Cython functions name as theirs)."""
+    try:
+        return importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
 
 
 @cache

@@ -1,5 +1,9 @@
 import html
+import json
+import os
 import re
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -166,9 +170,29 @@ def test_mitigated_and_plain_models_round_trip_through_mlflow(biased, tmp_path, 
     }
     made_of = {"mlflow", "scikit-learn", "lightgbm", "numpy"}
     assert requirements[plain_uri] == {f"{d}=={version(d)}" for d in made_of | {"skops"}}
+    # the mitigated model holds the project's ml.fairness.MitigatedClassifier: the ml package ships
+    # with it, and what that package imports is required (scipy, pydantic, pyyaml)
+    imported_by_ml = {"scipy", "pydantic", "PyYAML"}
     assert requirements[mitigated_uri] == {
-        f"{d}=={version(d)}" for d in made_of | {"fairlearn", "cloudpickle", "pandas"}
+        f"{d}=={version(d)}" for d in made_of | imported_by_ml | {"fairlearn", "cloudpickle", "pandas"}
     }
+    local = {uri: Path(mlflow.artifacts.download_artifacts(uri)) for uri in (plain_uri, mitigated_uri)}
+    assert not (local[plain_uri] / "code").exists(), "the plain model holds no project code"
+    assert (local[mitigated_uri] / "code" / "ml" / "fairness.py").is_file()
+    # loaded where the project is not: another directory, the project off the path
+    rows = split.test.head(40)  # its integer columns float, as the model's signature declares
+    rows.astype(dict.fromkeys(rows.select_dtypes("integer").columns, "float64")).to_parquet(
+        tmp_path / "rows.parquet"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import json, mlflow, pandas as pd; "
+         f"model = mlflow.pyfunc.load_model({str(local[mitigated_uri])!r}); "
+         "print(json.dumps([int(x) for x in model.predict(pd.read_parquet('rows.parquet'))]))"],
+        cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert json.loads(loaded.stdout.strip().splitlines()[-1]) == mitigated.predict(rows).tolist()
     restored = mlflow.sklearn.load_model(mitigated_uri)
     np.testing.assert_array_equal(restored.predict(split.test), mitigated.predict(split.test))
     np.testing.assert_allclose(
