@@ -154,6 +154,7 @@ def test_mitigated_and_plain_models_round_trip_through_mlflow(biased, tmp_path, 
     from steps.mlflow_logging import log_sklearn_model
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.chdir(tmp_path)  # a database store keeps artifacts in ./mlruns: not in the working tree
     split, schema, model = biased
     y_val = binary_target(split.validation[names.TARGET], names.GOOD)
     mitigated = mitigate(model, schema, split.validation, y_val, ("gender",), FairnessSettings(), seed=0)

@@ -23,8 +23,9 @@ def test_only_the_removed_fastai_flavor_warning_is_dropped(caplog):
     )
 
 
-def test_logging_a_dataset_and_a_model_with_integer_columns_gives_no_schema_hint(tmp_path):
+def test_logging_a_dataset_and_a_model_with_integer_columns_gives_no_schema_hint(tmp_path, monkeypatch):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)  # a database store keeps artifacts in ./mlruns: not in the working tree
     frame = pd.DataFrame({"visits": np.arange(40), "spend": np.linspace(0, 1, 40)})
     target = (frame["spend"] > 0.5).astype(int)
     model = LogisticRegression().fit(frame, target)
