@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from adapters.dask_scoring import ShippedModel
@@ -36,7 +37,7 @@ class Window:
 
 
 def scored_partition(
-    frame: pd.DataFrame, shipped: ShippedModel, data: DataSettings, keys: frozenset
+    frame: pd.DataFrame, shipped: ShippedModel, data: DataSettings, keys: np.ndarray
 ) -> tuple[pd.DataFrame, LabelledOutcomes | None]:
     """On a worker: one partition's features with the release's probability, and its labelled rows'
     outcomes; the same functions as check_drift on the whole window."""
@@ -66,7 +67,7 @@ def window_on_cluster(
     partitions: list,
     shipped: ShippedModel,
     data: DataSettings,
-    keys: frozenset,
+    keys: np.ndarray,
     sample_rows: int,
     seed: int,
 ) -> Window:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from adapters.dask_cluster import dask_client
@@ -37,6 +38,7 @@ from ml.data.validation import (
 )
 from ml.evaluation import data_fingerprint
 from ml.features import FeatureSchema, binary_target, build_customer_features
+from ml.monitoring import merge_keys, training_keys
 from ml.settings import DataSettings, TrainingSettings
 from ml.training import SPLITS, as_model_input, split_bands, split_keys
 
@@ -166,6 +168,33 @@ def split_on_cluster(client, data: DataSettings, training: TrainingSettings, roo
         "partitions": len(parts),
     }
     return ClusterSplit(samples["train"], samples["validation"], samples["test"], rows, fingerprint)
+
+
+def train_row_keys(
+    frame: pd.DataFrame, index: int, data: DataSettings, training: TrainingSettings, columns: list[str]
+) -> np.ndarray:
+    """On a worker: the ``training_keys`` of partition ``index``'s train rows on ``columns``."""
+    rows = keyed(frame, index, data, training)
+    return training_keys(rows[rows[SPLIT] == SPLITS[0]], columns)
+
+
+def train_keys_on_cluster(
+    client, data: DataSettings, training: TrainingSettings, schema: FeatureSchema, root: Path
+) -> np.ndarray:
+    """The keys (features and label, ``ml.monitoring.training_keys``) of every train row of the
+    table, read again on the cluster and merged in a tree: monitoring's ``seen_in_training`` then
+    knows each row the model was fitted on, not only those of the train sample."""
+    from dask import delayed
+
+    columns = [*schema.names, schema.target_column]
+    parts = source_partitions(data, training, root)
+    level = [
+        delayed(train_row_keys, pure=True)(part, index, data, training, columns)
+        for index, part in enumerate(parts)
+    ]
+    while len(level) > 1:  # a tree: no task holds more than FAN_IN partitions' keys
+        level = [delayed(merge_keys, pure=True)(*level[i : i + FAN_IN]) for i in range(0, len(level), FAN_IN)]
+    return client.compute(level[0]).result()
 
 
 def train_matrix(

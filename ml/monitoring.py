@@ -450,17 +450,29 @@ def seen_in_training(rows: pd.DataFrame, training: pd.DataFrame, columns: list[s
     return seen_in(rows, training_keys(training, columns), columns)
 
 
-def training_keys(training: pd.DataFrame, columns: list[str]) -> frozenset:
-    """The training rows' keys (a hash of ``columns`` as text) that ``seen_in`` looks rows up in."""
-    return frozenset(pd.util.hash_pandas_object(_as_text(training, columns), index=False).tolist())
+def row_keys(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Each row's key: a 64-bit hash of its ``columns`` as text (``_as_text``)."""
+    return pd.util.hash_pandas_object(_as_text(frame, columns), index=False).to_numpy(np.uint64)
 
 
-def seen_in(rows: pd.DataFrame, keys: frozenset, columns: list[str]) -> np.ndarray:
-    """``seen_in_training`` against the keys of the training rows (computed once for a window's
-    partitions)."""
-    if rows.empty or not keys:
+def training_keys(training: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """The training rows' keys, sorted and unique: what ``seen_in`` looks rows up in (8 bytes a row,
+    so the keys of every train row of a table too big for one process fit: ``merge_keys``)."""
+    return np.unique(row_keys(training, columns))
+
+
+def merge_keys(*keys: np.ndarray) -> np.ndarray:
+    """Several ``training_keys`` as one (the train rows of a table's partitions)."""
+    return np.unique(np.concatenate(keys)) if keys else np.empty(0, np.uint64)
+
+
+def seen_in(rows: pd.DataFrame, keys: np.ndarray, columns: list[str]) -> np.ndarray:
+    """``seen_in_training`` against ``training_keys`` (computed once for a window's partitions)."""
+    if rows.empty or not len(keys):
         return np.zeros(len(rows), dtype=bool)
-    return pd.util.hash_pandas_object(_as_text(rows, columns), index=False).isin(keys).to_numpy()
+    found = row_keys(rows, columns)
+    at = np.minimum(np.searchsorted(keys, found), len(keys) - 1)
+    return keys[at] == found
 
 
 @dataclass(frozen=True)
@@ -486,7 +498,7 @@ class LabelledOutcomes:
 
 
 def labelled_outcomes(
-    frame: pd.DataFrame, decisions: np.ndarray, proba: np.ndarray, schema: FeatureSchema, keys: frozenset
+    frame: pd.DataFrame, decisions: np.ndarray, proba: np.ndarray, schema: FeatureSchema, keys: np.ndarray
 ) -> LabelledOutcomes | None:
     """The labelled rows of ``frame`` (scored as ``decisions``, ``proba``); ``None`` when ``frame``
     has no target column (labels have not arrived). ``keys``: ``training_keys`` of the training rows

@@ -5,7 +5,7 @@ from zenml import pipeline
 
 from ml.settings import CardSettings, DataSettings, TrainingSettings
 from steps.card import model_card
-from steps.data import engineer_features, load_data, split_on_dask
+from steps.data import engineer_features, load_data, split_on_dask, train_row_keys_on_dask
 from steps.promote import promote
 from steps.responsible import check_fairness, explain_model, mitigate_bias, profile_data
 from steps.train import build_schema, evaluate, select_model, split_data, train_candidate
@@ -29,6 +29,8 @@ def training_pipeline(
         profile_data(dataset, data=data, training=training)
         train, validation, test = split_data(dataset, data=data, training=training)
     schema = build_schema(train, data=data, training=training)
+    if dask:  # monitoring's seen_in_training: every train row, not the sample
+        train_row_keys_on_dask(schema, data=data, training=training)
     # on dask the candidates fit on rows the train sample does not hold: never reuse a cached fit
     trainer = train_candidate.with_options(enable_cache=False) if dask else train_candidate
     candidates, scores = [], []

@@ -14,9 +14,12 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ml import names
 from ml.evaluation import release_decisions
 from ml.features import FeatureSchema
+from ml.monitoring import training_keys
 from registry.models import RegistryError, production_version
 
 # Every key a release must hold; a version without one of them cannot be served or restored.
@@ -104,6 +107,16 @@ class Release:
         sensitive columns (they pick its group thresholds), and the id column when there is one."""
         sensitive = [c for c in getattr(self.model, "sensitive_features", ()) if c not in self.schema.names]
         return [*self.schema.names, *sensitive, *([self.schema.id_column] if self.schema.id_column else [])]
+
+    def training_row_keys(self) -> np.ndarray:
+        """The keys (``ml.monitoring.training_keys``, on the features and the label) of every row
+        this version was trained on: written on the cluster by a Dask training (its train dataset is
+        a sample of the train rows), computed from the train dataset otherwise."""
+        stored = self.version.get_artifact(names.TRAIN_ROW_KEYS)
+        if stored is not None:
+            return stored.load()
+        columns = [*self.schema.names, self.schema.target_column]
+        return training_keys(self.artifact(names.DATASET_TRAIN), columns)
 
     def decisions(self, frame):
         """(decisions, probabilities) of this release on a raw frame, as every consumer decides."""

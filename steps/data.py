@@ -2,16 +2,17 @@
 
 from typing import Annotated
 
+import numpy as np
 import pandas as pd
 from zenml import step
 
 from adapters.dask_cluster import dask_client
-from adapters.dask_training import split_on_cluster
+from adapters.dask_training import split_on_cluster, train_keys_on_cluster
 from adapters.sources import ensure_demo_db, read_demo_tables, read_flat_table
 from ml import names
 from ml.data.validation import validate_demo_tables, validate_training_table
 from ml.evaluation import data_fingerprint
-from ml.features import build_customer_features
+from ml.features import FeatureSchema, build_customer_features
 from ml.settings import DataSettings, TrainingSettings
 from steps._context import log_version_metadata, project_root
 from steps.materializers import HashedPandasMaterializer
@@ -57,3 +58,14 @@ def split_on_dask(
         split = split_on_cluster(client, data, training, project_root())
     log_version_metadata({names.DATA_FINGERPRINT: split.fingerprint, names.SPLIT_ROWS: split.rows})
     return split.train, split.validation, split.test
+
+
+@step(enable_cache=False)  # the rows outside the sample may have changed: always read them
+def train_row_keys_on_dask(
+    feature_schema: dict, data: DataSettings, training: TrainingSettings
+) -> Annotated[np.ndarray, names.TRAIN_ROW_KEYS]:
+    """``engine: dask``: the keys of every train row on the model's features and label, read on the
+    cluster, for monitoring's ``seen_in_training`` (the train dataset is only a sample)."""
+    schema = FeatureSchema.from_dict(feature_schema)
+    with dask_client(training.dask, "training.dask") as client:
+        return train_keys_on_cluster(client, data, training, schema, project_root())

@@ -23,7 +23,6 @@ from ml.monitoring import (
     labelled_outcomes,
     outcome_snapshot,
     serving_health,
-    training_keys,
 )
 from ml.settings import DataSettings, MonitoringSettings, ScoringSettings
 from registry.release import production_release
@@ -43,7 +42,7 @@ def check_drift(
     training, schema = release.artifact(names.DATASET_TRAIN), release.schema
     decisions, proba = release.decisions(scoring_dataset)
     current = scoring_dataset[schema.names].assign(**{PREDICTION: proba})
-    outcomes = labelled_outcomes(scoring_dataset, decisions, proba, schema, outcome_keys(schema, training))
+    outcomes = labelled_outcomes(scoring_dataset, decisions, proba, schema, release.training_row_keys())
     drift, page = report_drift(release, training, current, None, outcomes, monitoring, day)
     return drift, page  # a tuple literal: ZenML reads two outputs from the return statement
 
@@ -63,7 +62,7 @@ def check_drift_on_dask(
     training, schema = release.artifact(names.DATASET_TRAIN), release.schema
     shipped = ShippedModel(release.model, schema, release.threshold, str(release.number))
     partitions = feature_partitions(data, scoring, date.fromisoformat(day), project_root())
-    keys = outcome_keys(schema, training)
+    keys = release.training_row_keys()
     with dask_client(scoring.dask) as client:
         window = window_on_cluster(
             client, partitions, shipped, data, keys, monitoring.sample_rows, DRIFT_SEED
@@ -73,10 +72,6 @@ def check_drift_on_dask(
         release, training, window.sample, window.rows, window.outcomes, monitoring, day, engine
     )
     return drift, page
-
-
-def outcome_keys(schema, training: pd.DataFrame) -> frozenset:
-    return training_keys(training, [*schema.names, schema.target_column])
 
 
 def report_drift(

@@ -1,6 +1,7 @@
 """Print, as JSON, what a model version registered: its estimator's class and threads, the rows its
-booster's first tree was grown on, and the probabilities of a test split through batch scoring's
-booster path, scikit-learn and the served bundle, with that split's 0/1 labels
+booster's first tree was grown on, the probabilities of a test split through batch scoring's
+booster path, scikit-learn and the served bundle, with that split's 0/1 labels, and the keys of its
+training rows that monitoring's seen_in_training reads (``Release.training_row_keys``)
 (``python -m tests.e2e.model_probe MODEL VERSION [VERSION_OF_THE_TEST_SPLIT]``, with the test's
 ZENML_CONFIG_PATH; the test split is the version's own unless another is named)."""
 
@@ -15,6 +16,7 @@ from bentos.bundle import export_bundle, load_model
 from ml import names
 from ml.features import FeatureSchema, binary_target
 from ml.training import predict_proba
+from registry.release import release_of
 
 
 def main(model_name: str, number: int, test_of: int) -> None:
@@ -38,6 +40,8 @@ def main(model_name: str, number: int, test_of: int) -> None:
                 "pipeline": predict_proba(model, test, schema).tolist(),
                 "sklearn": model.predict_proba(test[schema.names])[:, 1].tolist(),
                 "served": load_model(folder).predict_proba(records).tolist(),
+                "train_row_keys": release_of(version).training_row_keys().tolist(),
+                "key_columns": [*schema.names, schema.target_column],
             }
         )
     )

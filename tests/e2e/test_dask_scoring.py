@@ -27,6 +27,7 @@ from bentos.local_server import free_port
 from ml import names
 from ml.data.demo import generate_demo
 from ml.features import binary_target, build_customer_features, feature_columns, infer_schema
+from ml.monitoring import training_keys
 from ml.settings import DataSettings, FeatureSettings, ModelSettings, TrainingSettings
 from ml.training import predict_proba, split_bands, split_keys, train_model
 from tests.e2e.harness import (
@@ -451,6 +452,11 @@ def test_training_on_dask_splits_on_the_cluster_fits_every_train_row_and_is_as_g
     assert y.tolist() == registered["labels"], "the test holdout: the test split's 1,500 smallest keys"
     data = DataSettings(sensitive_features=["gender", "age"])
     schema = infer_schema(train, feature_columns(train, data, FeatureSettings()), data, names.BAD)
+    expected_keys = training_keys(train, registered["key_columns"]).tolist()
+    assert registered["train_row_keys"] == expected_keys, (
+        "monitoring's seen_in_training knows every train row the cluster fitted on, not the 1,500-row "
+        f"sample: {len(registered['train_row_keys'])} keys vs {len(expected_keys)} expected"
+    )
     here = predict_proba(
         train_model(train, schema, ModelSettings(), TrainingSettings().seed), holdout, schema
     )

@@ -122,6 +122,29 @@ def test_the_demo_split_on_a_cluster_brings_back_the_pandas_tables_samples_and_c
     )
 
 
+@pytest.mark.parametrize("partition_rows", [700, 3_000])
+def test_the_keys_of_every_train_row_read_on_a_cluster_are_the_pandas_train_splits(
+    tmp_path, client, partition_rows
+):
+    """Monitoring's seen_in_training on a Dask-trained release: the keys of every train row, not
+    of the 250-row sample the pipeline gets back."""
+    from adapters.dask_training import train_keys_on_cluster
+    from adapters.sources import ensure_demo_db, read_demo_tables
+    from ml.monitoring import seen_in, training_keys
+
+    data = DataSettings(demo={"customers": 3_000, "path": "demo.sqlite"})
+    training = TrainingSettings(engine="dask", dask={"partition_rows": partition_rows, "holdout_rows": 250})
+    tables = read_demo_tables(ensure_demo_db(data.demo, tmp_path))
+    table = build_customer_features(tables.customers, tables.sales, data.demo.as_of)
+    schema = infer_schema(table, feature_columns(table, data, FeatureSettings()), data, names.BAD)
+    columns = [*schema.names, schema.target_column]
+    keys = train_keys_on_cluster(client, data, training, schema, tmp_path)
+    in_train = split_bands(split_keys(table[data.id_column], training.seed), training.split) == "train"
+    np.testing.assert_array_equal(keys, training_keys(table[in_train], columns))
+    assert len(keys) == in_train.sum() > 1_500, "one key per train row, far more than the sample"
+    np.testing.assert_array_equal(seen_in(table, keys, columns), in_train)
+
+
 def test_a_public_parquet_dataset_split_on_a_cluster_equals_its_pandas_split(tmp_path, client):
     """scikit-learn's breast cancer table (569 rows, not ours) as a folder of Parquet files."""
     from sklearn.datasets import load_breast_cancer
