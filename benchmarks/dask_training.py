@@ -6,7 +6,8 @@ in its own process, each fitting the shipped default LightGBM (configs/training.
 - `engine: dask` (adapters/dask_training.py): the table read and split on a LocalCluster of 2
   single-threaded workers (`split_on_cluster`), the preprocessing fitted on the train sample that
   comes back, lightgbm.dask fitting every train row on the workers (`train_model` with the
-  engine's fit hook);
+  engine's fit hook), then the table read again for the keys of every train row that monitoring's
+  seen_in_training reads (`train_keys_on_cluster`);
 - the peer, `engine: pandas` (steps load_data → split_data → train_candidate's functions): the
   whole table read into the process, split (stratified) and fitted there.
 
@@ -101,7 +102,7 @@ def on_dask(folder: Path, workers: int) -> dict:
     from distributed import Client, LocalCluster
 
     from adapters.dask_cluster import dask_client
-    from adapters.dask_training import estimator_fit, split_on_cluster
+    from adapters.dask_training import estimator_fit, split_on_cluster, train_keys_on_cluster
     from ml.training import train_model
 
     data, training = settings(folder, "dask", workers)
@@ -119,6 +120,10 @@ def on_dask(folder: Path, workers: int) -> dict:
         with estimator_fit(training, data, schema, ROOT) as fit:
             model = train_model(split.train, schema, training.model, training.seed, fit=fit)
         seconds["fit"] = round(time.perf_counter() - start, 2)
+        start = time.perf_counter()
+        with dask_client(training.dask, "training.dask") as client:
+            keys = train_keys_on_cluster(client, data, training, schema, ROOT)
+        seconds["train_row_keys"] = round(time.perf_counter() - start, 2)
         with Client(cluster) as client:
             workers_peak = sorted(client.run(worker_peak_rss_mb).values())
     rows = {name: sum(by_class.values()) for name, by_class in split.rows.items()}
@@ -129,6 +134,7 @@ def on_dask(folder: Path, workers: int) -> dict:
         "total_s": round(sum(seconds.values()), 2),
         "rows": rows,
         "fitted_rows": rows["train"],
+        "train_row_keys": len(keys),
         "first_tree_rows": model[-1].booster_.dump_model()["tree_info"][0]["tree_structure"][
             "internal_count"
         ],

