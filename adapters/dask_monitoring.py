@@ -76,6 +76,9 @@ def window_on_cluster(
     from dask import delayed
 
     model = delayed(shipped, pure=True, traverse=False)  # one task: sent to each worker once
+    # a Dask-trained release's keys are 8 bytes a train row (24 MB at 3M): on the workers once,
+    # not in each partition's task
+    keys = client.scatter(keys, broadcast=True) if len(keys) else keys
     held = client.compute(
         [delayed(scored_partition, pure=False)(part, model, data, keys) for part in partitions]
     )
