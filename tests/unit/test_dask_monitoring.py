@@ -80,7 +80,8 @@ def test_a_window_scored_on_a_cluster_gets_the_pandas_engines_drift_verdicts_and
     )
     pandas_outcomes = labelled_outcomes(window, decisions, proba, schema, keys)
 
-    with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as client:
+    # ":0": an in-process cluster serves its HTTP endpoints even with None, on 8787 when free
+    with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=":0") as client:
         shipped = ShippedModel(model, schema, 0.5, "1")
         on_dask = window_on_cluster(client, parts, shipped, DataSettings(), keys, 500, 0)
     by_dask = detect_drift(

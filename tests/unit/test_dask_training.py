@@ -83,7 +83,8 @@ def test_split_keys_are_the_same_in_any_partitioning_and_give_the_configured_sha
 def client():
     from distributed import Client
 
-    with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as client:
+    # ":0": an in-process cluster serves its HTTP endpoints even with None, on 8787 when free
+    with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=":0") as client:
         yield client
 
 

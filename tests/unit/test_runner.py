@@ -31,7 +31,8 @@ def failed_run(run_id, message, source="ml.settings.ConfigError"):
 
 
 @pytest.fixture
-def store(monkeypatch):
+def store(monkeypatch, tmp_path):
+    monkeypatch.setenv("PROJECT_STATE_DIR", str(tmp_path / "state"))  # the run logs: not in the checkout
     monkeypatch.setattr(stacks.run_settings, "with_stack_settings", lambda pipeline, root: pipeline)
     monkeypatch.setattr(zenml.client, "Client", Store)
     Store.runs = []
