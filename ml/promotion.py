@@ -106,10 +106,9 @@ def quality_checks(
     return checks
 
 
-def gate_failures(candidate: Candidate, metric_name: str, settings: PromotionSettings) -> list[str]:
-    failures = [
-        f"quality gate: {text}" for ok, text in quality_checks(candidate, metric_name, settings) if not ok
-    ]
+def gate_failures(candidate: Candidate, checks: list[tuple[bool, str]]) -> list[str]:
+    """The failed ``checks`` (``quality_checks`` of ``candidate``) and its fairness violations."""
+    failures = [f"quality gate: {text}" for ok, text in checks if not ok]
     failures += [f"fairness gate: {candidate.name} {v}" for v in candidate.fairness_violations]
     return failures
 
@@ -128,11 +127,12 @@ def decide(
     """
     failures: list[str] = []
     for candidate in candidates:
-        problems = gate_failures(candidate, metric_name, settings)
+        checks = quality_checks(candidate, metric_name, settings)
+        problems = gate_failures(candidate, checks)
         if problems:
             failures += problems
             continue
-        gates = "; ".join(text for _, text in quality_checks(candidate, metric_name, settings))
+        gates = "; ".join(text for _, text in checks)
         gates = gates or "no quality gate is configured (promotion.min_lift, min_roc_auc, min_primary_metric)"
         passed = [*failures, f"{candidate.name} passed the quality and fairness gates ({gates})"]
         passed += [f"fairness note: {candidate.name} {note}" for note in candidate.fairness_notes]
