@@ -14,6 +14,7 @@ or test by a seeded hash of its id (``ml.training.split_keys``: the same in any 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import warnings
@@ -119,6 +120,15 @@ def merge(cap: int, *partials: _Partial) -> _Partial:
     return out
 
 
+def tree_reduce(level: list, combine: Callable):
+    """The delayed results of ``level`` combined in a tree: no task holds more than FAN_IN of them."""
+    from dask import delayed
+
+    while len(level) > 1:
+        level = [delayed(combine, pure=True)(*level[i : i + FAN_IN]) for i in range(0, len(level), FAN_IN)]
+    return level[0]
+
+
 @dataclass(frozen=True)
 class ClusterSplit:
     """The table split on the cluster: a sample of each split, its rows per split and class."""
@@ -137,9 +147,7 @@ def split_on_cluster(client, data: DataSettings, training: TrainingSettings, roo
     parts = source_partitions(data, training, root)
     cap = training.dask.holdout_rows
     level = [delayed(summarize, pure=True)(part, index, data, training) for index, part in enumerate(parts)]
-    while len(level) > 1:  # a tree: no task holds more than FAN_IN partials
-        level = [delayed(merge, pure=True)(cap, *level[i : i + FAN_IN]) for i in range(0, len(level), FAN_IN)]
-    total = client.compute(level[0]).result()
+    total = client.compute(tree_reduce(level, functools.partial(merge, cap))).result()
     rows = {
         split: {label: n for (s, label), n in sorted(total.rows.items()) if s == split} for split in SPLITS
     }
@@ -192,9 +200,7 @@ def train_keys_on_cluster(
         delayed(train_row_keys, pure=True)(part, index, data, training, columns)
         for index, part in enumerate(parts)
     ]
-    while len(level) > 1:  # a tree: no task holds more than FAN_IN partitions' keys
-        level = [delayed(merge_keys, pure=True)(*level[i : i + FAN_IN]) for i in range(0, len(level), FAN_IN)]
-    return client.compute(level[0]).result()
+    return client.compute(tree_reduce(level, merge_keys)).result()
 
 
 def train_matrix(

@@ -100,7 +100,7 @@ def expected_split(table: pd.DataFrame, data: DataSettings, training: TrainingSe
                   for b in SPLITS}}  # fmt: skip
 
 
-@pytest.mark.parametrize("partition_rows", [700, 3_000])
+@pytest.mark.parametrize("partition_rows", [200, 700, 3_000])  # 200: 15 partitions, a two-level tree
 def test_the_demo_split_on_a_cluster_brings_back_the_pandas_tables_samples_and_counts(
     tmp_path, client, partition_rows
 ):
@@ -123,7 +123,7 @@ def test_the_demo_split_on_a_cluster_brings_back_the_pandas_tables_samples_and_c
     )
 
 
-@pytest.mark.parametrize("partition_rows", [700, 3_000])
+@pytest.mark.parametrize("partition_rows", [200, 700, 3_000])  # 200: 15 partitions, a two-level tree
 def test_the_keys_of_every_train_row_read_on_a_cluster_are_the_pandas_train_splits(
     tmp_path, client, partition_rows
 ):
