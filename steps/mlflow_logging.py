@@ -114,7 +114,7 @@ def _project_imports(modules: set[str]) -> tuple[set[str], set[str]]:
         spec = _spec(name)
         if spec is None or not spec.origin or not spec.origin.endswith(".py"):
             continue
-        root = importlib.util.find_spec(top)
+        root = _spec(top)
         code.add(
             str(Path(root.submodule_search_locations[0] if root.submodule_search_locations else root.origin))
         )
@@ -140,7 +140,7 @@ def _imported_by(source: Path, module: str, package: bool) -> list[str]:
             head = ".".join(part for part in (parent, node.module or "") if part)
             out.append(head)
             if head.partition(".")[0] == module.partition(".")[0]:  # ``from ml import names``
-                out += [f"{head}.{alias.name}" for alias in node.names if _is_module(f"{head}.{alias.name}")]
+                out += [f"{head}.{alias.name}" for alias in node.names if _spec(f"{head}.{alias.name}")]
         elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             pending += node.orelse
         elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
@@ -150,10 +150,6 @@ def _imported_by(source: Path, module: str, package: bool) -> list[str]:
                 if isinstance(child, ast.stmt | ast.excepthandler)
             ]
     return out
-
-
-def _is_module(name: str) -> bool:
-    return _spec(name) is not None
 
 
 def _spec(name: str):

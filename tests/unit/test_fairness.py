@@ -165,10 +165,8 @@ def test_mitigated_and_plain_models_round_trip_through_mlflow(biased, tmp_path, 
     assert (tags["model.serialization"], tags["mitigated_model.serialization"]) == ("skops", "cloudpickle")
     # each model's requirements: what it is made of and what wrote it, pinned; not what importing it
     # happens to pull in (MLflow's inference listed pytest, dask and rich)
-    requirements = {
-        uri: set((Path(mlflow.artifacts.download_artifacts(uri)) / "requirements.txt").read_text().split())
-        for uri in (plain_uri, mitigated_uri)
-    }
+    local = {uri: Path(mlflow.artifacts.download_artifacts(uri)) for uri in (plain_uri, mitigated_uri)}
+    requirements = {uri: set((path / "requirements.txt").read_text().split()) for uri, path in local.items()}
     made_of = {"mlflow", "scikit-learn", "lightgbm", "numpy"}
     assert requirements[plain_uri] == {f"{d}=={version(d)}" for d in made_of | {"skops"}}
     # the mitigated model holds the project's ml.fairness.MitigatedClassifier: the ml package ships
@@ -177,7 +175,6 @@ def test_mitigated_and_plain_models_round_trip_through_mlflow(biased, tmp_path, 
     assert requirements[mitigated_uri] == {
         f"{d}=={version(d)}" for d in made_of | imported_by_ml | {"fairlearn", "cloudpickle", "pandas"}
     }
-    local = {uri: Path(mlflow.artifacts.download_artifacts(uri)) for uri in (plain_uri, mitigated_uri)}
     assert not (local[plain_uri] / "code").exists(), "the plain model holds no project code"
     assert (local[mitigated_uri] / "code" / "ml" / "fairness.py").is_file()
     # loaded where the project is not: another directory, the project off the path
