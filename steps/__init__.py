@@ -20,3 +20,15 @@ class DropRemovedFlavorWarning(logging.Filter):
 _logger = logging.getLogger(MLFLOW_TRACKER_LOGGER)
 if not any(isinstance(f, DropRemovedFlavorWarning) for f in _logger.filters):
     _logger.addFilter(DropRemovedFlavorWarning())
+
+# ZenML 0.98 looks up the distribution of every stored artifact's type (pandas, numpy, ...) with
+# importlib.metadata.packages_distributions(), which reads the files of every installed distribution on
+# each call (about 0.4 s here, a dozen calls a training run: 12 of its 85 s). What is installed does not
+# change while a process runs, so each answer is kept for the process.
+import functools  # noqa: E402
+
+from zenml.utils import source_utils  # noqa: E402
+
+if not hasattr(source_utils._get_package_for_module, "cache_info"):
+    source_utils._get_package_for_module = functools.cache(source_utils._get_package_for_module)
+    source_utils._get_package_version = functools.cache(source_utils._get_package_version)
