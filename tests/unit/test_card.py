@@ -6,9 +6,10 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
 from ml import names
-from ml.card import SECTIONS, bootstrap_intervals, num, render_card
+from ml.card import SECTIONS, _metrics_of_resamples, bootstrap_intervals, num, render_card
 
 
 def facts(**changes):
@@ -128,6 +129,28 @@ def test_bootstrap_intervals_hold_the_point_estimate():
     low, high = intervals[names.PRECISION]
     assert low < precision < high and high - low < 0.1, (low, precision, high)
     assert set(intervals) == set(names.METRIC_NAMES)
+
+
+def test_each_resamples_metrics_are_sklearns_ties_and_one_class_included():
+    """The vectorised metrics of the card's bootstrap equal sklearn's on each resample: scores with
+    ties (ROC AUC's half credit), a resample without a predicted positive (precision 0), and a resample
+    of one class (ROC AUC undefined: NaN, left out of the interval)."""
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, (20, 300))
+    proba = np.round(np.clip(y * 0.3 + rng.random((20, 300)) * 0.7, 0, 1), 2)
+    pred = (proba >= 0.5).astype(int)
+    pred[0] = 0
+    y[1] = 1
+    draws = _metrics_of_resamples(y.astype(float), pred.astype(float), proba)
+    for i in range(len(y)):
+        expected = [
+            precision_score(y[i], pred[i], zero_division=0),
+            recall_score(y[i], pred[i], zero_division=0),
+            f1_score(y[i], pred[i], zero_division=0),
+            roc_auc_score(y[i], proba[i]) if len(set(y[i])) == 2 else np.nan,
+            accuracy_score(y[i], pred[i]),
+        ]
+        np.testing.assert_allclose(draws[:, i], expected, atol=1e-12, err_msg=f"resample {i}")
 
 
 @pytest.mark.parametrize("value", [None, float("nan")])
