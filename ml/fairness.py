@@ -12,13 +12,8 @@ import pandas as pd
 from fairlearn.metrics import (
     MetricFrame,
     count,
-    demographic_parity_difference,
-    demographic_parity_ratio,
-    equal_opportunity_difference,
-    equalized_odds_difference,
     false_positive_rate,
     selection_rate,
-    true_positive_rate,
 )
 from fairlearn.postprocessing import ThresholdOptimizer
 from scipy.stats import bootstrap
@@ -199,6 +194,22 @@ def _largest_gap(by_group: pd.DataFrame, metric: str) -> tuple[str, float, str, 
     return str(low), float(by_group.loc[low, metric]), str(high), float(by_group.loc[high, metric])
 
 
+def point_disparities(judged: pd.DataFrame) -> dict[str, float]:
+    """DISPARITY_COLUMNS between the judged groups, from their MetricFrame rates (Fairlearn's
+    between-groups difference and ratio: largest minus smallest, smallest over largest; true positive
+    rate is recall), without another MetricFrame per disparity."""
+    selection, tpr, fpr = (judged[column] for column in ("selection_rate", "recall", "false_positive_rate"))
+    gap_tpr, gap_fpr = tpr.max() - tpr.min(), fpr.max() - fpr.min()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.float64(selection.min()) / np.float64(selection.max())
+    return {
+        "demographic_parity_difference": float(selection.max() - selection.min()),
+        "demographic_parity_ratio": float(ratio),
+        "equalized_odds_difference": float(max(gap_tpr, gap_fpr)),
+        "equal_opportunity_difference": float(gap_tpr),
+    }
+
+
 def _disparities(y_true: np.ndarray, y_pred: np.ndarray, codes: np.ndarray, n_groups: int, axis: int = -1):
     """[parity difference, parity ratio, equalized odds difference, equal opportunity difference]
     of decisions over groups coded 0..n_groups-1, vectorised along ``axis`` (bootstrap resamples)."""
@@ -270,19 +281,13 @@ def assess_fairness(
         entry = dict.fromkeys(DISPARITY_COLUMNS, float("nan"))
         entry.update(judged_groups=len(judged), small_groups=int((~frame.judged).sum()))
         if len(judged) >= 2:
-            kwargs = {"y_true": y_true[rows], "y_pred": y_pred[rows], "sensitive_features": series[rows]}
-            entry["demographic_parity_difference"] = float(demographic_parity_difference(**kwargs))
-            entry["demographic_parity_ratio"] = float(demographic_parity_ratio(**kwargs))
-            entry["equalized_odds_difference"] = float(equalized_odds_difference(**kwargs))
-            entry["equal_opportunity_difference"] = float(equal_opportunity_difference(**kwargs))
+            entry.update(point_disparities(judged))
             for key, (low, high) in disparity_intervals(
                 y_true[rows], y_pred[rows], series[rows], settings
             ).items():
                 entry[f"{key}_low"], entry[f"{key}_high"] = low, high
             if feature in groups.columns or settings.judge_intersection:
-                found, noted = _verdicts(
-                    feature, entry, judged, y_true[rows], y_pred[rows], series[rows], settings
-                )
+                found, noted = _verdicts(feature, entry, judged, settings)
                 violations += found
                 notes += noted
         disparities[feature] = entry
@@ -315,16 +320,15 @@ def _interval_text(entry: dict, key: str, settings: FairnessSettings) -> str:
     return f", {settings.confidence:.0%} interval {low:.3f}-{entry[f'{key}_high']:.3f}"
 
 
-def _rate_gap(y_true, y_pred, series, metrics: dict) -> tuple[str, str, float, str, float]:
-    rates = MetricFrame(
-        metrics=metrics, y_true=y_true, y_pred=y_pred, sensitive_features=series.to_numpy()
-    ).by_group
-    rates.index = rates.index.astype(str)
+def _rate_gap(judged: pd.DataFrame, metrics: tuple[str, ...]) -> tuple[str, str, float, str, float]:
+    """The rate (of ``metrics``, GROUP_METRICS columns) whose gap between the judged groups is the
+    largest, named as a rate, and its lowest and highest group."""
+    rates = judged[list(metrics)].rename(columns={"recall": "true_positive_rate"})
     metric = (rates.max() - rates.min()).idxmax()
     return (metric, *_largest_gap(rates, metric))
 
 
-def _verdicts(feature, entry, judged, y_true, y_pred, series, settings) -> tuple[list[str], list[str]]:
+def _verdicts(feature, entry, judged, settings) -> tuple[list[str], list[str]]:
     """(violations, notes) of one sensitive feature under VERDICT_RULE."""
     found, notes = [], []
     ratio, min_ratio = entry["demographic_parity_ratio"], settings.min_demographic_parity_ratio
@@ -369,10 +373,8 @@ def _verdicts(feature, entry, judged, y_true, y_pred, series, settings) -> tuple
         side = _side(entry, key, limit, lambda v, lim: v > lim)
         text = f"{label} for {feature!r} is {entry[key]:.3f}{_interval_text(entry, key, settings)}"
         if side == "beyond":
-            metrics = {"true_positive_rate": true_positive_rate}
-            if key == "equalized_odds_difference":
-                metrics["false_positive_rate"] = false_positive_rate
-            metric, low, low_v, high, high_v = _rate_gap(y_true, y_pred, series, metrics)
+            metrics = ("recall", "false_positive_rate") if key == "equalized_odds_difference" else ("recall",)
+            metric, low, low_v, high, high_v = _rate_gap(judged, metrics)
             found.append(
                 f"{text} > {limit} ({metric.replace('_', ' ')} of group {low!r} {low_v:.3f}"
                 f" vs {high!r} {high_v:.3f})"

@@ -49,6 +49,54 @@ def test_per_group_metrics_match_the_hand_computation():
     assert row.equalized_odds_difference == pytest.approx(0.5)
 
 
+@pytest.mark.parametrize(
+    "case", ["random", "nobody selected", "a group never selected", "a group without positives"]
+)
+def test_disparities_equal_fairlearns_functions_on_the_judged_groups(case):
+    """The point disparities (read off the per-group MetricFrame) equal Fairlearn's own
+    demographic_parity_difference/ratio, equalized_odds_difference and equal_opportunity_difference
+    on the rows of the judged groups, per feature and for their intersection."""
+    from fairlearn.metrics import (
+        demographic_parity_difference,
+        demographic_parity_ratio,
+        equal_opportunity_difference,
+        equalized_odds_difference,
+    )
+
+    from ml.fairness import INTERSECTION_SEPARATOR
+
+    rng = np.random.default_rng(3)
+    n = 600
+    frame = pd.DataFrame(
+        {"gender": rng.choice(["f", "m", "x"], n, p=[0.5, 0.47, 0.03]), "age": rng.integers(18, 80, n)}
+    )
+    y, pred = rng.integers(0, 2, n), rng.integers(0, 2, n)
+    if case == "nobody selected":
+        pred[:] = 0
+    elif case == "a group never selected":
+        pred[frame.gender == "f"] = 0
+    elif case == "a group without positives":
+        y[frame.gender == "m"] = 0
+    settings = FairnessSettings(bootstrap_samples=0, min_group_size=20)
+    groups = sensitive_groups(frame, ["gender", "age"], settings)
+    result = assess_fairness(y, pred, groups, settings)
+    functions = (
+        demographic_parity_difference,
+        demographic_parity_ratio,
+        equalized_odds_difference,
+        equal_opportunity_difference,
+    )
+    for feature, row in result.disparities.iterrows():
+        by_group = result.by_group.loc[feature]
+        judged = by_group[by_group.judged].index
+        assert len(judged) >= 2, (feature, by_group)
+        series = groups[feature] if feature in groups else groups.agg(INTERSECTION_SEPARATOR.join, axis=1)
+        rows = series.isin(judged).to_numpy()
+        expected = [f(y[rows], pred[rows], sensitive_features=series[rows]) for f in functions]
+        got = [row[f.__name__] for f in functions]
+        np.testing.assert_allclose(got, expected, equal_nan=True, err_msg=f"{case}: {feature}")
+
+
 def test_gate_blocks_naming_feature_metric_groups_values_and_threshold():
     # base rates a 0.50, b 0.25: parity is unreachable here, so it is judged only when asked to be
     judge = SMALL_OK.model_copy(update={"parity_when_unreachable": "judge"})
