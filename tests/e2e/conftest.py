@@ -1,7 +1,9 @@
-"""Session-wide fixtures of the end-to-end modules that need a container engine."""
+"""Session-wide fixtures of the end-to-end modules: a container engine and its images, and the demo
+project trained once per worker."""
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import pytest
@@ -40,3 +42,38 @@ def runtime_image(container_engine):
     return containers.build_runtime_image(
         engine, container_engine["base_image"], PROJECT_ROOT / "requirements.lock"
     )
+
+
+@pytest.fixture(scope="session")
+def _demo_release_snapshot(tmp_path_factory):
+    """The demo data on the `local` stack, trained once per xdist worker (one search candidate, a
+    precision floor of 0.6, `--outputs` written) into a directory of the worker's own, then copied
+    aside. ZenML, MLflow and BentoML keep absolute paths, so `demo_release` restores the copy at the
+    same place rather than elsewhere."""
+    from tests.e2e.harness import PROJECT_ROOT, demo_stack, must, run_cli, training_config
+
+    live = tmp_path_factory.getbasetemp() / "demo-release"
+    live.mkdir()
+    env, project = demo_stack(live)
+    config = training_config(live, "training", search={"candidates": [{}]}, promotion__min_primary_metric=0.6)
+    outputs = live / "train-outputs"
+    train = ["train", "--project", str(project), "--config", config, "--outputs", str(outputs)]
+    out = must(run_cli(PROJECT_ROOT, env, *train)).stdout
+    snapshot = tmp_path_factory.mktemp("demo-release-snapshot") / "state"
+    shutil.copytree(live, snapshot, symlinks=True)
+    return {"snapshot": snapshot, "state": live, "env": env, "project": project, "config": config,
+            "outputs": outputs, "out": out}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo_release(_demo_release_snapshot):
+    """A module's own copy of the trained demo project (version 1 in production, nothing scored or
+    served yet): `state`, `env`, `project` (config path), `config` (training config path), `outputs`
+    (the train's --outputs file) and `out` (its stdout). A module's tests run one after another on
+    one worker, so each module finds the state as the training left it, whatever the previous module
+    did to its copy."""
+    shared = dict(_demo_release_snapshot)
+    snapshot, live = shared.pop("snapshot"), shared["state"]
+    shutil.rmtree(live)
+    shutil.copytree(snapshot, live, symlinks=True)
+    return shared

@@ -14,7 +14,7 @@ from adapters.evidently_workspace import INCIDENTS_PANEL, RETRAININGS_PANEL
 from adapters.state import StatePaths
 from bentos.inference_log import DDL, TABLE
 from ml.alerts import RUNBOOK_SERVING
-from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
+from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, must, probe, run_cli
 from tests.unit.test_evidently_workspace import dashboard_series
 
 pytestmark = pytest.mark.e2e
@@ -25,25 +25,9 @@ def read_outputs(path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    state = tmp_path_factory.mktemp("ci-outputs")
-    env, project = demo_stack(state)
-    config = training_config(state, "training", search={"candidates": [{}]})
-    outputs = state / "train-outputs"
-    out = must(
-        run_cli(
-            PROJECT_ROOT,
-            env,
-            "train",
-            "--project",
-            str(project),
-            "--config",
-            config,
-            "--outputs",
-            str(outputs),
-        )
-    ).stdout
-    return {"state": state, "env": env, "project": project, "config": config, "outputs": outputs, "out": out}
+def trained(demo_release):
+    """The demo trained with `--outputs` (tests/e2e/conftest.py)."""
+    return demo_release
 
 
 def test_train_outputs_name_the_version_and_its_stage_for_the_gate(trained):

@@ -15,20 +15,15 @@ import yaml
 
 from adapters.state import StatePaths
 from bentos import container_server, local_server
-from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
+from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, must, probe, run_cli
 from tests.e2e.test_serving import customers, records
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory, container_engine):
-    state = tmp_path_factory.mktemp("container-serving")
-    env, project = demo_stack(state)
-    config = training_config(
-        state, "training", search={"candidates": [{}]}, promotion__min_primary_metric=0.6
-    )
-    must(run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", str(config)))
+def deployed(demo_release, container_engine):
+    state, env, project = demo_release["state"], demo_release["env"], demo_release["project"]
     port = local_server.free_port()
     serving = state / "serving.yaml"
     container = {"engine": "podman", "base_image": container_engine["base_image"]}

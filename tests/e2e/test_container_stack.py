@@ -23,15 +23,19 @@ pytestmark = pytest.mark.e2e
 SCORING_DATE = "2026-01-15"
 
 
-def train_and_score(state, env, project):
-    """Train (one candidate), score the customers for SCORING_DATE, then monitor that date (retraining
-    deferred): the train run's output, the store, the scores table sorted by customer, and the
-    monitor run's output."""
+def train(state, env, project):
+    """Train as the demo project of tests/e2e/conftest.py is trained (one candidate, a floor of 0.6):
+    the run's output and the training config's path."""
     config = training_config(
         state, "training", search={"candidates": [{}]}, promotion__min_primary_metric=0.6
     )
     train = ["train", "--project", str(project), "--config", str(config)]
-    result = must(run_cli(PROJECT_ROOT, env, *train, timeout=2400))
+    return must(run_cli(PROJECT_ROOT, env, *train, timeout=2400)), config
+
+
+def score_and_monitor(state, env, project, config):
+    """Score the customers for SCORING_DATE, then monitor that date (retraining deferred): the store,
+    the scores table sorted by customer, and the monitor run's output."""
     must(run_cli(PROJECT_ROOT, env, "score", "--project", str(project), "--date", SCORING_DATE, timeout=1200))
     with sqlite3.connect(StatePaths(state / "project").scores_db) as db:
         scores = pd.read_sql("SELECT * FROM customer_scores", db).sort_values(names.ID, ignore_index=True)
@@ -39,19 +43,20 @@ def train_and_score(state, env, project):
     monitor = ["monitor", "--project", str(project), "--date", SCORING_DATE, "--training-config", config]
     monitor += ["--defer-retraining", "--outputs", str(outputs)]
     monitored = must(run_cli(PROJECT_ROOT, env, *monitor, timeout=1200))
-    return result, probe(PROJECT_ROOT, env, MODEL_NAME), scores, (monitored, outputs.read_text())
+    return probe(PROJECT_ROOT, env, MODEL_NAME), scores, (monitored, outputs.read_text())
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, container_engine, runtime_image):
-    local_state = tmp_path_factory.mktemp("local-stack")
-    _, local, local_scores, local_monitor = train_and_score(local_state, *demo_stack(local_state))
+def runs(tmp_path_factory, container_engine, runtime_image, demo_release):
+    local_run = [demo_release[key] for key in ("state", "env", "project", "config")]
+    local, local_scores, local_monitor = score_and_monitor(*local_run)
     state = tmp_path_factory.mktemp("container-stack")
     env, project = demo_stack(state)
     env.update(DOCKER_HOST=container_engine["docker_host"], CONTAINER_PARENT_IMAGE=runtime_image)
     applied = must(run_cli(PROJECT_ROOT, env, "stack", "apply", "container"))
     since = time.time()
-    result, store, scores, monitor = train_and_score(state, env, project)
+    result, config = train(state, env, project)
+    store, scores, monitor = score_and_monitor(state, env, project, config)
     return {"local": local, "container": store, "train": result, "applied": applied.stdout,
             "state": state, "env": env, "project": project, "engine": container_engine["engine"],
             "started": started_containers(container_engine["engine"], since),

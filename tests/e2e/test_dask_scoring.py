@@ -33,7 +33,6 @@ from ml.training import predict_proba, split_bands, split_keys, train_model
 from tests.e2e.harness import (
     MODEL_NAME,
     PROJECT_ROOT,
-    demo_stack,
     must,
     probe,
     run_cli,
@@ -47,12 +46,9 @@ DASK = [sys.executable, "-m", "dask"]  # the `dask` command with this interprete
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    state = tmp_path_factory.mktemp("dask-scoring")
-    env, project = demo_stack(state)
-    config = training_config(state, "training", search={"candidates": [{}]})
-    must(run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", config))
-    return {"state": state, "env": env, "project": project, "db": state / "project" / "scores.sqlite"}
+def trained(demo_release):
+    """The trained demo project (tests/e2e/conftest.py) and its scores database."""
+    return {**demo_release, "db": demo_release["state"] / "project" / "scores.sqlite"}
 
 
 def scoring_config(state: Path, name: str, **values) -> str:

@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 
 from ml import names
 from ml.card import SECTIONS, num
-from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
+from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, must, probe, run_cli, training_config
 
 pytestmark = pytest.mark.e2e
 LENIENT = {
@@ -27,11 +27,10 @@ LENIENT = {
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    state = tmp_path_factory.mktemp("card")
-    env, project = demo_stack(state, customers=1500)
-    released = training_config(state, "released", **LENIENT)
-    out = must(run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", released)).stdout
+def trained(demo_release):
+    """Version 1: the demo project's release (tests/e2e/conftest.py, default threshold and gates);
+    version 2: lenient gates at a 0.6 threshold but a precision floor of 0.99, so rejected."""
+    state, env, project, out = (demo_release[key] for key in ("state", "env", "project", "out"))
     strict = training_config(state, "strict", **{**LENIENT, "promotion__min_primary_metric": 0.99})
     must(run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", strict))
     tracking = re.search(r"MLflow tracking URI: (\S+)", out).group(1)
@@ -75,6 +74,7 @@ def test_a_rejected_versions_card_says_why_it_was_rejected(trained):
     assert "Promotion decision: rejected" in markdown, markdown[:1500]
     assert "quality gate: model precision" in markdown and "< floor 0.99" in markdown
     assert "served artifact: none (not released)" in markdown
+    assert "Decision threshold: 0.60" in markdown, "the card reads the version's own configured threshold"
 
 
 def test_the_card_is_a_zenml_visualization_and_an_mlflow_artifact(trained):

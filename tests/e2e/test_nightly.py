@@ -17,7 +17,7 @@ from ml import names
 from ml.brief import pct
 from ml.data.demo import generate_demo
 from ml.features import build_customer_features
-from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
+from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, must, probe, run_cli
 from tests.e2e.postgres import postgres_server
 
 pytestmark = pytest.mark.e2e
@@ -25,12 +25,9 @@ CUSTOMERS = 3000
 
 
 @pytest.fixture(scope="module")
-def nightly(tmp_path_factory):
-    state = tmp_path_factory.mktemp("nightly")
-    env, project = demo_stack(state)
-    config = training_config(state, "training", search={"candidates": [{}]})
-    must(run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", str(config)))
-    return {"state": state, "env": env, "project": project}
+def nightly(demo_release):
+    """The trained demo project (tests/e2e/conftest.py); its training config is state/training.yaml."""
+    return demo_release
 
 
 def scoring_config(state, name, **values):

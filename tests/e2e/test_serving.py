@@ -17,25 +17,21 @@ from bentos import local_server
 from ml import names
 from ml.data.demo import generate_demo
 from ml.features import build_customer_features
-from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
+from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, must, probe, run_cli, training_config
 
 pytestmark = pytest.mark.e2e
 MAX_BATCH = 50
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    state = tmp_path_factory.mktemp("serving")
-    env, project = demo_stack(state)
-    for seed in (42, 7):
-        config = training_config(
-            state,
-            f"training-{seed}",
-            seed=seed,
-            search={"candidates": [{}]},
-            promotion__min_primary_metric=0.6,
-        )
-        must(run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", str(config)))
+def served(demo_release):
+    """The trained demo project (version 1, seed 42: tests/e2e/conftest.py) and a second version
+    trained on seed 7."""
+    state, env, project = demo_release["state"], demo_release["env"], demo_release["project"]
+    config = training_config(
+        state, "training-7", seed=7, search={"candidates": [{}]}, promotion__min_primary_metric=0.6
+    )
+    must(run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", str(config)))
     store = probe(PROJECT_ROOT, env, MODEL_NAME)
     production = next(v for v in store["model_versions"] if v["stage"] == "production")
     other = next(v for v in store["model_versions"] if v["stage"] != "production")
