@@ -1,3 +1,5 @@
+import json
+
 import pandas as pd
 
 from steps.materializers import HashedPandasMaterializer, frame_hash
@@ -28,3 +30,26 @@ def test_any_change_of_values_index_columns_or_dtypes_changes_the_hash():
 def test_the_materializer_gives_zenml_a_content_hash():
     materializer = HashedPandasMaterializer.__new__(HashedPandasMaterializer)  # no artifact store needed
     assert materializer.compute_content_hash(frame()) == frame_hash(frame())
+
+
+def test_the_distribution_lookup_read_once_answers_as_zenmls_own():
+    """steps/__init__ replaces ZenML's per-artifact lookup of a type's distribution (a full
+    importlib.metadata scan each call) with one read a process: same answer for every module, a
+    module of no installed distribution included."""
+    import subprocess
+    import sys
+
+    import steps
+
+    modules = ["pandas.core.frame", "numpy", "sklearn.pipeline", "lightgbm.sklearn", "zenml.materializers",
+               "mlflow.pyfunc", "yaml", "builtins", "ml.features", "no_such_module.sub"]  # fmt: skip
+    script = (
+        "import json, sys; from zenml.utils.source_utils import _get_package_for_module as lookup; "
+        "print(json.dumps([lookup(m) for m in sys.argv[1:]]))"
+    )
+    zenmls = subprocess.run(
+        [sys.executable, "-c", script, *modules], capture_output=True, text=True, check=True
+    ).stdout
+    ours = [steps._package_for_module(module) for module in modules]
+    assert ours == json.loads(zenmls.strip().splitlines()[-1]), (ours, zenmls)
+    assert ours[:5] == ["pandas", "numpy", "scikit-learn", "lightgbm", "zenml"], ours
