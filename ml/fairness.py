@@ -194,34 +194,12 @@ def _largest_gap(by_group: pd.DataFrame, metric: str) -> tuple[str, float, str, 
     return str(low), float(by_group.loc[low, metric]), str(high), float(by_group.loc[high, metric])
 
 
-def point_disparities(judged: pd.DataFrame) -> dict[str, float]:
-    """DISPARITY_COLUMNS between the judged groups, from their MetricFrame rates (Fairlearn's
-    between-groups difference and ratio: largest minus smallest, smallest over largest; true positive
-    rate is recall), without another MetricFrame per disparity."""
-    selection, tpr, fpr = (judged[column] for column in ("selection_rate", "recall", "false_positive_rate"))
-    gap_tpr, gap_fpr = tpr.max() - tpr.min(), fpr.max() - fpr.min()
+def _between_groups(selection: np.ndarray, tpr: np.ndarray, fpr: np.ndarray) -> np.ndarray:
+    """DISPARITY_COLUMNS from per-group rates, groups along axis 0 (any further axis, such as the
+    bootstrap resamples, is kept): Fairlearn's between-groups difference (largest minus smallest) and
+    ratio (smallest over largest) of the selection rates, and the largest true (recall) and false
+    positive rate gaps."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.float64(selection.min()) / np.float64(selection.max())
-    return {
-        "demographic_parity_difference": float(selection.max() - selection.min()),
-        "demographic_parity_ratio": float(ratio),
-        "equalized_odds_difference": float(max(gap_tpr, gap_fpr)),
-        "equal_opportunity_difference": float(gap_tpr),
-    }
-
-
-def _disparities(y_true: np.ndarray, y_pred: np.ndarray, codes: np.ndarray, n_groups: int, axis: int = -1):
-    """[parity difference, parity ratio, equalized odds difference, equal opportunity difference]
-    of decisions over groups coded 0..n_groups-1, vectorised along ``axis`` (bootstrap resamples)."""
-    selection, tpr, fpr = [], [], []
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for k in range(n_groups):
-            member = codes == k
-            positive, negative = member & (y_true == 1), member & (y_true == 0)
-            selection.append((y_pred * member).sum(axis) / member.sum(axis))
-            tpr.append((y_pred * positive).sum(axis) / positive.sum(axis))
-            fpr.append((y_pred * negative).sum(axis) / negative.sum(axis))
-        selection, tpr, fpr = np.array(selection), np.array(tpr), np.array(fpr)
         gap_tpr, gap_fpr = tpr.max(0) - tpr.min(0), fpr.max(0) - fpr.min(0)
         return np.array(
             [
@@ -231,6 +209,29 @@ def _disparities(y_true: np.ndarray, y_pred: np.ndarray, codes: np.ndarray, n_gr
                 gap_tpr,
             ]
         )
+
+
+def point_disparities(judged: pd.DataFrame) -> dict[str, float]:
+    """DISPARITY_COLUMNS between the judged groups, from their MetricFrame rates, without another
+    MetricFrame per disparity."""
+    rates = (
+        judged[column].to_numpy(dtype=float) for column in ("selection_rate", "recall", "false_positive_rate")
+    )
+    return {key: float(value) for key, value in zip(DISPARITY_COLUMNS, _between_groups(*rates), strict=True)}
+
+
+def _disparities(y_true: np.ndarray, y_pred: np.ndarray, codes: np.ndarray, n_groups: int, axis: int = -1):
+    """DISPARITY_COLUMNS of decisions over groups coded 0..n_groups-1, vectorised along ``axis``
+    (bootstrap resamples)."""
+    selection, tpr, fpr = [], [], []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for k in range(n_groups):
+            member = codes == k
+            positive, negative = member & (y_true == 1), member & (y_true == 0)
+            selection.append((y_pred * member).sum(axis) / member.sum(axis))
+            tpr.append((y_pred * positive).sum(axis) / positive.sum(axis))
+            fpr.append((y_pred * negative).sum(axis) / negative.sum(axis))
+    return _between_groups(np.array(selection), np.array(tpr), np.array(fpr))
 
 
 def disparity_intervals(
