@@ -46,16 +46,23 @@ def runtime_image(container_engine):
 
 @pytest.fixture(scope="session")
 def _demo_release_snapshot(tmp_path_factory):
-    """The demo data on the `local` stack, trained once per xdist worker (one search candidate, a
-    precision floor of 0.6, `--outputs` written) into a directory of the worker's own, then copied
+    """The demo data on the `local` stack, trained once per xdist worker (DEMO_RELEASE_TRAINING, `--outputs`
+    written) into a directory of the worker's own, then copied
     aside. ZenML, MLflow and BentoML keep absolute paths, so `demo_release` restores the copy at the
     same place rather than elsewhere."""
-    from tests.e2e.harness import PROJECT_ROOT, demo_stack, must, run_cli, training_config
+    from tests.e2e.harness import (
+        DEMO_RELEASE_TRAINING,
+        PROJECT_ROOT,
+        demo_stack,
+        must,
+        run_cli,
+        training_config,
+    )
 
     live = tmp_path_factory.getbasetemp() / "demo-release"
     live.mkdir()
     env, project = demo_stack(live)
-    config = training_config(live, "training", search={"candidates": [{}]}, promotion__min_primary_metric=0.6)
+    config = training_config(live, "training", **DEMO_RELEASE_TRAINING)
     outputs = live / "train-outputs"
     train = ["train", "--project", str(project), "--config", config, "--outputs", str(outputs)]
     out = must(run_cli(PROJECT_ROOT, env, *train)).stdout

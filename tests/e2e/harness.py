@@ -101,6 +101,12 @@ def demo_stack(state: Path, **demo_knobs) -> tuple[dict[str, str], Path]:
     return env, project
 
 
+# The training of the demo release that modules share (tests/e2e/conftest.py::demo_release), as
+# `training_config` changes: one search candidate, a precision floor of 0.6. Runs compared with that
+# release (another stack, another seed) train with it too.
+DEMO_RELEASE_TRAINING = {"search": {"candidates": [{}]}, "promotion__min_primary_metric": 0.6}
+
+
 def training_config(state: Path, name: str, **changes) -> str:
     """A copy of configs/training.yaml under ``state`` with ``changes``: ``section=value`` replaces
     a key, ``section__field=value`` one field of a section. Returns its path."""

@@ -17,18 +17,25 @@ import yaml
 
 from adapters.state import StatePaths
 from ml import names
-from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
+from tests.e2e.harness import (
+    DEMO_RELEASE_TRAINING,
+    MODEL_NAME,
+    PROJECT_ROOT,
+    demo_stack,
+    must,
+    probe,
+    run_cli,
+    training_config,
+)
 
 pytestmark = pytest.mark.e2e
 SCORING_DATE = "2026-01-15"
 
 
 def train(state, env, project):
-    """Train as the demo project of tests/e2e/conftest.py is trained (one candidate, a floor of 0.6):
-    the run's output and the training config's path."""
-    config = training_config(
-        state, "training", search={"candidates": [{}]}, promotion__min_primary_metric=0.6
-    )
+    """Train as the demo release of tests/e2e/conftest.py is trained (DEMO_RELEASE_TRAINING): the
+    run's output and the training config's path."""
+    config = training_config(state, "training", **DEMO_RELEASE_TRAINING)
     train = ["train", "--project", str(project), "--config", str(config)]
     return must(run_cli(PROJECT_ROOT, env, *train, timeout=2400)), config
 

@@ -17,7 +17,15 @@ from bentos import local_server
 from ml import names
 from ml.data.demo import generate_demo
 from ml.features import build_customer_features
-from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, must, probe, run_cli, training_config
+from tests.e2e.harness import (
+    DEMO_RELEASE_TRAINING,
+    MODEL_NAME,
+    PROJECT_ROOT,
+    must,
+    probe,
+    run_cli,
+    training_config,
+)
 
 pytestmark = pytest.mark.e2e
 MAX_BATCH = 50
@@ -28,9 +36,7 @@ def served(demo_release):
     """The trained demo project (version 1, seed 42: tests/e2e/conftest.py) and a second version
     trained on seed 7."""
     state, env, project = demo_release["state"], demo_release["env"], demo_release["project"]
-    config = training_config(
-        state, "training-7", seed=7, search={"candidates": [{}]}, promotion__min_primary_metric=0.6
-    )
+    config = training_config(state, "training-7", seed=7, **DEMO_RELEASE_TRAINING)
     must(run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", str(config)))
     store = probe(PROJECT_ROOT, env, MODEL_NAME)
     production = next(v for v in store["model_versions"] if v["stage"] == "production")
