@@ -71,7 +71,7 @@ def stage_partition(
     )
     engine = scores_engine(database)
     try:
-        rows = stage_scores(engine, staging, scores, index)
+        rows = stage_scores(engine, staging, scores, index, day, shipped.version)
     finally:
         engine.dispose()
     labels = scores[names.TARGET].value_counts().to_dict()
@@ -121,7 +121,7 @@ def score_on_cluster(
                 "and the previous scores of that date are kept"
             )
         staged = {index: result["rows"] for index, result in enumerate(results)}
-        written = replace_from_staging(engine, table, staging, day, staged)
+        written = replace_from_staging(engine, table, staging, day, shipped.version, staged)
     finally:
         drop_staging(engine, staging)
         engine.dispose()

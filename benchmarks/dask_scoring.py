@@ -97,12 +97,12 @@ def stage_costs(model_dir: Path, workdir: Path, partitions: int) -> dict:
             data.id_column,
         )  # fmt: skip
         timed("trees", booster.predict, booster_input(shipped.model, frame), num_threads=1)
-        timed("stage", stage_scores, engine, "stages", scored, index)
+        timed("stage", stage_scores, engine, "stages", scored, index, DAY, shipped.version)
         timed("summary", summary, scored[names.TARGET], frame, shipped.schema)
         if index == 0:
             seconds.clear()
     transaction = time.perf_counter()
-    replace_from_staging(engine, "customer_scores", "stages", DAY)
+    replace_from_staging(engine, "customer_scores", "stages", DAY, shipped.version)
     transaction = time.perf_counter() - transaction
     engine.dispose()
     per = {stage: statistics.median(found) for stage, found in seconds.items()}

@@ -336,7 +336,7 @@ def test_a_driver_killed_outright_changes_nothing_and_the_next_run_of_the_date_c
     engine = sa.create_engine(f"sqlite:///{db}")
     try:
         staged = read_scores(engine, "customer_scores", pd.Timestamp(day).date()).head(5)
-        stage_scores(engine, killed[0], staged, 3)
+        stage_scores(engine, killed[0], staged, 3, pd.Timestamp(day).date(), staged["model_version"][0])
     finally:
         engine.dispose()
     out = must(score(trained, day, scoring_config(state, "pandas-after-driver-killed", customers=300)))
@@ -365,19 +365,22 @@ def test_staged_partitions_replace_a_date_in_one_transaction_on_postgresql():
         try:
             write_scores(engine, "customer_scores", scores(40, version="1"), DAY)
             before = read_scores(engine, "customer_scores", DAY)
-            stage_scores(engine, "customer_scores_staging_t", scores(30, version="2"), 0)
-            stage_scores(engine, "customer_scores_staging_t", scores(1, version="2"), 1)  # customer 1 twice
+            stage_scores(engine, "customer_scores_staging_t", scores(30, version="2"), 0, DAY, "2")
+            # customer 1 twice
+            stage_scores(engine, "customer_scores_staging_t", scores(1, version="2"), 1, DAY, "2")
             with pytest.raises(sa.exc.IntegrityError):
-                replace_from_staging(engine, "customer_scores", "customer_scores_staging_t", DAY)
+                replace_from_staging(engine, "customer_scores", "customer_scores_staging_t", DAY, "2")
             kept = read_scores(engine, "customer_scores", DAY)
-            stage_scores(engine, "customer_scores_staging_t", scores(0), 1)  # partition 1 rewritten: empty
-            moved = replace_from_staging(engine, "customer_scores", "customer_scores_staging_t", DAY)
+            # partition 1 rewritten: empty
+            stage_scores(engine, "customer_scores_staging_t", scores(0), 1, DAY, "2")
+            moved = replace_from_staging(engine, "customer_scores", "customer_scores_staging_t", DAY, "2")
             after = read_scores(engine, "customer_scores", DAY)
             drop_staging(engine, "customer_scores_staging_t")
         finally:
             engine.dispose()
     pd.testing.assert_frame_equal(kept, before, obj="the date after a failed replacement on PostgreSQL")
     assert moved == 30 and len(after) == 30 and set(after.model_version) == {"2"}, after.head()
+    assert set(after.scoring_date) == {DAY.isoformat()}, after.head()
 
 
 def test_dask_workers_stage_into_a_real_postgresql_server_with_the_password_from_the_environment(trained):

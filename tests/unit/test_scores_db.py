@@ -68,14 +68,19 @@ def test_staged_partitions_replace_the_dates_rows_in_one_transaction(engine):
     write_scores(engine, "s", scores(40, version="1"), DAY)
     write_scores(engine, "s", scores(5, day=date(2026, 3, 2)), date(2026, 3, 2))
     new = scores(30, version="2")
-    stage_scores(engine, "st", new.iloc[:20], 0)
-    stage_scores(engine, "st", new.iloc[:20], 0)  # a retried partition replaces its own rows
-    stage_scores(engine, "st", new.iloc[20:], 1)
-    assert replace_from_staging(engine, "s", "st", DAY) == 30, "the staged rows, each once"
+    stage_scores(engine, "st", new.iloc[:20], 0, DAY, "2")
+    stage_scores(engine, "st", new.iloc[:20], 0, DAY, "2")  # a retried partition replaces its own rows
+    stage_scores(engine, "st", new.iloc[20:], 1, DAY, "2")
+    staged = [column["name"] for column in sa.inspect(engine).get_columns("st_p0")]
+    assert staged == [names.ID, names.TARGET, "probability"], "only what varies by row is staged"
+    assert replace_from_staging(engine, "s", "st", DAY, "2") == 30, "the staged rows, each once"
     day = read_scores(engine, "s", DAY)
-    assert len(day) == 30 and set(day["model_version"]) == {"2"}, day
+    expected = new.astype({names.ID: str}).sort_values(names.ID, ignore_index=True)
+    pd.testing.assert_frame_equal(
+        day, expected, obj="the date's rows: the staged ones with the run's date and version"
+    )
     assert len(read_scores(engine, "s")) == 35, "other dates must be untouched"
-    stage_scores(engine, "other", new, 0)  # another run's staging is not this one's
+    stage_scores(engine, "other", new, 0, DAY, "2")  # another run's staging is not this one's
     drop_staging(engine, "st")
     assert sa.inspect(engine).get_table_names() == ["other_p0", "s"], "only this run's tables dropped"
 
@@ -83,35 +88,45 @@ def test_staged_partitions_replace_the_dates_rows_in_one_transaction(engine):
 def test_a_failing_replacement_keeps_the_dates_earlier_rows(engine):
     write_scores(engine, "s", scores(40, version="1"), DAY)
     before = read_scores(engine, "s", DAY)
-    stage_scores(engine, "st", scores(30, version="2"), 0)
-    stage_scores(engine, "st", scores(1, version="2"), 1)  # customer 1 in two partitions
+    stage_scores(engine, "st", scores(30, version="2"), 0, DAY, "2")
+    stage_scores(engine, "st", scores(1, version="2"), 1, DAY, "2")  # customer 1 in two partitions
     with pytest.raises(sa.exc.IntegrityError):
-        replace_from_staging(engine, "s", "st", DAY)
+        replace_from_staging(engine, "s", "st", DAY, "2")
     pd.testing.assert_frame_equal(
         read_scores(engine, "s", DAY), before, obj="the date after a failed replacement"
     )
-    stage_scores(engine, "st", scores(5, day=date(2026, 3, 9), version="2"), 1)  # another day, after p0
-    with pytest.raises(ValueError, match="5 staged rows of st_p1 are not dated 2026-03-01"):
-        replace_from_staging(engine, "s", "st", DAY)
-    pd.testing.assert_frame_equal(
-        read_scores(engine, "s", DAY), before, obj="the date after a refused replacement"
-    )
+
+
+def test_rows_of_another_date_or_model_version_than_the_runs_are_not_staged(engine):
+    """The transaction writes the run's date and version on every staged row, so a partition scored
+    for another date or with another version is refused before anything of it is staged."""
+    stage_scores(engine, "st", scores(3, version="2"), 1, DAY, "2")
+    another_day = scores(5, day=date(2026, 3, 9), version="2")
+    message = r"5 rows of partition 1 were scored for \(date, model version\) \[\('2026-03-09', '2'\)\], "
+    with pytest.raises(ValueError, match=message + r"not for this run's \('2026-03-01', '2'\); nothing"):
+        stage_scores(engine, "st", another_day, 1, DAY, "2")
+    with pytest.raises(ValueError, match=r"2 rows of partition 1 .* \[\('2026-03-01', '3'\)\], not for"):
+        stage_scores(
+            engine, "st", scores(4, version="2").assign(model_version=["2", "3", "2", "3"]), 1, DAY, "2"
+        )
+    kept = pd.read_sql("SELECT * FROM st_p1", engine)
+    assert kept[names.ID].tolist() == ["1", "2", "3"], "the partition's earlier staging is kept"
 
 
 def test_a_partition_table_missing_or_short_of_its_reported_rows_refuses_the_replacement(engine):
     write_scores(engine, "s", scores(40, version="1"), DAY)
     before = read_scores(engine, "s", DAY)
     new = scores(30, version="2")
-    stage_scores(engine, "st", new.iloc[:20], 0)
-    stage_scores(engine, "st", new.iloc[20:], 2)
+    stage_scores(engine, "st", new.iloc[:20], 0, DAY, "2")
+    stage_scores(engine, "st", new.iloc[20:], 2, DAY, "2")
     reported = {0: 20, 1: 0, 2: 10}  # partition 1 had no rows: no table of its own
     with pytest.raises(ValueError, match=r"missing: \[3\], unexpected: \[\]") as caught:
-        replace_from_staging(engine, "s", "st", DAY, {**reported, 3: 5})
+        replace_from_staging(engine, "s", "st", DAY, "2", {**reported, 3: 5})
     assert "another run of 2026-03-01" in str(caught.value) and "score 2026-03-01 again" in str(caught.value)
     with pytest.raises(ValueError, match="st_p2 holds 10 rows, but its partition staged 12"):
-        replace_from_staging(engine, "s", "st", DAY, {**reported, 2: 12})
+        replace_from_staging(engine, "s", "st", DAY, "2", {**reported, 2: 12})
     pd.testing.assert_frame_equal(read_scores(engine, "s", DAY), before, obj="the date after refusals")
-    assert replace_from_staging(engine, "s", "st", DAY, reported) == 30
+    assert replace_from_staging(engine, "s", "st", DAY, "2", reported) == 30
     assert set(read_scores(engine, "s", DAY)["model_version"]) == {"2"}
 
 
@@ -124,8 +139,8 @@ def test_staging_left_by_a_killed_run_is_found_and_dropped_by_the_next_run_of_it
     )
     assert killed == "customer_scores_of_a_long_na_staging_20260301_01234567", killed
     for staging in (killed, other_day, this):
-        stage_scores(engine, staging, scores(3), 12345)
-    stage_scores(engine, killed, scores(3), 0)
+        stage_scores(engine, staging, scores(3), 12345, DAY, "1")
+    stage_scores(engine, killed, scores(3), 0, DAY, "1")
     assert max(len(name) for name in sa.inspect(engine).get_table_names()) <= 63
     assert left_behind(engine, table, DAY, this) == [killed], "another date's run is not this date's"
     assert left_behind(engine, "customer_scores", DAY, this) == [], "nor another table's"
