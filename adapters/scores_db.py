@@ -59,15 +59,15 @@ def write_scores(engine: sa.Engine, table: str, scores: pd.DataFrame, day: date)
         return _insert(conn, target, scores)
 
 
-def _insert(
-    conn: sa.Connection, target: sa.Table, scores: pd.DataFrame, columns: tuple[str, ...] = SCORE_COLUMNS
-) -> int:
+def _insert(conn: sa.Connection, target: sa.Table, scores: pd.DataFrame) -> int:
+    """Insert ``scores``' values of ``target``'s columns (the scores table's or a staging table's)."""
+    columns = [column.name for column in target.columns]
     values = [scores[c].astype(str) if c == names.ID else scores[c] for c in columns]
     rows = list(zip(*(column.tolist() for column in values), strict=True))
     # The statement compiled by SQLAlchemy for this database, run by the driver's executemany on
     # plain tuples (or dicts for drivers with named parameters): SQLAlchemy's per-row parameter
     # handling of a list of dicts costs 2-3x the insert itself at a million rows (benchmarks/).
-    insert = str(target.insert().compile(dialect=conn.dialect))  # its columns: ``columns``, in order
+    insert = str(target.insert().compile(dialect=conn.dialect))
     if rows:
         params = rows if conn.dialect.positional else [dict(zip(columns, r, strict=True)) for r in rows]
         conn.exec_driver_sql(insert, params)
@@ -152,7 +152,7 @@ def stage_scores(
     with engine.begin() as conn:
         target.drop(conn, checkfirst=True)
         target.create(conn)
-        return _insert(conn, target, scores, STAGED_COLUMNS)
+        return _insert(conn, target, scores)
 
 
 def drop_staging(engine: sa.Engine, staging: str) -> None:
