@@ -99,6 +99,9 @@ def local_cluster(settings: DaskSettings, section: str = "scoring.dask") -> Iter
             threads_per_worker=1,
             host="127.0.0.1",
             dashboard_address=dashboard or None,
+            # no dashboard: the scheduler's plain HTTP routes (health, metrics) on a free loopback
+            # port, not Dask's default 8787 on every interface (taken by another cluster: a warning)
+            scheduler_kwargs={} if dashboard else {"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         ) as cluster,
     ):
         if dashboard:

@@ -181,10 +181,23 @@ def _status(url: str) -> int:
 
 def test_a_local_cluster_serves_the_dashboard_only_when_asked(monkeypatch):
     import socket
+    import warnings
 
     monkeypatch.delenv(ADDRESS_ENV, raising=False)
+    with socket.socket() as busy, warnings.catch_warnings():
+        try:  # Dask's default port taken (another cluster, a notebook's dashboard): no matter
+            busy.bind(("127.0.0.1", 8787))
+            busy.listen()
+        except OSError:
+            pass  # already taken
+        warnings.filterwarnings("error", message="Port 8787 is already in use")
+        with dask_client(DaskSettings(workers=1)) as client:
+            # the scheduler's plain HTTP routes (health, metrics) on 127.0.0.1, but no dashboard page
+            link = client.dashboard_link
+            http = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.http_server.port)
+            assert http != 8787 and link == f"http://127.0.0.1:{http}/status", (link, http)
+            assert (_status(link), _status(link.replace("/status", "/health"))) == (404, 200), link
     with dask_client(DaskSettings(workers=1)) as client:
-        # the scheduler's plain HTTP routes (health, metrics) on 127.0.0.1, but no dashboard page
         link = client.dashboard_link
         assert link.startswith("http://127.0.0.1:"), link
         assert (_status(link), _status(link.replace("/status", "/health"))) == (404, 200), link
