@@ -17,7 +17,7 @@ LOG = logging.getLogger(__name__)
 STAGING = "_staging_"  # in the staging tables' names, between the scores table's and the run's
 # What a staging table holds: the columns that vary row by row. The run's date and model version are
 # the same for every row, written once by the transaction that moves the rows (fewer values bound per
-# row: a 100,000-row partition stages in 0.19 s instead of 0.33 s, benchmarks/ figure 6).
+# row: a 100,000-row partition staged in 0.31-0.34 s instead of 0.41 s, benchmarks/ figure 6).
 STAGED_COLUMNS = SCORE_COLUMNS[:3]
 RUN_COLUMNS = SCORE_COLUMNS[3:]  # model_version, scoring_date
 

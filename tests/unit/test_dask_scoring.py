@@ -197,13 +197,11 @@ def test_a_local_cluster_serves_the_dashboard_only_when_asked(monkeypatch):
             http = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.http_server.port)
             assert http != 8787 and link == f"http://127.0.0.1:{http}/status", (link, http)
             assert (_status(link), _status(link.replace("/status", "/health"))) == (404, 200), link
-    with dask_client(DaskSettings(workers=1)) as client:
-        link = client.dashboard_link
-        assert link.startswith("http://127.0.0.1:"), link
-        assert (_status(link), _status(link.replace("/status", "/health"))) == (404, 200), link
-        assert not any(client.run(_profiling).values()), "no dashboard: no profiles sampled for it"
-        thresholds = set(client.run(_malloc_thresholds).values())
-        assert thresholds == {("65536", str(32 * 2**20))}, f"Dask's trim, our mmap threshold: {thresholds}"
+            assert not any(client.run(_profiling).values()), "no dashboard: no profiles sampled for it"
+            thresholds = set(client.run(_malloc_thresholds).values())
+            assert thresholds == {("65536", str(32 * 2**20))}, (
+                f"Dask's trim, our mmap threshold: {thresholds}"
+            )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
