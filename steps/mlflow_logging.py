@@ -16,6 +16,8 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import skops.io
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types.schema import AnyType, ColSpec, Schema
 from sklearn.base import BaseEstimator
 
 INTEGER_SCHEMA_HINT = "Hint: Inferred schema contains integer column"
@@ -24,8 +26,9 @@ INTEGER_SCHEMA_HINT = "Hint: Inferred schema contains integer column"
 @contextmanager
 def integer_schema_hint_silenced() -> Iterator[None]:
     """MLflow hints, on every schema it infers with an integer column, that integers cannot hold missing
-    values. The model's inputs are declared float below; what is left is the dataset record (not
-    enforced) and the predicted labels (never missing), so the hint only adds noise to a training run."""
+    values. The model's numeric inputs are declared ``any`` (``model_signature``); what is left is the
+    dataset record (not enforced) and the predicted labels (never missing), so the hint only adds noise
+    to a training run."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=INTEGER_SCHEMA_HINT, category=UserWarning)
         yield
@@ -43,9 +46,6 @@ def log_sklearn_model(model: BaseEstimator, example: pd.DataFrame, name: str = "
     with cloudpickle and tagged so, since loading those runs code: load them only from a registry
     you trust. The served LightGBM model never goes this way (see bentos/).
     """
-    # Integer columns in a signature refuse missing values at inference time: declare them float.
-    ints = example.select_dtypes("integer").columns
-    example = example.astype(dict.fromkeys(ints, "float64"))
     try:
         trusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
         how = {"skops_trusted_types": trusted}
@@ -59,12 +59,29 @@ def log_sklearn_model(model: BaseEstimator, example: pd.DataFrame, name: str = "
             model,
             name=name,
             input_example=example,
+            signature=model_signature(model, example),
             pip_requirements=requirements,
             code_paths=code_paths or None,
             **how,
         )
     mlflow.set_tag(f"{name}.serialization", serializer)
     return info.model_uri
+
+
+def model_signature(model: BaseEstimator, example: pd.DataFrame) -> ModelSignature:
+    """The signature MLflow infers from ``example`` and the model's predictions, with every numeric
+    input column declared ``any``: MLflow has no "number" type, and its checks on a pyfunc's input
+    refuse an int64 column where the signature says double ("Can not safely convert int64 to
+    float64": an income column without decimals, an age read from a CSV) and missing values where it
+    says long (a column without gaps in the example). The model takes integers, floats and NaN alike;
+    the column names and the text columns' type are still enforced."""
+    inferred = infer_signature(example, model.predict(example))
+    numeric = set(example.select_dtypes("number").columns)
+    inputs = [
+        ColSpec(AnyType(), spec.name, required=spec.required) if spec.name in numeric else spec
+        for spec in inferred.inputs.inputs
+    ]
+    return ModelSignature(inputs=Schema(inputs), outputs=inferred.outputs)
 
 
 def model_dependencies(model: BaseEstimator, serializer: str) -> tuple[list[str], list[str]]:

@@ -101,7 +101,8 @@ def release_chosen(
     (mitigated_model, mitigated_evaluation), this = mitigated, get_step_context().model
     uri = this.run_metadata.get(names.MLFLOW_MODEL_URI)
     if decision.candidate == names.MITIGATED_MODEL:
-        uri = log_sklearn_model(mitigated_model, frame.head(5), name=names.MITIGATED_MODEL)
+        example = frame.head(5)[mitigated_model.draw_columns]  # what it reads: never the label
+        uri = log_sklearn_model(mitigated_model, example, name=names.MITIGATED_MODEL)
     mlflow_version = registry.register_in_mlflow(this.name, uri, decision.summary()) if uri else None
     chosen = next(c.metric for c in candidates if c.name == decision.candidate)
     release = _release(decision.candidate, chosen, training, mitigated_evaluation, code, kind)

@@ -198,6 +198,8 @@ def test_mitigated_model_scores_unseen_groups(biased):
 
 def test_mitigated_and_plain_models_round_trip_through_mlflow(biased, tmp_path, monkeypatch):
     import mlflow
+    from mlflow.types import DataType
+    from mlflow.types.schema import AnyType
 
     from steps.mlflow_logging import log_sklearn_model
 
@@ -208,7 +210,9 @@ def test_mitigated_and_plain_models_round_trip_through_mlflow(biased, tmp_path, 
     mitigated = mitigate(model, schema, split.validation, y_val, ("gender",), FairnessSettings(), seed=0)
     with mlflow.start_run() as run:
         plain_uri = log_sklearn_model(model, split.test.head(5)[schema.names])
-        mitigated_uri = log_sklearn_model(mitigated, split.test.head(5), name="mitigated_model")
+        mitigated_uri = log_sklearn_model(
+            mitigated, split.test.head(5)[mitigated.draw_columns], name="mitigated_model"
+        )  # as steps/promote.py logs it: the columns the model reads, not the label
     tags = mlflow.get_run(run.info.run_id).data.tags
     assert (tags["model.serialization"], tags["mitigated_model.serialization"]) == ("skops", "cloudpickle")
     # each model's requirements: what it is made of and what wrote it, pinned; not what importing it
@@ -225,20 +229,42 @@ def test_mitigated_and_plain_models_round_trip_through_mlflow(biased, tmp_path, 
     }
     assert not (local[plain_uri] / "code").exists(), "the plain model holds no project code"
     assert (local[mitigated_uri] / "code" / "ml" / "fairness.py").is_file()
-    # loaded where the project is not: another directory, the project off the path
-    rows = split.test.head(40)  # its integer columns float, as the model's signature declares
-    rows.astype(dict.fromkeys(rows.select_dtypes("integer").columns, "float64")).to_parquet(
-        tmp_path / "rows.parquet"
+    # loaded where the project is not (another directory, the project off the path), and given rows as
+    # a user's tables come: integers where the model saw integers, whole numbers read as int64 where it
+    # saw floats (incomes without gaps), gaps where it saw none (a tenure left empty); never the label
+    rows = split.test.head(40).drop(columns=[names.TARGET])
+    batches = {
+        "as built": rows,
+        "whole incomes": rows.dropna(subset=["annual_income"]).astype({"annual_income": "int64"}),
+        "missing tenures": rows.assign(tenure_months=rows["tenure_months"].where(rows.index % 3 > 0)),
+    }
+    assert rows["tenure_months"].dtype == "int64" and rows["annual_income"].isna().any(), rows.dtypes
+    for batch, frame in batches.items():
+        frame.to_parquet(tmp_path / f"{batch}.parquet")
+    script = (
+        "import json, sys, mlflow, pandas as pd\n"
+        "model = mlflow.pyfunc.load_model(sys.argv[1])\n"
+        "print(json.dumps({b: [int(x) for x in model.predict(pd.read_parquet(f'{b}.parquet')[sys.argv[2:]])]"
+        f" for b in {list(batches)!r}}}))"
     )
-    loaded = subprocess.run(
-        [sys.executable, "-c", "import json, mlflow, pandas as pd; "
-         f"model = mlflow.pyfunc.load_model({str(local[mitigated_uri])!r}); "
-         "print(json.dumps([int(x) for x in model.predict(pd.read_parquet('rows.parquet'))]))"],
-        cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert loaded.returncode == 0, loaded.stderr[-2000:]
-    assert json.loads(loaded.stdout.strip().splitlines()[-1]) == mitigated.predict(rows).tolist()
+    for uri, fitted, columns in (
+        (plain_uri, model, schema.names),
+        (mitigated_uri, mitigated, mitigated.draw_columns),
+    ):
+        loaded = subprocess.run(
+            [sys.executable, "-c", script, str(local[uri]), *columns],
+            cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert loaded.returncode == 0, loaded.stderr[-2000:]
+        predicted = json.loads(loaded.stdout.strip().splitlines()[-1])
+        expected = {b: [int(x) for x in fitted.predict(frame[columns])] for b, frame in batches.items()}
+        assert predicted == expected, f"{uri}: the pyfunc's decisions differ from the model's"
+    signature = mlflow.models.get_model_info(mitigated_uri).signature.inputs
+    assert [spec.name for spec in signature.inputs] == mitigated.draw_columns
+    types = {spec.name: spec.type for spec in signature.inputs}
+    assert isinstance(types["tenure_months"], AnyType) and isinstance(types["annual_income"], AnyType)
+    assert types["gender"] == DataType.string, types
     restored = mlflow.sklearn.load_model(mitigated_uri)
     np.testing.assert_array_equal(restored.predict(split.test), mitigated.predict(split.test))
     np.testing.assert_allclose(
