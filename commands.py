@@ -81,7 +81,9 @@ def output(run, step: str, name: str):
 
 def require_production(project: ProjectSettings, command: str) -> None:
     """Stop before a run that needs the production release when there is none (ZenML would fail
-    while creating the run, with a traceback); RegistryError names the model and what to run."""
+    while creating the run, with a traceback); RegistryError names the model and what to run.
+    Callers import their pipeline (its steps: scikit-learn, LightGBM, Evidently) after this check,
+    so that the answer "no production version" takes the ZenML store's time only."""
     from registry.release import production_version_or_error
     from stacks.preflight import check_stack
 
@@ -110,12 +112,13 @@ def cmd_deploy(project_config: str, config: str) -> int:
     from zenml import Model
 
     from ml.settings import ProjectSettings, ServingSettings, load_settings
-    from pipelines.deployment import deployment_pipeline
-    from pipelines.runner import run_pipeline
 
     project = load_settings(project_config, ProjectSettings)
     serving = load_settings(config, ServingSettings)
     require_production(project, "deploy")
+    from pipelines.deployment import deployment_pipeline  # after the check: see require_production
+    from pipelines.runner import run_pipeline
+
     pipeline = deployment_pipeline.with_options(model=Model(name=project.model_name, version="production"))
     run = run_pipeline(pipeline, serving=serving)
     deployment = output(run, "deploy_local", names.DEPLOYMENT)
@@ -134,12 +137,13 @@ def cmd_score(
     from zenml import Model
 
     from ml.settings import ProjectSettings, ScoringSettings, load_settings
-    from pipelines.runner import run_pipeline
-    from pipelines.scoring import scoring_pipeline
 
     project = load_settings(project_config, ProjectSettings)
     scoring = load_settings(config, ScoringSettings)
     require_production(project, "score")
+    from pipelines.runner import run_pipeline  # after the check: see require_production
+    from pipelines.scoring import scoring_pipeline
+
     pipeline = scoring_pipeline.with_options(model=Model(name=project.model_name, version="production"))
     if register_schedule:
         return schedule(pipeline, "score", scoring.schedule.cron, data=project.data, scoring=scoring)
@@ -209,13 +213,14 @@ def cmd_monitor(
     from zenml import Model
 
     from ml.settings import MonitoringSettings, ProjectSettings, ScoringSettings, load_settings
-    from pipelines.monitoring import monitoring_pipeline
-    from pipelines.runner import run_pipeline
 
     project = load_settings(project_config, ProjectSettings)
     scoring = load_settings(scoring_config, ScoringSettings)
     monitoring = load_settings(config, MonitoringSettings)
     require_production(project, "monitor")
+    from pipelines.monitoring import monitoring_pipeline  # after the check: see require_production
+    from pipelines.runner import run_pipeline
+
     pipeline = monitoring_pipeline.with_options(model=Model(name=project.model_name, version="production"))
     if register_schedule:
         parameters = {"data": project.data, "scoring": scoring, "monitoring": monitoring}

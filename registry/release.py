@@ -17,9 +17,7 @@ from typing import Any
 import numpy as np
 
 from ml import names
-from ml.evaluation import release_decisions
 from ml.features import FeatureSchema
-from ml.monitoring import training_keys
 from registry.models import RegistryError, production_version
 
 # Every key a release must hold; a version without one of them cannot be served or restored.
@@ -112,6 +110,8 @@ class Release:
         """The keys (``ml.monitoring.training_keys``, on the features and the label) of every row
         this version was trained on: written on the cluster by a Dask training (its train dataset is
         a sample of the train rows), computed from the train dataset otherwise."""
+        from ml.monitoring import training_keys
+
         stored = self.version.get_artifact(names.TRAIN_ROW_KEYS)
         if stored is not None:
             return stored.load()
@@ -120,6 +120,8 @@ class Release:
 
     def decisions(self, frame):
         """(decisions, probabilities) of this release on a raw frame, as every consumer decides."""
+        from ml.evaluation import release_decisions  # scikit-learn: not for a command that only checks
+
         return release_decisions(self.model, frame, self.schema, self.threshold)
 
     def artifact(self, name: str) -> Any:

@@ -73,6 +73,31 @@ def test_help_imports_nothing_heavy():
     assert result.returncode == 0, result.stderr
 
 
+def test_without_a_production_version_commands_stop_before_importing_their_pipelines(isolated):
+    """score, deploy and monitor answer "no production version" from the ZenML store alone: their
+    pipelines (scikit-learn, LightGBM, Evidently, BentoML) are imported after that check."""
+    probe = (  # run as `python run.py ...` is (ZenML finds the source root from the main module)
+        "import runpy, sys\n"
+        "codes = []\n"
+        "for command in (['score'], ['deploy'], ['monitor', '--defer-retraining']):\n"
+        "    sys.argv = ['run.py', *command]\n"
+        "    try:\n"
+        "        runpy.run_path('run.py', run_name='__main__')\n"
+        "    except SystemExit as exit:\n"
+        "        codes.append(exit.code)\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'lightgbm', 'evidently', "
+        "'bentoml', 'steps'} | set(sys.modules) & {'pipelines.scoring', 'pipelines.deployment', "
+        "'pipelines.monitoring'})\n"
+        "print(codes, heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[2, 2, 2] []", result.stdout[-2000:]
+    assert result.stderr.count("has no production version") == 3, result.stderr[-3000:]
+
+
 def test_no_command_prints_the_usage_and_exits_2(capsys):
     assert run.main([]) == 2
     assert "Usage: run.py" in capsys.readouterr().err  # as argparse did: usage on stderr
