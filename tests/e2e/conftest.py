@@ -83,4 +83,29 @@ def demo_release(_demo_release_snapshot):
     snapshot, live = shared.pop("snapshot"), shared["state"]
     shutil.rmtree(live)
     shutil.copytree(snapshot, live, symlinks=True)
+    forget_mlflow_stores()
     return shared
+
+
+def forget_mlflow_stores() -> None:
+    """MLflow keeps, for the life of a process, one tracking and one registry store per URI (lru_cache)
+    and one SQLAlchemy engine per database URI (the stores' ``_engine_map``), its SQLite connections
+    open. The restored state has the same URI but a new database file: what an earlier module of this
+    worker cached would still read the deleted one (test_serving once found no version 2 of the model
+    after test_container_serving had run on its worker). MLflow has no public call to drop them."""
+    import sys
+
+    if "mlflow" not in sys.modules:
+        return
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+    from mlflow.tracking._model_registry.registry import ModelRegistryStoreRegistry
+    from mlflow.tracking._tracking_service.registry import TrackingStoreRegistry
+
+    for stores in (TrackingStoreRegistry, ModelRegistryStoreRegistry):
+        stores._get_store_with_resolved_uri.cache_clear()
+    for store in (TrackingStore, RegistryStore):
+        with store._engine_map_lock:
+            for engine in store._engine_map.values():
+                engine.dispose()
+            store._engine_map.clear()
