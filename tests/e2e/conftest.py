@@ -4,6 +4,7 @@ project trained once per worker."""
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 
 import pytest
@@ -93,8 +94,6 @@ def forget_mlflow_stores() -> None:
     open. The restored state has the same URI but a new database file: what an earlier module of this
     worker cached would still read the deleted one (test_serving once found no version 2 of the model
     after test_container_serving had run on its worker). MLflow has no public call to drop them."""
-    import sys
-
     if "mlflow" not in sys.modules:
         return
     from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
