@@ -63,7 +63,10 @@ def _insert(conn: sa.Connection, target: sa.Table, scores: pd.DataFrame) -> int:
     """Insert ``scores``' values of ``target``'s columns (the scores table's or a staging table's)."""
     columns = [column.name for column in target.columns]
     values = [scores[c].astype(str) if c == names.ID else scores[c] for c in columns]
-    rows = list(zip(*(column.tolist() for column in values), strict=True))
+    rows = zip(*(column.tolist() for column in values), strict=True)
+    if conn.dialect.driver == "psycopg":
+        return _copy(conn, target, rows)
+    rows = list(rows)
     # The statement compiled by SQLAlchemy for this database, run by the driver's executemany on
     # plain tuples (or dicts for drivers with named parameters): SQLAlchemy's per-row parameter
     # handling of a list of dicts costs 2-3x the insert itself at a million rows (benchmarks/).
@@ -72,6 +75,28 @@ def _insert(conn: sa.Connection, target: sa.Table, scores: pd.DataFrame) -> int:
         params = rows if conn.dialect.positional else [dict(zip(columns, r, strict=True)) for r in rows]
         conn.exec_driver_sql(insert, params)
     return len(rows)
+
+
+def _copy(conn: sa.Connection, target: sa.Table, rows) -> int:
+    """PostgreSQL (psycopg): the rows streamed by ``COPY ... FROM STDIN`` in binary format, psycopg's
+    bulk load, on the connection's own transaction. A 100,000-row partition is staged in ~0.1 s
+    where executemany took ~1.7-2.4 s, a round trip per row (benchmarks/, figure 6). A failure is
+    raised as SQLAlchemy's error for it (e.g. IntegrityError), as an executed statement's would be."""
+    preparer = conn.dialect.identifier_preparer
+    columns = ", ".join(preparer.quote(column.name) for column in target.columns)
+    statement = f"COPY {preparer.format_table(target)} ({columns}) FROM STDIN (FORMAT BINARY)"
+    types = ["float8" if isinstance(column.type, sa.Float) else "text" for column in target.columns]
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    count = 0
+    try:
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+    except dbapi_error as exc:
+        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error, dialect=conn.dialect) from exc
+    return count
 
 
 def staging_name(table: str, day: date, run: str) -> str:

@@ -1,7 +1,7 @@
-"""Run the six benchmark figures and rewrite their results (results/*.json) and the table in
+"""Run the benchmark figures and rewrite their results (results/*.json) and the table in
 benchmarks/README.md. Each figure compares against its peer measured in the same run.
 
-    .venv/bin/python benchmarks/run_all.py              # all eight (~35 min on 2 cores)
+    .venv/bin/python benchmarks/run_all.py              # all nine (~40 min on 2 cores)
     .venv/bin/python benchmarks/run_all.py --only serving batch_scoring
     .venv/bin/python benchmarks/run_all.py --readme     # only rebuild the table from results/
     .venv/bin/python benchmarks/run_all.py --smoke      # every script in its tiny mode, nothing recorded
@@ -28,6 +28,7 @@ FIGURES = (
     "dask_scoring",
     "baselines",
     "dask_training",
+    "scores_write",
 )
 SCRIPTS = {
     "serving": "serving.py",
@@ -38,6 +39,7 @@ SCRIPTS = {
     "dask_scoring": "dask_scoring.py",
     "baselines": "baselines.py",
     "dask_training": "dask_training.py",
+    "scores_write": "scores_write.py",
 }
 TRAINED = (
     "serving",
@@ -190,6 +192,25 @@ def dask_training_rows(r: dict) -> list[str]:
     ]
 
 
+def scores_write_rows(r: dict) -> list[str]:
+    pg, lite = r["postgresql"], r["sqlite"]
+
+    def shown(run: dict) -> str:
+        return f"{run['rows_per_s']:,} rows/s ({run['seconds']:.1f} s)"
+
+    same = "the same rows every way" if r["same_rows_every_way"] else "**the rows differ between ways**"
+    return [
+        f"| Writing the scores table, {r['rows']:,} rows, PostgreSQL | `write_scores` (psycopg binary "
+        f"COPY in the date's transaction): {shown(pg['write_scores'])}; staged in partitions of "
+        f"{r['partition_rows']:,} then one transaction: {shown(pg['staged'])}; SQLite: "
+        f"{shown(lite['write_scores'])} and {shown(lite['staged'])} staged | psycopg executemany (the "
+        f"call before): {shown(pg['executemany'])}; pandas `to_sql`: {shown(pg['pandas_to_sql'])}; "
+        f"SQLAlchemy Core executemany: {shown(pg['sqlalchemy_core_executemany'])} | "
+        f"{r['speedup_vs']['executemany']:.1f}× executemany, {r['speedup_vs']['pandas_to_sql']:.1f}× "
+        f"pandas, {r['speedup_vs']['sqlalchemy_core_executemany']:.1f}× Core; {same} |"
+    ]
+
+
 def keys_part(dask: dict) -> str:
     """The keys of every train row read again on the cluster (recorded since monitoring needs them)."""
     if "train_row_keys" not in dask["seconds"]:
@@ -303,6 +324,7 @@ def table(results: dict) -> str:
         "dask_scoring": dask_rows,
         "baselines": baselines_rows,
         "dask_training": dask_training_rows,
+        "scores_write": scores_write_rows,
     }
     for name in FIGURES:
         if name in results:
