@@ -1,10 +1,12 @@
 """Batch scoring on a Dask cluster (`engine: dask`): each partition of today's customers is loaded,
 turned into features and scored on a worker with the same functions as the pandas engine, and staged
-in the scores database; then ONE transaction replaces the date's rows with the staged ones."""
+in the scores database; ONE transaction replaces the date's rows with the staged ones (on PostgreSQL
+moving each partition as it finishes, on SQLite after the last)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -15,6 +17,8 @@ import sqlalchemy as sa
 from adapters.scores_db import (
     clear_left_behind,
     drop_staging,
+    moves_while_staging,
+    replace_as_staged,
     replace_from_staging,
     stage_scores,
     staging_name,
@@ -99,14 +103,18 @@ class Scored:
 def score_on_cluster(
     client, partitions: list, shipped: ShippedModel, data: DataSettings, table: str, database, day: date
 ) -> Scored:
-    """Stage every partition's scores on the cluster, then replace ``day``'s rows in one transaction.
-    Any failure before that transaction (a partition that cannot be scored, a lost cluster) leaves
-    ``day``'s earlier rows as they were. Staging tables an earlier run of ``day`` left (its driver
-    killed outright) are dropped first."""
+    """Stage every partition's scores on the cluster and replace ``day``'s rows in one transaction:
+    after the last partition is staged (SQLite: one writer at a time), or, on a database with
+    concurrent writers (PostgreSQL), a transaction that moves each partition as it finishes while
+    the others are scored (``adapters.scores_db.moves_while_staging``). Any failure before the
+    commit (a partition that cannot be scored, a lost cluster) leaves ``day``'s earlier rows as they
+    were, and the partitions still running are cancelled. Staging tables an earlier run of ``day``
+    left (its driver killed outright) are dropped first."""
     from dask import delayed
 
     staging = staging_name(table, day, uuid.uuid4().hex)
     engine = scores_engine(database)
+    futures: list = []
     try:
         cleared = clear_left_behind(engine, table, day, staging)
         model = delayed(shipped, pure=True, traverse=False)  # one task: sent to each worker once
@@ -114,23 +122,43 @@ def score_on_cluster(
             delayed(stage_partition, pure=False)(part, model, index, day, data, database, staging)
             for index, part in enumerate(partitions)
         ]
-        results = client.gather(client.compute(tasks))
-        if not sum(result["rows"] for result in results):
-            raise DataValidationError(
-                "the scoring data has no rows: nothing to score, "
-                "and the previous scores of that date are kept"
-            )
-        staged = {index: result["rows"] for index, result in enumerate(results)}
-        written = replace_from_staging(engine, table, staging, day, shipped.version, staged)
+        futures = client.compute(tasks)
+        results: dict[int, dict] = {}
+        finished = _as_staged(futures, results)
+        if moves_while_staging(engine):
+            written = replace_as_staged(engine, table, staging, day, shipped.version, finished)
+        else:
+            staged = dict(finished)
+            written = replace_from_staging(engine, table, staging, day, shipped.version, staged)
     finally:
+        client.cancel([future for future in futures if future is not None])  # after a failure
         drop_staging(engine, staging)
         engine.dispose()
     labels: dict = {}
     unseen: dict[str, set] = {}
-    for result in results:
+    for result in results.values():
         for label, count in result["labels"].items():
             labels[label] = labels.get(label, 0) + count
         for column, values in result["unseen"].items():
             unseen.setdefault(column, set()).update(values)
     unseen_sorted = {column: sorted(values) for column, values in sorted(unseen.items())}
     return Scored(written, labels, unseen_sorted, cleared)
+
+
+def _as_staged(futures: list, results: dict[int, dict]) -> Iterator[tuple[int, int]]:
+    """(partition, rows staged) of each partition as it finishes, its result kept in ``results``
+    and its future let go (``futures[index] = None``: a finished partition is never recomputed,
+    not even when the worker holding its result dies). The first failed partition raises. After
+    the last: no rows at all is an error (the date's previous scores are kept)."""
+    from distributed import as_completed
+
+    index_of = {future.key: index for index, future in enumerate(futures)}
+    for future, result in as_completed(list(futures), with_results=True):
+        index = index_of[future.key]
+        futures[index] = None
+        results[index] = result
+        yield index, result["rows"]
+    if not sum(result["rows"] for result in results.values()):
+        raise DataValidationError(
+            "the scoring data has no rows: nothing to score, and the previous scores of that date are kept"
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from datetime import date
 
 import pandas as pd
@@ -52,8 +53,7 @@ def _score_columns(only: tuple[str, ...] = SCORE_COLUMNS) -> list[sa.Column]:
 def write_scores(engine: sa.Engine, table: str, scores: pd.DataFrame, day: date) -> int:
     """Replace ``day``'s rows with ``scores`` in one transaction: a rerun gives the same rows, and
     a failure part-way leaves the previous rows of that day intact."""
-    target = scores_table(table)
-    target.metadata.create_all(engine)
+    target = _created(engine, table)
     with engine.begin() as conn:
         conn.execute(target.delete().where(target.c.scoring_date == day.isoformat()))
         return _insert(conn, target, scores)
@@ -198,9 +198,7 @@ def replace_from_staging(
     (e.g. a customer staged twice) leaves ``day``'s earlier rows. ``expected``: the rows each
     partition reported staging; a partition's table missing or holding other rows than reported
     refuses the replacement (never half a date)."""
-    target = scores_table(table)
-    target.metadata.create_all(engine)
-    run = {"model_version": sa.literal(str(version), sa.String), "scoring_date": sa.literal(day.isoformat())}
+    target = _created(engine, table)
     with engine.begin() as conn:  # a failure below rolls the delete back with the rest
         conn.execute(target.delete().where(target.c.scoring_date == day.isoformat()))
         sources = staged_tables(conn, staging)
@@ -208,17 +206,62 @@ def replace_from_staging(
             _check_staged(sources, {part: rows for part, rows in expected.items() if rows}, day)
         staged = 0
         for source in sources:
-            rows = conn.execute(sa.select(sa.func.count()).select_from(source)).scalar_one()
-            reported = rows if expected is None else expected[_partition(source)]
-            if rows != reported:
-                raise ValueError(
-                    f"{source.name} holds {rows} rows, but its partition staged {reported}; "
-                    f"nothing was replaced. Score {day} again"
-                )
-            values = [source.c[column] for column in STAGED_COLUMNS] + [run[c] for c in RUN_COLUMNS]
-            conn.execute(target.insert().from_select(list(SCORE_COLUMNS), sa.select(*values)))
-            staged += rows
+            reported = None if expected is None else expected[_partition(source)]
+            staged += _move(conn, target, source, reported, day, version)
         return staged  # (not the inserts' rowcounts: -1 with psycopg)
+
+
+def moves_while_staging(engine: sa.Engine) -> bool:
+    """Whether the date's transaction can move partitions while others are still being staged
+    (``replace_as_staged``): not in SQLite, whose one writer at a time would hold every worker's
+    staging until the commit."""
+    return engine.dialect.name != "sqlite"
+
+
+def replace_as_staged(
+    engine: sa.Engine, table: str, staging: str, day: date, version: str, staged: Iterable[tuple[int, int]]
+) -> int:
+    """``replace_from_staging`` for databases with concurrent writers (``moves_while_staging``): ONE
+    transaction deletes ``day``'s rows, then moves each partition as soon as ``staged`` yields it
+    (partition, rows it reported), while the others are still being scored, and commits after the
+    last; the end of a run waits for one partition's move, not for every row's. An exception from
+    ``staged`` (a partition that failed) or from a move rolls everything back: ``day`` keeps its
+    earlier rows, as with ``replace_from_staging``."""
+    target = _created(engine, table)
+    moved: dict[int, int] = {}
+    with engine.begin() as conn:
+        conn.execute(target.delete().where(target.c.scoring_date == day.isoformat()))
+        for partition, rows in staged:
+            if rows:
+                source = staging_table(staging, partition)
+                if not sa.inspect(conn).has_table(source.name):
+                    _check_staged([], {partition: rows}, day)
+                moved[partition] = _move(conn, target, source, rows, day, version)
+        _check_staged(staged_tables(conn, staging), moved, day)
+        return sum(moved.values())
+
+
+def _created(engine: sa.Engine, table: str) -> sa.Table:
+    target = scores_table(table)
+    target.metadata.create_all(engine)
+    return target
+
+
+def _move(
+    conn: sa.Connection, target: sa.Table, source: sa.Table, reported: int | None, day: date, version: str
+) -> int:
+    """Insert one partition's staged rows into the scores table with the run's date and version,
+    after checking that its table holds the rows the partition reported (``None``: not known)."""
+    rows = conn.execute(sa.select(sa.func.count()).select_from(source)).scalar_one()
+    if reported is not None and rows != reported:
+        raise ValueError(
+            f"{source.name} holds {rows} rows, but its partition staged {reported}; "
+            f"nothing was replaced. Score {day} again"
+        )
+    run = {"model_version": sa.literal(str(version), sa.String), "scoring_date": sa.literal(day.isoformat())}
+    values = [source.c[column] for column in STAGED_COLUMNS] + [run[c] for c in RUN_COLUMNS]
+    conn.execute(target.insert().from_select(list(SCORE_COLUMNS), sa.select(*values)))
+    return rows
 
 
 def _partition(source: sa.Table) -> int:

@@ -303,6 +303,55 @@ def test_a_worker_killed_mid_job_never_leaves_half_a_date(trained):
     assert not staged_rows(trained["db"]), "the staging table is dropped either way"
 
 
+def test_on_postgresql_a_worker_killed_while_partitions_move_never_leaves_half_a_date(trained):
+    """PostgreSQL: the date's transaction moves partitions while others are scored; a worker killed
+    then leaves either every customer once (Dask ran its partitions again) or the earlier rows, and
+    until the commit a reader sees the earlier rows."""
+    from tests.e2e.postgres import postgres_server
+
+    state, day = trained["state"], "2026-03-09"
+    with postgres_server() as url:
+        engine = sa.create_engine(url)
+        staging = sa.text(
+            "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'customer\\_scores\\_staging\\_%'"
+        )
+        try:
+            must(score(trained, day, scoring_config(state, "pg-before", customers=300, database_url=url)))
+            before = read_scores(engine, "customer_scores", pd.Timestamp(day).date())
+            with dask_processes(workers=2, log_dir=state) as (address, workers):
+                config = scoring_config(
+                    state, "pg-killed", customers=12_000, engine="dask", database_url=url,
+                    dask={"scheduler_address": address, "partition_rows": 600},
+                )  # fmt: skip
+                args = ("score", "--project", str(trained["project"]), "--config", config, "--date", day)
+                run = subprocess.Popen(
+                    [sys.executable, "run.py", *args], cwd=PROJECT_ROOT, env=trained["env"],
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                )  # fmt: skip
+                while run.poll() is None:  # until three partitions are staged (the first ones moved)
+                    with engine.connect() as conn:
+                        if conn.execute(staging).scalar_one() >= 3:
+                            break
+                    time.sleep(0.1)
+                mid_run = read_scores(engine, "customer_scores", pd.Timestamp(day).date())
+                assert run.poll() is None, "the run ended before partitions were staged: " + run.stdout.read()
+                os.kill(workers[0], signal.SIGKILL)
+                output, _ = run.communicate(timeout=600)
+            after = read_scores(engine, "customer_scores", pd.Timestamp(day).date())
+            with engine.connect() as conn:
+                left = conn.execute(staging).scalar_one()
+        finally:
+            engine.dispose()
+    print(f"the PostgreSQL run with a worker killed exited {run.returncode}; {len(after)} rows for {day}")
+    pd.testing.assert_frame_equal(mid_run, before, obj="what a reader saw while the date was replaced")
+    if run.returncode == 0:  # Dask ran the lost partitions again on the other worker
+        assert sorted(after[names.ID].astype(int)) == list(range(1, 12_001)), "every customer once"
+        assert set(after["model_version"]) == set(before["model_version"]), after.head()
+    else:
+        pd.testing.assert_frame_equal(after, before, obj=f"the date after a failed run: {output[-2000:]}")
+    assert left == 0, "the staging tables are dropped either way"
+
+
 def staging_tables(db: Path) -> list[str]:
     with sqlite3.connect(db, timeout=30) as conn:
         return [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE name LIKE '%_staging_%'")]

@@ -68,3 +68,57 @@ def test_postgres_keeps_every_id_and_probability_exactly_as_sqlite_does(postgres
     by_id = direct.set_index(names.ID)["probability"]
     assert [by_id[i] for i in ids] == probability, "every probability bit for bit"
     pd.testing.assert_frame_equal(kept, direct, obj="the date after the refused write")
+
+
+def test_postgresql_moves_partitions_while_others_are_staged_and_readers_see_the_earlier_rows(postgres_url):
+    """On PostgreSQL the date's transaction moves each partition as it finishes: a partition staged
+    by another connection (a worker) while the transaction is open is moved too; until the commit a
+    reader sees the date's earlier rows, never half a date; a partition failing after others were
+    moved rolls them back."""
+    import pandas as pd
+
+    from adapters.scores_db import (
+        drop_staging,
+        moves_while_staging,
+        read_scores,
+        replace_as_staged,
+        stage_scores,
+        write_scores,
+    )
+    from ml import names
+    from tests.unit.test_scores_db import DAY, scores
+
+    driver, worker = sa.create_engine(postgres_url), sa.create_engine(postgres_url)
+    try:
+        assert moves_while_staging(driver)
+        write_scores(driver, "moving", scores(40, version="1"), DAY)
+        before = read_scores(driver, "moving", DAY)
+        new = scores(30, version="2")
+        seen_mid_run = []
+
+        def finishing(fail: bool = False):
+            stage_scores(worker, "moving_staging_t", new.iloc[:20], 0, DAY, "2")
+            yield 0, 20
+            # partition 0 is moved, in the open transaction; partition 1 is staged only now
+            seen_mid_run.append(read_scores(worker, "moving", DAY))
+            stage_scores(worker, "moving_staging_t", new.iloc[20:], 1, DAY, "2")
+            if fail:
+                raise RuntimeError("partition 2 failed on every worker")
+            yield 1, 10
+
+        with pytest.raises(RuntimeError, match="partition 2 failed"):
+            replace_as_staged(driver, "moving", "moving_staging_t", DAY, "2", finishing(fail=True))
+        after_failure = read_scores(driver, "moving", DAY)
+        drop_staging(driver, "moving_staging_t")
+        moved = replace_as_staged(driver, "moving", "moving_staging_t", DAY, "2", finishing())
+        after = read_scores(driver, "moving", DAY)
+        drop_staging(driver, "moving_staging_t")
+    finally:
+        driver.dispose()
+        worker.dispose()
+    for mid_run in seen_mid_run:
+        pd.testing.assert_frame_equal(mid_run, before, obj="what a reader sees while the date is replaced")
+    pd.testing.assert_frame_equal(after_failure, before, obj="the date after a partition failed")
+    assert moved == 30
+    expected = new.astype({names.ID: str}).sort_values(names.ID, ignore_index=True)
+    pd.testing.assert_frame_equal(after, expected, obj="both partitions, with the run's date and version")

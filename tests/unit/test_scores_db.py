@@ -10,7 +10,9 @@ from adapters.scores_db import (
     clear_left_behind,
     drop_staging,
     left_behind,
+    moves_while_staging,
     read_scores,
+    replace_as_staged,
     replace_from_staging,
     stage_scores,
     staging_name,
@@ -128,6 +130,35 @@ def test_a_partition_table_missing_or_short_of_its_reported_rows_refuses_the_rep
     pd.testing.assert_frame_equal(read_scores(engine, "s", DAY), before, obj="the date after refusals")
     assert replace_from_staging(engine, "s", "st", DAY, "2", reported) == 30
     assert set(read_scores(engine, "s", DAY)["model_version"]) == {"2"}
+
+
+def test_moving_partitions_as_they_are_staged_checks_each_and_a_failure_keeps_the_date(engine):
+    """replace_as_staged (the path of databases with concurrent writers, never SQLite's: one writer)
+    refuses what replace_from_staging refuses, and a partition failing after others were moved
+    rolls the moved ones back with the delete."""
+    assert not moves_while_staging(engine), "SQLite's one writer would hold the workers' staging"
+    write_scores(engine, "s", scores(40, version="1"), DAY)
+    before = read_scores(engine, "s", DAY)
+    new = scores(30, version="2")
+    stage_scores(engine, "st", new.iloc[:20], 0, DAY, "2")
+    stage_scores(engine, "st", new.iloc[20:], 2, DAY, "2")
+
+    def failing_after_one():
+        yield 0, 20
+        raise RuntimeError("partition 2's worker died and no other could run it")
+
+    with pytest.raises(RuntimeError, match="partition 2's worker died"):
+        replace_as_staged(engine, "s", "st", DAY, "2", failing_after_one())
+    with pytest.raises(ValueError, match=r"missing: \[3\], unexpected: \[\]"):
+        replace_as_staged(engine, "s", "st", DAY, "2", iter([(0, 20), (3, 5)]))
+    with pytest.raises(ValueError, match="st_p2 holds 10 rows, but its partition staged 12"):
+        replace_as_staged(engine, "s", "st", DAY, "2", iter([(0, 20), (1, 0), (2, 12)]))
+    with pytest.raises(ValueError, match=r"missing: \[\], unexpected: \[2\]"):  # staged, never reported
+        replace_as_staged(engine, "s", "st", DAY, "2", iter([(0, 20)]))
+    pd.testing.assert_frame_equal(read_scores(engine, "s", DAY), before, obj="the date after refusals")
+    assert replace_as_staged(engine, "s", "st", DAY, "2", iter([(2, 10), (1, 0), (0, 20)])) == 30
+    expected = new.astype({names.ID: str}).sort_values(names.ID, ignore_index=True)
+    pd.testing.assert_frame_equal(read_scores(engine, "s", DAY), expected, obj="moved in finishing order")
 
 
 def test_staging_left_by_a_killed_run_is_found_and_dropped_by_the_next_run_of_its_date_only(engine, caplog):
