@@ -118,8 +118,9 @@ def stage_costs(model_dir: Path, workdir: Path, partitions: int) -> dict:
     }
 
 
-def one_run(model_dir: Path, workdir: Path, customers: int, workers: int) -> dict:
-    """`run.py score` with engine dask, minus ZenML: the same adapter calls as steps/score.py."""
+def one_run(model_dir: Path, workdir: Path, customers: int, workers: int, url: str | None = None) -> dict:
+    """`run.py score` with engine dask, minus ZenML: the same adapter calls as steps/score.py, into
+    a fresh SQLite file in ``workdir``, or into the database at ``url`` (scores_write.py's runs)."""
     import adapters.dask_scoring as dask_scoring
     from adapters.dask_cluster import dask_client
     from adapters.state import StatePaths
@@ -129,6 +130,7 @@ def one_run(model_dir: Path, workdir: Path, customers: int, workers: int) -> dic
     database = StatePaths(workdir).scores_db  # the work dir stands in for the state dir
     for path in (database, database.with_name(database.name + "-journal")):
         path.unlink(missing_ok=True)
+    url = url or f"sqlite:///{database}"
     data = DataSettings()  # the demo source
     scoring = ScoringSettings(
         customers=customers, dask={"workers": workers, "partition_rows": PARTITION_ROWS}
@@ -148,9 +150,7 @@ def one_run(model_dir: Path, workdir: Path, customers: int, workers: int) -> dic
     with dask_client(scoring.dask) as client:
         ready = time.perf_counter()
         partitions = dask_scoring.feature_partitions(data, scoring, DAY, ROOT)
-        scored = dask_scoring.score_on_cluster(
-            client, partitions, shipped, data, "customer_scores", f"sqlite:///{database}", DAY
-        )
+        scored = dask_scoring.score_on_cluster(client, partitions, shipped, data, "customer_scores", url, DAY)
         written, labels = scored.rows, scored.labels
         done = time.perf_counter()
         peaks = client.run(worker_peak_rss_mb)
@@ -164,11 +164,11 @@ def one_run(model_dir: Path, workdir: Path, customers: int, workers: int) -> dic
         "rows_per_s": round(written / seconds),
         "rows_per_s_per_worker": round(written / seconds / workers),
         "cluster_start_s": round(ready - started, 1),
-        "replace_transaction_s": round(timed["replace_s"], 1),
+        "replace_transaction_s": round(timed["replace_s"], 1) if timed else None,
         "label_counts": {str(k): int(v) for k, v in labels.items()},
         "worker_peak_rss_mb": sorted(peaks.values()),
         "driver_peak_rss_mb": peak_rss_mb(),
-        "database_mb": round(database.stat().st_size / 1024**2),
+        "database_mb": round(database.stat().st_size / 1024**2) if database.exists() else None,
     }
 
 

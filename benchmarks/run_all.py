@@ -208,6 +208,23 @@ def scores_write_rows(r: dict) -> list[str]:
         f"SQLAlchemy Core executemany: {shown(pg['sqlalchemy_core_executemany'])} | "
         f"{r['speedup_vs']['executemany']:.1f}× executemany, {r['speedup_vs']['pandas_to_sql']:.1f}× "
         f"pandas, {r['speedup_vs']['sqlalchemy_core_executemany']:.1f}× Core; {same} |"
+    ] + dask_postgresql_rows(r["dask_postgresql"])
+
+
+def dask_postgresql_rows(d: dict) -> list[str]:
+    best, ratio = d["best"], d["time_as_staged_vs_after"]
+
+    def shown(key: str) -> str:
+        return f"{best[key]['rows_per_s']:,} rows/s ({best[key]['seconds']:.1f} s)"
+
+    same = "the same labels both ways" if d["same_rows_both_ways"] else "**the labels differ**"
+    return [
+        f"| Nightly scoring on Dask into PostgreSQL, {d['customers']:,} customers | each partition moved "
+        f"as it finishes, in the date's one transaction: 1 worker {shown('1_as_staged')}, 2 workers "
+        f"{shown('2_as_staged')} | moved after the last partition is staged (SQLite's way, and "
+        f"PostgreSQL's before): 1 worker {shown('1_after_staging')}, 2 workers "
+        f"{shown('2_after_staging')} | time {ratio['1_workers']:.2f}× (1 worker), "
+        f"{ratio['2_workers']:.2f}× (2 workers); {same} |"
     ]
 
 

@@ -7,12 +7,21 @@ compiled INSERT (what write_scores ran before), pandas' `DataFrame.to_sql` (its 
 SQLAlchemy Core's executemany (insertmanyvalues batches); and the same calls on SQLite. Every way
 must leave the same rows (count and sum of probabilities); ROUNDS rounds, the fastest of each.
 
-    python benchmarks/scores_write.py [--rows 1000000] [--rounds 3] [--smoke]
+Then `engine: dask` end to end into that server (dask_scoring.py's run: CUSTOMERS demo customers
+generated, scored and staged on a LocalCluster of 1 and of 2 workers, each run its own process):
+the date's transaction moving each partition as it finishes (`replace_as_staged`, what PostgreSQL
+gets) against moving them all after the last one is staged (`replace_from_staging`, SQLite's way
+and PostgreSQL's before), alternating, the fastest of ROUNDS each.
+
+    python benchmarks/scores_write.py [--rows 1000000] [--customers 2000000] [--rounds 3] [--smoke]
+                                      [--state DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import tempfile
 import time
@@ -139,20 +148,78 @@ def measure(url: str, frame, rounds: int, only: tuple[str, ...]) -> dict:
     return out
 
 
+def dask_run(url: str, state: Path, customers: int, workers: int, moving: bool) -> dict:
+    """One `engine: dask` run into ``url`` (in its own process: the child's --dask-run)."""
+    import sqlalchemy as sa
+    from dask_scoring import one_run  # benchmarks/dask_scoring.py
+
+    import adapters.dask_scoring as adapter
+    from adapters.scores_db import scores_table
+
+    if not moving:  # the way SQLite moves them: all at once after the last partition is staged
+        adapter.moves_while_staging = lambda engine: False
+    engine = sa.create_engine(url)
+    try:  # a fresh table, as one_run's fresh SQLite file (a replaced date leaves dead rows behind)
+        scores_table("customer_scores").drop(engine, checkfirst=True)
+    finally:
+        engine.dispose()
+    run = one_run(state / "export", state / "dask-bench", customers, workers, url)
+    return {key: run[key] for key in ("workers", "rows", "seconds", "rows_per_s", "label_counts")}
+
+
+def dask_part(args, url: str) -> dict:
+    from common import helper, run_json, trained_state
+
+    env, _ = trained_state(args.state)
+    helper(env, str(args.state / "export"))
+    runs: dict = {}
+    for _ in range(args.rounds):
+        for workers in (1, 2):
+            for way, moving in (("as_staged", "1"), ("after_staging", "0")):
+                command = [sys.executable, __file__, "--dask-run", str(workers), moving, url,
+                           "--customers", str(args.customers), "--state", str(args.state)]  # fmt: skip
+                run = run_json(command, ROOT, timeout=1800)
+                runs.setdefault(f"{workers}_{way}", []).append(run)
+                print(f"dask {workers} worker(s), moved {way}: {run['seconds']} s", flush=True)
+    best = {key: min(found, key=lambda run: run["seconds"]) for key, found in runs.items()}
+    return {
+        "customers": args.customers,
+        "best": best,
+        "rounds_s": {key: [run["seconds"] for run in found] for key, found in runs.items()},
+        "time_as_staged_vs_after": {
+            f"{workers}_workers": round(
+                best[f"{workers}_as_staged"]["seconds"] / best[f"{workers}_after_staging"]["seconds"], 2
+            )
+            for workers in (1, 2)
+        },
+        "same_rows_both_ways": len({json.dumps(run["label_counts"], sort_keys=True) for run in best.values()})
+        == 1,
+    }
+
+
 def main() -> None:
+    os.environ.pop("DASK_SCHEDULER_ADDRESS", None)  # LocalClusters of the measured sizes
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--customers", type=int, default=2_000_000, help="of the Dask runs")
     parser.add_argument("--smoke", action="store_true", help="20,000 rows, one round, not recorded")
+    parser.add_argument("--state", type=Path, default=Path("/tmp/andamio-bench/state"))
+    parser.add_argument("--dask-run", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.dask_run:
+        workers, moving, url = args.dask_run
+        print(json.dumps(dask_run(url, args.state, args.customers, int(workers), moving == "1")))
+        return
     if args.smoke:
-        args.rows, args.rounds = 20_000, 1
+        args.rows, args.rounds, args.customers = 20_000, 1, 20_000
     from tests.e2e.postgres import postgres_server
 
     frame = score_rows(args.rows)
     with tempfile.TemporaryDirectory() as tmp, postgres_server() as url:
         postgresql = measure(url, frame, args.rounds, tuple(ways(frame)))
         sqlite = measure(f"sqlite:///{tmp}/scores.sqlite", frame, args.rounds, ("write_scores", "staged"))
+        dask = dask_part(args, url)
     stored = {(run["rows"], run["probability_sum"]) for run in [*postgresql.values(), *sqlite.values()]}
     project = postgresql["write_scores"]["seconds"]
     peers = ("executemany", "pandas_to_sql", "sqlalchemy_core_executemany")
@@ -164,6 +231,7 @@ def main() -> None:
         "sqlite": sqlite,
         "same_rows_every_way": len(stored) == 1,
         "speedup_vs": {peer: round(postgresql[peer]["seconds"] / project, 1) for peer in peers},
+        "dask_postgresql": dask,
     }
     print(figure)
     if not args.smoke:
