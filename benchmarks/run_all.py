@@ -192,39 +192,31 @@ def dask_training_rows(r: dict) -> list[str]:
     ]
 
 
+def rate(run: dict) -> str:
+    return f"{run['rows_per_s']:,} rows/s ({run['seconds']:.1f} s)"
+
+
 def scores_write_rows(r: dict) -> list[str]:
-    pg, lite = r["postgresql"], r["sqlite"]
-
-    def shown(run: dict) -> str:
-        return f"{run['rows_per_s']:,} rows/s ({run['seconds']:.1f} s)"
-
+    pg, lite, speedup = r["postgresql"], r["sqlite"], r["speedup_vs"]
+    dask = r["dask_postgresql"]
+    best, ratio = dask["best"], dask["time_as_staged_vs_after"]
     same = "the same rows every way" if r["same_rows_every_way"] else "**the rows differ between ways**"
+    labels = "the same labels both ways" if dask["same_rows_both_ways"] else "**the labels differ**"
     return [
         f"| Writing the scores table, {r['rows']:,} rows, PostgreSQL | `write_scores` (psycopg binary "
-        f"COPY in the date's transaction): {shown(pg['write_scores'])}; staged in partitions of "
-        f"{r['partition_rows']:,} then one transaction: {shown(pg['staged'])}; SQLite: "
-        f"{shown(lite['write_scores'])} and {shown(lite['staged'])} staged | psycopg executemany (the "
-        f"call before): {shown(pg['executemany'])}; pandas `to_sql`: {shown(pg['pandas_to_sql'])}; "
-        f"SQLAlchemy Core executemany: {shown(pg['sqlalchemy_core_executemany'])} | "
-        f"{r['speedup_vs']['executemany']:.1f}× executemany, {r['speedup_vs']['pandas_to_sql']:.1f}× "
-        f"pandas, {r['speedup_vs']['sqlalchemy_core_executemany']:.1f}× Core; {same} |"
-    ] + dask_postgresql_rows(r["dask_postgresql"])
-
-
-def dask_postgresql_rows(d: dict) -> list[str]:
-    best, ratio = d["best"], d["time_as_staged_vs_after"]
-
-    def shown(key: str) -> str:
-        return f"{best[key]['rows_per_s']:,} rows/s ({best[key]['seconds']:.1f} s)"
-
-    same = "the same labels both ways" if d["same_rows_both_ways"] else "**the labels differ**"
-    return [
-        f"| Nightly scoring on Dask into PostgreSQL, {d['customers']:,} customers | each partition moved "
-        f"as it finishes, in the date's one transaction: 1 worker {shown('1_as_staged')}, 2 workers "
-        f"{shown('2_as_staged')} | moved after the last partition is staged (SQLite's way, and "
-        f"PostgreSQL's before): 1 worker {shown('1_after_staging')}, 2 workers "
-        f"{shown('2_after_staging')} | time {ratio['1_workers']:.2f}× (1 worker), "
-        f"{ratio['2_workers']:.2f}× (2 workers); {same} |"
+        f"COPY in the date's transaction): {rate(pg['write_scores'])}; staged in partitions of "
+        f"{r['partition_rows']:,} then one transaction: {rate(pg['staged'])}; SQLite: "
+        f"{rate(lite['write_scores'])} and {rate(lite['staged'])} staged | psycopg executemany (the "
+        f"call before): {rate(pg['executemany'])}; pandas `to_sql`: {rate(pg['pandas_to_sql'])}; "
+        f"SQLAlchemy Core executemany: {rate(pg['sqlalchemy_core_executemany'])} | "
+        f"{speedup['executemany']:.1f}× executemany, {speedup['pandas_to_sql']:.1f}× pandas, "
+        f"{speedup['sqlalchemy_core_executemany']:.1f}× Core; {same} |",
+        f"| Nightly scoring on Dask into PostgreSQL, {dask['customers']:,} customers | each partition "
+        f"moved as it finishes, in the date's one transaction: 1 worker {rate(best['1_as_staged'])}, "
+        f"2 workers {rate(best['2_as_staged'])} | moved after the last partition is staged (SQLite's "
+        f"way, and PostgreSQL's before): 1 worker {rate(best['1_after_staging'])}, 2 workers "
+        f"{rate(best['2_after_staging'])} | time {ratio['1_workers']:.2f}× (1 worker), "
+        f"{ratio['2_workers']:.2f}× (2 workers); {labels} |",
     ]
 
 
