@@ -218,7 +218,7 @@ def main() -> None:
     frame = score_rows(args.rows)
     with tempfile.TemporaryDirectory() as tmp, postgres_server() as url:
         postgresql = measure(url, frame, args.rounds, tuple(ways(frame)))
-        sqlite = measure(f"sqlite:///{tmp}/scores.sqlite", frame, args.rounds, ("write_scores", "staged"))
+        sqlite = measure(f"sqlite:///{tmp}/benchmark.sqlite", frame, args.rounds, ("write_scores", "staged"))
         dask = dask_part(args, url)
     stored = {(run["rows"], run["probability_sum"]) for run in [*postgresql.values(), *sqlite.values()]}
     project = postgresql["write_scores"]["seconds"]
