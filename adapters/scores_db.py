@@ -80,7 +80,7 @@ def _insert(conn: sa.Connection, target: sa.Table, scores: pd.DataFrame) -> int:
 def _copy(conn: sa.Connection, target: sa.Table, rows) -> int:
     """PostgreSQL (psycopg): the rows streamed by ``COPY ... FROM STDIN`` in binary format, psycopg's
     bulk load, on the connection's own transaction. A 100,000-row partition is staged in ~0.1 s
-    where executemany took ~1.7-2.4 s, a round trip per row (benchmarks/, figure 6). A failure is
+    where executemany took ~1.7-2.4 s, a round trip per row (benchmarks/, figure 9). A failure is
     raised as SQLAlchemy's error for it (e.g. IntegrityError), as an executed statement's would be."""
     preparer = conn.dialect.identifier_preparer
     columns = ", ".join(preparer.quote(column.name) for column in target.columns)

@@ -25,6 +25,7 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -60,9 +61,14 @@ def score_rows(rows: int):
 
 def ways(frame) -> dict:
     """Each way of writing ``frame`` as the date's rows of a fresh ``customer_scores`` table."""
-    import sqlalchemy as sa
 
-    from adapters.scores_db import replace_from_staging, scores_table, stage_scores, write_scores
+    from adapters.scores_db import (
+        drop_staging,
+        replace_from_staging,
+        scores_table,
+        stage_scores,
+        write_scores,
+    )
     from ml import names
 
     def project(engine):
@@ -73,33 +79,33 @@ def ways(frame) -> dict:
             part = frame.iloc[start : start + PARTITION_ROWS]
             stage_scores(engine, "customer_scores_staging_b", part, index, DAY, "7")
         replace_from_staging(engine, "customer_scores", "customer_scores_staging_b", DAY, "7")
-        for index in range(-(-len(frame) // PARTITION_ROWS)):
-            sa.Table(f"customer_scores_staging_b_p{index}", sa.MetaData()).drop(engine)
+        drop_staging(engine, "customer_scores_staging_b")
 
-    def rows_of(target, positional: bool):
-        columns = target.columns.keys()
-        values = [frame[c].astype(str) if c == names.ID else frame[c] for c in columns]
-        rows = zip(*(column.tolist() for column in values), strict=True)
-        return list(rows) if positional else [dict(zip(columns, row, strict=True)) for row in rows]
-
-    def executemany(engine):  # write_scores before COPY: the driver's executemany on plain tuples
+    @contextmanager
+    def replacing_the_date(engine):
+        """The peers' transaction, opened by deleting the date's rows as write_scores does."""
         target = scores_table("customer_scores")
         with engine.begin() as conn:
             conn.execute(target.delete().where(target.c.scoring_date == DAY.isoformat()))
-            insert = str(target.insert().compile(dialect=conn.dialect))
-            conn.exec_driver_sql(insert, rows_of(target, conn.dialect.positional))
+            yield target, conn
+
+    def executemany(engine):  # write_scores before COPY: the driver's executemany on plain rows
+        with replacing_the_date(engine) as (target, conn):
+            columns = target.columns.keys()
+            values = [frame[c].astype(str) if c == names.ID else frame[c] for c in columns]
+            rows = zip(*(column.tolist() for column in values), strict=True)
+            params = (
+                list(rows) if conn.dialect.positional else [dict(zip(columns, r, strict=True)) for r in rows]
+            )
+            conn.exec_driver_sql(str(target.insert().compile(dialect=conn.dialect)), params)
 
     def pandas_to_sql(engine):
-        target = scores_table("customer_scores")
-        with engine.begin() as conn:
-            conn.execute(target.delete().where(target.c.scoring_date == DAY.isoformat()))
+        with replacing_the_date(engine) as (_, conn):
             frame.astype({names.ID: str}).to_sql("customer_scores", conn, if_exists="append", index=False)
 
     def core_insertmanyvalues(engine):
-        target = scores_table("customer_scores")
         records = frame.astype({names.ID: str}).to_dict("records")
-        with engine.begin() as conn:
-            conn.execute(target.delete().where(target.c.scoring_date == DAY.isoformat()))
+        with replacing_the_date(engine) as (target, conn):
             conn.execute(target.insert(), records)
 
     return {
