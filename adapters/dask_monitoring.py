@@ -13,7 +13,7 @@ import pandas as pd
 
 from adapters.dask_scoring import ShippedModel
 from ml import names
-from ml.data.validation import DataValidationError, with_missing_markers
+from ml.data.validation import DataValidationError, as_declared
 from ml.evaluation import release_decisions
 from ml.monitoring import (
     LabelledOutcomes,
@@ -41,7 +41,7 @@ def scored_partition(
 ) -> tuple[pd.DataFrame, LabelledOutcomes | None]:
     """On a worker: one partition's features with the release's probability, and its labelled rows'
     outcomes; the same functions as check_drift on the whole window."""
-    frame = with_missing_markers(frame, data.missing_values)
+    frame = as_declared(frame, data)
     schema = shipped.schema
     decisions, proba = release_decisions(shipped.model, frame, schema, shipped.threshold)
     features = frame[schema.names].assign(**{names.DRIFT_PREDICTION: proba}).reset_index(drop=True)

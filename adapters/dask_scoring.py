@@ -25,7 +25,7 @@ from adapters.scores_db import (
 )
 from adapters.sources import flat_partitions
 from ml import names
-from ml.data.validation import DataValidationError, with_missing_markers
+from ml.data.validation import DataValidationError, as_declared
 from ml.features import FeatureSchema
 from ml.scoring import demo_partition, demo_partitions, score, unseen_categories
 from ml.settings import DataSettings, ScoringSettings
@@ -67,7 +67,7 @@ def stage_partition(
     staging: str,
 ) -> dict:
     """On a worker: score one partition and write its rows to the staging table."""
-    frame = with_missing_markers(frame, data.missing_values)
+    frame = as_declared(frame, data)
     if frame.empty:
         return {"rows": 0, "labels": {}, "unseen": {}}
     scores = score(

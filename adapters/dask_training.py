@@ -33,9 +33,9 @@ from adapters.sources import demo_id_ranges, ensure_demo_db, flat_partitions, re
 from ml import names
 from ml.data.validation import (
     DataValidationError,
+    as_declared,
     check_target_classes,
     check_training_rows,
-    with_missing_markers,
 )
 from ml.evaluation import data_fingerprint
 from ml.features import FeatureSchema, binary_target, build_customer_features
@@ -71,7 +71,7 @@ def demo_features(path: Path, first: int, last: int, as_of: date) -> pd.DataFram
 
 def keyed(frame: pd.DataFrame, index: int, data: DataSettings, training: TrainingSettings) -> pd.DataFrame:
     """On a worker: partition ``index`` checked, with each row's split key and split."""
-    frame = with_missing_markers(frame, data.missing_values)
+    frame = as_declared(frame, data)
     if frame.empty:
         return frame.assign(**{KEY: pd.Series(dtype=float), SPLIT: pd.Series(dtype=object)})
     check_training_rows(frame, data, f"{names.DATASET} (partition {index})")

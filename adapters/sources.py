@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from ml import names
 from ml.data.demo import DemoTables, generate_demo
-from ml.data.validation import with_missing_markers
+from ml.data.validation import as_declared
 from ml.settings import ConfigError, DataSettings, DemoSettings
 
 
@@ -154,15 +154,21 @@ def check_source(data: DataSettings, root: Path) -> None:
 
 
 def read_flat_table(data: DataSettings, root: Path) -> pd.DataFrame:
-    """Read the user's own flat table (CSV, Parquet or a SQL query); the values listed in
-    ``data.missing_values`` are read as missing."""
-    return with_missing_markers(_read_flat_table(data, root), data.missing_values)
+    """Read the user's own flat table (CSV, Parquet or a SQL query) as configs/project.yaml
+    describes it (``as_declared``: missing values, declared column kinds)."""
+    return as_declared(_read_flat_table(data, root), data)
+
+
+def text_columns(data: DataSettings) -> dict[str, type]:
+    """``dtype`` for reading a CSV: the columns declared categorical keep their text as written
+    (a zip code's leading zero, a code's "07")."""
+    return {column: str for column, kind in data.columns.items() if kind == "categorical"}
 
 
 def _read_flat_table(data: DataSettings, root: Path) -> pd.DataFrame:
     if data.source in ("csv", "parquet"):
         path = flat_file(data, root)
-        return pd.read_csv(path) if data.source == "csv" else pd.read_parquet(path)
+        return pd.read_csv(path, dtype=text_columns(data)) if data.source == "csv" else pd.read_parquet(path)
     if data.source == "sql":
         return read_sql_part(sql_source_url(data), SqlPart(str(data.sql_query), {}))
     raise DataSourceError(f"data.source {data.source!r} is not a flat-table source")
@@ -278,5 +284,5 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
         if data.source == "parquet":
             frame = dd.read_parquet(str(path))
         else:
-            frame = dd.read_csv(str(path), blocksize="64MB")
+            frame = dd.read_csv(str(path), blocksize="64MB", dtype=text_columns(data))
         return list(frame.to_delayed())

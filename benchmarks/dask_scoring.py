@@ -63,7 +63,7 @@ def stage_costs(model_dir: Path, workdir: Path, partitions: int) -> dict:
     from adapters.dask_scoring import scores_engine
     from adapters.scores_db import replace_from_staging, stage_scores
     from ml import names
-    from ml.data.validation import with_missing_markers
+    from ml.data.validation import as_declared
     from ml.features import build_customer_features
     from ml.scoring import demo_partition_tables, score, unseen_categories
     from ml.settings import DataSettings, ScoringSettings
@@ -91,7 +91,7 @@ def stage_costs(model_dir: Path, workdir: Path, partitions: int) -> dict:
             PARTITION_ROWS,
         )  # fmt: skip
         frame = timed("features", build_customer_features, tables.customers, tables.sales, DAY)
-        frame = with_missing_markers(frame, data.missing_values)
+        frame = as_declared(frame, data)
         scored = timed(
             "score", score, shipped.model, frame, shipped.schema, shipped.threshold, shipped.version, DAY,
             data.id_column,

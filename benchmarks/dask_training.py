@@ -149,13 +149,13 @@ def on_dask(folder: Path, workers: int) -> dict:
 def in_one_process(folder: Path) -> dict:
     import pandas as pd
 
-    from ml.data.validation import with_missing_markers
+    from ml.data.validation import as_declared
     from ml.training import split_dataset, train_model
 
     data, training = settings(folder, "pandas", 1)
     seconds = {}
     start = time.perf_counter()
-    table = with_missing_markers(pd.read_parquet(folder), data.missing_values)
+    table = as_declared(pd.read_parquet(folder), data)
     seconds["read"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
     split = split_dataset(table, data.target_column, training.split, training.seed)

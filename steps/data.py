@@ -10,7 +10,7 @@ from adapters.dask_cluster import dask_client
 from adapters.dask_training import split_on_cluster, train_keys_on_cluster
 from adapters.sources import ensure_demo_db, read_demo_tables, read_flat_table
 from ml import names
-from ml.data.validation import validate_demo_tables, validate_training_table
+from ml.data.validation import as_declared, validate_demo_tables, validate_training_table
 from ml.evaluation import data_fingerprint
 from ml.features import FeatureSchema, build_customer_features
 from ml.settings import DataSettings, TrainingSettings
@@ -38,7 +38,7 @@ def engineer_features(
 ) -> Annotated[pd.DataFrame, names.DATASET]:
     """Customer-level aggregates of the sales joined to the customers, then schema checks."""
     as_of = data.demo.as_of if data.source == "demo" else None
-    dataset = build_customer_features(customers, sales, as_of)
+    dataset = as_declared(build_customer_features(customers, sales, as_of), data)
     validate_training_table(dataset, data, table=names.DATASET)
     log_version_metadata({names.DATA_FINGERPRINT: data_fingerprint(dataset)})
     return dataset

@@ -11,6 +11,7 @@ from zenml.logger import get_logger
 from adapters.scores_db import clear_left_behind, write_scores
 from adapters.sources import database_url, read_flat_table
 from ml import names
+from ml.data.validation import as_declared
 from ml.scoring import demo_customers, resolve_day, score, unseen_categories
 from ml.settings import DataSettings, ScoringSettings
 from registry.release import production_release
@@ -29,7 +30,7 @@ def load_current(
     data: DataSettings, scoring: ScoringSettings, day: str
 ) -> Annotated[pd.DataFrame, names.SCORING_DATASET]:
     if data.source == "demo":
-        return demo_customers(data, scoring, date.fromisoformat(day))
+        return as_declared(demo_customers(data, scoring, date.fromisoformat(day)), data)
     return read_flat_table(data, project_root())
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
 import pandas as pd
 
 from ml import names
@@ -72,6 +75,44 @@ def with_missing_markers(frame: pd.DataFrame, markers: tuple[str, ...]) -> pd.Da
         cleaned = series.mask(found)
         out[column] = pd.to_numeric(cleaned) if _not_numbers(cleaned).empty else cleaned
     return out
+
+
+def _number_text(value: object) -> str:
+    """A number as the text of a category: 5, 5.0 and True read "5", "5" and "True"; 2.5 "2.5"."""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    number = float(value)  # type: ignore[arg-type]
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def _numbers_as_text(series: pd.Series) -> bool:
+    """Text (or objects) every one of whose values reads as a number, e.g. a SQL column of digits."""
+    if is_numeric(series) or pd.api.types.is_bool_dtype(series) or not series.notna().any():
+        return False
+    return _not_numbers(series).empty
+
+
+def as_declared(frame: pd.DataFrame, data: DataSettings) -> pd.DataFrame:
+    """The table as configs/project.yaml describes it: the values of ``data.missing_values`` read
+    as missing, then each column declared under ``data.columns`` holding its kind of value. A
+    column declared categorical that holds numbers (codes, zip codes, ratings) holds them as text,
+    the same text whatever the source or partition stored (an integral 5.0 and 5 both read "5"), so
+    the model learns categories, not an order; one declared numeric that holds text reading as
+    numbers holds the numbers. Anything else is left for ``check_columns`` to name."""
+    frame = with_missing_markers(frame, data.missing_values)
+    changes = {}
+    for column, kind in data.columns.items():
+        if column not in frame.columns:
+            continue
+        series = frame[column]
+        if kind == "categorical" and (is_numeric(series) or pd.api.types.is_bool_dtype(series)):
+            values = series.astype(object)
+            changes[column] = values.map(_number_text, na_action="ignore").where(values.notna(), np.nan)
+        elif kind == "numeric" and _numbers_as_text(series):
+            changes[column] = pd.to_numeric(series.astype(object).where(series.notna()))
+    return frame.assign(**changes) if changes else frame
 
 
 def _kind_matches(series: pd.Series, kind: str) -> bool:

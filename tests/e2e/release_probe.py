@@ -56,6 +56,7 @@ def main(model_name: str) -> None:
     recomputed = classification_metrics(rows["truth"], rows["proba"], release.threshold, rows["decisions"])
     out = {
         "record": release.record,
+        "schema": release.schema.to_dict(),
         "recorded_confusion_matrix": evaluation[names.CONFUSION_MATRIX],
         "recomputed_confusion_matrix": recomputed[names.CONFUSION_MATRIX],
         "test": rows,

@@ -119,3 +119,37 @@ def test_a_missing_file_is_found_before_a_run_with_the_path_and_the_fix(tmp_path
     check_source(
         DataSettings(source="sql", sql_url="sqlite:///x.db", sql_query="SELECT 1", **COMMON), tmp_path
     )
+
+
+@pytest.mark.parametrize("source", ["csv", "parquet", "sql"])
+def test_codes_declared_categorical_are_categories_from_every_source_and_partition(tmp_path: Path, source):
+    """Zip codes stored as numbers (Parquet, SQL) or written with a leading zero (CSV), declared
+    categorical: text categories, a CSV's as written; the Dask engines' partitions read alike."""
+    import dask
+
+    from adapters.sources import flat_partitions
+    from ml.data.validation import as_declared
+
+    raw = TABLE.assign(zip=[7030, 10001, None], rating=[1.0, 2.0, 2.0])
+    (tmp_path / "data").mkdir()
+    settings = {"csv": {"path": "data/t.csv"}, "parquet": {"path": "data/t.parquet"}}.get(source, {})
+    if source == "csv":
+        raw.assign(zip=["07030", "10001", None]).to_csv(tmp_path / "data/t.csv", index=False)
+    elif source == "parquet":
+        raw.to_parquet(tmp_path / "data/t.parquet", index=False)
+    else:
+        settings = {"sql_url": f"sqlite:///{tmp_path}/db.sqlite", "sql_query": "SELECT * FROM t"}
+        engine = sa.create_engine(settings["sql_url"])
+        raw.to_sql("t", engine, index=False)
+        engine.dispose()
+    data = DataSettings(
+        source=source, columns={"zip": "categorical", "rating": "categorical"}, **settings, **COMMON
+    )
+    frame = read_flat_table(data, tmp_path)
+    written = {"csv": ["07030", "10001"], "parquet": ["7030", "10001"], "sql": ["7030", "10001"]}[source]
+    assert frame["zip"].tolist()[:2] == written and pd.isna(frame["zip"].iloc[2]), frame["zip"].tolist()
+    assert frame["rating"].tolist() == (["1.0", "2.0", "2.0"] if source == "csv" else ["1", "2", "2"])
+    same(frame.drop(columns=["zip", "rating"]))
+    parts = dask.compute(*flat_partitions(data, 2, tmp_path, "scoring.engine"), scheduler="sync")
+    on_dask = pd.concat([as_declared(part, data) for part in parts]).sort_values("cid", ignore_index=True)
+    pd.testing.assert_frame_equal(on_dask, frame.sort_values("cid", ignore_index=True), check_dtype=False)

@@ -4,11 +4,13 @@ import pytest
 from ml.data.demo import generate_demo
 from ml.data.validation import (
     DataValidationError,
+    as_declared,
     check_feature_columns,
     validate_demo_tables,
     validate_training_table,
     with_missing_markers,
 )
+from ml.features import infer_schema
 from ml.settings import DataSettings
 
 CSV = DataSettings(
@@ -126,3 +128,38 @@ def test_a_categorical_with_about_one_value_per_row_is_refused_unless_declared()
         check_feature_columns(frame, ["email", "plan"], CSV, "dataset_train")
     declared = CSV.model_copy(update={"columns": {"email": "categorical"}})
     check_feature_columns(frame, ["email", "plan"], declared, "dataset_train")
+
+
+def test_codes_declared_categorical_read_alike_whatever_type_stored_them():
+    """Occupation codes stored as int64, as float64 beside a missing value (a CSV block or SQL
+    partition with a NULL) or as pandas' Int64: declared categorical, each reads the same text, so
+    every source, partition and request names a category alike; undeclared columns stay as read."""
+    settings = CSV.model_copy(update={"columns": {"occupation": "categorical", "visits": "numeric"}})
+    stored = {
+        "int64": pd.Series([1, 2, 6, 2]),
+        "float64": pd.Series([1.0, 2.0, 6.0, None]),
+        "Int64": pd.Series([1, 2, None, 2], dtype="Int64"),
+    }
+    read = {}
+    for name, codes in stored.items():
+        frame = as_declared(table(occupation=codes, visits=["3", " 4 ", None, "10"]), settings)
+        assert frame["occupation"].dtype == object, (name, frame.dtypes)
+        read[name] = frame["occupation"].tolist()
+        assert frame["visits"].tolist()[:2] == [3, 4] and frame["visits"].isna().sum() == 1, frame["visits"]
+        pd.testing.assert_series_equal(frame["x"], table()["x"])  # undeclared: untouched
+        check_feature_columns(frame, ["occupation", "visits", "x"], settings, "dataset_train")
+    assert read["int64"] == ["1", "2", "6", "2"], read
+    assert read["float64"][:3] == ["1", "2", "6"] and pd.isna(read["float64"][3]), read
+    assert read["Int64"][:2] == ["1", "2"] and pd.isna(read["Int64"][2]), read
+    spec = infer_schema(
+        as_declared(table(occupation=stored["int64"]), settings), ["occupation"], settings, "no"
+    )
+    assert spec.categorical == ["occupation"] and spec.features[0].categories == ("1", "2", "6"), spec
+
+
+def test_a_declared_numeric_column_of_text_with_words_is_left_to_be_named():
+    settings = CSV.model_copy(update={"columns": {"x": "numeric"}})
+    frame = as_declared(table(x=["1.5", "n/a", "3", "4"]), settings)
+    assert frame["x"].tolist() == ["1.5", "n/a", "3", "4"], "not numbers: the check names 'n/a'"
+    with pytest.raises(DataValidationError, match=r"1 of its 4 values are not numbers, e.g. \['n/a'\]"):
+        validate_training_table(frame, settings)
