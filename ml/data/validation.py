@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 
 from ml import names
-from ml.features import is_numeric
+from ml.features import is_numeric, number_text
 from ml.settings import DataSettings
 
 # The demo tables' contract: column -> "numeric" | "categorical" | "datetime" | "boolean".
@@ -77,16 +75,6 @@ def with_missing_markers(frame: pd.DataFrame, markers: tuple[str, ...]) -> pd.Da
     return out
 
 
-def _number_text(value: object) -> str:
-    """A number as the text of a category: 5, 5.0 and True read "5", "5" and "True"; 2.5 "2.5"."""
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    number = float(value)  # type: ignore[arg-type]
-    return str(int(number)) if number.is_integer() else repr(number)
-
-
 def _numbers_as_text(series: pd.Series) -> bool:
     """Text (or objects) every one of whose values reads as a number, e.g. a SQL column of digits."""
     if is_numeric(series) or pd.api.types.is_bool_dtype(series) or not series.notna().any():
@@ -100,16 +88,18 @@ def as_declared(frame: pd.DataFrame, data: DataSettings) -> pd.DataFrame:
     column declared categorical that holds numbers (codes, zip codes, ratings) holds them as text,
     the same text whatever the source or partition stored (an integral 5.0 and 5 both read "5"), so
     the model learns categories, not an order; one declared numeric that holds text reading as
-    numbers holds the numbers. Anything else is left for ``check_columns`` to name."""
+    numbers holds the numbers. Anything else is left for ``check_columns`` to name. The target is a
+    category whatever stored it: a vote of 0.0/1.0 (SQL REAL, a CSV with a blank) has the labels
+    "0" and "1", as ``positive_label: "1"`` names them."""
     frame = with_missing_markers(frame, data.missing_values)
     changes = {}
-    for column, kind in data.columns.items():
+    for column, kind in {**data.columns, data.target_column: "categorical"}.items():
         if column not in frame.columns:
             continue
         series = frame[column]
         if kind == "categorical" and (is_numeric(series) or pd.api.types.is_bool_dtype(series)):
             values = series.astype(object)
-            changes[column] = values.map(_number_text, na_action="ignore").where(values.notna(), np.nan)
+            changes[column] = values.map(number_text, na_action="ignore").where(values.notna(), np.nan)
         elif kind == "numeric" and _numbers_as_text(series):
             changes[column] = pd.to_numeric(series.astype(object).where(series.notna()))
     return frame.assign(**changes) if changes else frame

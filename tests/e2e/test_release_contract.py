@@ -3,9 +3,10 @@
 For non-default configurations (a fairness-mitigated LightGBM release at a 0.4 threshold; a logistic
 regression at a 0.65 threshold trained from a CSV without an id column; a table that is not ours,
 statsmodels' `fair`, as a CSV with text ids, its own target and labels, a numeric sensitive column and
-occupation codes declared categorical), the same rows get the same probability and the same label in
-the evaluation of the test split, in the nightly scores table, from `/predict` on a real server, and
-in the monitoring step's decisions.
+occupation codes declared categorical; another, `anes96`, as a SQL table without ids whose target is
+stored as REAL 0.0/1.0), the same rows get the same probability and the same label in the evaluation
+of the test split, in the nightly scores table, from `/predict` on a real server, and in the
+monitoring step's decisions.
 """
 
 from __future__ import annotations
@@ -63,33 +64,56 @@ CONFIGS = {
         "training": {"decision_threshold": 0.55},
         "artifact": names.MODEL,
     },
+    "public_anes96_sql": {
+        "public": "anes96",
+        "training": {"decision_threshold": 0.45, "fairness": {**LENIENT_FAIRNESS, "mitigation": "none"}},
+        "artifact": names.MODEL,
+    },
 }
-# statsmodels' `fair` (6,366 married women, 1974): whether one had an affair, from her marriage's
-# rating, age, years married, children, religiousness, education and both occupations (codes 1-6).
+# Tables that are not ours, public data sets statsmodels ships, as a user would bring them.
+# `fair` (6,366 married women, 1974): whether one had an affair, from her marriage's rating, age,
+# years married, children, religiousness, education and both occupations (codes 1-6).
 FAIR_CODES = ("occupation", "occupation_husb")
 
 
-def fair_project_config(state, project):
-    """The project config of a user whose table is statsmodels' `fair` as a CSV: text ids, a target
-    of her own (had_affair: yes/no), religiousness (1-4) the sensitive column, the occupations
-    declared categorical (codes written as numbers, 1.0-6.0: categories, not an order)."""
+def public_project_config(state, project, name):
+    """The project config of a user whose table is a public data set. ``fair``: a CSV with text
+    ids, a target of her own (had_affair: yes/no), religiousness (1-4) the sensitive column, the
+    occupations declared categorical (codes written as numbers, 1.0-6.0: categories, not an
+    order). ``anes96`` (944 voters, 1996): a SQL table (SQLite) without an id column whose target,
+    the vote, is stored as REAL 0.0/1.0 (positive_label "1"), age the sensitive column."""
     import statsmodels.api as sm
 
-    table = sm.datasets.fair.load_pandas().data
-    table.insert(0, "respondent", [f"R{i:05d}" for i in range(len(table))])
-    table["had_affair"] = np.where(table.pop("affairs") > 0, "yes", "no")
-    table.to_csv(state / "fair.csv", index=False)
     raw = yaml.safe_load(project.read_text())
-    raw["data"] = {
-        "source": "csv",
-        "path": str(state / "fair.csv"),
-        "target_column": "had_affair",
-        "positive_label": "no",
-        "id_column": "respondent",
-        "sensitive_features": ["religious"],
-        "columns": dict.fromkeys(FAIR_CODES, "categorical"),
-    }
-    path = state / "project_fair.yaml"
+    if name == "fair":
+        table = sm.datasets.fair.load_pandas().data
+        table.insert(0, "respondent", [f"R{i:05d}" for i in range(len(table))])
+        table["had_affair"] = np.where(table.pop("affairs") > 0, "yes", "no")
+        table.to_csv(state / "fair.csv", index=False)
+        raw["data"] = {
+            "source": "csv",
+            "path": str(state / "fair.csv"),
+            "target_column": "had_affair",
+            "positive_label": "no",
+            "id_column": "respondent",
+            "sensitive_features": ["religious"],
+            "columns": dict.fromkeys(FAIR_CODES, "categorical"),
+        }
+    else:
+        url = f"sqlite:///{state / 'anes96.sqlite'}"
+        engine = sa.create_engine(url)
+        sm.datasets.anes96.load_pandas().data.to_sql("voters", engine, index=False)
+        engine.dispose()
+        raw["data"] = {
+            "source": "sql",
+            "sql_url": url,
+            "sql_query": "SELECT * FROM voters",
+            "target_column": "vote",
+            "positive_label": "1",
+            "id_column": "",
+            "sensitive_features": ["age"],
+        }
+    path = state / f"project_{name}.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
 
@@ -115,7 +139,7 @@ def released(request, tmp_path_factory):
     if "csv" in config:
         project = csv_project_config(state, project, **config["csv"])
     if "public" in config:
-        project = fair_project_config(state, project)
+        project = public_project_config(state, project, config["public"])
     training = _training(state, name, config["training"])
     port = local_server.free_port()
     serving = state / "serving.yaml"
@@ -132,12 +156,13 @@ def released(request, tmp_path_factory):
         probe = run_json([sys.executable, "-m", "tests.e2e.release_probe", MODEL_NAME], PROJECT_ROOT, env)
         url = f"http://127.0.0.1:{port}"
         served = {part: _predict_all(url, probe[part]["records"]) for part in ("test", "scoring")}
-        categorical = next(f["name"] for f in probe["schema"]["features"] if f["kind"] == "categorical")
-        record = {**probe["test"]["records"][0], categorical: 2}  # a category sent as a number
-        served["number_for_category"] = (
-            categorical,
-            local_server.http_json(f"{url}/predict", {"records": [record]}),
-        )
+        categorical = [f["name"] for f in probe["schema"]["features"] if f["kind"] == "categorical"]
+        if categorical:  # a category sent as a number
+            record = {**probe["test"]["records"][0], categorical[0]: 2}
+            served["number_for_category"] = (
+                categorical[0],
+                local_server.http_json(f"{url}/predict", {"records": [record]}),
+            )
         engine = sa.create_engine(f"sqlite:///{state / 'project' / 'scores.sqlite'}")
         table = read_scores(engine, "customer_scores", date.fromisoformat(DAY))
         engine.dispose()
@@ -191,16 +216,24 @@ def test_the_release_records_the_configured_threshold_and_candidate(released):
     assert len(reference["config_sha256"]) == 64, reference
 
 
-def test_declared_columns_keep_their_kind_and_the_api_takes_categories_as_text(released):
+def test_columns_keep_their_declared_kind_and_the_api_takes_categories_as_text(released):
     """A column declared under data.columns is what the model reads it as: codes written as numbers
-    and declared categorical are categories (the CSV's text), not an order; the served API takes a
-    category as its text and refuses a number with a 400 naming the field and the categories."""
-    schema = {spec["name"]: spec for spec in released["probe"]["schema"]["features"]}
-    if "public" in released["config"]:
+    and declared categorical are categories (the CSV's text), not an order; a target stored as REAL
+    0.0/1.0 has the labels "0" and "1". The served API takes a category as its text and refuses a
+    number with a 400 naming the field and the categories."""
+    probe, public = released["probe"], released["config"].get("public")
+    schema = {spec["name"]: spec for spec in probe["schema"]["features"]}
+    if public == "fair":
         for column in FAIR_CODES:
             assert schema[column]["kind"] == "categorical", schema[column]
             assert schema[column]["categories"] == [f"{code}.0" for code in range(1, 7)], schema[column]
         assert schema["rate_marriage"]["kind"] == "numeric", schema["rate_marriage"]
+    if public == "anes96":
+        labels = (probe["schema"]["positive_label"], probe["schema"]["negative_label"])
+        assert labels == ("1", "0") and set(released["table"][names.TARGET]) == {"0", "1"}, labels
+        assert {spec["kind"] for spec in schema.values()} == {"numeric"}, schema
+        assert "number_for_category" not in released["served"]
+        return
     column, (status, body) = released["served"]["number_for_category"]
     assert status == 400, (status, body)
     assert [d["loc"] for d in body["detail"]] == [["records", 0, column]], body

@@ -89,7 +89,11 @@ def client():
 
 
 def expected_split(table: pd.DataFrame, data: DataSettings, training: TrainingSettings) -> dict:
-    """What the cluster must bring back, computed on the whole pandas table."""
+    """What the cluster must bring back, computed on the whole pandas table as the pandas engine
+    reads it (``as_declared``: a 0/1 target has the labels "0" and "1")."""
+    from ml.data.validation import as_declared
+
+    table = as_declared(table, data)
     keys = split_keys(table[data.id_column], training.seed)
     bands = split_bands(keys, training.split)
     ordered = table.assign(_key=keys, _band=bands).sort_values("_key")

@@ -10,7 +10,7 @@ from ml.data.validation import (
     validate_training_table,
     with_missing_markers,
 )
-from ml.features import infer_schema
+from ml.features import binary_target, infer_schema
 from ml.settings import DataSettings
 
 CSV = DataSettings(
@@ -163,3 +163,15 @@ def test_a_declared_numeric_column_of_text_with_words_is_left_to_be_named():
     assert frame["x"].tolist() == ["1.5", "n/a", "3", "4"], "not numbers: the check names 'n/a'"
     with pytest.raises(DataValidationError, match=r"1 of its 4 values are not numbers, e.g. \['n/a'\]"):
         validate_training_table(frame, settings)
+
+
+@pytest.mark.parametrize("stored", [[1.0, 0.0, 0.0, 1.0], [1, 0, 0, 1], [True, False, False, True]])
+def test_a_target_stored_as_numbers_has_the_labels_positive_label_names(stored):
+    """A vote stored as 0.0/1.0 (SQL REAL, a CSV with a blank cell), 0/1 or booleans: its labels
+    are "0"/"1" ("False"/"True"), so positive_label "1" names one and the other is the negative."""
+    positive = "True" if isinstance(stored[0], bool) else "1"
+    settings = CSV.model_copy(update={"target_column": "vote", "positive_label": positive})
+    frame = as_declared(table(churned=["a", "b", "c", "d"]).assign(vote=stored), settings)
+    negative = validate_training_table(frame, settings)
+    assert negative == ("False" if positive == "True" else "0"), negative
+    assert binary_target(frame["vote"], positive).tolist() == [1, 0, 0, 1]
