@@ -112,13 +112,13 @@ def test_what_can_be_checked_before_a_run_stops_it_in_one_paragraph(project):
 
 
 def test_a_failed_training_is_listed_as_failed_and_nothing_crashes(project):
-    # A failure only the run can find: the data do not match a declared column type.
+    # A failure only the run can find: the data do not match a declared column type (text declared numeric).
     declared = project["state"] / "declared.yaml"
     raw = yaml.safe_load(project["config"].read_text())
-    raw["data"]["columns"] = {"age": "categorical"}
+    raw["data"]["columns"] = {"region": "numeric"}
     declared.write_text(yaml.safe_dump(raw))
     failed = run_cli(PROJECT_ROOT, project["env"], "train", "--project", str(declared))
-    assert failed.returncode == 2 and "column 'age'" in failed.stderr, failed.stderr[-3000:]
+    assert failed.returncode == 2 and "column 'region'" in failed.stderr, failed.stderr[-3000:]
     # the cause and where the full log is, without ZenML's traceback on the console
     assert "Traceback" not in failed.stdout + failed.stderr, failed.stdout[-3000:]
     log = Path(re.search(r"full log, tracebacks included: (\S+)", failed.stderr).group(1))

@@ -24,11 +24,11 @@ CSV_ROWS = 800
 @pytest.fixture(scope="module")
 def trained(demo_release):
     """Version 1: the demo project's release (tests/e2e/conftest.py); version 2: a training that
-    fails (the data do not match a declared column type)."""
+    fails (a text column declared numeric: the data do not match the declaration)."""
     state, env, project = demo_release["state"], demo_release["env"], demo_release["project"]
     declared = state / "declared.yaml"
     raw = yaml.safe_load(project.read_text())
-    raw["data"]["columns"] = {"age": "categorical"}
+    raw["data"]["columns"] = {"region": "numeric"}
     declared.write_text(yaml.safe_dump(raw))
     failed = run_cli(PROJECT_ROOT, env, "train", "--project", str(declared))
     assert failed.returncode == 2, f"the training on mistyped data should fail:\n{failed.stderr[-3000:]}"
