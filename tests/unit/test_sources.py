@@ -31,6 +31,23 @@ def same(frame: pd.DataFrame) -> None:
     )
 
 
+def written_as(source: str, raw: pd.DataFrame, tmp_path: Path, csv: pd.DataFrame | None = None) -> dict:
+    """``raw`` written as ``source`` under ``tmp_path`` (a CSV from ``csv`` when given: its text as
+    a user's file holds it); returns the DataSettings fields that name it."""
+    (tmp_path / "data").mkdir()
+    if source == "csv":
+        (raw if csv is None else csv).to_csv(tmp_path / "data/t.csv", index=False)
+        return {"path": "data/t.csv"}
+    if source == "parquet":
+        raw.to_parquet(tmp_path / "data/t.parquet", index=False)
+        return {"path": "data/t.parquet"}
+    settings = {"sql_url": f"sqlite:///{tmp_path}/db.sqlite", "sql_query": "SELECT * FROM t ORDER BY cid"}
+    engine = sa.create_engine(settings["sql_url"])
+    raw.to_sql("t", engine, index=False)
+    engine.dispose()
+    return settings
+
+
 def test_csv_and_parquet_paths_resolve_against_the_project(tmp_path: Path):
     (tmp_path / "data").mkdir()
     TABLE.to_csv(tmp_path / "data/t.csv", index=False)
@@ -95,17 +112,7 @@ def test_unreadable_sources_name_the_setting(tmp_path: Path, settings, message):
 @pytest.mark.parametrize("source", ["csv", "parquet", "sql"])
 def test_missing_value_markers_are_read_as_missing_from_every_source(tmp_path: Path, source):
     raw = TABLE.assign(income=["10.5", "?", "7"], sex=["f", "m", "unknown"])
-    (tmp_path / "data").mkdir()
-    settings = {"csv": {"path": "data/t.csv"}, "parquet": {"path": "data/t.parquet"}}.get(source, {})
-    if source == "csv":
-        raw.to_csv(tmp_path / "data/t.csv", index=False)
-    elif source == "parquet":
-        raw.to_parquet(tmp_path / "data/t.parquet", index=False)
-    else:
-        settings = {"sql_url": f"sqlite:///{tmp_path}/db.sqlite", "sql_query": "SELECT * FROM t ORDER BY cid"}
-        engine = sa.create_engine(settings["sql_url"])
-        raw.to_sql("t", engine, index=False)
-        engine.dispose()
+    settings = written_as(source, raw, tmp_path)
     data = DataSettings(source=source, missing_values=("?", "unknown"), **settings, **COMMON)
     frame = read_flat_table(data, tmp_path)
     assert pd.api.types.is_numeric_dtype(frame["income"]), f"{source}: income stays text: {frame.dtypes}"
@@ -131,17 +138,7 @@ def test_codes_declared_categorical_are_categories_from_every_source_and_partiti
     from ml.data.validation import as_declared
 
     raw = TABLE.assign(zip=[7030, 10001, None], rating=[1.0, 2.0, 2.0])
-    (tmp_path / "data").mkdir()
-    settings = {"csv": {"path": "data/t.csv"}, "parquet": {"path": "data/t.parquet"}}.get(source, {})
-    if source == "csv":
-        raw.assign(zip=["07030", "10001", None]).to_csv(tmp_path / "data/t.csv", index=False)
-    elif source == "parquet":
-        raw.to_parquet(tmp_path / "data/t.parquet", index=False)
-    else:
-        settings = {"sql_url": f"sqlite:///{tmp_path}/db.sqlite", "sql_query": "SELECT * FROM t"}
-        engine = sa.create_engine(settings["sql_url"])
-        raw.to_sql("t", engine, index=False)
-        engine.dispose()
+    settings = written_as(source, raw, tmp_path, csv=raw.assign(zip=["07030", "10001", None]))
     data = DataSettings(
         source=source, columns={"zip": "categorical", "rating": "categorical"}, **settings, **COMMON
     )
