@@ -90,7 +90,9 @@ def check_scoring_frame(frame: pd.DataFrame, schema: FeatureSchema) -> None:
         if spec.kind == "numeric" and not is_numeric(column):
             raise DataValidationError(
                 f"feature column {spec.name!r} should be numeric, but has dtype {column.dtype} "
-                f"(e.g. {column.dropna().head(3).tolist()}); fix the source or its parsing"
+                f"(e.g. {column.dropna().head(3).tolist()}); fix the source or its parsing, or, if "
+                f"data.columns in configs/project.yaml declares {spec.name!r} categorical since this "
+                "model was trained, train a new one"
             )
     empty = [c for c in schema.names if frame[c].isna().all()]
     if empty:

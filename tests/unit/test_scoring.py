@@ -52,7 +52,8 @@ def run_score(trained, frame):
         (lambda f: f.drop(columns="region"), r"lacks the model's feature column\(s\) \['region'\]"),
         (
             lambda f: f.assign(tenure_months="twelve"),
-            "'tenure_months' should be numeric, but has dtype object",
+            "'tenure_months' should be numeric, but has dtype object .* or, if data.columns .* declares "
+            "'tenure_months' categorical since this model was trained, train a new one",
         ),
         (lambda f: f.assign(annual_income=float("nan")), r"\['annual_income'\] .* only missing values"),
     ],
