@@ -10,7 +10,7 @@ from adapters.dask_cluster import dask_client
 from adapters.dask_training import split_on_cluster, train_keys_on_cluster
 from adapters.sources import ensure_demo_db, read_demo_tables, read_flat_table
 from ml import names
-from ml.data.validation import as_declared, validate_demo_tables, validate_training_table
+from ml.data.validation import DEMO_SCHEMA, as_declared, validate_demo_tables, validate_training_table
 from ml.evaluation import data_fingerprint
 from ml.features import FeatureSchema, build_customer_features
 from ml.settings import DataSettings, TrainingSettings
@@ -24,12 +24,13 @@ from steps.materializers import HashedPandasMaterializer
 def load_data(
     data: DataSettings,
 ) -> tuple[Annotated[pd.DataFrame, names.RAW_CUSTOMERS], Annotated[pd.DataFrame, names.RAW_SALES]]:
-    """Read the demo SQLite tables, or the user's flat table (then ``raw_sales`` is empty)."""
+    """Read the demo SQLite tables, or the user's flat table (then ``raw_sales`` is empty, with the
+    demo's sales columns: ZenML's summary of an artifact cannot describe a frame without columns)."""
     if data.source == "demo":
         tables = read_demo_tables(ensure_demo_db(data.demo, project_root()))
         validate_demo_tables(tables.customers, tables.sales)
         return tables.customers, tables.sales
-    return read_flat_table(data, project_root()), pd.DataFrame()
+    return read_flat_table(data, project_root()), pd.DataFrame(columns=list(DEMO_SCHEMA[names.SALES_TABLE]))
 
 
 @step
