@@ -33,6 +33,7 @@ def train(project: ProjectSettings, training: TrainingSettings, no_cache: bool, 
     from ml.training import check_search
     from pipelines.runner import run_pipeline
     from pipelines.training import training_pipeline
+    from registry.release import record_of
     from stacks.preflight import check_stack
 
     check_source(project.data, ROOT)  # a missing table stops here, before a run or a version exists
@@ -56,12 +57,13 @@ def train(project: ProjectSettings, training: TrainingSettings, no_cache: bool, 
     print(f"\nTraining run {run.name}: {run.status.value}")
     if version is not None:
         print(f"Model {version.model.name} version {version.name}")
-    primary = training.primary_metric
-    print(
-        f"{primary} = {metrics[primary]:.3f} "
-        f"(always-positive baseline {metrics[names.BASELINE_PRECISION]:.3f})"
-    )
     decision = output(run, "promote", names.PROMOTION_DECISION)
+    primary, value = training.primary_metric, metrics[training.primary_metric]
+    note = f"always-positive baseline {metrics[names.BASELINE_PRECISION]:.3f}"
+    if decision["candidate"] == names.MITIGATED_MODEL:  # the release's metric, not the plain model's
+        value = record_of(version)["primary_metric"]["value"]
+        note = f"the mitigated model; before mitigation {metrics[primary]:.3f}, {note}"
+    print(f"{primary} = {value:.3f} ({note})")
     print(f"Promotion: {decision['stage']}" + "".join(f"\n  - {reason}" for reason in decision["reasons"]))
     print(f"MLflow tracking URI: {_tracking_uri()} (browse: mlflow ui --backend-store-uri <that URI>)")
     print(status.TRAINED.line(f"{run.name}, promotion {decision['stage']}"))
@@ -69,7 +71,7 @@ def train(project: ProjectSettings, training: TrainingSettings, no_cache: bool, 
         outputs,
         model_version=version.name if version is not None else "",
         stage=decision["stage"],
-        primary_metric=f"{metrics[primary]:.4f}",
+        primary_metric=f"{value:.4f}",
     )
     return 0
 
@@ -371,6 +373,7 @@ def cmd_undeploy() -> int:
 
 
 def cmd_models(project_config: str, config: str) -> int:
+    from ml.promotion import served_evaluation
     from ml.settings import ProjectSettings, TrainingSettings, load_settings
     from registry.models import describe_versions
 
@@ -387,9 +390,10 @@ def cmd_models(project_config: str, config: str) -> int:
     print(f"{'version':>7}  {'stage':<10} {metric:>9}  {'fairness':>8}  {'threshold':>9}  decision / release")
     for row in rows:
         decision = row["decision"] or f"none: training {row['training']}"
+        metrics, fairness, _ = served_evaluation(row)  # of what the version serves (mitigated or not)
         print(
-            f"{row['version']:>7}  {row['stage']:<10} {shown(row['metrics'].get(metric), 4):>9}  "
-            f"{shown(row['fairness_score'], 3):>8}  {shown(row['threshold'], 2):>9}  "
+            f"{row['version']:>7}  {row['stage']:<10} {shown(metrics.get(metric), 4):>9}  "
+            f"{shown(fairness, 3):>8}  {shown(row['threshold'], 2):>9}  "
             f"{decision} / {row['release'] or '-'}"
         )
     return 0

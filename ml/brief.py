@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 
 from ml import names
+from ml.promotion import served_evaluation
 from ml.reports import TEMPLATES, svg_bar_chart, svg_line_chart, template_environment
 
 CLOSED_STATUSES = ("closed", "resolved")
@@ -229,13 +230,7 @@ def _version_key(name) -> tuple[int, str]:
 def release_quality(row: dict) -> dict:
     """Test-split precision, accuracy, ROC AUC and fairness score of what a version serves: the
     fairness-mitigated model's when that is its release, else the plain model's."""
-    mitigated = row.get("mitigated") or {}
-    if row.get("release") == names.MITIGATED_MODEL and mitigated.get("available"):
-        metrics = mitigated.get("metrics") or {}
-        fairness = (mitigated.get(names.FAIRNESS) or {}).get(names.FAIRNESS_SCORE)
-        is_mitigated = True
-    else:
-        metrics, fairness, is_mitigated = row.get("metrics") or {}, row.get("fairness_score"), False
+    metrics, fairness, is_mitigated = served_evaluation(row)
     return {
         "precision": _number(metrics.get(names.PRECISION)),
         "accuracy": _number(metrics.get(names.ACCURACY)),

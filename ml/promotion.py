@@ -54,6 +54,20 @@ def candidates_from(metrics: dict, fairness: dict, mitigated: dict | None, metri
     return candidates
 
 
+def served_evaluation(version: dict) -> tuple[dict, float | None, bool]:
+    """(test-split metrics, fairness score, whether mitigated) of what a version serves, from a row
+    of ``registry.models.describe_versions``: the fairness-mitigated model's when that is its
+    release, else the plain model's."""
+    mitigated = version.get("mitigated") or {}
+    if version.get("release") == names.MITIGATED_MODEL and mitigated.get("available"):
+        return (
+            mitigated.get("metrics") or {},
+            (mitigated.get(names.FAIRNESS) or {}).get(names.FAIRNESS_SCORE),
+            True,
+        )
+    return version.get("metrics") or {}, version.get("fairness_score"), False
+
+
 def always_positive(metric: str, base_rate: float) -> float | None:
     """``metric`` of the trivial model on a split with this share of positives (accuracy: the
     majority answer); None for recall, which answering always positive maximises (no lift there)."""

@@ -58,6 +58,7 @@ def main(model_name: str) -> None:
         "record": release.record,
         "schema": release.schema.to_dict(),
         "recorded_confusion_matrix": evaluation[names.CONFUSION_MATRIX],
+        "trained_metrics": recorded[names.METRICS],  # the plain model's, mitigated or not
         "recomputed_confusion_matrix": recomputed[names.CONFUSION_MATRIX],
         "test": rows,
     }

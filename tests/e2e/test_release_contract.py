@@ -147,7 +147,7 @@ def released(request, tmp_path_factory):
     scoring = state / "scoring.yaml"
     scoring.write_text(yaml.safe_dump({"customers": 2000}))
     common = ("--project", str(project))
-    must(run_cli(PROJECT_ROOT, env, "train", *common, "--config", training))
+    trained = must(run_cli(PROJECT_ROOT, env, "train", *common, "--config", training))
     must(run_cli(PROJECT_ROOT, env, "score", *common, "--config", str(scoring), "--date", DAY))
     must(run_cli(PROJECT_ROOT, env, "deploy", *common, "--config", str(serving)))
     try:
@@ -168,7 +168,8 @@ def released(request, tmp_path_factory):
         engine.dispose()
     finally:
         must(run_cli(PROJECT_ROOT, env, "undeploy"))
-    return {"name": name, "config": config, "probe": probe, "served": served, "table": table}
+    train = trained.stdout + trained.stderr
+    return {"name": name, "config": config, "probe": probe, "served": served, "table": table, "train": train}
 
 
 def _predict_all(url: str, records: list[dict]) -> tuple[dict[int, dict], dict[int, dict]]:
@@ -214,6 +215,23 @@ def test_the_release_records_the_configured_threshold_and_candidate(released):
     reference = record["code_reference"]
     assert reference["git_commit"] is None or len(reference["git_commit"]) == 40, reference
     assert len(reference["config_sha256"]) == 64, reference
+
+
+def test_the_train_command_reports_the_released_models_metric(released):
+    """`run.py train`'s headline (and CI's primary_metric output) is the metric of the model that was
+    released: for a fairness-mitigated release, the mitigated model's, the plain model's before
+    mitigation beside it. A flat table's run says nothing of the sales table it does not have
+    (ZenML could not describe an empty frame without columns)."""
+    record, out = released["probe"]["record"], released["train"]
+    metric = record["primary_metric"]
+    headline = f"\n{metric['name']} = {metric['value']:.3f} ("
+    assert headline in out, out[-2000:]
+    plain = released["probe"]["trained_metrics"][metric["name"]]
+    if record["artifact"] == names.MITIGATED_MODEL:
+        assert f"{headline}the mitigated model; before mitigation {plain:.3f}," in out, out[-2000:]
+    else:
+        assert metric["value"] == plain, (metric, plain)
+    assert "Failed to save artifact visualizations" not in out, out[-3000:]
 
 
 def test_columns_keep_their_declared_kind_and_the_api_takes_categories_as_text(released):

@@ -191,3 +191,42 @@ def test_deferred_retraining_does_not_train(isolated, monkeypatch, capsys):
     assert run.main(["monitor", "--defer-retraining"]) == 0
     assert trained == []
     assert status.RETRAINING_DEFERRED.line("deferred to the caller, e.g. CI's cd") in capsys.readouterr().out
+
+
+def test_models_lists_the_metric_and_fairness_of_what_each_version_serves(isolated, monkeypatch, capsys):
+    """A version whose release is the fairness-mitigated model shows that model's test-split
+    precision and fairness score, not those of the plain model it was derived from (which failed a
+    gate); a plain release and a rejected version show the plain model's."""
+    import registry.models
+
+    plain = {names.PRECISION: 0.3333}
+    mitigated = {
+        "available": True,
+        "metrics": {names.PRECISION: 0.6667},
+        names.FAIRNESS: {names.FAIRNESS_SCORE: 0.91},
+    }
+    common = {"training": "promotion decided", "threshold": 0.5, "metrics": plain, "fairness_score": 0.42}
+
+    def row(version, stage, release, with_mitigation=True):
+        decision = "rejected" if release is None else "production"
+        extra = {"mitigated": mitigated if with_mitigation else None}
+        return {
+            **common,
+            "version": version,
+            "stage": stage,
+            "decision": decision,
+            "release": release,
+            **extra,
+        }
+
+    rows = [
+        row("1", "production", names.MITIGATED_MODEL),
+        row("2", "archived", names.MODEL),
+        row("3", "rejected", None, with_mitigation=False),
+    ]
+    monkeypatch.setattr(registry.models, "describe_versions", lambda name: rows)
+    assert run.main(["models"]) == 0
+    listing = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    assert listing["1"][2:4] == ["0.6667", "0.910"], listing["1"]
+    assert listing["2"][2:4] == ["0.3333", "0.420"], listing["2"]
+    assert listing["3"][2:4] == ["0.3333", "0.420"], listing["3"]
