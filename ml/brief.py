@@ -56,16 +56,19 @@ LAYOUT = {
 
 @dataclass(frozen=True)
 class Thresholds:
-    """The limits the verdicts use: monitoring's drift share and precision floor, training's fairness
-    floor (minimum demographic parity ratio)."""
+    """The limits the verdicts use: monitoring's drift share and absolute precision floor (None: off;
+    a window judges its live precision against the floor monitoring recorded with it), training's
+    fairness floor (minimum demographic parity ratio)."""
 
     drift_share: float
-    min_precision: float
+    min_precision: float | None
     min_fairness: float
 
     def __post_init__(self) -> None:
         for name in ("drift_share", "min_precision", "min_fairness"):
             value = getattr(self, name)
+            if value is None and name == "min_precision":
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
                 raise ValueError(
                     f"Thresholds.{name} is {value!r}; pass a number between 0 and 1 "
@@ -274,10 +277,21 @@ def monitoring_windows(versions: list[dict]) -> list[dict]:
                 "precision": _number(quality.get(names.LIVE_PRECISION, quality.get(names.PRECISION))),
                 "accuracy": _number(quality.get(names.ACCURACY)),
                 "labelled_rows": quality.get(names.LIVE_ROWS, quality.get("labelled_rows")),
+                # the floor monitoring judged it against (older records: none, the config's)
+                "precision_floor": _number(quality.get(names.PRECISION_FLOOR)),
                 "breaches": [b.get("metric") for b in decision.get("breaches", [])],
             }
         )
     return windows
+
+
+def precision_floor_of(window: dict | None, limits: Thresholds) -> float | None:
+    """The live precision ``window`` had to reach: the floor monitoring recorded with it (from the
+    release's test precision and the thresholds), else (older records) the absolute min_precision."""
+    if window is None:
+        return None
+    recorded = window.get("precision_floor")
+    return recorded if recorded is not None else limits.min_precision
 
 
 def _action_kind(what: str) -> str | None:
@@ -389,15 +403,12 @@ def _findings(k: Kpis) -> list[tuple[str, dict]]:
         if last["prediction_drifted"]:
             found.append(("finding_prediction_drift", {"date": last["date"]}))
         labelled = monitoring.latest_labelled
-        if labelled is not None and labelled["precision"] < limits.min_precision:
+        floor = precision_floor_of(labelled, limits)
+        if labelled is not None and floor is not None and labelled["precision"] < floor:
             found.append(
                 (
                     "finding_precision",
-                    {
-                        "date": labelled["date"],
-                        "precision": labelled["precision"],
-                        "floor": limits.min_precision,
-                    },
+                    {"date": labelled["date"], "precision": labelled["precision"], "floor": floor},
                 )
             )
     if k.incidents.open:
@@ -456,14 +467,15 @@ def narrative(k: Kpis, lang: str) -> list[str]:
             prediction=say(lang, "detected" if last["prediction_drifted"] else "not_detected"),
         )
         labelled = m.latest_labelled
+        floor = precision_floor_of(labelled, lim)
         if labelled is not None:
             text += say(
                 lang,
-                "live",
+                "live" if floor is not None else "live_no_floor",
                 rows=labelled["labelled_rows"],
                 date=labelled["date"],
                 precision=labelled["precision"],
-                floor=lim.min_precision,
+                floor=floor,
             )
         else:
             text += say(lang, "no_labels")

@@ -440,6 +440,26 @@ class QualityResult:
     snapshot_json: str = field(repr=False)
 
 
+def precision_floor(
+    release_precision: float | None, max_drop: float | None, min_precision: float | None
+) -> tuple[float | None, str]:
+    """The live precision a window must reach, and the rule that set it: the release's test-split
+    precision less ``max_drop`` (thresholds.max_precision_drop: holds on any table), or the
+    absolute ``min_precision`` (tuned to one table), the higher when both are set; (None, why)
+    when neither applies."""
+    rules = []
+    if max_drop is not None and release_precision is not None and math.isfinite(release_precision):
+        floor = release_precision - max_drop
+        rules.append(
+            (floor, f"the release's test precision {release_precision:.4f} - max_precision_drop {max_drop}")
+        )
+    if min_precision is not None:
+        rules.append((min_precision, f"min_precision {min_precision}"))
+    if not rules:
+        return None, "no floor: thresholds.max_precision_drop and min_precision are both off"
+    return max(rules, key=lambda rule: rule[0])
+
+
 def seen_in_training(rows: pd.DataFrame, training: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """True for each row of ``rows`` whose ``columns`` (the features and the label) equal a row the
     model was trained on: a static table scored nightly labels the training rows again, and

@@ -94,6 +94,8 @@ CONFUSION_MATRIX: Final = "confusion_matrix"
 SEEN_IN_TRAINING_ROWS: Final = "seen_in_training_rows"
 LIVE_ROWS: Final = "live_rows"
 LIVE_PRECISION: Final = "live_precision"
+PRECISION_FLOOR: Final = "precision_floor"  # the live precision a window had to reach, and why
+PRECISION_FLOOR_RULE: Final = "precision_floor_rule"
 BASELINE_PRECISION: Final = "baseline_precision"
 FAIRNESS_SCORE: Final = "fairness_score"
 

@@ -412,7 +412,15 @@ class ScoringSettings(StrictModel):
 class MonitoringThresholds(StrictModel):
     drift_share: float = Field(0.3, ge=0.0, le=1.0, description="share of drifted feature columns")
     prediction_drift: bool = Field(True, description="alert when the prediction distribution drifted")
-    min_precision: float = Field(0.65, ge=0.0, le=1.0, description="precision on labelled recent data")
+    max_precision_drop: float | None = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="live precision may fall this far below the release's test-split precision (any table)",
+    )
+    min_precision: float | None = Field(
+        None, ge=0.0, le=1.0, description="optional absolute floor on live precision (tuned to one table)"
+    )
     p99_latency_ms: float = Field(250.0, gt=0.0, description="serving latency, 99th percentile")
 
 

@@ -106,6 +106,16 @@ class Release:
         sensitive = [c for c in getattr(self.model, "sensitive_features", ()) if c not in self.schema.names]
         return [*self.schema.names, *sensitive, *([self.schema.id_column] if self.schema.id_column else [])]
 
+    @property
+    def test_metrics(self) -> dict:
+        """The served model's metrics on its test split, as training evaluated it at the release's
+        decisions: the mitigated model's for a mitigated release."""
+        from ml.promotion import served_evaluation
+
+        meta = self.version.run_metadata
+        served = {"release": self.record["artifact"], "metrics": meta.get(names.METRICS)}
+        return served_evaluation({**served, "mitigated": meta.get(names.MITIGATED_EVALUATION)})[0]
+
     def training_row_keys(self) -> np.ndarray:
         """The keys (``ml.monitoring.training_keys``, on the features and the label) of every row
         this version was trained on: written on the cluster by a Dask training (its train dataset is

@@ -22,6 +22,7 @@ from ml.monitoring import (
     detect_drift,
     labelled_outcomes,
     outcome_snapshot,
+    precision_floor,
     serving_health,
 )
 from ml.settings import DataSettings, MonitoringSettings, ScoringSettings
@@ -97,6 +98,11 @@ def report_drift(
     drift = {"date": day, "model_version": release.number, **result.to_metadata()}
     if outcomes is not None:
         drift["quality"] = judge_labels(outcomes, release.threshold, day)
+        limits = monitoring.thresholds
+        floor, rule = precision_floor(
+            release.test_metrics.get(names.PRECISION), limits.max_precision_drop, limits.min_precision
+        )
+        drift["quality"].update({names.PRECISION_FLOOR: floor, names.PRECISION_FLOOR_RULE: rule})
     drift["workspace_project"] = save_snapshot(workspace(), name, result.snapshot_json)
     drift.update(engine or {})
     log_metadata({f"{names.MONITORING_PREFIX}{day}": drift}, infer_model=True)
@@ -157,9 +163,11 @@ def breaches_of(drift: dict, health: dict, monitoring: MonitoringSettings) -> li
         )
     quality = drift.get("quality") or {}
     live = quality.get(names.LIVE_PRECISION)  # rows the model was trained on are not evidence of decay
-    if live is not None and live < limits.min_precision:
-        detail = f"{quality[names.LIVE_ROWS]} labelled rows not seen in training"
-        found.append(Breach("precision", live, limits.min_precision, "below", detail))
+    floor = quality.get(names.PRECISION_FLOOR)  # report_drift's, from the release and the thresholds
+    if live is not None and floor is not None and live < floor:
+        rule = quality[names.PRECISION_FLOOR_RULE]
+        detail = f"{quality[names.LIVE_ROWS]} labelled rows not seen in training; floor: {rule}"
+        found.append(Breach("precision", live, floor, "below", detail))
     p99 = (health.get("latency_ms") or {}).get("p99") if health.get("available") else None
     if p99 is not None and p99 > limits.p99_latency_ms:
         found.append(Breach("latency_p99_ms", p99, limits.p99_latency_ms, "above"))

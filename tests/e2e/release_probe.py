@@ -59,6 +59,7 @@ def main(model_name: str) -> None:
         "schema": release.schema.to_dict(),
         "recorded_confusion_matrix": evaluation[names.CONFUSION_MATRIX],
         "trained_metrics": recorded[names.METRICS],  # the plain model's, mitigated or not
+        "released_precision": evaluation[names.PRECISION],  # the served model's, on its test split
         "recomputed_confusion_matrix": recomputed[names.CONFUSION_MATRIX],
         "test": rows,
     }
@@ -69,6 +70,7 @@ def main(model_name: str) -> None:
         out["scoring"]["ids"] = (scoring[id_column] if id_column else scoring.index.to_series()).tolist()
     drift = _newest_output("monitoring_pipeline", "check_drift", names.DRIFT)
     out["monitoring"] = drift.get("quality") if drift is not None else None
+    out["monitoring_decision"] = _newest_output("monitoring_pipeline", "alert", names.MONITORING_DECISION)
     print(json.dumps(out, default=str))
 
 

@@ -57,6 +57,7 @@ CONFIGS = {
             "model": {"kind": "logistic_regression", "params": {}},
             "fairness": {**LENIENT_FAIRNESS, "mitigation": "none"},
         },
+        "monitoring": {"thresholds": {"min_precision": 0.99}},  # an absolute floor above the relative one
         "artifact": names.MODEL,
     },
     "public_fair_csv": {
@@ -152,6 +153,9 @@ def released(request, tmp_path_factory):
     must(run_cli(PROJECT_ROOT, env, "deploy", *common, "--config", str(serving)))
     try:
         monitor = ("monitor", *common, "--scoring-config", str(scoring), "--date", DAY)
+        if "monitoring" in config:
+            (state / "monitoring.yaml").write_text(yaml.safe_dump(config["monitoring"]))
+            monitor = (*monitor, "--config", str(state / "monitoring.yaml"))
         must(run_cli(PROJECT_ROOT, env, *monitor, "--defer-retraining"))  # a breach exits 0 too
         probe = run_json([sys.executable, "-m", "tests.e2e.release_probe", MODEL_NAME], PROJECT_ROOT, env)
         url = f"http://127.0.0.1:{port}"
@@ -215,6 +219,31 @@ def test_the_release_records_the_configured_threshold_and_candidate(released):
     reference = record["code_reference"]
     assert reference["git_commit"] is None or len(reference["git_commit"]) == 40, reference
     assert len(reference["config_sha256"]) == 64, reference
+
+
+def test_monitoring_judged_live_precision_against_the_floor_of_this_release(released):
+    """The live precision floor follows the release (its test-split precision less
+    thresholds.max_precision_drop, 0.1), so it holds on any table; an absolute min_precision set
+    above it wins. The window records the floor and its rule, and precision is a breach exactly
+    when the live precision is below that floor."""
+    probe = released["probe"]
+    quality, decision = probe["monitoring"], probe["monitoring_decision"]
+    absolute = released["config"].get("monitoring", {}).get("thresholds", {}).get("min_precision")
+    relative = probe["released_precision"] - 0.1
+    floor = max(relative, absolute) if absolute is not None else relative
+    assert quality[names.PRECISION_FLOOR] == pytest.approx(floor, abs=1e-12), (quality, floor)
+    rule = (
+        f"min_precision {absolute}"
+        if absolute is not None and absolute > relative
+        else "max_precision_drop 0.1"
+    )
+    assert rule in quality[names.PRECISION_FLOOR_RULE], quality[names.PRECISION_FLOOR_RULE]
+    live = quality[names.LIVE_PRECISION]
+    breached = [b for b in decision["breaches"] if b["metric"] == "precision"]
+    assert bool(breached) == (live is not None and live < floor), (live, floor, decision["breaches"])
+    if absolute is not None:
+        assert breached and breached[0]["threshold"] == absolute, decision["breaches"]
+        assert f"floor: min_precision {absolute}" in breached[0]["detail"], breached
 
 
 def test_the_train_command_reports_the_released_models_metric(released):

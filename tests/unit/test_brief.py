@@ -275,3 +275,29 @@ def test_the_brief_s_live_precision_leaves_out_rows_the_model_was_trained_on():
         windows
     )
     assert windows["2026-03-05"]["precision"] is None, "no live row: no live precision to show"
+
+
+def test_a_window_is_judged_against_the_precision_floor_monitoring_recorded_with_it():
+    """The floor comes with the window (the release's test precision less max_precision_drop), not
+    from a fixed number: 0.61 is a finding against a recorded 0.70, not against one of 0.55; with no
+    floor recorded and no absolute min_precision, the brief says none is set."""
+    no_absolute = Thresholds(drift_share=0.3, min_precision=None, min_fairness=0.8)
+
+    def brief_with(floor, limits):
+        entry = drift("2026-03-04", "2", 0.1, precision=0.61)
+        if floor is not None:
+            entry["quality"][names.PRECISION_FLOOR] = floor
+        versions = [{**VERSIONS[1], "monitoring": {"monitoring_2026-03-04": entry}}]
+        return build_brief("P", "m", versions, [], ACTIONS[:1], limits, AT)
+
+    below = brief_with(0.70, no_absolute)
+    english = " ".join(en for en, _ in below.kpis["findings"])
+    assert "61.0%" in english and "70.0%" in english, english
+    assert "(floor 70.0%)" in below.markdown and "(mínimo 70,0 %)" in below.markdown, below.markdown
+    above = brief_with(0.55, LIMITS)  # the recorded floor, not the config's 0.65
+    assert above.kpis["findings"] == [] and above.kpis["status"] == "healthy", above.kpis["findings"]
+    unset = brief_with(None, no_absolute)
+    assert unset.kpis["findings"] == [], unset.kpis["findings"]
+    assert "(no floor set)" in unset.markdown and "(sin mínimo)" in unset.markdown, unset.markdown
+    older = brief_with(None, LIMITS)  # a window recorded before floors were: the config's absolute one
+    assert "(floor 65.0%)" in older.markdown and older.kpis["findings"], older.kpis

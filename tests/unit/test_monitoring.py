@@ -8,7 +8,7 @@ from bentos.inference_log import TABLE, connect, row
 from ml import names
 from ml.data.demo import generate_demo
 from ml.features import build_customer_features, is_numeric
-from ml.monitoring import classification_quality, detect_drift, serving_health
+from ml.monitoring import classification_quality, detect_drift, precision_floor, serving_health
 
 SHIFTED = ("annual_income", "avg_amount", "total_amount", "online_share")
 NOT_FEATURES = {names.ID, names.TARGET, "gender", "age"}
@@ -293,3 +293,28 @@ def test_rows_the_model_was_trained_on_are_marked_whatever_their_dtype_or_order(
     assert seen.tolist() == [True, True, False, False], "same values (int or float) seen; others live"
     with pytest.raises(ValueError, match=r"column\(s\) \['y'\]"):
         seen_in_training(window, training, ["x", "y"])
+
+
+@pytest.mark.parametrize(
+    ("release_precision", "max_drop", "min_precision", "floor", "rule"),
+    [
+        (
+            0.30,
+            0.1,
+            None,
+            0.20,
+            "the release's test precision 0.3000 - max_precision_drop 0.1",
+        ),  # rare positives
+        (0.90, 0.1, None, 0.80, "the release's test precision 0.9000 - max_precision_drop 0.1"),
+        (0.90, 0.1, 0.85, 0.85, "min_precision 0.85"),  # both set: the higher floor
+        (0.90, None, 0.65, 0.65, "min_precision 0.65"),
+        (None, 0.1, None, None, "no floor: thresholds.max_precision_drop and min_precision are both off"),
+        (0.90, None, None, None, "no floor: thresholds.max_precision_drop and min_precision are both off"),
+    ],
+)
+def test_the_live_precision_floor_follows_the_release_unless_an_absolute_one_is_higher(
+    release_precision, max_drop, min_precision, floor, rule
+):
+    got_floor, got_rule = precision_floor(release_precision, max_drop, min_precision)
+    assert got_floor == pytest.approx(floor) if floor is not None else got_floor is None, got_floor
+    assert got_rule == rule, got_rule
