@@ -215,16 +215,24 @@ def check_target_classes(counts: dict[str, int], missing: int, data: DataSetting
     """The target of a whole table, from its rows per class (as text) and its missing values:
     exactly two classes, one the positive label, none missing. Returns the negative label."""
     classes = sorted(label for label, rows in counts.items() if rows)
-    if str(data.positive_label) not in classes:
+    target, positive = data.target_column, str(data.positive_label)
+    listed = f"{classes[:SHOWN]}" + (f" and {len(classes) - SHOWN} more" if len(classes) > SHOWN else "")
+    if positive not in classes:
         raise DataValidationError(
-            f"target column {data.target_column!r} has no row with the positive label "
-            f"{data.positive_label!r}; its values are {classes}"
+            f"target column {target!r} has no row with the positive label {positive!r}; its values are "
+            f"{listed}: set data.positive_label to the class the model should find, or data.target_column "
+            "to another column"
+        )
+    if len(classes) == 1:
+        raise DataValidationError(
+            f"target column {target!r} has only one class ({listed}); a binary classifier needs rows of "
+            "two: add rows of the other class, or pick another data.target_column"
         )
     if len(classes) != 2:
-        what = "only one class" if len(classes) == 1 else f"{len(classes)} classes"
         raise DataValidationError(
-            f"target column {data.target_column!r} has {what} ({classes}); "
-            "a binary classifier needs exactly two"
+            f"target column {target!r} has {len(classes)} classes ({listed}); a binary classifier needs "
+            f"exactly two: give the table a two-valued target, e.g. for a SQL source CASE WHEN {target} = "
+            f"'{positive}' THEN '{positive}' ELSE 'other' END AS {target} in data.sql_query"
         )
     if missing:
         raise DataValidationError(

@@ -43,9 +43,15 @@ def test_valid_table_returns_the_negative_label():
         (table().drop(columns="churned"), r"missing column\(s\) \['churned'\]"),
         (table().drop(columns="sex"), r"missing column\(s\) \['sex'\]"),
         (table().iloc[0:0], "is empty"),
-        (table(churned=["yes"] * 4), r"only one class \(\['yes'\]\)"),
-        (table(churned=["no", "no", "maybe", "no"]), "no row with the positive label 'yes'"),
-        (table(churned=["yes", "no", "maybe", "no"]), "3 classes"),
+        (table(churned=["yes"] * 4), r"only one class \(\['yes'\]\).*add rows of the other class"),
+        (
+            table(churned=["no", "no", "maybe", "no"]),
+            "no row with the positive label 'yes'.*set data.positive_label",
+        ),
+        (
+            table(churned=["yes", "no", "maybe", "no"]),
+            "3 classes .* exactly two: give the table a two-valued",
+        ),
         (table(cid=[1, 1, 2, 3]), r"duplicate values \(e.g. \[1\]\)"),
         (table(x=[None] * 4), r"\['x'\] .* only missing values"),
     ],
