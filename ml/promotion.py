@@ -11,6 +11,7 @@ from ml import names
 from ml.settings import PromotionSettings
 
 Stage = Literal["production", "staging", "rejected"]
+NO_PRODUCTION = "no production version to compare with"
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ def decide(
         passed = [*failures, f"{candidate.name} passed the quality and fairness gates ({gates})"]
         passed += [f"fairness note: {candidate.name} {note}" for note in candidate.fairness_notes]
         if production_metric is None:
-            return Decision("production", candidate.name, (*passed, "no production version to compare with"))
+            return Decision("production", candidate.name, (*passed, NO_PRODUCTION))
         floor = production_metric - settings.tolerance
         comparison = (
             f"{metric_name} {candidate.metric:.4f} vs production version {production_version} "

@@ -14,7 +14,7 @@ from adapters.records import audit
 from ml import names
 from ml.evaluation import classification_metrics
 from ml.features import binary_target
-from ml.promotion import Candidate, candidates_from, decide
+from ml.promotion import NO_PRODUCTION, Candidate, candidates_from, decide
 from ml.settings import TrainingSettings
 from ml.training import model_kind
 from registry import models as registry
@@ -45,7 +45,8 @@ def yardstick(production, frame: pd.DataFrame, metric: str) -> tuple[float | Non
     try:
         return _metric_on(release, frame, metric), None, None
     except Exception as exc:  # a production model that cannot score today's data is not a yardstick
-        return None, f"production version {production.name} could not score this data: {exc}", None
+        text = f"{type(exc).__name__}: {exc}"
+        return None, f"production version {production.name} could not score this data ({text})", None
 
 
 def _release(
@@ -76,9 +77,11 @@ def _release(
     )
 
 
-def judge(candidates: list[Candidate], production, frame: pd.DataFrame, training: TrainingSettings):
-    """The decision for ``candidates`` against ``production`` measured on ``frame``, and that
-    measure (None when there was no yardstick)."""
+def judge(
+    candidates: list[Candidate], production, frame: pd.DataFrame, training: TrainingSettings, version: str
+):
+    """The decision for ``candidates`` (of model version ``version``) against ``production``
+    measured on ``frame``, and that measure (None when there was no yardstick)."""
     metric = training.primary_metric
     production_metric, note, unreleased = yardstick(production, frame, metric)
     if unreleased:  # no consumer can serve it: as if there were no production version
@@ -89,7 +92,10 @@ def judge(candidates: list[Candidate], production, frame: pd.DataFrame, training
         decision = replace(decision, reasons=(*decision.reasons, unreleased))
     if note:  # without a yardstick a candidate may reach staging, never production
         stage = "staging" if decision.stage == "production" else decision.stage
-        decision = replace(decision, stage=stage, reasons=(*decision.reasons, note))
+        reasons = tuple(reason for reason in decision.reasons if reason != NO_PRODUCTION)  # there is one
+        if stage == "staging":
+            note += f"; no yardstick, no production: once checked, `python run.py rollback --to {version}`"
+        decision = replace(decision, stage=stage, reasons=(*reasons, note))
     return decision, production_metric
 
 
@@ -126,7 +132,7 @@ def promote(
     this = get_step_context().model
     candidates = candidates_from(metrics, fairness, mitigated_evaluation, training.primary_metric)
     production = registry.production_version(this.name)
-    decision, production_metric = judge(candidates, production, dataset_test, training)
+    decision, production_metric = judge(candidates, production, dataset_test, training, str(this.version))
     record = {**decision.to_dict(), "production_metric_on_this_data": production_metric,
               "decision_threshold": training.decision_threshold}  # fmt: skip
     code = code_reference or {"git_commit": None, "note": "not recorded: the pipeline was run without it"}

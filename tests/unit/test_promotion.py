@@ -121,3 +121,31 @@ def test_selector_refuses_nothing_to_choose():
         select_best([], "precision")
     with pytest.raises(ValueError, match="undefined validation precision"):
         select_best([math.nan], "precision")
+
+
+def test_a_production_model_that_cannot_score_the_new_table_is_no_yardstick(monkeypatch):
+    """A team that changed its table (the target column is gone): the production model cannot be
+    measured on the new test split, so a candidate passing the gates stays in staging, and the
+    reasons say so once (not also "no production version"), naming the error and the command that
+    makes it production once checked; a candidate failing the gates is still rejected, no command."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    import steps.promote as promote
+    from ml.promotion import NO_PRODUCTION
+    from ml.settings import TrainingSettings
+
+    schema = SimpleNamespace(target_column="smoker", positive_label="Yes")
+    monkeypatch.setattr(promote, "release_of", lambda version: SimpleNamespace(schema=schema))
+    production, frame = SimpleNamespace(name="2"), pd.DataFrame({"GPA": [2.66], "GRADE": ["1"]})
+    training = TrainingSettings(promotion=GATES)
+    decision, measured = promote.judge([GOOD], production, frame, training, "5")
+    assert (decision.stage, decision.candidate, measured) == ("staging", "model", None), decision
+    assert NO_PRODUCTION not in decision.reasons, decision.reasons
+    assert decision.reasons[-1] == (
+        "production version 2 could not score this data (KeyError: 'smoker'); no yardstick, no production: "
+        "once checked, `python run.py rollback --to 5`"
+    ), decision.reasons
+    rejected, _ = promote.judge([Candidate("model", 0.65, ())], production, frame, training, "5")
+    assert rejected.stage == "rejected" and "rollback" not in " ".join(rejected.reasons), rejected.reasons
