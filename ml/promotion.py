@@ -11,7 +11,6 @@ from ml import names
 from ml.settings import PromotionSettings
 
 Stage = Literal["production", "staging", "rejected"]
-NO_PRODUCTION = "no production version to compare with"
 
 
 @dataclass(frozen=True)
@@ -134,11 +133,16 @@ def decide(
     settings: PromotionSettings,
     production_metric: float | None,
     production_version: str | None = None,
+    unmeasured: str | None = None,
+    version: str = "VERSION",
 ) -> Decision:
     """The first candidate passing both gates is compared with production on the same data.
 
     No candidate passes: rejected (every failure listed). No production yet: production on the gates
     alone. Otherwise production when ``metric >= production_metric - tolerance``, else staging.
+    ``unmeasured``: why production could not be measured on this data; it is then no yardstick, so
+    the candidate (model version ``version``) reaches staging at most, with the command that makes
+    it production once checked.
     """
     failures: list[str] = []
     for candidate in candidates:
@@ -151,8 +155,11 @@ def decide(
         gates = gates or "no quality gate is configured (promotion.min_lift, min_roc_auc, min_primary_metric)"
         passed = [*failures, f"{candidate.name} passed the quality and fairness gates ({gates})"]
         passed += [f"fairness note: {candidate.name} {note}" for note in candidate.fairness_notes]
+        if unmeasured is not None:
+            fix = f"no yardstick, no production: once checked, `python run.py rollback --to {version}`"
+            return Decision("staging", candidate.name, (*passed, f"{unmeasured}; {fix}"))
         if production_metric is None:
-            return Decision("production", candidate.name, (*passed, NO_PRODUCTION))
+            return Decision("production", candidate.name, (*passed, "no production version to compare with"))
         floor = production_metric - settings.tolerance
         comparison = (
             f"{metric_name} {candidate.metric:.4f} vs production version {production_version} "
@@ -161,4 +168,4 @@ def decide(
         if candidate.metric >= floor:
             return Decision("production", candidate.name, (*passed, f"at least as good: {comparison}"))
         return Decision("staging", candidate.name, (*passed, f"worse than production: {comparison}"))
-    return Decision("rejected", None, tuple(failures))
+    return Decision("rejected", None, (*failures, *([unmeasured] if unmeasured is not None else [])))

@@ -14,7 +14,7 @@ from adapters.records import audit
 from ml import names
 from ml.evaluation import classification_metrics
 from ml.features import binary_target
-from ml.promotion import NO_PRODUCTION, Candidate, candidates_from, decide
+from ml.promotion import Candidate, candidates_from, decide
 from ml.settings import TrainingSettings
 from ml.training import model_kind
 from registry import models as registry
@@ -87,15 +87,9 @@ def judge(
     if unreleased:  # no consumer can serve it: as if there were no production version
         production = None
     name = production.name if production else None
-    decision = decide(candidates, metric, training.promotion, production_metric, name)
+    decision = decide(candidates, metric, training.promotion, production_metric, name, note, version)
     if unreleased:
         decision = replace(decision, reasons=(*decision.reasons, unreleased))
-    if note:  # without a yardstick a candidate may reach staging, never production
-        stage = "staging" if decision.stage == "production" else decision.stage
-        reasons = tuple(reason for reason in decision.reasons if reason != NO_PRODUCTION)  # there is one
-        if stage == "staging":
-            note += f"; no yardstick, no production: once checked, `python run.py rollback --to {version}`"
-        decision = replace(decision, stage=stage, reasons=(*reasons, note))
     return decision, production_metric
 
 
