@@ -406,15 +406,16 @@ def cmd_rollback(project_config: str, to: str | None = None) -> int:
     from registry.models import rollback
 
     project = load_settings(project_config, ProjectSettings)
-    previous, restored = rollback(project.model_name, to)
+    previous, restored, was = rollback(project.model_name, to)
     audit(
         state_paths(ROOT).audit_log,
         "operator",
         "rollback",
-        f"version {restored} restored, {previous} archived",
+        f"version {restored} ({was}) made production, {previous} archived",
         {"model": project.model_name, "version": restored},
     )
-    print(f"Rolled back {project.model_name}: version {restored} is production again; {previous} archived")
+    again = " again" if was == "archived" else f" (it was {was})"
+    print(f"Rolled back {project.model_name}: version {restored} is production{again}; {previous} archived")
     print(status.ROLLED_BACK.line(f"version {restored}"))
     return 0
 

@@ -113,8 +113,9 @@ def _set_stage(model_name: str, version_name: str, stage: str, why: str, extra: 
     _record(model_name, version.name, {"stage": stage, "why": why}, extra)
 
 
-def rollback(model_name: str, to_version: str | None = None) -> tuple[str, str]:
-    """Put back the version the current production replaced (or ``to_version``); return (from, to)."""
+def rollback(model_name: str, to_version: str | None = None) -> tuple[str, str, str]:
+    """Put back the version the current production replaced (or ``to_version``); return (from, to,
+    the stage ``to`` had: 'archived' for a replaced production, 'staging' for a candidate never served)."""
     current = production_version(model_name)
     if current is None:
         raise RegistryError(f"model {model_name!r} has no production version to roll back from")
@@ -131,8 +132,9 @@ def rollback(model_name: str, to_version: str | None = None) -> tuple[str, str]:
     from registry.release import record_of
 
     record_of(version)  # only a version whose release is complete can serve again
+    was = str(version.stage or "none")
     set_stage(model_name, str(target), "production", f"rollback from version {current.name}")
-    return current.name, str(target)
+    return current.name, str(target), was
 
 
 def training_state(version) -> str:

@@ -1,6 +1,7 @@
 """Promotion as the registry sees it, over successive training runs on one temporary stack:
 first model -> production; a worse one -> staging; a better one replaces production (the old one
-archived); rollback restores it; a biased history is blocked by the fairness gate."""
+archived); rollback restores it; a biased history is blocked by the fairness gate; a staging
+candidate is made production with `rollback --to`."""
 
 import mlflow
 import pytest
@@ -58,6 +59,11 @@ def story(tmp_path_factory):
     ).stdout
     snapshots["biased"] = probe(PROJECT_ROOT, env, MODEL_NAME)
     outputs["models"] = must(run_cli(PROJECT_ROOT, env, "models", "--project", str(project))).stdout
+    # the staging candidate (version 2), checked by hand, made production as a staging reason says
+    outputs["checked"] = must(
+        run_cli(PROJECT_ROOT, env, "rollback", "--project", str(project), "--to", "2")
+    ).stdout
+    snapshots["checked"] = probe(PROJECT_ROOT, env, MODEL_NAME)
     return {"snapshots": snapshots, "outputs": outputs, "env": env, "project": project}
 
 
@@ -98,6 +104,14 @@ def test_rollback_restores_the_replaced_version(story):
     assert history[-1]["why"] == "rollback from version 3" and history[-1]["by"], history
 
 
+def test_a_staging_candidate_is_made_production_by_rollback_to_it(story):
+    store = story["snapshots"]["checked"]
+    served = {number: stage for number, stage in stages(store).items() if number != 4}  # 4: rejected
+    assert served == {1: "archived", 2: "production", 3: "archived"}, stages(store)
+    # it never served: not "production again"
+    assert "version 2 is production (it was staging); 1 archived" in story["outputs"]["checked"]
+
+
 def test_biased_history_is_blocked_by_the_fairness_gate(story):
     store = story["snapshots"]["biased"]
     assert stages(store)[4] in (None, "none", "None"), f"a blocked model got a stage: {stages(store)}"
@@ -120,7 +134,7 @@ def test_there_is_never_more_than_one_production_version(story):
 
 
 def test_mlflow_registry_aliases_follow_the_stages(story, monkeypatch):
-    store = story["snapshots"]["biased"]
+    store = story["snapshots"]["checked"]  # the registry as it is now, after the last stage change
     uri = store["tracking_uri"]
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     registered = client.get_registered_model(MODEL_NAME)
