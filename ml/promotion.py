@@ -21,6 +21,7 @@ class Candidate:
     roc_auc: float = float("nan")
     base_rate: float = float("nan")  # share of positives in the test split
     fairness_notes: tuple[str, ...] = ()  # reported, not judged (uncertain, parity unreachable)
+    test_rows: int | None = None  # rows of the test split its metrics were measured on
 
 
 @dataclass(frozen=True)
@@ -42,15 +43,21 @@ def candidates_from(metrics: dict, fairness: dict, mitigated: dict | None, metri
     base_rate = metrics.get(names.BASELINE_PRECISION, float("nan"))
     roc_auc = metrics.get(names.ROC_AUC, float("nan"))
     notes = tuple(fairness.get("notes", ()))
+    matrix = metrics.get(names.CONFUSION_MATRIX)
+    rows = int(np.sum(matrix)) if matrix is not None else None
     candidates = [
-        Candidate(names.MODEL, metrics[metric], tuple(fairness["violations"]), roc_auc, base_rate, notes)
+        Candidate(
+            names.MODEL, metrics[metric], tuple(fairness["violations"]), roc_auc, base_rate, notes, rows
+        )
     ]
     if mitigated and mitigated.get("available"):
         record = mitigated[names.FAIRNESS]
         violations, notes = tuple(record["violations"]), tuple(record.get("notes", ()))
         scores = mitigated["metrics"]
         auc = scores.get(names.ROC_AUC, roc_auc)
-        candidates.append(Candidate(names.MITIGATED_MODEL, scores[metric], violations, auc, base_rate, notes))
+        candidates.append(
+            Candidate(names.MITIGATED_MODEL, scores[metric], violations, auc, base_rate, notes, rows)
+        )
     return candidates
 
 
@@ -88,6 +95,20 @@ def quality_checks(
     """(passed, what was compared) for each configured quality gate, the base rate stated."""
     checks: list[tuple[bool, str]] = []
     name, value, rate = candidate.name, candidate.metric, candidate.base_rate
+    rows, fewest = candidate.test_rows, settings.min_test_rows
+    if fewest is not None and rows is not None:
+        enough = rows >= fewest
+        fix = (
+            ""
+            if enough
+            else (
+                ": too few for its metrics to mean much; add rows to the table, raise split.test_size,"
+                " or lower promotion.min_test_rows"
+            )
+        )
+        checks.append(
+            (enough, f"{name} measured on {rows} test rows; min {fewest} (promotion.min_test_rows){fix}")
+        )
     baseline = always_positive(metric_name, rate)
     if settings.min_lift is not None and baseline is not None and np.isfinite(rate):
         lift = value / baseline if baseline > 0 else float("inf")

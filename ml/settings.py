@@ -185,6 +185,9 @@ class PromotionSettings(StrictModel):
     answering positive the primary metric is (lift; for precision that baseline is the base rate),
     and ROC AUC (0.5 is chance whatever the base rate). An absolute floor is optional."""
 
+    min_test_rows: int | None = Field(
+        100, ge=1, description="fewest test-split rows a model's metrics may be measured on to pass"
+    )
     min_lift: float | None = Field(
         1.1, ge=1.0, description="primary metric / the always-positive baseline's on the test split"
     )

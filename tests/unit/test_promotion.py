@@ -1,8 +1,10 @@
 import math
 
+import numpy as np
 import pytest
 
-from ml.promotion import Candidate, decide
+from ml.evaluation import classification_metrics
+from ml.promotion import Candidate, candidates_from, decide
 from ml.settings import PromotionSettings
 from ml.training import select_best
 
@@ -85,6 +87,31 @@ def test_a_model_barely_above_a_high_base_rate_is_blocked_with_the_base_rate_nam
         " min lift 1.1 (promotion.min_lift)",
         "quality gate: model ROC AUC 0.5800; min 0.6 (promotion.min_roc_auc, 0.5 is chance)",
     ), decision.reasons
+
+
+def test_a_model_measured_on_too_few_test_rows_is_rejected_with_the_fix():
+    """statsmodels' spector (32 rows) left 7 test rows: a precision of 1.0 there is noise."""
+    y_true = np.array([1, 0, 1, 0, 0, 1, 0])
+    proba = np.array([0.9, 0.2, 0.8, 0.4, 0.1, 0.7, 0.3])
+    metrics = classification_metrics(y_true, proba, 0.5)
+    no_fairness = {"violations": []}
+    (candidate,) = candidates_from(metrics, no_fairness, None, "precision")
+    assert candidate.test_rows == 7, candidate
+    decision = decide([candidate], "precision", TRANSFERABLE, None)
+    assert decision.stage == "rejected", decision
+    assert decision.reasons == (
+        "quality gate: model measured on 7 test rows; min 100 (promotion.min_test_rows): too few for"
+        " its metrics to mean much; add rows to the table, raise split.test_size, or lower"
+        " promotion.min_test_rows",
+    ), decision.reasons
+    lowered = decide([candidate], "precision", TRANSFERABLE.model_copy(update={"min_test_rows": 5}), None)
+    assert lowered.stage == "production", lowered
+    assert "model measured on 7 test rows; min 5 (promotion.min_test_rows)" in lowered.reasons[0], lowered
+    off = decide([candidate], "precision", TRANSFERABLE.model_copy(update={"min_test_rows": None}), None)
+    assert off.stage == "production" and "test rows" not in off.reasons[0], off.reasons
+    # both candidates of a mitigated release are measured on the same split
+    mitigated = {"available": True, "fairness": no_fairness, "metrics": metrics}
+    assert [c.test_rows for c in candidates_from(metrics, no_fairness, mitigated, "precision")] == [7, 7]
 
 
 @pytest.mark.parametrize(
