@@ -159,6 +159,9 @@ def decide(
 ) -> Decision:
     """The first candidate passing both gates is compared with production on the same data.
 
+    The fairness-mitigated candidate is one only when the plain model breaks the fairness gate: it
+    decides with group-specific thresholds on the sensitive features, which is released to fix a
+    disparity, never as a way round a quality gate (its other operating point) for a fair model.
     No candidate passes: rejected (every failure listed). No production yet: production on the gates
     alone. Otherwise production when ``metric >= production_metric - tolerance``, else staging.
     ``unmeasured``: why production could not be measured on this data; it is then no yardstick, so
@@ -166,7 +169,15 @@ def decide(
     it production once checked.
     """
     failures: list[str] = []
+    plain = candidates[0]
     for candidate in candidates:
+        if candidate is not plain and not plain.fairness_violations:
+            failures.append(
+                f"{candidate.name} not considered: {plain.name} breaks no fairness limit, and a"
+                " fairness-mitigated model (group-specific thresholds on the sensitive features) is"
+                " released only to fix a disparity"
+            )
+            continue
         checks = quality_checks(candidate, metric_name, settings)
         problems = gate_failures(candidate, checks)
         if problems:

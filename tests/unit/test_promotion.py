@@ -53,6 +53,24 @@ def test_mitigated_candidate_is_promoted_when_the_plain_one_is_unfair():
     assert decision.reasons[0].startswith("fairness gate: model"), "why the plain model lost"
 
 
+def test_a_fair_model_failing_a_quality_gate_is_not_released_as_its_mitigated_twin():
+    """statsmodels' randhie: the plain model was fair but 1.08x the base rate (min lift 1.1); the
+    ThresholdOptimizer's stricter thresholds reached 1.15x. Releasing it would decide by group for
+    no disparity: rejected, the reason says why."""
+    fair_but_weak = Candidate("model", 0.744, (), roc_auc=0.72, base_rate=0.6875, test_rows=4038)
+    twin = Candidate("mitigated_model", 0.791, (), roc_auc=0.72, base_rate=0.6875, test_rows=4038)
+    decision = decide([fair_but_weak, twin], "precision", TRANSFERABLE, None)
+    assert (decision.stage, decision.candidate) == ("rejected", None), decision
+    assert decision.reasons[0].startswith("quality gate: model precision 0.7440 is 1.08x"), decision.reasons
+    assert decision.reasons[1] == (
+        "mitigated_model not considered: model breaks no fairness limit, and a fairness-mitigated model"
+        " (group-specific thresholds on the sensitive features) is released only to fix a disparity"
+    ), decision.reasons
+    unfair_and_weak = Candidate("model", 0.744, UNFAIR.fairness_violations, 0.72, 0.6875, test_rows=4038)
+    fixed = decide([unfair_and_weak, twin], "precision", TRANSFERABLE, None)
+    assert (fixed.stage, fixed.candidate) == ("production", "mitigated_model"), fixed
+
+
 def test_every_failure_is_listed_when_nothing_passes():
     decision = decide([UNFAIR, Candidate("mitigated_model", 0.6, ())], "precision", GATES, None)
     assert decision.stage == "rejected" and len(decision.reasons) == 2, decision.reasons
