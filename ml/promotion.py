@@ -112,11 +112,14 @@ def quality_checks(
     baseline = always_positive(metric_name, rate)
     if settings.min_lift is not None and baseline is not None and np.isfinite(rate):
         lift = value / baseline if baseline > 0 else float("inf")
+        hint = ""
+        if lift < settings.min_lift and metric_name == names.PRECISION:
+            hint = "; a higher decision_threshold (configs/training.yaml) labels fewer, surer rows positive"
         checks.append(
             (
                 lift >= settings.min_lift,
                 f"{name} {metric_name} {value:.4f} is {lift:.2f}x the always-positive baseline {baseline:.4f}"
-                f" (base rate {rate:.3f}); min lift {settings.min_lift} (promotion.min_lift)",
+                f" (base rate {rate:.3f}); min lift {settings.min_lift} (promotion.min_lift){hint}",
             )
         )
     if settings.min_roc_auc is not None:

@@ -102,7 +102,8 @@ def test_a_model_barely_above_a_high_base_rate_is_blocked_with_the_base_rate_nam
     assert decision.stage == "rejected", decision
     assert decision.reasons == (
         "quality gate: model precision 0.7800 is 1.04x the always-positive baseline 0.7500 (base rate 0.750);"
-        " min lift 1.1 (promotion.min_lift)",
+        " min lift 1.1 (promotion.min_lift); a higher decision_threshold (configs/training.yaml) labels"
+        " fewer, surer rows positive",
         "quality gate: model ROC AUC 0.5800; min 0.6 (promotion.min_roc_auc, 0.5 is chance)",
     ), decision.reasons
 
