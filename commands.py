@@ -154,7 +154,7 @@ def cmd_score(
     summary = output(
         run, "score_on_dask" if scoring.engine == "dask" else "store_scores", names.SCORING_SUMMARY
     )
-    print(f"\nScored {summary['rows']} customers for {day} with model version {summary['model_version']}")
+    print(f"\nScored {summary['rows']} rows for {day} with model version {summary['model_version']}")
     print(f"  table {summary['table']} in {summary['database']}; labels {summary['label_share']}")
     if names.SCORING_ENGINE in summary:
         print(f"  engine dask: {summary[names.SCORING_ENGINE]['partitions']} partitions")

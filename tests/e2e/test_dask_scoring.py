@@ -126,7 +126,7 @@ def test_dask_on_a_local_cluster_writes_the_pandas_engines_rows_on_the_demo_data
     by_pandas = rows_of(trained["db"], day)
     local = scoring_config(state, "dask-local", engine="dask", dask={"partition_rows": CUSTOMERS})
     out = must(score(trained, day, local)).stdout
-    assert f"Scored {CUSTOMERS} customers for {day} with model version 1" in out, out[-3000:]
+    assert f"Scored {CUSTOMERS} rows for {day} with model version 1" in out, out[-3000:]
     by_dask = rows_of(trained["db"], day)
     pd.testing.assert_frame_equal(by_dask, by_pandas, obj="rows written by engine dask vs engine pandas")
 
@@ -169,7 +169,7 @@ def test_dask_on_scheduler_and_worker_processes_writes_the_pandas_engines_rows(t
                 trained, day, scoring_config(state, "remote-parquet", **on_cluster), parquet_project["folder"]
             )
         ).stdout
-        assert f"Scored 1500 customers for {day}" in out, out[-3000:]
+        assert f"Scored 1500 rows for {day}" in out, out[-3000:]
         by_dask = rows_of(trained["db"], day)
     pd.testing.assert_frame_equal(by_dask, by_pandas, obj="Parquet folder on dask vs the file on pandas")
     assert (by_dask.model_version == "1").all(), by_dask.model_version.unique()
@@ -197,7 +197,7 @@ def test_dask_reads_a_postgresql_table_in_id_ranges_and_writes_the_pandas_engine
         by_pandas = rows_of(trained["db"], day)
         on_dask = scoring_config(state, "dask-sql", engine="dask", dask={"partition_rows": 500})
         out = must(score(trained, day, on_dask, project=project)).stdout
-    assert f"Scored 1500 customers for {day}" in out and "engine dask: 3 partitions" in out, out[-3000:]
+    assert f"Scored 1500 rows for {day}" in out and "engine dask: 3 partitions" in out, out[-3000:]
     by_dask = rows_of(trained["db"], day)
     pd.testing.assert_frame_equal(by_dask, by_pandas, obj="PostgreSQL on dask (3 ranges) vs pandas")
 

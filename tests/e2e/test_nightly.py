@@ -55,7 +55,7 @@ def score(nightly, day, config):
 def test_scores_are_written_per_date_and_a_rerun_replaces_them(nightly):
     config = scoring_config(nightly["state"], "sqlite")
     out = score(nightly, "2026-03-01", config)
-    assert f"Scored {CUSTOMERS} customers for 2026-03-01 with model version 1" in out, out
+    assert f"Scored {CUSTOMERS} rows for 2026-03-01 with model version 1" in out, out
     engine = sa.create_engine(f"sqlite:///{nightly['state'] / 'project' / 'scores.sqlite'}")
     first = read_scores(engine, "customer_scores")
     score(nightly, "2026-03-01", config)
@@ -114,7 +114,7 @@ def test_a_category_unseen_in_training_is_scored_as_missing_and_named(nightly):
             *("--date", day.isoformat()),
         )
     ).stdout
-    assert "Scored 300 customers for 2026-03-03" in out, out
+    assert "Scored 300 rows for 2026-03-03" in out, out
     assert "region: ['atlantis'] unseen in training, scored as missing values" in out, out
     engine = sa.create_engine(f"sqlite:///{state / 'project' / 'scores.sqlite'}")
     rows = read_scores(engine, "unseen_scores", day).set_index(names.ID)
