@@ -39,7 +39,7 @@ from ml.data.validation import (
 )
 from ml.evaluation import data_fingerprint
 from ml.features import FeatureSchema, binary_target, build_customer_features
-from ml.monitoring import merge_keys, training_keys
+from ml.monitoring import key_columns, merge_keys, training_keys
 from ml.settings import DataSettings, TrainingSettings
 from ml.training import SPLITS, as_model_input, split_bands, split_keys
 
@@ -189,12 +189,12 @@ def train_row_keys(
 def train_keys_on_cluster(
     client, data: DataSettings, training: TrainingSettings, schema: FeatureSchema, root: Path
 ) -> np.ndarray:
-    """The keys (features and label, ``ml.monitoring.training_keys``) of every train row of the
+    """The keys (``ml.monitoring.training_keys`` on ``key_columns``) of every train row of the
     table, read again on the cluster and merged in a tree: monitoring's ``seen_in_training`` then
     knows each row the model was fitted on, not only those of the train sample."""
     from dask import delayed
 
-    columns = [*schema.names, schema.target_column]
+    columns = key_columns(schema)
     parts = source_partitions(data, training, root)
     level = [
         delayed(train_row_keys, pure=True)(part, index, data, training, columns)

@@ -460,10 +460,19 @@ def precision_floor(
     return max(rules, key=lambda rule: rule[0])
 
 
+def key_columns(schema: FeatureSchema) -> list[str]:
+    """The columns a row is known by in ``seen_in_training``: the model's inputs, not the label.
+    A key with the label would select on the outcome: where inputs repeat (one person's rows of
+    several years, as in statsmodels' randhie), a row whose label differs from its trained twin's
+    would count as live and the rest not, so live precision fell to 0.49 against 0.79 on the
+    rows whose inputs the model never saw."""
+    return list(schema.names)
+
+
 def seen_in_training(rows: pd.DataFrame, training: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """True for each row of ``rows`` whose ``columns`` (the features and the label) equal a row the
-    model was trained on: a static table scored nightly labels the training rows again, and
-    precision on them is in-sample, not live."""
+    """True for each row of ``rows`` whose ``columns`` (``key_columns``: the model's inputs) equal a
+    row the model was trained on: a static table scored nightly labels the training rows again,
+    and precision on them is in-sample, not live."""
     missing = [c for c in columns if c not in rows or c not in training]
     if missing:
         raise ValueError(f"seen_in_training: column(s) {missing} are not in both frames; pass shared columns")
@@ -522,7 +531,7 @@ def labelled_outcomes(
 ) -> LabelledOutcomes | None:
     """The labelled rows of ``frame`` (scored as ``decisions``, ``proba``); ``None`` when ``frame``
     has no target column (labels have not arrived). ``keys``: ``training_keys`` of the training rows
-    on the features and the target."""
+    on ``key_columns``."""
     if schema.target_column not in frame:
         return None
     known = frame[schema.target_column].notna().to_numpy()
@@ -531,7 +540,7 @@ def labelled_outcomes(
         target=binary_target(labelled[schema.target_column], schema.positive_label),
         decisions=np.asarray(decisions)[known],
         proba=np.asarray(proba)[known],
-        seen=seen_in(labelled, keys, [*schema.names, schema.target_column]),
+        seen=seen_in(labelled, keys, key_columns(schema)),
     )
 
 

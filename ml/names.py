@@ -24,8 +24,10 @@ DATASET_TRAIN: Final = "dataset_train"
 DATASET_VALIDATION: Final = "dataset_validation"
 DATASET_TEST: Final = "dataset_test"
 FEATURE_SCHEMA: Final = "feature_schema"
-# engine dask: the keys (ml.monitoring.training_keys) of every train row; its dataset_train is a sample
-TRAIN_ROW_KEYS: Final = "train_row_keys"
+# engine dask: the keys (ml.monitoring.training_keys on key_columns: the inputs) of every train row; its
+# dataset_train is a sample. (Versions of before 2026-12-04 stored "train_row_keys", with the label in
+# the key: not read, their train sample is keyed again.)
+TRAIN_ROW_KEYS: Final = "train_input_keys"
 MODEL: Final = "model"
 CANDIDATE_MODEL: Final = "candidate_model"
 CANDIDATE_SCORE: Final = "candidate_score"

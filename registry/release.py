@@ -117,16 +117,15 @@ class Release:
         return served_evaluation({**served, "mitigated": meta.get(names.MITIGATED_EVALUATION)})[0]
 
     def training_row_keys(self) -> np.ndarray:
-        """The keys (``ml.monitoring.training_keys``, on the features and the label) of every row
-        this version was trained on: written on the cluster by a Dask training (its train dataset is
-        a sample of the train rows), computed from the train dataset otherwise."""
-        from ml.monitoring import training_keys
+        """The keys (``ml.monitoring.training_keys`` on ``key_columns``) of every row this version
+        was trained on: written on the cluster by a Dask training (its train dataset is a sample of
+        the train rows), computed from the train dataset otherwise."""
+        from ml.monitoring import key_columns, training_keys
 
         stored = self.version.get_artifact(names.TRAIN_ROW_KEYS)
         if stored is not None:
             return stored.load()
-        columns = [*self.schema.names, self.schema.target_column]
-        return training_keys(self.artifact(names.DATASET_TRAIN), columns)
+        return training_keys(self.artifact(names.DATASET_TRAIN), key_columns(self.schema))
 
     def decisions(self, frame):
         """(decisions, probabilities) of this release on a raw frame, as every consumer decides."""

@@ -15,6 +15,7 @@ from zenml.client import Client
 from bentos.bundle import export_bundle, load_model
 from ml import names
 from ml.features import FeatureSchema, binary_target
+from ml.monitoring import key_columns
 from ml.training import predict_proba
 from registry.release import release_of
 
@@ -41,7 +42,7 @@ def main(model_name: str, number: int, test_of: int) -> None:
                 "sklearn": model.predict_proba(test[schema.names])[:, 1].tolist(),
                 "served": load_model(folder).predict_proba(records).tolist(),
                 "train_row_keys": release_of(version).training_row_keys().tolist(),
-                "key_columns": [*schema.names, schema.target_column],
+                "key_columns": key_columns(schema),
             }
         )
     )

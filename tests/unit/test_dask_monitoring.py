@@ -16,6 +16,7 @@ from ml.monitoring import (
     LabelledOutcomes,
     assemble_sample,
     detect_drift,
+    key_columns,
     labelled_outcomes,
     positions_by_partition,
     sample_positions,
@@ -68,7 +69,7 @@ def test_a_window_scored_on_a_cluster_gets_the_pandas_engines_drift_verdicts_and
 
     model, schema, training = release
     window = features(1500, seed=3, drift=0.4)
-    keys = training_keys(training, [*schema.names, schema.target_column])
+    keys = training_keys(training, key_columns(schema))
     window.iloc[:40] = training.iloc[:40].to_numpy()  # rows the model was trained on: not live evidence
     parts = [window.iloc[a : a + 400].reset_index(drop=True) for a in range(0, 1500, 400)]
     roles = (schema.numeric, schema.categorical)

@@ -135,14 +135,14 @@ def test_the_keys_of_every_train_row_read_on_a_cluster_are_the_pandas_train_spli
     of the 250-row sample the pipeline gets back."""
     from adapters.dask_training import train_keys_on_cluster
     from adapters.sources import ensure_demo_db, read_demo_tables
-    from ml.monitoring import seen_in, training_keys
+    from ml.monitoring import key_columns, seen_in, training_keys
 
     data = DataSettings(demo={"customers": 3_000, "path": "demo.sqlite"})
     training = TrainingSettings(engine="dask", dask={"partition_rows": partition_rows, "holdout_rows": 250})
     tables = read_demo_tables(ensure_demo_db(data.demo, tmp_path))
     table = build_customer_features(tables.customers, tables.sales, data.demo.as_of)
     schema = infer_schema(table, feature_columns(table, data, FeatureSettings()), data, names.BAD)
-    columns = [*schema.names, schema.target_column]
+    columns = key_columns(schema)
     keys = train_keys_on_cluster(client, data, training, schema, tmp_path)
     in_train = split_bands(split_keys(table[data.id_column], training.seed), training.split) == "train"
     np.testing.assert_array_equal(keys, training_keys(table[in_train], columns))

@@ -295,6 +295,41 @@ def test_rows_the_model_was_trained_on_are_marked_whatever_their_dtype_or_order(
         seen_in_training(window, training, ["x", "y"])
 
 
+def test_live_rows_are_chosen_by_the_inputs_the_model_saw_never_by_their_label():
+    """A panel table (one person's inputs repeat over three years, the label varies, as in
+    statsmodels' randhie): a row is in-sample when its inputs were trained on, whatever its label.
+    Keyed with the label too, the live rows were those whose label differed from their trained
+    twin's, and live precision fell far below the precision of the same decisions elsewhere."""
+    from sklearn.metrics import precision_score
+
+    from ml.features import FeatureSchema, FeatureSpec
+    from ml.monitoring import key_columns, labelled_outcomes, seen_in, training_keys
+
+    rng = np.random.default_rng(4)
+    people = pd.DataFrame({"x": rng.normal(size=3000), "c": rng.choice(["a", "b"], 3000)})
+    table = people.loc[np.repeat(people.index, 3)].reset_index(drop=True)  # three years each
+    chance = (1 / (1 + np.exp(-2 * table["x"] - (table["c"] == "a")))).to_numpy()
+    table["label"] = np.where(rng.random(len(table)) < chance, "yes", "no")
+    inputs = (FeatureSpec("x", "numeric"), FeatureSpec("c", "categorical", categories=("a", "b")))
+    schema = FeatureSchema(inputs, target_column="label", positive_label="yes", negative_label="no")
+    assert key_columns(schema) == ["x", "c"], "the inputs, not the label"
+    trained = rng.random(len(table)) < 0.6
+    decisions = (chance > 0.5).astype(int)
+    keys = training_keys(table[trained], key_columns(schema))
+    outcomes = labelled_outcomes(table, decisions, chance, schema, keys)
+    live = ~outcomes.seen
+    person = np.repeat(np.arange(3000), 3)
+    never_trained = ~pd.Series(trained).groupby(person).transform("any").to_numpy()
+    np.testing.assert_array_equal(live, never_trained)  # exactly the rows of people never trained on
+    everywhere = precision_score(outcomes.target, outcomes.decisions)
+    live_precision = precision_score(outcomes.target[live], outcomes.decisions[live])
+    assert abs(live_precision - everywhere) < 0.05, (live_precision, everywhere)
+    # what keying on the label did: the selection depends on the outcome
+    by_label = ~seen_in(table, training_keys(table[trained], ["x", "c", "label"]), ["x", "c", "label"])
+    by_label_precision = precision_score(outcomes.target[by_label], outcomes.decisions[by_label])
+    assert by_label_precision < everywhere - 0.15, (by_label_precision, everywhere)
+
+
 @pytest.mark.parametrize(
     ("release_precision", "max_drop", "min_precision", "floor", "rule"),
     [
