@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -59,6 +59,16 @@ def candidates_from(metrics: dict, fairness: dict, mitigated: dict | None, metri
             Candidate(names.MITIGATED_MODEL, scores[metric], violations, auc, base_rate, notes, rows)
         )
     return candidates
+
+
+def with_mitigation_note(decision: Decision, candidates: list[Candidate], mitigated: dict | None) -> Decision:
+    """``decision`` with why there was no mitigated candidate, when that mattered: the plain model
+    broke the fairness gate and mitigation could not be fitted (``mitigated['note']``, e.g. a group
+    with one class in the validation split)."""
+    if not mitigated or mitigated.get("available") or not candidates[0].fairness_violations:
+        return decision
+    note = f"no {names.MITIGATED_MODEL} to judge: {mitigated.get('note', 'mitigation was not possible')}"
+    return replace(decision, reasons=(*decision.reasons, note))
 
 
 def served_evaluation(version: dict) -> tuple[dict, float | None, bool]:

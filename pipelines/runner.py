@@ -145,6 +145,12 @@ def run_pipeline(pipeline: Any, **params: Any) -> Any:
                 continue
             failures.append(f"step {name!r}: {info.message}")
             user_error = user_error or (info.source or "") in USER_ERROR_SOURCES
+        if not failures:  # ZenML failed a step after it returned (an output of the wrong type, say)
+            failures = [
+                f"step {name!r} failed; ZenML recorded no exception of it: its error is in the log"
+                for name, step in run.steps.items()
+                if str(step.status) == "failed"
+            ]
         if not failures:
             raise
         raise PipelineFailed(pipeline.name, failures, user_error, log) from exc

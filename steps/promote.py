@@ -6,7 +6,7 @@ from typing import Annotated
 
 import mlflow
 import pandas as pd
-from sklearn.base import ClassifierMixin
+from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 from zenml import get_step_context, log_metadata, step
 
@@ -14,7 +14,7 @@ from adapters.records import audit
 from ml import names
 from ml.evaluation import classification_metrics
 from ml.features import binary_target
-from ml.promotion import Candidate, candidates_from, decide
+from ml.promotion import Candidate, candidates_from, decide, with_mitigation_note
 from ml.settings import TrainingSettings
 from ml.training import model_kind
 from registry import models as registry
@@ -118,7 +118,7 @@ def promote(
     fairness: dict,
     dataset_test: pd.DataFrame,
     training: TrainingSettings,
-    mitigated_model: ClassifierMixin | None = None,
+    mitigated_model: BaseEstimator | None = None,
     mitigated_evaluation: dict | None = None,
     code_reference: dict | None = None,
 ) -> Annotated[dict, names.PROMOTION_DECISION]:
@@ -127,6 +127,7 @@ def promote(
     candidates = candidates_from(metrics, fairness, mitigated_evaluation, training.primary_metric)
     production = registry.production_version(this.name)
     decision, production_metric = judge(candidates, production, dataset_test, training, str(this.version))
+    decision = with_mitigation_note(decision, candidates, mitigated_evaluation)
     record = {**decision.to_dict(), "production_metric_on_this_data": production_metric,
               "decision_threshold": training.decision_threshold}  # fmt: skip
     code = code_reference or {"git_commit": None, "note": "not recorded: the pipeline was run without it"}

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import mlflow
 import pandas as pd
-from sklearn.base import ClassifierMixin
+from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 from zenml import step
 from zenml.types import HTMLString
@@ -62,7 +62,7 @@ def mitigate_bias(
     data: DataSettings,
     training: TrainingSettings,
 ) -> tuple[
-    Annotated[ClassifierMixin, names.MITIGATED_MODEL],
+    Annotated[BaseEstimator, names.MITIGATED_MODEL],  # the plain Pipeline when mitigation was not possible
     Annotated[dict, names.MITIGATED_EVALUATION],
     Annotated[HTMLString, names.FAIRNESS_REPORT_MITIGATION],
 ]:

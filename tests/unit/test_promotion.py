@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ml.evaluation import classification_metrics
-from ml.promotion import Candidate, candidates_from, decide
+from ml.promotion import Candidate, candidates_from, decide, with_mitigation_note
 from ml.settings import PromotionSettings
 from ml.training import select_best
 
@@ -69,6 +69,24 @@ def test_a_fair_model_failing_a_quality_gate_is_not_released_as_its_mitigated_tw
     unfair_and_weak = Candidate("model", 0.744, UNFAIR.fairness_violations, 0.72, 0.6875, test_rows=4038)
     fixed = decide([unfair_and_weak, twin], "precision", TRANSFERABLE, None)
     assert (fixed.stage, fixed.candidate) == ("production", "mitigated_model"), fixed
+
+
+def test_a_rejection_for_fairness_says_why_there_was_no_mitigated_candidate():
+    unavailable = {
+        "available": False,
+        "note": "mitigation over ('continent',) was not possible: Degenerate labels",
+    }
+    rejected = decide([UNFAIR], "precision", GATES, None)
+    noted = with_mitigation_note(rejected, [UNFAIR], unavailable)
+    assert noted.reasons == (
+        *rejected.reasons,
+        "no mitigated_model to judge: mitigation over ('continent',) was not possible: Degenerate labels",
+    ), noted
+    fair = decide([GOOD], "precision", GATES, None)
+    assert with_mitigation_note(fair, [GOOD], unavailable) == fair, (
+        "a fair model needs no mitigation: no note"
+    )
+    assert with_mitigation_note(rejected, [UNFAIR], None) == rejected, "mitigation: none"
 
 
 def test_every_failure_is_listed_when_nothing_passes():

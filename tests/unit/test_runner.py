@@ -61,6 +61,25 @@ def test_a_failed_run_is_reported_by_its_steps_and_a_config_error_is_the_users(s
     assert caught.value.user_error
 
 
+def test_a_step_zenml_failed_without_recording_an_exception_is_named_with_the_log(store):
+    """ZenML fails a step whose output has the wrong type after the step returned, and records no
+    exception of it: the step is named (exit 1, not a traceback), the log has ZenML's message."""
+    run = SimpleNamespace(
+        id=1,
+        steps={
+            "evaluate": SimpleNamespace(exception_info=None, status="completed"),
+            "mitigate_bias": SimpleNamespace(exception_info=None, status="failed"),
+        },
+    )
+    failure = RuntimeError("Pipeline run has failed due to failure in step(s): mitigate_bias")
+    with pytest.raises(PipelineFailed) as caught:
+        run_pipeline(pipeline_that(failure, store, run))
+    text = str(caught.value)
+    assert "step 'mitigate_bias' failed; ZenML recorded no exception of it: its error is in the log" in text
+    assert "evaluate" not in text and "full log, tracebacks included: " in text, text
+    assert not caught.value.user_error
+
+
 def test_a_failure_before_the_first_run_keeps_its_own_error(store):
     with pytest.raises(KeyError, match="Unable to substitute environment variable"):
         run_pipeline(pipeline_that(KeyError("Unable to substitute environment variable X"), store))
