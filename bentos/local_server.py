@@ -25,6 +25,38 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something listens on ``host:port``: binding it fails (SO_REUSEADDR, as the server
+    binds, so a closed connection's TIME_WAIT does not count)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def port_owner(port: int) -> str:
+    """What listens on ``port`` ("pid N: its command line, in its directory"), as far as this user
+    may see; "unknown" otherwise."""
+    import psutil
+
+    try:
+        pids = {c.pid for c in psutil.net_connections(kind="inet")
+                if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid}  # fmt: skip
+    except psutil.Error:
+        pids = set()
+    described = []
+    for pid in sorted(pids):
+        try:
+            process = psutil.Process(pid)
+            described.append(f"pid {pid}: {' '.join(process.cmdline())[:160]}, in {process.cwd()}")
+        except psutil.Error:
+            described.append(f"pid {pid}")
+    return "; ".join(described) or "unknown"
+
+
 def start(
     target: str, host: str, port: int, env: dict[str, str], log_file: Path, cwd: Path
 ) -> subprocess.Popen:

@@ -176,6 +176,24 @@ def smoke_test(
     return {"rows": len(records), "max_probability_difference": worst, "example_request": str(example)}
 
 
+def _refuse_a_port_taken_by_another(serving: ServingSettings, url: str) -> None:
+    """A deploy replaces this project's server; a port held by any other process (another project's
+    server, one whose state was deleted) is refused before anything is stopped or built: its
+    /readyz would answer for the new server, which could not bind."""
+    if not local_server.port_in_use(serving.host, serving.port):
+        return
+    record_path = state().server_record
+    if record_path.exists():
+        old = json.loads(record_path.read_text())
+        if old.get("url") == url and (old.get("container") or local_server.server_processes(old["pid"])):
+            return  # this project's server: the deploy replaces it
+    raise local_server.ServerError(
+        f"cannot serve at {url}: port {serving.port} is held by a process this project did not start "
+        f"({local_server.port_owner(serving.port)}); stop it if it is a stale server, or set `port` in "
+        "configs/serving.yaml to a free one"
+    )
+
+
 def _stop_previous() -> None:
     """Stop the server or container this project's record names (a redeploy replaces it)."""
     record_path = state().server_record
@@ -191,6 +209,7 @@ def _serve_container(bento_tag: str, bento_models: dict, serving: ServingSetting
     """Build the Bento's image (a failed build leaves the running server as it is), then run it on
     the host's network in place of the previous server; its record's runtime fields."""
     engine, name = serving.container.engine, f"{bento_tag.partition(':')[0]}-{serving.port}"
+    _refuse_a_port_taken_by_another(serving, url)
     image, build_seconds = container_server.build_image(bento_tag, engine)
     _stop_previous()
     logs = state().container_state
@@ -212,6 +231,7 @@ def _serve_container(bento_tag: str, bento_models: dict, serving: ServingSetting
 
 
 def _serve_process(bento_tag: str, bento_models: dict, serving: ServingSettings, url: str) -> dict:
+    _refuse_a_port_taken_by_another(serving, url)
     _stop_previous()
     log = state().server_log
     process = local_server.start(

@@ -89,6 +89,32 @@ def test_deploy_reports_success_in_both_languages_and_binds_loopback(served):
     assert release["bento_tag"].startswith(f"{MODEL_NAME}:v{served['production']['number']}-"), release
 
 
+def test_a_port_held_by_another_process_is_refused_and_the_running_server_kept(served):
+    """Another project's server (or one whose state was deleted) on the configured port answered
+    /readyz for the new one, which could not bind: deploy said it served the new model."""
+    import os
+    import socket
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        serving = served["state"] / "serving-taken.yaml"
+        serving.write_text(yaml.safe_dump({"port": port}))
+        deploy = run_cli(PROJECT_ROOT, served["env"], "deploy", "--project", str(served["project"]),
+                         "--config", str(serving))  # fmt: skip
+    out = deploy.stdout + deploy.stderr
+    assert deploy.returncode != 0, out[-3000:]
+    refused = f"cannot serve at http://127.0.0.1:{port}: port {port} is held by a process this project"
+    assert f"{refused} did not start" in out, out[-3000:]
+    assert f"pid {os.getpid()}: " in out and "set `port` in configs/serving.yaml" in out, out[-3000:]
+    assert "Deployment failed / Despliegue fallido" in out, out[-3000:]
+    status, _ = post(f"{served['url']}/readyz", None)
+    assert status == 200, "the project's running server is left as it was"
+    record = json.loads((served["state"] / "project" / "serving" / "server.json").read_text())
+    assert record["url"] == served["url"], "its record still names it"
+
+
 def test_predictions_equal_each_answering_models_own(served):
     frame = customers()
     status, body = post(f"{served['url']}/predict", {"records": records(frame)})
