@@ -41,6 +41,12 @@ STRAY_TEXT_SHARE = 0.2
 NEAR_UNIQUE_SHARE = 0.9
 NEAR_UNIQUE_MIN_ROWS = 50
 SHOWN = 5  # sample values in an error
+# Text that is a date or a time stamp: ISO (2024-01-31, 2024-01-31 08:00[:00[.000]], with T or a
+# zone) or day/month/year with slashes. Month or day names are categories, not matched.
+DATE_TEXT = (
+    r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"|\d{1,2}/\d{1,2}/\d{2,4}"
+)
 
 
 class DataValidationError(ValueError):
@@ -157,6 +163,14 @@ def check_feature_columns(frame: pd.DataFrame, columns: list[str], data: DataSet
                 f"under data.missing_values in configs/project.yaml (missing_values: {_sample(bad)}); if the "
                 f"column is a category, declare it: data.columns: {{{column}: categorical}}"
             )
+        if _holds_dates(values):
+            raise DataValidationError(
+                f"column {column!r} of table {table!r} holds dates (e.g. {_sample(values.astype(str))}): "
+                "as a category every date the model has not seen would be unknown to it (the API refuses "
+                "it, batch scoring reads it as missing). Derive a number from it in the table or the query "
+                f"(e.g. days since it), drop it (features.drop: [{column}] in configs/training.yaml), "
+                f"or, if its values recur as categories, declare it: data.columns: {{{column}: categorical}}"
+            )
         distinct = values.nunique()
         if len(values) >= NEAR_UNIQUE_MIN_ROWS and distinct >= NEAR_UNIQUE_SHARE * len(values):
             raise DataValidationError(
@@ -165,6 +179,14 @@ def check_feature_columns(frame: pd.DataFrame, columns: list[str], data: DataSet
                 f"If it identifies rows, set data.id_column: {column} in configs/project.yaml; otherwise "
                 "drop it (features.drop in configs/training.yaml), or declare it under data.columns"
             )
+
+
+def _holds_dates(values: pd.Series) -> bool:
+    """Datetime values, or text that is all dates (``DATE_TEXT``)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    text = values.astype(str).str.strip()
+    return bool(len(text)) and bool(text.str.fullmatch(DATE_TEXT).all())
 
 
 def validate_demo_tables(customers: pd.DataFrame, sales: pd.DataFrame) -> None:

@@ -136,6 +136,37 @@ def test_a_categorical_with_about_one_value_per_row_is_refused_unless_declared()
     check_feature_columns(frame, ["email", "plan"], declared, "dataset_train")
 
 
+@pytest.mark.parametrize(
+    "dates",
+    [
+        pd.Series(
+            pd.date_range("2024-01-01", periods=10).strftime("%Y-%m-%d").tolist() * 8
+        ),  # text, recurring
+        pd.Series(pd.date_range("2024-01-01", periods=80, freq="h")),  # datetime64 (Parquet, SQL)
+        pd.Series(["2024-01-31T08:00:00Z", "2024-02-01 09:30"] * 40),
+        pd.Series(["31/01/2024", "1/2/24"] * 40),
+    ],
+)
+def test_a_date_column_is_refused_as_a_category_naming_the_fixes(dates):
+    """plotly's tips with a visit date: each new day would be a category the model never saw."""
+    frame = pd.DataFrame({"visit_date": dates, "plan": ["a", "b"] * 40})
+    with pytest.raises(DataValidationError) as caught:
+        check_feature_columns(frame, ["visit_date", "plan"], CSV, "dataset_train")
+    message = str(caught.value)
+    assert message.startswith("column 'visit_date' of table 'dataset_train' holds dates (e.g. "), message
+    assert "features.drop: [visit_date]" in message and "data.columns: {visit_date: categorical}" in message
+    declared = CSV.model_copy(update={"columns": {"visit_date": "categorical"}})
+    if dates.dtype == object:  # taken as declared
+        check_feature_columns(frame, ["visit_date", "plan"], declared, "dataset_train")
+
+
+def test_month_and_day_names_and_codes_are_categories_not_dates():
+    frame = pd.DataFrame(
+        {"month": ["March", "April"] * 40, "day": ["Sun", "Sat"] * 40, "quarter": ["2024Q1", "2024Q2"] * 40}
+    )
+    check_feature_columns(frame, ["month", "day", "quarter"], CSV, "dataset_train")
+
+
 def test_codes_declared_categorical_read_alike_whatever_type_stored_them():
     """Occupation codes stored as int64, as float64 beside a missing value (a CSV block or SQL
     partition with a NULL) or as pandas' Int64: declared categorical, each reads the same text, so
