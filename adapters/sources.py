@@ -165,10 +165,44 @@ def text_columns(data: DataSettings) -> dict[str, type]:
     return {column: str for column, kind in data.columns.items() if kind == "categorical"}
 
 
+def read_csv_file(path: Path | str, data: DataSettings) -> pd.DataFrame:
+    """The CSV at ``path`` as ``data.csv`` says it is written; DataSourceError naming the setting
+    when its text is not in that encoding or its fields seem separated by another character."""
+    try:
+        frame = pd.read_csv(path, dtype=text_columns(data), **data.csv.read_options())
+    except UnicodeDecodeError as exc:
+        raise not_in_encoding(exc, data) from None
+    check_separator(frame, data)
+    return frame
+
+
+def not_in_encoding(exc: UnicodeDecodeError, data: DataSettings) -> DataSourceError:
+    return DataSourceError(
+        f"data.path {data.path!r} is not {data.csv.encoding} text (byte {exc.object[exc.start]:#x} at "
+        f"position {exc.start}); set data.csv.encoding in configs/project.yaml (e.g. latin-1 or cp1252)"
+    )
+
+
+def check_separator(frame: pd.DataFrame, data: DataSettings) -> None:
+    """A CSV read as one column whose name holds another separator was split with the wrong one."""
+    if frame.shape[1] != 1:
+        return
+    name = str(frame.columns[0])
+    found = [sep for sep in (";", "\t", "|", ",") if sep != data.csv.separator and sep in name]
+    if found:
+        shown = "\\t" if found[0] == "\t" else found[0]
+        decimal = " (and data.csv.decimal: ',' if its numbers are written 16,99)" if found[0] == ";" else ""
+        raise DataSourceError(
+            f"data.path {data.path!r} read as one column named {name[:80]!r}: its fields seem separated by "
+            f"'{shown}', not {data.csv.separator!r}; set data.csv.separator: '{shown}' in "
+            f"configs/project.yaml{decimal}"
+        )
+
+
 def _read_flat_table(data: DataSettings, root: Path) -> pd.DataFrame:
     if data.source in ("csv", "parquet"):
         path = flat_file(data, root)
-        return pd.read_csv(path, dtype=text_columns(data)) if data.source == "csv" else pd.read_parquet(path)
+        return read_csv_file(path, data) if data.source == "csv" else pd.read_parquet(path)
     if data.source == "sql":
         return read_sql_part(sql_source_url(data), SqlPart(str(data.sql_query), {}))
     raise DataSourceError(f"data.source {data.source!r} is not a flat-table source")
@@ -284,5 +318,10 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
         if data.source == "parquet":
             frame = dd.read_parquet(str(path))
         else:
-            frame = dd.read_csv(str(path), blocksize="64MB", dtype=text_columns(data))
+            options = data.csv.read_options()
+            try:
+                frame = dd.read_csv(str(path), blocksize="64MB", dtype=text_columns(data), **options)
+            except UnicodeDecodeError as exc:
+                raise not_in_encoding(exc, data) from None
+            check_separator(frame._meta, data)
         return list(frame.to_delayed())

@@ -56,6 +56,38 @@ class DemoSettings(StrictModel):
     as_of: date = date(2026, 1, 1)
 
 
+class CsvSettings(StrictModel):
+    """How a CSV source is written (pandas' read_csv ``sep``, ``decimal``, ``encoding``): a
+    spreadsheet of a Spanish locale writes `16,99` separated by `;`, often in cp1252."""
+
+    separator: str = Field(",", min_length=1, max_length=1, description="between fields, e.g. ';' or '\\t'")
+    decimal: str = Field(".", min_length=1, max_length=1, description="in numbers, e.g. ',' for 16,99")
+    encoding: str = Field("utf-8", description="of the file's text, e.g. latin-1 or cp1252")
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}; use e.g. utf-8, latin-1 or cp1252") from None
+        return value
+
+    @model_validator(mode="after")
+    def _distinct(self) -> CsvSettings:
+        if self.separator == self.decimal:
+            raise ValueError(
+                f"separator and decimal are both {self.separator!r}; a CSV with decimal ',' separates "
+                "its fields with ';'"
+            )
+        return self
+
+    def read_options(self) -> dict[str, str]:
+        return {"sep": self.separator, "decimal": self.decimal, "encoding": self.encoding}
+
+
 class DataSettings(StrictModel):
     """Where the data comes from and which columns play which role."""
 
@@ -78,6 +110,7 @@ class DataSettings(StrictModel):
         (),
         description='values of the table that mean "not known" (e.g. "?", "unknown"), read as missing',
     )
+    csv: CsvSettings = CsvSettings()
     demo: DemoSettings = DemoSettings()
 
     @field_validator("id_column", mode="before")

@@ -1,10 +1,12 @@
 """The user's own flat table from each kind of source: CSV, Parquet, or a SQL query."""
 
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from adapters.sources import DataSourceError, check_source, database_url, read_flat_table
 from ml.settings import ConfigError, DataSettings
@@ -150,3 +152,77 @@ def test_codes_declared_categorical_are_categories_from_every_source_and_partiti
     parts = dask.compute(*flat_partitions(data, 2, tmp_path, "scoring.engine"), scheduler="sync")
     on_dask = pd.concat([as_declared(part, data) for part in parts]).sort_values("cid", ignore_index=True)
     pd.testing.assert_frame_equal(on_dask, frame.sort_values("cid", ignore_index=True), check_dtype=False)
+
+
+SPANISH = pd.DataFrame(
+    {
+        "cid": [1, 2, 3],
+        "región": ["Cádiz", "Logroño", None],
+        "importe": [16.99, 1234.5, None],
+        "baja": ["sí", "no", "no"],
+    }
+)
+SPANISH_ROLES = {
+    "target_column": "baja",
+    "positive_label": "sí",
+    "id_column": "cid",
+    "sensitive_features": (),
+}
+
+
+def test_a_spanish_locale_csv_reads_as_written_with_its_csv_settings(tmp_path: Path):
+    """A spreadsheet of a Spanish locale saves `16,99` separated by `;` in cp1252 (ñ, á as one byte):
+    data.csv says so, and both engines read the table the comma CSV holds."""
+    from adapters.sources import flat_partitions
+
+    (tmp_path / "data").mkdir()
+    SPANISH.to_csv(tmp_path / "data/t.csv", index=False, sep=";", decimal=",", encoding="cp1252")
+    settings = DataSettings(
+        source="csv",
+        path="data/t.csv",
+        csv={"separator": ";", "decimal": ",", "encoding": "cp1252"},
+        **SPANISH_ROLES,
+    )
+    read = read_flat_table(settings, tmp_path)
+    pd.testing.assert_frame_equal(missing_as_none(read), missing_as_none(SPANISH))
+    assert read["importe"].dtype == float, "16,99 is a number"
+    (part,) = flat_partitions(settings, 1000, tmp_path, "scoring.engine")
+    pd.testing.assert_frame_equal(
+        missing_as_none(part.compute().reset_index(drop=True)), missing_as_none(SPANISH)
+    )
+
+
+def test_a_csv_read_with_the_wrong_separator_or_encoding_names_the_setting(tmp_path: Path):
+    (tmp_path / "data").mkdir()
+    SPANISH.to_csv(tmp_path / "data/t.csv", index=False, sep=";", decimal=",", encoding="utf-8")
+    plain = DataSettings(source="csv", path="data/t.csv", **SPANISH_ROLES)
+    with pytest.raises(DataSourceError) as caught:
+        read_flat_table(plain, tmp_path)
+    assert str(caught.value) == (
+        "data.path 'data/t.csv' read as one column named 'cid;región;importe;baja': its fields seem "
+        "separated by ';', not ','; set data.csv.separator: ';' in configs/project.yaml (and "
+        "data.csv.decimal: ',' if its numbers are written 16,99)"
+    )
+    SPANISH.to_csv(tmp_path / "data/t.csv", index=False, encoding="cp1252")
+    with pytest.raises(
+        DataSourceError, match=r"is not utf-8 text \(byte 0xf3 at position \d+\); set data.csv.encoding"
+    ):
+        read_flat_table(plain, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("csv", "error"),
+    [
+        ({"separator": ",", "decimal": ","}, "separator and decimal are both ','"),
+        ({"encoding": "klingon"}, "unknown encoding 'klingon'; use e.g. utf-8, latin-1 or cp1252"),
+        ({"separator": ";;"}, "data.csv.separator"),
+    ],
+)
+def test_csv_settings_that_cannot_be_read_are_refused_by_name(tmp_path: Path, csv, error):
+    from ml.settings import ProjectSettings, load_settings
+
+    config = tmp_path / "project.yaml"
+    data = {"source": "csv", "path": "t.csv", "csv": csv, **SPANISH_ROLES, "sensitive_features": []}
+    config.write_text(yaml.safe_dump({"project_name": "p", "model_name": "m1", "data": data}))
+    with pytest.raises(ConfigError, match=re.escape(error)):
+        load_settings(config, ProjectSettings)
