@@ -291,6 +291,14 @@ def assess_fairness(
                 found, noted = _verdicts(feature, entry, judged, settings)
                 violations += found
                 notes += noted
+        elif feature in groups.columns:  # the gate compared nothing: say so, not "passed" alone
+            counts = frame.loc[~frame.judged, "count"]
+            notes.append(
+                f"{feature!r} not judged: {len(judged)} of its {len(frame)} groups have at least "
+                f"fairness.min_group_size {settings.min_group_size} test rows (the others "
+                f"{int(counts.min())}-{int(counts.max())}); a larger test split or a lower min_group_size "
+                "lets the gate compare them"
+            )
         disparities[feature] = entry
     ratios = [disparities[f]["demographic_parity_ratio"] for f in groups.columns]
     judged_ratios = [r for r in ratios if not np.isnan(r)]

@@ -130,6 +130,12 @@ def test_small_groups_are_reported_not_judged():
         only_one_judged.disparities.loc["g", "equalized_odds_difference"]
     )
     assert len(only_one_judged.small_groups) == 2, only_one_judged.small_groups
+    # plotly's tips with the bill as the sensitive column: four bands of 36-37 test rows, none judged
+    assert only_one_judged.notes == (
+        "'g' not judged: 1 of its 3 groups have at least fairness.min_group_size 4 test rows (the others "
+        "1-3); a larger test split or a lower min_group_size lets the gate compare them",
+    ), only_one_judged.notes
+    assert not any("not judged:" in n for n in result.notes), "two groups judged: compared"
 
 
 def test_numeric_features_are_banded_and_missing_is_a_group():
