@@ -122,6 +122,22 @@ def training_config(state: Path, name: str, **changes) -> str:
     return str(path)
 
 
+def user_table_config(state: Path, project: Path, table, file: str, **data) -> Path:
+    """A copy of the project config ``project`` whose data is ``table`` (a frame), written under
+    ``state`` as ``file`` (CSV or Parquet, by its suffix), with the roles ``data`` (target_column,
+    positive_label, id_column, sensitive_features, ...)."""
+    path = state / file
+    if path.suffix == ".parquet":
+        table.to_parquet(path, index=False)
+    else:
+        table.to_csv(path, index=False)
+    raw = yaml.safe_load(project.read_text())
+    raw["data"] = {"source": path.suffix[1:], "path": str(path), **data}
+    config = state / f"project_{path.stem}.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    return config
+
+
 def csv_project_config(state: Path, demo_project: Path, rows: int) -> Path:
     """A project config whose data is a flat CSV of ``rows`` demo customers' features without the
     id column (a user's own table), written under ``state``."""
@@ -131,14 +147,5 @@ def csv_project_config(state: Path, demo_project: Path, rows: int) -> Path:
 
     tables = generate_demo(customers=rows, seed=11)
     flat = build_customer_features(tables.customers, tables.sales).drop(columns=[names.ID])
-    flat.to_csv(state / "customers.csv", index=False)
-    raw = yaml.safe_load(demo_project.read_text())
-    raw["data"] = {
-        **{k: v for k, v in DEMO_DATA.items() if k != "source"},
-        "source": "csv",
-        "path": str(state / "customers.csv"),
-        "id_column": "",
-    }
-    path = state / "project_csv.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
+    roles = {k: v for k, v in DEMO_DATA.items() if k not in ("source", "id_column")}
+    return user_table_config(state, demo_project, flat, "customers.csv", id_column="", **roles)

@@ -9,10 +9,10 @@ before) and, with the fairness limits relaxed, release it."""
 import numpy as np
 import plotly.data
 import pytest
-import yaml
 
 from ml import names
-from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli, training_config
+from tests.e2e import harness
+from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, must, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -20,23 +20,14 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     state = tmp_path_factory.mktemp("gapminder")
-    env, project = demo_stack(state)
+    env, project = harness.demo_stack(state)
     table = plotly.data.gapminder()
     table["life"] = np.where(table.pop("lifeExp") > 60, "long", "short")
-    table.to_parquet(state / "gapminder.parquet", index=False)
-    raw = yaml.safe_load(project.read_text())
-    raw["data"] = {
-        "source": "parquet",
-        "path": str(state / "gapminder.parquet"),
-        "target_column": "life",
-        "positive_label": "long",
-        "id_column": "",
-        "sensitive_features": ["continent"],
-    }
-    project.write_text(yaml.safe_dump(raw))
+    roles = {"target_column": "life", "positive_label": "long", "sensitive_features": ["continent"]}
+    project = harness.user_table_config(state, project, table, "gapminder.parquet", id_column="", **roles)
     one = {"candidates": [{}]}
-    strict = training_config(state, "strict", search=one)
-    relaxed = training_config(
+    strict = harness.training_config(state, "strict", search=one)
+    relaxed = harness.training_config(
         state,
         "relaxed",
         search=one,
@@ -48,7 +39,7 @@ def runs(tmp_path_factory):
         outputs[name] = must(
             run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", config)
         )
-        snapshots[name] = probe(PROJECT_ROOT, env, MODEL_NAME)
+        snapshots[name] = harness.probe(PROJECT_ROOT, env, MODEL_NAME)
     return outputs, snapshots
 
 

@@ -31,6 +31,7 @@ from tests.e2e.harness import (
     must,
     run_cli,
     run_json,
+    user_table_config,
 )
 
 pytestmark = pytest.mark.e2e
@@ -85,35 +86,29 @@ def public_project_config(state, project, name):
     the vote, is stored as REAL 0.0/1.0 (positive_label "1"), age the sensitive column."""
     import statsmodels.api as sm
 
-    raw = yaml.safe_load(project.read_text())
     if name == "fair":
         table = sm.datasets.fair.load_pandas().data
         table.insert(0, "respondent", [f"R{i:05d}" for i in range(len(table))])
         table["had_affair"] = np.where(table.pop("affairs") > 0, "yes", "no")
-        table.to_csv(state / "fair.csv", index=False)
-        raw["data"] = {
-            "source": "csv",
-            "path": str(state / "fair.csv"),
-            "target_column": "had_affair",
-            "positive_label": "no",
-            "id_column": "respondent",
-            "sensitive_features": ["religious"],
-            "columns": dict.fromkeys(FAIR_CODES, "categorical"),
-        }
-    else:
-        url = f"sqlite:///{state / 'anes96.sqlite'}"
-        engine = sa.create_engine(url)
-        sm.datasets.anes96.load_pandas().data.to_sql("voters", engine, index=False)
-        engine.dispose()
-        raw["data"] = {
-            "source": "sql",
-            "sql_url": url,
-            "sql_query": "SELECT * FROM voters",
-            "target_column": "vote",
-            "positive_label": "1",
-            "id_column": "",
-            "sensitive_features": ["age"],
-        }
+        codes = dict.fromkeys(FAIR_CODES, "categorical")
+        roles = {"target_column": "had_affair", "positive_label": "no", "id_column": "respondent"}
+        return user_table_config(
+            state, project, table, "fair.csv", **roles, sensitive_features=["religious"], columns=codes
+        )
+    url = f"sqlite:///{state / 'anes96.sqlite'}"  # anes96
+    engine = sa.create_engine(url)
+    sm.datasets.anes96.load_pandas().data.to_sql("voters", engine, index=False)
+    engine.dispose()
+    raw = yaml.safe_load(project.read_text())
+    raw["data"] = {
+        "source": "sql",
+        "sql_url": url,
+        "sql_query": "SELECT * FROM voters",
+        "target_column": "vote",
+        "positive_label": "1",
+        "id_column": "",
+        "sensitive_features": ["age"],
+    }
     path = state / f"project_{name}.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
