@@ -172,7 +172,7 @@ def read_csv_file(path: Path | str, data: DataSettings) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=text_columns(data), **data.csv.read_options())
     except UnicodeDecodeError as exc:
         raise not_in_encoding(exc, data) from None
-    check_separator(frame, data)
+    check_separator(frame.columns, data)
     return frame
 
 
@@ -183,15 +183,15 @@ def not_in_encoding(exc: UnicodeDecodeError, data: DataSettings) -> DataSourceEr
     )
 
 
-def check_separator(frame: pd.DataFrame, data: DataSettings) -> None:
+def check_separator(columns: pd.Index, data: DataSettings) -> None:
     """A CSV read as one column whose name holds another separator was split with the wrong one."""
-    if frame.shape[1] != 1:
+    if len(columns) != 1:
         return
-    name = str(frame.columns[0])
-    found = [sep for sep in (";", "\t", "|", ",") if sep != data.csv.separator and sep in name]
+    name = str(columns[0])
+    found = next((sep for sep in (";", "\t", "|", ",") if sep != data.csv.separator and sep in name), None)
     if found:
-        shown = "\\t" if found[0] == "\t" else found[0]
-        decimal = " (and data.csv.decimal: ',' if its numbers are written 16,99)" if found[0] == ";" else ""
+        shown = "\\t" if found == "\t" else found
+        decimal = " (and data.csv.decimal: ',' if its numbers are written 16,99)" if found == ";" else ""
         raise DataSourceError(
             f"data.path {data.path!r} read as one column named {name[:80]!r}: its fields seem separated by "
             f"'{shown}', not {data.csv.separator!r}; set data.csv.separator: '{shown}' in "
@@ -323,5 +323,5 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
                 frame = dd.read_csv(str(path), blocksize="64MB", dtype=text_columns(data), **options)
             except UnicodeDecodeError as exc:
                 raise not_in_encoding(exc, data) from None
-            check_separator(frame._meta, data)
+            check_separator(frame.columns, data)
         return list(frame.to_delayed())

@@ -107,18 +107,13 @@ def quality_checks(
     name, value, rate = candidate.name, candidate.metric, candidate.base_rate
     rows, fewest = candidate.test_rows, settings.min_test_rows
     if fewest is not None and rows is not None:
-        enough = rows >= fewest
-        fix = (
-            ""
-            if enough
-            else (
+        text = f"{name} measured on {rows} test rows; min {fewest} (promotion.min_test_rows)"
+        if rows < fewest:
+            text += (
                 ": too few for its metrics to mean much; add rows to the table, raise split.test_size,"
                 " or lower promotion.min_test_rows"
             )
-        )
-        checks.append(
-            (enough, f"{name} measured on {rows} test rows; min {fewest} (promotion.min_test_rows){fix}")
-        )
+        checks.append((rows >= fewest, text))
     baseline = always_positive(metric_name, rate)
     if settings.min_lift is not None and baseline is not None and np.isfinite(rate):
         lift = value / baseline if baseline > 0 else float("inf")
