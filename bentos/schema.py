@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictFloat,
@@ -63,6 +64,10 @@ def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
         bounds = accepted_range(low, high, margin)
         annotation = StrictFloat
         description = f"seen in training: {low} .. {high}"
+        markers = tuple(spec.get("missing_markers") or ())
+        if markers:  # read as missing, as batch scoring and training read the source's markers
+            nullable = True
+            description += f"; {list(markers)} mean not known (data.missing_values), as null does"
         extra: dict[str, float] = {}
         if bounds is not None:
             annotation = Annotated[StrictFloat, _within(*bounds, low, high, margin)]
@@ -73,7 +78,17 @@ def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
         field = Field(default=None if nullable else ..., description=description, allow_inf_nan=False)
         if extra:
             annotation = Annotated[annotation, Field(json_schema_extra=extra)]
+        if markers:
+            return Annotated[annotation | None, BeforeValidator(_as_missing(markers))], field
     return (annotation | None if nullable else annotation), field
+
+
+def _as_missing(markers: tuple[float, ...]):
+    def read(value: Any) -> Any:
+        strict_number = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if strict_number and value in markers else value
+
+    return read
 
 
 def record_model(

@@ -99,6 +99,8 @@ class FeatureSpec:
     maximum: float | None = None
     categories: tuple[str, ...] = ()
     nullable: bool = True
+    # numbers the source writes for "not known" (data.missing_values): read as missing everywhere
+    missing_markers: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,13 @@ class FeatureSchema:
     @classmethod
     def from_dict(cls, raw: dict) -> FeatureSchema:
         specs = tuple(
-            FeatureSpec(**{**spec, "categories": tuple(spec.get("categories", ()))})
+            FeatureSpec(
+                **{
+                    **spec,
+                    "categories": tuple(spec.get("categories", ())),
+                    "missing_markers": tuple(spec.get("missing_markers", ())),  # none before they were kept
+                }
+            )
             for spec in raw["features"]
         )
         return cls(**{**raw, "features": specs})
@@ -144,19 +152,25 @@ def infer_schema(
     frame: pd.DataFrame, columns: list[str], data: DataSettings, negative_label: str
 ) -> FeatureSchema:
     specs = []
+    markers = marker_numbers(data.missing_values)
     for column in columns:
         series = frame[column]
         nullable = bool(series.isna().any())
         if is_numeric(series):
-            specs.append(
-                FeatureSpec(column, "numeric", float(series.min()), float(series.max()), (), nullable)
-            )
+            low, high = float(series.min()), float(series.max())
+            specs.append(FeatureSpec(column, "numeric", low, high, (), nullable, markers))
         else:
             categories = tuple(sorted(str(v) for v in series.dropna().unique()))
             specs.append(FeatureSpec(column, "categorical", None, None, categories, nullable))
     return FeatureSchema(
         tuple(specs), data.id_column, data.target_column, data.positive_label, negative_label
     )
+
+
+def marker_numbers(markers: tuple[str, ...]) -> tuple[float, ...]:
+    """The values of ``data.missing_values`` that are numbers (-1, 999): the numeric columns' markers."""
+    numbers = pd.to_numeric(pd.Series(markers, dtype=object), errors="coerce")
+    return tuple(float(n) for n in numbers if np.isfinite(n))
 
 
 def number_text(value: object) -> str:

@@ -88,6 +88,21 @@ class CsvSettings(StrictModel):
         return {"sep": self.separator, "decimal": self.decimal, "encoding": self.encoding}
 
 
+YAML_BOOLEAN = (
+    'YAML reads an unquoted yes, no, on, off, true or false as a boolean: write it in quotes, e.g. "yes"'
+)
+
+
+def _yaml_number_as_text(value: Any, how: str) -> Any:
+    """A label or marker written as a YAML number (``1``, ``-1.0``) is its text as a column of
+    numbers reads it ("1", "-1"; 2.5 "2.5"); a YAML boolean cannot be told from yes, on or true."""
+    if isinstance(value, bool):
+        raise ValueError(f"{YAML_BOOLEAN}, {how}")
+    if isinstance(value, int | float):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    return value
+
+
 class DataSettings(StrictModel):
     """Where the data comes from and which columns play which role."""
 
@@ -108,7 +123,8 @@ class DataSettings(StrictModel):
     )
     missing_values: tuple[str, ...] = Field(
         (),
-        description='values of the table that mean "not known" (e.g. "?", "unknown"), read as missing',
+        description='values of the table that mean "not known", read as missing: text (e.g. "?", '
+        '"unknown") in any column, a number (e.g. -1, 999) in numeric columns as well',
     )
     csv: CsvSettings = CsvSettings()
     demo: DemoSettings = DemoSettings()
@@ -117,6 +133,18 @@ class DataSettings(StrictModel):
     @classmethod
     def _empty_id_is_none(cls, value: Any) -> Any:
         return None if value in ("", None) else value
+
+    @field_validator("positive_label", mode="before")
+    @classmethod
+    def _label_as_text(cls, value: Any) -> Any:
+        return _yaml_number_as_text(value, 'as the target column writes it (a column of booleans: "True")')
+
+    @field_validator("missing_values", mode="before")
+    @classmethod
+    def _markers_as_text(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [_yaml_number_as_text(item, "as the table writes it") for item in value]
+        return value
 
     @model_validator(mode="after")
     def _source_needs_its_fields(self) -> DataSettings:
@@ -342,8 +370,18 @@ def format_validation_error(source: str, error: ValidationError, model: type[Bas
         else:
             got = item.get("input")
             shown = "" if isinstance(got, dict) else f" (got {got!r})"
-            lines.append(f"  - {where}: {item['msg']}{shown}")
+            lines.append(f"  - {where}: {item['msg']}{shown}{_quoting_hint(item['type'], got)}")
     return "\n".join(lines)
+
+
+def _quoting_hint(kind: str, got: Any) -> str:
+    """Text that YAML read as another type (``yes``, ``on``, ``1``, ``2024-01-31``): quote it."""
+    if kind != "string_type" or isinstance(got, dict | list | type(None)):
+        return ""
+    if isinstance(got, bool):
+        return f"; {YAML_BOOLEAN}"
+    kind = "a number" if isinstance(got, int | float) else f"a {type(got).__name__}"
+    return f'; YAML read it as {kind}: write it in quotes for text, e.g. "{got}"'
 
 
 def load_settings(path: str | Path, model: type[M]) -> M:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ml import names
-from ml.features import is_numeric, number_text
+from ml.features import is_numeric, marker_numbers, number_text
 from ml.settings import DataSettings
 
 # The demo tables' contract: column -> "numeric" | "categorical" | "datetime" | "boolean".
@@ -63,15 +63,23 @@ def _sample(values: pd.Series) -> list:
     return values.value_counts().head(SHOWN).index.tolist()
 
 
-def with_missing_markers(frame: pd.DataFrame, markers: tuple[str, ...]) -> pd.DataFrame:
-    """Read the values listed in ``data.missing_values`` (e.g. "?", "unknown") as missing; a text
-    column that held them and holds only numbers otherwise becomes numeric."""
+def with_missing_markers(frame: pd.DataFrame, markers: tuple[str, ...], keep: tuple = ()) -> pd.DataFrame:
+    """Read the values listed in ``data.missing_values`` as missing, in every column but ``keep``
+    (the id): text (e.g. "?", "unknown") where it is written, and the markers that are numbers (-1,
+    999) in numeric columns too, which then hold floats whether or not a marker was found (the same
+    type in every partition). A text column that held markers and holds only numbers otherwise
+    becomes numeric."""
     if not markers:
         return frame
+    numbers = marker_numbers(markers)
     out = frame.copy()
     for column in out.columns:
         series = out[column]
-        if is_numeric(series) or pd.api.types.is_bool_dtype(series):
+        if column in keep or pd.api.types.is_bool_dtype(series):
+            continue
+        if is_numeric(series):
+            if numbers:
+                out[column] = series.astype("float64").mask(series.isin(numbers))
             continue
         found = series.astype(str).str.strip().isin(markers) & series.notna()
         if not found.any():
@@ -97,7 +105,7 @@ def as_declared(frame: pd.DataFrame, data: DataSettings) -> pd.DataFrame:
     numbers holds the numbers. Anything else is left for ``check_columns`` to name. The target is a
     category whatever stored it: a vote of 0.0/1.0 (SQL REAL, a CSV with a blank) has the labels
     "0" and "1", as ``positive_label: "1"`` names them."""
-    frame = with_missing_markers(frame, data.missing_values)
+    frame = with_missing_markers(frame, data.missing_values, keep=(data.id_column,))
     changes = {}
     for column, kind in {**data.columns, data.target_column: "categorical"}.items():
         if column not in frame.columns:

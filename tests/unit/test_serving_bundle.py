@@ -14,6 +14,7 @@ from bentos.bundle import BundleError, NativeModel, export_bundle, load_model
 from bentos.schema import record_model
 from ml import names
 from ml.data.demo import generate_demo
+from ml.data.validation import as_declared
 from ml.fairness import mitigate
 from ml.features import binary_target, build_customer_features, feature_columns, infer_schema
 from ml.settings import DataSettings, FairnessSettings, FeatureSettings, ModelSettings, SplitSettings
@@ -248,3 +249,32 @@ def test_frame_round_trip_keeps_ids(trained):
     frame, schema, _ = trained
     assert [r[names.ID] for r in records_of(frame.head(3), schema)] == frame[names.ID].head(3).tolist()
     assert isinstance(pd.DataFrame(records_of(frame.head(3), schema)), pd.DataFrame)
+
+
+def test_a_number_listed_as_missing_is_missing_in_training_batch_scoring_and_serving(tmp_path):
+    """statsmodels' anes96 as a survey file writes it: -1 for "refused to answer" in a numeric
+    column. With ``missing_values: [-1]`` training learns no -1, and the API reads a raw row's -1 as
+    batch scoring does (missing), so the same row gets the same probability."""
+    import statsmodels.api as sm
+
+    raw = sm.datasets.anes96.load_pandas().data.drop(columns=["logpopul"])
+    raw["TVnews"] = raw["TVnews"].astype(int)
+    raw.loc[raw.index % 7 == 0, "TVnews"] = -1
+    data = DataSettings(
+        source="csv", path="anes96.csv", target_column="vote", positive_label=1, id_column=None,
+        sensitive_features=("age",), missing_values=[-1, "?"],
+    )  # fmt: skip
+    assert data.positive_label == "1" and data.missing_values == ("-1", "?"), "YAML numbers are their text"
+    frame = as_declared(raw, data)
+    assert frame["TVnews"].isna().sum() == (raw["TVnews"] == -1).sum() > 100
+    assert frame["TVnews"].min() == 0 and frame["popul"].min() == 0, "only the marker is missing"
+    schema = infer_schema(frame, feature_columns(frame, data, FeatureSettings()), data, "0")
+    model = train_model(frame, schema, ModelSettings(), 0)
+    export_bundle(model, schema.to_dict(), 0.5, tmp_path, {"model_version": "1"})
+    Record = record_model(schema.to_dict())
+    rows = json.loads(raw[schema.names].head(70).to_json(orient="records"))
+    assert sum(row["TVnews"] == -1 for row in rows) == 10, "the raw rows still hold the marker"
+    served = NativeModel.load(tmp_path).predict_proba([Record(**row).__dict__ for row in rows])
+    np.testing.assert_allclose(served, predict_proba(model, frame.head(70), schema), rtol=0, atol=1e-12)
+    with pytest.raises(ValidationError, match="TVnews"):
+        Record(**{**rows[1], "TVnews": -2})  # not a marker: beyond the range, refused by name

@@ -29,6 +29,35 @@ def test_wrong_value_names_the_key_the_value_and_the_allowed(tmp_path):
         load_settings(write(tmp_path, "model:\n  kind: xgboost\n"), TrainingSettings)
 
 
+def test_yaml_numbers_are_labels_and_markers_and_a_yaml_boolean_is_named_with_the_quotes(tmp_path):
+    """``positive_label: 1`` and ``missing_values: [-1, 999.0]`` are what a user writes for a 0/1
+    target and a survey's codes; ``yes`` (or on, true) YAML reads as a boolean, so quoting is the fix."""
+    head = "project_name: x\nmodel_name: xx\ndata:\n  source: csv\n  path: a.csv\n  target_column: t\n"
+    text = head + "  positive_label: 1\n  missing_values: [-1, 999.0, '?', 2.5]\n"
+    data = load_settings(write(tmp_path, text), ProjectSettings).data
+    assert data.positive_label == "1" and data.missing_values == ("-1", "999", "?", "2.5")
+    with pytest.raises(
+        ConfigError, match=r'data.positive_label: .*as a boolean: write it in quotes, e.g. "yes"'
+    ):
+        load_settings(write(tmp_path, head + "  positive_label: yes\n"), ProjectSettings)
+    with pytest.raises(ConfigError, match=r"data.missing_values: .*as a boolean.*\(got \[False\]\)"):
+        load_settings(
+            write(tmp_path, head + "  positive_label: 'y'\n  missing_values: [off]\n"), ProjectSettings
+        )
+    card = "project_name: 2024\nmodel_name: xx\ncard:\n  data_period: 2024-01-31\n  intended_use: on\n"
+    with pytest.raises(ConfigError) as error:
+        load_settings(write(tmp_path, card), ProjectSettings)
+    message = str(error.value)
+    expected = (
+        "project_name: Input should be a valid string (got 2024); YAML read it as a number: write it "
+        'in quotes for text, e.g. "2024"',
+        "card.data_period: Input should be a valid string (got datetime.date(2024, 1, 31)); YAML read "
+        "it as a date",
+        "card.intended_use: Input should be a valid string (got True); YAML reads an unquoted yes",
+    )
+    assert all(line in message for line in expected), message
+
+
 def test_csv_source_needs_a_path(tmp_path):
     text = "project_name: x\nmodel_name: xx\ndata:\n  source: csv\n"
     with pytest.raises(ConfigError, match="data.path is required when data.source is 'csv'"):

@@ -1,5 +1,6 @@
 import pandas as pd
 import pytest
+from pandas.testing import assert_frame_equal
 
 from ml.data.demo import generate_demo
 from ml.data.validation import (
@@ -109,6 +110,32 @@ def test_missing_value_markers_make_the_column_numeric_and_pass():
     assert int(cleaned["income"].isna().sum()) == 3 and cleaned["income"].iloc[1] == 21, cleaned.head()
     assert cleaned["region"].tolist() == frame["region"].tolist(), "columns without markers are untouched"
     check_feature_columns(cleaned, ["income", "region"], CSV, "dataset_train")
+
+
+def test_a_number_listed_as_missing_is_missing_in_numeric_columns_but_never_in_the_id():
+    """A survey's -1 ("refused") or 999 ("not asked") in a numeric column, "?" in a text one; the id
+    keeps its values, and a numeric column holds floats whether or not its partition had a marker."""
+    frame = pd.DataFrame(
+        {
+            "cid": [-1, 2, 3, 999],
+            "income": [-1, 20, 999, 40],
+            "rate": [0.5, -1.0, 0.25, 0.75],
+            "clean": [1, 2, 3, 4],
+            "flag": [True, False, True, False],
+            "plan": ["-1", "?", "pro", "basic"],
+        }
+    )
+    cleaned = with_missing_markers(frame, ("-1", "999", "?"), keep=("cid",))
+    assert cleaned["cid"].tolist() == [-1, 2, 3, 999], "the id is never a missing value"
+    assert cleaned["income"].isna().tolist() == [True, False, True, False]
+    assert cleaned["rate"].isna().tolist() == [False, True, False, False]
+    assert cleaned["clean"].dtype == "float64" and cleaned["clean"].tolist() == [1, 2, 3, 4]
+    assert cleaned["flag"].tolist() == [True, False, True, False]
+    assert cleaned["plan"].isna().tolist() == [True, True, False, False]
+    settings = CSV.model_copy(update={"id_column": "cid", "missing_values": ("-1", "999", "?")})
+    assert_frame_equal(as_declared(frame, settings), cleaned)
+    only_text = with_missing_markers(frame, ("?",))
+    assert only_text["income"].tolist() == [-1, 20, 999, 40] and only_text["clean"].dtype == "int64"
 
 
 def test_a_marker_does_not_turn_a_real_text_column_numeric():
