@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 API_DESCRIPTION = """\
-Scores customer records with the production model (a canary version answers a configured share).
+Scores records with the production model (a canary version answers a configured share).
 
 - **POST /predict**: body `{"records": [record, ...]}` (1 to max_batch_size records); answers one
   `{"id", "label", "probability", "model_version"}` per record, in order.
