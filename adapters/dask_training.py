@@ -75,7 +75,7 @@ def keyed(frame: pd.DataFrame, index: int, data: DataSettings, training: Trainin
     if frame.empty:
         return frame.assign(**{KEY: pd.Series(dtype=float), SPLIT: pd.Series(dtype=object)})
     check_training_rows(frame, data, f"{names.DATASET} (partition {index})")
-    keys = split_keys(frame[str(data.id_column)], training.seed)
+    keys = split_keys(frame[str(data.group_column or data.id_column)], training.seed)  # a group: one split
     return frame.assign(**{KEY: keys, SPLIT: split_bands(keys, training.split)})
 
 
@@ -161,7 +161,7 @@ def split_on_cluster(client, data: DataSettings, training: TrainingSettings, roo
             raise DataValidationError(
                 f"the {split} split holds {rows[split] or 'no rows'} of the table's {dict(labels)}: it needs "
                 f"both classes; {fix}train on more rows (the split is a seeded hash of "
-                f"{data.id_column!r}, not stratified)"
+                f"{data.group_column or data.id_column!r}, not stratified)"
             )
     samples = {
         split: total.samples[split].sort_values(KEY).drop(columns=[KEY, SPLIT]).reset_index(drop=True)

@@ -82,10 +82,9 @@ def build_customer_features(
 
 
 def feature_columns(frame: pd.DataFrame, data: DataSettings, features: FeatureSettings) -> list[str]:
-    """The model's input columns: everything but target, id, dropped and (by default) sensitive."""
+    """The model's input columns: everything but target, id, group, dropped and (by default) sensitive."""
     excluded = {data.target_column, *features.drop}
-    if data.id_column:
-        excluded.add(data.id_column)
+    excluded.update(column for column in (data.id_column, data.group_column) if column)
     if not features.use_sensitive_features:
         excluded.update(data.sensitive_features)
     return [column for column in frame.columns if column not in excluded]

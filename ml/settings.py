@@ -116,6 +116,11 @@ class DataSettings(StrictModel):
     target_column: str = names.TARGET
     positive_label: str = names.GOOD
     id_column: str | None = names.ID
+    group_column: str | None = Field(
+        None,
+        description="rows sharing its value belong together (one person over years): kept in one split; "
+        "never a feature",
+    )
     sensitive_features: tuple[str, ...] = ("gender", "age")
     columns: dict[str, Literal["numeric", "categorical"]] = Field(
         default_factory=dict,
@@ -129,7 +134,7 @@ class DataSettings(StrictModel):
     csv: CsvSettings = CsvSettings()
     demo: DemoSettings = DemoSettings()
 
-    @field_validator("id_column", mode="before")
+    @field_validator("id_column", "group_column", mode="before")
     @classmethod
     def _empty_id_is_none(cls, value: Any) -> Any:
         return None if value in ("", None) else value
@@ -159,6 +164,8 @@ class DataSettings(StrictModel):
             )
         if self.target_column in self.sensitive_features:
             raise ValueError(f"target column {self.target_column!r} cannot be a sensitive feature")
+        if self.group_column is not None and self.group_column == self.target_column:
+            raise ValueError(f"target column {self.target_column!r} cannot be the group_column")
         return self
 
 

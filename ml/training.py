@@ -13,10 +13,11 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from ml.data.validation import DataValidationError
 from ml.evaluation import classification_metrics
 from ml.features import FeatureSchema, binary_target
 from ml.settings import ConfigError, ModelSettings, SearchSettings, SplitSettings, TrainingSettings
@@ -53,12 +54,40 @@ class Split:
     test: pd.DataFrame
 
 
-def split_dataset(frame: pd.DataFrame, target: str, split: SplitSettings, seed: int) -> Split:
-    """Stratified train / validation / test split, reproducible for a seed."""
-    rest, test = train_test_split(frame, test_size=split.test_size, stratify=frame[target], random_state=seed)
+def split_dataset(
+    frame: pd.DataFrame, target: str, split: SplitSettings, seed: int, group: str | None = None
+) -> Split:
+    """Stratified train / validation / test split, reproducible for a seed. With a ``group`` column
+    (``data.group_column``: one person's rows over years, one trip's options) the rows of a group stay
+    in one split (scikit-learn's GroupShuffleSplit, shares counted in groups, not stratified), so no
+    test row has a twin the model was trained on."""
     val_share = split.validation_size / (1.0 - split.test_size)
-    train, validation = train_test_split(rest, test_size=val_share, stratify=rest[target], random_state=seed)
+    if group is None:
+        rest, test = train_test_split(
+            frame, test_size=split.test_size, stratify=frame[target], random_state=seed
+        )
+        train, validation = train_test_split(
+            rest, test_size=val_share, stratify=rest[target], random_state=seed
+        )
+        return Split(train, validation, test)
+    rest, test = _group_split(frame, group, split.test_size, seed)
+    train, validation = _group_split(rest, group, val_share, seed)
+    for name, part, size in (("test", test, "test_size"), ("validation", validation, "validation_size")):
+        if part[target].nunique() < 2:
+            raise DataValidationError(
+                f"the {name} split holds {part[group].nunique()} of the {frame[group].nunique()} groups of "
+                f"data.group_column {group!r} and only the class(es) {sorted(part[target].unique())}: raise "
+                f"training.split.{size}, or train on more groups"
+            )
     return Split(train, validation, test)
+
+
+def _group_split(
+    frame: pd.DataFrame, group: str, share: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    splitter = GroupShuffleSplit(n_splits=1, test_size=share, random_state=seed)
+    kept, held = next(splitter.split(frame, groups=frame[group].astype(str)))
+    return frame.iloc[np.sort(kept)], frame.iloc[np.sort(held)]
 
 
 def split_keys(ids: pd.Series, seed: int) -> np.ndarray:
@@ -268,10 +297,12 @@ def candidate_score(
     settings: ModelSettings,
     training: TrainingSettings,
     fitted: Pipeline,
+    group: str | None = None,
 ) -> tuple[dict, str]:
     """(metrics, how they were measured) of a candidate for the selection: ``fitted`` (trained on
     the train split) on the validation split, or out-of-fold predictions of stratified k-fold
-    cross-validation over train + validation (``selection_method``)."""
+    cross-validation over train + validation (``selection_method``; with a ``group`` column, a
+    group's rows in one fold)."""
     train, validation = split
     rows, candidates = len(train) + len(validation), len(training.search.candidates)
     method = selection_method(rows, candidates, training.search, training.engine)
@@ -281,9 +312,11 @@ def candidate_score(
         return classification_metrics(y_val, predict_proba(fitted, validation, schema), threshold), method
     frame = pd.concat([train, validation], ignore_index=True)
     y = binary_target(frame[schema.target_column], schema.positive_label)
-    folds = StratifiedKFold(training.search.cv_folds, shuffle=True, random_state=training.seed)
+    kind = StratifiedGroupKFold if group else StratifiedKFold
+    folds = kind(training.search.cv_folds, shuffle=True, random_state=training.seed)
+    groups = frame[group].astype(str) if group else None
     out_of_fold = np.empty(len(frame))
-    for fit_rows, held_out in folds.split(frame, y):
+    for fit_rows, held_out in folds.split(frame, y, groups):
         model = train_model(frame.iloc[fit_rows], schema, settings, training.seed)
         out_of_fold[held_out] = predict_proba(model, frame.iloc[held_out], schema)
     return classification_metrics(y, out_of_fold, threshold), method

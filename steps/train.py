@@ -34,7 +34,7 @@ def split_data(
     Annotated[pd.DataFrame, names.DATASET_VALIDATION],
     Annotated[pd.DataFrame, names.DATASET_TEST],
 ]:
-    split = split_dataset(dataset, data.target_column, training.split, training.seed)
+    split = split_dataset(dataset, data.target_column, training.split, training.seed, data.group_column)
     return split.train, split.validation, split.test
 
 
@@ -66,7 +66,8 @@ def train_candidate(
     settings = candidate_settings(training.model, overrides)
     with estimator_fit(training, data, schema, project_root()) as fit:
         model = train_model(dataset_train, schema, settings, training.seed, fit=fit)
-    metrics, method = candidate_score((dataset_train, dataset_validation), schema, settings, training, model)
+    split = (dataset_train, dataset_validation)
+    metrics, method = candidate_score(split, schema, settings, training, model, data.group_column)
     mlflow.log_params({"candidate": index, "kind": settings.kind, "selection": method})
     mlflow.log_params({f"override.{k}": v for k, v in overrides.items() if k != "kind"})
     mlflow.log_metrics({f"validation_{k}": v for k, v in metrics.items() if isinstance(v, float)})

@@ -225,8 +225,7 @@ def check_training_rows(frame: pd.DataFrame, data: DataSettings, table: str) -> 
     if frame.empty:
         raise DataValidationError(f"table {table!r} is empty: no rows to train on")
     required = [data.target_column, *data.sensitive_features]
-    if data.id_column:
-        required.append(data.id_column)
+    required += [column for column in (data.id_column, data.group_column) if column]
     missing = [column for column in required if column not in frame.columns]
     if missing:
         raise DataValidationError(
@@ -237,7 +236,15 @@ def check_training_rows(frame: pd.DataFrame, data: DataSettings, table: str) -> 
     if data.id_column and frame[data.id_column].duplicated().any():
         dupes = frame.loc[frame[data.id_column].duplicated(), data.id_column].head(3).tolist()
         raise DataValidationError(
-            f"id column {data.id_column!r} has duplicate values (e.g. {dupes}); ids must be unique"
+            f"id column {data.id_column!r} has duplicate values (e.g. {dupes}); ids must be unique: if "
+            f"rows sharing an id belong together (one person over years), set data.group_column: "
+            f"{data.id_column} to keep them in one split, and data.id_column to a column unique per row "
+            "or empty (the row number identifies a row)"
+        )
+    if data.group_column and frame[data.group_column].isna().any():
+        raise DataValidationError(
+            f"group column {data.group_column!r} has {int(frame[data.group_column].isna().sum())} missing "
+            "values; every row needs its group: fill them, or drop those rows"
         )
 
 

@@ -79,6 +79,27 @@ def test_split_keys_are_the_same_in_any_partitioning_and_give_the_configured_sha
     np.testing.assert_array_equal(text_ids, split_keys(pd.Series([f"C-{i}" for i in range(5)]), seed=7))
 
 
+def test_on_dask_a_group_columns_rows_share_a_split_whichever_partition_holds_them():
+    """statsmodels' modechoice (a traveller's four rows belong together) with a row id: partitions cut
+    through travellers, yet each traveller's rows land in one split, as ``split_dataset`` keeps them."""
+    import statsmodels.api as sm
+
+    from adapters.dask_training import SPLIT, keyed
+
+    table = sm.datasets.modechoice.load_pandas().data.reset_index(names="row")
+    table["choice"] = table["choice"].map({1.0: "yes", 0.0: "no"})
+    data = DataSettings(
+        source="parquet", path="m.parquet", target_column="choice", positive_label="yes", id_column="row",
+        group_column="individual", sensitive_features=("psize",),
+    )  # fmt: skip
+    training = TrainingSettings()
+    parts = pd.concat(
+        keyed(table.iloc[a : a + 101], a // 101, data, training) for a in range(0, len(table), 101)
+    )
+    splits_per_traveller = parts.groupby("individual")[SPLIT].nunique()
+    assert (splits_per_traveller == 1).all() and parts[SPLIT].nunique() == 3, parts[SPLIT].value_counts()
+
+
 @pytest.fixture(scope="module")
 def client():
     from distributed import Client

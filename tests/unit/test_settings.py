@@ -58,6 +58,15 @@ def test_yaml_numbers_are_labels_and_markers_and_a_yaml_boolean_is_named_with_th
     assert all(line in message for line in expected), message
 
 
+def test_the_target_cannot_be_the_group_column_and_an_empty_one_is_none(tmp_path):
+    head = "project_name: x\nmodel_name: xx\ndata:\n  source: csv\n  path: a.csv\n  target_column: t\n"
+    with pytest.raises(ConfigError, match="target column 't' cannot be the group_column"):
+        load_settings(write(tmp_path, head + "  group_column: t\n"), ProjectSettings)
+    assert (
+        load_settings(write(tmp_path, head + "  group_column:\n"), ProjectSettings).data.group_column is None
+    )
+
+
 def test_csv_source_needs_a_path(tmp_path):
     text = "project_name: x\nmodel_name: xx\ndata:\n  source: csv\n"
     with pytest.raises(ConfigError, match="data.path is required when data.source is 'csv'"):

@@ -193,3 +193,65 @@ def test_training_on_dask_refuses_a_search_candidate_of_another_kind():
     ):
         TrainingSettings(search=search, engine="dask")
     assert TrainingSettings(search=SearchSettings(candidates=({},)), engine="dask").engine == "dask"
+
+
+@pytest.fixture(scope="module")
+def modechoice():
+    """statsmodels' modechoice: 210 travellers, one row per mode each (air, train, bus, car), the
+    chosen one "yes": a traveller's four rows belong together."""
+    import statsmodels.api as sm
+
+    table = sm.datasets.modechoice.load_pandas().data
+    return table.assign(
+        individual=table["individual"].astype(int),
+        mode=table["mode"].map({1: "air", 2: "train", 3: "bus", 4: "car"}),
+        choice=table["choice"].map({1: "yes", 0: "no"}),
+    )
+
+
+def test_a_group_column_keeps_a_groups_rows_in_one_split_and_one_fold(modechoice, monkeypatch):
+    import ml.training
+    from ml.settings import SearchSettings, TrainingSettings
+    from ml.training import candidate_score
+
+    data = DataSettings(
+        source="parquet", path="m.parquet", target_column="choice", positive_label="yes", id_column=None,
+        group_column="individual", sensitive_features=("psize",),
+    )  # fmt: skip
+    grouped = split_dataset(modechoice, "choice", SplitSettings(), 0, data.group_column)
+    people = [set(part["individual"]) for part in (grouped.train, grouped.validation, grouped.test)]
+    assert not (people[0] & people[1] or people[0] & people[2] or people[1] & people[2]), "a traveller split"
+    assert [len(p) for p in people] == [126, 42, 42] and sum(
+        map(len, (grouped.train, grouped.validation, grouped.test))
+    ) == len(modechoice)
+    plain = split_dataset(modechoice, "choice", SplitSettings(), 0)
+    assert len(set(plain.train["individual"]) & set(plain.test["individual"])) > 100, "rows alone: twins"
+    columns = feature_columns(modechoice, data, FeatureSettings())
+    assert "individual" not in columns and "mode" in columns, columns
+    schema = infer_schema(grouped.train, columns, data, "no")
+    folds = []
+    real_train = ml.training.train_model
+    monkeypatch.setattr(
+        ml.training, "train_model", lambda frame, *a: folds.append(frame) or real_train(frame, *a)
+    )
+    training = TrainingSettings(search=SearchSettings(candidates=({}, {"num_leaves": 7}), cv_folds=3))
+    split = (grouped.train, grouped.validation)
+    _, method = candidate_score(split, schema, ModelSettings(), training, None, data.group_column)
+    assert method.startswith("3-fold") and len(folds) == 3
+    together = pd.concat(split, ignore_index=True)  # as candidate_score joins them
+    for fitted in folds:
+        held_out = together.drop(index=fitted.index)
+        assert not set(fitted["individual"]) & set(held_out["individual"]), "a traveller in two folds"
+
+
+def test_a_split_a_group_column_leaves_with_one_class_is_named_with_the_fix():
+    from ml.data.validation import DataValidationError
+
+    people = pd.DataFrame({"person": np.repeat(np.arange(6), 3), "x": np.arange(18.0)})
+    labelled = people.assign(label=np.where(people["person"] % 2 == 0, "good", "bad"))  # one class each
+    expected = (
+        r"the (test|validation) split holds 1 of the 6 groups of data.group_column 'person' and only the "
+        r"class\(es\) \['(good|bad)'\]: raise training.split.(test|validation)_size, or train on more groups"
+    )
+    with pytest.raises(DataValidationError, match=expected):
+        split_dataset(labelled, names.TARGET, SplitSettings(), 0, "person")

@@ -53,7 +53,7 @@ def test_valid_table_returns_the_negative_label():
             table(churned=["yes", "no", "maybe", "no"]),
             "3 classes .* exactly two: give the table a two-valued",
         ),
-        (table(cid=[1, 1, 2, 3]), r"duplicate values \(e.g. \[1\]\)"),
+        (table(cid=[1, 1, 2, 3]), r"duplicate values \(e.g. \[1\]\); .*set data.group_column: cid to keep"),
         (table(x=[None] * 4), r"\['x'\] .* only missing values"),
     ],
     ids=[
@@ -70,6 +70,15 @@ def test_valid_table_returns_the_negative_label():
 def test_bad_tables_are_rejected_naming_the_problem(frame, expected):
     with pytest.raises(DataValidationError, match=expected):
         validate_training_table(frame, CSV)
+
+
+def test_a_group_column_must_be_in_the_table_and_give_every_row_its_group():
+    grouped = CSV.model_copy(update={"group_column": "household"})
+    with pytest.raises(DataValidationError, match=r"missing column\(s\) \['household'\]"):
+        validate_training_table(table(), grouped)
+    with pytest.raises(DataValidationError, match="group column 'household' has 1 missing values; every row"):
+        validate_training_table(table(household=["a", "a", None, "b"]), grouped)
+    assert validate_training_table(table(household=["a", "a", "c", "b"]), grouped) == "no"
 
 
 def test_declared_column_type_is_enforced():
