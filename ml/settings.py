@@ -115,6 +115,11 @@ class DataSettings(StrictModel):
     )
     target_column: str = names.TARGET
     positive_label: str = names.GOOD
+    negative_label: str | None = Field(
+        None,
+        description="a target of more than two classes: every class but positive_label reads as this one "
+        "(one against the rest); empty: the target has exactly two classes",
+    )
     id_column: str | None = names.ID
     group_column: str | None = Field(
         None,
@@ -139,9 +144,11 @@ class DataSettings(StrictModel):
     def _empty_id_is_none(cls, value: Any) -> Any:
         return None if value in ("", None) else value
 
-    @field_validator("positive_label", mode="before")
+    @field_validator("positive_label", "negative_label", mode="before")
     @classmethod
     def _label_as_text(cls, value: Any) -> Any:
+        if value == "":
+            return None
         return _yaml_number_as_text(value, 'as the target column writes it (a column of booleans: "True")')
 
     @field_validator("missing_values", mode="before")
@@ -164,6 +171,11 @@ class DataSettings(StrictModel):
             )
         if self.target_column in self.sensitive_features:
             raise ValueError(f"target column {self.target_column!r} cannot be a sensitive feature")
+        if self.negative_label == self.positive_label:
+            raise ValueError(
+                f"negative_label {self.negative_label!r} is the positive_label: name the class every other "
+                "reads as (e.g. 'other'), or leave it empty for a two-class target"
+            )
         if self.group_column is not None and self.group_column == self.target_column:
             raise ValueError(f"target column {self.target_column!r} cannot be the group_column")
         return self

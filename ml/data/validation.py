@@ -104,7 +104,8 @@ def as_declared(frame: pd.DataFrame, data: DataSettings) -> pd.DataFrame:
     the model learns categories, not an order; one declared numeric that holds text reading as
     numbers holds the numbers. Anything else is left for ``check_columns`` to name. The target is a
     category whatever stored it: a vote of 0.0/1.0 (SQL REAL, a CSV with a blank) has the labels
-    "0" and "1", as ``positive_label: "1"`` names them."""
+    "0" and "1", as ``positive_label: "1"`` names them; with ``negative_label`` every other class
+    reads as that one."""
     frame = with_missing_markers(frame, data.missing_values, keep=(data.id_column,))
     changes = {}
     for column, kind in {**data.columns, data.target_column: "categorical"}.items():
@@ -116,7 +117,18 @@ def as_declared(frame: pd.DataFrame, data: DataSettings) -> pd.DataFrame:
             changes[column] = values.map(number_text, na_action="ignore").where(values.notna(), np.nan)
         elif kind == "numeric" and _numbers_as_text(series):
             changes[column] = pd.to_numeric(series.astype(object).where(series.notna()))
-    return frame.assign(**changes) if changes else frame
+    return _one_against_the_rest(frame.assign(**changes) if changes else frame, data)
+
+
+def _one_against_the_rest(frame: pd.DataFrame, data: DataSettings) -> pd.DataFrame:
+    """With ``data.negative_label``, every class of the target but ``positive_label`` reads as it
+    (wine cultivar 0 against the others); a missing label stays missing."""
+    target = data.target_column
+    if data.negative_label is None or target not in frame.columns:
+        return frame
+    labels = frame[target]
+    rest = labels.notna() & (labels.astype(str) != data.positive_label)
+    return frame.assign(**{target: labels.astype(object).mask(rest, data.negative_label)})
 
 
 def _kind_matches(series: pd.Series, kind: str) -> bool:
@@ -268,8 +280,8 @@ def check_target_classes(counts: dict[str, int], missing: int, data: DataSetting
     if len(classes) != 2:
         raise DataValidationError(
             f"target column {target!r} has {len(classes)} classes ({listed}); a binary classifier needs "
-            f"exactly two: give the table a two-valued target, e.g. for a SQL source CASE WHEN {target} = "
-            f"'{positive}' THEN '{positive}' ELSE 'other' END AS {target} in data.sql_query"
+            f"exactly two: set data.negative_label (e.g. 'other') to read every class but {positive!r} as "
+            "it, or give the table a two-valued target"
         )
     if missing:
         raise DataValidationError(

@@ -67,6 +67,16 @@ def test_the_target_cannot_be_the_group_column_and_an_empty_one_is_none(tmp_path
     )
 
 
+def test_a_negative_label_must_differ_from_the_positive_one(tmp_path):
+    head = "project_name: x\nmodel_name: xx\ndata:\n  source: csv\n  path: a.csv\n  target_column: t\n"
+    with pytest.raises(ConfigError, match="negative_label '0' is the positive_label: name the class"):
+        load_settings(write(tmp_path, head + "  positive_label: 0\n  negative_label: 0\n"), ProjectSettings)
+    assert (
+        load_settings(write(tmp_path, head + "  negative_label:\n"), ProjectSettings).data.negative_label
+        is None
+    )
+
+
 def test_csv_source_needs_a_path(tmp_path):
     text = "project_name: x\nmodel_name: xx\ndata:\n  source: csv\n"
     with pytest.raises(ConfigError, match="data.path is required when data.source is 'csv'"):

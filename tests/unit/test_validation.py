@@ -51,7 +51,7 @@ def test_valid_table_returns_the_negative_label():
         ),
         (
             table(churned=["yes", "no", "maybe", "no"]),
-            "3 classes .* exactly two: give the table a two-valued",
+            "3 classes .* exactly two: set data.negative_label .* or give the table a two-valued",
         ),
         (table(cid=[1, 1, 2, 3]), r"duplicate values \(e.g. \[1\]\); .*set data.group_column: cid to keep"),
         (table(x=[None] * 4), r"\['x'\] .* only missing values"),
@@ -79,6 +79,28 @@ def test_a_group_column_must_be_in_the_table_and_give_every_row_its_group():
     with pytest.raises(DataValidationError, match="group column 'household' has 1 missing values; every row"):
         validate_training_table(table(household=["a", "a", None, "b"]), grouped)
     assert validate_training_table(table(household=["a", "a", "c", "b"]), grouped) == "no"
+
+
+def test_a_target_of_three_classes_is_one_against_the_rest_with_a_negative_label():
+    """scikit-learn's wine: three cultivars 0, 1, 2. Refused as it is, naming data.negative_label;
+    with it, cultivar 1 against the others, everywhere the table is read (as_declared)."""
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    data = CSV.model_copy(
+        update={"target_column": "target", "positive_label": "1", "id_column": None, "sensitive_features": ()}
+    )
+    with pytest.raises(
+        DataValidationError,
+        match=r"3 classes .*set data.negative_label \(e.g. 'other'\) to read every class but '1'",
+    ):
+        validate_training_table(as_declared(wine, data), data)
+    rest = data.model_copy(update={"negative_label": "other"})
+    holes = wine.assign(target=wine["target"].where(wine.index > 0))  # a CSV's blank: 0.0, 1.0, NaN
+    read = as_declared(holes, rest)["target"]
+    assert read.isna().sum() == 1 and read.value_counts().to_dict() == {"other": 106, "1": 71}, read
+    assert validate_training_table(as_declared(wine, rest), rest) == "other"
+    assert binary_target(as_declared(wine, rest)["target"], "1").sum() == (wine["target"] == 1).sum() == 71
 
 
 def test_declared_column_type_is_enforced():
