@@ -222,7 +222,8 @@ def say(lang: str, key: str, **values) -> str:
 
 # --- inputs -> KPIs -----------------------------------------------------------------------------
 def _number(value) -> float | None:
-    return None if value is None else float(value)
+    """A metric as a float; None when unknown (missing, or NaN: e.g. no fairness group judged)."""
+    return None if value is None or value != value else float(value)
 
 
 def _version_key(name) -> tuple[int, str]:
@@ -424,7 +425,17 @@ def narrative(k: Kpis, lang: str) -> list[str]:
     if p is None:
         paragraphs.append(say(lang, "no_production", model=k.model_name))
     else:
-        ok = p.fairness_score is None or p.fairness_score >= lim.min_fairness
+        fairness = (
+            say(lang, "fairness_not_judged")
+            if p.fairness_score is None
+            else say(
+                lang,
+                "fairness_judged",
+                fairness=p.fairness_score,
+                verdict=say(lang, "meets" if p.fairness_score >= lim.min_fairness else "misses"),
+                floor=lim.min_fairness,
+            )
+        )
         paragraphs.append(
             say(
                 lang,
@@ -436,9 +447,7 @@ def narrative(k: Kpis, lang: str) -> list[str]:
                 precision=p.precision,
                 accuracy=p.accuracy,
                 roc_auc=p.roc_auc,
-                fairness=p.fairness_score,
-                verdict=say(lang, "meets" if ok else "misses"),
-                floor=lim.min_fairness,
+                fairness=fairness,
             )
         )
     last = m.last

@@ -259,6 +259,12 @@ def disparity_intervals(
     return {key: (float(low[i]), float(high[i])) for i, key in enumerate(DISPARITY_COLUMNS)}
 
 
+NO_SENSITIVE_FEATURES = (
+    "fairness not judged: data.sensitive_features is empty; name the columns that describe people "
+    "(e.g. [gender, age]) for the gate to compare their groups"
+)
+
+
 def assess_fairness(
     y_true: np.ndarray, y_pred: np.ndarray, groups: pd.DataFrame, settings: FairnessSettings
 ) -> FairnessResult:
@@ -300,11 +306,17 @@ def assess_fairness(
                 "lets the gate compare them"
             )
         disparities[feature] = entry
+    if not columns:  # a table about no people (machines, wines): nothing to compare, said so
+        notes.append(NO_SENSITIVE_FEATURES)
+        no_groups = pd.MultiIndex.from_tuples([], names=["feature", "sensitive_feature_0"])
+        per_group.append(pd.DataFrame(columns=[*GROUP_METRICS, "judged"], index=no_groups))
     ratios = [disparities[f]["demographic_parity_ratio"] for f in groups.columns]
     judged_ratios = [r for r in ratios if not np.isnan(r)]
     return FairnessResult(
         by_group=pd.concat(per_group),
-        disparities=pd.DataFrame.from_dict(disparities, orient="index"),
+        disparities=pd.DataFrame.from_dict(disparities, orient="index").reindex(
+            columns=list(DISPARITY_COLUMNS) if not disparities else None
+        ),
         violations=tuple(violations),
         small_groups=tuple(small),
         score=float(min(judged_ratios)) if judged_ratios else float("nan"),
@@ -513,6 +525,8 @@ def mitigate(
 ) -> MitigatedClassifier:
     """Fit group thresholds on ``frame`` (the validation split, never the test split) over the
     given sensitive features (pass the ones the gate flagged)."""
+    if not sensitive_features:
+        raise ValueError("data.sensitive_features is empty: there are no groups to mitigate between")
     return MitigatedClassifier(model, schema, tuple(sensitive_features), fairness, seed).fit(frame, y)
 
 

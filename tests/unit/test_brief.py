@@ -301,3 +301,17 @@ def test_a_window_is_judged_against_the_precision_floor_monitoring_recorded_with
     assert "(no floor set)" in unset.markdown and "(sin mínimo)" in unset.markdown, unset.markdown
     older = brief_with(None, LIMITS)  # a window recorded before floors were: the config's absolute one
     assert "(floor 65.0%)" in older.markdown and older.kpis["findings"], older.kpis
+
+
+@pytest.mark.parametrize("score", [None, float("nan")])
+def test_a_fairness_nothing_judged_is_said_not_counted_as_meeting_the_floor(score):
+    """A table about no people (sensitive_features: []) or groups all too small: no fairness score;
+    the overview says it was not judged in both languages, never that it "meets the floor"."""
+    versions = [{**VERSIONS[0], "stage": "production", "fairness_score": score}]
+    brief = build_brief("P", "m", versions, [], ACTIONS[:1], LIMITS, AT)
+    assert brief.kpis["production"]["fairness_score"] is None
+    assert "Its fairness was not judged (no sensitive column" in brief.markdown, brief.markdown
+    assert (
+        "Su equidad no se evaluó" in brief.markdown
+        and "floor" not in brief.markdown.split("ROC AUC")[1][:200]
+    )

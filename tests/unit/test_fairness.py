@@ -373,3 +373,17 @@ def test_equal_opportunity_is_judged_when_configured():
     assert assess_fairness(
         y, p, groups, settings.model_copy(update={"max_equal_opportunity_difference": None})
     ).passed
+
+
+def test_a_table_about_no_people_is_not_judged_and_says_so():
+    """sensitive_features: [] (wines, machines): the gate passes with a note naming the setting, the
+    report is written, and there is nothing to mitigate between."""
+    from ml.fairness import NO_SENSITIVE_FEATURES, assess_fairness, fairness_html, mitigate
+
+    y_true, y_pred = np.array([1, 0, 1, 0, 1]), np.array([1, 0, 0, 0, 1])
+    result = assess_fairness(y_true, y_pred, pd.DataFrame(index=range(5)), FairnessSettings())
+    assert result.passed and result.notes == (NO_SENSITIVE_FEATURES,) and np.isnan(result.score)
+    assert "data.sensitive_features is empty" in result.to_dict()["notes"][0]
+    assert "data.sensitive_features is empty" in fairness_html(result, "fairness")
+    with pytest.raises(ValueError, match="data.sensitive_features is empty: there are no groups"):
+        mitigate(None, None, pd.DataFrame(index=range(5)), y_true, (), FairnessSettings(), 0)
