@@ -26,7 +26,7 @@ def _linear_spec(prep: Any, clf: Any) -> dict:
     one entry per transformed column, in the preprocessor's output order, and the coefficients."""
     columns: list[dict] = []
     for name, transformer, sources in prep.transformers_:
-        if name == "cat":
+        if name == "cat" and len(sources):  # no categorical feature: an unfitted encoder
             for source, values in zip(sources, transformer.categories_, strict=True):
                 for value in values:
                     missing = isinstance(value, float) and math.isnan(value)

@@ -278,3 +278,25 @@ def test_a_number_listed_as_missing_is_missing_in_training_batch_scoring_and_ser
     np.testing.assert_allclose(served, predict_proba(model, frame.head(70), schema), rtol=0, atol=1e-12)
     with pytest.raises(ValidationError, match="TVnews"):
         Record(**{**rows[1], "TVnews": -2})  # not a marker: beyond the range, refused by name
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "logistic_regression"])
+def test_a_model_of_numbers_only_is_served_like_the_pipeline(kind, tmp_path):
+    """scikit-learn's wine (13 measurements, no category; cultivar 1 against the rest): the one-hot
+    encoder of a table without categorical features is never fitted, and the bundle does without it."""
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    data = DataSettings(
+        source="csv", path="wine.csv", target_column="target", positive_label="1", negative_label="other",
+        id_column=None, sensitive_features=(),
+    )  # fmt: skip
+    frame = as_declared(wine, data)
+    schema = infer_schema(frame, feature_columns(frame, data, FeatureSettings()), data, "other")
+    assert not schema.categorical and len(schema.numeric) == 13
+    model = train_model(frame, schema, ModelSettings(kind=kind), 0)
+    spec = export_bundle(model, schema.to_dict(), 0.5, tmp_path, {"model_version": "1"})
+    assert spec["estimator"] == ("linear" if kind == "logistic_regression" else "lightgbm")
+    records = json.loads(frame[schema.names].to_json(orient="records"))
+    served = load_model(tmp_path).predict_proba(records)
+    np.testing.assert_allclose(served, predict_proba(model, frame, schema), rtol=0, atol=1e-12)
