@@ -1,0 +1,118 @@
+"""Tables shaped unlike the demo, as users bring them, through `run.py train` (and `score`):
+
+- scikit-learn's `wine`: three cultivars (`negative_label: other` makes cultivar 1 against the
+  rest), thirteen measurements and no people (`sensitive_features: []`), 178 rows
+  (`promotion.min_test_rows: 30`). Training used to stop in `check_fairness`.
+- statsmodels' `modechoice` as Parquet: four rows per traveller, one per mode, the chosen one "yes"
+  (`group_column: individual`, no id column). A repeated id used to be the only way to name them.
+- statsmodels' `anes96` as a CSV whose `TVnews` holds a survey's -1 for "refused" in one row of
+  seven (`missing_values: [-1]`), the vote 0/1 with `positive_label: 1` written as a YAML number.
+"""
+
+import sys
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+import statsmodels.api as sm
+from sklearn.datasets import load_wine
+
+from adapters.scores_db import read_scores
+from ml import names
+from tests.e2e import harness
+from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, must, run_cli, run_json
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory):
+    state = tmp_path_factory.mktemp("shapes")
+    env, project = harness.demo_stack(state)
+    return state, env, project
+
+
+def train(state, env, project, table, file, training=None, **roles):
+    config = harness.user_table_config(state, project, table, file, **roles)
+    args = ["train", "--project", str(config), "--config", training or harness.training_config(state, "one")]
+    return config, must(run_cli(PROJECT_ROOT, env, *args))
+
+
+def learnt(env, number: int, column: str) -> dict:
+    command = [sys.executable, "-m", "tests.e2e.split_probe", MODEL_NAME, str(number), column]
+    return run_json(command, PROJECT_ROOT, env)
+
+
+def decision(env, number: int) -> tuple[str, dict]:
+    version = next(
+        v for v in harness.probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"] if v["number"] == number
+    )
+    return version["stage"], version["metadata"][names.PROMOTION_DECISION]
+
+
+@pytest.fixture(scope="module")
+def wine(state):
+    state, env, project = state
+    table = load_wine(as_frame=True).frame
+    small = harness.training_config(state, "small", search={"candidates": [{}]}, promotion__min_test_rows=30)
+    roles = {
+        "target_column": "target",
+        "positive_label": 1,
+        "negative_label": "other",
+        "sensitive_features": [],
+    }
+    config, trained = train(state, env, project, table, "wine.csv", small, id_column="", **roles)
+    scored = must(run_cli(PROJECT_ROOT, env, "score", "--project", str(config), "--date", "2026-03-01"))
+    return env, table, trained, scored
+
+
+def test_a_three_class_table_about_no_people_is_released_one_against_the_rest_fairness_not_judged(wine):
+    env, table, trained, scored = wine
+    stage, record = decision(env, 1)
+    assert (stage, record["stage"]) == ("production", "production"), record
+    assert any("fairness not judged: data.sensitive_features is empty" in r for r in record["reasons"]), (
+        record
+    )
+    engine = sa.create_engine(f"sqlite:///{env['PROJECT_STATE_DIR']}/scores.sqlite")
+    scores = read_scores(engine, "customer_scores")
+    engine.dispose()
+    assert len(scores) == len(table) == 178 and set(scores[names.TARGET]) == {"1", "other"}, scores.head()
+    in_order = scores.assign(row=scores[names.ID].astype(int)).sort_values("row")  # ids: row numbers
+    agree = (in_order[names.TARGET].to_numpy() == "1") == (table["target"] == 1).to_numpy()
+    assert agree.mean() > 0.9, f"cultivar 1 against the others, scored on its own table: {agree.mean():.3f}"
+
+
+def test_a_travellers_rows_stay_in_one_split_and_never_feed_the_model(state):
+    state, env, project = state
+    table = sm.datasets.modechoice.load_pandas().data
+    table["mode"] = table["mode"].map({1.0: "air", 2.0: "train", 3.0: "bus", 4.0: "car"})
+    table["choice"] = np.where(table["choice"] == 1, "yes", "no")
+    roles = {"target_column": "choice", "positive_label": "yes", "sensitive_features": ["psize"]}
+    train(state, env, project, table, "modechoice.parquet", id_column="", group_column="individual", **roles)
+    number = max(v["number"] for v in harness.probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"])
+    seen = learnt(env, number, "individual")
+    travellers = [
+        set(seen["splits"][name]) for name in ("dataset_train", "dataset_validation", "dataset_test")
+    ]
+    assert sum(map(len, travellers)) == len(set.union(*travellers)) == 210, "a traveller in two splits"
+    assert "individual" not in [f["name"] for f in seen["schema"]["features"]]
+
+
+def test_a_surveys_minus_one_is_missing_and_a_yaml_number_names_the_positive_vote(state):
+    state, env, project = state
+    table = sm.datasets.anes96.load_pandas().data.drop(columns=["logpopul"])
+    table["TVnews"] = table["TVnews"].astype(int).where(table.index % 7 > 0, -1)
+    roles = {
+        "target_column": "vote",
+        "positive_label": 1,
+        "sensitive_features": ["age"],
+        "missing_values": [-1],
+    }
+    _, trained = train(state, env, project, table, "anes96.csv", id_column="", **roles)
+    number = max(v["number"] for v in harness.probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"])
+    schema = learnt(env, number, "vote")["schema"]
+    tv = next(f for f in schema["features"] if f["name"] == "TVnews")
+    assert tv["minimum"] == 0 and tv["nullable"] and tv["missing_markers"] == [-1.0], tv
+    assert schema["positive_label"] == "1" and schema["negative_label"] == "0", schema
+    numeric = [f for f in schema["features"] if f["kind"] == "numeric"]
+    assert all(f["minimum"] >= 0 and f["missing_markers"] == [-1.0] for f in numeric), "no -1 learnt"
