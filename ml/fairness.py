@@ -310,13 +310,12 @@ def assess_fairness(
         notes.append(NO_SENSITIVE_FEATURES)
         no_groups = pd.MultiIndex.from_tuples([], names=["feature", "sensitive_feature_0"])
         per_group.append(pd.DataFrame(columns=[*GROUP_METRICS, "judged"], index=no_groups))
+    table = pd.DataFrame.from_dict(disparities, orient="index")
     ratios = [disparities[f]["demographic_parity_ratio"] for f in groups.columns]
     judged_ratios = [r for r in ratios if not np.isnan(r)]
     return FairnessResult(
         by_group=pd.concat(per_group),
-        disparities=pd.DataFrame.from_dict(disparities, orient="index").reindex(
-            columns=list(DISPARITY_COLUMNS) if not disparities else None
-        ),
+        disparities=table if disparities else pd.DataFrame(columns=list(DISPARITY_COLUMNS)),
         violations=tuple(violations),
         small_groups=tuple(small),
         score=float(min(judged_ratios)) if judged_ratios else float("nan"),

@@ -63,12 +63,14 @@ def _sample(values: pd.Series) -> list:
     return values.value_counts().head(SHOWN).index.tolist()
 
 
-def with_missing_markers(frame: pd.DataFrame, markers: tuple[str, ...], keep: tuple = ()) -> pd.DataFrame:
+def with_missing_markers(
+    frame: pd.DataFrame, markers: tuple[str, ...], keep: tuple = (), label: str | None = None
+) -> pd.DataFrame:
     """Read the values listed in ``data.missing_values`` as missing, in every column but ``keep``
     (the id): text (e.g. "?", "unknown") where it is written, and the markers that are numbers (-1,
     999) in numeric columns too, which then hold floats whether or not a marker was found (the same
-    type in every partition). A text column that held markers and holds only numbers otherwise
-    becomes numeric."""
+    type in every partition), but for the ``label`` column (the target), whose numbers are classes.
+    A text column that held markers and holds only numbers otherwise becomes numeric."""
     if not markers:
         return frame
     numbers = marker_numbers(markers)
@@ -78,6 +80,8 @@ def with_missing_markers(frame: pd.DataFrame, markers: tuple[str, ...], keep: tu
         if column in keep or pd.api.types.is_bool_dtype(series):
             continue
         if is_numeric(series):
+            if column == label:
+                continue
             if numbers:
                 out[column] = series.astype("float64").mask(series.isin(numbers))
             continue
@@ -106,7 +110,7 @@ def as_declared(frame: pd.DataFrame, data: DataSettings) -> pd.DataFrame:
     category whatever stored it: a vote of 0.0/1.0 (SQL REAL, a CSV with a blank) has the labels
     "0" and "1", as ``positive_label: "1"`` names them; with ``negative_label`` every other class
     reads as that one."""
-    frame = with_missing_markers(frame, data.missing_values, keep=(data.id_column,))
+    frame = with_missing_markers(frame, data.missing_values, keep=(data.id_column,), label=data.target_column)
     changes = {}
     for column, kind in {**data.columns, data.target_column: "categorical"}.items():
         if column not in frame.columns:

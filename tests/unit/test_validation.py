@@ -165,6 +165,9 @@ def test_a_number_listed_as_missing_is_missing_in_numeric_columns_but_never_in_t
     assert cleaned["plan"].isna().tolist() == [True, True, False, False]
     settings = CSV.model_copy(update={"id_column": "cid", "missing_values": ("-1", "999", "?")})
     assert_frame_equal(as_declared(frame, settings), cleaned)
+    voted = settings.model_copy(update={"target_column": "vote", "missing_values": ("0",)})
+    vote = as_declared(frame.assign(vote=[0, 1, 1, 0]), voted)
+    assert vote["vote"].tolist() == ["0", "1", "1", "0"], "a target's numbers are classes, never markers"
     only_text = with_missing_markers(frame, ("?",))
     assert only_text["income"].tolist() == [-1, 20, 999, 40] and only_text["clean"].dtype == "int64"
 
