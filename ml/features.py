@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Literal
@@ -170,17 +169,6 @@ def marker_numbers(markers: tuple[str, ...]) -> tuple[float, ...]:
     """The values of ``data.missing_values`` that are numbers (-1, 999): the numeric columns' markers."""
     numbers = pd.to_numeric(pd.Series(markers, dtype=object), errors="coerce")
     return tuple(float(n) for n in numbers if np.isfinite(n))
-
-
-def number_text(value: object) -> str:
-    """A number as the text of a category or label: 5, 5.0 and True read "5", "5" and "True"; 2.5
-    "2.5" (the shortest text that reads back as the same float)."""
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    number = float(value)  # type: ignore[arg-type]
-    return str(int(number)) if number.is_integer() else repr(number)
 
 
 def binary_target(series: pd.Series, positive_label: str) -> np.ndarray:

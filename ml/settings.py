@@ -7,10 +7,12 @@ a config file stops the run instead of being silently ignored.
 from __future__ import annotations
 
 import difflib
+import numbers
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import numpy as np
 import yaml
 from pydantic import (
     BaseModel,
@@ -93,14 +95,24 @@ YAML_BOOLEAN = (
 )
 
 
+def number_text(value: object) -> str:
+    """A number as the text of a category or label: 5, 5.0 and True read "5", "5" and "True"; 2.5
+    "2.5" (the shortest text that reads back as the same float). A column of numbers declared
+    categorical, a numeric target and a label or marker written as a YAML number all read so."""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    number = float(value)  # type: ignore[arg-type]
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
 def _yaml_number_as_text(value: Any, how: str) -> Any:
-    """A label or marker written as a YAML number (``1``, ``-1.0``) is its text as a column of
-    numbers reads it ("1", "-1"; 2.5 "2.5"); a YAML boolean cannot be told from yes, on or true."""
+    """A label or marker written as a YAML number (``1``, ``-1.0``) is its ``number_text``, as a
+    column of numbers reads it; a YAML boolean cannot be told from yes, on or true."""
     if isinstance(value, bool):
         raise ValueError(f"{YAML_BOOLEAN}, {how}")
-    if isinstance(value, int | float):
-        return str(int(value)) if float(value).is_integer() else repr(float(value))
-    return value
+    return number_text(value) if isinstance(value, int | float) else value
 
 
 class DataSettings(StrictModel):
@@ -139,16 +151,14 @@ class DataSettings(StrictModel):
     csv: CsvSettings = CsvSettings()
     demo: DemoSettings = DemoSettings()
 
-    @field_validator("id_column", "group_column", mode="before")
+    @field_validator("id_column", "group_column", "positive_label", "negative_label", mode="before")
     @classmethod
-    def _empty_id_is_none(cls, value: Any) -> Any:
+    def _empty_is_none(cls, value: Any) -> Any:
         return None if value in ("", None) else value
 
     @field_validator("positive_label", "negative_label", mode="before")
     @classmethod
     def _label_as_text(cls, value: Any) -> Any:
-        if value == "":
-            return None
         return _yaml_number_as_text(value, 'as the target column writes it (a column of booleans: "True")')
 
     @field_validator("missing_values", mode="before")

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from ml import names
-from ml.features import is_numeric, marker_numbers, number_text
-from ml.settings import DataSettings
+from ml.features import is_numeric, marker_numbers
+from ml.settings import DataSettings, number_text
 
 # The demo tables' contract: column -> "numeric" | "categorical" | "datetime" | "boolean".
 DEMO_SCHEMA: dict[str, dict[str, str]] = {
