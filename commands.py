@@ -30,6 +30,7 @@ def train(project: ProjectSettings, training: TrainingSettings, no_cache: bool, 
     from zenml import Model
 
     from adapters.sources import check_source
+    from ml.promotion import always_positive
     from ml.training import check_search
     from pipelines.runner import run_pipeline
     from pipelines.training import training_pipeline
@@ -59,7 +60,12 @@ def train(project: ProjectSettings, training: TrainingSettings, no_cache: bool, 
         print(f"Model {version.model.name} version {version.name}")
     decision = output(run, "promote", names.PROMOTION_DECISION)
     primary, value = training.primary_metric, metrics[training.primary_metric]
-    note = f"always-positive baseline {metrics[names.BASELINE_PRECISION]:.3f}"
+    baseline = always_positive(primary, metrics[names.BASELINE_PRECISION])  # the base rate's
+    note = (
+        f"always-positive baseline {baseline:.3f}"
+        if baseline is not None
+        else "no always-positive baseline: its recall is 1"
+    )
     if decision["candidate"] == names.MITIGATED_MODEL:  # the release's metric, not the plain model's
         value = record_of(version)["primary_metric"]["value"]
         note = f"the mitigated model; before mitigation {metrics[primary]:.3f}, {note}"

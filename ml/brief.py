@@ -56,18 +56,19 @@ LAYOUT = {
 
 @dataclass(frozen=True)
 class Thresholds:
-    """The limits the verdicts use: monitoring's drift share and absolute precision floor (None: off;
-    a window judges its live precision against the floor monitoring recorded with it), training's
-    fairness floor (minimum demographic parity ratio)."""
+    """The limits the verdicts use: monitoring's drift share and absolute floor of the live metric
+    (None: off; a window judges its live metric against the floor monitoring recorded with it; this
+    one only windows recorded before floors were), training's fairness floor (minimum demographic
+    parity ratio)."""
 
     drift_share: float
-    min_precision: float | None
+    min_metric: float | None
     min_fairness: float
 
     def __post_init__(self) -> None:
-        for name in ("drift_share", "min_precision", "min_fairness"):
+        for name in ("drift_share", "min_metric", "min_fairness"):
             value = getattr(self, name)
-            if value is None and name == "min_precision":
+            if value is None and name == "min_metric":
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
                 raise ValueError(
@@ -186,7 +187,8 @@ def dec(value: float | None, lang: str = "en") -> str:
 
 
 class _Formatter(string.Formatter):
-    """``str.format`` with the language's number formats: ``{x:pct}`` and ``{x:dec}``."""
+    """``str.format`` with the language's number formats, ``{x:pct}`` and ``{x:dec}``, and its names
+    of metrics: ``{x:metric}`` (``x`` one of names.METRIC_NAMES)."""
 
     def __init__(self, lang: str) -> None:
         super().__init__()
@@ -197,6 +199,8 @@ class _Formatter(string.Formatter):
             return pct(value, self.lang)
         if format_spec == "dec":
             return dec(value, self.lang)
+        if format_spec == "metric":
+            return catalogue()[self.lang]["metric"].get(value, value)
         return super().format_field(value, format_spec)
 
 
@@ -267,6 +271,7 @@ def monitoring_windows(versions: list[dict]) -> list[dict]:
         _, drift, decision = chosen[day]
         quality = drift.get("quality") or {}
         prediction = drift.get("prediction_drift") or {}
+        live, metric = live_metrics(quality), quality.get(names.LIVE_METRIC, names.PRECISION)
         windows.append(
             {
                 "date": day,
@@ -274,25 +279,36 @@ def monitoring_windows(versions: list[dict]) -> list[dict]:
                 "drift_share": float(drift["drift_share"]),
                 "drifted_columns": sorted(drift.get("drifted_columns") or {}),
                 "prediction_drifted": bool(prediction.get("drifted")),
-                # live: on the labelled rows the model was not trained on (older records: all of them)
-                "precision": _number(quality.get(names.LIVE_PRECISION, quality.get(names.PRECISION))),
+                "precision": _number(live.get(names.PRECISION)),
                 "accuracy": _number(quality.get(names.ACCURACY)),
                 "labelled_rows": quality.get(names.LIVE_ROWS, quality.get("labelled_rows")),
-                # the floor monitoring judged it against (older records: none, the config's)
-                "precision_floor": _number(quality.get(names.PRECISION_FLOOR)),
+                # the metric the window was judged on (the release's primary metric), its live
+                # value and the floor monitoring judged it against (older records: precision, and
+                # no floor or the precision floor)
+                "metric": metric,
+                "live": _number(live.get(metric)),
+                "floor": _number(quality.get(names.METRIC_FLOOR, quality.get(names.PRECISION_FLOOR))),
                 "breaches": [b.get("metric") for b in decision.get("breaches", [])],
             }
         )
     return windows
 
 
-def precision_floor_of(window: dict | None, limits: Thresholds) -> float | None:
-    """The live precision ``window`` had to reach: the floor monitoring recorded with it (from the
-    release's test precision and the thresholds), else (older records) the absolute min_precision."""
+def live_metrics(quality: dict) -> dict:
+    """A window's metrics on the labelled rows the model was not trained on (older records: live
+    precision alone; older still: precision on every labelled row)."""
+    if names.LIVE_METRICS in quality:
+        return quality[names.LIVE_METRICS] or {}
+    return {names.PRECISION: quality.get(names.LIVE_PRECISION, quality.get(names.PRECISION))}
+
+
+def floor_of(window: dict | None, limits: Thresholds) -> float | None:
+    """The live value ``window``'s metric had to reach: the floor monitoring recorded with it (from
+    the release's test value and the thresholds), else (older records) the absolute min_metric."""
     if window is None:
         return None
-    recorded = window.get("precision_floor")
-    return recorded if recorded is not None else limits.min_precision
+    recorded = window.get("floor")
+    return recorded if recorded is not None else limits.min_metric
 
 
 def _action_kind(what: str) -> str | None:
@@ -335,7 +351,7 @@ def key_figures(
         if previous is not None:
             delta = last["drift_share"] - previous
             trend = "stable" if abs(delta) < TREND_TOLERANCE else ("rising" if delta > 0 else "falling")
-        labelled = [w for w in windows if w["precision"] is not None]
+        labelled = [w for w in windows if w["live"] is not None]
         monitoring = replace(
             monitoring,
             first_date=windows[0]["date"],
@@ -404,14 +420,10 @@ def _findings(k: Kpis) -> list[tuple[str, dict]]:
         if last["prediction_drifted"]:
             found.append(("finding_prediction_drift", {"date": last["date"]}))
         labelled = monitoring.latest_labelled
-        floor = precision_floor_of(labelled, limits)
-        if labelled is not None and floor is not None and labelled["precision"] < floor:
-            found.append(
-                (
-                    "finding_precision",
-                    {"date": labelled["date"], "precision": labelled["precision"], "floor": floor},
-                )
-            )
+        floor = floor_of(labelled, limits)
+        if labelled is not None and floor is not None and labelled["live"] < floor:
+            at = {"date": labelled["date"], "metric": labelled["metric"], "value": labelled["live"]}
+            found.append(("finding_live", {**at, "floor": floor}))
     if k.incidents.open:
         found.append(("finding_incidents", {"count": k.incidents.open}))
     return found
@@ -476,14 +488,15 @@ def narrative(k: Kpis, lang: str) -> list[str]:
             prediction=say(lang, "detected" if last["prediction_drifted"] else "not_detected"),
         )
         labelled = m.latest_labelled
-        floor = precision_floor_of(labelled, lim)
+        floor = floor_of(labelled, lim)
         if labelled is not None:
             text += say(
                 lang,
                 "live" if floor is not None else "live_no_floor",
                 rows=labelled["labelled_rows"],
                 date=labelled["date"],
-                precision=labelled["precision"],
+                metric=labelled["metric"],
+                value=labelled["live"],
                 floor=floor,
             )
         else:

@@ -440,23 +440,21 @@ class QualityResult:
     snapshot_json: str = field(repr=False)
 
 
-def precision_floor(
-    release_precision: float | None, max_drop: float | None, min_precision: float | None
+def metric_floor(
+    metric: str, release_value: float | None, max_drop: float | None, min_value: float | None
 ) -> tuple[float | None, str]:
-    """The live precision a window must reach, and the rule that set it: the release's test-split
-    precision less ``max_drop`` (thresholds.max_precision_drop: holds on any table), or the
-    absolute ``min_precision`` (tuned to one table), the higher when both are set; (None, why)
-    when neither applies."""
+    """The value ``metric`` (the release's primary metric) must reach on a window's live rows, and
+    the rule that set it: the release's test-split value less ``max_drop`` (thresholds.max_metric_drop:
+    holds on any table), or the absolute ``min_value`` (thresholds.min_metric, tuned to one table),
+    the higher when both are set; (None, why) when neither applies."""
     rules = []
-    if max_drop is not None and release_precision is not None and math.isfinite(release_precision):
-        floor = release_precision - max_drop
-        rules.append(
-            (floor, f"the release's test precision {release_precision:.4f} - max_precision_drop {max_drop}")
-        )
-    if min_precision is not None:
-        rules.append((min_precision, f"min_precision {min_precision}"))
+    if max_drop is not None and release_value is not None and math.isfinite(release_value):
+        floor = release_value - max_drop
+        rules.append((floor, f"the release's test {metric} {release_value:.4f} - max_metric_drop {max_drop}"))
+    if min_value is not None:
+        rules.append((min_value, f"min_metric {min_value}"))
     if not rules:
-        return None, "no floor: thresholds.max_precision_drop and min_precision are both off"
+        return None, "no floor: thresholds.max_metric_drop and min_metric are both off"
     return max(rules, key=lambda rule: rule[0])
 
 

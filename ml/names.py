@@ -95,9 +95,14 @@ CONFUSION_MATRIX: Final = "confusion_matrix"
 # Monitoring's quality block: labelled rows the model was trained on are in-sample, not live evidence.
 SEEN_IN_TRAINING_ROWS: Final = "seen_in_training_rows"
 LIVE_ROWS: Final = "live_rows"
+LIVE_METRICS: Final = "live_metrics"  # METRIC_NAMES on the labelled rows not seen in training
+LIVE_METRIC: Final = "live_metric"  # the metric a window is judged on: the release's primary metric
+LIVE_VALUE: Final = "live_value"  # its value in LIVE_METRICS (None: not defined on the live rows)
+METRIC_FLOOR: Final = "metric_floor"  # the value LIVE_METRIC had to reach, and why
+METRIC_FLOOR_RULE: Final = "metric_floor_rule"
+# Older windows (before the judged metric followed the release): precision, always.
 LIVE_PRECISION: Final = "live_precision"
-PRECISION_FLOOR: Final = "precision_floor"  # the live precision a window had to reach, and why
-PRECISION_FLOOR_RULE: Final = "precision_floor_rule"
+PRECISION_FLOOR: Final = "precision_floor"
 BASELINE_PRECISION: Final = "baseline_precision"
 FAIRNESS_SCORE: Final = "fairness_score"
 

@@ -515,16 +515,34 @@ class ScoringSettings(StrictModel):
 class MonitoringThresholds(StrictModel):
     drift_share: float = Field(0.3, ge=0.0, le=1.0, description="share of drifted feature columns")
     prediction_drift: bool = Field(True, description="alert when the prediction distribution drifted")
-    max_precision_drop: float | None = Field(
+    max_metric_drop: float | None = Field(
         0.1,
         ge=0.0,
         le=1.0,
-        description="live precision may fall this far below the release's test-split precision (any table)",
+        description="the release's primary metric on live labelled rows may fall this far below its "
+        "test-split value (any table)",
     )
-    min_precision: float | None = Field(
-        None, ge=0.0, le=1.0, description="optional absolute floor on live precision (tuned to one table)"
+    min_metric: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="optional absolute floor on the live primary metric (tuned to one table)",
     )
     p99_latency_ms: float = Field(250.0, gt=0.0, description="serving latency, 99th percentile")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, raw: Any) -> Any:
+        renamed = {"max_precision_drop": "max_metric_drop", "min_precision": "min_metric"}
+        old = [key for key in renamed if isinstance(raw, dict) and key in raw]
+        if old:
+            keys = ", ".join(f"{key}: {raw[key]!r} -> {renamed[key]}" for key in old)
+            raise ValueError(
+                f"{keys}: renamed, because the live check now judges the release's primary "
+                "metric (training.primary_metric when it was trained, precision by default), not always "
+                "precision; rename the key(s) in configs/monitoring.yaml"
+            )
+        return raw
 
 
 class WebhookSettings(StrictModel):

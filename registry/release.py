@@ -96,6 +96,11 @@ class Release:
         return float(self.record["decision_threshold"])
 
     @property
+    def primary_metric(self) -> str:
+        """The metric this version was selected and gated on (training.primary_metric then)."""
+        return self.record["primary_metric"]["name"]
+
+    @property
     def bento_tag(self) -> str:
         return self.record["bento_tag"]
 

@@ -27,7 +27,7 @@ def executive_brief(
     paths = state()
     limits = Thresholds(
         drift_share=monitoring.thresholds.drift_share,
-        min_precision=monitoring.thresholds.min_precision,
+        min_metric=monitoring.thresholds.min_metric,
         min_fairness=training.fairness.min_demographic_parity_ratio,
     )
     brief = build_brief(

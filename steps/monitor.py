@@ -1,6 +1,7 @@
 """Monitoring: drift and decay of the production model on today's data, serving health, alerts."""
 
 import getpass
+import math
 import time
 from datetime import date, datetime
 from typing import Annotated
@@ -21,8 +22,8 @@ from ml.monitoring import (
     classification_quality,
     detect_drift,
     labelled_outcomes,
+    metric_floor,
     outcome_snapshot,
-    precision_floor,
     serving_health,
 )
 from ml.settings import DataSettings, MonitoringSettings, ScoringSettings
@@ -97,12 +98,14 @@ def report_drift(
     )
     drift = {"date": day, "model_version": release.number, **result.to_metadata()}
     if outcomes is not None:
-        drift["quality"] = judge_labels(outcomes, release.threshold, day)
-        limits = monitoring.thresholds
-        floor, rule = precision_floor(
-            release.test_metrics.get(names.PRECISION), limits.max_precision_drop, limits.min_precision
+        quality = drift["quality"] = judge_labels(outcomes, release.threshold, day)
+        metric, limits = release.primary_metric, monitoring.thresholds
+        floor, rule = metric_floor(
+            metric, release.test_metrics.get(metric), limits.max_metric_drop, limits.min_metric
         )
-        drift["quality"].update({names.PRECISION_FLOOR: floor, names.PRECISION_FLOOR_RULE: rule})
+        live = (quality[names.LIVE_METRICS] or {}).get(metric)
+        quality.update({names.LIVE_METRIC: metric, names.LIVE_VALUE: live})
+        quality.update({names.METRIC_FLOOR: floor, names.METRIC_FLOOR_RULE: rule})
     drift["workspace_project"] = save_snapshot(workspace(), name, result.snapshot_json)
     drift.update(engine or {})
     log_metadata({f"{names.MONITORING_PREFIX}{day}": drift}, infer_model=True)
@@ -110,22 +113,25 @@ def report_drift(
 
 
 def judge_labels(outcomes: LabelledOutcomes, threshold: float, day: str) -> dict:
-    """Metrics on the window's labelled rows (labels arrive late); live precision only on the rows
-    the model was not trained on, also the dashboard's precision over time."""
-    y, decisions, live_rows = outcomes.target, outcomes.decisions, ~outcomes.seen
-    metrics = classification_metrics(y, outcomes.proba, threshold, y_pred=decisions)
-    live = classification_quality(
-        pd.Series(y[live_rows]).astype(int), pd.Series(decisions[live_rows]).astype(int), window_time(day)
-    ) if live_rows.any() else None  # fmt: skip
-    if live is not None:
-        save_snapshot(workspace(), get_step_context().model.name, live.snapshot_json)  # precision over time
+    """Metrics on the window's labelled rows (labels arrive late); live metrics only on the rows the
+    model was not trained on, computed as training computed the release's test metrics (None where
+    undefined: ROC AUC of one class), and the dashboard's live quality over time (Evidently)."""
+    y, proba, decisions, live_rows = outcomes.target, outcomes.proba, outcomes.decisions, ~outcomes.seen
+    metrics = classification_metrics(y, proba, threshold, y_pred=decisions)
+    live = None
+    if live_rows.any():
+        on_live = classification_metrics(y[live_rows], proba[live_rows], threshold, decisions[live_rows])
+        live = {k: on_live[k] if math.isfinite(on_live[k]) else None for k in names.METRIC_NAMES}
+        target, decided = (pd.Series(v[live_rows]).astype(int) for v in (y, decisions))
+        snapshot = classification_quality(target, decided, window_time(day)).snapshot_json
+        save_snapshot(workspace(), get_step_context().model.name, snapshot)  # the dashboard's series
     return {
         "labelled_rows": len(y),
         "decision_threshold": threshold,
         **{k: metrics[k] for k in (*names.METRIC_NAMES, names.CONFUSION_MATRIX)},
         names.SEEN_IN_TRAINING_ROWS: int(outcomes.seen.sum()),  # in-sample: not live evidence
         names.LIVE_ROWS: int(live_rows.sum()),
-        names.LIVE_PRECISION: live.values["precision"] if live is not None else None,
+        names.LIVE_METRICS: live,
     }
 
 
@@ -162,12 +168,12 @@ def breaches_of(drift: dict, health: dict, monitoring: MonitoringSettings) -> li
             )
         )
     quality = drift.get("quality") or {}
-    live = quality.get(names.LIVE_PRECISION)  # rows the model was trained on are not evidence of decay
-    floor = quality.get(names.PRECISION_FLOOR)  # report_drift's, from the release and the thresholds
+    live = quality.get(names.LIVE_VALUE)  # rows the model was trained on are not evidence of decay
+    floor = quality.get(names.METRIC_FLOOR)  # report_drift's, from the release and the thresholds
     if live is not None and floor is not None and live < floor:
-        rule = quality[names.PRECISION_FLOOR_RULE]
+        rule = quality[names.METRIC_FLOOR_RULE]
         detail = f"{quality[names.LIVE_ROWS]} labelled rows not seen in training; floor: {rule}"
-        found.append(Breach("precision", live, floor, "below", detail))
+        found.append(Breach(quality[names.LIVE_METRIC], live, floor, "below", detail))
     p99 = (health.get("latency_ms") or {}).get("p99") if health.get("available") else None
     if p99 is not None and p99 > limits.p99_latency_ms:
         found.append(Breach("latency_p99_ms", p99, limits.p99_latency_ms, "above"))

@@ -120,7 +120,7 @@ def test_monitoring_reads_the_requests_the_container_served(deployed):
         "p99_latency_ms": 0.001,
         "drift_share": 1.0,
         "prediction_drift": False,
-        "min_precision": 0.0,
+        "min_metric": 0.0,
     }
     monitoring.write_text(yaml.safe_dump({"webhook": {"dry_run": True}, "thresholds": thresholds}))
     window.write_text(yaml.safe_dump({"customers": 2000, "drift": 0.0}))

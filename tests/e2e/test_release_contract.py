@@ -58,12 +58,14 @@ CONFIGS = {
             "model": {"kind": "logistic_regression", "params": {}},
             "fairness": {**LENIENT_FAIRNESS, "mitigation": "none"},
         },
-        "monitoring": {"thresholds": {"min_precision": 0.99}},  # an absolute floor above the relative one
+        "monitoring": {"thresholds": {"min_metric": 0.99}},  # an absolute floor above the relative one
         "artifact": names.MODEL,
     },
     "public_fair_csv": {
         "public": "fair",
-        "training": {"decision_threshold": 0.55},
+        # a metric other than precision: selected, gated and monitored on recall
+        "training": {"decision_threshold": 0.55, "primary_metric": "recall"},
+        "monitoring": {"thresholds": {"max_metric_drop": 0.02}},
         "artifact": names.MODEL,
     },
     "public_anes96_sql": {
@@ -216,29 +218,37 @@ def test_the_release_records_the_configured_threshold_and_candidate(released):
     assert len(reference["config_sha256"]) == 64, reference
 
 
-def test_monitoring_judged_live_precision_against_the_floor_of_this_release(released):
-    """The live precision floor follows the release (its test-split precision less
-    thresholds.max_precision_drop, 0.1), so it holds on any table; an absolute min_precision set
-    above it wins. The window records the floor and its rule, and precision is a breach exactly
-    when the live precision is below that floor."""
-    probe = released["probe"]
+def test_monitoring_judged_the_releases_metric_live_against_the_floor_of_this_release(released):
+    """The live check judges the release's primary metric (precision by default, recall for the
+    fair table) on the labelled rows not trained on; its floor follows the release (the test-split
+    value less thresholds.max_metric_drop, 0.1 unless set), so it holds on any table; an absolute
+    min_metric set above it wins. The window records the metric, the floor and its rule, and the
+    metric is a breach exactly when its live value is below that floor."""
+    probe, config = released["probe"], released["config"]
     quality, decision = probe["monitoring"], probe["monitoring_decision"]
-    absolute = released["config"].get("monitoring", {}).get("thresholds", {}).get("min_precision")
-    relative = probe["released_precision"] - 0.1
+    metric = config["training"].get("primary_metric", "precision")
+    assert probe["record"]["primary_metric"]["name"] == metric, probe["record"]["primary_metric"]
+    assert quality[names.LIVE_METRIC] == metric, quality
+    thresholds = config.get("monitoring", {}).get("thresholds", {})
+    absolute, drop = thresholds.get("min_metric"), thresholds.get("max_metric_drop", 0.1)
+    relative = probe["released_value"] - drop
     floor = max(relative, absolute) if absolute is not None else relative
-    assert quality[names.PRECISION_FLOOR] == pytest.approx(floor, abs=1e-12), (quality, floor)
+    assert quality[names.METRIC_FLOOR] == pytest.approx(floor, abs=1e-12), (quality, floor)
     rule = (
-        f"min_precision {absolute}"
+        f"min_metric {absolute}"
         if absolute is not None and absolute > relative
-        else "max_precision_drop 0.1"
+        else f"the release's test {metric} {probe['released_value']:.4f} - max_metric_drop {drop}"
     )
-    assert rule in quality[names.PRECISION_FLOOR_RULE], quality[names.PRECISION_FLOOR_RULE]
-    live = quality[names.LIVE_PRECISION]
-    breached = [b for b in decision["breaches"] if b["metric"] == "precision"]
+    assert rule in quality[names.METRIC_FLOOR_RULE], quality[names.METRIC_FLOOR_RULE]
+    live = quality[names.LIVE_VALUE]
+    assert live == quality[names.LIVE_METRICS][metric], quality
+    breached = [b for b in decision["breaches"] if b["metric"] == metric]
     assert bool(breached) == (live is not None and live < floor), (live, floor, decision["breaches"])
-    if absolute is not None:
-        assert breached and breached[0]["threshold"] == absolute, decision["breaches"]
-        assert f"floor: min_precision {absolute}" in breached[0]["detail"], breached
+    others = [b for b in decision["breaches"] if b["metric"] in names.METRIC_NAMES and b["metric"] != metric]
+    assert not others, f"only the release's metric is judged live: {others}"
+    if breached:
+        assert breached[0]["threshold"] == pytest.approx(floor), decision["breaches"]
+        assert f"floor: {rule}" in breached[0]["detail"], breached
 
 
 def test_the_train_command_reports_the_released_models_metric(released):
@@ -255,6 +265,9 @@ def test_the_train_command_reports_the_released_models_metric(released):
         assert f"{headline}the mitigated model; before mitigation {plain:.3f}," in out, out[-2000:]
     else:
         assert metric["value"] == plain, (metric, plain)
+    rate = released["probe"]["trained_metrics"][names.BASELINE_PRECISION]
+    baseline = {"precision": f"always-positive baseline {rate:.3f})", "recall": "no always-positive baseline"}
+    assert baseline[metric["name"]] in out.split(headline, 1)[1].splitlines()[0], out[-2000:]
     assert "Failed to save artifact visualizations" not in out, out[-3000:]
 
 
@@ -343,4 +356,6 @@ def test_monitoring_judged_the_decisions_of_the_scores_table(released):
     if released["name"] != "mitigated":  # a static table scored again: its training rows return
         seen, rows = quality[names.SEEN_IN_TRAINING_ROWS], quality["labelled_rows"]
         assert 0 < seen < rows and quality[names.LIVE_ROWS] == rows - seen, quality
-        assert quality[names.LIVE_PRECISION] is not None, "live precision on the rows not trained on"
+        assert quality[names.LIVE_METRICS][names.PRECISION] is not None, (
+            "live metrics on the rows not trained on"
+        )

@@ -7,7 +7,7 @@ from ml import names
 from ml.brief import Thresholds, build_brief, compute_kpis, dec, monitoring_windows, pct
 
 AT = datetime(2026, 3, 4, 6, 0, tzinfo=UTC)
-LIMITS = Thresholds(drift_share=0.3, min_precision=0.65, min_fairness=0.8)
+LIMITS = Thresholds(drift_share=0.3, min_metric=0.65, min_fairness=0.8)
 
 
 def drift(day, version, share, columns=(), predicted=False, precision=None):
@@ -216,7 +216,7 @@ def test_number_formats_per_language():
 
 def test_thresholds_out_of_range_are_refused_naming_the_field():
     with pytest.raises(ValueError, match=r"Thresholds.drift_share is 30; pass a number between 0 and 1"):
-        Thresholds(drift_share=30, min_precision=0.6, min_fairness=0.8)
+        Thresholds(drift_share=30, min_metric=0.6, min_fairness=0.8)
 
 
 def _pages(page: str) -> tuple[str, str]:
@@ -261,46 +261,86 @@ def test_message_catalogues_have_the_same_keys_and_placeholders():
 
 
 def test_the_brief_s_live_precision_leaves_out_rows_the_model_was_trained_on():
-    """A static table scored nightly labels the training rows again: 85 % in-sample is not live."""
+    """A static table scored nightly labels the training rows again: 85 % in-sample is not live.
+    Windows recorded before the live metrics were (live precision alone) read the same."""
     entry = drift("2026-03-04", "2", 0.1, precision=0.85)
+    live = {**dict.fromkeys(names.METRIC_NAMES, 0.7), names.PRECISION: 0.77}
     entry["quality"].update(
-        {names.LIVE_PRECISION: 0.77, names.LIVE_ROWS: 240, names.SEEN_IN_TRAINING_ROWS: 960}
+        {names.LIVE_METRICS: live, names.LIVE_ROWS: 240, names.SEEN_IN_TRAINING_ROWS: 960}
     )
-    in_sample_only = drift("2026-03-05", "2", 0.1, precision=0.9)
-    in_sample_only["quality"].update({names.LIVE_PRECISION: None, names.LIVE_ROWS: 0})
-    versions = [{**VERSIONS[1], "monitoring": {"monitoring_2026-03-04": entry,
-                                               "monitoring_2026-03-05": in_sample_only}}]  # fmt: skip
-    windows = {w["date"]: w for w in monitoring_windows(versions)}
-    assert (windows["2026-03-04"]["precision"], windows["2026-03-04"]["labelled_rows"]) == (0.77, 240), (
-        windows
-    )
-    assert windows["2026-03-05"]["precision"] is None, "no live row: no live precision to show"
+    older = drift("2026-03-05", "2", 0.1, precision=0.85)
+    older["quality"].update({names.LIVE_PRECISION: 0.74, names.LIVE_ROWS: 200})
+    in_sample_only = drift("2026-03-06", "2", 0.1, precision=0.9)
+    in_sample_only["quality"].update({names.LIVE_METRICS: None, names.LIVE_ROWS: 0})
+    recorded = {
+        "monitoring_2026-03-04": entry,
+        "monitoring_2026-03-05": older,
+        "monitoring_2026-03-06": in_sample_only,
+    }
+    windows = {w["date"]: w for w in monitoring_windows([{**VERSIONS[1], "monitoring": recorded}])}
+    got = {day: (w["precision"], w["metric"], w["live"], w["labelled_rows"]) for day, w in windows.items()}
+    assert got["2026-03-04"] == (0.77, "precision", 0.77, 240), got
+    assert got["2026-03-05"] == (0.74, "precision", 0.74, 200), got
+    assert got["2026-03-06"][:3] == (None, "precision", None), "no live row: no live value to show"
 
 
-def test_a_window_is_judged_against_the_precision_floor_monitoring_recorded_with_it():
-    """The floor comes with the window (the release's test precision less max_precision_drop), not
-    from a fixed number: 0.61 is a finding against a recorded 0.70, not against one of 0.55; with no
-    floor recorded and no absolute min_precision, the brief says none is set."""
-    no_absolute = Thresholds(drift_share=0.3, min_precision=None, min_fairness=0.8)
+def _judged(day, live, metric=names.PRECISION, floor=None):
+    entry = drift(day, "2", 0.1, precision=0.9)
+    entry["quality"].update({names.LIVE_METRICS: live, names.LIVE_METRIC: metric, names.LIVE_ROWS: 300})
+    entry["quality"].update({names.LIVE_VALUE: live[metric], names.METRIC_FLOOR: floor})
+    return entry
 
-    def brief_with(floor, limits):
-        entry = drift("2026-03-04", "2", 0.1, precision=0.61)
-        if floor is not None:
-            entry["quality"][names.PRECISION_FLOOR] = floor
+
+def test_a_window_is_judged_against_the_floor_monitoring_recorded_with_it():
+    """The floor comes with the window (the release's test value less max_metric_drop), not from a
+    fixed number: 0.61 is a finding against a recorded 0.70, not against one of 0.55; with no floor
+    recorded and no absolute min_metric, the brief says none is set; a window recorded before
+    floors were is judged against the config's absolute one."""
+    no_absolute = Thresholds(drift_share=0.3, min_metric=None, min_fairness=0.8)
+    live = {**dict.fromkeys(names.METRIC_NAMES, 0.8), names.PRECISION: 0.61}
+
+    def brief_with(floor, limits, older=False):
+        entry = (
+            drift("2026-03-04", "2", 0.1, precision=0.61)
+            if older
+            else _judged("2026-03-04", live, floor=floor)
+        )
         versions = [{**VERSIONS[1], "monitoring": {"monitoring_2026-03-04": entry}}]
         return build_brief("P", "m", versions, [], ACTIONS[:1], limits, AT)
 
     below = brief_with(0.70, no_absolute)
     english = " ".join(en for en, _ in below.kpis["findings"])
-    assert "61.0%" in english and "70.0%" in english, english
-    assert "(floor 70.0%)" in below.markdown and "(mínimo 70,0 %)" in below.markdown, below.markdown
+    assert "Live precision on labelled data (2026-03-04) is 61.0%, below the 70.0% floor" in english, english
+    assert "Live precision on 300 labelled cases (2026-03-04): 61.0% (floor 70.0%)." in below.markdown
+    assert "precisión real: 61,0 % (mínimo 70,0 %)" in below.markdown, below.markdown
     above = brief_with(0.55, LIMITS)  # the recorded floor, not the config's 0.65
     assert above.kpis["findings"] == [] and above.kpis["status"] == "healthy", above.kpis["findings"]
     unset = brief_with(None, no_absolute)
     assert unset.kpis["findings"] == [], unset.kpis["findings"]
     assert "(no floor set)" in unset.markdown and "(sin mínimo)" in unset.markdown, unset.markdown
-    older = brief_with(None, LIMITS)  # a window recorded before floors were: the config's absolute one
+    older = brief_with(None, LIMITS, older=True)  # recorded before floors were: the config's absolute one
     assert "(floor 65.0%)" in older.markdown and older.kpis["findings"], older.kpis
+
+
+def test_a_release_selected_on_recall_is_judged_live_on_recall_and_the_brief_names_it():
+    """training.primary_metric: recall: monitoring judged the window's live recall; the brief's
+    verdict and finding name recall (exhaustividad) and its value, in both languages, while the
+    KPI cards keep the live precision beside it."""
+    live = {**dict.fromkeys(names.METRIC_NAMES, 0.9), names.PRECISION: 0.88, names.RECALL: 0.52}
+    entry = _judged("2026-03-04", live, metric=names.RECALL, floor=0.65)
+    versions = [{**VERSIONS[1], "monitoring": {"monitoring_2026-03-04": entry}}]
+    brief = build_brief("P", "m", versions, [], ACTIONS[:1], LIMITS, AT)
+    ((english, spanish),) = brief.kpis["findings"]
+    assert english.startswith("Live recall on labelled data (2026-03-04) is 52.0%, below the 65.0% floor"), (
+        english
+    )
+    assert "exhaustividad (recall) real es 52,0 %, por debajo del mínimo 65,0 %" in spanish, spanish
+    assert "Live recall on 300 labelled cases (2026-03-04): 52.0% (floor 65.0%)." in brief.markdown
+    assert "Precision (live, labelled)" in brief.markdown and "88.0%" in brief.markdown, brief.markdown
+    healthy = _judged("2026-03-04", {**live, names.RECALL: 0.7}, metric=names.RECALL, floor=0.65)
+    calm = build_brief("P", "m", [{**VERSIONS[1], "monitoring": {"monitoring_2026-03-04": healthy}}], [],
+                       ACTIONS[:1], LIMITS, AT)  # fmt: skip
+    assert calm.kpis["findings"] == [], "recall 70 % meets its floor; precision is not what is judged"
 
 
 @pytest.mark.parametrize("score", [None, float("nan")])

@@ -8,7 +8,7 @@ from bentos.inference_log import TABLE, connect, row
 from ml import names
 from ml.data.demo import generate_demo
 from ml.features import build_customer_features, is_numeric
-from ml.monitoring import classification_quality, detect_drift, precision_floor, serving_health
+from ml.monitoring import classification_quality, detect_drift, metric_floor, serving_health
 
 SHIFTED = ("annual_income", "avg_amount", "total_amount", "online_share")
 NOT_FEATURES = {names.ID, names.TARGET, "gender", "age"}
@@ -331,25 +331,41 @@ def test_live_rows_are_chosen_by_the_inputs_the_model_saw_never_by_their_label()
 
 
 @pytest.mark.parametrize(
-    ("release_precision", "max_drop", "min_precision", "floor", "rule"),
+    ("metric", "release_value", "max_drop", "min_value", "floor", "rule"),
     [
         (
+            "precision",
             0.30,
             0.1,
             None,
             0.20,
-            "the release's test precision 0.3000 - max_precision_drop 0.1",
+            "the release's test precision 0.3000 - max_metric_drop 0.1",
         ),  # rare positives
-        (0.90, 0.1, None, 0.80, "the release's test precision 0.9000 - max_precision_drop 0.1"),
-        (0.90, 0.1, 0.85, 0.85, "min_precision 0.85"),  # both set: the higher floor
-        (0.90, None, 0.65, 0.65, "min_precision 0.65"),
-        (None, 0.1, None, None, "no floor: thresholds.max_precision_drop and min_precision are both off"),
-        (0.90, None, None, None, "no floor: thresholds.max_precision_drop and min_precision are both off"),
+        ("recall", 0.90, 0.1, None, 0.80, "the release's test recall 0.9000 - max_metric_drop 0.1"),
+        ("roc_auc", 0.90, 0.1, 0.85, 0.85, "min_metric 0.85"),  # both set: the higher floor
+        ("precision", 0.90, None, 0.65, 0.65, "min_metric 0.65"),
+        ("f1", None, 0.1, None, None, "no floor: thresholds.max_metric_drop and min_metric are both off"),
+        (
+            "f1",
+            float("nan"),
+            0.1,
+            None,
+            None,
+            "no floor: thresholds.max_metric_drop and min_metric are both off",
+        ),
+        (
+            "accuracy",
+            0.90,
+            None,
+            None,
+            None,
+            "no floor: thresholds.max_metric_drop and min_metric are both off",
+        ),
     ],
 )
-def test_the_live_precision_floor_follows_the_release_unless_an_absolute_one_is_higher(
-    release_precision, max_drop, min_precision, floor, rule
+def test_the_live_floor_of_the_releases_metric_follows_the_release_unless_an_absolute_one_is_higher(
+    metric, release_value, max_drop, min_value, floor, rule
 ):
-    got_floor, got_rule = precision_floor(release_precision, max_drop, min_precision)
+    got_floor, got_rule = metric_floor(metric, release_value, max_drop, min_value)
     assert got_floor == pytest.approx(floor) if floor is not None else got_floor is None, got_floor
     assert got_rule == rule, got_rule

@@ -126,3 +126,20 @@ def test_the_serving_range_margin_is_configured_validated_and_given_to_the_serve
         load_settings(write(tmp_path, "range_margin: -0.1\n"), ServingSettings)
     env = server_env({"primary": "m:v1"}, ServingSettings(range_margin=2))
     assert env["SERVING_RANGE_MARGIN"] == "2.0", env
+
+
+def test_the_precision_floors_of_older_configs_are_named_with_their_new_keys(tmp_path):
+    """thresholds.max_precision_drop and min_precision became max_metric_drop and min_metric when the
+    live check came to judge the release's primary metric: an older monitoring.yaml is told which
+    key each is now and why, not only that the key is unknown."""
+    from ml.settings import MonitoringSettings
+
+    text = "thresholds:\n  max_precision_drop: 0.05\n  min_precision: 0.7\n"
+    with pytest.raises(ConfigError) as error:
+        load_settings(write(tmp_path, text), MonitoringSettings)
+    message = str(error.value)
+    assert "max_precision_drop: 0.05 -> max_metric_drop, min_precision: 0.7 -> min_metric" in message, message
+    assert "training.primary_metric" in message and "configs/monitoring.yaml" in message, message
+    renamed = "thresholds:\n  max_metric_drop: 0.05\n  min_metric: 0.7\n"
+    limits = load_settings(write(tmp_path, renamed), MonitoringSettings).thresholds
+    assert (limits.max_metric_drop, limits.min_metric) == (0.05, 0.7)
