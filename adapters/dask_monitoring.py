@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from adapters.dask_scoring import ShippedModel
+from adapters.sources import encoding_named
 from ml import names
 from ml.data.validation import DataValidationError, as_declared
 from ml.evaluation import release_decisions
@@ -62,6 +63,7 @@ def _take(part: tuple, positions, offset: int) -> pd.DataFrame:
     return rows
 
 
+@encoding_named
 def window_on_cluster(
     client,
     partitions: list,

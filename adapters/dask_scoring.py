@@ -23,7 +23,7 @@ from adapters.scores_db import (
     stage_scores,
     staging_name,
 )
-from adapters.sources import flat_partitions
+from adapters.sources import encoding_named, flat_partitions
 from ml import names
 from ml.data.validation import DataValidationError, as_declared
 from ml.features import FeatureSchema
@@ -100,6 +100,7 @@ class Scored:
     cleared: list
 
 
+@encoding_named
 def score_on_cluster(
     client, partitions: list, shipped: ShippedModel, data: DataSettings, table: str, database, day: date
 ) -> Scored:

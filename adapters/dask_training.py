@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from adapters.dask_cluster import dask_client
-from adapters.sources import demo_id_ranges, ensure_demo_db, flat_partitions, read_demo_range
+from adapters.sources import demo_id_ranges, encoding_named, ensure_demo_db, flat_partitions, read_demo_range
 from ml import names
 from ml.data.validation import (
     DataValidationError,
@@ -140,6 +140,7 @@ class ClusterSplit:
     fingerprint: dict
 
 
+@encoding_named
 def split_on_cluster(client, data: DataSettings, training: TrainingSettings, root: Path) -> ClusterSplit:
     """Read and split the table on the cluster in one pass; its samples and counts come back."""
     from dask import delayed
@@ -186,6 +187,7 @@ def train_row_keys(
     return training_keys(rows[rows[SPLIT] == SPLITS[0]], columns)
 
 
+@encoding_named
 def train_keys_on_cluster(
     client, data: DataSettings, training: TrainingSettings, schema: FeatureSchema, root: Path
 ) -> np.ndarray:
@@ -222,6 +224,7 @@ def train_matrix(
     return X, pd.Series(y, index=X.index, name=names.TARGET)
 
 
+@encoding_named
 def fit_on_cluster(
     client, parts: list, data: DataSettings, training: TrainingSettings, schema: FeatureSchema,
     estimator, prep, sample: pd.DataFrame, **fit_params,

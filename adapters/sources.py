@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import numbers
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +19,8 @@ from ml import names
 from ml.data.demo import DemoTables, generate_demo
 from ml.data.validation import as_declared
 from ml.settings import ConfigError, DataSettings, DemoSettings
+
+CSV_BLOCKSIZE = "64MB"  # a CSV's Dask partitions: blocks of about this many bytes, cut at line ends
 
 
 class DataSourceError(RuntimeError):
@@ -176,11 +181,33 @@ def read_csv_file(path: Path | str, data: DataSettings) -> pd.DataFrame:
     return frame
 
 
-def not_in_encoding(exc: UnicodeDecodeError, data: DataSettings) -> DataSourceError:
+def not_in_encoding(exc: UnicodeDecodeError, data: DataSettings, where: str = "") -> DataSourceError:
+    # from its args: one raised on a Dask worker comes back with its attributes (object, start) unset
+    _, text, start = exc.args[:3]
     return DataSourceError(
-        f"data.path {data.path!r} is not {data.csv.encoding} text (byte {exc.object[exc.start]:#x} at "
-        f"position {exc.start}); set data.csv.encoding in configs/project.yaml (e.g. latin-1 or cp1252)"
+        f"data.path {data.path!r} is not {data.csv.encoding} text (byte {text[start]:#x} at position "
+        f"{start}{where}); set data.csv.encoding in configs/project.yaml (e.g. latin-1 or cp1252)"
     )
+
+
+def encoding_named(function: Callable) -> Callable:
+    """For a function whose Dask cluster reads ``data`` (its argument of that name): a CSV block
+    past the first, read on a worker, whose bytes are not in data.csv.encoding raises the
+    DataSourceError the first block's raises when the partitions are made (``flat_partitions``),
+    not Python's UnicodeDecodeError from the worker."""
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def reading(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except UnicodeDecodeError as exc:
+            data = signature.bind(*args, **kwargs).arguments["data"]
+            if data.source != "csv":
+                raise
+            raise not_in_encoding(exc, data, " of a block a Dask worker read") from None
+
+    return reading
 
 
 def check_separator(columns: pd.Index, data: DataSettings) -> None:
@@ -320,7 +347,7 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
         else:
             options = data.csv.read_options()
             try:
-                frame = dd.read_csv(str(path), blocksize="64MB", dtype=text_columns(data), **options)
+                frame = dd.read_csv(str(path), blocksize=CSV_BLOCKSIZE, dtype=text_columns(data), **options)
             except UnicodeDecodeError as exc:
                 raise not_in_encoding(exc, data) from None
             check_separator(frame.columns, data)

@@ -205,3 +205,33 @@ def test_a_split_left_with_one_class_is_refused_naming_the_split_counts_and_fix(
     message = str(caught.value)
     for part in ("split holds {'no':", "both classes", "raise training.split.", "'id'"):
         assert part in message, message
+
+
+def test_a_csv_block_past_the_first_not_in_the_encoding_is_named_with_the_setting(tmp_path, monkeypatch):
+    """Dask reads a CSV's first block when the partitions are made and the others on the workers: a
+    cp1252 name far down a file declared utf-8 (the default) raised Python's UnicodeDecodeError from
+    a worker process; it is the DataSourceError naming data.csv.encoding that the first block's is."""
+    from adapters import sources
+    from adapters.dask_cluster import dask_client
+    from adapters.dask_training import split_on_cluster
+    from ml.settings import DaskSettings
+
+    rows = 30_000  # past the 256 kB Dask samples for the columns' types
+    table = pd.DataFrame({"id": range(rows), "x": np.arange(rows) % 7.0, "y": ["no", "yes"] * (rows // 2)})
+    table["city"] = "Madrid"
+    table.loc[rows - 100, "city"] = "Logroño"
+    table.to_csv(tmp_path / "t.csv", index=False, encoding="cp1252")
+    monkeypatch.setattr(sources, "CSV_BLOCKSIZE", 100_000)  # 6 blocks; the name is in the last
+    data = DataSettings(source="csv", path="t.csv", target_column="y", positive_label="yes", id_column="id",
+                        sensitive_features=[])  # fmt: skip
+    training = TrainingSettings(engine="dask")
+    assert len(sources.flat_partitions(data, 1000, tmp_path, "training.engine")) > 3, "the first block reads"
+    with dask_client(DaskSettings(workers=1)) as cluster, pytest.raises(sources.DataSourceError) as caught:
+        split_on_cluster(cluster, data, training, tmp_path)  # worker processes: the error crossed back
+    message = str(caught.value)
+    assert "'t.csv' is not utf-8 text (byte 0xf1 at position" in message, message
+    assert "of a block a Dask worker read); set data.csv.encoding" in message, message
+    latin = data.model_copy(update={"csv": data.csv.model_copy(update={"encoding": "cp1252"})})
+    with dask_client(DaskSettings(workers=1)) as cluster:
+        split = split_on_cluster(cluster, latin, training, tmp_path)
+    assert sum(sum(counts.values()) for counts in split.rows.values()) == rows, split.rows
