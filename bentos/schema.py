@@ -94,7 +94,7 @@ def _as_missing(markers: tuple[float, ...]):
 def record_model(
     schema: dict,
     mitigation: dict | None = None,
-    name: str = "CustomerRecord",
+    name: str = "Record",
     margin: float | None = DEFAULT_MARGIN,
 ) -> type[BaseModel]:
     """One input record: the model's features (+ the id column when the project has one; + the
