@@ -220,6 +220,7 @@ def cmd_monitor(
 ) -> int:
     from zenml import Model
 
+    from ml.monitoring import live_quality_line
     from ml.settings import MonitoringSettings, ProjectSettings, ScoringSettings, load_settings
 
     project = load_settings(project_config, ProjectSettings)
@@ -251,6 +252,7 @@ def cmd_monitor(
         f"\nMonitoring {day}: drift share {drift['drift_share']:.2f} "
         f"(drifted: {', '.join(sorted(drift['drifted_columns'])) or 'none'})"
     )
+    print(live_quality_line(drift.get("quality")))
     write_outputs(outputs, breaches=len(decision["breaches"]), retrain=str(decision["retrain"]).lower())
     if not decision["breaches"]:
         print(status.NO_BREACH.line(day))

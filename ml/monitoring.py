@@ -22,6 +22,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from ml import names
 from ml.features import FeatureSchema, binary_target, is_numeric
 from ml.names import INFERENCE_LOG_COLUMNS
 
@@ -456,6 +457,21 @@ def metric_floor(
     if not rules:
         return None, "no floor: thresholds.max_metric_drop and min_metric are both off"
     return max(rules, key=lambda rule: rule[0])
+
+
+def live_quality_line(quality: dict | None) -> str:
+    """What a window's labels said, in one line for the monitor command: the release's metric on the
+    labelled rows not trained on against its floor, or why there is no such value."""
+    if not quality:
+        return "live quality: no labels in the window yet"
+    rows, live_rows = quality["labelled_rows"], quality[names.LIVE_ROWS]
+    if not live_rows:
+        return f"live quality: none of the {rows} labelled rows is live (each was trained on)"
+    metric, value, floor = quality[names.LIVE_METRIC], quality[names.LIVE_VALUE], quality[names.METRIC_FLOOR]
+    if value is None:
+        return f"live {metric}: not defined on the {live_rows} labelled rows not trained on (one class)"
+    judged = f"floor {floor:.4f}: {quality[names.METRIC_FLOOR_RULE]}" if floor is not None else "no floor set"
+    return f"live {metric} {value:.4f} on {live_rows} of {rows} labelled rows (not trained on); {judged}"
 
 
 def key_columns(schema: FeatureSchema) -> list[str]:

@@ -153,7 +153,7 @@ def released(request, tmp_path_factory):
         if "monitoring" in config:
             (state / "monitoring.yaml").write_text(yaml.safe_dump(config["monitoring"]))
             monitor = (*monitor, "--config", str(state / "monitoring.yaml"))
-        must(run_cli(PROJECT_ROOT, env, *monitor, "--defer-retraining"))  # a breach exits 0 too
+        monitored = must(run_cli(PROJECT_ROOT, env, *monitor, "--defer-retraining")).stdout  # a breach: 0
         probe = run_json([sys.executable, "-m", "tests.e2e.release_probe", MODEL_NAME], PROJECT_ROOT, env)
         url = f"http://127.0.0.1:{port}"
         served = {part: _predict_all(url, probe[part]["records"]) for part in ("test", "scoring")}
@@ -170,7 +170,8 @@ def released(request, tmp_path_factory):
     finally:
         must(run_cli(PROJECT_ROOT, env, "undeploy"))
     train = trained.stdout + trained.stderr
-    return {"name": name, "config": config, "probe": probe, "served": served, "table": table, "train": train}
+    return {"name": name, "config": config, "probe": probe, "served": served, "table": table, "train": train,
+            "monitor": monitored}  # fmt: skip
 
 
 def _predict_all(url: str, records: list[dict]) -> tuple[dict[int, dict], dict[int, dict]]:
@@ -249,6 +250,8 @@ def test_monitoring_judged_the_releases_metric_live_against_the_floor_of_this_re
     if breached:
         assert breached[0]["threshold"] == pytest.approx(floor), decision["breaches"]
         assert f"floor: {rule}" in breached[0]["detail"], breached
+    said = f"\nlive {metric} {live:.4f} on {quality[names.LIVE_ROWS]} of {quality['labelled_rows']} labelled"
+    assert said in released["monitor"] and rule in released["monitor"], released["monitor"][-2000:]
 
 
 def test_the_train_command_reports_the_released_models_metric(released):

@@ -369,3 +369,29 @@ def test_the_live_floor_of_the_releases_metric_follows_the_release_unless_an_abs
     got_floor, got_rule = metric_floor(metric, release_value, max_drop, min_value)
     assert got_floor == pytest.approx(floor) if floor is not None else got_floor is None, got_floor
     assert got_rule == rule, got_rule
+
+
+def test_the_monitor_commands_line_says_which_metric_was_judged_live_and_why_there_is_none():
+    from ml.monitoring import live_quality_line
+
+    rule = "the release's test recall 0.9286 - max_metric_drop 0.1"
+    judged = {
+        "labelled_rows": 569,
+        names.LIVE_ROWS: 228,
+        names.LIVE_METRIC: "recall",
+        names.LIVE_VALUE: 0.9302,
+        names.METRIC_FLOOR: 0.8286,
+        names.METRIC_FLOOR_RULE: rule,
+    }
+    assert live_quality_line(judged) == (
+        "live recall 0.9302 on 228 of 569 labelled rows (not trained on); floor 0.8286: the release's test "
+        "recall 0.9286 - max_metric_drop 0.1"
+    )
+    assert live_quality_line({**judged, names.METRIC_FLOOR: None}).endswith("; no floor set")
+    one_class = {**judged, names.LIVE_METRIC: "roc_auc", names.LIVE_VALUE: None}
+    assert (
+        live_quality_line(one_class)
+        == "live roc_auc: not defined on the 228 labelled rows not trained on (one class)"
+    )
+    assert "none of the 569 labelled rows is live" in live_quality_line({**judged, names.LIVE_ROWS: 0})
+    assert live_quality_line(None) == "live quality: no labels in the window yet"
