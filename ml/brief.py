@@ -87,6 +87,8 @@ class ReleaseQuality:
     roc_auc: float | None
     fairness_score: float | None
     mitigated: bool
+    primary_metric: str | None  # what it was selected and is monitored on (None: older versions)
+    primary_value: float | None
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,8 @@ def release_quality(row: dict) -> dict:
         "roc_auc": _number(metrics.get(names.ROC_AUC)),
         "fairness_score": _number(fairness),
         "mitigated": is_mitigated,
+        "primary_metric": row.get("primary_metric"),
+        "primary_value": _number(metrics.get(row.get("primary_metric"))),
     }
 
 
@@ -448,6 +452,12 @@ def narrative(k: Kpis, lang: str) -> list[str]:
                 floor=lim.min_fairness,
             )
         )
+        shown = (names.PRECISION, names.ACCURACY, names.ROC_AUC)  # the sentence gives these already
+        selected = (
+            say(lang, "selected_on", metric=p.primary_metric, value=p.primary_value)
+            if p.primary_metric not in (None, *shown) and p.primary_value is not None
+            else ""
+        )
         paragraphs.append(
             say(
                 lang,
@@ -459,6 +469,7 @@ def narrative(k: Kpis, lang: str) -> list[str]:
                 precision=p.precision,
                 accuracy=p.accuracy,
                 roc_auc=p.roc_auc,
+                selected=selected,
                 fairness=fairness,
             )
         )

@@ -165,6 +165,7 @@ def describe_versions(model_name: str) -> list[dict]:
                 "stage": str(version.stage or "none"),
                 "training": "promotion decided" if decision else training_state(version),
                 "metrics": meta.get(names.METRICS) or {},
+                "primary_metric": meta.get(names.PRIMARY_METRIC),  # what it was selected and gated on
                 "fairness_score": (meta.get(names.FAIRNESS) or {}).get("fairness_score"),
                 "decision": decision.get("stage"),
                 "release": release.get("artifact", meta.get(names.RELEASE_ARTIFACT)),

@@ -328,8 +328,19 @@ def test_a_release_selected_on_recall_is_judged_live_on_recall_and_the_brief_nam
     KPI cards keep the live precision beside it."""
     live = {**dict.fromkeys(names.METRIC_NAMES, 0.9), names.PRECISION: 0.88, names.RECALL: 0.52}
     entry = _judged("2026-03-04", live, metric=names.RECALL, floor=0.65)
-    versions = [{**VERSIONS[1], "monitoring": {"monitoring_2026-03-04": entry}}]
+    served = {
+        **VERSIONS[1]["mitigated"],
+        "metrics": {**VERSIONS[1]["mitigated"]["metrics"], names.RECALL: 0.75},
+    }
+    version = {**VERSIONS[1], "primary_metric": names.RECALL, "mitigated": served}
+    versions = [{**version, "monitoring": {"monitoring_2026-03-04": entry}}]
     brief = build_brief("P", "m", versions, [], ACTIONS[:1], LIMITS, AT)
+    assert "It was selected, and is monitored, on recall: 75.0% on the test set." in brief.markdown
+    assert "Se eligió, y se monitoriza, por exhaustividad (recall): 75,0 % en el conjunto de prueba." in (
+        brief.markdown
+    )
+    plain = build_brief("P", "m", VERSIONS, [], ACTIONS[:1], LIMITS, AT)
+    assert "It was selected" not in plain.markdown, "precision is in the sentence already (or unknown)"
     ((english, spanish),) = brief.kpis["findings"]
     assert english.startswith("Live recall on labelled data (2026-03-04) is 52.0%, below the 65.0% floor"), (
         english
