@@ -188,9 +188,18 @@ def dec(value: float | None, lang: str = "en") -> str:
     return text if lang == "en" else text.replace(".", ",")
 
 
+@dataclass(frozen=True)
+class Score:
+    """A metric's value as a message shows it (``{x:score}``): ROC AUC as a number (0.50 is
+    chance), the others as a share."""
+
+    metric: str
+    value: float | None
+
+
 class _Formatter(string.Formatter):
     """``str.format`` with the language's number formats, ``{x:pct}`` and ``{x:dec}``, and its names
-    of metrics: ``{x:metric}`` (``x`` one of names.METRIC_NAMES)."""
+    of metrics: ``{x:metric}`` (``x`` one of names.METRIC_NAMES), and a ``Score``: ``{x:score}``."""
 
     def __init__(self, lang: str) -> None:
         super().__init__()
@@ -201,6 +210,9 @@ class _Formatter(string.Formatter):
             return pct(value, self.lang)
         if format_spec == "dec":
             return dec(value, self.lang)
+        if format_spec == "score":
+            show = dec if value.metric == names.ROC_AUC else pct
+            return show(value.value, self.lang)
         if format_spec == "metric":
             return catalogue()[self.lang]["metric"].get(value, value)
         return super().format_field(value, format_spec)
@@ -426,8 +438,9 @@ def _findings(k: Kpis) -> list[tuple[str, dict]]:
         labelled = monitoring.latest_labelled
         floor = floor_of(labelled, limits)
         if labelled is not None and floor is not None and labelled["live"] < floor:
-            at = {"date": labelled["date"], "metric": labelled["metric"], "value": labelled["live"]}
-            found.append(("finding_live", {**at, "floor": floor}))
+            metric = labelled["metric"]
+            at = {"date": labelled["date"], "metric": metric, "value": Score(metric, labelled["live"])}
+            found.append(("finding_live", {**at, "floor": Score(metric, floor)}))
     if k.incidents.open:
         found.append(("finding_incidents", {"count": k.incidents.open}))
     return found
@@ -507,8 +520,8 @@ def narrative(k: Kpis, lang: str) -> list[str]:
                 rows=labelled["labelled_rows"],
                 date=labelled["date"],
                 metric=labelled["metric"],
-                value=labelled["live"],
-                floor=floor,
+                value=Score(labelled["metric"], labelled["live"]),
+                floor=Score(labelled["metric"], floor),
             )
         else:
             text += say(lang, "no_labels")

@@ -366,3 +366,17 @@ def test_a_fairness_nothing_judged_is_said_not_counted_as_meeting_the_floor(scor
         "Su equidad no se evaluó" in brief.markdown
         and "floor" not in brief.markdown.split("ROC AUC")[1][:200]
     )
+
+
+def test_a_live_roc_auc_is_shown_as_a_number_not_a_share():
+    """ROC AUC (0.5 is chance) reads as 0.72, as the overview gives it, never as "72.0%"."""
+    live = {**dict.fromkeys(names.METRIC_NAMES, 0.9), names.ROC_AUC: 0.72}
+    entry = _judged("2026-03-04", live, metric=names.ROC_AUC, floor=0.8)
+    versions = [{**VERSIONS[1], "monitoring": {"monitoring_2026-03-04": entry}}]
+    brief = build_brief("P", "m", versions, [], ACTIONS[:1], LIMITS, AT)
+    ((english, spanish),) = brief.kpis["findings"]
+    assert english.startswith("Live ROC AUC on labelled data (2026-03-04) is 0.72, below the 0.80 floor"), (
+        english
+    )
+    assert "ROC AUC real es 0,72, por debajo del mínimo 0,80" in spanish, spanish
+    assert "Live ROC AUC on 300 labelled cases (2026-03-04): 0.72 (floor 0.80)." in brief.markdown
