@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from ml.settings import ProjectSettings, load_settings
-from tests.template.conftest import ROOT, render
+from tests.template.conftest import CSV_ANSWERS, ROOT, render
 
 # Files of the template repository that are not part of a generated project.
 TEMPLATE_ONLY = (
@@ -115,7 +115,7 @@ def test_answers_reach_the_generated_files(csv_project):
         ({"sensitive_features": "gender,,"}, "bad entries"),
         ({"sensitive_features": "income"}, "demo data's candidate sensitive columns"),
         ({"data_source": "csv", "sensitive_features": "label"}, "cannot be a sensitive feature"),
-        ({"data_source": "csv", "sensitive_features": ""}, "must name at least one column"),
+        ({"data_source": "csv", "sensitive_features": ""}, "must name at least one column.*or be none"),
     ],
 )
 def test_bad_answers_are_refused_with_what_is_allowed(tmp_path, answers, message):
@@ -179,3 +179,14 @@ def test_template_repository_code_is_lint_and_format_clean():
             [str(bin_dir / "ruff"), *command], cwd=ROOT, capture_output=True, text=True, check=False
         )
         assert result.returncode == 0, f"ruff {' '.join(command)}:\n{result.stdout}{result.stderr}"
+
+
+def test_a_table_not_about_people_is_answered_none_and_gets_no_sensitive_column(tmp_path):
+    """`sensitive_features: none` (machines, wines, parts): the project's data.sensitive_features is
+    empty, so training records "fairness not judged" instead of stopping, and the README names no
+    sensitive column."""
+    project = render(tmp_path / "p", {**CSV_ANSWERS, "sensitive_features": "None"})
+    data = load_settings(project / "configs/project.yaml", ProjectSettings).data
+    assert data.sensitive_features == () and data.target_column == "churned", data
+    readme = (project / "README.md").read_text()
+    assert "no sensitive column" in readme and "`None`" not in readme and "sensitive features (" not in readme
