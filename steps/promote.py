@@ -14,6 +14,7 @@ from adapters.records import audit
 from ml import names
 from ml.evaluation import classification_metrics
 from ml.features import binary_target
+from ml.monitoring import key_columns, seen_in
 from ml.promotion import Candidate, candidates_from, decide, with_mitigation_note
 from ml.settings import TrainingSettings
 from ml.training import model_kind
@@ -47,6 +48,24 @@ def yardstick(production, frame: pd.DataFrame, metric: str) -> tuple[float | Non
     except Exception as exc:  # a production model that cannot score today's data is not a yardstick
         text = f"{type(exc).__name__}: {exc}"
         return None, f"production version {production.name} could not score this data ({text})", None
+
+
+def trained_on(production, frame: pd.DataFrame) -> str | None:
+    """How many of the evaluation rows ``production`` was trained on (its inputs, as monitoring
+    keys them), said with the comparison: a grown table or another engine's split moves rows from
+    one split to another, and production's figure on those rows is in-sample."""
+    release = release_of(production)
+    columns = key_columns(release.schema)
+    if any(column not in frame for column in columns):
+        return None
+    seen = int(seen_in(frame, release.training_row_keys(), columns).sum())
+    if not seen:
+        return None
+    return (
+        f"production version {production.name} was trained on {seen} of these {len(frame)} evaluation rows "
+        "(a grown table or another engine's split moves rows between splits): its figure is in-sample "
+        "on them, so a candidate trails it more easily"
+    )
 
 
 def _release(
@@ -88,8 +107,10 @@ def judge(
         production = None
     name = production.name if production else None
     decision = decide(candidates, metric, training.promotion, production_metric, name, note, version)
-    if unreleased:
-        decision = replace(decision, reasons=(*decision.reasons, unreleased))
+    overlap = trained_on(production, frame) if production_metric is not None else None
+    for said in (unreleased, overlap):
+        if said:
+            decision = replace(decision, reasons=(*decision.reasons, said))
     return decision, production_metric
 
 

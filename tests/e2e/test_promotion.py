@@ -151,3 +151,20 @@ def test_mlflow_registry_aliases_follow_the_stages(story, monkeypatch):
 def test_models_command_lists_stages_and_decisions(story):
     listing = story["outputs"]["models"]
     assert "production" in listing and "archived" in listing and "rejected" in listing, listing
+
+
+def test_the_comparison_says_when_production_was_trained_on_the_evaluation_rows(story):
+    """Retrained on the same table, a candidate's test rows are rows production never saw: nothing
+    to say. The biased history is the same customers with some labels flipped, so its stratified
+    split moves rows production (version 1) was trained on into the candidate's test split: the
+    decision says how many, since production's figure on them is in-sample."""
+    import re
+
+    for number, snapshot in ((2, "weaker"), (3, "full")):
+        reasons = decision_of(story["snapshots"][snapshot], number)["reasons"]
+        assert not [r for r in reasons if "was trained on" in r], reasons
+    reasons = decision_of(story["snapshots"]["biased"], 4)["reasons"]
+    said = [r for r in reasons if r.startswith("production version 1 was trained on ")]
+    assert len(said) == 1, reasons
+    seen, rows = map(int, re.search(r"trained on (\d+) of these (\d+) evaluation rows", said[0]).groups())
+    assert 0 < seen < rows, said
