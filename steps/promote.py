@@ -32,29 +32,32 @@ def _metric_on(release: Release, frame: pd.DataFrame, metric: str) -> float:
     return classification_metrics(y_true, proba, release.threshold, y_pred=y_pred)[metric]
 
 
-def yardstick(production, frame: pd.DataFrame, metric: str) -> tuple[float | None, str | None, str | None]:
+def yardstick(
+    production, frame: pd.DataFrame, metric: str
+) -> tuple[float | None, str | None, str | None, str | None]:
     """(production's ``metric`` on ``frame``, why it could not be measured, why production does not
-    count). A production version without a release (promoted before releases were recorded) is
-    served by no consumer, so a candidate is judged on the gates alone; one that cannot score this
-    data is no yardstick (the candidate may reach staging, never production)."""
+    count, how many of ``frame``'s rows it was trained on). A production version without a release
+    (promoted before releases were recorded) is served by no consumer, so a candidate is judged on
+    the gates alone; one that cannot score this data is no yardstick (the candidate may reach
+    staging, never production)."""
     if production is None:
-        return None, None, None
+        return None, None, None, None
     try:
         release = release_of(production)
     except RegistryError as exc:
-        return None, None, f"{exc}; the candidate is judged on the gates alone"
+        return None, None, f"{exc}; the candidate is judged on the gates alone", None
     try:
-        return _metric_on(release, frame, metric), None, None
+        measured = _metric_on(release, frame, metric)
     except Exception as exc:  # a production model that cannot score today's data is not a yardstick
         text = f"{type(exc).__name__}: {exc}"
-        return None, f"production version {production.name} could not score this data ({text})", None
+        return None, f"production version {production.name} could not score this data ({text})", None, None
+    return measured, None, None, trained_on(release, frame)
 
 
-def trained_on(production, frame: pd.DataFrame) -> str | None:
-    """How many of the evaluation rows ``production`` was trained on (its inputs, as monitoring
-    keys them), said with the comparison: a grown table or another engine's split moves rows from
-    one split to another, and production's figure on those rows is in-sample."""
-    release = release_of(production)
+def trained_on(release: Release, frame: pd.DataFrame) -> str | None:
+    """How many of the evaluation rows ``release`` was trained on (its inputs, as monitoring keys
+    them), said with the comparison: a grown table or another engine's split moves rows from one
+    split to another, and production's figure on those rows is in-sample."""
     columns = key_columns(release.schema)
     if any(column not in frame for column in columns):
         return None
@@ -62,7 +65,7 @@ def trained_on(production, frame: pd.DataFrame) -> str | None:
     if not seen:
         return None
     return (
-        f"production version {production.name} was trained on {seen} of these {len(frame)} evaluation rows "
+        f"production version {release.number} was trained on {seen} of these {len(frame)} evaluation rows "
         "(a grown table or another engine's split moves rows between splits): its figure is in-sample "
         "on them, so a candidate trails it more easily"
     )
@@ -102,12 +105,11 @@ def judge(
     """The decision for ``candidates`` (of model version ``version``) against ``production``
     measured on ``frame``, and that measure (None when there was no yardstick)."""
     metric = training.primary_metric
-    production_metric, note, unreleased = yardstick(production, frame, metric)
+    production_metric, note, unreleased, overlap = yardstick(production, frame, metric)
     if unreleased:  # no consumer can serve it: as if there were no production version
         production = None
     name = production.name if production else None
     decision = decide(candidates, metric, training.promotion, production_metric, name, note, version)
-    overlap = trained_on(production, frame) if production_metric is not None else None
     for said in (unreleased, overlap):
         if said:
             decision = replace(decision, reasons=(*decision.reasons, said))

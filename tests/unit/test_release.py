@@ -69,9 +69,9 @@ def test_a_production_version_without_a_release_does_not_block_promotion():
     from steps.promote import yardstick
 
     legacy = version({names.PROMOTION_DECISION: {"stage": "production"}}, name="2")
-    metric, note, unreleased = yardstick(legacy, None, "precision")
-    assert metric is None and note is None, (metric, note)
+    metric, note, unreleased, overlap = yardstick(legacy, None, "precision")
+    assert metric is None and note is None and overlap is None, (metric, note, overlap)
     assert (
         "promoted before releases were recorded" in unreleased and "judged on the gates alone" in unreleased
     )
-    assert yardstick(None, None, "precision") == (None, None, None)
+    assert yardstick(None, None, "precision") == (None, None, None, None)
