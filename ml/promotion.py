@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -22,6 +23,25 @@ class Candidate:
     base_rate: float = float("nan")  # share of positives in the test split
     fairness_notes: tuple[str, ...] = ()  # reported, not judged (uncertain, parity unreachable)
     test_rows: int | None = None  # rows of the test split its metrics were measured on
+
+
+@dataclass(frozen=True)
+class Yardstick:
+    """Production's primary metric on the rows the candidates are compared with it on, and the
+    candidates' own on those rows when they are not the whole test split (``rows`` says which):
+    rows production was trained on are left out, its figure on them being in-sample."""
+
+    production: float
+    candidates: Mapping[str, float] = field(default_factory=dict)  # empty: each one's test value
+    rows: str = "the same evaluation data"
+    count: int | None = None  # how many rows; None: the whole test split
+
+    def to_dict(self) -> dict:
+        return {"production": self.production, "candidates": dict(self.candidates), "rows": self.count}
+
+    def of(self, candidate: Candidate) -> float:
+        """``candidate``'s metric on these rows."""
+        return self.candidates.get(candidate.name, candidate.metric)
 
 
 @dataclass(frozen=True)
@@ -160,7 +180,7 @@ def decide(
     candidates: list[Candidate],
     metric_name: str,
     settings: PromotionSettings,
-    production_metric: float | None,
+    production_metric: float | Yardstick | None,
     production_version: str | None = None,
     unmeasured: str | None = None,
     version: str = "VERSION",
@@ -171,7 +191,8 @@ def decide(
     decides with group-specific thresholds on the sensitive features, which is released to fix a
     disparity, never as a way round a quality gate (its other operating point) for a fair model.
     No candidate passes: rejected (every failure listed). No production yet: production on the gates
-    alone. Otherwise production when ``metric >= production_metric - tolerance``, else staging.
+    alone. Otherwise production when ``metric >= production_metric - tolerance``, else staging, both
+    measured on the same rows (a ``Yardstick``; a number: production's on the whole test split).
     ``unmeasured``: why production could not be measured on this data; it is then no yardstick, so
     the candidate (model version ``version``) reaches staging at most, with the command that makes
     it production once checked.
@@ -200,12 +221,15 @@ def decide(
             return Decision("staging", candidate.name, (*passed, f"{unmeasured}; {fix}"))
         if production_metric is None:
             return Decision("production", candidate.name, (*passed, "no production version to compare with"))
-        floor = production_metric - settings.tolerance
+        yardstick = production_metric
+        if not isinstance(yardstick, Yardstick):
+            yardstick = Yardstick(yardstick)
+        ours, floor = yardstick.of(candidate), yardstick.production - settings.tolerance
         comparison = (
-            f"{metric_name} {candidate.metric:.4f} vs production version {production_version} "
-            f"{production_metric:.4f} on the same evaluation data (tolerance {settings.tolerance})"
+            f"{metric_name} {ours:.4f} vs production version {production_version} "
+            f"{yardstick.production:.4f} on {yardstick.rows} (tolerance {settings.tolerance})"
         )
-        if candidate.metric >= floor:
+        if ours >= floor:
             return Decision("production", candidate.name, (*passed, f"at least as good: {comparison}"))
         return Decision("staging", candidate.name, (*passed, f"worse than production: {comparison}"))
     return Decision("rejected", None, (*failures, *([unmeasured] if unmeasured is not None else [])))

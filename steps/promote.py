@@ -1,10 +1,11 @@
 """The promotion gate: quality floor, fairness, then the current production on the same data."""
 
 import getpass
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 import mlflow
+import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
@@ -12,10 +13,10 @@ from zenml import get_step_context, log_metadata, step
 
 from adapters.records import audit
 from ml import names
-from ml.evaluation import classification_metrics
-from ml.features import binary_target
+from ml.evaluation import classification_metrics, release_decisions
+from ml.features import FeatureSchema, binary_target
 from ml.monitoring import key_columns, seen_in
-from ml.promotion import Candidate, candidates_from, decide, with_mitigation_note
+from ml.promotion import Candidate, Yardstick, candidates_from, decide, with_mitigation_note
 from ml.settings import TrainingSettings
 from ml.training import model_kind
 from registry import models as registry
@@ -25,50 +26,105 @@ from steps._context import inherit_cached_metadata, state
 from steps.mlflow_logging import log_sklearn_model
 
 
-def _metric_on(release: Release, frame: pd.DataFrame, metric: str) -> float:
-    """``metric`` of a release on ``frame``, deciding as it is served (its own threshold)."""
-    y_true = binary_target(frame[release.schema.target_column], release.schema.positive_label)
-    y_pred, proba = release.decisions(frame)
-    return classification_metrics(y_true, proba, release.threshold, y_pred=y_pred)[metric]
+def _metric_of(model, frame: pd.DataFrame, schema: FeatureSchema, threshold: float, metric: str) -> float:
+    """``metric`` of ``model`` on ``frame``, deciding as it is served (``threshold``, or its own
+    group thresholds when fairness-mitigated): as evaluation measured it on the test split."""
+    y_true = binary_target(frame[schema.target_column], schema.positive_label)
+    y_pred, proba = release_decisions(model, frame, schema, threshold)
+    return classification_metrics(y_true, proba, threshold, y_pred=y_pred)[metric]
+
+
+def _defined(value) -> bool:
+    return value is not None and bool(np.isfinite(value))
+
+
+@dataclass(frozen=True)
+class Challengers:
+    """The candidates' fitted models by name (``names.MODEL``, ``names.MITIGATED_MODEL``), with the
+    schema and decision threshold they decide with."""
+
+    models: dict
+    schema: FeatureSchema
+    threshold: float
+
+    def on(self, rows: pd.DataFrame, metric: str) -> dict[str, float]:
+        return {
+            name: _metric_of(model, rows, self.schema, self.threshold, metric)
+            for name, model in self.models.items()
+            if model is not None
+        }
 
 
 def yardstick(
-    production, frame: pd.DataFrame, metric: str
-) -> tuple[float | None, str | None, str | None, str | None]:
-    """(production's ``metric`` on ``frame``, why it could not be measured, why production does not
-    count, how many of ``frame``'s rows it was trained on). A production version without a release
-    (promoted before releases were recorded) is served by no consumer, so a candidate is judged on
-    the gates alone; one that cannot score this data is no yardstick (the candidate may reach
-    staging, never production)."""
+    production,
+    frame: pd.DataFrame,
+    metric: str,
+    challengers: Challengers | None = None,
+    fewest: int | None = None,
+) -> tuple[Yardstick | None, str | None, str | None, str | None]:
+    """(production measured against the candidates, why it could not be measured, why production
+    does not count, what is said about the evaluation rows production was trained on).
+
+    A grown table or another engine's split moves rows production was trained on into the
+    candidates' test split; its figure on them is in-sample. The candidates (``challengers``) and
+    production are then compared on the rest, when at least ``fewest`` (promotion.min_test_rows)
+    remain and every metric is defined there; else on all rows, the overlap said. A production
+    version without a release (promoted before releases were recorded) is served by no consumer, so
+    a candidate is judged on the gates alone; one that cannot score this data is no yardstick (the
+    candidate may reach staging, never production)."""
     if production is None:
         return None, None, None, None
     try:
         release = release_of(production)
     except RegistryError as exc:
         return None, None, f"{exc}; the candidate is judged on the gates alone", None
+    least = max(fewest or 1, 1)
     try:
-        measured = _metric_on(release, frame, metric)
+        seen = seen_by(release, frame)
+        unseen = frame[~seen]
+        on_all = _metric_of(release.model, frame, release.schema, release.threshold, metric)
+        on_unseen = None
+        if seen.any() and challengers and len(unseen) >= least:
+            on_unseen = _metric_of(release.model, unseen, release.schema, release.threshold, metric)
     except Exception as exc:  # a production model that cannot score today's data is not a yardstick
         text = f"{type(exc).__name__}: {exc}"
         return None, f"production version {production.name} could not score this data ({text})", None, None
-    return measured, None, None, trained_on(release, frame)
+    if not seen.any():
+        return Yardstick(on_all), None, None, None
+    note = (
+        f"production version {release.number} was trained on {int(seen.sum())} of these {len(frame)} "
+        "evaluation rows (a grown table or another engine's split moves rows between splits)"
+    )
+    if on_unseen is not None:
+        candidates = challengers.on(unseen, metric)
+        if all(map(_defined, [on_unseen, *candidates.values()])):
+            where = (
+                f"the {len(unseen)} evaluation rows production version {release.number} was not trained on"
+            )
+            compared = Yardstick(on_unseen, candidates, where, len(unseen))
+            return compared, None, None, f"{note}: compared on the {len(unseen)} it was not"
+    if len(unseen) < least:
+        why = f"only {len(unseen)} rows it was not trained on" + (
+            f", promotion.min_test_rows {fewest}" if fewest else ""
+        )
+    elif on_unseen is None:
+        why = "the candidates' models were not given to measure them on the rest alone"
+    else:
+        why = f"{metric} is not defined on the {len(unseen)} rows it was not trained on"
+    note += (
+        f": compared on all {len(frame)} ({why}); production's figure is in-sample on the"
+        f" {int(seen.sum())} it was trained on, so a candidate trails it more easily"
+    )
+    return Yardstick(on_all), None, None, note
 
 
-def trained_on(release: Release, frame: pd.DataFrame) -> str | None:
-    """How many of the evaluation rows ``release`` was trained on (its inputs, as monitoring keys
-    them), said with the comparison: a grown table or another engine's split moves rows from one
-    split to another, and production's figure on those rows is in-sample."""
+def seen_by(release: Release, frame: pd.DataFrame) -> np.ndarray:
+    """True for each row of ``frame`` whose inputs (as monitoring keys them) ``release`` was
+    trained on; none when ``frame`` lacks one of its inputs."""
     columns = key_columns(release.schema)
     if any(column not in frame for column in columns):
-        return None
-    seen = int(seen_in(frame, release.training_row_keys(), columns).sum())
-    if not seen:
-        return None
-    return (
-        f"production version {release.number} was trained on {seen} of these {len(frame)} evaluation rows "
-        "(a grown table or another engine's split moves rows between splits): its figure is in-sample "
-        "on them, so a candidate trails it more easily"
-    )
+        return np.zeros(len(frame), dtype=bool)
+    return seen_in(frame, release.training_row_keys(), columns)
 
 
 def _release(
@@ -100,20 +156,26 @@ def _release(
 
 
 def judge(
-    candidates: list[Candidate], production, frame: pd.DataFrame, training: TrainingSettings, version: str
+    candidates: list[Candidate],
+    production,
+    frame: pd.DataFrame,
+    training: TrainingSettings,
+    version: str,
+    challengers: Challengers | None = None,
 ):
-    """The decision for ``candidates`` (of model version ``version``) against ``production``
-    measured on ``frame``, and that measure (None when there was no yardstick)."""
-    metric = training.primary_metric
-    production_metric, note, unreleased, overlap = yardstick(production, frame, metric)
+    """The decision for ``candidates`` (of model version ``version``; their models: ``challengers``)
+    against ``production`` measured on ``frame``, and that measure (a ``Yardstick``, None when
+    there was none)."""
+    metric, fewest = training.primary_metric, training.promotion.min_test_rows
+    measured, note, unreleased, overlap = yardstick(production, frame, metric, challengers, fewest)
     if unreleased:  # no consumer can serve it: as if there were no production version
         production = None
     name = production.name if production else None
-    decision = decide(candidates, metric, training.promotion, production_metric, name, note, version)
+    decision = decide(candidates, metric, training.promotion, measured, name, note, version)
     for said in (unreleased, overlap):
         if said:
             decision = replace(decision, reasons=(*decision.reasons, said))
-    return decision, production_metric
+    return decision, measured
 
 
 def release_chosen(
@@ -149,10 +211,13 @@ def promote(
     this = get_step_context().model
     candidates = candidates_from(metrics, fairness, mitigated_evaluation, training.primary_metric)
     production = registry.production_version(this.name)
-    decision, production_metric = judge(candidates, production, dataset_test, training, str(this.version))
+    models = {names.MODEL: model, names.MITIGATED_MODEL: mitigated_model}
+    challengers = Challengers(models, FeatureSchema.from_dict(feature_schema), training.decision_threshold)
+    decision, measured = judge(candidates, production, dataset_test, training, str(this.version), challengers)
     decision = with_mitigation_note(decision, candidates, mitigated_evaluation)
-    record = {**decision.to_dict(), "production_metric_on_this_data": production_metric,
-              "decision_threshold": training.decision_threshold}  # fmt: skip
+    record = {**decision.to_dict(), "decision_threshold": training.decision_threshold,
+              "production_metric_on_this_data": measured.production if measured else None,
+              "comparison": measured.to_dict() if measured else None}  # fmt: skip
     code = code_reference or {"git_commit": None, "note": "not recorded: the pipeline was run without it"}
     if decision.candidate is not None:
         mitigated = (mitigated_model, mitigated_evaluation)

@@ -1,7 +1,8 @@
 """Promotion as the registry sees it, over successive training runs on one temporary stack:
 first model -> production; a worse one -> staging; a better one replaces production (the old one
 archived); rollback restores it; a biased history is blocked by the fairness gate; a staging
-candidate is made production with `rollback --to`."""
+candidate is made production with `rollback --to`; a candidate split with another seed is compared
+with production on the test rows production was not trained on."""
 
 import mlflow
 import pytest
@@ -45,6 +46,7 @@ def story(tmp_path_factory):
             features__drop=["late_payment_rate", "avg_days_late", "annual_income", "tenure_months"],
         ),
         "full": training_config(state, "full"),
+        "reseeded": training_config(state, "reseeded", seed=7, search=one),
     }
     snapshots, outputs = {}, {}
     for name in ("weak", "weaker", "full"):
@@ -64,6 +66,11 @@ def story(tmp_path_factory):
         run_cli(PROJECT_ROOT, env, "rollback", "--project", str(project), "--to", "2")
     ).stdout
     snapshots["checked"] = probe(PROJECT_ROOT, env, MODEL_NAME)
+    # another split seed: some of its test rows are rows production (version 2) was trained on
+    outputs["reseeded"] = must(
+        run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", configs["reseeded"])
+    ).stdout
+    snapshots["reseeded"] = probe(PROJECT_ROOT, env, MODEL_NAME)
     return {"snapshots": snapshots, "outputs": outputs, "env": env, "project": project}
 
 
@@ -134,7 +141,7 @@ def test_there_is_never_more_than_one_production_version(story):
 
 
 def test_mlflow_registry_aliases_follow_the_stages(story, monkeypatch):
-    store = story["snapshots"]["checked"]  # the registry as it is now, after the last stage change
+    store = story["snapshots"]["reseeded"]  # the registry as it is now, after the last stage change
     uri = store["tracking_uri"]
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     registered = client.get_registered_model(MODEL_NAME)
@@ -168,3 +175,32 @@ def test_the_comparison_says_when_production_was_trained_on_the_evaluation_rows(
     assert len(said) == 1, reasons
     seen, rows = map(int, re.search(r"trained on (\d+) of these (\d+) evaluation rows", said[0]).groups())
     assert 0 < seen < rows, said
+
+
+def test_a_candidate_split_another_way_is_compared_on_the_rows_production_never_saw(story):
+    """Version 5 is split with seed 7, production (version 2) was trained on seed 42's train split:
+    both are compared on the candidate's test rows production was not trained on, the decision says
+    how many of each, and its record holds both figures on those rows (``comparison``)."""
+    import re
+
+    store = story["snapshots"]["reseeded"]
+    decision = decision_of(store, 5)
+    rows = sum(map(sum, next(v for v in store["model_versions"] if v["number"] == 5)["metadata"][
+        names.METRICS][names.CONFUSION_MATRIX]))  # fmt: skip
+    said = [r for r in decision["reasons"] if r.startswith("production version 2 was trained on ")]
+    assert len(said) == 1, decision["reasons"]
+    pattern = r"trained on (\d+) of these (\d+) evaluation rows .*: compared on the (\d+) it was not$"
+    seen, total, unseen = map(int, re.search(pattern, said[0]).groups())
+    assert total == rows and 0 < seen < rows and seen + unseen == rows, (said, rows)
+    comparison = decision["comparison"]
+    assert (
+        comparison["rows"] == unseen
+        and comparison["production"] == decision["production_metric_on_this_data"]
+    )
+    ours = comparison["candidates"]["model"]
+    verdict = next(r for r in decision["reasons"] if "vs production version 2" in r)
+    assert verdict == (
+        f"at least as good: precision {ours:.4f} vs production version 2 {comparison['production']:.4f} "
+        f"on the {unseen} evaluation rows production version 2 was not trained on (tolerance 0.005)"
+    ), verdict
+    assert stages(store)[5] == "production" and stages(store)[2] == "archived", stages(store)

@@ -199,8 +199,10 @@ def test_a_production_model_that_cannot_score_the_new_table_is_no_yardstick(monk
     import steps.promote as promote
     from ml.settings import TrainingSettings
 
-    schema = SimpleNamespace(target_column="smoker", positive_label="Yes")
-    monkeypatch.setattr(promote, "release_of", lambda version: SimpleNamespace(schema=schema))
+    schema = SimpleNamespace(target_column="smoker", positive_label="Yes", names=["GPA", "GRADE"])
+    keys = np.array([], dtype=np.uint64)  # trained on none of these rows
+    release = SimpleNamespace(schema=schema, model=None, threshold=0.5, training_row_keys=lambda: keys)
+    monkeypatch.setattr(promote, "release_of", lambda version: release)
     production, frame = SimpleNamespace(name="2"), pd.DataFrame({"GPA": [2.66], "GRADE": ["1"]})
     training = TrainingSettings(promotion=GATES)
     decision, measured = promote.judge([GOOD], production, frame, training, "5")
@@ -212,3 +214,77 @@ def test_a_production_model_that_cannot_score_the_new_table_is_no_yardstick(monk
     ), decision.reasons
     rejected, _ = promote.judge([Candidate("model", 0.65, ())], production, frame, training, "5")
     assert rejected.stage == "rejected" and "rollback" not in " ".join(rejected.reasons), rejected.reasons
+
+
+def test_production_is_compared_on_the_candidates_test_rows_it_was_not_trained_on(monkeypatch):
+    """A team changes the split's seed (or the table grows, or the engine's split differs): the
+    candidate's test rows include rows production was trained on. An overfitting production (a
+    random forest, near-perfect on its own training rows) then looked better than it is and kept
+    its place. Both are now compared on the test rows production never saw (the figures checked
+    against the metrics computed here on those rows, found by customer id); with fewer of them
+    than promotion.min_test_rows, on all rows as before, the in-sample share said."""
+    from types import SimpleNamespace
+
+    import steps.promote as promote
+    from ml import names
+    from ml.data.demo import generate_demo
+    from ml.features import binary_target, build_customer_features, feature_columns, infer_schema
+    from ml.monitoring import key_columns, training_keys
+    from ml.settings import DataSettings, FeatureSettings, ModelSettings, SplitSettings, TrainingSettings
+    from ml.training import predict_proba, split_dataset, train_model
+
+    tables = generate_demo(customers=3000, seed=3)
+    dataset = build_customer_features(tables.customers, tables.sales)
+    data = DataSettings()
+    schema = infer_schema(dataset, feature_columns(dataset, data, FeatureSettings()), data, names.BAD)
+    before = split_dataset(dataset, names.TARGET, SplitSettings(), seed=0)  # production's split
+    now = split_dataset(dataset, names.TARGET, SplitSettings(), seed=1)  # the candidate's
+    forest = train_model(before.train, schema, ModelSettings(kind="random_forest"), seed=0)
+    model = train_model(now.train, schema, ModelSettings(), seed=0)
+    release = SimpleNamespace(
+        model=forest, schema=schema, threshold=0.5, number="3",
+        training_row_keys=lambda: training_keys(before.train, key_columns(schema)),
+    )  # fmt: skip
+    monkeypatch.setattr(promote, "release_of", lambda version: release)
+
+    def precision(fitted, rows):
+        y = binary_target(rows[names.TARGET], names.GOOD)
+        return classification_metrics(y, predict_proba(fitted, rows, schema), 0.5)["precision"]
+
+    unseen = now.test[~now.test[names.ID].isin(before.train[names.ID])]
+    seen = len(now.test) - len(unseen)
+    assert 100 < len(unseen) < len(now.test), len(unseen)
+    candidate = Candidate("model", precision(model, now.test), (), roc_auc=0.8, test_rows=len(now.test))
+    challengers = promote.Challengers({"model": model, "mitigated_model": None}, schema, 0.5)
+
+    def judged(min_test_rows):
+        gates = TRANSFERABLE.model_copy(update={"min_test_rows": min_test_rows, "min_lift": None})
+        training = TrainingSettings(promotion=gates)
+        return promote.judge([candidate], SimpleNamespace(name="3"), now.test, training, "4", challengers)
+
+    decision, measured = judged(100)
+    assert measured.count == len(unseen), measured
+    assert measured.production == pytest.approx(precision(forest, unseen)), measured
+    assert measured.candidates["model"] == pytest.approx(precision(model, unseen)), measured
+    assert precision(forest, now.test) > candidate.metric + 0.02, "in-sample, production looks better"
+    assert measured.candidates["model"] > measured.production, "on rows it never saw, it is not"
+    assert decision.stage == "production", decision.reasons
+    assert decision.reasons[-2] == (
+        f"at least as good: precision {measured.candidates['model']:.4f} vs production version 3 "
+        f"{measured.production:.4f} on the {len(unseen)} evaluation rows production version 3 was not "
+        "trained on (tolerance 0.005)"
+    ), decision.reasons
+    assert decision.reasons[-1].startswith(f"production version 3 was trained on {seen} of these 600 ")
+    assert decision.reasons[-1].endswith(f": compared on the {len(unseen)} it was not"), decision.reasons
+
+    fallback, measured = judged(len(unseen) + 1)
+    assert measured.count is None and measured.production == pytest.approx(precision(forest, now.test))
+    assert fallback.stage == "staging" and "on the same evaluation data" in fallback.reasons[-2], fallback
+    assert (
+        f"compared on all 600 (only {len(unseen)} rows it was not trained on, promotion.min_test_rows "
+        f"{len(unseen) + 1}); production's figure is in-sample on the {seen} it was trained on"
+    ) in fallback.reasons[-1], fallback.reasons
+
+    release.training_row_keys = lambda: training_keys(now.train, key_columns(schema))  # the same split
+    same, measured = judged(100)
+    assert measured.count is None and not [r for r in same.reasons if "trained on" in r], same.reasons
