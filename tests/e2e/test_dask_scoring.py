@@ -29,7 +29,7 @@ from ml.data.demo import generate_demo
 from ml.features import binary_target, build_customer_features, feature_columns, infer_schema
 from ml.monitoring import training_keys
 from ml.settings import DataSettings, FeatureSettings, ModelSettings, TrainingSettings
-from ml.training import predict_proba, split_bands, split_keys, train_model
+from ml.training import predict_proba, split_bands, split_dataset, split_keys, train_model
 from tests.e2e.harness import (
     MODEL_NAME,
     PROJECT_ROOT,
@@ -516,3 +516,14 @@ def test_training_on_dask_splits_on_the_cluster_fits_every_train_row_and_is_as_g
     )
     for path in ("sklearn", "served"):  # the booster path of batch scoring, scikit-learn, the Bento bundle
         assert registered[path] == pytest.approx(registered["pipeline"], abs=1e-12), path
+    # production (version 1, trained on pandas: a stratified split) was trained on some of these test
+    # rows: the two are compared on the rest, found here by customer id
+    production_train = split_dataset(
+        table, names.TARGET, TrainingSettings().split, TrainingSettings().seed
+    ).train
+    unseen = holdout[~holdout[names.ID].isin(production_train[names.ID])]
+    decision = meta[names.PROMOTION_DECISION]
+    assert 0 < len(unseen) < 1_500 and decision["comparison"]["rows"] == len(unseen), (len(unseen), decision)
+    assert f"on the {len(unseen)} evaluation rows production version 1 was not trained on" in " ".join(
+        decision["reasons"]
+    ), decision["reasons"]
