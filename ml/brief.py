@@ -197,6 +197,11 @@ class Score:
     value: float | None
 
 
+def score(value: Score, lang: str = "en") -> str:
+    """``value`` in ``lang``: ROC AUC as ``dec``, the other metrics as ``pct``."""
+    return (dec if value.metric == names.ROC_AUC else pct)(value.value, lang)
+
+
 class _Formatter(string.Formatter):
     """``str.format`` with the language's number formats, ``{x:pct}`` and ``{x:dec}``, and its names
     of metrics: ``{x:metric}`` (``x`` one of names.METRIC_NAMES), and a ``Score``: ``{x:score}``."""
@@ -211,8 +216,7 @@ class _Formatter(string.Formatter):
         if format_spec == "dec":
             return dec(value, self.lang)
         if format_spec == "score":
-            show = dec if value.metric == names.ROC_AUC else pct
-            return show(value.value, self.lang)
+            return score(value, self.lang)
         if format_spec == "metric":
             return catalogue()[self.lang]["metric"].get(value, value)
         return super().format_field(value, format_spec)
@@ -549,13 +553,17 @@ def kpi_rows(k: Kpis, lang: str) -> list[tuple[str, str]]:
         drift = pct(m.last["drift_share"], lang)
         if m.trend is not None:
             drift += f" ({say(lang, f'trend.{m.trend}')})"
-    live = m.latest_labelled["precision"] if m.last is not None and m.latest_labelled else None
+    # the metric monitoring judges live: the last labelled window's, else the release's primary one
+    metric, live = (p and p.primary_metric) or names.PRECISION, None
+    if m.last is not None and m.latest_labelled:
+        metric, live = m.latest_labelled["metric"], m.latest_labelled["live"]
+    live_label = say(lang, "kpi_live", metric=metric)
     label = catalogue()[lang]["kpi"]
     return [
         (label["version"], p.version if p else say(lang, "none")),
         (label["precision"], pct(p and p.precision, lang)),
         (label["accuracy"], pct(p and p.accuracy, lang)),
-        (label["live"], pct(live, lang)),
+        (live_label[:1].upper() + live_label[1:], score(Score(metric, live), lang)),
         (label["drift"], drift),
         (label["fairness"], dec(p and p.fairness_score, lang)),
         (label["incidents"], f"{inc.open} / {inc.closed}"),
@@ -580,8 +588,12 @@ def charts(k: Kpis, lang: str = "en", only: tuple[str, ...] | None = None) -> di
             {say(lang, "series_drift"): [w["drift_share"] for w in windows]},
             index=[w["date"][5:] for w in windows],
         )
-        if any(w["precision"] is not None for w in windows):
-            frame[say(lang, "series_live")] = [w["precision"] for w in windows]
+        # the metric each window was judged on live: one series per metric (a release on another)
+        for metric in dict.fromkeys(w["metric"] for w in windows if w["live"] is not None):
+            frame[say(lang, "series_live", metric=metric)] = [
+                w["live"] if w["metric"] == metric and w["live"] is not None else float("nan")
+                for w in windows
+            ]
         out["drift"] = svg_line_chart(
             frame, say(lang, "chart_drift"), reference=k.thresholds.drift_share, ylim=(0, 1), size=CHART_SIZE
         )

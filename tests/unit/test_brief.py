@@ -324,8 +324,7 @@ def test_a_window_is_judged_against_the_floor_monitoring_recorded_with_it():
 
 def test_a_release_selected_on_recall_is_judged_live_on_recall_and_the_brief_names_it():
     """training.primary_metric: recall: monitoring judged the window's live recall; the brief's
-    verdict and finding name recall (exhaustividad) and its value, in both languages, while the
-    KPI cards keep the live precision beside it."""
+    verdict, finding and live KPI name recall (exhaustividad) and its value, in both languages."""
     live = {**dict.fromkeys(names.METRIC_NAMES, 0.9), names.PRECISION: 0.88, names.RECALL: 0.52}
     entry = _judged("2026-03-04", live, metric=names.RECALL, floor=0.65)
     served = {
@@ -347,7 +346,8 @@ def test_a_release_selected_on_recall_is_judged_live_on_recall_and_the_brief_nam
     )
     assert "exhaustividad (recall) real es 52,0 %, por debajo del mínimo 65,0 %" in spanish, spanish
     assert "Live recall on 300 labelled cases (2026-03-04): 52.0% (floor 65.0%)." in brief.markdown
-    assert "Precision (live, labelled)" in brief.markdown and "88.0%" in brief.markdown, brief.markdown
+    assert "| Live recall (labelled) | 52.0% |" in brief.markdown, "the KPI: the metric judged live"
+    assert "| Exhaustividad (recall) real (etiquetada) | 52,0 % |" in brief.markdown, brief.markdown
     healthy = _judged("2026-03-04", {**live, names.RECALL: 0.7}, metric=names.RECALL, floor=0.65)
     calm = build_brief("P", "m", [{**VERSIONS[1], "monitoring": {"monitoring_2026-03-04": healthy}}], [],
                        ACTIONS[:1], LIMITS, AT)  # fmt: skip
@@ -380,3 +380,23 @@ def test_a_live_roc_auc_is_shown_as_a_number_not_a_share():
     )
     assert "ROC AUC real es 0,72, por debajo del mínimo 0,80" in spanish, spanish
     assert "Live ROC AUC on 300 labelled cases (2026-03-04): 0.72 (floor 0.80)." in brief.markdown
+    assert (
+        "| Live ROC AUC (labelled) | 0.72 |" in brief.markdown
+        and "| ROC AUC real (etiquetada) | 0,72 |" in (brief.markdown)
+    ), brief.markdown
+
+
+def test_the_drift_chart_draws_each_windows_live_metric_under_its_own_name():
+    """A release selected on precision, then one on recall: the chart's labelled series are named
+    after the metric each window was judged on, never recall drawn as "precision"."""
+    import re
+
+    live = dict.fromkeys(names.METRIC_NAMES, 0.8)
+    windows = {
+        "monitoring_2026-03-03": _judged("2026-03-03", live, metric=names.PRECISION, floor=0.5),
+        "monitoring_2026-03-04": _judged("2026-03-04", live, metric=names.RECALL, floor=0.5),
+    }
+    brief = build_brief("P", "m", [{**VERSIONS[1], "monitoring": windows}], [], ACTIONS[:1], LIMITS, AT)
+    drawn = re.findall(r"<!-- ([^>]*\(labelled\)) -->", brief.html)  # matplotlib names each text
+    assert drawn == ["precision (labelled)", "recall (labelled)"], drawn
+    assert "| Live recall (labelled) | 80.0% |" in brief.markdown, "the KPI: the last window's metric"
