@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from adapters.state import StatePaths
-from ml.monitoring import OUTCOME_COLUMNS, PREDICTION_METADATA_KEY
+from ml import names
+from ml.monitoring import (
+    EVIDENTLY_METRICS,
+    JUDGED_METRIC_METADATA_KEY,
+    OUTCOME_COLUMNS,
+    PREDICTION_METADATA_KEY,
+)
 
 if TYPE_CHECKING:
     from evidently.ui.workspace import Workspace
@@ -22,8 +28,7 @@ DRIFT_SHARE_PANEL = "Share of drifted features"
 PREDICTION_DRIFT_PANEL = "Prediction drift score"
 DRIFT_TAB = "Drift"
 HEALTH_TAB = "Model health"
-PRECISION_PANEL = "Precision over time (labelled windows)"
-LATEST_PRECISION_PANEL = "Model health: latest precision"
+QUALITY_PANEL = "Live quality over time (labelled rows not trained on)"
 INCIDENTS_PANEL = "Incidents opened"
 RETRAININGS_PANEL = "Actions: retrainings launched"
 ALERTS_PANEL = "Actions: alerts delivered"
@@ -37,12 +42,18 @@ def _metric(metric: str, tag: str, legend: str, **labels: str):
     return PanelMetric(legend=legend, metric=metric, metric_labels=labels, tags=[tag])
 
 
-def _dashboard_panels(prediction: str | None) -> list[tuple[str, object]]:
-    """(tab, panel) pairs of a project's dashboard; the prediction panel only with a prediction."""
+def latest_panel(metric: str) -> str:
+    """The title of the counter of the latest live value of ``metric`` (one of names.METRIC_NAMES)."""
+    return f"Model health: latest live {metric}"
+
+
+def _dashboard_panels(prediction: str | None, judged: str | None) -> list[tuple[str, object]]:
+    """(tab, panel) pairs of a project's dashboard; the prediction panel only with a prediction,
+    the latest-value counter of the metric monitoring judges live once a snapshot names it."""
     from evidently.sdk.panels import counter_panel, line_plot_panel, text_panel
 
     drift_share = _metric("DriftedColumnsCount", "drift", "drifted share", value_type="share")
-    precision = _metric("Precision", "quality", "precision")
+    quality = {name: _metric(EVIDENTLY_METRICS[name], "quality", name) for name in names.METRIC_NAMES}
     panels = [
         (
             DRIFT_TAB,
@@ -70,8 +81,10 @@ def _dashboard_panels(prediction: str | None) -> list[tuple[str, object]]:
             )
         )
     outcome = {column: _metric("SumValue", "outcome", column, column=column) for column in OUTCOME_COLUMNS}
+    if judged in quality:
+        latest = counter_panel(title=latest_panel(judged), values=[quality[judged]], aggregation="last")
+        panels.append((HEALTH_TAB, latest))
     panels += [
-        (HEALTH_TAB, counter_panel(title=LATEST_PRECISION_PANEL, values=[precision], aggregation="last")),
         (HEALTH_TAB, counter_panel(title=INCIDENTS_PANEL, values=[outcome["incidents"]], aggregation="sum")),
         (
             HEALTH_TAB,
@@ -84,9 +97,13 @@ def _dashboard_panels(prediction: str | None) -> list[tuple[str, object]]:
         (
             HEALTH_TAB,
             line_plot_panel(
-                title=PRECISION_PANEL,
-                description="Evidently's precision on the rows whose labels have arrived (concept drift)",
-                values=[precision],
+                title=QUALITY_PANEL,
+                description=(
+                    "Evidently's precision, recall, F1, accuracy and ROC AUC of the served decisions on "
+                    "the rows whose labels have arrived and whose inputs the model was not trained on "
+                    "(concept drift); monitoring judges the release's primary metric"
+                ),
+                values=list(quality.values()),
                 size="full",
             ),
         ),
@@ -113,8 +130,9 @@ def save_snapshot(workspace_dir: str, project_name: str, snapshot_json: str) -> 
     the project id.
 
     The project's dashboard gets, once, a "Drift" tab (share of drifted features; the prediction's
-    drift score once a snapshot has a prediction column) and a "Model health" tab (latest and
-    over-time precision, incidents, retrainings and alerts counters, where to read the actions);
+    drift score once a snapshot has a prediction column) and a "Model health" tab (the live quality
+    over time; the latest live value of the metric monitoring judges, once a quality snapshot names
+    it; incidents, retrainings and alerts counters; where to read the actions);
     ``evidently ui --workspace <workspace_dir>`` shows them.
     """
     if not project_name.strip():
@@ -124,7 +142,7 @@ def save_snapshot(workspace_dir: str, project_name: str, snapshot_json: str) -> 
 
     try:
         snapshot = Snapshot.loads(snapshot_json)
-        prediction = json.loads(snapshot_json).get("metadata", {}).get(PREDICTION_METADATA_KEY)
+        metadata = json.loads(snapshot_json).get("metadata", {})
     except Exception as error:  # JSON or schema errors: both mean "not a snapshot"
         raise ValueError(
             f"snapshot_json is not an Evidently snapshot ({type(error).__name__}: {str(error)[:200]}); "
@@ -141,12 +159,15 @@ def save_snapshot(workspace_dir: str, project_name: str, snapshot_json: str) -> 
             "delete the extra ones (Workspace.delete_project) so runs land in one place"
         )
     project = found[0] if found else workspace.create_project(project_name, description="Model monitoring")
-    _add_missing_panels(workspace, project.id, prediction if isinstance(prediction, str) else None)
+    prediction, judged = (metadata.get(key) for key in (PREDICTION_METADATA_KEY, JUDGED_METRIC_METADATA_KEY))
+    _add_missing_panels(workspace, project.id, prediction, judged)
     workspace.add_run(project.id, snapshot, include_data=False)
     return str(project.id)
 
 
-def _add_missing_panels(workspace: Workspace, project_id: UUID, prediction: str | None) -> None:
+def _add_missing_panels(
+    workspace: Workspace, project_id: UUID, prediction: str | None, judged: str | None
+) -> None:
     """Add the panels the project's dashboard lacks (by title), each to its tab.
 
     The dashboard model is edited and saved whole: ``ProjectDashboard.add_panel(panel, tab=...)`` of
@@ -156,7 +177,7 @@ def _add_missing_panels(workspace: Workspace, project_id: UUID, prediction: str 
 
     dashboard = workspace.get_dashboard(project_id)
     titles = {panel.title for panel in dashboard.panels}
-    new = [(tab, panel) for tab, panel in _dashboard_panels(prediction) if panel.title not in titles]
+    new = [(tab, panel) for tab, panel in _dashboard_panels(prediction, judged) if panel.title not in titles]
     if not new:
         return
     for tab_title, panel in new:

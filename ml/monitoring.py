@@ -29,6 +29,15 @@ from ml.names import INFERENCE_LOG_COLUMNS
 LOG_COLUMNS = INFERENCE_LOG_COLUMNS  # the service writes the log (bentos/inference_log.py)
 PREDICT_ENDPOINT = "predict"
 PREDICTION_METADATA_KEY = "prediction_column"
+JUDGED_METRIC_METADATA_KEY = "judged_metric"  # a quality snapshot's: the metric monitoring judges live
+# Evidently's name of each metric of ml.names.METRIC_NAMES in a quality snapshot (the dashboard's series).
+EVIDENTLY_METRICS = {
+    names.PRECISION: "Precision",
+    names.RECALL: "Recall",
+    names.F1: "F1Score",
+    names.ACCURACY: "Accuracy",
+    names.ROC_AUC: "RocAuc",
+}
 # Columns of the one-row "outcome" dataset a monitoring run records (see outcome_snapshot).
 OUTCOME_COLUMNS = ("incidents", "retrainings", "alerts_delivered", "breaches")
 
@@ -431,7 +440,8 @@ def serving_health(
 class QualityResult:
     """Evidently's classification quality on a window's labelled rows (concept drift).
 
-    ``values``: ``precision``, ``recall``, ``accuracy`` of the model's decisions against the labels;
+    ``values``: ``precision``, ``recall``, ``f1``, ``accuracy`` of the model's decisions against the
+    labels, and ``roc_auc`` of its probabilities when both classes are labelled;
     ``labelled_rows``: how many rows had a label; ``html`` and ``snapshot_json`` as in DriftResult.
     """
 
@@ -567,17 +577,27 @@ def _comparable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def classification_quality(
-    target: pd.Series, decisions: pd.Series, window: datetime | None = None
+    target: pd.Series,
+    decisions: pd.Series,
+    window: datetime | None = None,
+    proba: pd.Series | None = None,
+    judged: str | None = None,
 ) -> QualityResult:
-    """Precision, recall and accuracy of ``decisions`` (1 = positive) against ``target`` (1 = positive)
-    computed by Evidently (``BinaryClassification``), so the values land in the workspace's time series.
+    """Precision, recall, F1 and accuracy of ``decisions`` (1 = positive) against ``target`` (1 =
+    positive), and the ROC AUC of ``proba`` when given and both classes are labelled, computed by
+    Evidently (``BinaryClassification``), so the values land in the workspace's time series. The
+    decisions are those served (a fairness-mitigated model's group thresholds): Evidently would
+    threshold ``proba`` at 0.5 itself, so the scores are a second classification read by ROC AUC
+    alone. ``judged``: the metric monitoring judges live (the release's primary metric), recorded in
+    the snapshot's metadata for the dashboard's "latest" counter.
 
-    Raises ValueError when the two differ in length, are empty, or hold anything but 0/1.
+    Raises ValueError when the inputs differ in length, are empty, or ``target`` or ``decisions``
+    hold anything but 0/1.
     """
-    if len(target) != len(decisions):
-        raise ValueError(
-            f"target has {len(target)} rows but decisions has {len(decisions)}; pass aligned rows"
-        )
+    if len(target) != len(decisions) or (proba is not None and len(proba) != len(target)):
+        sizes = f"target has {len(target)} rows but decisions has {len(decisions)}"
+        sizes += f" and proba {len(proba)}" if proba is not None else ""
+        raise ValueError(f"{sizes}; pass aligned rows")
     if len(target) == 0:
         raise ValueError("no labelled rows: classification quality needs at least one label")
     frame = pd.DataFrame({"target": np.asarray(target), "decision": np.asarray(decisions)})
@@ -589,16 +609,23 @@ def classification_quality(
             )
     frame = frame.astype(int)
     from evidently import BinaryClassification, DataDefinition, Dataset, Report
-    from evidently.metrics import Accuracy, Precision, Recall
+    from evidently.metrics import Accuracy, F1Score, Precision, Recall, RocAuc
 
-    definition = DataDefinition(
-        classification=[BinaryClassification(target="target", prediction_labels="decision", pos_label=1)],
-        numerical_columns=["target", "decision"],
-    )
-    report = Report([Precision(), Recall(), Accuracy()], tags=["quality"])
-    snapshot = report.run(Dataset.from_pandas(frame, data_definition=definition), None, timestamp=window)
+    decided = dict(target="target", pos_label=1)
+    classifications = [BinaryClassification(name="decisions", prediction_labels="decision", **decided)]
+    metrics = [kind(classification_name="decisions") for kind in (Precision, Recall, F1Score, Accuracy)]
+    if proba is not None and frame["target"].nunique() == 2:  # ROC AUC of one class is undefined
+        frame["proba"] = np.asarray(proba, dtype=float)
+        classifications.append(BinaryClassification(name="scores", prediction_probas="proba", **decided))
+        metrics.append(RocAuc(classification_name="scores"))
+    definition = DataDefinition(classification=classifications, numerical_columns=list(frame.columns))
+    metadata = {JUDGED_METRIC_METADATA_KEY: judged} if judged else {}
+    report = Report(metrics, metadata=metadata, tags=["quality"])
+    with np.errstate(divide="ignore", invalid="ignore"):  # one class labelled: Evidently's rates of the other
+        snapshot = report.run(Dataset.from_pandas(frame, data_definition=definition), None, timestamp=window)
+    ours = {evidently: name for name, evidently in EVIDENTLY_METRICS.items()}
     values = {
-        _short_type(metric["config"]).lower(): float(metric["value"]) for metric in snapshot.dict()["metrics"]
+        ours[_short_type(metric["config"])]: float(metric["value"]) for metric in snapshot.dict()["metrics"]
     }
     return QualityResult(
         values=values,

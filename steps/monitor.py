@@ -98,8 +98,8 @@ def report_drift(
     )
     drift = {"date": day, "model_version": release.number, **result.to_metadata()}
     if outcomes is not None:
-        quality = drift["quality"] = judge_labels(outcomes, release.threshold, day)
         metric, limits = release.primary_metric, monitoring.thresholds
+        quality = drift["quality"] = judge_labels(outcomes, release.threshold, day, metric)
         floor, rule = metric_floor(
             metric, release.test_metrics.get(metric), limits.max_metric_drop, limits.min_metric
         )
@@ -112,7 +112,7 @@ def report_drift(
     return drift, HTMLString(result.html)
 
 
-def judge_labels(outcomes: LabelledOutcomes, threshold: float, day: str) -> dict:
+def judge_labels(outcomes: LabelledOutcomes, threshold: float, day: str, metric: str) -> dict:
     """Metrics on the window's labelled rows (labels arrive late); live metrics only on the rows the
     model was not trained on, computed as training computed the release's test metrics (None where
     undefined: ROC AUC of one class), and the dashboard's live quality over time (Evidently)."""
@@ -123,7 +123,8 @@ def judge_labels(outcomes: LabelledOutcomes, threshold: float, day: str) -> dict
         on_live = classification_metrics(y[live_rows], proba[live_rows], threshold, decisions[live_rows])
         live = {k: on_live[k] if math.isfinite(on_live[k]) else None for k in names.METRIC_NAMES}
         target, decided = (pd.Series(v[live_rows]).astype(int) for v in (y, decisions))
-        snapshot = classification_quality(target, decided, window_time(day)).snapshot_json
+        scores = pd.Series(proba[live_rows])
+        snapshot = classification_quality(target, decided, window_time(day), scores, metric).snapshot_json
         save_snapshot(workspace(), get_step_context().model.name, snapshot)  # the dashboard's series
     return {
         "labelled_rows": len(y),

@@ -271,8 +271,9 @@ def test_evidently_ui_serves_the_dashboard_of_the_monitoring_runs(nightly, tmp_p
         ALERTS_PANEL,
         DRIFT_SHARE_PANEL,
         INCIDENTS_PANEL,
-        PRECISION_PANEL,
+        QUALITY_PANEL,
         RETRAININGS_PANEL,
+        latest_panel,
     )
     from bentos.local_server import free_port
 
@@ -317,6 +318,13 @@ def test_evidently_ui_serves_the_dashboard_of_the_monitoring_runs(nightly, tmp_p
             if filters:
                 answer = call(f"/v2/snapshots/{project}/data_series_batch", {"series_filter": filters})
                 series[panel["title"]] = [v for s in answer["series"] for v in s["values"] if v is not None]
+                if len(filters) > 1:  # several series: legend -> values
+                    legends = [value["legend"] for value in panel["values"]]
+                    series[panel["title"]] = {legend: [] for legend in legends}
+                    for s in answer["series"]:
+                        series[panel["title"]][legends[s["filter_index"]]] += [
+                            v for v in s["values"] if v is not None
+                        ]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -329,9 +337,14 @@ def test_evidently_ui_serves_the_dashboard_of_the_monitoring_runs(nightly, tmp_p
     assert series[DRIFT_SHARE_PANEL] == pytest.approx(
         [metadata[f"monitoring_{d}"]["drift_share"] for d in days]
     )
-    assert series[PRECISION_PANEL] == pytest.approx(
-        [metadata[f"monitoring_{d}"]["quality"]["precision"] for d in days]
-    ), "Evidently's precision on the labelled window equals the one the threshold was checked on"
+    live = [metadata[f"monitoring_{d}"]["quality"][names.LIVE_METRICS] for d in days]
+    for metric in names.METRIC_NAMES:
+        assert series[QUALITY_PANEL][metric] == pytest.approx([window[metric] for window in live]), (
+            f"Evidently's live {metric} of each labelled window equals the one monitoring computed"
+        )
+    assert series[latest_panel(names.PRECISION)] == pytest.approx(
+        [metadata[f"monitoring_{d}"]["quality"][names.LIVE_VALUE] for d in days]
+    ), "the counter: the live value of the metric judged (the release's precision)"
     assert series[INCIDENTS_PANEL] == [0, 1, 1], "one incident per breached window"
     assert series[RETRAININGS_PANEL] == [0, 1, 0], "retraining only on 03-06 (03-07 had retrain: false)"
     assert series[ALERTS_PANEL] == [0, 1, 0], "03-07 was a dry run: nothing delivered"

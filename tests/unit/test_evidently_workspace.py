@@ -11,10 +11,10 @@ from adapters.evidently_workspace import (
     ALERTS_PANEL,
     DRIFT_SHARE_PANEL,
     INCIDENTS_PANEL,
-    LATEST_PRECISION_PANEL,
-    PRECISION_PANEL,
     PREDICTION_DRIFT_PANEL,
+    QUALITY_PANEL,
     RETRAININGS_PANEL,
+    latest_panel,
     save_snapshot,
 )
 from ml.monitoring import classification_quality, outcome_snapshot
@@ -26,8 +26,9 @@ no_drift = test_monitoring.no_drift
 with_prediction = test_monitoring.with_prediction
 
 
-def dashboard_series(path: str, project_id) -> tuple[object, dict[str, list[float]]]:
-    """What `evidently ui` plots: the series each panel of the dashboard selects from the stored runs."""
+def dashboard_series(path: str, project_id) -> tuple[object, dict]:
+    """What `evidently ui` plots: the series each panel of the dashboard selects from the stored runs
+    (a panel of several series: legend -> values)."""
     from evidently.ui.service.base import SeriesFilter
     from evidently.ui.service.storage.local.base import InMemoryDataStorage
     from evidently.ui.workspace import Workspace
@@ -44,6 +45,11 @@ def dashboard_series(path: str, project_id) -> tuple[object, dict[str, list[floa
             continue
         series = asyncio.run(storage.get_data_series(project_id, filters, None, None)).series
         points[panel.title] = [value for s in series for value in s.values if value is not None]
+        if len(filters) > 1:
+            legends = [value.legend for value in panel.values]
+            points[panel.title] = {legend: [] for legend in legends}
+            for s in series:
+                points[panel.title][legends[s.filter_index]] += [v for v in s.values if v is not None]
     return dashboard, points
 
 
@@ -64,18 +70,24 @@ def test_snapshots_land_in_one_project_whose_dashboard_plots_them(tmp_path, no_d
     titles = [panel.title for panel in dashboard.panels]
     assert len(titles) == len(set(titles)), f"panels once: {titles}"
     tabs = {t.title: len(t.panels) for t in dashboard.tabs}
-    assert tabs == {"Drift": 2, "Model health": 6}, tabs
+    assert tabs == {"Drift": 2, "Model health": 5}, "no quality snapshot yet: no latest-value counter"
     assert sorted(points[DRIFT_SHARE_PANEL]) == sorted([no_drift.drift_share, with_prediction.drift_share]), (
         points
     )
     assert points[PREDICTION_DRIFT_PANEL] == [with_prediction.prediction_drift["score"]], points
-    assert points[PRECISION_PANEL] == [] and points[INCIDENTS_PANEL] == [], "no labels, no outcomes yet"
+    assert not any(points[QUALITY_PANEL].values()) and points[INCIDENTS_PANEL] == [], "no labels, no outcomes"
 
 
-def test_health_tab_plots_precision_over_time_and_counts_incidents_and_actions(tmp_path):
+def test_health_tab_plots_live_quality_over_time_and_counts_incidents_and_actions(tmp_path):
+    """Every metric of the served decisions over time (ROC AUC of the scores, left out of a window
+    with one class labelled), and the latest value of the one monitoring judges (recall here)."""
     path = str(tmp_path / "workspace")
-    first = classification_quality(pd.Series([1, 1, 0, 0]), pd.Series([1, 1, 0, 0]))  # precision 1.0
-    later = classification_quality(pd.Series([1, 0, 0, 0]), pd.Series([1, 1, 1, 0]))  # precision 1/3
+    scores = pd.Series([0.9, 0.4, 0.2, 0.6])
+    first = classification_quality(pd.Series([1, 1, 0, 0]), pd.Series([1, 1, 0, 0]), None, scores, "recall")
+    later = classification_quality(pd.Series([1, 0, 0, 0]), pd.Series([1, 1, 1, 0]), None, scores, "recall")
+    one_class = classification_quality(
+        pd.Series([1, 1, 1, 1]), pd.Series([1, 0, 1, 1]), None, scores, "recall"
+    )
     project = save_snapshot(path, "p", first.snapshot_json)
     save_snapshot(
         path, "p", outcome_snapshot(breaches=0, incident=False, retraining=False, alert_delivered=False)
@@ -84,12 +96,22 @@ def test_health_tab_plots_precision_over_time_and_counts_incidents_and_actions(t
     save_snapshot(
         path, "p", outcome_snapshot(breaches=2, incident=True, retraining=True, alert_delivered=True)
     )
+    save_snapshot(path, "p", one_class.snapshot_json)
 
     from uuid import UUID
 
-    _, points = dashboard_series(path, UUID(project))
-    assert points[PRECISION_PANEL] == pytest.approx([1.0, 1 / 3]), "in run order"
-    assert points[LATEST_PRECISION_PANEL] == pytest.approx([1.0, 1 / 3])
+    dashboard, points = dashboard_series(path, UUID(project))
+    expected = {
+        "precision": [1.0, 1 / 3, 1.0],
+        "recall": [1.0, 1.0, 0.75],
+        "f1": [1.0, 0.5, 6 / 7],
+        "accuracy": [1.0, 0.5, 0.75],
+        "roc_auc": [0.75, 1.0],  # of the scores, not of the served decisions; one class: none
+    }
+    for metric, values in expected.items():
+        assert points[QUALITY_PANEL][metric] == pytest.approx(values), (metric, points[QUALITY_PANEL])
+    assert points[latest_panel("recall")] == pytest.approx([1.0, 1.0, 0.75])
+    assert [p.title for p in dashboard.panels].count(latest_panel("recall")) == 1, "added once"
     # counters with aggregation "sum" add these per-run values up in the UI
     assert points[INCIDENTS_PANEL] == [0.0, 1.0]
     assert points[RETRAININGS_PANEL] == [0.0, 1.0]

@@ -240,11 +240,20 @@ def test_log_without_a_needed_column_is_rejected_by_name(log):
 # --- classification_quality -----------------------------------------------------------------------
 
 
-def test_quality_is_evidently_s_precision_recall_and_accuracy():
+def test_quality_is_evidently_s_metrics_of_the_served_decisions_and_the_roc_auc_of_the_scores():
+    """The decisions served (a mitigated model's group thresholds, a threshold of 0.7) are judged as
+    they are, never the scores re-thresholded at Evidently's 0.5; the scores give the ROC AUC."""
+    from sklearn.metrics import roc_auc_score
+
     target = pd.Series([1, 1, 1, 0, 0, 0, 1, 0])
     decisions = pd.Series([1, 1, 0, 1, 0, 0, 1, 0])  # tp 3, fp 1, fn 1, tn 3
     result = classification_quality(target, decisions)
-    assert result.values == pytest.approx({"precision": 0.75, "recall": 0.75, "accuracy": 0.75})
+    assert result.values == pytest.approx({"precision": 0.75, "recall": 0.75, "f1": 0.75, "accuracy": 0.75})
+    scores = pd.Series([0.9, 0.8, 0.6, 0.75, 0.1, 0.55, 0.95, 0.2])  # at 0.5: six positives, not four
+    scored = classification_quality(target, decisions, proba=scores, judged="recall")
+    served = {"precision": 0.75, "recall": 0.75, "f1": 0.75, "accuracy": 0.75}
+    assert scored.values == pytest.approx({**served, "roc_auc": roc_auc_score(target, scores)}), scored.values
+    assert json.loads(scored.snapshot_json)["metadata"] == {"judged_metric": "recall"}
     assert result.labelled_rows == 8
     assert "<html" in result.html.lower()
 
