@@ -284,6 +284,9 @@ def test_production_is_compared_on_the_candidates_test_rows_it_was_not_trained_o
         f"compared on all 600 (only {len(unseen)} rows it was not trained on, promotion.min_test_rows "
         f"{len(unseen) + 1}); production's figure is in-sample on the {seen} it was trained on"
     ) in fallback.reasons[-1], fallback.reasons
+    assert fallback.reasons[-1].endswith(
+        "; once checked, `python run.py rollback --to 4` makes this version production"
+    )
 
     release.training_row_keys = lambda: training_keys(now.train, key_columns(schema))  # the same split
     same, measured = judged(100)
