@@ -225,6 +225,8 @@ def test_production_is_compared_on_the_candidates_test_rows_it_was_not_trained_o
     than promotion.min_test_rows, on all rows as before, the in-sample share said."""
     from types import SimpleNamespace
 
+    from sklearn.metrics import precision_score
+
     import steps.promote as promote
     from ml import names
     from ml.data.demo import generate_demo
@@ -287,6 +289,33 @@ def test_production_is_compared_on_the_candidates_test_rows_it_was_not_trained_o
     assert fallback.reasons[-1].endswith(
         "; once checked, `python run.py rollback --to 4` makes this version production"
     )
+
+    # a fairness-mitigated candidate is measured on those rows by its own (group-threshold) decisions
+    from ml.fairness import mitigate
+    from ml.settings import FairnessSettings
+
+    y_val = binary_target(now.validation[names.TARGET], names.GOOD)
+    fixed = mitigate(model, schema, now.validation, y_val, ("gender",), FairnessSettings(), seed=0)
+    challengers = promote.Challengers({"model": model, "mitigated_model": fixed}, schema, 0.5)
+    unfair = Candidate("model", candidate.metric, ("equalized odds ...",), 0.8, test_rows=600)
+    twin = Candidate("mitigated_model", candidate.metric, (), 0.8, test_rows=600)
+    y_unseen = binary_target(unseen[names.TARGET], names.GOOD)
+    served = precision_score(y_unseen, fixed.predict(unseen))
+    assert served != pytest.approx(precision(model, unseen)), "its own decisions, not the plain model's"
+    gates = TRANSFERABLE.model_copy(update={"min_lift": None})
+    mitigated, measured = promote.judge(
+        [unfair, twin],
+        SimpleNamespace(name="3"),
+        now.test,
+        TrainingSettings(promotion=gates),
+        "4",
+        challengers,
+    )
+    assert measured.candidates["mitigated_model"] == pytest.approx(served), measured
+    assert (
+        mitigated.candidate == "mitigated_model"
+        and f"precision {served:.4f} vs production" in (mitigated.reasons[-2])
+    ), mitigated.reasons
 
     release.training_row_keys = lambda: training_keys(now.train, key_columns(schema))  # the same split
     same, measured = judged(100)
