@@ -2,7 +2,9 @@
 
 Column roles are declared, never guessed by Evidently: numeric columns (numbers, not booleans) as
 numerical, the target and every other non-numeric, non-datetime column as categorical, the id column
-as the id. Large tables are profiled on a seeded sample whose size the summary states.
+as the id; the group column (``data.group_column``: which rows belong together, never a feature) for
+its missing values only, as the id. Large tables are profiled on a seeded sample whose size the
+summary states.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ class DataProfile:
     summary: dict
 
 
-def _column_roles(frame: pd.DataFrame, target: str, id_column: str | None) -> dict[str, list[str]]:
+def _column_roles(
+    frame: pd.DataFrame, target: str, id_column: str | None, group_column: str | None = None
+) -> dict[str, list[str]]:
     roles: dict[str, list[str]] = {"numeric": [], "categorical": [], "datetime": []}
     for column in frame.columns:
-        if column in (target, id_column):
+        if column in (target, id_column, group_column):
             continue
         if pd.api.types.is_datetime64_any_dtype(frame[column]):
             roles["datetime"].append(column)
@@ -37,12 +41,14 @@ def _column_roles(frame: pd.DataFrame, target: str, id_column: str | None) -> di
     return roles
 
 
-def _check_inputs(frame: pd.DataFrame, target: str, id_column: str | None, sample_rows: int) -> None:
-    missing = [c for c in (target, id_column) if c is not None and c not in frame.columns]
+def _check_inputs(
+    frame: pd.DataFrame, target: str, id_column: str | None, sample_rows: int, group_column: str | None = None
+) -> None:
+    missing = [c for c in (target, id_column, group_column) if c is not None and c not in frame.columns]
     if missing:
         raise ValueError(
             f"cannot profile: column(s) {missing} not in the table (it has {list(frame.columns)}); "
-            "pass the target and id column names of this table (id_column=None when it has none)"
+            "pass the target, id and group column names of this table (None when it has none)"
         )
     if frame.empty:
         raise ValueError("cannot profile an empty table: it has no rows")
@@ -67,7 +73,12 @@ def _metric_values(snapshot_dict: dict, metric_type: str) -> dict[str | None, ob
 
 
 def profile_dataset(
-    frame: pd.DataFrame, target: str, id_column: str | None, sample_rows: int = 50_000, seed: int = 0
+    frame: pd.DataFrame,
+    target: str,
+    id_column: str | None,
+    sample_rows: int = 50_000,
+    seed: int = 0,
+    group_column: str | None = None,
 ) -> DataProfile:
     """Profile ``frame`` with Evidently's ``DataSummaryPreset`` (on a seeded sample of at most
     ``sample_rows`` rows).
@@ -76,25 +87,25 @@ def profile_dataset(
     ``missing_share`` per column, ``target_distribution`` (label -> share among rows with a label;
     labels as Evidently writes them in JSON), and the ``numeric_columns`` and
     ``categorical_columns`` declared to Evidently (the target is categorical; ``datetime_columns``
-    are profiled for missing values only).
+    are profiled for missing values only, as the id and the ``group_column``).
     """
-    _check_inputs(frame, target, id_column, sample_rows)
+    _check_inputs(frame, target, id_column, sample_rows, group_column)
     # Imported here: importing evidently takes seconds, and only profiling needs it.
     from evidently import DataDefinition, Dataset, Report
     from evidently.metrics import MissingValueCount
     from evidently.presets import DataSummaryPreset
 
     sample = frame.sample(n=sample_rows, random_state=seed) if len(frame) > sample_rows else frame
-    roles = _column_roles(frame, target, id_column)
+    roles = _column_roles(frame, target, id_column, group_column)
     definition = DataDefinition(
         id_column=id_column,
         numerical_columns=roles["numeric"],
         categorical_columns=roles["categorical"],
         datetime_columns=roles["datetime"],
     )
-    # The preset covers numeric and categorical columns; the id and datetime columns get their
+    # The preset covers numeric and categorical columns; the id, group and datetime columns get their
     # missing-value count on their own (the preset's min/max of a datetime fails in evidently 0.7).
-    others = [c for c in (id_column, *roles["datetime"]) if c is not None]
+    others = [c for c in dict.fromkeys((id_column, group_column, *roles["datetime"])) if c is not None]
     report = Report([DataSummaryPreset(), *(MissingValueCount(column=c) for c in others)])
     snapshot = report.run(current_data=Dataset.from_pandas(sample, data_definition=definition))
     results = snapshot.dict()

@@ -24,7 +24,9 @@ from steps._context import log_version_metadata
 def profile_data(
     dataset: pd.DataFrame, data: DataSettings, training: TrainingSettings
 ) -> tuple[Annotated[dict, names.DATA_PROFILE], Annotated[HTMLString, names.DATA_PROFILE_REPORT]]:
-    profile = profile_dataset(dataset, data.target_column, data.id_column, seed=training.seed)
+    profile = profile_dataset(
+        dataset, data.target_column, data.id_column, seed=training.seed, group_column=data.group_column
+    )
     return profile.summary, HTMLString(profile.html)
 
 

@@ -94,3 +94,20 @@ def test_bad_arguments_are_rejected_with_the_offending_values(frame):
         profile_dataset(frame, "churned", names.ID)
     with pytest.raises(ValueError, match="sample_rows must be a positive number of rows, got 0"):
         profile_dataset(frame, names.TARGET, None, sample_rows=0)
+
+
+def test_a_group_column_is_profiled_for_missing_values_only_never_as_a_numeric_feature():
+    """statsmodels' modechoice: ``individual`` numbers the travellers whose four rows belong
+    together (data.group_column); its mean or histogram means nothing, so it is not declared
+    numeric, as the id is not, and its missing values are still counted."""
+    import statsmodels.api as sm
+
+    table = sm.datasets.modechoice.load_pandas().data.assign(
+        choice=lambda t: t["choice"].map({1: "yes", 0: "no"}), row=lambda t: range(len(t))
+    )
+    summary = profile_dataset(table, "choice", "row", group_column="individual").summary
+    assert "individual" not in summary["numeric_columns"] + summary["categorical_columns"], summary
+    assert {"mode", "ttme", "hinc"} <= set(summary["numeric_columns"]), summary["numeric_columns"]
+    assert summary["missing_share"]["individual"] == 0.0, summary["missing_share"]
+    with pytest.raises(ValueError, match=r"column\(s\) \['traveller'\] not in the table"):
+        profile_dataset(table, "choice", "row", group_column="traveller")
