@@ -93,7 +93,7 @@ def yardstick(
         return Yardstick(on_all), None, None, None
     note = (
         f"production version {release.number} was trained on {int(seen.sum())} of these {len(frame)} "
-        "evaluation rows (a grown table or another engine's split moves rows between splits)"
+        "evaluation rows (a grown table, another split seed or engine moves rows between splits)"
     )
     if on_unseen is not None:
         candidates = challengers.on(unseen, metric)
