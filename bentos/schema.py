@@ -3,7 +3,10 @@ categories and ranges, so bad input is a 400 naming the field, never a 500.
 
 Numbers are strict (an int is a valid float, a boolean or a string is not). A numeric feature
 accepts its training range widened by ``margin`` times that range on each side (SERVING_RANGE_MARGIN,
-``range_margin`` in configs/serving.yaml); counts and amounts never go below 0, shares never above 1."""
+``range_margin`` in configs/serving.yaml); counts and amounts never go below 0, shares never above 1.
+A number constant in training (digits' edge pixels) has no range: the model never splits on it
+(LightGBM, a forest) or weighs it (a linear model's coefficient stays 0), so any value is accepted
+and decides as batch scoring does."""
 
 from __future__ import annotations
 
@@ -61,9 +64,13 @@ def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
         field = Field(default=None if nullable else ..., description=description)
     else:
         low, high = spec.get("minimum"), spec.get("maximum")
-        bounds = accepted_range(low, high, margin)
+        constant = low is not None and low == high  # no model splits on it, no range tells a unit error
+        bounds = None if constant else accepted_range(low, high, margin)
         annotation = StrictFloat
         description = f"seen in training: {low} .. {high}"
+        if constant:
+            description = f"always {low} in training: the model does not use it, any number is accepted"
+            description += " (never negative)" if low >= 0 else ""
         markers = tuple(spec.get("missing_markers") or ())
         if markers:  # read as missing, as batch scoring and training read the source's markers
             nullable = True

@@ -300,3 +300,37 @@ def test_a_model_of_numbers_only_is_served_like_the_pipeline(kind, tmp_path):
     records = json.loads(frame[schema.names].to_json(orient="records"))
     served = load_model(tmp_path).predict_proba(records)
     np.testing.assert_allclose(served, predict_proba(model, frame, schema), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "logistic_regression"])
+def test_a_column_constant_in_training_accepts_any_number_and_decides_as_batch_scoring(kind, tmp_path):
+    """scikit-learn's digits (8 against the rest): edge pixels are 0 in every training image. A
+    range widened from a zero-width one refused ink there (a 400 for a row batch scoring decides);
+    the model does not use the column, so any number is accepted (not a negative one) and the
+    probability is the one of the same row with the training value, served and in batch."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits(as_frame=True).frame
+    digits = digits.assign(target=np.where(digits["target"] == 8, "eight", "other"))
+    data = DataSettings(
+        source="csv", path="digits.csv", target_column="target", positive_label="eight", id_column=None,
+        sensitive_features=(),
+    )  # fmt: skip
+    frame = as_declared(digits, data)
+    schema = infer_schema(frame, feature_columns(frame, data, FeatureSettings()), data, "other")
+    spec = numeric_spec(schema, "pixel_0_0")
+    assert spec["minimum"] == spec["maximum"] == 0.0, spec
+    model = train_model(frame, schema, ModelSettings(kind=kind), 0)
+    export_bundle(model, schema.to_dict(), 0.5, tmp_path, {"model_version": "1"})
+    Record = record_model(schema.to_dict(), margin=0.5)
+    row = json.loads(frame[schema.names].head(1).to_json(orient="records"))[0]
+    inked = {**row, "pixel_0_0": 9.0}
+    assert Record(**inked).pixel_0_0 == 9.0, "a value the model does not read is no reason for a 400"
+    with pytest.raises(ValidationError, match=r"pixel_0_0\n  Input should be greater than or equal to 0"):
+        Record(**{**row, "pixel_0_0": -1.0})
+    served = load_model(tmp_path).predict_proba([row, inked])
+    batch = predict_proba(model, pd.DataFrame([row, inked]), schema)
+    np.testing.assert_allclose(served, batch, rtol=0, atol=1e-12)
+    assert served[0] == served[1], "the model does not use a column constant in training"
+    described = Record.model_json_schema()["properties"]["pixel_0_0"]
+    assert "always 0.0 in training: the model does not use it" in described["description"], described
