@@ -60,6 +60,8 @@ def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
     if spec["kind"] == "categorical":
         allowed = tuple(spec["categories"])
         annotation: Any = Literal[allowed] if allowed else str  # type: ignore[valid-type]
+        if allowed:
+            annotation = Annotated[annotation, BeforeValidator(_code_as_written(allowed))]
         description = f"one of {list(allowed)}"
         field = Field(default=None if nullable else ..., description=description)
     else:
@@ -88,6 +90,23 @@ def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
         if markers:
             return Annotated[annotation | None, BeforeValidator(_as_missing(markers))], field
     return (annotation | None if nullable else annotation), field
+
+
+def _code_as_written(allowed: tuple[str, ...]):
+    """A JSON number sent for a category coded by numbers (occupation 6, written "6" or "6.0" in
+    the table): the category it is written as, so the row decides as batch scoring decides it;
+    other values are left to the check of the allowed ones (a boolean is never a code)."""
+    known = set(allowed)
+
+    def read(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value
+        written = [str(value), repr(float(value))]
+        if float(value).is_integer():
+            written.append(str(int(value)))
+        return next((text for text in written if text in known), value)
+
+    return read
 
 
 def _as_missing(markers: tuple[float, ...]):

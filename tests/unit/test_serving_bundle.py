@@ -334,3 +334,37 @@ def test_a_column_constant_in_training_accepts_any_number_and_decides_as_batch_s
     assert served[0] == served[1], "the model does not use a column constant in training"
     described = Record.model_json_schema()["properties"]["pixel_0_0"]
     assert "always 0.0 in training: the model does not use it" in described["description"], described
+
+
+def test_a_category_coded_by_numbers_accepts_the_json_number_and_decides_as_the_written_code(tmp_path):
+    """statsmodels' fair (affairs > 0 against none): ``occupation`` 1-6 declared categorical is read
+    from the CSV as written, "6.0". A client sending 6 (or 6.0) means that category: it is accepted
+    and decides as "6.0" does; 6.5, 7 or a boolean are still refused naming the allowed codes."""
+    import statsmodels.api as sm
+
+    fair = sm.datasets.fair.load_pandas().data
+    fair = fair.assign(affairs=np.where(fair["affairs"] > 0, "yes", "no"))
+    csv = tmp_path / "fair.csv"
+    fair.to_csv(csv, index=False)
+    data = DataSettings(
+        source="csv", path=str(csv), target_column="affairs", positive_label="yes", id_column=None,
+        sensitive_features=(), columns={"occupation": "categorical"},
+    )  # fmt: skip
+    frame = as_declared(pd.read_csv(csv, dtype={"occupation": str}), data)
+    schema = infer_schema(frame, feature_columns(frame, data, FeatureSettings()), data, "no")
+    codes = next(s for s in schema.to_dict()["features"] if s["name"] == "occupation")["categories"]
+    assert "6.0" in codes and "6" not in codes, codes
+    model = train_model(frame, schema, ModelSettings(), 0)
+    export_bundle(model, schema.to_dict(), 0.5, tmp_path / "bundle", {"model_version": "1"})
+    Record = record_model(schema.to_dict(), margin=0.5)
+    row = {**json.loads(frame[schema.names].head(1).to_json(orient="records"))[0], "occupation": "6.0"}
+    for sent in (6, 6.0):
+        assert Record(**{**row, "occupation": sent}).occupation == "6.0", sent
+    for wrong in (6.5, 7, True):
+        with pytest.raises(ValidationError, match=r"occupation\n  Input should be '1.0', '2.0'"):
+            Record(**{**row, "occupation": wrong})
+    served = load_model(tmp_path / "bundle").predict_proba(
+        [Record(**{**row, "occupation": 6}).model_dump(), row]
+    )
+    batch = predict_proba(model, pd.DataFrame([row]), schema)
+    assert served[0] == served[1] and served[1] == pytest.approx(batch[0], abs=1e-12), (served, batch)
