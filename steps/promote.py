@@ -172,7 +172,11 @@ def judge(
         production = None
     name = production.name if production else None
     decision = decide(candidates, metric, training.promotion, measured, name, note, version)
-    if overlap and measured and measured.count is None and decision.stage == "staging":  # in-sample yardstick
+    if decision.stage == "rejected":
+        overlap = None  # nothing was compared with production
+    elif (
+        overlap and measured and measured.count is None and decision.stage == "staging"
+    ):  # in-sample yardstick
         overlap += f"; once checked, `python run.py rollback --to {version}` makes this version production"
     for said in (unreleased, overlap):
         if said:

@@ -163,18 +163,12 @@ def test_models_command_lists_stages_and_decisions(story):
 def test_the_comparison_says_when_production_was_trained_on_the_evaluation_rows(story):
     """Retrained on the same table, a candidate's test rows are rows production never saw: nothing
     to say. The biased history is the same customers with some labels flipped, so its stratified
-    split moves rows production (version 1) was trained on into the candidate's test split: the
-    decision says how many, since production's figure on them is in-sample."""
-    import re
-
-    for number, snapshot in ((2, "weaker"), (3, "full")):
+    split moves rows production was trained on into the candidate's test split, but it is rejected
+    by the fairness gate: nothing was compared with production, so nothing is said either (the
+    reseeded candidate below is compared)."""
+    for number, snapshot in ((2, "weaker"), (3, "full"), (4, "biased")):
         reasons = decision_of(story["snapshots"][snapshot], number)["reasons"]
         assert not [r for r in reasons if "was trained on" in r], reasons
-    reasons = decision_of(story["snapshots"]["biased"], 4)["reasons"]
-    said = [r for r in reasons if r.startswith("production version 1 was trained on ")]
-    assert len(said) == 1, reasons
-    seen, rows = map(int, re.search(r"trained on (\d+) of these (\d+) evaluation rows", said[0]).groups())
-    assert 0 < seen < rows, said
 
 
 def test_a_candidate_split_another_way_is_compared_on_the_rows_production_never_saw(story):

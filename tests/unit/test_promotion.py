@@ -317,6 +317,14 @@ def test_production_is_compared_on_the_candidates_test_rows_it_was_not_trained_o
         and f"precision {served:.4f} vs production" in (mitigated.reasons[-2])
     ), mitigated.reasons
 
+    rejected, _ = promote.judge(
+        [Candidate("model", 0.1, (), 0.8, test_rows=600)], SimpleNamespace(name="3"), now.test,
+        TrainingSettings(promotion=gates.model_copy(update={"min_primary_metric": 0.5})), "4", challengers,
+    )  # fmt: skip
+    assert rejected.stage == "rejected" and not [r for r in rejected.reasons if "trained on" in r], (
+        "nothing was compared with production: nothing said about its rows"
+    )
+
     release.training_row_keys = lambda: training_keys(now.train, key_columns(schema))  # the same split
     same, measured = judged(100)
     assert measured.count is None and not [r for r in same.reasons if "trained on" in r], same.reasons
