@@ -48,21 +48,38 @@ def _linear_spec(prep: Any, clf: Any) -> dict:
     return {"columns": columns, "coef": [float(c) for c in coef], "intercept": float(clf.intercept_[0])}
 
 
+def unservable(model: Any) -> str | None:
+    """Why the served bundle cannot hold ``model`` (a training pipeline or its fairness-mitigated
+    wrapper), None when it can: LightGBM and binary linear classifiers only."""
+    from sklearn.pipeline import Pipeline
+
+    if hasattr(model, "serving_spec") and hasattr(model, "model"):  # ml.fairness.MitigatedClassifier
+        model = model.model
+    if not isinstance(model, Pipeline) or "clf" not in model.named_steps:
+        return (
+            f"only training pipelines (or their fairness-mitigated wrappers) can be served, got "
+            f"{type(model).__name__}"
+        )
+    clf = model.named_steps["clf"]
+    if hasattr(clf, "booster_") or (hasattr(clf, "coef_") and np.shape(clf.coef_)[0] == 1):
+        return None
+    return (
+        f"the served bundle holds LightGBM or linear models (model.kind: lightgbm or "
+        f"logistic_regression), got {type(clf).__name__}: train one of those to deploy it"
+    )
+
+
 def export_bundle(model: Any, schema: dict, threshold: float, directory: Path, info: dict) -> dict:
     """Write a released model into ``directory`` as plain files: a LightGBM pipeline (ordinal-coded
     categoricals + numerics) as ``booster.txt``, a linear one (one-hot + imputed, scaled numerics)
     as numbers in ``spec.json``; a fairness-mitigated release adds its group thresholds
     (``MitigatedClassifier.serving_spec``). Return the spec."""
-    from sklearn.pipeline import Pipeline
-
+    why = unservable(model)
+    if why is not None:
+        raise BundleError(why)
     mitigation = None
     if hasattr(model, "serving_spec") and hasattr(model, "model"):  # ml.fairness.MitigatedClassifier
         mitigation, model = model.serving_spec(), model.model
-    if not isinstance(model, Pipeline) or "clf" not in model.named_steps:
-        raise BundleError(
-            f"only training pipelines (or their fairness-mitigated wrappers) can be served, got "
-            f"{type(model).__name__}"
-        )
     clf = model.named_steps["clf"]
     spec: dict[str, Any] = {"format": 2, "schema": schema, "threshold": threshold, "info": info}
     spec["mitigation"] = mitigation
@@ -75,14 +92,9 @@ def export_bundle(model: Any, schema: dict, threshold: float, directory: Path, i
         spec["categories"] = {
             column: [str(value) for value in values] for column, values in categories.items()
         }
-    elif hasattr(clf, "coef_") and getattr(clf, "coef_", np.empty((0, 0))).shape[0] == 1:
+    else:  # a binary linear classifier (unservable said so otherwise)
         spec["estimator"] = "linear"
         spec["linear"] = _linear_spec(model.named_steps["prep"], clf)
-    else:
-        raise BundleError(
-            f"the served bundle holds LightGBM or linear models (model.kind: lightgbm or "
-            f"logistic_regression), got {type(clf).__name__}: train one of those to deploy it"
-        )
     directory.mkdir(parents=True, exist_ok=True)
     if spec["estimator"] == "lightgbm":
         clf.booster_.save_model(str(directory / BOOSTER_FILE))

@@ -12,11 +12,12 @@ from sklearn.pipeline import Pipeline
 from zenml import get_step_context, log_metadata, step
 
 from adapters.records import audit
+from bentos.bundle import unservable
 from ml import names
 from ml.evaluation import classification_metrics, release_decisions
 from ml.features import FeatureSchema, binary_target
 from ml.monitoring import key_columns, seen_in
-from ml.promotion import Candidate, Yardstick, candidates_from, decide, with_mitigation_note
+from ml.promotion import Candidate, Decision, Yardstick, candidates_from, decide, with_mitigation_note
 from ml.settings import TrainingSettings
 from ml.training import model_kind
 from registry import models as registry
@@ -172,6 +173,7 @@ def judge(
         production = None
     name = production.name if production else None
     decision = decide(candidates, metric, training.promotion, measured, name, note, version)
+    decision = servable(decision, challengers, version)
     if decision.stage == "rejected":
         overlap = None  # nothing was compared with production
     elif (
@@ -182,6 +184,20 @@ def judge(
         if said:
             decision = replace(decision, reasons=(*decision.reasons, said))
     return decision, measured
+
+
+def servable(decision: Decision, challengers: Challengers | None, version: str) -> Decision:
+    """``decision``, held in staging when the API cannot serve its candidate (a random forest): a
+    release is served by every consumer; a team scoring in batch only makes it production itself."""
+    model = challengers.models.get(decision.candidate) if challengers and decision.candidate else None
+    why = unservable(model) if decision.stage == "production" and model is not None else None
+    if why is None:
+        return decision
+    held = (
+        f"not production: the API cannot serve it ({why}); a team that scores in batch only makes it "
+        f"production with `python run.py rollback --to {version}`"
+    )
+    return replace(decision, stage="staging", reasons=(*decision.reasons, held))
 
 
 def release_chosen(

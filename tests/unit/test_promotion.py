@@ -328,3 +328,35 @@ def test_production_is_compared_on_the_candidates_test_rows_it_was_not_trained_o
     release.training_row_keys = lambda: training_keys(now.train, key_columns(schema))  # the same split
     same, measured = judged(100)
     assert measured.count is None and not [r for r in same.reasons if "trained on" in r], same.reasons
+
+
+def test_a_candidate_the_api_cannot_serve_is_held_in_staging_saying_why_and_the_override():
+    """model.kind: random_forest trains, scores in batch and passes the gates, but the served bundle
+    holds LightGBM or linear models: made production, it broke the deployment that follows. It
+    stays in staging, the reason naming the estimator and the command of a batch-only team."""
+    import steps.promote as promote
+    from ml import names
+    from ml.data.demo import generate_demo
+    from ml.features import build_customer_features, feature_columns, infer_schema
+    from ml.settings import DataSettings, FeatureSettings, ModelSettings, TrainingSettings
+    from ml.training import train_model
+
+    tables = generate_demo(customers=600, seed=3)
+    frame = build_customer_features(tables.customers, tables.sales)
+    data = DataSettings()
+    schema = infer_schema(frame, feature_columns(frame, data, FeatureSettings()), data, names.BAD)
+    training = TrainingSettings(promotion=GATES)
+    decisions = {}
+    for kind in ("random_forest", "logistic_regression"):
+        model = train_model(frame, schema, ModelSettings(kind=kind), seed=0)
+        challengers = promote.Challengers({"model": model, "mitigated_model": None}, schema, 0.5)
+        decisions[kind], _ = promote.judge([GOOD], None, frame, training, "5", challengers)
+    held, served = decisions["random_forest"], decisions["logistic_regression"]
+    assert (served.stage, served.reasons[-1]) == ("production", "no production version to compare with")
+    assert held.stage == "staging", held.reasons
+    assert held.reasons[-1] == (
+        "not production: the API cannot serve it (the served bundle holds LightGBM or linear models "
+        "(model.kind: lightgbm or logistic_regression), got RandomForestClassifier: train one of those "
+        "to deploy it); a team that scores in batch only makes it production with "
+        "`python run.py rollback --to 5`"
+    ), held.reasons
