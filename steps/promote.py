@@ -27,11 +27,18 @@ from steps._context import inherit_cached_metadata, state
 from steps.mlflow_logging import log_sklearn_model
 
 
-def _metric_of(model, frame: pd.DataFrame, schema: FeatureSchema, threshold: float, metric: str) -> float:
-    """``metric`` of ``model`` on ``frame``, deciding as it is served (``threshold``, or its own
-    group thresholds when fairness-mitigated): as evaluation measured it on the test split."""
+def _decided(model, frame: pd.DataFrame, schema: FeatureSchema, threshold: float) -> tuple[np.ndarray, ...]:
+    """(labels, decisions, probabilities) of ``model`` on ``frame``, deciding as it is served
+    (``threshold``, or its own group thresholds when fairness-mitigated)."""
     y_true = binary_target(frame[schema.target_column], schema.positive_label)
     y_pred, proba = release_decisions(model, frame, schema, threshold)
+    return y_true, np.asarray(y_pred), np.asarray(proba)
+
+
+def _metric(decided: tuple[np.ndarray, ...], threshold: float, metric: str, rows=slice(None)) -> float:
+    """``metric`` of ``_decided`` outcomes on ``rows`` (a mask; all by default), as evaluation
+    measured it on the test split."""
+    y_true, y_pred, proba = (values[rows] for values in decided)
     return classification_metrics(y_true, proba, threshold, y_pred=y_pred)[metric]
 
 
@@ -50,7 +57,7 @@ class Challengers:
 
     def on(self, rows: pd.DataFrame, metric: str) -> dict[str, float]:
         return {
-            name: _metric_of(model, rows, self.schema, self.threshold, metric)
+            name: _metric(_decided(model, rows, self.schema, self.threshold), self.threshold, metric)
             for name, model in self.models.items()
             if model is not None
         }
@@ -83,10 +90,11 @@ def yardstick(
     try:
         seen = seen_by(release, frame)
         unseen = frame[~seen]
-        on_all = _metric_of(release.model, frame, release.schema, release.threshold, metric)
+        decided = _decided(release.model, frame, release.schema, release.threshold)  # scored once
+        on_all = _metric(decided, release.threshold, metric)
         on_unseen = None
         if seen.any() and challengers and len(unseen) >= least:
-            on_unseen = _metric_of(release.model, unseen, release.schema, release.threshold, metric)
+            on_unseen = _metric(decided, release.threshold, metric, ~seen)
     except Exception as exc:  # a production model that cannot score today's data is not a yardstick
         text = f"{type(exc).__name__}: {exc}"
         return None, f"production version {production.name} could not score this data ({text})", None, None
@@ -176,9 +184,7 @@ def judge(
     decision = servable(decision, challengers, version)
     if decision.stage == "rejected":
         overlap = None  # nothing was compared with production
-    elif (
-        overlap and measured and measured.count is None and decision.stage == "staging"
-    ):  # in-sample yardstick
+    elif overlap and decision.stage == "staging" and measured.count is None:  # held by an in-sample figure
         overlap += f"; once checked, `python run.py rollback --to {version}` makes this version production"
     for said in (unreleased, overlap):
         if said:
