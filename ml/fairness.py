@@ -299,12 +299,13 @@ def assess_fairness(
                 notes += noted
         elif feature in groups.columns:  # the gate compared nothing: say so, not "passed" alone
             counts = frame.loc[~frame.judged, "count"]
-            notes.append(
+            text = (
                 f"{feature!r} not judged: {len(judged)} of its {len(frame)} groups have at least "
                 f"fairness.min_group_size {settings.min_group_size} test rows (the others "
                 f"{int(counts.min())}-{int(counts.max())}); a larger test split or a lower min_group_size "
                 "lets the gate compare them"
             )
+            (violations if settings.when_not_judged == "block" else notes).append(_unjudged(text, settings))
         disparities[feature] = entry
     if not columns:  # a table about no people (machines, wines): nothing to compare, said so
         notes.append(NO_SENSITIVE_FEATURES)
@@ -321,6 +322,13 @@ def assess_fairness(
         score=float(min(judged_ratios)) if judged_ratios else float("nan"),
         notes=tuple(notes),
     )
+
+
+def _unjudged(text: str, settings: FairnessSettings) -> str:
+    """What the gate could not judge, as a note, or as a violation under ``when_not_judged: block``."""
+    if settings.when_not_judged == "report":
+        return text
+    return f"{text}; fairness.when_not_judged: block stops promotion until the gate can judge it"
 
 
 def _side(entry: dict, key: str, limit: float, beyond) -> str:
@@ -377,7 +385,8 @@ def _verdicts(feature, entry, judged, settings) -> tuple[list[str], list[str]]:
             f"{text} < {min_ratio} (selection rate of group {low!r} {low_v:.3f} vs {high!r} {high_v:.3f})"
         )
     elif judge_parity and side == "uncertain":
-        notes.append(f"{text}: {min_ratio} lies inside the interval, uncertain, not judged")
+        text = _unjudged(f"{text}: {min_ratio} lies inside the interval, uncertain, not judged", settings)
+        (found if settings.when_not_judged == "block" else notes).append(text)
     odds = [
         ("equalized_odds_difference", settings.max_equalized_odds_difference, "equalized odds difference")
     ]
@@ -400,7 +409,8 @@ def _verdicts(feature, entry, judged, settings) -> tuple[list[str], list[str]]:
                 f" vs {high!r} {high_v:.3f})"
             )
         elif side == "uncertain":
-            notes.append(f"{text}: {limit} lies inside the interval, uncertain, not judged")
+            text = _unjudged(f"{text}: {limit} lies inside the interval, uncertain, not judged", settings)
+            (found if settings.when_not_judged == "block" else notes).append(text)
     return found, notes
 
 

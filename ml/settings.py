@@ -265,6 +265,11 @@ class FairnessSettings(StrictModel):
         "report",
         description="demographic parity when the groups' base rates already break it: report or block",
     )
+    when_not_judged: Literal["report", "block"] = Field(
+        "report",
+        description="a sensitive column with fewer than two groups of min_group_size rows, or a disparity "
+        "whose interval holds its limit: report it, or block promotion until the gate can judge it",
+    )
     judge_intersection: bool = False
     mitigation: Literal["none", "threshold_optimizer"] = "threshold_optimizer"
     mitigation_constraint: Literal["demographic_parity", "equalized_odds"] = "equalized_odds"

@@ -116,3 +116,24 @@ def test_a_surveys_minus_one_is_missing_and_a_yaml_number_names_the_positive_vot
     assert schema["positive_label"] == "1" and schema["negative_label"] == "0", schema
     numeric = [f for f in schema["features"] if f["kind"] == "numeric"]
     assert all(f["minimum"] >= 0 and f["missing_markers"] == [-1.0] for f in numeric), "no -1 learnt"
+
+
+def test_a_gate_that_must_judge_rejects_a_survey_whose_age_bands_are_too_small_to_compare(state):
+    """anes96 with age cut in quartiles (no `fairness.bins`) leaves ~47 test rows per band, below
+    `min_group_size` 50 (one band, by its ties, may reach it): the gate judges nothing for age. With
+    `when_not_judged: block` the version is rejected, the decision naming the column, the band sizes
+    and the setting, not a passing note."""
+    state, env, project = state
+    table = sm.datasets.anes96.load_pandas().data.drop(columns=["logpopul"])
+    roles = {"target_column": "vote", "positive_label": 1, "sensitive_features": ["age"]}
+    strict = harness.training_config(
+        state, "must-judge", search={"candidates": [{}]}, fairness__bins={}, fairness__when_not_judged="block"
+    )
+    train(state, env, project, table, "anes96-strict.csv", strict, id_column="", **roles)
+    number = max(v["number"] for v in harness.probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"])
+    stage, record = decision(env, number)
+    assert (stage, record["stage"]) != ("production", "production") and record["stage"] == "rejected", record
+    blocked = [r for r in record["reasons"] if r.startswith("fairness gate: model 'age' not judged: ")]
+    assert len(blocked) == 1 and "of its 4 groups" in blocked[0], record["reasons"]
+    assert "fairness.when_not_judged: block" in blocked[0], blocked
+    assert not any(r.startswith("fairness note:") and "'age' not judged" in r for r in record["reasons"])

@@ -363,6 +363,38 @@ def test_a_gap_the_test_split_cannot_resolve_is_uncertain_and_a_resolved_one_blo
     assert 0.1 < low <= certain.disparities.loc["sex", "equalized_odds_difference"] <= high
 
 
+def test_a_gate_that_must_judge_blocks_what_it_cannot_judge_and_passes_what_it_can():
+    """fairness.when_not_judged: block (a gate that must show fairness, not pass for want of rows):
+    a column with fewer than two groups of min_group_size rows, and a disparity whose interval holds
+    its limit, become violations naming the column, the figures and the setting; a disparity
+    resolved within its limit still passes, and a table about no people has nothing to judge."""
+    block = {"when_not_judged": "block"}
+    groups = pd.DataFrame({"g": list("aaaabbbc")})
+    too_small = FairnessSettings(min_group_size=4, **block)
+    blocked = assess_fairness(Y_TRUE, Y_PRED, groups, too_small)
+    assert not blocked.passed and blocked.notes == (), blocked.notes
+    assert blocked.violations == (
+        "'g' not judged: 1 of its 3 groups have at least fairness.min_group_size 4 test rows (the others "
+        "1-3); a larger test split or a lower min_group_size lets the gate compare them; "
+        "fairness.when_not_judged: block stops promotion until the gate can judge it",
+    ), blocked.violations
+    judged = assess_fairness(Y_TRUE, Y_PRED, groups, too_small.model_copy(update={"min_group_size": 3}))
+    assert not any("not judged:" in v for v in judged.violations), "two groups of 3+ rows: compared"
+
+    settings = FairnessSettings(min_demographic_parity_ratio=0.0, **block)
+    uncertain = assess_fairness(*_decisions({"a": (100, 0.5, 0.85), "b": (100, 0.5, 0.75)}, seed=3), settings)
+    assert (
+        [v for v in uncertain.violations if v.startswith("equalized odds difference for 'sex'")]
+        == [v for v in uncertain.violations if "uncertain, not judged" in v and "when_not_judged: block" in v]
+        != []
+    ), uncertain.violations
+    assert flagged_features(uncertain.violations, ("sex", "age")) == ("sex",), "mitigation targets it"
+    resolved = _decisions({"a": (3000, 0.5, 0.8), "b": (3000, 0.5, 0.8)}, seed=3)
+    assert assess_fairness(*resolved, settings).passed, "an interval within every limit is judged fair"
+    nobody = assess_fairness(Y_TRUE, Y_PRED, GROUPS[[]], FairnessSettings(**block))
+    assert nobody.passed and any("data.sensitive_features is empty" in n for n in nobody.notes)
+
+
 def test_equal_opportunity_is_judged_when_configured():
     y, p, groups = _decisions({"a": (2000, 0.5, 0.9), "b": (2000, 0.5, 0.7)}, seed=5)
     settings = FairnessSettings(max_equalized_odds_difference=1.0, max_equal_opportunity_difference=0.05)
