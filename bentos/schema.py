@@ -129,7 +129,7 @@ def record_model(
     fields: dict[str, Any] = {spec["name"]: _feature_field(spec, margin) for spec in schema["features"]}
     for column in (mitigation or {}).get("sensitive_features", ()):
         if column not in fields:
-            numeric = column in mitigation["edges"]
+            numeric = column in mitigation["edges"] or column in mitigation.get("codes", ())
             description = "sensitive column: picks the group's decision threshold (missing: its own group)"
             fields[column] = (
                 (StrictFloat if numeric else StrictStr) | None,

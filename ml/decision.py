@@ -47,8 +47,18 @@ def group_of(record: dict, features: Sequence[str], edges: dict[str, list[float]
         elif value is None or (isinstance(value, float) and math.isnan(value)):
             parts.append(MISSING_GROUP)
         else:
-            parts.append(str(value))
+            parts.append(value_group(value))
     return INTERSECTION_SEPARATOR.join(parts)
+
+
+def value_group(value: object) -> str:
+    """The group of a value that is not banded: its text, a number as written shortest (a code such
+    as sex 1/2 is the group '1' whether it arrives as 1, 1.0 or numpy's 1.0)."""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | float | np.integer | np.floating):
+        return format(float(value), "g")
+    return str(value)
 
 
 def _canonical(value: object) -> str:

@@ -21,7 +21,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import precision_score, recall_score
 from sklearn.pipeline import Pipeline
 
-from ml.decision import INTERSECTION_SEPARATOR, MISSING_GROUP, band_labels, mitigated_decisions, row_draws
+from ml.decision import (
+    INTERSECTION_SEPARATOR,
+    MISSING_GROUP,
+    band_labels,
+    mitigated_decisions,
+    row_draws,
+    value_group,
+)
 from ml.features import FeatureSchema, is_numeric
 from ml.settings import FairnessSettings
 from ml.training import as_model_input, category_text, predict_proba
@@ -62,10 +69,23 @@ GROUP_METRICS = {
 }
 
 
+CODE_MAX_VALUES = 5  # a numeric sensitive column with this many values or fewer is a code: grouped by value
+
+
+def is_code(series: pd.Series) -> bool:
+    """A numeric column of a few values (sex 1/2, a 0/1 flag, an ethnicity coded 1-5): its groups
+    are its values, not bands; quartiles would cut it into '1-2' and '2+', or into one band."""
+    return series.dropna().nunique() <= CODE_MAX_VALUES
+
+
 def band_edges(series: pd.Series, edges: tuple[float, ...] | None) -> tuple[float, ...]:
-    """The inner band edges of a numeric column: ``edges`` when configured, else its quartiles."""
+    """The inner band edges of a numeric column: ``edges`` when configured, else its quartiles above
+    its lowest value; a column mostly one value (quartiles all equal to it) is cut at its next value,
+    that value's rows against the others, rather than left as one band nobody can be compared in."""
     if edges is None:
-        edges = tuple(np.unique(np.nanquantile(series.astype(float), [0.25, 0.5, 0.75])))
+        values = series.astype(float).dropna()
+        quartiles = np.unique(np.quantile(values, [0.25, 0.5, 0.75])) if len(values) else np.array([np.nan])
+        edges = tuple(q for q in quartiles if q > values.min()) or tuple(np.unique(values)[1:2]) or quartiles
     return tuple(float(edge) for edge in edges)
 
 
@@ -120,8 +140,9 @@ def sensitive_groups(
     settings: FairnessSettings,
     edges: dict[str, tuple[float, ...]] | None = None,
 ) -> pd.DataFrame:
-    """One text column per sensitive feature: numeric ones banded (by ``edges`` when given, e.g. the
-    ones a mitigated model learnt, else the configured bins or the column's quartiles), missing
+    """One text column per sensitive feature: numeric ones banded (by ``edges`` when given, the ones
+    a mitigated model learnt, else the configured bins or the column's quartiles) unless they are a
+    code (``is_code``, no bins configured), the others grouped by value (``value_group``), missing
     values a group of their own."""
     missing = [column for column in features if column not in frame.columns]
     if missing:
@@ -129,13 +150,20 @@ def sensitive_groups(
     groups = {}
     for column in features:
         series = frame[column]
-        if edges is not None and column in edges:
-            groups[column] = _band(series, tuple(edges[column]))
-        elif is_numeric(series):
-            groups[column] = _band(series, band_edges(series, settings.bins.get(column)))
+        bands = banded(series, column, settings) if edges is None else edges.get(column)
+        if bands is not None:
+            groups[column] = _band(series, tuple(bands))
         else:
-            groups[column] = series.astype(object).where(series.notna(), MISSING_GROUP).astype(str)
+            values = series.astype(object).map(value_group, na_action="ignore")
+            groups[column] = values.where(series.notna(), MISSING_GROUP)
     return pd.DataFrame(groups, index=frame.index).astype(str)
+
+
+def banded(series: pd.Series, column: str, settings: FairnessSettings) -> tuple[float, ...] | None:
+    """The band edges of a sensitive column, or None when it is grouped by value (text, a code)."""
+    if not is_numeric(series) or (column not in settings.bins and is_code(series)):
+        return None
+    return band_edges(series, settings.bins.get(column))
 
 
 @dataclass(frozen=True)
@@ -450,11 +478,9 @@ class MitigatedClassifier(ClassifierMixin, BaseEstimator):
         return raw.where(raw.isin(self.groups_), self.fallback_group_)
 
     def fit(self, frame: pd.DataFrame, y: np.ndarray) -> MitigatedClassifier:
-        self.edges_ = {
-            column: band_edges(frame[column], self.fairness.bins.get(column))
-            for column in self.sensitive_features
-            if is_numeric(frame[column])
-        }
+        edges = {column: banded(frame[column], column, self.fairness) for column in self.sensitive_features}
+        self.edges_ = {column: bands for column, bands in edges.items() if bands is not None}
+        self.codes_ = tuple(c for c, bands in edges.items() if bands is None and is_numeric(frame[c]))
         raw = self._raw_groups(frame)
         sizes = raw.value_counts()
         large = sizes[sizes >= self.fairness.min_group_size].index
@@ -515,6 +541,7 @@ class MitigatedClassifier(ClassifierMixin, BaseEstimator):
             "constraint": self.fairness.mitigation_constraint,
             "sensitive_features": list(self.sensitive_features),
             "edges": {column: list(edges) for column, edges in self.edges_.items()},
+            "codes": list(getattr(self, "codes_", ())),  # numeric columns grouped by value (is_code)
             "groups": list(self.groups_),
             "fallback_group": self.fallback_group_,
             "rules": self.rules_,

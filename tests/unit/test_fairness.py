@@ -14,7 +14,9 @@ import pytest
 from ml import names
 from ml.data.demo import generate_demo
 from ml.fairness import (
+    CODE_MAX_VALUES,
     assess_fairness,
+    band_edges,
     fairness_html,
     flagged_features,
     mitigate,
@@ -393,6 +395,35 @@ def test_a_gate_that_must_judge_blocks_what_it_cannot_judge_and_passes_what_it_c
     assert assess_fairness(*resolved, settings).passed, "an interval within every limit is judged fair"
     nobody = assess_fairness(Y_TRUE, Y_PRED, GROUPS[[]], FairnessSettings(**block))
     assert nobody.passed and any("data.sensitive_features is empty" in n for n in nobody.notes)
+
+
+def test_a_sensitive_column_coded_by_a_few_numbers_is_grouped_by_its_values():
+    """scikit-learn's diabetes table (unscaled) writes sex as 1/2: its groups are '1' and '2' (the
+    quartile bands were '1-2' and '2+'); a 0/1 flag held by one row in five is two groups (its
+    quartiles all 0 made it one band, never judged); bins configured still cut it into bands."""
+    from sklearn.datasets import load_diabetes
+
+    table = load_diabetes(as_frame=True, scaled=False).frame
+    table["flag"] = (np.arange(len(table)) % 5 == 0).astype(int)
+    groups = sensitive_groups(table, ("sex", "age", "flag"), FairnessSettings(bins={}))
+    assert groups["sex"].value_counts().to_dict() == {"1": 235, "2": 207}, groups["sex"].value_counts()
+    assert groups["flag"].value_counts().to_dict() == {"0": 353, "1": 89}
+    assert groups["age"].nunique() == 4, "a column of many values is cut in quartiles"
+    banded = sensitive_groups(table, ("sex",), FairnessSettings(bins={"sex": (2.0,)}))
+    assert set(banded["sex"]) == {"<2", "2+"}, "configured bins cut even a code"
+    y = (table["target"] > table["target"].median()).to_numpy(int)
+    result = assess_fairness(y, y, groups[["sex", "flag"]], FairnessSettings(min_group_size=50))
+    assert result.disparities.loc[["sex", "flag"], "judged_groups"].tolist() == [2, 2], result.disparities
+
+
+def test_a_count_mostly_zero_is_cut_at_its_next_value_not_left_in_one_band():
+    """Children per customer, 0 for four rows in five, 0-7 otherwise: its quartiles are all 0, which
+    left one band '0+' (no group to compare); it is cut at 1: '<1' against '1+'."""
+    counts = pd.Series(np.where(np.arange(500) % 5 == 0, np.arange(500) % 8, 0), name="children")
+    assert counts.nunique() > CODE_MAX_VALUES
+    groups = sensitive_groups(counts.to_frame(), ("children",), FairnessSettings(bins={}))
+    assert groups["children"].value_counts().to_dict() == {"<1": 413, "1+": 87}, groups.value_counts()
+    assert band_edges(pd.Series([3.0] * 10), None) == (3.0,), "a constant column keeps its one edge"
 
 
 def test_equal_opportunity_is_judged_when_configured():

@@ -153,6 +153,35 @@ def test_a_mitigated_release_decides_each_row_as_batch_scoring_does_in_any_batch
     assert np.array_equal(served.decisions(validated, proba), batch), "served vs batch decisions"
 
 
+def test_a_mitigated_release_groups_a_sensitive_column_coded_by_numbers_by_value_everywhere(tmp_path):
+    """gender written 1/2 (as many survey tables do): its groups are '1' and '2', not the quartile
+    bands '1-2' and '2+'; the bundle declares it a number, and a record sending 2 or 2.0 decides as
+    batch scoring decides the row."""
+    tables = generate_demo(customers=3000, seed=5, bias=0.6)
+    frame = build_customer_features(tables.customers, tables.sales)
+    frame["gender"] = frame["gender"].map({"female": 1, "male": 2})
+    split = split_dataset(frame, names.TARGET, SplitSettings(), seed=1)
+    data = DataSettings()
+    schema = infer_schema(split.train, feature_columns(frame, data, FeatureSettings()), data, names.BAD)
+    model = train_model(split.train, schema, ModelSettings(), 1)
+    y_val = binary_target(split.validation[names.TARGET], names.GOOD)
+    mitigated = mitigate(model, schema, split.validation, y_val, ("gender",), FairnessSettings(), seed=4)
+    assert (mitigated.edges_, mitigated.codes_, sorted(mitigated.groups_)) == ({}, ("gender",), ["1", "2"])
+    batch = mitigated.predict(split.test)
+    export_bundle(mitigated, schema.to_dict(), 0.5, tmp_path, {"model_version": "3"})
+    served = load_model(tmp_path)
+    Record = record_model(schema.to_dict(), served.spec["mitigation"])
+    records = json.loads(split.test[[*schema.names, "gender", names.ID]].to_json(orient="records"))
+    assert any(record["gender"] is None for record in records), "missing is a group of its own"
+    as_floats = [{**r, "gender": None if r["gender"] is None else float(r["gender"])} for r in records]
+    for sent in (records, as_floats):
+        validated = [Record(**record).__dict__ for record in sent]
+        proba = served.predict_proba(validated)
+        assert np.array_equal(served.decisions(validated, proba), batch), "served vs batch decisions"
+    with pytest.raises(ValidationError, match="gender"):
+        Record(**{**records[0], "gender": "female"})
+
+
 @pytest.fixture(scope="module")
 def Record(trained):
     return record_model(trained[1].to_dict())
