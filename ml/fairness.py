@@ -91,7 +91,8 @@ def band_edges(series: pd.Series, edges: tuple[float, ...] | None) -> tuple[floa
 
 def group_order_key(label: str) -> tuple:
     """Sort key of a group label: bands by their numeric lower edge ('<35' < '35-50' < '50+', not
-    the string order), other values alphabetically after them, 'missing' last; an intersection
+    the string order) and a code's values by value, other values alphabetically after them,
+    'missing' last; an intersection
     ('35-50 × female') compares part by part."""
     parts = str(label).split(INTERSECTION_SEPARATOR)
     return tuple(_part_key(part.strip()) for part in parts)
@@ -100,6 +101,8 @@ def group_order_key(label: str) -> tuple:
 def _part_key(text: str) -> tuple[int, float, str]:
     if text == MISSING_GROUP:
         return (2, 0.0, text)
+    if _is_number(text):  # a code's value ('1' < '2' < '10')
+        return (0, float(text), text)
     lower = None
     if text.startswith("<") and not text.startswith("<="):
         lower = float("-inf") if _is_number(text[1:]) else None

@@ -300,6 +300,9 @@ def test_fairness_report_names_the_sensitive_column_and_orders_bands_by_their_ed
     assert rows == ["<18", "18-26", "26-41", "41-65", "65+"], (
         f"bands must follow their numeric lower edge, not the string order: {rows}"
     )
+    coded = sensitive_groups(pd.DataFrame({"race": [10, 2, 1] * 4}), ("race",), FairnessSettings())
+    page = fairness_html(assess_fairness(y_true, y_pred, coded, FairnessSettings(min_group_size=1)), "f")
+    assert _group_rows(page, "race") == ["1", "2", "10"], "a code's values in numeric order"
 
 
 def test_fairness_report_prints_group_counts_as_integers():
