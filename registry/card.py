@@ -10,13 +10,13 @@ import numpy as np
 from ml import names
 from ml.card import bootstrap_intervals
 from ml.evaluation import release_decisions
-from ml.fairness import GROUP_METRICS, assess_fairness, sensitive_groups
+from ml.fairness import GROUP_METRICS, assess_fairness, ordered_groups, sensitive_groups
 from ml.features import FeatureSchema, binary_target
 from ml.settings import CardSettings, DataSettings, FairnessSettings
 from registry.models import RegistryError
 from registry.release import release_of
 
-ETHICS = {"en": "runbooks/en/08-ethics.md", "es": "runbooks/es/08-ethics.md"}
+ETHICS = {"ethics_en": "runbooks/en/08-ethics.md", "ethics_es": "runbooks/es/08-ethics.md"}
 
 
 def _judged(version) -> tuple[Any, FeatureSchema, float, str | None, dict]:
@@ -54,7 +54,7 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
     settings = meta.get(names.TRAINING_SETTINGS) or {}
     fairness_settings = FairnessSettings.model_validate(settings.get("fairness", {}))
     groups = sensitive_groups(test, data.sensitive_features, fairness_settings)
-    by_group = assess_fairness(y_true, y_pred, groups, fairness_settings).by_group.reset_index()
+    by_group = assess_fairness(y_true, y_pred, groups, fairness_settings).by_group
     decision = meta.get(names.PROMOTION_DECISION) or {"stage": "none", "reasons": ["no promotion decision"]}
     importance = (meta.get(names.GLOBAL_IMPORTANCE) or {}).get("top", {})
     y_train = binary_target(train[schema.target_column], schema.positive_label)
@@ -105,13 +105,15 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
             "passed": bool(fairness_record.get("passed")),
             "score": fairness_record.get("fairness_score"),
             "violations": list(fairness_record.get("violations", [])),
-            "by_group": [
+            "notes": list(fairness_record.get("notes", [])),  # reported, not judged
+            "by_group": [  # per feature, its groups as the report orders them ('<35', '35-50', '50+')
                 {
-                    "feature": row["feature"],
-                    "group": row[by_group.columns[1]],
+                    "feature": feature,
+                    "group": group,
                     **{k: (int(row[k]) if k == "count" else float(row[k])) for k in GROUP_METRICS},
                 }
-                for _, row in by_group.iterrows()
+                for feature in dict.fromkeys(by_group.index.get_level_values(0))
+                for group, row in ordered_groups(by_group.xs(feature, level=0)).iterrows()
             ],
         },
         "explanation": {

@@ -67,6 +67,12 @@ def test_the_released_versions_card_has_every_section_and_the_registrys_numbers(
     assert meta[names.CODE_REFERENCE]["config_sha256"] in markdown
     assert "Intended uses: not provided" in english and "Usos previstos: no proporcionado" in spanish
     assert "promotion: production" in english, "the audit log's promotion entry is an approval"
+    assert "[runbooks/en/08-ethics.md](runbooks/en/08-ethics.md)" in english, "the ethics runbook, linked"
+    assert "[runbooks/es/08-ethics.md](runbooks/es/08-ethics.md)" in spanish
+    ages = re.findall(r"^\| age \| (\S+) \|", english, flags=re.M)
+    assert ages in (["<35", "35-50", "50+"], ["<35", "35-50", "50+", "missing"]), f"in band order: {ages}"
+    notes = meta[names.FAIRNESS]["notes"]
+    assert all(f"- Reported, not judged: {n}" in english for n in notes), notes
 
 
 def test_a_rejected_versions_card_says_why_it_was_rejected(trained):

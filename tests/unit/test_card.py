@@ -6,10 +6,12 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from markupsafe import escape
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
 from ml import names
 from ml.card import SECTIONS, _metrics_of_resamples, bootstrap_intervals, num, render_card
+from registry.card import ETHICS
 
 
 def facts(**changes):
@@ -66,7 +68,7 @@ def facts(**changes):
         "approvals": [
             {"at": "2026-12-01T10:00:00", "who": "ana", "what": "promotion: production", "why": "gates"}
         ],
-        "links": {"ethics_en": "runbooks/en/08-ethics.md", "ethics_es": "runbooks/es/08-ethics.md"},
+        "links": ETHICS,  # what registry.card_facts gives the templates
     }
     return {**base, **changes}
 
@@ -108,6 +110,25 @@ def test_a_card_without_intended_use_text_says_so_in_both_languages():
         facts(uses={"intended": "rank customers", "out_of_scope": "credit", "limitations": None})
     )
     assert "Intended uses: rank customers" in written.markdown and "Out-of-scope uses: credit" in written.html
+
+
+def test_the_ethics_runbook_is_linked_and_what_the_gate_did_not_judge_is_said_in_both_languages():
+    """The links were empty ('[]()') on every card: the templates asked for keys the facts did not
+    have. A passing verdict with a score under the four-fifths rule says why (reported, not judged)."""
+    note = (
+        "demographic parity ratio for 'sex' is 0.748, 90% interval 0.551-0.954: 0.8 lies inside the interval"
+    )
+    fairness = {**facts()["fairness"], "score": 0.748, "notes": [note]}
+    card = render_card(facts(fairness=fairness))
+    english, spanish = card.markdown.split("## Resumen en español")
+    assert "[runbooks/en/08-ethics.md](runbooks/en/08-ethics.md)" in english, english[-600:]
+    assert "[runbooks/es/08-ethics.md](runbooks/es/08-ethics.md)" in spanish, spanish
+    assert '<a href="runbooks/en/08-ethics.md">' in card.html and "[]()" not in card.markdown
+    assert (
+        f"- Reported, not judged: {note}" in english
+        and f"<li>Reported, not judged: {escape(note)}" in card.html
+    )
+    assert "puntuación 0.748 (1 aspecto(s) informado(s) sin juzgar: sección Fairness)" in spanish, spanish
 
 
 def test_a_rejected_versions_card_says_why():
