@@ -92,8 +92,7 @@ def band_edges(series: pd.Series, edges: tuple[float, ...] | None) -> tuple[floa
 def group_order_key(label: str) -> tuple:
     """Sort key of a group label: bands by their numeric lower edge ('<35' < '35-50' < '50+', not
     the string order) and a code's values by value, other values alphabetically after them,
-    'missing' last; an intersection
-    ('35-50 × female') compares part by part."""
+    'missing' last; an intersection ('35-50 × female') compares part by part."""
     parts = str(label).split(INTERSECTION_SEPARATOR)
     return tuple(_part_key(part.strip()) for part in parts)
 
@@ -336,7 +335,7 @@ def assess_fairness(
                 f"{int(counts.min())}-{int(counts.max())}); a larger test split or a lower min_group_size "
                 "lets the gate compare them"
             )
-            (violations if settings.when_not_judged == "block" else notes).append(_unjudged(text, settings))
+            _not_judged(text, settings, violations, notes)
         disparities[feature] = entry
     if not columns:  # a table about no people (machines, wines): nothing to compare, said so
         notes.append(NO_SENSITIVE_FEATURES)
@@ -355,11 +354,14 @@ def assess_fairness(
     )
 
 
-def _unjudged(text: str, settings: FairnessSettings) -> str:
-    """What the gate could not judge, as a note, or as a violation under ``when_not_judged: block``."""
-    if settings.when_not_judged == "report":
-        return text
-    return f"{text}; fairness.when_not_judged: block stops promotion until the gate can judge it"
+def _not_judged(text: str, settings: FairnessSettings, violations: list[str], notes: list[str]) -> None:
+    """What the gate could not judge: a note, or under ``when_not_judged: block`` a violation."""
+    if settings.when_not_judged == "block":
+        violations.append(
+            f"{text}; fairness.when_not_judged: block stops promotion until the gate can judge it"
+        )
+    else:
+        notes.append(text)
 
 
 def _side(entry: dict, key: str, limit: float, beyond) -> str:
@@ -416,8 +418,9 @@ def _verdicts(feature, entry, judged, settings) -> tuple[list[str], list[str]]:
             f"{text} < {min_ratio} (selection rate of group {low!r} {low_v:.3f} vs {high!r} {high_v:.3f})"
         )
     elif judge_parity and side == "uncertain":
-        text = _unjudged(f"{text}: {min_ratio} lies inside the interval, uncertain, not judged", settings)
-        (found if settings.when_not_judged == "block" else notes).append(text)
+        _not_judged(
+            f"{text}: {min_ratio} lies inside the interval, uncertain, not judged", settings, found, notes
+        )
     odds = [
         ("equalized_odds_difference", settings.max_equalized_odds_difference, "equalized odds difference")
     ]
@@ -440,8 +443,9 @@ def _verdicts(feature, entry, judged, settings) -> tuple[list[str], list[str]]:
                 f" vs {high!r} {high_v:.3f})"
             )
         elif side == "uncertain":
-            text = _unjudged(f"{text}: {limit} lies inside the interval, uncertain, not judged", settings)
-            (found if settings.when_not_judged == "block" else notes).append(text)
+            _not_judged(
+                f"{text}: {limit} lies inside the interval, uncertain, not judged", settings, found, notes
+            )
     return found, notes
 
 
