@@ -17,6 +17,8 @@ from registry.models import RegistryError
 from registry.release import release_of
 
 ETHICS = {"ethics_en": "runbooks/en/08-ethics.md", "ethics_es": "runbooks/es/08-ethics.md"}
+CODE_KEYS = ("git_commit", "git_dirty", "config_sha256", "note")  # what the card reads (None: not recorded)
+FINGERPRINT_KEYS = ("sha256", "rows", "columns")
 
 
 def _judged(version) -> tuple[Any, FeatureSchema, float, str | None, dict]:
@@ -67,10 +69,15 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
         "artifact": artifact,
         "model_kind": record.get("model_kind") or (settings.get("model") or {}).get("kind", "n/a"),
         "threshold": threshold,
-        "mitigation": record.get("mitigation") or {"method": "none"},
+        "mitigation": {
+            "method": "none",
+            "features": [],
+            "constraint": None,
+            **(record.get("mitigation") or {}),
+        },
         "decision": {"stage": decision.get("stage"), "reasons": list(decision.get("reasons", []))},
-        "code_reference": meta.get(names.CODE_REFERENCE) or {},
-        "data_fingerprint": meta.get(names.DATA_FINGERPRINT) or {},
+        "code_reference": {**dict.fromkeys(CODE_KEYS), **(meta.get(names.CODE_REFERENCE) or {})},
+        "data_fingerprint": {**dict.fromkeys(FINGERPRINT_KEYS), **(meta.get(names.DATA_FINGERPRINT) or {})},
         "mlflow_run_id": meta.get(names.MLFLOW_RUN_ID),
         "uses": {
             "intended": card.intended_use,

@@ -4,6 +4,7 @@ team wrote nothing, and the reason of a rejection."""
 import re
 import xml.etree.ElementTree as ET
 
+import jinja2
 import numpy as np
 import pytest
 from markupsafe import escape
@@ -24,9 +25,14 @@ def facts(**changes):
         "artifact": names.MODEL,
         "model_kind": "lightgbm",
         "threshold": 0.65,
-        "mitigation": {"method": "none"},
+        "mitigation": {"method": "none", "features": [], "constraint": None},
         "decision": {"stage": "production", "reasons": ["model passed the quality and fairness gates"]},
-        "code_reference": {"git_commit": "a" * 40, "git_dirty": False, "config_sha256": "b" * 64},
+        "code_reference": {
+            "git_commit": "a" * 40,
+            "git_dirty": False,
+            "config_sha256": "b" * 64,
+            "note": None,
+        },
         "data_fingerprint": {"sha256": "c" * 64, "rows": 10000, "columns": 17},
         "mlflow_run_id": "r1",
         "uses": {"intended": None, "out_of_scope": None, "limitations": None},
@@ -52,6 +58,7 @@ def facts(**changes):
             "passed": True,
             "score": 0.911,
             "violations": [],
+            "notes": [],
             "by_group": [
                 {
                     "feature": "gender",
@@ -129,6 +136,8 @@ def test_the_ethics_runbook_is_linked_and_what_the_gate_did_not_judge_is_said_in
         and f"<li>Reported, not judged: {escape(note)}" in card.html
     )
     assert "puntuación 0.748 (1 aspecto(s) informado(s) sin juzgar: sección Fairness)" in spanish, spanish
+    with pytest.raises(jinja2.UndefinedError, match="ethics_en"):  # a fact missing fails, never renders empty
+        render_card(facts(links={"en": "runbooks/en/08-ethics.md"}))
 
 
 def test_a_rejected_versions_card_says_why():
