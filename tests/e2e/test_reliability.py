@@ -345,6 +345,7 @@ def start_guarded_server(project, port, token, tag):
 
 def request(url, payload=None, token=None, timeout=10):
     """(status, body) of one call; the status is the exception's name when no answer came."""
+    import http.client
     import urllib.error
     import urllib.request
 
@@ -357,7 +358,7 @@ def request(url, payload=None, token=None, timeout=10):
             status, raw = answer.status, answer.read()
     except urllib.error.HTTPError as exc:
         status, raw = exc.code, exc.read()
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:  # a server killed mid-answer: IncompleteRead
         return type(exc).__name__, None
     try:
         return status, json.loads(raw or b"null")
