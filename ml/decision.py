@@ -37,8 +37,8 @@ def band_of(value: float | None, edges: Sequence[float], labels: Sequence[str]) 
 
 
 def group_of(record: dict, features: Sequence[str], edges: dict[str, list[float]]) -> str:
-    """The sensitive group of one record: each feature's value (numeric ones banded by ``edges``),
-    joined by ' × '. Missing values are the group 'missing'."""
+    """The sensitive group of one record: each feature's value (numeric ones banded by ``edges``,
+    others as ``canonical`` text), joined by ' × '. Missing values are the group 'missing'."""
     parts = []
     for feature in features:
         value = record.get(feature)
@@ -47,23 +47,15 @@ def group_of(record: dict, features: Sequence[str], edges: dict[str, list[float]
         elif value is None or (isinstance(value, float) and math.isnan(value)):
             parts.append(MISSING_GROUP)
         else:
-            parts.append(value_group(value))
+            parts.append(canonical(value))
     return INTERSECTION_SEPARATOR.join(parts)
 
 
-def value_group(value: object) -> str:
-    """The group of a value that is not banded: its text, a number as written shortest (a code such
-    as sex 1/2 is the group '1' whether it arrives as 1, 1.0 or numpy's 1.0)."""
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    if isinstance(value, int | float | np.integer | np.floating):
-        return format(float(value), "g")
-    return str(value)
-
-
-def _canonical(value: object) -> str:
-    """A value as the draw's hash sees it: numbers to 9 significant digits (a JSON client's 397.47
-    and the database's 397.46999999999997 are one value; ints and floats alike), missing as ''."""
+def canonical(value: object) -> str:
+    """A value as text, the same however it arrives: numbers to 9 significant digits (a JSON
+    client's 397.47 and the database's 397.46999999999997 are one value; ints and floats alike, so a
+    code such as sex 1/2 is '1' whether it comes as 1, 1.0 or numpy's 1.0), missing as ''. The
+    draw's hash reads it, and a value not banded is its sensitive group by it."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, bool | np.bool_):
@@ -79,7 +71,7 @@ def row_draws(rows: Iterable[Sequence[object]], seed: int) -> np.ndarray:
     key = str(seed).encode()
     out = []
     for row in rows:
-        text = "\x1f".join(_canonical(value) for value in row).encode()
+        text = "\x1f".join(canonical(value) for value in row).encode()
         digest = hashlib.blake2b(text, digest_size=8, key=key).digest()
         out.append(int.from_bytes(digest, "big") / _SCALE)
     return np.asarray(out, dtype=float)

@@ -25,9 +25,9 @@ from ml.decision import (
     INTERSECTION_SEPARATOR,
     MISSING_GROUP,
     band_labels,
+    canonical,
     mitigated_decisions,
     row_draws,
-    value_group,
 )
 from ml.features import FeatureSchema, is_numeric
 from ml.settings import FairnessSettings
@@ -144,7 +144,7 @@ def sensitive_groups(
 ) -> pd.DataFrame:
     """One text column per sensitive feature: numeric ones banded (by ``edges`` when given, the ones
     a mitigated model learnt, else the configured bins or the column's quartiles) unless they are a
-    code (``is_code``, no bins configured), the others grouped by value (``value_group``), missing
+    code (``is_code``, no bins configured), the others grouped by value (``canonical``), missing
     values a group of their own."""
     missing = [column for column in features if column not in frame.columns]
     if missing:
@@ -156,7 +156,7 @@ def sensitive_groups(
         if bands is not None:
             groups[column] = _band(series, tuple(bands))
         else:
-            values = series.astype(object).map(value_group, na_action="ignore")
+            values = series.astype(object).map(canonical, na_action="ignore")
             groups[column] = values.where(series.notna(), MISSING_GROUP)
     return pd.DataFrame(groups, index=frame.index).astype(str)
 
