@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import precision_score, recall_score
 from sklearn.pipeline import Pipeline
 
+from ml import names
 from ml.decision import (
     INTERSECTION_SEPARATOR,
     MISSING_GROUP,
@@ -142,8 +143,9 @@ def sensitive_groups(
     settings: FairnessSettings,
     edges: dict[str, tuple[float, ...]] | None = None,
 ) -> pd.DataFrame:
-    """One text column per sensitive feature: numeric ones banded (by ``edges`` when given, the ones
-    a mitigated model learnt, else the configured bins or the column's quartiles) unless they are a
+    """One text column per sensitive feature: numeric ones banded (by ``edges`` when given: the
+    training split's ``group_edges``, or the ones a mitigated model learnt, a column absent or None
+    there grouped by value; else the configured bins or the column's quartiles) unless they are a
     code (``is_code``, no bins configured), the others grouped by value (``canonical``), missing
     values a group of their own."""
     missing = [column for column in features if column not in frame.columns]
@@ -159,6 +161,32 @@ def sensitive_groups(
             values = series.astype(object).map(canonical, na_action="ignore")
             groups[column] = values.where(series.notna(), MISSING_GROUP)
     return pd.DataFrame(groups, index=frame.index).astype(str)
+
+
+def group_edges(
+    frame: pd.DataFrame, features: tuple[str, ...], settings: FairnessSettings
+) -> dict[str, tuple[float, ...] | None]:
+    """How each sensitive column is grouped: its band edges, None when grouped by value (text, a
+    code). Decided once, on the training split, and passed to ``sensitive_groups`` on every split, so
+    the gate, the mitigated model and the card compare the same groups (each split's own quartiles
+    did not: anes96's age was judged in bands '<36', '36-44', ... of the test split while the
+    mitigated model was fitted on '<34', '34-45', ... of the validation split)."""
+    missing = [column for column in features if column not in frame.columns]
+    if missing:
+        raise ValueError(f"sensitive feature(s) {missing} are not columns of the data; it has {list(frame)}")
+    return {column: banded(frame[column], column, settings) for column in features}
+
+
+def with_edges(record: dict, edges: dict[str, tuple[float, ...] | None]) -> dict:
+    """A fairness record (``FairnessResult.to_dict``) saying how its groups were cut."""
+    return {**record, names.GROUP_EDGES: {c: None if e is None else list(e) for c, e in edges.items()}}
+
+
+def recorded_edges(record: dict) -> dict[str, tuple[float, ...] | None] | None:
+    """The ``group_edges`` a fairness record was judged with; None for records of before they were
+    kept (each split was grouped by its own quartiles then)."""
+    edges = record.get(names.GROUP_EDGES)
+    return None if edges is None else {c: None if e is None else tuple(e) for c, e in edges.items()}
 
 
 def banded(series: pd.Series, column: str, settings: FairnessSettings) -> tuple[float, ...] | None:
@@ -484,9 +512,14 @@ class MitigatedClassifier(ClassifierMixin, BaseEstimator):
         raw = self._raw_groups(frame)
         return raw.where(raw.isin(self.groups_), self.fallback_group_)
 
-    def fit(self, frame: pd.DataFrame, y: np.ndarray) -> MitigatedClassifier:
-        edges = {column: banded(frame[column], column, self.fairness) for column in self.sensitive_features}
-        self.edges_ = {column: bands for column, bands in edges.items() if bands is not None}
+    def fit(
+        self, frame: pd.DataFrame, y: np.ndarray, edges: dict[str, tuple[float, ...] | None] | None = None
+    ) -> MitigatedClassifier:
+        """``edges``: how the sensitive columns are grouped (``group_edges`` of the training split,
+        the groups the gate judged); a column it does not name is grouped as ``frame`` says."""
+        given, own = edges or {}, group_edges(frame, self.sensitive_features, self.fairness)
+        edges = {column: given.get(column, own[column]) for column in self.sensitive_features}
+        self.edges_ = {column: tuple(bands) for column, bands in edges.items() if bands is not None}
         self.codes_ = tuple(c for c, bands in edges.items() if bands is None and is_numeric(frame[c]))
         raw = self._raw_groups(frame)
         sizes = raw.value_counts()
@@ -565,12 +598,13 @@ def mitigate(
     sensitive_features: tuple[str, ...],
     fairness: FairnessSettings,
     seed: int,
+    edges: dict[str, tuple[float, ...] | None] | None = None,
 ) -> MitigatedClassifier:
     """Fit group thresholds on ``frame`` (the validation split, never the test split) over the
-    given sensitive features (pass the ones the gate flagged)."""
+    given sensitive features (pass the ones the gate flagged), grouped by ``edges`` (the gate's)."""
     if not sensitive_features:
         raise ValueError("data.sensitive_features is empty: there are no groups to mitigate between")
-    return MitigatedClassifier(model, schema, tuple(sensitive_features), fairness, seed).fit(frame, y)
+    return MitigatedClassifier(model, schema, tuple(sensitive_features), fairness, seed).fit(frame, y, edges)
 
 
 def flagged_features(violations: list[str] | tuple[str, ...], features: tuple[str, ...]) -> tuple[str, ...]:

@@ -36,6 +36,7 @@ MITIGATED_MODEL: Final = "mitigated_model"
 MITIGATED_EVALUATION: Final = "mitigated_evaluation"
 FAIRNESS: Final = "fairness"
 FAIRNESS_REPORT: Final = "fairness_report"
+GROUP_EDGES: Final = "group_edges"  # the fairness record's key: how each sensitive column was grouped
 FAIRNESS_REPORT_MITIGATION: Final = "fairness_report_mitigation"
 EXPLANATION_REPORT: Final = "explanation_report"
 DATA_PROFILE: Final = "data_profile"

@@ -48,7 +48,7 @@ def training_pipeline(
         scores.append(score)
     model, _ = select_model(candidates, scores, train, schema, training=training)
     metrics = evaluate(model, schema, test, training=training)
-    fairness, _ = check_fairness(model, schema, test, data=data, training=training)
+    fairness, _ = check_fairness(model, schema, test, train, data=data, training=training)
     explain_model(model, schema, test, training=training)
     mitigated_model, mitigated_evaluation = None, None
     if training.fairness.mitigation != "none":

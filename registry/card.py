@@ -10,7 +10,14 @@ import numpy as np
 from ml import names
 from ml.card import bootstrap_intervals
 from ml.evaluation import release_decisions
-from ml.fairness import GROUP_METRICS, assess_fairness, ordered_groups, sensitive_groups
+from ml.fairness import (
+    GROUP_METRICS,
+    assess_fairness,
+    group_edges,
+    ordered_groups,
+    recorded_edges,
+    sensitive_groups,
+)
 from ml.features import FeatureSchema, binary_target
 from ml.settings import CardSettings, DataSettings, FairnessSettings
 from registry.models import RegistryError
@@ -55,7 +62,12 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
     intervals = bootstrap_intervals(y_true, y_pred, proba)
     settings = meta.get(names.TRAINING_SETTINGS) or {}
     fairness_settings = FairnessSettings.model_validate(settings.get("fairness", {}))
-    groups = sensitive_groups(test, data.sensitive_features, fairness_settings)
+    # the groups the gate judged (records of before 2026-12-05 kept none: the test split's own quartiles)
+    edges = {
+        **group_edges(test, data.sensitive_features, fairness_settings),
+        **(recorded_edges(fairness_record) or {}),
+    }
+    groups = sensitive_groups(test, data.sensitive_features, fairness_settings, edges)
     by_group = assess_fairness(y_true, y_pred, groups, fairness_settings).by_group
     decision = meta.get(names.PROMOTION_DECISION) or {"stage": "none", "reasons": ["no promotion decision"]}
     importance = (meta.get(names.GLOBAL_IMPORTANCE) or {}).get("top", {})

@@ -13,7 +13,16 @@ from zenml.types import HTMLString
 from ml import names
 from ml.evaluation import classification_metrics, release_decisions
 from ml.explain import explain, explanation_html
-from ml.fairness import assess_fairness, fairness_html, flagged_features, mitigate, sensitive_groups
+from ml.fairness import (
+    assess_fairness,
+    fairness_html,
+    flagged_features,
+    group_edges,
+    mitigate,
+    recorded_edges,
+    sensitive_groups,
+    with_edges,
+)
 from ml.features import FeatureSchema, binary_target
 from ml.profile import profile_dataset
 from ml.settings import DataSettings, TrainingSettings
@@ -30,10 +39,10 @@ def profile_data(
     return profile.summary, HTMLString(profile.html)
 
 
-def _fairness_of(release, frame, schema, data, training):
+def _fairness_of(release, frame, schema, data, training, edges):
     y_true = binary_target(frame[schema.target_column], schema.positive_label)
     y_pred, proba = release_decisions(release, frame, schema, training.decision_threshold)
-    groups = sensitive_groups(frame, data.sensitive_features, training.fairness)
+    groups = sensitive_groups(frame, data.sensitive_features, training.fairness, edges)
     return y_true, y_pred, proba, assess_fairness(y_true, y_pred, groups, training.fairness)
 
 
@@ -42,16 +51,20 @@ def check_fairness(
     model: Pipeline,
     feature_schema: dict,
     dataset_test: pd.DataFrame,
+    dataset_train: pd.DataFrame,
     data: DataSettings,
     training: TrainingSettings,
 ) -> tuple[Annotated[dict, names.FAIRNESS], Annotated[HTMLString, names.FAIRNESS_REPORT]]:
+    """The gate on the test split, its groups cut as the training split says (``group_edges``)."""
     schema = FeatureSchema.from_dict(feature_schema)
-    *_, result = _fairness_of(model, dataset_test, schema, data, training)
+    edges = group_edges(dataset_train, data.sensitive_features, training.fairness)
+    *_, result = _fairness_of(model, dataset_test, schema, data, training, edges)
     html = fairness_html(result, f"Fairness of the candidate ({', '.join(data.sensitive_features)})")
     mlflow.log_text(html, "reports/fairness.html")
     mlflow.log_metric(names.FAIRNESS_SCORE, result.score)
-    log_version_metadata({names.FAIRNESS: result.to_dict()})
-    return result.to_dict(), HTMLString(html)
+    record = with_edges(result.to_dict(), edges)
+    log_version_metadata({names.FAIRNESS: record})
+    return record, HTMLString(html)
 
 
 @step(experiment_tracker=True, settings={"experiment_tracker": {"nested": True}})
@@ -73,15 +86,16 @@ def mitigate_bias(
     schema = FeatureSchema.from_dict(feature_schema)
     features = flagged_features(fairness["violations"], data.sensitive_features)
     y_val = binary_target(dataset_validation[schema.target_column], schema.positive_label)
-    *_, before = _fairness_of(model, dataset_test, schema, data, training)
+    edges = recorded_edges(fairness)  # the groups the gate judged, the ones mitigation evens out
+    *_, before = _fairness_of(model, dataset_test, schema, data, training, edges)
     try:
         mitigated = mitigate(
-            model, schema, dataset_validation, y_val, features, training.fairness, training.seed
+            model, schema, dataset_validation, y_val, features, training.fairness, training.seed, edges
         )
     except ValueError as exc:  # e.g. a group with a single class in the validation split
         note = f"mitigation over {features} was not possible: {exc}"
         return model, {"available": False, "note": note}, HTMLString(f"<p>{note}</p>")
-    y_true, y_pred, proba, after = _fairness_of(mitigated, dataset_test, schema, data, training)
+    y_true, y_pred, proba, after = _fairness_of(mitigated, dataset_test, schema, data, training, edges)
     metrics = classification_metrics(y_true, proba, training.decision_threshold, y_pred=y_pred)
     html = fairness_html(before, f"Fairness before / after mitigation over {', '.join(features)}", after)
     mlflow.log_text(html, "reports/fairness_mitigation.html")
@@ -89,7 +103,7 @@ def mitigate_bias(
         "available": True,
         "features": list(features),
         "metrics": metrics,
-        names.FAIRNESS: after.to_dict(),
+        names.FAIRNESS: with_edges(after.to_dict(), edges),
     }
     log_version_metadata({names.MITIGATED_EVALUATION: evaluation})
     return mitigated, evaluation, HTMLString(html)

@@ -137,3 +137,11 @@ def test_a_gate_that_must_judge_rejects_a_survey_whose_age_bands_are_too_small_t
     assert len(blocked) == 1 and "of its 4 groups" in blocked[0], record["reasons"]
     assert "fairness.when_not_judged: block" in blocked[0], blocked
     assert not any(r.startswith("fairness note:") and "'age' not judged" in r for r in record["reasons"])
+    # the bands were cut once, on the training split, and the gate and the mitigated model used them
+    metadata = next(
+        v for v in harness.probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"] if v["number"] == number
+    )["metadata"]
+    edges = metadata[names.FAIRNESS][names.GROUP_EDGES]
+    assert list(edges) == ["age"] and len(edges["age"]) == 3 and edges["age"] == sorted(edges["age"]), edges
+    mitigated = metadata[names.MITIGATED_EVALUATION]
+    assert mitigated["available"] and mitigated[names.FAIRNESS][names.GROUP_EDGES] == edges, mitigated

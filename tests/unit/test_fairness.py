@@ -19,8 +19,11 @@ from ml.fairness import (
     band_edges,
     fairness_html,
     flagged_features,
+    group_edges,
     mitigate,
+    recorded_edges,
     sensitive_groups,
+    with_edges,
 )
 from ml.features import binary_target, build_customer_features, feature_columns, infer_schema
 from ml.settings import DataSettings, FairnessSettings, FeatureSettings, ModelSettings, SplitSettings
@@ -194,6 +197,41 @@ def test_biased_history_is_blocked_and_mitigation_narrows_the_gap(biased):
     )
     html = fairness_html(plain, "fairness", after)
     assert "<svg" in html and "Mitigation" in html and "female" in html
+
+
+def test_the_gate_and_the_mitigated_model_cut_a_sensitive_column_as_the_training_split_does():
+    """statsmodels' anes96 with age not binned: each split's own quartiles differ (train 34/44/58,
+    validation 34/45/61, test 36/44/57 at seed 42), so the gate judged bands the mitigated model was
+    not fitted on. The training split's ``group_edges`` cut both, and the record says which."""
+    import statsmodels.api as sm
+
+    table = sm.datasets.anes96.load_pandas().data.drop(columns=["logpopul"])
+    table["vote"] = table["vote"].astype(int).astype(str)
+    split = split_dataset(table, "vote", SplitSettings(), seed=42)
+    settings = FairnessSettings(bins={}, min_group_size=20, bootstrap_samples=0)
+    edges = group_edges(split.train, ("age",), settings)
+    own = {name: band_edges(getattr(split, name)["age"], None) for name in ("validation", "test")}
+    assert edges["age"] not in own.values(), (edges, own)  # the case: three different cuts
+    data = DataSettings(
+        source="csv", path="anes96.csv", target_column="vote", positive_label="1", id_column=""
+    )
+    columns = [c for c in table if c not in ("vote", "age")]
+    schema = infer_schema(split.train, columns, data, "0")
+    model = train_model(split.train, schema, ModelSettings(), 42)
+    y_val = binary_target(split.validation["vote"], "1")
+    mitigated = mitigate(model, schema, split.validation, y_val, ("age",), settings, seed=0, edges=edges)
+    assert mitigated.edges_ == {"age": edges["age"]}, mitigated.edges_
+    judged = sensitive_groups(split.test, ("age",), settings, edges)["age"]
+    assert mitigated._raw_groups(split.test).equals(judged), "the mitigated model's groups are the gate's"
+    assert set(mitigated.groups_) <= set(judged), (mitigated.groups_, sorted(set(judged)))
+    assert set(judged) != set(sensitive_groups(split.test, ("age",), settings)["age"]), "not the test's own"
+    result = assess_fairness(
+        binary_target(split.test["vote"], "1"), mitigated.predict(split.test), judged.to_frame(), settings
+    )
+    record = json.loads(json.dumps(with_edges(result.to_dict(), edges)))
+    assert recorded_edges(record) == edges and recorded_edges(result.to_dict()) is None
+    without = mitigate(model, schema, split.validation, y_val, ("age",), settings, seed=0)
+    assert without.edges_ == {"age": own["validation"]}, "no edges given: the fitting split's own"
 
 
 def test_mitigated_model_scores_unseen_groups(biased):
