@@ -119,15 +119,21 @@ def test_a_surveys_minus_one_is_missing_and_a_yaml_number_names_the_positive_vot
 
 
 def test_a_gate_that_must_judge_rejects_a_survey_whose_age_bands_are_too_small_to_compare(state):
-    """anes96 with age cut in quartiles (no `fairness.bins`) leaves ~47 test rows per band, below
-    `min_group_size` 50 (one band, by its ties, may reach it): the gate judges nothing for age. With
+    """anes96 with age cut in the training split's quartiles (no `fairness.bins`) leaves ~47 test rows
+    per band, below `min_group_size` 60 (ties make one band larger, still below): the gate judges
+    nothing for age. With
     `when_not_judged: block` the version is rejected, the decision naming the column, the band sizes
     and the setting, not a passing note."""
     state, env, project = state
     table = sm.datasets.anes96.load_pandas().data.drop(columns=["logpopul"])
     roles = {"target_column": "vote", "positive_label": 1, "sensitive_features": ["age"]}
     strict = harness.training_config(
-        state, "must-judge", search={"candidates": [{}]}, fairness__bins={}, fairness__when_not_judged="block"
+        state,
+        "must-judge",
+        search={"candidates": [{}]},
+        fairness__bins={},
+        fairness__min_group_size=60,
+        fairness__when_not_judged="block",
     )
     train(state, env, project, table, "anes96-strict.csv", strict, id_column="", **roles)
     number = max(v["number"] for v in harness.probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"])
