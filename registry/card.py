@@ -87,6 +87,7 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
             "constraint": None,
             **(record.get("mitigation") or {}),
         },
+        "unserved_mitigation": _unserved_mitigation(meta, artifact, settings),
         "decision": {"stage": decision.get("stage"), "reasons": list(decision.get("reasons", []))},
         "code_reference": {**dict.fromkeys(CODE_KEYS), **(meta.get(names.CODE_REFERENCE) or {})},
         "data_fingerprint": {**dict.fromkeys(FINGERPRINT_KEYS), **(meta.get(names.DATA_FINGERPRINT) or {})},
@@ -146,6 +147,28 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
             and str((entry.get("details") or {}).get("version")) == str(version.name)
         ],
         "links": ETHICS,
+    }
+
+
+def _unserved_mitigation(meta, artifact: str | None, settings: dict) -> dict | None:
+    """The fairness-mitigated model a version fitted and does not serve (the plain model was served,
+    or nothing was), with how it fared, or why it could not be fitted; None when none was tried or
+    it is the one served (the card's "Mitigation" line said "none" over a model the gates judged)."""
+    evaluation = meta.get(names.MITIGATED_EVALUATION)
+    if not evaluation or artifact == names.MITIGATED_MODEL:
+        return None
+    if not evaluation.get("available"):
+        return {"available": False, "note": evaluation.get("note") or "mitigation was not possible"}
+    fairness = evaluation.get(names.FAIRNESS) or {}
+    metric = meta.get(names.PRIMARY_METRIC) or "precision"
+    return {
+        "available": True,
+        "method": (settings.get("fairness") or {}).get("mitigation", "threshold_optimizer"),
+        "features": list(evaluation.get("features", [])),
+        "passed": bool(fairness.get("passed")),
+        "score": fairness.get("fairness_score"),
+        "metric": metric,
+        "value": (evaluation.get("metrics") or {}).get(metric),
     }
 
 

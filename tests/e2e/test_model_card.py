@@ -73,6 +73,16 @@ def test_the_released_versions_card_has_every_section_and_the_registrys_numbers(
     assert ages in (["<35", "35-50", "50+"], ["<35", "35-50", "50+", "missing"]), f"in band order: {ages}"
     notes = meta[names.FAIRNESS]["notes"]
     assert all(f"\n- {n}\n" in english.split("Reported, not judged:")[-1] for n in notes), notes
+    # the demo serves its plain model; the mitigated one fitted beside it is named with its figures
+    mitigated = meta[names.MITIGATED_EVALUATION]
+    assert meta[names.RELEASE]["artifact"] == names.MODEL and mitigated["available"], mitigated
+    verdict = "passed" if mitigated[names.FAIRNESS]["passed"] else "blocked"
+    assert (
+        f"Mitigation: none.\nA fairness-mitigated model (threshold_optimizer over "
+        f"{', '.join(mitigated['features'])}) was fitted and is not served: its fairness gate {verdict}, "
+        f"fairness score {num(mitigated[names.FAIRNESS]['fairness_score'])}, precision "
+        f"{num(mitigated['metrics']['precision'])}"
+    ) in english, english.split("Mitigation:")[-1][:400]
 
 
 def test_a_rejected_versions_card_says_why_it_was_rejected(trained):
@@ -81,6 +91,7 @@ def test_a_rejected_versions_card_says_why_it_was_rejected(trained):
     assert "quality gate: model precision" in markdown and "< floor 0.99" in markdown
     assert "served artifact: none (not released)" in markdown
     assert "Decision threshold: 0.60" in markdown, "the card reads the version's own configured threshold"
+    assert "Mitigation: none.\n\n" in markdown, "fitted no mitigated model (fairness.mitigation: none)"
 
 
 def test_the_card_is_a_zenml_visualization_and_an_mlflow_artifact(trained):

@@ -12,7 +12,7 @@ from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_sc
 
 from ml import names
 from ml.card import SECTIONS, _metrics_of_resamples, bootstrap_intervals, num, render_card
-from registry.card import ETHICS
+from registry.card import ETHICS, _unserved_mitigation
 
 
 def facts(**changes):
@@ -26,6 +26,7 @@ def facts(**changes):
         "model_kind": "lightgbm",
         "threshold": 0.65,
         "mitigation": {"method": "none", "features": [], "constraint": None},
+        "unserved_mitigation": None,
         "decision": {"stage": "production", "reasons": ["model passed the quality and fairness gates"]},
         "code_reference": {
             "git_commit": "a" * 40,
@@ -145,6 +146,33 @@ def test_a_rejected_versions_card_says_why():
     assert "served artifact: none (not released)" in card.markdown
     assert "Decisión de promoción: rejected" in card.markdown
     assert "floor 0.99" in card.html
+
+
+def test_a_mitigated_model_fitted_and_not_served_is_on_the_card_not_mitigation_none_alone():
+    """A version whose plain model was served, or that was rejected, said "Mitigation: none" though a
+    mitigated model was fitted and judged (or could not be fitted): the card says which, with its
+    figures, from the version's metadata."""
+    meta = {
+        names.PRIMARY_METRIC: "precision",
+        names.MITIGATED_EVALUATION: {
+            "available": True,
+            "features": ["gender"],
+            "metrics": {"precision": 0.7412},
+            names.FAIRNESS: {"passed": False, "fairness_score": 0.7731},
+        },
+    }
+    settings = {"fairness": {"mitigation": "threshold_optimizer"}}
+    unserved = _unserved_mitigation(meta, None, settings)
+    assert _unserved_mitigation(meta, names.MITIGATED_MODEL, settings) is None, "served: the Mitigation line"
+    assert _unserved_mitigation({}, names.MODEL, settings) is None, "none tried"
+    card = render_card(facts(stage="none", artifact=None, unserved_mitigation=unserved))
+    said = "A fairness-mitigated model (threshold_optimizer over gender) was fitted and is not served: its"
+    assert f"{said} fairness gate blocked, fairness score 0.773, precision 0.741" in card.markdown
+    assert said in card.html and "equidad bloqueada, puntuación 0.773" in card.markdown
+    failed = {names.MITIGATED_EVALUATION: {"available": False, "note": "a group with one class"}}
+    card = render_card(facts(unserved_mitigation=_unserved_mitigation(failed, names.MODEL, settings)))
+    assert "No fairness-mitigated model: a group with one class." in card.markdown
+    assert "(no fue posible ajustar un modelo mitigado)" in card.markdown
 
 
 def test_bootstrap_intervals_hold_the_point_estimate():
