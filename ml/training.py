@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -182,6 +183,30 @@ def category_text(series: pd.Series) -> pd.Series:
     return text
 
 
+# LightGBM's model text is JSON-like: a feature name holding one of ",:[]{} stops its training
+# ("Do not support special JSON characters in feature name"), whitespace it replaces by "_" itself
+BOOSTER_NAME_UNSAFE = re.compile(r'[",:\[\]{}\s]')
+
+
+def booster_feature_names(columns: list[str]) -> list[str]:
+    """The names the booster is given for the preprocessor's output ``columns`` (the pipeline keeps
+    the table's own names everywhere else): each character LightGBM refuses made '_' (a CSV's
+    'occupation: wife', 'income [EUR]'), a name that comes out twice suffixed with its position."""
+    safe = [BOOSTER_NAME_UNSAFE.sub("_", str(column)) for column in columns]
+    twice = {name for name in safe if safe.count(name) > 1}
+    return [f"{name}_{position}" if name in twice else name for position, name in enumerate(safe)]
+
+
+def lightgbm_fit_params(schema: FeatureSchema) -> dict:
+    """LightGBM's fit parameters: its feature names, in the preprocessor's output order (the
+    categorical columns, then the numeric ones: ``make_preprocessor``), and which are categorical."""
+    names = booster_feature_names([*schema.categorical, *schema.numeric])
+    params: dict = {"feature_name": names}
+    if schema.categorical:
+        params["categorical_feature"] = names[: len(schema.categorical)]
+    return params
+
+
 def train_model(
     frame: pd.DataFrame,
     schema: FeatureSchema,
@@ -198,9 +223,7 @@ def train_model(
     prep, estimator = make_preprocessor(schema, settings.kind), make_estimator(settings, seed)
     X = as_model_input(frame, schema)
     y = binary_target(frame[schema.target_column], schema.positive_label)
-    fit_params = {"categorical_feature": schema.categorical} if settings.kind == "lightgbm" else {}
-    if settings.kind == "lightgbm" and not schema.categorical:
-        fit_params = {}
+    fit_params = lightgbm_fit_params(schema) if settings.kind == "lightgbm" else {}
     if fit is None:
         model = Pipeline([("prep", prep), ("clf", estimator)])
         return model.fit(X, y, **{f"clf__{key}": value for key, value in fit_params.items()})

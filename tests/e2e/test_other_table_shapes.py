@@ -2,7 +2,9 @@
 
 - scikit-learn's `wine`: three cultivars (`negative_label: other` makes cultivar 1 against the
   rest), thirteen measurements and no people (`sensitive_features: []`), 178 rows
-  (`promotion.min_test_rows: 30`). Training used to stop in `check_fairness`.
+  (`promotion.min_test_rows: 30`). Training used to stop in `check_fairness`. Some columns are named
+  as spreadsheets name them ('alcohol [% vol]', 'colour: intensity', 'malic acid, g/l', '{hue}'):
+  LightGBM refused them ("special JSON characters in feature name") and every candidate failed.
 - statsmodels' `modechoice` as Parquet: four rows per traveller, one per mode, the chosen one "yes"
   (`group_column: individual`, no id column). A repeated id used to be the only way to name them.
 - statsmodels' `anes96` as a CSV whose `TVnews` holds a survey's -1 for "refused" in one row of
@@ -50,10 +52,18 @@ def decision(env, number: int) -> tuple[str, dict]:
     return version["stage"], version["metadata"][names.PROMOTION_DECISION]
 
 
+ODD_NAMES = {
+    "alcohol": "alcohol [% vol]",
+    "color_intensity": "colour: intensity",
+    "malic_acid": "malic acid, g/l",
+    "hue": "{hue}",
+}
+
+
 @pytest.fixture(scope="module")
 def wine(state):
     state, env, project = state
-    table = load_wine(as_frame=True).frame
+    table = load_wine(as_frame=True).frame.rename(columns=ODD_NAMES)
     small = harness.training_config(state, "small", search={"candidates": [{}]}, promotion__min_test_rows=30)
     roles = {
         "target_column": "target",
@@ -80,6 +90,11 @@ def test_a_three_class_table_about_no_people_is_released_one_against_the_rest_fa
     in_order = scores.assign(row=scores[names.ID].astype(int)).sort_values("row")  # ids: row numbers
     agree = (in_order[names.TARGET].to_numpy() == "1") == (table["target"] == 1).to_numpy()
     assert agree.mean() > 0.9, f"cultivar 1 against the others, scored on its own table: {agree.mean():.3f}"
+    schema = learnt(env, 1, "target")["schema"]
+    assert set(ODD_NAMES.values()) <= {f["name"] for f in schema["features"]}, "the table's own names"
+    versions = harness.probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"]
+    release = next(v for v in versions if v["number"] == 1)["metadata"][names.RELEASE]
+    assert release["model_kind"] == "lightgbm", release  # the booster took the names
 
 
 def test_a_travellers_rows_stay_in_one_split_and_never_feed_the_model(state):

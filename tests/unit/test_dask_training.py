@@ -56,7 +56,9 @@ def test_an_estimator_fitted_elsewhere_gives_the_pipeline_fitted_in_place():
         train_model(frame, schema, settings, 0),
         train_model(frame, schema, settings, 0, fit=fit),
     )
-    assert calls == [(LGBMClassifier, list(here[:-1].get_feature_names_out()), ["categorical_feature"])]
+    assert calls == [
+        (LGBMClassifier, list(here[:-1].get_feature_names_out()), ["categorical_feature", "feature_name"])
+    ]
     np.testing.assert_array_equal(predict_proba(elsewhere, frame, schema), predict_proba(here, frame, schema))
     with pytest.raises(TypeError, match="not the LGBMClassifier"):
         train_model(frame, schema, settings, 0, fit=lambda estimator, prep, X, y, **params: "a model")
