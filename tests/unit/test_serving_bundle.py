@@ -44,6 +44,28 @@ def records_of(frame, schema):
     return json.loads(frame[[*schema.names, names.ID]].to_json(orient="records"))
 
 
+@pytest.mark.parametrize("kind", ["lightgbm", "logistic_regression"])
+def test_a_table_whose_columns_are_named_as_spreadsheets_name_them_is_served_under_its_own_names(
+    trained, tmp_path, kind
+):
+    """'region: sales', 'orders [count]', 'tenure, months': the API takes the table's names, the
+    bundle scores as batch scoring does, and a bad value is refused naming its column."""
+    frame, _, _ = trained
+    odd = {"region": "region: sales", "n_orders": "orders [count]", "tenure_months": "tenure, months"}
+    frame = frame.rename(columns=odd)
+    data = DataSettings()
+    schema = infer_schema(frame, feature_columns(frame, data, FeatureSettings()), data, names.BAD)
+    model = train_model(frame, schema, ModelSettings(kind=kind), 0)
+    export_bundle(model, schema.to_dict(), 0.5, tmp_path, {"model_version": "2"})
+    served, Record = load_model(tmp_path), record_model(schema.to_dict())
+    records = [Record(**record).__dict__ for record in records_of(frame.head(200), schema)]
+    assert set(odd.values()) <= set(records[0]), records[0]
+    np.testing.assert_allclose(served.predict_proba(records), predict_proba(model, frame.head(200), schema))
+    assert set(served.contributions(records[:1])[0]) == {*schema.names, "baseline"}
+    with pytest.raises(ValidationError, match=re.escape("orders [count]")):
+        Record(**{**records_of(frame.head(1), schema)[0], "orders [count]": "many"})
+
+
 def test_native_bundle_scores_exactly_like_the_pipeline(trained, bundle):
     frame, schema, model = trained
     odd = frame.head(50).copy()
