@@ -10,7 +10,7 @@ import pandas as pd
 
 from ml import names
 from ml.data.demo import DemoTables, generate_demo
-from ml.data.validation import DataValidationError
+from ml.data.validation import DataValidationError, did_you_mean
 from ml.evaluation import release_decisions
 from ml.features import FeatureSchema, build_customer_features, is_numeric
 from ml.settings import DataSettings, ScoringSettings
@@ -83,7 +83,8 @@ def check_scoring_frame(frame: pd.DataFrame, schema: FeatureSchema) -> None:
     missing = [c for c in schema.names if c not in frame.columns]
     if missing:
         raise DataValidationError(
-            f"the scoring data lacks the model's feature column(s) {missing}; it has {list(frame)}"
+            f"the scoring data lacks the model's feature column(s) {missing}{did_you_mean(missing, frame)}; "
+            f"it has {list(frame)}"
         )
     for spec in schema.features:
         column = frame[spec.name]

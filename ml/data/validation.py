@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 import numpy as np
 import pandas as pd
 
@@ -145,12 +147,26 @@ def _kind_matches(series: pd.Series, kind: str) -> bool:
     return not is_numeric(series) or series.dropna().nunique() <= 50
 
 
+def did_you_mean(missing: list[str], columns) -> str:
+    """' (did you mean ' Age ' for 'Age'?)' for the missing names a column of the table differs from
+    by case or surrounding spaces (a CSV header's ' Age '), or nearly matches (difflib); '' if none."""
+    texts = [str(column) for column in columns]
+    folded = {text.strip().casefold(): text for text in texts}
+    hints = []
+    for name in missing:
+        match = folded.get(str(name).strip().casefold())
+        close = [match] if match is not None else difflib.get_close_matches(str(name), texts, n=1, cutoff=0.8)
+        hints += [f"{close[0]!r} for {name!r}"] if close else []
+    return f" (did you mean {', '.join(hints)}?)" if hints else ""
+
+
 def check_columns(frame: pd.DataFrame, expected: dict[str, str], table: str) -> None:
     """Raise when a column is missing or holds the wrong kind of values."""
     missing = [column for column in expected if column not in frame.columns]
     if missing:
         raise DataValidationError(
-            f"table {table!r} is missing column(s) {missing}; it has {list(frame.columns)}"
+            f"table {table!r} is missing column(s) {missing}{did_you_mean(missing, frame.columns)}; "
+            f"it has {list(frame.columns)}"
         )
     for column, kind in expected.items():
         if _kind_matches(frame[column], kind):
@@ -245,7 +261,8 @@ def check_training_rows(frame: pd.DataFrame, data: DataSettings, table: str) -> 
     missing = [column for column in required if column not in frame.columns]
     if missing:
         raise DataValidationError(
-            f"table {table!r} is missing column(s) {missing} named in configs/project.yaml; "
+            f"table {table!r} is missing column(s) {missing} named in configs/project.yaml"
+            f"{did_you_mean(missing, frame.columns)}; "
             f"it has {list(frame.columns)}"
         )
     check_columns(frame, dict(data.columns), table)

@@ -51,13 +51,17 @@ def run_score(trained, frame):
         (lambda f: f.iloc[0:0], "has no rows"),
         (lambda f: f.drop(columns="region"), r"lacks the model's feature column\(s\) \['region'\]"),
         (
+            lambda f: f.rename(columns={"region": "Region "}),
+            r"lacks the model's feature column\(s\) \['region'\] \(did you mean 'Region ' for 'region'\?\)",
+        ),
+        (
             lambda f: f.assign(tenure_months="twelve"),
             "'tenure_months' should be numeric, but has dtype object .* or, if data.columns .* declares "
             "'tenure_months' categorical since this model was trained, train a new one",
         ),
         (lambda f: f.assign(annual_income=float("nan")), r"\['annual_income'\] .* only missing values"),
     ],
-    ids=["empty-table", "missing-column", "wrong-dtype", "nan-only-column"],
+    ids=["empty-table", "missing-column", "renamed-column", "wrong-dtype", "nan-only-column"],
 )
 def test_unscorable_batches_are_refused_naming_the_column(trained, mutate, expected):
     with pytest.raises(DataValidationError, match=expected):

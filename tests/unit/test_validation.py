@@ -34,6 +34,21 @@ def table(**overrides):
     return pd.DataFrame({**base, **overrides})
 
 
+def test_a_column_named_with_spaces_around_or_another_case_is_suggested_by_its_exact_name():
+    """A CSV header ' Sex ' or 'Churned' against the configured 'sex', 'churned': the error names the
+    table's column to write in configs/project.yaml, not only the list where the spaces hide."""
+    frame = table().rename(columns={"sex": " Sex ", "churned": "Churned"})
+    with pytest.raises(DataValidationError) as caught:
+        validate_training_table(frame, CSV)
+    assert (
+        "missing column(s) ['churned', 'sex'] named in configs/project.yaml (did you mean 'Churned' for "
+        in (str(caught.value))
+        and "' Sex ' for 'sex'?)" in str(caught.value)
+    ), caught.value
+    with pytest.raises(DataValidationError, match=r"\['sex'\] named in configs/project.yaml; it has"):
+        validate_training_table(table().rename(columns={"sex": "gender"}), CSV)  # nothing close: no guess
+
+
 def test_valid_table_returns_the_negative_label():
     assert validate_training_table(table(), CSV) == "no"
 
