@@ -166,8 +166,11 @@ def read_flat_table(data: DataSettings, root: Path) -> pd.DataFrame:
 
 def text_columns(data: DataSettings) -> dict[str, type]:
     """``dtype`` for reading a CSV: the columns declared categorical keep their text as written
-    (a zip code's leading zero, a code's "07")."""
-    return {column: str for column, kind in data.columns.items() if kind == "categorical"}
+    (a zip code's leading zero, a code's "07"), and so do the id and group columns: an account
+    '0001234' is not the number 1234 (the nightly scores table wrote '1234', which matches nothing
+    in the team's own systems)."""
+    text = {column: str for column, kind in data.columns.items() if kind == "categorical"}
+    return text | {column: str for column in (data.id_column, data.group_column) if column}
 
 
 def read_csv_file(path: Path | str, data: DataSettings) -> pd.DataFrame:

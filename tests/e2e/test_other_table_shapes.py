@@ -5,6 +5,7 @@
   (`promotion.min_test_rows: 30`). Training used to stop in `check_fairness`. Some columns are named
   as spreadsheets name them ('alcohol [% vol]', 'colour: intensity', 'malic acid, g/l', '{hue}'):
   LightGBM refused them ("special JSON characters in feature name") and every candidate failed.
+  Its ids are written with leading zeros (`bottle` '00007'): the scores table wrote '7'.
 - statsmodels' `modechoice` as Parquet: four rows per traveller, one per mode, the chosen one "yes"
   (`group_column: individual`, no id column). A repeated id used to be the only way to name them.
 - statsmodels' `anes96` as a CSV whose `TVnews` holds a survey's -1 for "refused" in one row of
@@ -64,6 +65,7 @@ ODD_NAMES = {
 def wine(state):
     state, env, project = state
     table = load_wine(as_frame=True).frame.rename(columns=ODD_NAMES)
+    table.insert(0, "bottle", [f"{row:05d}" for row in range(len(table))])  # ids as a cellar writes them
     small = harness.training_config(state, "small", search={"candidates": [{}]}, promotion__min_test_rows=30)
     roles = {
         "target_column": "target",
@@ -71,7 +73,7 @@ def wine(state):
         "negative_label": "other",
         "sensitive_features": [],
     }
-    config, trained = train(state, env, project, table, "wine.csv", small, id_column="", **roles)
+    config, trained = train(state, env, project, table, "wine.csv", small, id_column="bottle", **roles)
     scored = must(run_cli(PROJECT_ROOT, env, "score", "--project", str(config), "--date", "2026-03-01"))
     return env, table, trained, scored
 
@@ -87,7 +89,8 @@ def test_a_three_class_table_about_no_people_is_released_one_against_the_rest_fa
     scores = read_scores(engine, "customer_scores")
     engine.dispose()
     assert len(scores) == len(table) == 178 and set(scores[names.TARGET]) == {"1", "other"}, scores.head()
-    in_order = scores.assign(row=scores[names.ID].astype(int)).sort_values("row")  # ids: row numbers
+    assert sorted(scores[names.ID]) == table["bottle"].tolist(), "the CSV's ids as written: '00007'"
+    in_order = scores.sort_values(names.ID)  # ids: row numbers written with five digits
     agree = (in_order[names.TARGET].to_numpy() == "1") == (table["target"] == 1).to_numpy()
     assert agree.mean() > 0.9, f"cultivar 1 against the others, scored on its own table: {agree.mean():.3f}"
     schema = learnt(env, 1, "target")["schema"]

@@ -105,7 +105,7 @@ def test_a_flat_sources_partitions_hold_the_rows_pandas_reads(tmp_path, source):
     flat = build_customer_features(tables.customers, tables.sales, DAY)
     if source == "csv":
         flat.to_csv(tmp_path / "today.csv", index=False)
-        path, whole = "today.csv", pd.read_csv(tmp_path / "today.csv")
+        path, whole = "today.csv", pd.read_csv(tmp_path / "today.csv", dtype={names.ID: str})  # ids: text
     else:
         (tmp_path / "today").mkdir()
         for part, start in enumerate(range(0, 120, 50)):

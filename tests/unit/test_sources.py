@@ -28,8 +28,12 @@ def missing_as_none(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def same(frame: pd.DataFrame) -> None:
+    """``frame`` holds TABLE's rows; its ids compared as text (a CSV's are read as written)."""
+    ids_as_text = frame.reset_index(drop=True).assign(cid=frame["cid"].astype(str).to_numpy())
     pd.testing.assert_frame_equal(
-        missing_as_none(frame.reset_index(drop=True)), missing_as_none(TABLE), check_dtype=False
+        missing_as_none(ids_as_text),
+        missing_as_none(TABLE.assign(cid=TABLE["cid"].astype(str))),
+        check_dtype=False,
     )
 
 
@@ -121,6 +125,24 @@ def test_missing_value_markers_are_read_as_missing_from_every_source(tmp_path: P
     same(frame)
 
 
+def test_a_csvs_ids_and_groups_are_read_as_written_on_both_engines(tmp_path: Path):
+    """Account '0001234' is not the number 1234: the id and group columns of a CSV keep their text
+    (the nightly scores table wrote '1234'), in pandas and in the Dask engines' partitions."""
+    import dask
+
+    from adapters.sources import flat_partitions
+
+    (tmp_path / "data").mkdir()
+    written = TABLE.assign(cid=["0001234", "0000007", "42"], household=["007", "007", "10"])
+    written.to_csv(tmp_path / "data/t.csv", index=False)
+    data = DataSettings(source="csv", path="data/t.csv", group_column="household", **COMMON)
+    frame = read_flat_table(data, tmp_path)
+    assert frame["cid"].tolist() == ["0001234", "0000007", "42"], frame["cid"].tolist()
+    assert frame["household"].tolist() == ["007", "007", "10"], frame["household"].tolist()
+    parts = dask.compute(*flat_partitions(data, 2, tmp_path, "scoring.engine"), scheduler="sync")
+    assert pd.concat(parts)["cid"].tolist() == frame["cid"].tolist()
+
+
 def test_a_missing_file_is_found_before_a_run_with_the_path_and_the_fix(tmp_path: Path):
     data = DataSettings(source="csv", path="data/customers.csv", **COMMON)
     with pytest.raises(DataSourceError, match=r"data.path 'data/customers.csv' does not exist.*put your CSV"):
@@ -184,12 +206,11 @@ def test_a_spanish_locale_csv_reads_as_written_with_its_csv_settings(tmp_path: P
         **SPANISH_ROLES,
     )
     read = read_flat_table(settings, tmp_path)
-    pd.testing.assert_frame_equal(missing_as_none(read), missing_as_none(SPANISH))
+    expected = missing_as_none(SPANISH.assign(cid=SPANISH["cid"].astype(str)))  # ids: text as written
+    pd.testing.assert_frame_equal(missing_as_none(read), expected)
     assert read["importe"].dtype == float, "16,99 is a number"
     (part,) = flat_partitions(settings, 1000, tmp_path, "scoring.engine")
-    pd.testing.assert_frame_equal(
-        missing_as_none(part.compute().reset_index(drop=True)), missing_as_none(SPANISH)
-    )
+    pd.testing.assert_frame_equal(missing_as_none(part.compute().reset_index(drop=True)), expected)
 
 
 def test_a_csv_read_with_the_wrong_separator_or_encoding_names_the_setting(tmp_path: Path):
