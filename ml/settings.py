@@ -59,11 +59,15 @@ class DemoSettings(StrictModel):
 
 
 class CsvSettings(StrictModel):
-    """How a CSV source is written (pandas' read_csv ``sep``, ``decimal``, ``encoding``): a
-    spreadsheet of a Spanish locale writes `16,99` separated by `;`, often in cp1252."""
+    """How a CSV source is written (pandas' read_csv ``sep``, ``decimal``, ``thousands``,
+    ``encoding``): a spreadsheet of a Spanish locale writes `1.234,56` separated by `;`, often in
+    cp1252."""
 
     separator: str = Field(",", min_length=1, max_length=1, description="between fields, e.g. ';' or '\\t'")
     decimal: str = Field(".", min_length=1, max_length=1, description="in numbers, e.g. ',' for 16,99")
+    thousands: str | None = Field(
+        None, min_length=1, max_length=1, description="between thousands in numbers, e.g. '.' for 1.234,56"
+    )
     encoding: str = Field("utf-8", description="of the file's text, e.g. latin-1 or cp1252")
 
     @field_validator("encoding")
@@ -84,10 +88,21 @@ class CsvSettings(StrictModel):
                 f"separator and decimal are both {self.separator!r}; a CSV with decimal ',' separates "
                 "its fields with ';'"
             )
+        if self.thousands is not None and self.thousands in (self.separator, self.decimal):
+            role = "separator" if self.thousands == self.separator else "decimal"
+            raise ValueError(
+                f"thousands and {role} are both {self.thousands!r}; 1.234,56 has thousands '.' and "
+                "decimal ',', 1,234.56 thousands ',' and decimal '.'"
+            )
         return self
 
-    def read_options(self) -> dict[str, str]:
-        return {"sep": self.separator, "decimal": self.decimal, "encoding": self.encoding}
+    def read_options(self) -> dict[str, str | None]:
+        return {
+            "sep": self.separator,
+            "decimal": self.decimal,
+            "thousands": self.thousands,
+            "encoding": self.encoding,
+        }
 
 
 YAML_BOOLEAN = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,14 @@ DATE_TEXT = (
     r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
     r"|\d{1,2}/\d{1,2}/\d{2,4}"
 )
+
+# How spreadsheets write numbers, as (thousands, decimal): 1.234,56 · 1,234.56 · 1 234,56 · 1'234.56
+NUMBER_WRITINGS = ((".", ","), (",", "."), (" ", ","), ("\u00a0", ","), ("'", "."))
+
+
+def _number_text(thousands: str, decimal: str) -> str:
+    t, d = re.escape(thousands), re.escape(decimal)
+    return rf"[+-]?(?:\d{{1,3}}(?:{t}\d{{3}})+|\d+)(?:{d}\d+)?"
 
 
 class DataValidationError(ValueError):
@@ -194,6 +203,15 @@ def check_feature_columns(frame: pd.DataFrame, columns: list[str], data: DataSet
         if column in data.columns or is_numeric(series) or pd.api.types.is_bool_dtype(series):
             continue
         values = series.dropna()
+        readings = _csv_number_settings(values) if data.source == "csv" else []
+        if readings:
+            raise DataValidationError(
+                f"column {column!r} of table {table!r} holds numbers the CSV reader did not read as "
+                f"numbers (e.g. {_sample(values.astype(str))}): as it is, it would become a categorical "
+                f"feature with {values.nunique()} categories. Say how the file writes numbers, in "
+                f"configs/project.yaml: {' or '.join(readings)}; a code written with digits is declared "
+                f"instead: data.columns: {{{column}: categorical}}"
+            )
         bad = _not_numbers(values)
         if 0 < len(bad) <= STRAY_TEXT_SHARE * len(values):
             raise DataValidationError(
@@ -219,6 +237,29 @@ def check_feature_columns(frame: pd.DataFrame, columns: list[str], data: DataSet
                 f"If it identifies rows, set data.id_column: {column} in configs/project.yaml; otherwise "
                 "drop it (features.drop in configs/training.yaml), or declare it under data.columns"
             )
+
+
+def _csv_number_settings(values: pd.Series) -> list[str]:
+    """The ``data.csv`` settings under which every value of a CSV's text column reads as a number,
+    when it is text only for how its numbers are written (a spreadsheet's '1.234,56', '16,99');
+    none for other text (a version '1.2.3', words, digits alone)."""
+    text = values.astype(str).str.strip()
+    if not len(text) or text.str.fullmatch(r"[+-]?\d+").all():
+        return []
+    readings = []
+    for thousands, decimal in NUMBER_WRITINGS:
+        if not text.str.fullmatch(_number_text(thousands, decimal)).all():
+            continue
+        if text.str.contains(re.escape(thousands)).any():
+            reading = (
+                f"data.csv: {{decimal: {decimal!r}, thousands: {thousands!r}}} (1{thousands}234{decimal}5)"
+            )
+        else:
+            reading = (
+                f"data.csv: {{decimal: {decimal!r}}} ({text[text.str.contains(re.escape(decimal))].iloc[0]})"
+            )
+        readings += [reading] if reading not in readings else []
+    return readings
 
 
 def _holds_dates(values: pd.Series) -> bool:

@@ -192,6 +192,28 @@ SPANISH_ROLES = {
 }
 
 
+def test_numbers_written_with_thousands_separators_read_as_numbers_on_both_engines(tmp_path: Path):
+    """A Spanish spreadsheet writes 1234.5 as `1.234,5` (an English one `1,234.5`): with
+    data.csv.thousands the column is numbers, as the file means them, in pandas and on Dask."""
+    import dask
+
+    from adapters.sources import flat_partitions
+
+    (tmp_path / "data").mkdir()
+    text = "cid;región;importe;baja\n1;Cádiz;16,99;sí\n2;Logroño;1.234,5;no\n3;;;no\n"
+    (tmp_path / "data/t.csv").write_text(text, encoding="cp1252")
+    csv = {"separator": ";", "decimal": ",", "thousands": ".", "encoding": "cp1252"}
+    settings = DataSettings(source="csv", path="data/t.csv", csv=csv, **SPANISH_ROLES)
+    read = read_flat_table(settings, tmp_path)
+    assert read["importe"].dtype == float and read["importe"].tolist()[:2] == [16.99, 1234.5], read
+    (part,) = dask.compute(*flat_partitions(settings, 1000, tmp_path, "scoring.engine"), scheduler="sync")
+    pd.testing.assert_frame_equal(part.reset_index(drop=True), read)
+    unsaid = read_flat_table(
+        settings.model_copy(update={"csv": settings.csv.model_copy(update={"thousands": None})}), tmp_path
+    )
+    assert unsaid["importe"].tolist()[:2] == ["16,99", "1.234,5"], "without it: text"
+
+
 def test_a_spanish_locale_csv_reads_as_written_with_its_csv_settings(tmp_path: Path):
     """A spreadsheet of a Spanish locale saves `16,99` separated by `;` in cp1252 (ñ, á as one byte):
     data.csv says so, and both engines read the table the comma CSV holds."""
@@ -235,6 +257,11 @@ def test_a_csv_read_with_the_wrong_separator_or_encoding_names_the_setting(tmp_p
     ("csv", "error"),
     [
         ({"separator": ",", "decimal": ","}, "separator and decimal are both ','"),
+        (
+            {"separator": ";", "decimal": ",", "thousands": ","},
+            "thousands and decimal are both ','; 1.234,56",
+        ),
+        ({"separator": ";", "decimal": ",", "thousands": ";"}, "thousands and separator are both ';'"),
         ({"encoding": "klingon"}, "unknown encoding 'klingon'; use e.g. utf-8, latin-1 or cp1252"),
         ({"separator": ";;"}, "data.csv.separator"),
     ],

@@ -203,6 +203,31 @@ def test_a_declared_numeric_column_shows_its_bad_values_not_its_good_ones():
     assert "'1.5'" not in message and "'3'" not in message, f"good values are not examples: {message}"
 
 
+@pytest.mark.parametrize(
+    ("values", "reading"),
+    [
+        (["3.230,71", "16,99", "1.234.567,5"] * 20, "data.csv: {decimal: ',', thousands: '.'} (1.234,5)"),
+        (["1,234.56", "999.5"] * 30, "data.csv: {decimal: '.', thousands: ','} (1,234.5)"),
+        (["16,99", "3,5", "7"] * 20, "data.csv: {decimal: ','} (16,99)"),
+        (["1 234,5", "12,0"] * 30, "data.csv: {decimal: ',', thousands: ' '} (1 234,5)"),
+    ],
+    ids=["spanish", "english", "decimal-comma", "french"],
+)
+def test_numbers_a_csv_writes_with_separators_are_refused_naming_the_csv_setting(values, reading):
+    """A spreadsheet's amounts ('3.230,71') read as text became a categorical (or, one per row, were
+    taken for an id): the error says which data.csv settings read them as numbers."""
+    frame = pd.DataFrame({"importe": values, "plan": ["a", "b"] * (len(values) // 2)})
+    with pytest.raises(DataValidationError, match="holds numbers the CSV reader did not read") as caught:
+        check_feature_columns(frame, ["importe", "plan"], CSV, "dataset_train")
+    assert reading in str(caught.value) and "data.columns: {importe: categorical}" in str(caught.value)
+    declared = CSV.model_copy(update={"columns": {"importe": "categorical"}})
+    check_feature_columns(frame, ["importe", "plan"], declared, "dataset_train")
+    versions = pd.DataFrame({"release": ["1.2.3", "2.0.1"] * 5})
+    check_feature_columns(versions, ["release"], CSV, "dataset_train")  # text, not numbers
+    parquet = CSV.model_copy(update={"source": "parquet", "path": "t.parquet"})
+    check_feature_columns(pd.DataFrame({"importe": ["16,99", "3,5"] * 5}), ["importe"], parquet, "t")
+
+
 def test_a_categorical_with_about_one_value_per_row_is_refused_unless_declared():
     frame = pd.DataFrame({"email": [f"user{i}@example.org" for i in range(80)], "plan": ["a", "b"] * 40})
     refused = r"column 'email' .* 80 distinct values in 80 rows.*id_column"
