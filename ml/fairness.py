@@ -177,8 +177,11 @@ def group_edges(
     return {column: banded(frame[column], column, settings) for column in features}
 
 
-def with_edges(record: dict, edges: dict[str, tuple[float, ...] | None]) -> dict:
-    """A fairness record (``FairnessResult.to_dict``) saying how its groups were cut."""
+def with_edges(record: dict, edges: dict[str, tuple[float, ...] | None] | None) -> dict:
+    """A fairness record (``FairnessResult.to_dict``) saying how its groups were cut (``edges``
+    None: as before they were kept, unsaid)."""
+    if edges is None:
+        return record
     return {**record, names.GROUP_EDGES: {c: None if e is None else list(e) for c, e in edges.items()}}
 
 

@@ -88,10 +88,9 @@ class CsvSettings(StrictModel):
                 f"separator and decimal are both {self.separator!r}; a CSV with decimal ',' separates "
                 "its fields with ';'"
             )
-        if self.thousands is not None and self.thousands in (self.separator, self.decimal):
-            role = "separator" if self.thousands == self.separator else "decimal"
+        if self.thousands is not None and self.thousands == self.decimal:  # as the separator: quoted
             raise ValueError(
-                f"thousands and {role} are both {self.thousands!r}; 1.234,56 has thousands '.' and "
+                f"thousands and decimal are both {self.thousands!r}; 1.234,56 has thousands '.' and "
                 "decimal ',', 1,234.56 thousands ',' and decimal '.'"
             )
         return self

@@ -100,12 +100,8 @@ def mitigate_bias(
     metrics = classification_metrics(y_true, proba, training.decision_threshold, y_pred=y_pred)
     html = fairness_html(before, f"Fairness before / after mitigation over {', '.join(features)}", after)
     mlflow.log_text(html, "reports/fairness_mitigation.html")
-    evaluation = {
-        "available": True,
-        "features": list(features),
-        "metrics": metrics,
-        names.FAIRNESS: with_edges(after.to_dict(), edges),
-    }
+    evaluation = {"available": True, "features": list(features), "metrics": metrics}
+    evaluation[names.FAIRNESS] = with_edges(after.to_dict(), edges)
     log_version_metadata({names.MITIGATED_EVALUATION: evaluation})
     return mitigated, evaluation, HTMLString(html)
 
