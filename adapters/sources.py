@@ -349,8 +349,17 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
             frame = dd.read_parquet(str(path))
         else:
             options = data.csv.read_options()
+            # Dask infers each column's dtype from the file's first 256 kB: a column of whole numbers
+            # there with a blank or a 17,5 further down stopped the read ("Mismatched dtypes"); such
+            # columns are read as floats (assume_missing), the values pandas reads
             try:
-                frame = dd.read_csv(str(path), blocksize=CSV_BLOCKSIZE, dtype=text_columns(data), **options)
+                frame = dd.read_csv(
+                    str(path),
+                    blocksize=CSV_BLOCKSIZE,
+                    dtype=text_columns(data),
+                    assume_missing=True,
+                    **options,
+                )
             except UnicodeDecodeError as exc:
                 raise not_in_encoding(exc, data) from None
             check_separator(frame.columns, data)
