@@ -173,6 +173,20 @@ def text_columns(data: DataSettings) -> dict[str, type]:
     return text | {column: str for column in (data.id_column, data.group_column) if column}
 
 
+def text_markers(path: Path, data: DataSettings) -> dict[str, list[str]]:
+    """``na_values`` for a Dask read of a CSV: the text ``data.missing_values`` ("?", "n/a") in every
+    column but the id, read as missing as Dask reads them. Its dtypes come from the file's first 256
+    kB: a "?" further down a column of numbers stopped the read ("Mismatched dtypes"), where pandas
+    reads the column whole and ``as_declared`` clears the markers after (as it still does here, for
+    the numbers -1, 999 and text written with spaces around)."""
+    words = [m for m in data.missing_values if pd.isna(pd.to_numeric(m, errors="coerce"))]
+    if not words:
+        return {}
+    options = {key: value for key, value in data.csv.read_options().items() if key != "thousands"}
+    header = pd.read_csv(path, nrows=0, **options).columns
+    return {column: words for column in header if column != data.id_column}
+
+
 def read_csv_file(path: Path | str, data: DataSettings) -> pd.DataFrame:
     """The CSV at ``path`` as ``data.csv`` says it is written; DataSourceError naming the setting
     when its text is not in that encoding or its fields seem separated by another character."""
@@ -358,6 +372,7 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
                     blocksize=CSV_BLOCKSIZE,
                     dtype=text_columns(data),
                     assume_missing=True,
+                    na_values=text_markers(path, data),
                     **options,
                 )
             except UnicodeDecodeError as exc:

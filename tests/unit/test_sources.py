@@ -143,31 +143,37 @@ def test_a_csvs_ids_and_groups_are_read_as_written_on_both_engines(tmp_path: Pat
     assert pd.concat(parts)["cid"].tolist() == frame["cid"].tolist()
 
 
-def test_a_csvs_whole_numbers_with_a_blank_past_dasks_sample_read_as_pandas_reads_them(tmp_path: Path):
-    """Dask infers a CSV's dtypes from its first 256 kB: an age of whole numbers there, a blank and
-    a 17.5 further down, stopped the Dask engines with "Mismatched dtypes" (pandas reads floats)."""
+@pytest.mark.parametrize("late", ["a blank and a fraction", "a missing-value marker"])
+def test_a_csv_column_of_whole_numbers_with_something_else_past_dasks_sample_reads_as_pandas_reads_it(
+    tmp_path: Path, late
+):
+    """Dask infers a CSV's dtypes from its first 256 kB: an age of whole numbers there, and further
+    down a blank and a 17.5, or a "?" listed in data.missing_values, stopped the Dask engines with
+    "Mismatched dtypes" where pandas reads the column whole."""
     import dask
 
     from adapters.sources import flat_partitions
+    from ml.data.validation import as_declared
 
     (tmp_path / "data").mkdir()
-    rows = 20_000  # ~600 kB
+    rows = 40_000  # ~550 kB
     table = pd.DataFrame(
         {
             "cid": range(rows),
             "sex": ["f", "m"] * (rows // 2),
-            "age": [float(20 + i % 50) for i in range(rows)],
+            "age": [str(20 + i % 50) for i in range(rows)],
             "churned": ["yes", "no"] * (rows // 2),
         }
     )
-    table.loc[rows - 3, "age"], table.loc[rows - 2, "age"] = None, 17.5
-    table.to_csv(tmp_path / "data/t.csv", index=False, float_format="%g")
+    table.loc[rows - 3, "age"], table.loc[rows - 2, "age"] = ("", "17.5") if "blank" in late else ("?", "33")
+    table.to_csv(tmp_path / "data/t.csv", index=False)
     assert "\n3,m,23,no\n" in (tmp_path / "data/t.csv").read_text()[:100], "whole numbers in the sample"
-    data = DataSettings(source="csv", path="data/t.csv", **COMMON)
+    data = DataSettings(source="csv", path="data/t.csv", missing_values=["?", -1], **COMMON)
     whole = read_flat_table(data, tmp_path)
     parts = dask.compute(*flat_partitions(data, 1000, tmp_path, "scoring.engine"), scheduler="sync")
-    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
-    assert pd.isna(whole["age"].iloc[-3]) and whole["age"].iloc[-2] == 17.5, whole["age"].tail(3)
+    on_dask = pd.concat([as_declared(part, data) for part in parts], ignore_index=True)
+    pd.testing.assert_frame_equal(on_dask, whole, check_dtype=False)
+    assert whole["age"].dtype == float and pd.isna(whole["age"].iloc[-3]), whole["age"].tail(3)
 
 
 def test_a_missing_file_is_found_before_a_run_with_the_path_and_the_fix(tmp_path: Path):
