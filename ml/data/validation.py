@@ -111,6 +111,35 @@ def _numbers_as_text(series: pd.Series) -> bool:
     return _not_numbers(series).empty
 
 
+def numpy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with pandas' nullable, Arrow and categorical dtypes (a Parquet file saved after
+    ``convert_dtypes()``: Int64, Float64, boolean, string; or ``int64[pyarrow]``, ``category``) as
+    the NumPy ones a CSV reads into: whole numbers int64 (float64 with a missing one), numbers
+    float64, booleans bool (objects with a missing one), text objects with NaN. Training stopped on
+    them (Evidently's profile: "boolean value of NA is ambiguous"; model selection: isnan)."""
+    changes = {}
+    for column in frame.columns:
+        series, dtype = frame[column], frame[column].dtype
+        if isinstance(dtype, np.dtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+            continue
+        if isinstance(dtype, pd.CategoricalDtype):
+            numeric = pd.api.types.is_numeric_dtype(dtype.categories.dtype)
+            series = series.astype("float64" if numeric else object)
+            dtype = series.dtype
+        missing = series.isna()
+        if pd.api.types.is_bool_dtype(dtype):
+            series = (
+                series.astype(bool) if not missing.any() else series.astype(object).where(~missing, np.nan)
+            )
+        elif pd.api.types.is_numeric_dtype(dtype):
+            whole = pd.api.types.is_integer_dtype(dtype) and not missing.any()
+            series = series.astype("int64" if whole else "float64")
+        else:
+            series = series.astype(object).where(~missing, np.nan)
+        changes[column] = series
+    return frame.assign(**changes) if changes else frame
+
+
 def as_declared(frame: pd.DataFrame, data: DataSettings) -> pd.DataFrame:
     """The table as configs/project.yaml describes it: the values of ``data.missing_values`` read
     as missing, then each column declared under ``data.columns`` holding its kind of value. A
@@ -121,6 +150,7 @@ def as_declared(frame: pd.DataFrame, data: DataSettings) -> pd.DataFrame:
     category whatever stored it: a vote of 0.0/1.0 (SQL REAL, a CSV with a blank) has the labels
     "0" and "1", as ``positive_label: "1"`` names them; with ``negative_label`` every other class
     reads as that one."""
+    frame = numpy_dtypes(frame)
     frame = with_missing_markers(frame, data.missing_values, keep=(data.id_column,), label=data.target_column)
     changes = {}
     for column, kind in {**data.columns, data.target_column: "categorical"}.items():

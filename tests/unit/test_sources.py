@@ -176,6 +176,39 @@ def test_a_csv_column_of_whole_numbers_with_something_else_past_dasks_sample_rea
     assert whole["age"].dtype == float and pd.isna(whole["age"].iloc[-3]), whole["age"].tail(3)
 
 
+def test_a_parquet_of_pandas_nullable_arrow_and_categorical_dtypes_reads_as_its_csv_does(tmp_path: Path):
+    """A Parquet file saved after ``convert_dtypes()`` (Int64, Float64, boolean, string), or with
+    Arrow strings and categories, keeps those dtypes when read back: training stopped on their
+    pd.NA (Evidently: "boolean value of NA is ambiguous"). Both engines read what the CSV reads."""
+    import dask
+
+    from adapters.sources import flat_partitions
+    from ml.data.validation import as_declared
+
+    (tmp_path / "data").mkdir()
+    table = pd.DataFrame(
+        {
+            "cid": [1, 2, 3, 4],
+            "sex": ["f", "m", None, "f"],
+            "age": [31, None, 45, 52],
+            "income": [10.5, None, 7.0, 3.25],
+            "vip": [True, None, False, True],
+            "plan": ["a", "b", None, "a"],
+            "churned": ["yes", "no", "no", "yes"],
+        }
+    )
+    table.to_csv(tmp_path / "data/t.csv", index=False)
+    nullable = table.convert_dtypes().astype({"plan": "category", "sex": "string[pyarrow]"})
+    assert str(nullable["age"].dtype) == "Int64" and str(nullable["vip"].dtype) == "boolean"
+    nullable.to_parquet(tmp_path / "data/t.parquet", index=False)
+    csv = read_flat_table(DataSettings(source="csv", path="data/t.csv", **COMMON), tmp_path)
+    data = DataSettings(source="parquet", path="data/t.parquet", **COMMON)
+    parquet = read_flat_table(data, tmp_path)
+    pd.testing.assert_frame_equal(parquet.drop(columns="cid"), csv.drop(columns="cid"))
+    (part,) = dask.compute(*flat_partitions(data, 1000, tmp_path, "scoring.engine"), scheduler="sync")
+    pd.testing.assert_frame_equal(as_declared(part, data).reset_index(drop=True), parquet)
+
+
 def test_a_missing_file_is_found_before_a_run_with_the_path_and_the_fix(tmp_path: Path):
     data = DataSettings(source="csv", path="data/customers.csv", **COMMON)
     with pytest.raises(DataSourceError, match=r"data.path 'data/customers.csv' does not exist.*put your CSV"):
