@@ -182,8 +182,7 @@ def text_markers(path: Path, data: DataSettings) -> dict[str, list[str]]:
     words = [m for m in data.missing_values if pd.isna(pd.to_numeric(m, errors="coerce"))]
     if not words:
         return {}
-    options = {key: value for key, value in data.csv.read_options().items() if key != "thousands"}
-    header = pd.read_csv(path, nrows=0, **options).columns
+    header = pd.read_csv(path, nrows=0, **data.csv.read_options()).columns
     return {column: words for column in header if column != data.id_column}
 
 

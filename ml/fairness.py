@@ -148,9 +148,7 @@ def sensitive_groups(
     there grouped by value; else the configured bins or the column's quartiles) unless they are a
     code (``is_code``, no bins configured), the others grouped by value (``canonical``), missing
     values a group of their own."""
-    missing = [column for column in features if column not in frame.columns]
-    if missing:
-        raise ValueError(f"sensitive feature(s) {missing} are not columns of the data; it has {list(frame)}")
+    _require_columns(frame, features)
     groups = {}
     for column in features:
         series = frame[column]
@@ -171,10 +169,26 @@ def group_edges(
     the gate, the mitigated model and the card compare the same groups (each split's own quartiles
     did not: anes96's age was judged in bands '<36', '36-44', ... of the test split while the
     mitigated model was fitted on '<34', '34-45', ... of the validation split)."""
+    return edges_over(frame, features, settings, {})
+
+
+def edges_over(
+    frame: pd.DataFrame,
+    features: tuple[str, ...],
+    settings: FairnessSettings,
+    given: dict[str, tuple[float, ...] | None] | None,
+) -> dict[str, tuple[float, ...] | None]:
+    """``given`` edges (the gate's, a record's) for the features it names, the others decided on
+    ``frame`` as ``group_edges`` decides them."""
+    _require_columns(frame, features)
+    given = given or {}
+    return {c: given[c] if c in given else banded(frame[c], c, settings) for c in features}
+
+
+def _require_columns(frame: pd.DataFrame, features: tuple[str, ...]) -> None:
     missing = [column for column in features if column not in frame.columns]
     if missing:
         raise ValueError(f"sensitive feature(s) {missing} are not columns of the data; it has {list(frame)}")
-    return {column: banded(frame[column], column, settings) for column in features}
 
 
 def with_edges(record: dict, edges: dict[str, tuple[float, ...] | None] | None) -> dict:
@@ -520,8 +534,7 @@ class MitigatedClassifier(ClassifierMixin, BaseEstimator):
     ) -> MitigatedClassifier:
         """``edges``: how the sensitive columns are grouped (``group_edges`` of the training split,
         the groups the gate judged); a column it does not name is grouped as ``frame`` says."""
-        given, own = edges or {}, group_edges(frame, self.sensitive_features, self.fairness)
-        edges = {column: given.get(column, own[column]) for column in self.sensitive_features}
+        edges = edges_over(frame, self.sensitive_features, self.fairness, edges)
         self.edges_ = {column: tuple(bands) for column, bands in edges.items() if bands is not None}
         self.codes_ = tuple(c for c, bands in edges.items() if bands is None and is_numeric(frame[c]))
         raw = self._raw_groups(frame)

@@ -13,7 +13,7 @@ from ml.evaluation import release_decisions
 from ml.fairness import (
     GROUP_METRICS,
     assess_fairness,
-    group_edges,
+    edges_over,
     ordered_groups,
     recorded_edges,
     sensitive_groups,
@@ -63,10 +63,7 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
     settings = meta.get(names.TRAINING_SETTINGS) or {}
     fairness_settings = FairnessSettings.model_validate(settings.get("fairness", {}))
     # the groups the gate judged (records of before 2026-12-05 kept none: the test split's own quartiles)
-    edges = {
-        **group_edges(test, data.sensitive_features, fairness_settings),
-        **(recorded_edges(fairness_record) or {}),
-    }
+    edges = edges_over(test, data.sensitive_features, fairness_settings, recorded_edges(fairness_record))
     groups = sensitive_groups(test, data.sensitive_features, fairness_settings, edges)
     by_group = assess_fairness(y_true, y_pred, groups, fairness_settings).by_group
     decision = meta.get(names.PROMOTION_DECISION) or {"stage": "none", "reasons": ["no promotion decision"]}
