@@ -93,6 +93,8 @@ ROC_AUC: Final = "roc_auc"
 ACCURACY: Final = "accuracy"
 METRIC_NAMES: Final = (PRECISION, RECALL, F1, ROC_AUC, ACCURACY)
 CONFUSION_MATRIX: Final = "confusion_matrix"
+# The test split's ROC AUC of each of the strongest features alone (ml.evaluation): a leakage check.
+SINGLE_FEATURE_ROC_AUC: Final = "single_feature_roc_auc"
 # Monitoring's quality block: labelled rows the model was trained on are in-sample, not live evidence.
 SEEN_IN_TRAINING_ROWS: Final = "seen_in_training_rows"
 LIVE_ROWS: Final = "live_rows"

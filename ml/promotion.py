@@ -23,6 +23,8 @@ class Candidate:
     base_rate: float = float("nan")  # share of positives in the test split
     fairness_notes: tuple[str, ...] = ()  # reported, not judged (uncertain, parity unreachable)
     test_rows: int | None = None  # rows of the test split its metrics were measured on
+    # the feature that alone ranks the test split best and its ROC AUC (ml.evaluation.single_feature_roc_auc)
+    strongest_feature: tuple[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,9 +67,18 @@ def candidates_from(metrics: dict, fairness: dict, mitigated: dict | None, metri
     notes = tuple(fairness.get("notes", ()))
     matrix = metrics.get(names.CONFUSION_MATRIX)
     rows = int(np.sum(matrix)) if matrix is not None else None
+    alone = metrics.get(names.SINGLE_FEATURE_ROC_AUC) or {}  # none in versions trained before it
+    strongest = next(iter(alone.items()), None)
     candidates = [
         Candidate(
-            names.MODEL, metrics[metric], tuple(fairness["violations"]), roc_auc, base_rate, notes, rows
+            names.MODEL,
+            metrics[metric],
+            tuple(fairness["violations"]),
+            roc_auc,
+            base_rate,
+            notes,
+            rows,
+            strongest,
         )
     ]
     if mitigated and mitigated.get("available"):
@@ -76,7 +87,9 @@ def candidates_from(metrics: dict, fairness: dict, mitigated: dict | None, metri
         scores = mitigated["metrics"]
         auc = scores.get(names.ROC_AUC, roc_auc)
         candidates.append(
-            Candidate(names.MITIGATED_MODEL, scores[metric], violations, auc, base_rate, notes, rows)
+            Candidate(
+                names.MITIGATED_MODEL, scores[metric], violations, auc, base_rate, notes, rows, strongest
+            )
         )
     return candidates
 
@@ -156,6 +169,8 @@ def quality_checks(
                 " (promotion.min_roc_auc, 0.5 is chance)",
             )
         )
+    if settings.max_single_feature_roc_auc is not None and candidate.strongest_feature is not None:
+        checks.append(_single_feature_check(candidate, settings.max_single_feature_roc_auc))
     if settings.min_primary_metric is not None:
         passed = value >= settings.min_primary_metric
         sign = ">=" if passed else "<"
@@ -167,6 +182,24 @@ def quality_checks(
             )
         )
     return checks
+
+
+def _single_feature_check(candidate: Candidate, limit: float) -> tuple[bool, str]:
+    column, auc = candidate.strongest_feature
+    passed = auc < limit
+    text = (
+        f"{candidate.name}'s strongest feature alone, '{column}', ranks the test split with ROC AUC"
+        f" {auc:.4f}; {'below' if passed else 'not below'} {limit} (promotion.max_single_feature_roc_auc)"
+    )
+    if not passed:
+        text += (
+            ": one column that alone separates the classes is most often target leakage, a value"
+            " written after the outcome or derived from it, that a row to score does not have yet;"
+            f" drop it (features.drop: ['{column}'] in configs/training.yaml), or, when it is known"
+            " before every decision and truly decides the label, set"
+            " promotion.max_single_feature_roc_auc: null"
+        )
+    return passed, text
 
 
 def gate_failures(candidate: Candidate, checks: list[tuple[bool, str]]) -> list[str]:

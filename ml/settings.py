@@ -304,6 +304,12 @@ class PromotionSettings(StrictModel):
     min_primary_metric: float | None = Field(
         None, ge=0.0, le=1.0, description="optional absolute floor on the test split (tuned to one table)"
     )
+    max_single_feature_roc_auc: float | None = Field(
+        0.999,
+        gt=0.5,
+        le=1.0,
+        description="one feature alone ranking the test split this well stops promotion: target leakage?",
+    )
     tolerance: float = Field(
         0.005, ge=0.0, le=1.0, description="a candidate may trail production by this much and still win"
     )

@@ -47,7 +47,7 @@ def training_pipeline(
         candidates.append(model)
         scores.append(score)
     model, _ = select_model(candidates, scores, train, schema, training=training)
-    metrics = evaluate(model, schema, test, training=training)
+    metrics = evaluate(model, schema, test, train, training=training)
     fairness, _ = check_fairness(model, schema, test, train, data=data, training=training)
     explain_model(model, schema, test, training=training)
     mitigated_model, mitigated_evaluation = None, None

@@ -10,7 +10,7 @@ from zenml import step
 from adapters.dask_training import estimator_fit
 from ml import names
 from ml.data.validation import check_feature_columns, validate_training_table
-from ml.evaluation import classification_metrics
+from ml.evaluation import classification_metrics, single_feature_roc_auc
 from ml.features import FeatureSchema, binary_target, feature_columns, infer_schema
 from ml.settings import DataSettings, TrainingSettings
 from ml.training import (
@@ -107,12 +107,20 @@ def select_model(
 
 @step(experiment_tracker=True)
 def evaluate(
-    model: Pipeline, feature_schema: dict, dataset_test: pd.DataFrame, training: TrainingSettings
+    model: Pipeline,
+    feature_schema: dict,
+    dataset_test: pd.DataFrame,
+    dataset_train: pd.DataFrame,
+    training: TrainingSettings,
 ) -> Annotated[dict, names.METRICS]:
+    """The test split's metrics, and how well each feature alone ranks it (a leakage check)."""
     schema = FeatureSchema.from_dict(feature_schema)
     proba = predict_proba(model, dataset_test, schema)
     y_true = binary_target(dataset_test[schema.target_column], schema.positive_label)
     metrics = classification_metrics(y_true, proba, training.decision_threshold)
+    metrics[names.SINGLE_FEATURE_ROC_AUC] = single_feature_roc_auc(
+        dataset_train, dataset_test, schema, training.seed
+    )
     mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float)})
     log_dataset(dataset_test, names.DATASET_TEST, schema.target_column, "evaluation")
     run = mlflow.active_run()

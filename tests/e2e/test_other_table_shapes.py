@@ -169,3 +169,30 @@ def test_a_gate_that_must_judge_rejects_a_survey_whose_age_bands_are_too_small_t
     assert list(edges) == ["age"] and len(edges["age"]) == 3 and edges["age"] == sorted(edges["age"]), edges
     mitigated = metadata[names.MITIGATED_EVALUATION]
     assert mitigated["available"] and mitigated[names.FAIRNESS][names.GROUP_EDGES] == edges, mitigated
+
+
+def test_a_table_that_keeps_the_column_its_label_was_derived_from_is_rejected_naming_it(state):
+    """statsmodels' `fair` labelled 'had an affair' (`affairs > 0`) with `affairs` left in the
+    table, as a user exporting every column would: the model scores the test split perfectly. The
+    version is rejected as target leakage, the decision naming the column and the fix; the metrics
+    keep each feature's own figure."""
+    state, env, project = state
+    table = sm.datasets.fair.load_pandas().data
+    table["affair"] = np.where(table["affairs"] > 0, "yes", "no")
+    roles = {"target_column": "affair", "positive_label": "yes", "sensitive_features": []}
+    quick = harness.training_config(state, "leak", search={"candidates": [{}]}, fairness__mitigation="none")
+    train(state, env, project, table, "fair-leak.csv", quick, id_column="", **roles)
+    number = max(v["number"] for v in harness.probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"])
+    stage, record = decision(env, number)
+    assert stage != "production" and record["stage"] == "rejected", record
+    (leak,) = [r for r in record["reasons"] if "promotion.max_single_feature_roc_auc" in r]
+    assert leak.startswith(
+        "quality gate: model's strongest feature alone, 'affairs', ranks the test split"
+    ), leak
+    assert "target leakage" in leak and "features.drop: ['affairs']" in leak, leak
+    metadata = next(
+        v for v in harness.probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"] if v["number"] == number
+    )["metadata"]
+    alone = metadata[names.METRICS][names.SINGLE_FEATURE_ROC_AUC]
+    assert list(alone)[0] == "affairs" and alone["affairs"] == 1.0, alone
+    assert all(value < 0.8 for column, value in alone.items() if column != "affairs"), alone

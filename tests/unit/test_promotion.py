@@ -360,3 +360,92 @@ def test_a_candidate_the_api_cannot_serve_is_held_in_staging_saying_why_and_the_
         "to deploy it); a team that scores in batch only makes it production with "
         "`python run.py rollback --to 5`"
     ), held.reasons
+
+
+def _leakage_case(table, target: str, positive: str, drop=()):
+    """(single_feature_roc_auc of ``table``'s features, the candidate a model scoring its test split
+    perfectly would be): split as training splits, the schema inferred as training infers it."""
+    from sklearn.model_selection import train_test_split
+
+    from ml.evaluation import single_feature_roc_auc
+    from ml.features import binary_target, feature_columns, infer_schema
+    from ml.settings import DataSettings, FeatureSettings
+
+    data = DataSettings(
+        source="csv", path="t.csv", target_column=target, positive_label=positive, id_column=None
+    )
+    data = data.model_copy(update={"sensitive_features": []})
+    table = table.drop(columns=list(drop))
+    train, test = train_test_split(table, test_size=0.25, random_state=7, stratify=table[target])
+    schema = infer_schema(train, feature_columns(train, data, FeatureSettings()), data, "no")
+    alone = single_feature_roc_auc(train, test, schema, seed=7)
+    y_true = binary_target(test[target], positive)
+    metrics = classification_metrics(y_true, np.where(y_true == 1, 0.9, 0.1), 0.5)
+    (candidate,) = candidates_from(
+        {**metrics, "single_feature_roc_auc": alone}, {"violations": []}, None, "precision"
+    )
+    return alone, candidate
+
+
+def test_a_column_derived_from_the_target_is_named_and_blocks_promotion_with_the_fix():
+    """statsmodels' `fair`: 'had an affair' is `affairs > 0`; a table that keeps `affairs` hands the
+    model the answer (a perfect test split). The gate names the column and the two ways out."""
+    import statsmodels.api as sm
+
+    table = sm.datasets.fair.load_pandas().data
+    table["affair"] = np.where(table["affairs"] > 0, "yes", "no")
+    alone, candidate = _leakage_case(table, "affair", "yes")
+    assert list(alone)[0] == "affairs" and alone["affairs"] == 1.0, alone
+    assert candidate.strongest_feature == ("affairs", 1.0), candidate
+    decision = decide([candidate], "precision", TRANSFERABLE, None)
+    assert decision.stage == "rejected", decision
+    (reason,) = [r for r in decision.reasons if "promotion.max_single_feature_roc_auc" in r]
+    assert reason.startswith(
+        "quality gate: model's strongest feature alone, 'affairs', ranks the test split with ROC AUC 1.0000;"
+        " not below 0.999 (promotion.max_single_feature_roc_auc): one column that alone separates the"
+        " classes is most often target leakage"
+    ), reason
+    assert "features.drop: ['affairs']" in reason and "max_single_feature_roc_auc: null" in reason, reason
+    off = TRANSFERABLE.model_copy(update={"max_single_feature_roc_auc": None})
+    assert decide([candidate], "precision", off, None).stage == "production", "null turns the check off"
+    # without it the strongest column is an ordinary one, stated among the gates passed
+    alone, candidate = _leakage_case(table, "affair", "yes", drop=["affairs"])
+    assert max(alone.values()) < 0.8 and "affairs" not in alone, alone
+    decision = decide([candidate], "precision", TRANSFERABLE, None)
+    assert decision.stage == "production", decision
+    column = list(alone)[0]
+    assert f"strongest feature alone, '{column}', ranks the test split with ROC AUC" in decision.reasons[0]
+
+
+def test_a_leak_in_text_with_missing_values_or_in_a_number_far_from_zero_either_way_is_found():
+    """A status written after the outcome (text, blank in some rows), and a distance whose size, not
+    its sign, is the outcome: neither orders the rows by value, each alone separates the classes."""
+    import statsmodels.api as sm
+
+    table = sm.datasets.fair.load_pandas().data.drop(columns=["affairs"])
+    rng = np.random.default_rng(3)
+    y = rng.random(len(table)) < 0.3
+    table["label"] = np.where(y, "yes", "no")
+    status = np.where(y, "claim filed", "no claim").astype(object)
+    status[rng.random(len(table)) < 0.1] = None
+    size = np.where(y, 1 + rng.random(len(table)), rng.random(len(table)) * 0.5)
+    table["status"], table["distance"] = status, size * rng.choice([-1, 1], len(table))
+    alone, _ = _leakage_case(table.drop(columns=["distance"]), "label", "yes")
+    assert list(alone)[0] == "status" and alone["status"] > 0.9, alone
+    alone, _ = _leakage_case(table.drop(columns=["status"]), "label", "yes")
+    assert list(alone)[0] == "distance" and alone["distance"] >= 0.999, alone
+
+
+def test_strong_measurements_that_do_not_hand_over_the_label_pass_the_leakage_check():
+    """scikit-learn's breast cancer data: 'worst perimeter' alone ranks it near 0.99, an honest
+    measurement taken before the diagnosis; the check is for a column that is the answer. Versions
+    trained before the check (no figure) are judged as before."""
+    from sklearn.datasets import load_breast_cancer
+
+    table = load_breast_cancer(as_frame=True).frame
+    table["target"] = np.where(table["target"] == 0, "malignant", "benign")
+    alone, candidate = _leakage_case(table, "target", "malignant")
+    assert 0.95 < max(alone.values()) < 0.999 and len(alone) == 10, alone
+    assert decide([candidate], "precision", TRANSFERABLE, None).stage == "production"
+    before = Candidate("model", 0.9, (), roc_auc=0.9, base_rate=0.3, test_rows=200)
+    assert decide([before], "precision", TRANSFERABLE, None).stage == "production"
