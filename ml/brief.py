@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 
 from ml import names
+from ml.monitoring import live_judged
 from ml.promotion import served_evaluation
 from ml.reports import TEMPLATES, svg_bar_chart, svg_line_chart, template_environment
 
@@ -308,6 +309,11 @@ def monitoring_windows(versions: list[dict]) -> list[dict]:
                 "metric": metric,
                 "live": _number(live.get(metric)),
                 "floor": _number(quality.get(names.METRIC_FLOOR, quality.get(names.PRECISION_FLOOR))),
+                # judged against it, or too few rows for that (the rows it rests on, which, the fewest)
+                "judged": live_judged(quality),
+                "support": quality.get(names.LIVE_SUPPORT),
+                "support_of": quality.get(names.LIVE_SUPPORT_OF),
+                "fewest": quality.get(names.MIN_METRIC_SUPPORT),
                 "breaches": [b.get("metric") for b in decision.get("breaches", [])],
             }
         )
@@ -441,7 +447,7 @@ def _findings(k: Kpis) -> list[tuple[str, dict]]:
             found.append(("finding_prediction_drift", {"date": last["date"]}))
         labelled = monitoring.latest_labelled
         floor = floor_of(labelled, limits)
-        if labelled is not None and floor is not None and labelled["live"] < floor:
+        if labelled is not None and floor is not None and labelled["live"] < floor and labelled["judged"]:
             metric = labelled["metric"]
             at = {"date": labelled["date"], "metric": metric, "value": Score(metric, labelled["live"])}
             found.append(("finding_live", {**at, "floor": Score(metric, floor)}))
@@ -527,6 +533,11 @@ def narrative(k: Kpis, lang: str) -> list[str]:
                 value=Score(labelled["metric"], labelled["live"]),
                 floor=Score(labelled["metric"], floor),
             )
+            if not labelled["judged"]:
+                of = say(lang, f"support.{labelled['support_of']}")
+                text += say(
+                    lang, "live_not_judged", support=labelled["support"], of=of, fewest=labelled["fewest"]
+                )
         else:
             text += say(lang, "no_labels")
         paragraphs.append(text)

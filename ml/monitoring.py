@@ -469,6 +469,40 @@ def metric_floor(
     return max(rules, key=lambda rule: rule[0])
 
 
+# What a live metric rests on (names.LIVE_SUPPORT_OF), as the monitor command says it; the brief
+# says it in English and Spanish (brief_messages.yaml, support.*).
+SUPPORT_TEXT = {
+    "positive_decisions": "positive decisions",
+    "positive_labels": "positive labels",
+    "smaller_class": "rows of the smaller class",
+    "labelled_rows": "labelled rows",
+}
+
+
+def metric_support(metric: str, confusion: list[list[int]]) -> tuple[int, str]:
+    """How many rows ``metric``'s value on a window rests on, and which (a key of ``SUPPORT_TEXT``),
+    from its confusion matrix ``[[tn, fp], [fn, tp]]``: precision the positive decisions, recall
+    the positive labels, F1 the fewer of those two, ROC AUC the rows of the smaller class, accuracy
+    every row."""
+    (tn, fp), (fn, tp) = confusion
+    decided, positive, rows = tp + fp, tp + fn, tn + fp + fn + tp
+    if metric == names.PRECISION or (metric == names.F1 and decided <= positive):
+        return int(decided), "positive_decisions"
+    if metric in (names.RECALL, names.F1):
+        return int(positive), "positive_labels"
+    if metric == names.ROC_AUC:
+        return int(min(positive, rows - positive)), "smaller_class"
+    return int(rows), "labelled_rows"
+
+
+def live_judged(quality: dict) -> bool:
+    """Whether a window's live metric is judged against its floor: it rests on at least
+    ``min_metric_support`` rows (a precision of 0/3 is noise, not decay). Records without the
+    support (before it was kept) were judged."""
+    fewest, support = quality.get(names.MIN_METRIC_SUPPORT), quality.get(names.LIVE_SUPPORT)
+    return fewest is None or support is None or support >= fewest
+
+
 def live_quality_line(quality: dict | None) -> str:
     """What a window's labels said, in one line for the monitor command: the release's metric on the
     labelled rows not trained on against its floor, or why there is no such value."""
@@ -481,6 +515,12 @@ def live_quality_line(quality: dict | None) -> str:
     if value is None:
         return f"live {metric}: not defined on the {live_rows} labelled rows not trained on (one class)"
     judged = f"floor {floor:.4f}: {quality[names.METRIC_FLOOR_RULE]}" if floor is not None else "no floor set"
+    if not live_judged(quality):
+        support, of = quality[names.LIVE_SUPPORT], SUPPORT_TEXT[quality[names.LIVE_SUPPORT_OF]]
+        judged = (
+            f"not judged: it rests on {support} {of}, fewer than thresholds.min_metric_support"
+            f" {quality[names.MIN_METRIC_SUPPORT]} ({judged})"
+        )
     return f"live {metric} {value:.4f} on {live_rows} of {rows} labelled rows (not trained on); {judged}"
 
 

@@ -103,6 +103,11 @@ LIVE_METRIC: Final = "live_metric"  # the metric a window is judged on: the rele
 LIVE_VALUE: Final = "live_value"  # its value in LIVE_METRICS (None: not defined on the live rows)
 METRIC_FLOOR: Final = "metric_floor"  # the value LIVE_METRIC had to reach, and why
 METRIC_FLOOR_RULE: Final = "metric_floor_rule"
+# How many rows LIVE_VALUE rests on (precision: positive decisions, ...), which, and the fewest that
+# thresholds.min_metric_support judges: below it the value is reported, not judged.
+LIVE_SUPPORT: Final = "live_support"
+LIVE_SUPPORT_OF: Final = "live_support_of"
+MIN_METRIC_SUPPORT: Final = "min_metric_support"
 # Older windows (before the judged metric followed the release): precision, always.
 LIVE_PRECISION: Final = "live_precision"
 PRECISION_FLOOR: Final = "precision_floor"

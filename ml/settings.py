@@ -553,6 +553,11 @@ class MonitoringThresholds(StrictModel):
         le=1.0,
         description="optional absolute floor on the live primary metric (tuned to one table)",
     )
+    min_metric_support: int | None = Field(
+        30,
+        ge=1,
+        description="fewest rows the live metric must rest on to be judged (precision: positive decisions)",
+    )
     p99_latency_ms: float = Field(250.0, gt=0.0, description="serving latency, 99th percentile")
 
     @model_validator(mode="before")

@@ -22,7 +22,9 @@ from ml.monitoring import (
     classification_quality,
     detect_drift,
     labelled_outcomes,
+    live_judged,
     metric_floor,
+    metric_support,
     outcome_snapshot,
     serving_health,
 )
@@ -106,6 +108,7 @@ def report_drift(
         live = (quality[names.LIVE_METRICS] or {}).get(metric)
         quality.update({names.LIVE_METRIC: metric, names.LIVE_VALUE: live})
         quality.update({names.METRIC_FLOOR: floor, names.METRIC_FLOOR_RULE: rule})
+        quality[names.MIN_METRIC_SUPPORT] = limits.min_metric_support  # fewer rows: not judged
     drift["workspace_project"] = save_snapshot(workspace(), name, result.snapshot_json)
     drift.update(engine or {})
     log_metadata({f"{names.MONITORING_PREFIX}{day}": drift}, infer_model=True)
@@ -118,10 +121,11 @@ def judge_labels(outcomes: LabelledOutcomes, threshold: float, day: str, metric:
     undefined: ROC AUC of one class), and the dashboard's live quality over time (Evidently)."""
     y, proba, decisions, live_rows = outcomes.target, outcomes.proba, outcomes.decisions, ~outcomes.seen
     metrics = classification_metrics(y, proba, threshold, y_pred=decisions)
-    live = None
+    live, support = None, (None, None)
     if live_rows.any():
         on_live = classification_metrics(y[live_rows], proba[live_rows], threshold, decisions[live_rows])
         live = {k: on_live[k] if math.isfinite(on_live[k]) else None for k in names.METRIC_NAMES}
+        support = metric_support(metric, on_live[names.CONFUSION_MATRIX])
         target, decided = (pd.Series(v[live_rows]).astype(int) for v in (y, decisions))
         scores = pd.Series(proba[live_rows])
         snapshot = classification_quality(target, decided, window_time(day), scores, metric).snapshot_json
@@ -133,6 +137,8 @@ def judge_labels(outcomes: LabelledOutcomes, threshold: float, day: str, metric:
         names.SEEN_IN_TRAINING_ROWS: int(outcomes.seen.sum()),  # in-sample: not live evidence
         names.LIVE_ROWS: int(live_rows.sum()),
         names.LIVE_METRICS: live,
+        names.LIVE_SUPPORT: support[0],  # the rows ``metric`` rests on among them, and which
+        names.LIVE_SUPPORT_OF: support[1],
     }
 
 
@@ -171,7 +177,7 @@ def breaches_of(drift: dict, health: dict, monitoring: MonitoringSettings) -> li
     quality = drift.get("quality") or {}
     live = quality.get(names.LIVE_VALUE)  # rows the model was trained on are not evidence of decay
     floor = quality.get(names.METRIC_FLOOR)  # report_drift's, from the release and the thresholds
-    if live is not None and floor is not None and live < floor:
+    if live is not None and floor is not None and live < floor and live_judged(quality):
         rule = quality[names.METRIC_FLOOR_RULE]
         detail = f"{quality[names.LIVE_ROWS]} labelled rows not seen in training; floor: {rule}"
         found.append(Breach(quality[names.LIVE_METRIC], live, floor, "below", detail))

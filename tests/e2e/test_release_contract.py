@@ -23,6 +23,7 @@ from sklearn.metrics import confusion_matrix
 from adapters.scores_db import read_scores
 from bentos import local_server
 from ml import names
+from ml.monitoring import SUPPORT_TEXT
 from tests.e2e.harness import (
     MODEL_NAME,
     PROJECT_ROOT,
@@ -71,6 +72,8 @@ CONFIGS = {
     "public_anes96_sql": {
         "public": "anes96",
         "training": {"decision_threshold": 0.45, "fairness": {**LENIENT_FAIRNESS, "mitigation": "none"}},
+        # a floor its live precision misses, resting on fewer positive decisions than judged: no breach
+        "monitoring": {"thresholds": {"min_metric": 0.99, "min_metric_support": 100_000}},
         "artifact": names.MODEL,
     },
 }
@@ -228,7 +231,8 @@ def test_monitoring_judged_the_releases_metric_live_against_the_floor_of_this_re
     fair table) on the labelled rows not trained on; its floor follows the release (the test-split
     value less thresholds.max_metric_drop, 0.1 unless set), so it holds on any table; an absolute
     min_metric set above it wins. The window records the metric, the floor and its rule, and the
-    metric is a breach exactly when its live value is below that floor."""
+    metric is a breach exactly when its live value is below that floor and rests on at least
+    thresholds.min_metric_support rows (30; anes96's asks more than it has: reported, no breach)."""
     probe, config = released["probe"], released["config"]
     quality, decision = probe["monitoring"], probe["monitoring_decision"]
     metric = config["training"].get("primary_metric", "precision")
@@ -247,13 +251,25 @@ def test_monitoring_judged_the_releases_metric_live_against_the_floor_of_this_re
     assert rule in quality[names.METRIC_FLOOR_RULE], quality[names.METRIC_FLOOR_RULE]
     live = quality[names.LIVE_VALUE]
     assert live == quality[names.LIVE_METRICS][metric], quality
+    # judged when it rests on enough rows: precision on its positive decisions, recall on the labels
+    rests_on = {"precision": "positive_decisions", "recall": "positive_labels"}[metric]
+    assert quality[names.LIVE_SUPPORT_OF] == rests_on and quality[names.LIVE_SUPPORT] > 0, quality
+    fewest = thresholds.get("min_metric_support", 30)
+    assert quality[names.MIN_METRIC_SUPPORT] == fewest, quality
+    judged = fewest is None or quality[names.LIVE_SUPPORT] >= fewest
     breached = [b for b in decision["breaches"] if b["metric"] == metric]
-    assert bool(breached) == (live is not None and live < floor), (live, floor, decision["breaches"])
+    assert bool(breached) == (live is not None and live < floor and judged), (live, floor, quality)
     others = [b for b in decision["breaches"] if b["metric"] in names.METRIC_NAMES and b["metric"] != metric]
     assert not others, f"only the release's metric is judged live: {others}"
     if breached:
         assert breached[0]["threshold"] == pytest.approx(floor), decision["breaches"]
         assert f"floor: {rule}" in breached[0]["detail"], breached
+    if not judged:
+        rows = f"{quality[names.LIVE_SUPPORT]} {SUPPORT_TEXT[quality[names.LIVE_SUPPORT_OF]]}"
+        said = f"not judged: it rests on {rows}, fewer than thresholds.min_metric_support"
+        assert said in released["monitor"], released["monitor"][-2000:]
+    if released["name"] == "public_anes96_sql":
+        assert live < floor and not judged and not breached, (live, floor, quality, decision["breaches"])
     said = f"\nlive {metric} {live:.4f} on {quality[names.LIVE_ROWS]} of {quality['labelled_rows']} labelled"
     assert said in released["monitor"] and rule in released["monitor"], released["monitor"][-2000:]
 

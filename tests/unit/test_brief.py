@@ -322,6 +322,26 @@ def test_a_window_is_judged_against_the_floor_monitoring_recorded_with_it():
     assert "(floor 65.0%)" in older.markdown and older.kpis["findings"], older.kpis
 
 
+def test_a_live_value_resting_on_too_few_rows_is_said_in_both_languages_and_is_no_finding():
+    """Monitoring did not judge a precision of 0/3 (fewer positive decisions than
+    thresholds.min_metric_support): the brief shows the value, says why it was not judged, and
+    does not report the model as losing quality."""
+    live = {**dict.fromkeys(names.METRIC_NAMES, 0.8), names.PRECISION: 0.0}
+    entry = _judged("2026-03-04", live, floor=0.70)
+    entry["quality"].update(
+        {names.LIVE_SUPPORT: 3, names.LIVE_SUPPORT_OF: "positive_decisions", names.MIN_METRIC_SUPPORT: 30}
+    )
+    versions = [{**VERSIONS[1], "monitoring": {"monitoring_2026-03-04": entry}}]
+    brief = build_brief("P", "m", versions, [], ACTIONS[:1], LIMITS, AT)
+    assert brief.kpis["findings"] == [], brief.kpis["findings"]
+    said = "(floor 70.0%). It rests on 3 positive decisions, fewer than the 30 needed to judge it."
+    assert said in brief.markdown, brief.markdown
+    assert "Se basa en 3 decisiones positivas, menos de los 30 necesarios para juzgarla." in brief.markdown
+    entry["quality"][names.LIVE_SUPPORT] = 30
+    judged = build_brief("P", "m", versions, [], ACTIONS[:1], LIMITS, AT)
+    assert judged.kpis["findings"] and "needed to judge" not in judged.markdown, judged.kpis
+
+
 def test_a_release_selected_on_recall_is_judged_live_on_recall_and_the_brief_names_it():
     """training.primary_metric: recall: monitoring judged the window's live recall; the brief's
     verdict, finding and live KPI name recall (exhaustividad) and its value, in both languages."""

@@ -404,3 +404,58 @@ def test_the_monitor_commands_line_says_which_metric_was_judged_live_and_why_the
     )
     assert "none of the 569 labelled rows is live" in live_quality_line({**judged, names.LIVE_ROWS: 0})
     assert live_quality_line(None) == "live quality: no labels in the window yet"
+
+
+@pytest.mark.parametrize(
+    ("metric", "support"),
+    [
+        ("precision", (9, "positive_decisions")),
+        ("recall", (12, "positive_labels")),
+        ("f1", (9, "positive_decisions")),
+        ("roc_auc", (12, "smaller_class")),
+        ("accuracy", (100, "labelled_rows")),
+    ],
+)
+def test_a_live_metric_rests_on_the_rows_it_counts(metric, support):
+    """100 live rows, 12 labelled positive, 9 decided positive (6 of them right)."""
+    from ml.monitoring import metric_support
+
+    assert metric_support(metric, [[85, 3], [6, 6]]) == support
+
+
+def test_a_live_metric_on_too_few_rows_is_reported_not_judged_nor_alerted_on():
+    """A low base rate table (statsmodels' cattaneo births, 6 % low weight) scored nightly: three
+    positive decisions, none right, is a live precision of 0.0 below any floor. It is noise: the
+    line says it was not judged and why; no breach. From 30 positive decisions on, it is judged;
+    windows recorded before the support was kept are judged as before."""
+    from ml.monitoring import live_quality_line
+    from ml.settings import MonitoringSettings
+    from steps.monitor import breaches_of
+
+    rule = "the release's test precision 0.3333 - max_metric_drop 0.1"
+    quality = {
+        "labelled_rows": 4642,
+        names.LIVE_ROWS: 1856,
+        names.LIVE_METRIC: "precision",
+        names.LIVE_VALUE: 0.0,
+        names.METRIC_FLOOR: 0.2333,
+        names.METRIC_FLOOR_RULE: rule,
+        names.LIVE_SUPPORT: 3,
+        names.LIVE_SUPPORT_OF: "positive_decisions",
+        names.MIN_METRIC_SUPPORT: 30,
+    }
+    assert live_quality_line(quality) == (
+        "live precision 0.0000 on 1856 of 4642 labelled rows (not trained on); not judged: it rests on 3"
+        " positive decisions, fewer than thresholds.min_metric_support 30 (floor 0.2333: " + rule + ")"
+    )
+    window = {"drift_share": 0.0, "drifted_columns": {}, "quality": quality}
+    settings, health = MonitoringSettings(), {"available": False}
+    assert breaches_of(window, health, settings) == [], "0/3 is not decay"
+    enough = {**window, "quality": {**quality, names.LIVE_SUPPORT: 30}}
+    (breach,) = breaches_of(enough, health, settings)
+    assert (breach.metric, breach.value, breach.threshold) == ("precision", 0.0, 0.2333), breach
+    assert live_quality_line(enough["quality"]).endswith(f"; floor 0.2333: {rule}")
+    any_value = {**window, "quality": {**quality, names.MIN_METRIC_SUPPORT: None}}
+    assert len(breaches_of(any_value, health, settings)) == 1, "min_metric_support: null judges any value"
+    older = {k: v for k, v in quality.items() if k not in (names.LIVE_SUPPORT, names.MIN_METRIC_SUPPORT)}
+    assert len(breaches_of({**window, "quality": older}, health, settings)) == 1
