@@ -6,8 +6,10 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import logging
 import numbers
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,10 @@ from ml.data.validation import as_declared
 from ml.settings import ConfigError, DataSettings, DemoSettings
 
 CSV_BLOCKSIZE = "64MB"  # a CSV's Dask partitions: blocks of about this many bytes, cut at line ends
+LOG = logging.getLogger(__name__)
+# pandas' name for a CSV column whose header cell is empty: the trailing separator of a spreadsheet's
+# export ("a;b;c;" on every line), or the row index `DataFrame.to_csv` writes unless index=False
+NAMELESS = re.compile(r"Unnamed: \d+(\.\d+)?")
 
 
 class DataSourceError(RuntimeError):
@@ -186,11 +192,37 @@ def text_markers(path: Path, data: DataSettings) -> dict[str, list[str]]:
     return {column: words for column in header if column != data.id_column}
 
 
-def read_csv_file(path: Path | str, data: DataSettings) -> pd.DataFrame:
-    """The CSV at ``path`` as ``data.csv`` says it is written; DataSourceError naming the setting
-    when its text is not in that encoding or its fields seem separated by another character."""
+def named(column: object) -> bool:
+    """``usecols`` of every CSV read: a column whose header is empty is not read (it held nothing, or
+    row numbers, and a configuration could not name it: every run stopped on "hold only missing
+    values")."""
+    return not NAMELESS.fullmatch(str(column))
+
+
+def skip_nameless(path: Path | str, data: DataSettings) -> Callable[[object], bool]:
+    """``named``, after logging which columns of the CSV at ``path`` it leaves out."""
     try:
-        frame = pd.read_csv(path, dtype=text_columns(data), **data.csv.read_options())
+        header = pd.read_csv(path, nrows=0, **data.csv.read_options()).columns
+    except UnicodeDecodeError as exc:
+        raise not_in_encoding(exc, data) from None
+    nameless = [position + 1 for position, column in enumerate(header) if not named(column)]
+    if nameless:
+        LOG.warning(
+            "data.path %r: column(s) %s (counting from 1) have no header and are not read: an empty column"
+            " after a trailing separator, or a row index; write a header to use one",
+            data.path,
+            nameless,
+        )
+    return named
+
+
+def read_csv_file(path: Path | str, data: DataSettings) -> pd.DataFrame:
+    """The CSV at ``path`` as ``data.csv`` says it is written, but its columns without a header
+    (``skip_nameless``); DataSourceError naming the setting when its text is not in that encoding or
+    its fields seem separated by another character."""
+    usecols = skip_nameless(path, data)
+    try:
+        frame = pd.read_csv(path, dtype=text_columns(data), usecols=usecols, **data.csv.read_options())
     except UnicodeDecodeError as exc:
         raise not_in_encoding(exc, data) from None
     check_separator(frame.columns, data)
@@ -369,6 +401,7 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
                 frame = dd.read_csv(
                     str(path),
                     blocksize=CSV_BLOCKSIZE,
+                    usecols=skip_nameless(path, data),
                     dtype=text_columns(data),
                     assume_missing=True,
                     na_values=text_markers(path, data),

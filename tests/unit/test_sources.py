@@ -143,6 +143,35 @@ def test_a_csvs_ids_and_groups_are_read_as_written_on_both_engines(tmp_path: Pat
     assert pd.concat(parts)["cid"].tolist() == frame["cid"].tolist()
 
 
+@pytest.mark.parametrize("written", ["trailing separators", "the row index"])
+def test_a_csvs_columns_without_a_header_are_not_read_on_either_engine(tmp_path: Path, caplog, written):
+    """A spreadsheet's export ending every line with its separator ("cid;sex;income;churned;") has
+    an empty column pandas names 'Unnamed: 4': every run stopped on "hold only missing values". A
+    frame saved with `to_csv()` has its row index as a nameless first column: it became a feature.
+    Neither is read, by pandas or Dask; the log says which columns and why."""
+    import dask
+
+    from adapters.sources import flat_partitions
+
+    (tmp_path / "data").mkdir()
+    path = tmp_path / "data/t.csv"
+    if written == "the row index":
+        TABLE.to_csv(path, sep=";", decimal=",")
+        position = 1
+    else:
+        clean = TABLE.to_csv(index=False, sep=";", decimal=",")
+        path.write_text("".join(f"{line};\n" for line in clean.splitlines()))
+        position = 5
+    csv = {"separator": ";", "decimal": ","}
+    data = DataSettings(source="csv", path="data/t.csv", csv=csv, missing_values=["?"], **COMMON)
+    with caplog.at_level("WARNING", logger="adapters.sources"):
+        frame = read_flat_table(data, tmp_path)
+    same(frame)
+    assert f"column(s) [{position}] (counting from 1) have no header and are not read" in caplog.text
+    parts = dask.compute(*flat_partitions(data, 2, tmp_path, "scoring.engine"), scheduler="sync")
+    same(pd.concat(parts))
+
+
 @pytest.mark.parametrize("late", ["a blank and a fraction", "a missing-value marker"])
 def test_a_csv_column_of_whole_numbers_with_something_else_past_dasks_sample_reads_as_pandas_reads_it(
     tmp_path: Path, late
