@@ -238,11 +238,38 @@ def not_in_encoding(exc: UnicodeDecodeError, data: DataSettings, where: str = ""
     )
 
 
+# Dask's ValueError when a CSV block holds values its column's type, taken from the file's first
+# 256 kB, cannot read: a table of (column, found, expected) rows, then the values that failed
+DASK_MISMATCH = "Mismatched dtypes found in `pd.read_csv`"
+MISMATCH_ROW = re.compile(r"^\|\s*(.+?)\s*\|\s*(\S+)\s*\|\s*(\S+)\s*\|$", re.MULTILINE)
+FAILED_VALUE = re.compile(r"could not convert string to \w+: ('.*?')")
+
+
+def mismatched_types(exc: ValueError, data: DataSettings) -> DataSourceError | None:
+    """Dask's "Mismatched dtypes" as the setting that reads the file: the columns whose values past
+    Dask's sample were text where the sample held numbers, declared categorical (or the text listed
+    as missing values); None for another ValueError."""
+    text = str(exc)
+    if DASK_MISMATCH not in text:
+        return None
+    columns = [column for column, *_ in MISMATCH_ROW.findall(text) if column != "Column"]
+    value = FAILED_VALUE.search(text)
+    declared = ", ".join(f"{column}: categorical" for column in columns)
+    return DataSourceError(
+        f"data.path {data.path!r}: column(s) {columns} hold text further down than the file's first"
+        f" 256 kB, from which the Dask engine takes each column's type (numbers there"
+        f"{', then ' + value.group(1) if value else ''}); declare them in configs/project.yaml,"
+        f" data.columns: {{{declared}}}, or, if that text means 'not known', list it under"
+        " data.missing_values"
+    )
+
+
 def encoding_named(function: Callable) -> Callable:
     """For a function whose Dask cluster reads ``data`` (its argument of that name): a CSV block
     past the first, read on a worker, whose bytes are not in data.csv.encoding raises the
     DataSourceError the first block's raises when the partitions are made (``flat_partitions``),
-    not Python's UnicodeDecodeError from the worker."""
+    not Python's UnicodeDecodeError from the worker; one holding text where Dask's sample of the
+    file had numbers names the setting that reads it (``mismatched_types``), not Dask's dtype table."""
     signature = inspect.signature(function)
 
     @functools.wraps(function)
@@ -254,6 +281,12 @@ def encoding_named(function: Callable) -> Callable:
             if data.source != "csv":
                 raise
             raise not_in_encoding(exc, data, " of a block a Dask worker read") from None
+        except ValueError as exc:
+            data = signature.bind(*args, **kwargs).arguments["data"]
+            named = mismatched_types(exc, data) if data.source == "csv" else None
+            if named is None:
+                raise
+            raise named from None
 
     return reading
 

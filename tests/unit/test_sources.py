@@ -205,6 +205,46 @@ def test_a_csv_column_of_whole_numbers_with_something_else_past_dasks_sample_rea
     assert whole["age"].dtype == float and pd.isna(whole["age"].iloc[-3]), whole["age"].tail(3)
 
 
+def test_text_past_dasks_sample_in_a_column_of_numbers_names_the_declaration_that_reads_it(tmp_path: Path):
+    """A product code written 7, 12, ... for 550 kB, then 'X12': Dask's engines stopped with its own
+    "Mismatched dtypes" table and its advice to pass dtype= to read_csv, which a project cannot. The
+    error names the column and the declaration, which then reads the file as pandas does."""
+    import dask
+
+    from adapters.sources import encoding_named, flat_partitions
+
+    @encoding_named
+    def read_on_dask(data):  # as the Dask engines' entry points are wrapped
+        return pd.concat(
+            dask.compute(*flat_partitions(data, 1000, tmp_path, "scoring.engine"), scheduler="sync")
+        )
+
+    (tmp_path / "data").mkdir()
+    rows = 40_000
+    table = pd.DataFrame(
+        {
+            "cid": range(rows),
+            "sex": ["f", "m"] * (rows // 2),
+            "product": [str(i % 50) for i in range(rows)],
+            "churned": ["yes", "no"] * (rows // 2),
+        }
+    )
+    table.loc[rows - 2, "product"] = "X12"
+    table.to_csv(tmp_path / "data/t.csv", index=False)
+    data = DataSettings(source="csv", path="data/t.csv", **COMMON)
+    with pytest.raises(DataSourceError) as caught:
+        read_on_dask(data)
+    message = str(caught.value)
+    assert message.startswith("data.path 'data/t.csv': column(s) ['product'] hold text further down than"), (
+        message
+    )
+    assert "(numbers there, then 'X12')" in message and "data.columns: {product: categorical}" in message
+    declared = data.model_copy(update={"columns": {"product": "categorical"}})
+    on_dask = read_on_dask(declared)
+    assert on_dask["product"].tolist() == read_flat_table(declared, tmp_path)["product"].tolist()
+    assert on_dask["product"].iloc[-2] == "X12"
+
+
 def test_a_parquet_of_pandas_nullable_arrow_and_categorical_dtypes_reads_as_its_csv_does(tmp_path: Path):
     """A Parquet file saved after ``convert_dtypes()`` (Int64, Float64, boolean, string), or with
     Arrow strings and categories, keeps those dtypes when read back: training stopped on their
