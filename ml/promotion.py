@@ -59,6 +59,11 @@ class Decision:
         what = f"{self.candidate} -> {self.stage}" if self.candidate else self.stage
         return f"{what}: " + "; ".join(self.reasons)
 
+    def why(self) -> str:
+        """The reasons (each names the candidate it concerns): the audit record's why, whose what
+        ("promotion: rejected") names the stage already."""
+        return "; ".join(self.reasons)
+
 
 def candidates_from(metrics: dict, fairness: dict, mitigated: dict | None, metric: str) -> list[Candidate]:
     """The trained model, then the mitigated one when mitigation produced it, with what the gates read."""

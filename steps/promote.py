@@ -256,7 +256,7 @@ def promote(
         infer_model=True,
     )
     version = {"model": this.name, "version": str(this.version)}
-    audit(state().audit_log, getpass.getuser(), f"promotion: {decision.stage}", decision.summary(), version)
+    audit(state().audit_log, getpass.getuser(), f"promotion: {decision.stage}", decision.why(), version)
     mlflow.set_tag("promotion", decision.stage)
     print(f"Promotion decision for {this.name} version {this.version}: {decision.summary()}")
     return record

@@ -36,6 +36,9 @@ def test_worse_model_stays_in_staging():
 def test_quality_gate_rejects_below_the_floor():
     decision = decide([Candidate("model", 0.65, ())], "precision", GATES, None)
     assert decision.stage == "rejected" and decision.candidate is None
+    # the audit record's why: its what ("promotion: rejected") names the stage already
+    assert decision.why() == decision.reasons[0] and not decision.why().startswith("rejected")
+    assert decide([GOOD], "precision", GATES, None).why().startswith("model passed the quality")
     assert decision.reasons == (
         "quality gate: model precision 0.6500 < floor 0.7 (promotion.min_primary_metric)",
     ), decision.reasons
