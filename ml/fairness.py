@@ -372,6 +372,13 @@ def assess_fairness(
                 found, noted = _verdicts(feature, entry, judged, settings)
                 violations += found
                 notes += noted
+        elif feature in groups.columns and len(frame) < 2:  # one group: nothing to compare it with
+            text = (
+                f"{feature!r} not judged: every test row is in one group, {frame.index[0]!r}, with nothing "
+                "to compare it with; when that is a band of fairness.bins, set edges inside the column's "
+                "values (or no bins: the training split's quartiles)"
+            )
+            _not_judged(text, settings, violations, notes)
         elif feature in groups.columns:  # the gate compared nothing: say so, not "passed" alone
             counts = frame.loc[~frame.judged, "count"]
             text = (

@@ -528,3 +528,23 @@ def test_a_table_about_no_people_is_not_judged_and_says_so():
     assert "data.sensitive_features is empty" in fairness_html(result, "fairness")
     with pytest.raises(ValueError, match="data.sensitive_features is empty: there are no groups"):
         mitigate(None, None, pd.DataFrame(index=range(5)), y_true, (), FairnessSettings(), 0)
+
+
+@pytest.mark.parametrize("when_not_judged", ["report", "block"])
+def test_bins_that_put_every_row_in_one_band_are_reported_as_not_judged_naming_the_setting(when_not_judged):
+    """statsmodels' racd10 (doctor visits of Americans 65 to 90) with the shipped age bins [35, 50]:
+    every row is '50+', one group and nothing to compare. The gate stopped with "cannot convert
+    float NaN to integer"; it now says why it judged nothing and which setting to change."""
+    ages = pd.Series(np.random.default_rng(0).integers(65, 91, 400), name="age")
+    settings = FairnessSettings(bins={"age": [35, 50]}, bootstrap_samples=0, when_not_judged=when_not_judged)
+    groups = sensitive_groups(ages.to_frame(), ("age",), settings)
+    assert set(groups["age"]) == {"50+"}, groups["age"].unique()
+    y = np.arange(400) % 3 == 0
+    result = assess_fairness(y, y, groups, settings)
+    text = (
+        "'age' not judged: every test row is in one group, '50+', with nothing to compare it with; when"
+        " that is a band of fairness.bins, set edges inside the column's values"
+    )
+    found = result.violations if when_not_judged == "block" else result.notes
+    assert any(item.startswith(text) for item in found), (result.violations, result.notes)
+    assert np.isnan(result.score), "nothing judged: no fairness score"
