@@ -23,8 +23,9 @@ class Candidate:
     base_rate: float = float("nan")  # share of positives in the test split
     fairness_notes: tuple[str, ...] = ()  # reported, not judged (uncertain, parity unreachable)
     test_rows: int | None = None  # rows of the test split its metrics were measured on
-    # the feature that alone ranks the test split best and its ROC AUC (ml.evaluation.single_feature_roc_auc)
-    strongest_feature: tuple[str, float] | None = None
+    # the features that alone rank the test split best, with their ROC AUC, strongest first
+    # (ml.evaluation.single_feature_roc_auc); empty in versions trained before it
+    strongest_features: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def candidates_from(metrics: dict, fairness: dict, mitigated: dict | None, metri
     matrix = metrics.get(names.CONFUSION_MATRIX)
     rows = int(np.sum(matrix)) if matrix is not None else None
     alone = metrics.get(names.SINGLE_FEATURE_ROC_AUC) or {}  # none in versions trained before it
-    strongest = next(iter(alone.items()), None)
+    strongest = tuple(alone.items())
     candidates = [
         Candidate(
             names.MODEL,
@@ -174,7 +175,7 @@ def quality_checks(
                 " (promotion.min_roc_auc, 0.5 is chance)",
             )
         )
-    if settings.max_single_feature_roc_auc is not None and candidate.strongest_feature is not None:
+    if settings.max_single_feature_roc_auc is not None and candidate.strongest_features:
         checks.append(_single_feature_check(candidate, settings.max_single_feature_roc_auc))
     if settings.min_primary_metric is not None:
         passed = value >= settings.min_primary_metric
@@ -190,21 +191,23 @@ def quality_checks(
 
 
 def _single_feature_check(candidate: Candidate, limit: float) -> tuple[bool, str]:
-    column, auc = candidate.strongest_feature
-    passed = auc < limit
-    text = (
-        f"{candidate.name}'s strongest feature alone, '{column}', ranks the test split with ROC AUC"
-        f" {auc:.4f}; {'below' if passed else 'not below'} {limit} (promotion.max_single_feature_roc_auc)"
-    )
-    if not passed:
-        text += (
-            ": one column that alone separates the classes is most often target leakage, a value"
-            " written after the outcome or derived from it, that a row to score does not have yet;"
-            f" drop it (features.drop: ['{column}'] in configs/training.yaml), or, when it is known"
-            " before every decision and truly decides the label, set"
-            " promotion.max_single_feature_roc_auc: null"
+    column, auc = candidate.strongest_features[0]
+    leaks = [(column, auc) for column, auc in candidate.strongest_features if auc >= limit]
+    if not leaks:
+        return True, (
+            f"{candidate.name}'s strongest feature alone, '{column}', ranks the test split with ROC AUC"
+            f" {auc:.4f}; below {limit} (promotion.max_single_feature_roc_auc)"
         )
-    return passed, text
+    each = ", ".join(f"'{column}' {auc:.4f}" for column, auc in leaks)
+    columns = ", ".join(f"'{column}'" for column, _ in leaks)
+    return False, (
+        f"{candidate.name}'s feature(s) alone rank the test split with ROC AUC {each}; not below"
+        f" {limit} (promotion.max_single_feature_roc_auc): a column that alone separates the classes"
+        " is most often target leakage, a value written after the outcome or derived from it, that a"
+        f" row to score does not have yet; drop {'it' if len(leaks) == 1 else 'them'}"
+        f" (features.drop: [{columns}] in configs/training.yaml), or, when it is known before every"
+        " decision and truly decides the label, set promotion.max_single_feature_roc_auc: null"
+    )
 
 
 def gate_failures(candidate: Candidate, checks: list[tuple[bool, str]]) -> list[str]:

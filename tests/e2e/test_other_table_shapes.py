@@ -187,7 +187,7 @@ def test_a_table_that_keeps_the_column_its_label_was_derived_from_is_rejected_na
     assert stage != "production" and record["stage"] == "rejected", record
     (leak,) = [r for r in record["reasons"] if "promotion.max_single_feature_roc_auc" in r]
     assert leak.startswith(
-        "quality gate: model's strongest feature alone, 'affairs', ranks the test split"
+        "quality gate: model's feature(s) alone rank the test split with ROC AUC 'affairs' 1.0000; not"
     ), leak
     assert "target leakage" in leak and "features.drop: ['affairs']" in leak, leak
     metadata = next(

@@ -399,20 +399,27 @@ def test_a_column_derived_from_the_target_is_named_and_blocks_promotion_with_the
     table["affair"] = np.where(table["affairs"] > 0, "yes", "no")
     alone, candidate = _leakage_case(table, "affair", "yes")
     assert list(alone)[0] == "affairs" and alone["affairs"] == 1.0, alone
-    assert candidate.strongest_feature == ("affairs", 1.0), candidate
+    assert candidate.strongest_features[0] == ("affairs", 1.0), candidate
     decision = decide([candidate], "precision", TRANSFERABLE, None)
     assert decision.stage == "rejected", decision
     (reason,) = [r for r in decision.reasons if "promotion.max_single_feature_roc_auc" in r]
     assert reason.startswith(
-        "quality gate: model's strongest feature alone, 'affairs', ranks the test split with ROC AUC 1.0000;"
-        " not below 0.999 (promotion.max_single_feature_roc_auc): one column that alone separates the"
-        " classes is most often target leakage"
+        "quality gate: model's feature(s) alone rank the test split with ROC AUC 'affairs' 1.0000; not"
+        " below 0.999 (promotion.max_single_feature_roc_auc): a column that alone separates the classes"
+        " is most often target leakage"
     ), reason
     assert "features.drop: ['affairs']" in reason and "max_single_feature_roc_auc: null" in reason, reason
     off = TRANSFERABLE.model_copy(update={"max_single_feature_roc_auc": None})
     assert decide([candidate], "precision", off, None).stage == "production", "null turns the check off"
-    # without it the strongest column is an ordinary one, stated among the gates passed
-    alone, candidate = _leakage_case(table, "affair", "yes", drop=["affairs"])
+    # every leaking column is named at once, not one per training run (racd10's doctor visits were
+    # derived from three columns)
+    table["hours_with_lover"] = table["affairs"] * 2.5
+    _, candidate = _leakage_case(table, "affair", "yes")
+    (reason,) = [r for r in decide([candidate], "precision", TRANSFERABLE, None).reasons if "leakage" in r]
+    assert "ROC AUC 'affairs' 1.0000, 'hours_with_lover' 1.0000; not below" in reason, reason
+    assert "features.drop: ['affairs', 'hours_with_lover']" in reason, reason
+    # without them the strongest column is an ordinary one, stated among the gates passed
+    alone, candidate = _leakage_case(table, "affair", "yes", drop=["affairs", "hours_with_lover"])
     assert max(alone.values()) < 0.8 and "affairs" not in alone, alone
     decision = decide([candidate], "precision", TRANSFERABLE, None)
     assert decision.stage == "production", decision
