@@ -548,3 +548,27 @@ def test_bins_that_put_every_row_in_one_band_are_reported_as_not_judged_naming_t
     found = result.violations if when_not_judged == "block" else result.notes
     assert any(item.startswith(text) for item in found), (result.violations, result.notes)
     assert np.isnan(result.score), "nothing judged: no fairness score"
+
+
+def test_a_disparity_resting_on_a_handful_of_positive_decisions_is_uncertain_not_a_certain_violation():
+    """statsmodels' racd10 with 'no doctor visit' positive (11 %): the plain model decided positive
+    for a handful of 726 test rows, and its parity ratio between women and men (0.69) blocked the
+    release as a certain violation. Some bootstrap resamples hold no positive decision (a ratio of
+    0/0): scipy's percentile interval was NaN, and the gate fell back to the point estimate. The
+    interval is taken over the resamples where the ratio is defined: it is wide, and 0.8 inside it."""
+    sex = pd.DataFrame({"female": ["1"] * 400 + ["0"] * 326})
+    y_pred = np.zeros(726, dtype=int)
+    y_pred[[10, 200]] = 1  # 2 of 400 women, 3 of 326 men: selection rates 0.005 and 0.009
+    y_pred[[450, 600, 700]] = 1
+    y_true = (np.arange(726) % 9 == 0).astype(int)
+    y_true[[10, 450]] = 1
+    result = assess_fairness(y_true, y_pred, sex, FairnessSettings(bins={}))
+    ratio = result.disparities.loc["female"]
+    assert ratio["demographic_parity_ratio"] == pytest.approx(0.005 / (3 / 326)), ratio
+    low, high = ratio["demographic_parity_ratio_low"], ratio["demographic_parity_ratio_high"]
+    assert low < 0.8 < high, (low, high)
+    assert not any("demographic parity" in v for v in result.violations), result.violations
+    assert any(
+        "demographic parity ratio for 'female' is 0.543, 90% interval" in n and "uncertain" in n
+        for n in result.notes
+    )
