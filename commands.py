@@ -43,6 +43,7 @@ def train(project: ProjectSettings, training: TrainingSettings, no_cache: bool, 
     pipeline = training_pipeline.with_options(
         model=Model(name=project.model_name, description=f"{project.project_name} classifier"),
         enable_cache=False if no_cache else training.enable_cache,
+        cache_policy=code_cache_policy(),
         retry=retry_config(training),
     )
     run = run_pipeline(
@@ -104,6 +105,28 @@ def write_outputs(path: str | None, **values: object) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as out:
             out.writelines(f"{key}={value}\n" for key, value in values.items())
+
+
+# The project's own code the steps run: ZenML's cache key holds a step's own source, not what it
+# imports, so a rerun after a change here (a gate's rule, a metric, a reader) reused what the old
+# code had computed (the fairness gate's verdict of the code before a `git pull`).
+CODE_DIRS = ("ml", "adapters", "registry", "steps", "pipelines", "bentos")
+CODE_SUFFIXES = (".py", ".j2", ".yaml")
+
+
+def code_cache_policy():
+    """ZenML's default cache policy, plus the contents of the project's code (``CODE_DIRS``) in
+    every step's cache key: paths relative to the project root, ZenML's source root here and in a
+    container image, so a step that runs in a container finds the same files."""
+    from zenml.config.cache_policy import CachePolicy
+
+    files = sorted(
+        str(path.relative_to(ROOT))
+        for folder in CODE_DIRS
+        for path in (ROOT / folder).rglob("*")
+        if path.suffix in CODE_SUFFIXES and "__pycache__" not in path.parts and path.is_file()
+    )
+    return CachePolicy(file_dependencies=files)
 
 
 def retry_config(training: TrainingSettings):

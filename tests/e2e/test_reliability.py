@@ -136,6 +136,30 @@ def test_a_rerun_after_a_failed_step_resumes_from_the_cache(project):
     assert resumed[names.PROMOTION_DECISION]["stage"] in ("production", "staging", "none"), resumed
 
 
+def test_a_change_to_the_projects_code_misses_the_cache_and_an_unchanged_rerun_hits_it(tmp_path_factory):
+    """ZenML's cache key holds a step's own source, not the project code it calls: a rerun after a
+    `git pull` that changed ml/fairness.py (the gate's rule) reused the old code's verdict. The
+    project's code is in every step's key: unchanged, a rerun is cached; changed, it runs again."""
+    copy = tmp_path_factory.mktemp("code-change") / "project"
+    left_out = (".git", ".venv", ".state", "mlruns", "template", "__pycache__", "*.sqlite", ".pytest_cache")
+    shutil.copytree(PROJECT_ROOT, copy, ignore=shutil.ignore_patterns(*left_out))
+    state = tmp_path_factory.mktemp("code-change-state")
+    env, project = demo_stack(state, customers=1500)
+    config = training_config(state, "one", search={"candidates": [{}]}, fairness__mitigation="none")
+    args = ("train", "--project", str(project), "--config", config)
+    for change in (None, None, "\n# a change a `git pull` brought\n"):
+        if change:
+            with (copy / "ml/fairness.py").open("a") as module:
+                module.write(change)
+        must(run_cli(copy, env, *args))
+    runs = [r for r in probe(copy, env, MODEL_NAME)["runs"] if r["pipeline"] == "training_pipeline"]
+    first, same, changed = (run["steps"] for run in runs[-3:])
+    steps = ("engineer_features", "split_data", "train_candidate_0", "check_fairness", "evaluate")
+    assert {first[s] for s in steps} == {"completed"}, first
+    assert {same[s] for s in steps} == {"cached"}, f"same code, data and settings: {same}"
+    assert {changed[s] for s in steps} == {"completed"}, f"ml/fairness.py changed: {changed}"
+
+
 # ---------------------------------------------------------------- the API under fuzzing and load
 
 
