@@ -380,18 +380,24 @@ def test_the_live_floor_of_the_releases_metric_follows_the_release_unless_an_abs
     assert got_rule == rule, got_rule
 
 
+def window_quality(labelled: int, live: int, metric: str, value: float, floor: float, rule: str) -> dict:
+    """A window's quality record as monitoring writes it: its labelled and live rows, the metric
+    judged, its live value and the floor with its rule."""
+    return {
+        "labelled_rows": labelled,
+        names.LIVE_ROWS: live,
+        names.LIVE_METRIC: metric,
+        names.LIVE_VALUE: value,
+        names.METRIC_FLOOR: floor,
+        names.METRIC_FLOOR_RULE: rule,
+    }
+
+
 def test_the_monitor_commands_line_says_which_metric_was_judged_live_and_why_there_is_none():
     from ml.monitoring import live_quality_line
 
     rule = "the release's test recall 0.9286 - max_metric_drop 0.1"
-    judged = {
-        "labelled_rows": 569,
-        names.LIVE_ROWS: 228,
-        names.LIVE_METRIC: "recall",
-        names.LIVE_VALUE: 0.9302,
-        names.METRIC_FLOOR: 0.8286,
-        names.METRIC_FLOOR_RULE: rule,
-    }
+    judged = window_quality(569, 228, "recall", 0.9302, 0.8286, rule)
     assert live_quality_line(judged) == (
         "live recall 0.9302 on 228 of 569 labelled rows (not trained on); floor 0.8286: the release's test "
         "recall 0.9286 - max_metric_drop 0.1"
@@ -434,12 +440,7 @@ def test_a_live_metric_on_too_few_rows_is_reported_not_judged_nor_alerted_on():
 
     rule = "the release's test precision 0.3333 - max_metric_drop 0.1"
     quality = {
-        "labelled_rows": 4642,
-        names.LIVE_ROWS: 1856,
-        names.LIVE_METRIC: "precision",
-        names.LIVE_VALUE: 0.0,
-        names.METRIC_FLOOR: 0.2333,
-        names.METRIC_FLOOR_RULE: rule,
+        **window_quality(4642, 1856, "precision", 0.0, 0.2333, rule),
         names.LIVE_SUPPORT: 3,
         names.LIVE_SUPPORT_OF: "positive_decisions",
         names.MIN_METRIC_SUPPORT: 30,
