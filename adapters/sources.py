@@ -179,17 +179,24 @@ def text_columns(data: DataSettings) -> dict[str, type]:
     return text | {column: str for column in (data.id_column, data.group_column) if column}
 
 
-def text_markers(path: Path, data: DataSettings) -> dict[str, list[str]]:
-    """``na_values`` for a Dask read of a CSV: the text ``data.missing_values`` ("?", "n/a") in every
-    column but the id, read as missing as Dask reads them. Its dtypes come from the file's first 256
-    kB: a "?" further down a column of numbers stopped the read ("Mismatched dtypes"), where pandas
-    reads the column whole and ``as_declared`` clears the markers after (as it still does here, for
-    the numbers -1, 999 and text written with spaces around)."""
+def csv_header(path: Path | str, data: DataSettings) -> pd.Index:
+    """The column names of the CSV at ``path``, read as ``data.csv`` says it is written (its first
+    line only); DataSourceError naming data.csv.encoding when that line is not in it."""
+    try:
+        return pd.read_csv(path, nrows=0, **data.csv.read_options()).columns
+    except UnicodeDecodeError as exc:
+        raise not_in_encoding(exc, data) from None
+
+
+def text_markers(header: pd.Index, data: DataSettings) -> dict[str, list[str]]:
+    """``na_values`` for a Dask read of a CSV whose columns are ``header``: the text
+    ``data.missing_values`` ("?", "n/a") in every column but the id, read as missing as Dask reads
+    them. Its dtypes come from the file's first 256 kB: a "?" further down a column of numbers
+    stopped the read ("Mismatched dtypes"), where pandas reads the column whole and ``as_declared``
+    clears the markers after (as it still does here, for the numbers -1, 999 and text written with
+    spaces around)."""
     words = [m for m in data.missing_values if pd.isna(pd.to_numeric(m, errors="coerce"))]
-    if not words:
-        return {}
-    header = pd.read_csv(path, nrows=0, **data.csv.read_options()).columns
-    return {column: words for column in header if column != data.id_column}
+    return {column: words for column in header if column != data.id_column} if words else {}
 
 
 def named(column: object) -> bool:
@@ -199,12 +206,8 @@ def named(column: object) -> bool:
     return not NAMELESS.fullmatch(str(column))
 
 
-def skip_nameless(path: Path | str, data: DataSettings) -> Callable[[object], bool]:
-    """``named``, after logging which columns of the CSV at ``path`` it leaves out."""
-    try:
-        header = pd.read_csv(path, nrows=0, **data.csv.read_options()).columns
-    except UnicodeDecodeError as exc:
-        raise not_in_encoding(exc, data) from None
+def skip_nameless(header: pd.Index, data: DataSettings) -> Callable[[object], bool]:
+    """``named``, after logging which of a CSV's columns (``header``) it leaves out."""
     nameless = [position + 1 for position, column in enumerate(header) if not named(column)]
     if nameless:
         LOG.warning(
@@ -220,7 +223,7 @@ def read_csv_file(path: Path | str, data: DataSettings) -> pd.DataFrame:
     """The CSV at ``path`` as ``data.csv`` says it is written, but its columns without a header
     (``skip_nameless``); DataSourceError naming the setting when its text is not in that encoding or
     its fields seem separated by another character."""
-    usecols = skip_nameless(path, data)
+    usecols = skip_nameless(csv_header(path, data), data)
     try:
         frame = pd.read_csv(path, dtype=text_columns(data), usecols=usecols, **data.csv.read_options())
     except UnicodeDecodeError as exc:
@@ -426,7 +429,7 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
         if data.source == "parquet":
             frame = dd.read_parquet(str(path))
         else:
-            options = data.csv.read_options()
+            options, header = data.csv.read_options(), csv_header(path, data)
             # Dask infers each column's dtype from the file's first 256 kB: a column of whole numbers
             # there with a blank or a 17,5 further down stopped the read ("Mismatched dtypes"); such
             # columns are read as floats (assume_missing), the values pandas reads
@@ -434,10 +437,10 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
                 frame = dd.read_csv(
                     str(path),
                     blocksize=CSV_BLOCKSIZE,
-                    usecols=skip_nameless(path, data),
+                    usecols=skip_nameless(header, data),
                     dtype=text_columns(data),
                     assume_missing=True,
-                    na_values=text_markers(path, data),
+                    na_values=text_markers(header, data),
                     **options,
                 )
             except UnicodeDecodeError as exc:
