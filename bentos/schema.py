@@ -1,5 +1,7 @@
 """Pydantic models of the API, generated from the model's feature schema: types, allowed
-categories and ranges, so bad input is a 400 naming the field, never a 500.
+categories and ranges, so bad input is a 400 naming the field, never a 500. What is allowed is what
+the table the model was trained from held (every split): each of its rows is served, a category the
+training split lacked scored as a missing value, as batch scoring scores it.
 
 Numbers are strict (an int is a valid float, a boolean or a string is not). A numeric feature
 accepts its training range widened by ``margin`` times that range on each side (SERVING_RANGE_MARGIN,
@@ -58,11 +60,14 @@ def _within(lowest: float, highest: float, low: float, high: float, margin: floa
 def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
     nullable = spec.get("nullable", True)
     if spec["kind"] == "categorical":
-        allowed = tuple(spec["categories"])
+        untrained = tuple(spec.get("untrained_categories", ()))  # in the table, not the training split
+        allowed = (*spec["categories"], *untrained)
         annotation: Any = Literal[allowed] if allowed else str  # type: ignore[valid-type]
         if allowed:
             annotation = Annotated[annotation, BeforeValidator(_code_as_written(allowed))]
         description = f"one of {list(allowed)}"
+        if untrained:
+            description += f"; {list(untrained)} not in the training split: scored as a missing value"
         field = Field(default=None if nullable else ..., description=description)
     else:
         low, high = spec.get("minimum"), spec.get("maximum")

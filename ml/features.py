@@ -99,11 +99,16 @@ class FeatureSpec:
     nullable: bool = True
     # numbers the source writes for "not known" (data.missing_values): read as missing everywhere
     missing_markers: tuple[float, ...] = ()
+    # categories of the table that the training split lacks (a rare one that fell in the test split):
+    # served, and scored as missing values, as batch scoring scores them
+    untrained_categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class FeatureSchema:
-    """What the model expects: names, kinds, observed ranges and categories, in column order."""
+    """What the model expects: names, kinds, observed ranges and categories, in column order. The
+    ranges, missing values and ``untrained_categories`` are the whole table's (every split), the values
+    the service accepts; ``categories`` are the training split's, the ones the model learnt."""
 
     features: tuple[FeatureSpec, ...]
     id_column: str | None = None
@@ -135,6 +140,7 @@ class FeatureSchema:
                     **spec,
                     "categories": tuple(spec.get("categories", ())),
                     "missing_markers": tuple(spec.get("missing_markers", ())),  # none before they were kept
+                    "untrained_categories": tuple(spec.get("untrained_categories", ())),
                 }
             )
             for spec in raw["features"]
@@ -147,19 +153,29 @@ def is_numeric(series: pd.Series) -> bool:
 
 
 def infer_schema(
-    frame: pd.DataFrame, columns: list[str], data: DataSettings, negative_label: str
+    frame: pd.DataFrame,
+    columns: list[str],
+    data: DataSettings,
+    negative_label: str,
+    table: pd.DataFrame | None = None,
 ) -> FeatureSchema:
+    """The schema of a model trained on ``frame`` (its categories); ``table``, every row the model
+    comes from (``frame`` by default), gives the ranges, the missing values and the categories the
+    service accepts, so each of its rows is served: a convertible only in the test split was a 400,
+    and no deployment passed its smoke test."""
+    table = frame if table is None else table
     specs = []
     markers = marker_numbers(data.missing_values)
     for column in columns:
-        series = frame[column]
-        nullable = bool(series.isna().any())
+        series, whole = frame[column], table[column]
+        nullable = bool(whole.isna().any())
         if is_numeric(series):
-            low, high = float(series.min()), float(series.max())
+            low, high = float(whole.min()), float(whole.max())
             specs.append(FeatureSpec(column, "numeric", low, high, (), nullable, markers))
         else:
             categories = tuple(sorted(str(v) for v in series.dropna().unique()))
-            specs.append(FeatureSpec(column, "categorical", None, None, categories, nullable))
+            others = tuple(sorted(set(map(str, whole.dropna().unique())) - set(categories)))
+            specs.append(FeatureSpec(column, "categorical", None, None, categories, nullable, (), others))
     return FeatureSchema(
         tuple(specs), data.id_column, data.target_column, data.positive_label, negative_label
     )

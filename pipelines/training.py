@@ -28,7 +28,7 @@ def training_pipeline(
         dataset = engineer_features(customers, sales, data=data)
         profile_data(dataset, data=data, training=training)
         train, validation, test = split_data(dataset, data=data, training=training)
-    schema = build_schema(train, data=data, training=training)
+    schema = build_schema(train, validation, test, data=data, training=training)
     if dask:  # monitoring's seen_in_training: every train row, not the sample
         train_row_keys_on_dask(schema, data=data, training=training)
     # on dask the candidates fit on rows the train sample does not hold: never reuse a cached fit

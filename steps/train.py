@@ -40,13 +40,19 @@ def split_data(
 
 @step
 def build_schema(
-    dataset_train: pd.DataFrame, data: DataSettings, training: TrainingSettings
+    dataset_train: pd.DataFrame,
+    dataset_validation: pd.DataFrame,
+    dataset_test: pd.DataFrame,
+    data: DataSettings,
+    training: TrainingSettings,
 ) -> Annotated[dict, names.FEATURE_SCHEMA]:
+    """The model's schema: its categories the training split's, what the service accepts every split's."""
     negative = validate_training_table(dataset_train, data, table=names.DATASET_TRAIN)
     columns = feature_columns(dataset_train, data, training.features)
     sensitive = [column for column in data.sensitive_features if column not in columns]
     check_feature_columns(dataset_train, [*columns, *sensitive], data, names.DATASET_TRAIN)
-    return infer_schema(dataset_train, columns, data, negative).to_dict()
+    table = pd.concat([dataset_train[columns], dataset_validation[columns], dataset_test[columns]])
+    return infer_schema(dataset_train, columns, data, negative, table=table).to_dict()
 
 
 @step(experiment_tracker=True, settings={"experiment_tracker": {"nested": True}})

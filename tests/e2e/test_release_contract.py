@@ -349,10 +349,13 @@ def test_the_scores_table_holds_the_release_decisions(released):
 
 @pytest.mark.parametrize("part", ["test", "scoring"])
 def test_the_served_api_answers_as_the_release_decides(released, part):
-    """Every row the API accepts gets the release's probability and label; the few it refuses are
-    beyond the accepted range, and the 400 names the field and the range."""
+    """Every row the API accepts gets the release's probability and label. A row of the table the
+    model came from is never refused (the test split; the nightly table of a project reading that
+    table again); of the demo's new customers, the few refused are beyond the accepted range, and
+    the 400 names the field and the range."""
     rows, (answers, refused) = released["probe"][part], released["served"][part]
-    assert len(refused) <= 0.05 * len(rows["proba"]), (
+    same_table = part == "test" or "demo" not in released["config"]
+    assert len(refused) <= (0 if same_table else 0.05 * len(rows["proba"])), (
         f"{len(refused)} rows refused: {list(refused.values())[:3]}"
     )
     features = set(rows["records"][0])

@@ -94,6 +94,41 @@ def test_a_missing_category_is_one_missing_value_in_training_batch_scoring_and_s
     np.testing.assert_allclose(served, batch, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("kind", ["lightgbm", "logistic_regression"])
+def test_every_row_of_the_table_a_model_came_from_is_served_as_batch_scoring_scores_it(kind, tmp_path):
+    """statsmodels' autos: its 6 convertibles fell in the test and validation splits, and the smoke
+    test's 400 ("Input should be 'hardtop', 'hatchback', 'sedan' or 'wagon'") stopped every
+    deployment of a model that batch scoring served. A category, a missing value or a number beyond
+    the margin that only other splits hold is accepted and decides as in batch; a category the
+    table never held is still a 400."""
+    tables = generate_demo(customers=2000, seed=5)
+    frame = build_customer_features(tables.customers, tables.sales)
+    split = split_dataset(frame, names.TARGET, SplitSettings(), seed=1)
+    test = split.test.copy()
+    test.loc[test.index[:3], "region"] = "islands"  # only in the test split
+    test.loc[test.index[3], "tenure_months"] = np.nan  # never missing in training
+    span = split.train["annual_income"].max() - split.train["annual_income"].min()
+    test.loc[test.index[4], "annual_income"] = split.train["annual_income"].max() + 2 * span
+    data = DataSettings()
+    columns = feature_columns(frame, data, FeatureSettings())
+    table = pd.concat([split.train, split.validation, test])
+    schema = infer_schema(split.train, columns, data, names.BAD, table=table)
+    region = next(s for s in schema.features if s.name == "region")
+    assert "islands" not in region.categories and region.untrained_categories == ("islands",), region
+    model = train_model(split.train, schema, ModelSettings(kind=kind), 0)
+    export_bundle(model, schema.to_dict(), 0.5, tmp_path, {"model_version": "1"})
+    Record = record_model(schema.to_dict(), margin=0.5)
+    validated = [Record(**record).model_dump() for record in records_of(test, schema)]  # no 400
+    served = load_model(tmp_path).predict_proba(validated)
+    np.testing.assert_allclose(served, predict_proba(model, test, schema), rtol=0, atol=1e-12)
+    unseen_as_missing = predict_proba(model, test.head(3).assign(region=np.nan), schema)
+    np.testing.assert_allclose(served[:3], unseen_as_missing, rtol=0, atol=1e-12)
+    described = Record.model_json_schema()["properties"]["region"]["description"]
+    assert "['islands'] not in the training split: scored as a missing value" in described, described
+    with pytest.raises(ValidationError, match=r"region\n  Input should be 'central', .* or 'islands'"):
+        Record(**{**records_of(test.head(1), schema)[0], "region": "atlantis"})
+
+
 def test_contributions_add_up_to_the_log_odds(trained, bundle):
     frame, schema, _ = trained
     records = records_of(frame.head(20), schema)
