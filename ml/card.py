@@ -44,18 +44,20 @@ def num(value, digits: int = 3) -> str:
 
 def _metrics_of_resamples(t: np.ndarray, p: np.ndarray, proba: np.ndarray, axis: int = -1) -> np.ndarray:
     """[precision, recall, F1, ROC AUC, accuracy] (names.METRIC_NAMES' order) of each resample,
-    vectorised along ``axis``. Precision and recall are 0 without a predicted or a true positive (as
-    sklearn's ``zero_division=0``); ROC AUC is the Mann-Whitney U of the scores over the positives'
-    and negatives' counts (tied scores share their mean rank: ``roc_auc_score``'s half credit), NaN
-    for a resample of one class."""
+    vectorised along ``axis``. A metric a resample does not define is NaN (sklearn's
+    ``zero_division=np.nan``), left out of the interval: precision without a positive decision,
+    recall without a positive label, F1 without either. As 0, a precision of 3 out of 3 positive
+    decisions got the interval 0.000 - 1.000 from the 4 % of resamples that drew none of the 3.
+    ROC AUC is the Mann-Whitney U of the scores over the positives' and negatives' counts (tied
+    scores share their mean rank: ``roc_auc_score``'s half credit), NaN for a resample of one class."""
     t, p = t == 1, p == 1
     tp, fp, fn = (t & p).sum(axis), (~t & p).sum(axis), (t & ~p).sum(axis)
     positives = t.sum(axis)
     negatives = t.shape[axis] - positives
     with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
-        recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+        precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), np.nan)
+        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan)
         ranks = rankdata(proba, axis=axis)
         auc = ((ranks * t).sum(axis) - positives * (positives + 1) / 2) / (positives * negatives)
     return np.array([precision, recall, f1, auc, (t == p).mean(axis)])
@@ -65,10 +67,10 @@ def bootstrap_intervals(
     y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, rounds: int = 500, seed: int = 0
 ) -> dict[str, tuple[float, float]]:
     """95 % percentile-bootstrap intervals of precision, recall, F1, ROC AUC and accuracy over the rows
-    (scipy.stats.bootstrap: rows resampled with replacement ``rounds`` times, seeded; resamples of one
-    class leave ROC AUC out)."""
+    (scipy.stats.bootstrap: rows resampled with replacement ``rounds`` times, seeded; a resample that
+    does not define a metric is left out of its interval: ``_metrics_of_resamples``)."""
     data = tuple(np.asarray(a, dtype=float) for a in (y_true, y_pred, proba))
-    with warnings.catch_warnings():  # a resample of one class: NaN ROC AUC, left out below
+    with warnings.catch_warnings():  # a metric a resample does not define: NaN, left out below
         warnings.simplefilter("ignore")
         draws = bootstrap(
             data,

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import confusion_matrix
 
 from ml import names
+from ml.brief import say
 from ml.card import bootstrap_intervals
 from ml.evaluation import release_decisions
 from ml.fairness import (
@@ -19,6 +21,7 @@ from ml.fairness import (
     sensitive_groups,
 )
 from ml.features import FeatureSchema, binary_target
+from ml.monitoring import metric_support
 from ml.settings import CardSettings, DataSettings, FairnessSettings
 from registry.models import RegistryError
 from registry.release import release_of
@@ -47,6 +50,17 @@ def _judged(version) -> tuple[Any, FeatureSchema, float, str | None, dict]:
     return model, schema, float(threshold), None, {}
 
 
+def _rests_on(metric: str, confusion: list[list[int]]) -> dict[str, Any]:
+    """How many test rows ``metric`` rests on, in words of both languages ("3 positive decisions"),
+    as monitoring counts them (``ml.monitoring.metric_support``)."""
+    support, of = metric_support(metric, confusion)
+    return {
+        "support": support,
+        "support_en": say("en", f"support.{of}"),
+        "support_es": say("es", f"support.{of}"),
+    }
+
+
 def card_facts(version, project: str, data: DataSettings, card: CardSettings, audit: list[dict]) -> dict:
     """Everything the card of ``version`` states, as plain data."""
     meta = version.run_metadata
@@ -60,6 +74,7 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
     recorded = meta[names.MITIGATED_EVALUATION]["metrics"] if mitigated else meta[names.METRICS]
     fairness_record = meta[names.MITIGATED_EVALUATION][names.FAIRNESS] if mitigated else meta[names.FAIRNESS]
     intervals = bootstrap_intervals(y_true, y_pred, proba)
+    confusion = confusion_matrix(y_true, y_pred, labels=[0, 1]).tolist()
     settings = meta.get(names.TRAINING_SETTINGS) or {}
     fairness_settings = FairnessSettings.model_validate(settings.get("fairness", {}))
     # the groups the gate judged (records of before 2026-12-05 kept none: the test split's own quartiles)
@@ -114,6 +129,7 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
                     "value": recorded.get(key),
                     "low": intervals.get(key, (None,))[0],
                     "high": intervals.get(key, (None, None))[1],
+                    **_rests_on(key, confusion),
                 }
                 for key in names.METRIC_NAMES
             ],

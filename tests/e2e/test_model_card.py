@@ -62,6 +62,9 @@ def test_the_released_versions_card_has_every_section_and_the_registrys_numbers(
         value = num(meta[names.METRICS][key])
         assert re.search(rf"\| {key} \| {re.escape(value)} \| ", english), (key, value)
         assert f"- {key}: {value} (intervalo del 95 %" in spanish, (key, value)
+    (_, fp), (_, tp) = meta[names.METRICS][names.CONFUSION_MATRIX]
+    precision_row = re.search(r"^\| precision \|.*\| (\d+) positive decisions \|$", english, flags=re.M)
+    assert precision_row and int(precision_row.group(1)) == tp + fp, (precision_row, tp + fp)
     assert f"fairness score {num(meta[names.FAIRNESS]['fairness_score'])}" in english
     assert f"puntuación {num(meta[names.FAIRNESS]['fairness_score'])}" in spanish
     assert meta[names.CODE_REFERENCE]["config_sha256"] in markdown

@@ -8,7 +8,14 @@ import jinja2
 import numpy as np
 import pytest
 from markupsafe import escape
-from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
 
 from ml import names
 from ml.card import SECTIONS, _metrics_of_resamples, bootstrap_intervals, num, render_card
@@ -51,7 +58,15 @@ def facts(**changes):
             "primary_metric": "precision",
             "baseline_precision": 0.6283,
             "metrics": [
-                {"name": key, "value": 0.8 + i / 100, "low": 0.7 + i / 100, "high": 0.9 + i / 100}
+                {
+                    "name": key,
+                    "value": 0.8 + i / 100,
+                    "low": 0.7 + i / 100,
+                    "high": 0.9 + i / 100,
+                    "support": 700 + i,
+                    "support_en": "positive decisions",
+                    "support_es": "decisiones positivas",
+                }
                 for i, key in enumerate(names.METRIC_NAMES)
             ],
         },
@@ -102,10 +117,13 @@ def test_english_and_spanish_carry_the_same_numbers():
             assert number in english, f"{number} of the Spanish summary is not in the English card: {line}"
     for m in facts()["evaluation"]["metrics"]:
         assert (
-            f"{m['name']}: {num(m['value'])} (intervalo del 95 %: {num(m['low'])} – {num(m['high'])})"
-            in spanish
+            f"{m['name']}: {num(m['value'])} (intervalo del 95 %: {num(m['low'])} – {num(m['high'])}; "
+            f"se basa en {m['support']} decisiones positivas)" in spanish
         )
-        assert f"| {m['name']} | {num(m['value'])} | {num(m['low'])} – {num(m['high'])} |" in english
+        interval = f"{num(m['low'])} – {num(m['high'])}"
+        assert (
+            f"| {m['name']} | {num(m['value'])} | {interval} | {m['support']} positive decisions |" in english
+        )
     assert "umbral de decisión 0.65" in spanish and "Decision threshold: 0.65" in english
 
 
@@ -187,10 +205,31 @@ def test_bootstrap_intervals_hold_the_point_estimate():
     assert set(intervals) == set(names.METRIC_NAMES)
 
 
+def test_a_precision_on_a_few_positive_decisions_has_an_interval_of_the_resamples_that_define_it():
+    """statsmodels' autos: 3 positive decisions, all right, among 41 test rows. Resamples drawing
+    none of the 3 (4 %) have no precision; counted as 0, they made the card's interval 0.000 -
+    1.000, a model that might be always wrong. Left out, the interval is that of the resamples
+    with a positive decision, and the card says the figure rests on 3 of them."""
+    from registry.card import _rests_on
+
+    y = np.array([1] * 7 + [0] * 34)
+    pred = np.array([1] * 3 + [0] * 38)
+    proba = np.where(pred == 1, 0.9, np.linspace(0.05, 0.6, 41))
+    intervals = bootstrap_intervals(y, pred, proba, rounds=500)
+    assert intervals[names.PRECISION] == (1.0, 1.0), intervals
+    assert intervals[names.RECALL][0] > 0 or intervals[names.RECALL][1] < 1, intervals
+    confusion = confusion_matrix(y, pred, labels=[0, 1]).tolist()
+    assert _rests_on(names.PRECISION, confusion) == {
+        "support": 3, "support_en": "positive decisions", "support_es": "decisiones positivas",
+    }  # fmt: skip
+    assert _rests_on(names.ACCURACY, confusion)["support"] == 41
+
+
 def test_each_resamples_metrics_are_sklearns_ties_and_one_class_included():
     """The vectorised metrics of the card's bootstrap equal sklearn's on each resample: scores with
-    ties (ROC AUC's half credit), a resample without a predicted positive (precision 0), and a resample
-    of one class (ROC AUC undefined: NaN, left out of the interval)."""
+    ties (ROC AUC's half credit), a resample without a predicted positive (precision undefined: NaN,
+    left out of the interval, as sklearn's zero_division=np.nan), and a resample of one class (ROC AUC
+    undefined: NaN, left out of the interval)."""
     rng = np.random.default_rng(1)
     y = rng.integers(0, 2, (20, 300))
     proba = np.round(np.clip(y * 0.3 + rng.random((20, 300)) * 0.7, 0, 1), 2)
@@ -200,9 +239,9 @@ def test_each_resamples_metrics_are_sklearns_ties_and_one_class_included():
     draws = _metrics_of_resamples(y.astype(float), pred.astype(float), proba)
     for i in range(len(y)):
         expected = [
-            precision_score(y[i], pred[i], zero_division=0),
-            recall_score(y[i], pred[i], zero_division=0),
-            f1_score(y[i], pred[i], zero_division=0),
+            precision_score(y[i], pred[i], zero_division=np.nan),
+            recall_score(y[i], pred[i], zero_division=np.nan),
+            f1_score(y[i], pred[i], zero_division=np.nan),
             roc_auc_score(y[i], proba[i]) if len(set(y[i])) == 2 else np.nan,
             accuracy_score(y[i], pred[i]),
         ]
