@@ -10,7 +10,7 @@ from sklearn.metrics import confusion_matrix
 
 from ml import names
 from ml.brief import say
-from ml.card import bootstrap_intervals
+from ml.card import metric_intervals
 from ml.evaluation import release_decisions
 from ml.fairness import (
     GROUP_METRICS,
@@ -73,7 +73,7 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
     mitigated = artifact == names.MITIGATED_MODEL
     recorded = meta[names.MITIGATED_EVALUATION]["metrics"] if mitigated else meta[names.METRICS]
     fairness_record = meta[names.MITIGATED_EVALUATION][names.FAIRNESS] if mitigated else meta[names.FAIRNESS]
-    intervals = bootstrap_intervals(y_true, y_pred, proba)
+    intervals = metric_intervals(y_true, y_pred, proba)
     confusion = confusion_matrix(y_true, y_pred, labels=[0, 1]).tolist()
     settings = meta.get(names.TRAINING_SETTINGS) or {}
     fairness_settings = FairnessSettings.model_validate(settings.get("fairness", {}))

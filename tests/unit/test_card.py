@@ -8,6 +8,7 @@ import jinja2
 import numpy as np
 import pytest
 from markupsafe import escape
+from scipy.stats import binomtest
 from sklearn.metrics import (
     accuracy_score,
     confusion_matrix,
@@ -18,7 +19,7 @@ from sklearn.metrics import (
 )
 
 from ml import names
-from ml.card import SECTIONS, _metrics_of_resamples, bootstrap_intervals, num, render_card
+from ml.card import SECTIONS, _metrics_of_resamples, bootstrap_intervals, metric_intervals, num, render_card
 from registry.card import ETHICS, _unserved_mitigation
 
 
@@ -208,16 +209,22 @@ def test_bootstrap_intervals_hold_the_point_estimate():
 def test_a_precision_on_a_few_positive_decisions_has_an_interval_of_the_resamples_that_define_it():
     """statsmodels' autos: 3 positive decisions, all right, among 41 test rows. Resamples drawing
     none of the 3 (4 %) have no precision; counted as 0, they made the card's interval 0.000 -
-    1.000, a model that might be always wrong. Left out, the interval is that of the resamples
-    with a positive decision, and the card says the figure rests on 3 of them."""
+    1.000, a model that might be always wrong; and the resamples that draw some read 1.000, as
+    if 3 decisions were certain. The card gives the shares exact binomial intervals (0.292 -
+    1.000) and says the figure rests on 3 positive decisions."""
     from registry.card import _rests_on
 
     y = np.array([1] * 7 + [0] * 34)
     pred = np.array([1] * 3 + [0] * 38)
     proba = np.where(pred == 1, 0.9, np.linspace(0.05, 0.6, 41))
-    intervals = bootstrap_intervals(y, pred, proba, rounds=500)
-    assert intervals[names.PRECISION] == (1.0, 1.0), intervals
-    assert intervals[names.RECALL][0] > 0 or intervals[names.RECALL][1] < 1, intervals
+    resampled = bootstrap_intervals(y, pred, proba, rounds=500)
+    assert resampled[names.PRECISION] == (1.0, 1.0), "the resamples with a positive decision, not 0"
+    intervals = metric_intervals(y, pred, proba)  # what the card shows
+    assert intervals[names.PRECISION] == pytest.approx((0.2924, 1.0), abs=1e-4), "3 of 3: exact binomial"
+    assert intervals[names.RECALL] == pytest.approx(binomtest(3, 7).proportion_ci(method="exact"))
+    assert intervals[names.ACCURACY] == pytest.approx(binomtest(37, 41).proportion_ci(method="exact"))
+    assert intervals[names.F1] == resampled[names.F1] and intervals[names.ROC_AUC] == resampled[names.ROC_AUC]
+    assert names.PRECISION not in metric_intervals(y, np.zeros(41), proba), "no decision: no interval"
     confusion = confusion_matrix(y, pred, labels=[0, 1]).tolist()
     assert _rests_on(names.PRECISION, confusion) == {
         "support": 3, "support_en": "positive decisions", "support_es": "decisiones positivas",
