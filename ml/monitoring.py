@@ -26,6 +26,7 @@ import pandas as pd
 from ml import names
 from ml.features import FeatureSchema, binary_target, is_numeric
 from ml.names import INFERENCE_LOG_COLUMNS
+from ml.support import SUPPORT_TEXT
 
 LOG_COLUMNS = INFERENCE_LOG_COLUMNS  # the service writes the log (bentos/inference_log.py)
 PREDICT_ENDPOINT = "predict"
@@ -472,32 +473,6 @@ def metric_floor(
     if not rules:
         return None, "no floor: thresholds.max_metric_drop and min_metric are both off"
     return max(rules, key=lambda rule: rule[0])
-
-
-# What a live metric rests on (names.LIVE_SUPPORT_OF), as the monitor command says it; the brief
-# says it in English and Spanish (brief_messages.yaml, support.*).
-SUPPORT_TEXT = {
-    "positive_decisions": "positive decisions",
-    "positive_labels": "positive labels",
-    "smaller_class": "rows of the smaller class",
-    "labelled_rows": "labelled rows",
-}
-
-
-def metric_support(metric: str, confusion: list[list[int]]) -> tuple[int, str]:
-    """How many rows ``metric``'s value on a window rests on, and which (a key of ``SUPPORT_TEXT``),
-    from its confusion matrix ``[[tn, fp], [fn, tp]]``: precision the positive decisions, recall
-    the positive labels, F1 the fewer of those two, ROC AUC the rows of the smaller class, accuracy
-    every row."""
-    (tn, fp), (fn, tp) = confusion
-    decided, positive, rows = tp + fp, tp + fn, tn + fp + fn + tp
-    if metric == names.PRECISION or (metric == names.F1 and decided <= positive):
-        return int(decided), "positive_decisions"
-    if metric in (names.RECALL, names.F1):
-        return int(positive), "positive_labels"
-    if metric == names.ROC_AUC:
-        return int(min(positive, rows - positive)), "smaller_class"
-    return int(rows), "labelled_rows"
 
 
 def live_judged(quality: dict) -> bool:

@@ -10,6 +10,7 @@ import numpy as np
 
 from ml import names
 from ml.settings import PromotionSettings
+from ml.support import SUPPORT_TEXT, metric_support
 
 Stage = Literal["production", "staging", "rejected"]
 
@@ -26,6 +27,9 @@ class Candidate:
     # the features that alone rank the test split best, with their ROC AUC, strongest first
     # (ml.evaluation.single_feature_roc_auc); empty in versions trained before it
     strongest_features: tuple[tuple[str, float], ...] = ()
+    # how many test rows its primary metric rests on, and which (ml.support.metric_support): precision
+    # the positive decisions; None in versions trained before it was kept
+    support: tuple[int, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ def candidates_from(metrics: dict, fairness: dict, mitigated: dict | None, metri
             notes,
             rows,
             strongest,
+            _support(metric, matrix),
         )
     ]
     if mitigated and mitigated.get("available"):
@@ -92,12 +97,25 @@ def candidates_from(metrics: dict, fairness: dict, mitigated: dict | None, metri
         violations, notes = tuple(record["violations"]), tuple(record.get("notes", ()))
         scores = mitigated["metrics"]
         auc = scores.get(names.ROC_AUC, roc_auc)
+        support = _support(metric, scores.get(names.CONFUSION_MATRIX))
         candidates.append(
             Candidate(
-                names.MITIGATED_MODEL, scores[metric], violations, auc, base_rate, notes, rows, strongest
+                names.MITIGATED_MODEL,
+                scores[metric],
+                violations,
+                auc,
+                base_rate,
+                notes,
+                rows,
+                strongest,
+                support,
             )
         )
     return candidates
+
+
+def _support(metric: str, matrix: list[list[int]] | None) -> tuple[int, str] | None:
+    return metric_support(metric, matrix) if matrix is not None else None
 
 
 def with_mitigation_note(decision: Decision, candidates: list[Candidate], mitigated: dict | None) -> Decision:
@@ -153,6 +171,8 @@ def quality_checks(
                 " or lower promotion.min_test_rows"
             )
         checks.append((rows >= fewest, text))
+    if settings.min_metric_support is not None and candidate.support is not None:
+        checks.append(_support_check(candidate, metric_name, settings.min_metric_support))
     baseline = always_positive(metric_name, rate)
     if settings.min_lift is not None and baseline is not None and np.isfinite(rate):
         lift = value / baseline if baseline > 0 else float("inf")
@@ -188,6 +208,20 @@ def quality_checks(
             )
         )
     return checks
+
+
+def _support_check(candidate: Candidate, metric_name: str, fewest: int) -> tuple[bool, str]:
+    count, of = candidate.support
+    text = (
+        f"{candidate.name} {metric_name} rests on {count} {SUPPORT_TEXT[of]}; min {fewest}"
+        " (promotion.min_metric_support)"
+    )
+    if count < fewest:
+        text += (
+            f": too few to judge it (a row of them more or less right moves it by {1 / max(count, 1):.2f});"
+            " add rows to the table or raise split.test_size, or lower promotion.min_metric_support"
+        )
+    return count >= fewest, text
 
 
 def _single_feature_check(candidate: Candidate, limit: float) -> tuple[bool, str]:

@@ -297,6 +297,11 @@ class PromotionSettings(StrictModel):
     min_test_rows: int | None = Field(
         100, ge=1, description="fewest test-split rows a model's metrics may be measured on to pass"
     )
+    min_metric_support: int | None = Field(
+        30,
+        ge=1,
+        description="fewest test rows the primary metric may rest on to pass (precision: positive decisions)",
+    )
     min_lift: float | None = Field(
         1.1, ge=1.0, description="primary metric / the always-positive baseline's on the test split"
     )

@@ -21,8 +21,8 @@ from ml.fairness import (
     sensitive_groups,
 )
 from ml.features import FeatureSchema, binary_target
-from ml.monitoring import metric_support
 from ml.settings import CardSettings, DataSettings, FairnessSettings
+from ml.support import metric_support
 from registry.models import RegistryError
 from registry.release import release_of
 
@@ -52,7 +52,7 @@ def _judged(version) -> tuple[Any, FeatureSchema, float, str | None, dict]:
 
 def _rests_on(metric: str, confusion: list[list[int]]) -> dict[str, Any]:
     """How many test rows ``metric`` rests on, in words of both languages ("3 positive decisions"),
-    as monitoring counts them (``ml.monitoring.metric_support``)."""
+    as monitoring counts them (``ml.support.metric_support``)."""
     support, of = metric_support(metric, confusion)
     return {
         "support": support,

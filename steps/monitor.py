@@ -24,11 +24,11 @@ from ml.monitoring import (
     labelled_outcomes,
     live_judged,
     metric_floor,
-    metric_support,
     outcome_snapshot,
     serving_health,
 )
 from ml.settings import DataSettings, MonitoringSettings, ScoringSettings
+from ml.support import metric_support
 from registry.release import production_release
 from steps._context import project_root, state
 

@@ -2,8 +2,9 @@
 
 - scikit-learn's `wine`: three cultivars (`negative_label: other` makes cultivar 1 against the
   rest), thirteen measurements and no people (`sensitive_features: []`), 178 rows
-  (`promotion.min_test_rows: 30`). Training used to stop in `check_fairness`. Some columns are named
-  as spreadsheets name them ('alcohol [% vol]', 'colour: intensity', 'malic acid, g/l', '{hue}'):
+  (`promotion.min_test_rows: 30`, `min_metric_support: 10`). Training used to stop in
+  `check_fairness`. Some columns are named as spreadsheets name them ('alcohol [% vol]',
+  'colour: intensity', 'malic acid, g/l', '{hue}'):
   LightGBM refused them ("special JSON characters in feature name") and every candidate failed.
   Its ids are written with leading zeros (`bottle` '00007'): the scores table wrote '7'.
 - statsmodels' `modechoice` as Parquet: four rows per traveller, one per mode, the chosen one "yes"
@@ -66,7 +67,13 @@ def wine(state):
     state, env, project = state
     table = load_wine(as_frame=True).frame.rename(columns=ODD_NAMES)
     table.insert(0, "bottle", [f"{row:05d}" for row in range(len(table))])  # ids as a cellar writes them
-    small = harness.training_config(state, "small", search={"candidates": [{}]}, promotion__min_test_rows=30)
+    small = harness.training_config(
+        state,
+        "small",
+        search={"candidates": [{}]},
+        promotion__min_test_rows=30,
+        promotion__min_metric_support=10,
+    )
     roles = {
         "target_column": "target",
         "positive_label": 1,

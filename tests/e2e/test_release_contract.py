@@ -23,7 +23,7 @@ from sklearn.metrics import confusion_matrix
 from adapters.scores_db import read_scores
 from bentos import local_server
 from ml import names
-from ml.monitoring import SUPPORT_TEXT
+from ml.support import SUPPORT_TEXT
 from tests.e2e.harness import (
     MODEL_NAME,
     PROJECT_ROOT,

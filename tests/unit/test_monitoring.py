@@ -440,7 +440,7 @@ def test_the_monitor_commands_line_says_which_metric_was_judged_live_and_why_the
 )
 def test_a_live_metric_rests_on_the_rows_it_counts(metric, support):
     """100 live rows, 12 labelled positive, 9 decided positive (6 of them right)."""
-    from ml.monitoring import metric_support
+    from ml.support import metric_support
 
     assert metric_support(metric, [[85, 3], [6, 6]]) == support
 

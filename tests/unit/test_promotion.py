@@ -137,21 +137,58 @@ def test_a_model_measured_on_too_few_test_rows_is_rejected_with_the_fix():
     no_fairness = {"violations": []}
     (candidate,) = candidates_from(metrics, no_fairness, None, "precision")
     assert candidate.test_rows == 7, candidate
-    decision = decide([candidate], "precision", TRANSFERABLE, None)
+    rows_only = TRANSFERABLE.model_copy(update={"min_metric_support": None})
+    decision = decide([candidate], "precision", rows_only, None)
     assert decision.stage == "rejected", decision
     assert decision.reasons == (
         "quality gate: model measured on 7 test rows; min 100 (promotion.min_test_rows): too few for"
         " its metrics to mean much; add rows to the table, raise split.test_size, or lower"
         " promotion.min_test_rows",
     ), decision.reasons
-    lowered = decide([candidate], "precision", TRANSFERABLE.model_copy(update={"min_test_rows": 5}), None)
+    lowered = decide([candidate], "precision", rows_only.model_copy(update={"min_test_rows": 5}), None)
     assert lowered.stage == "production", lowered
     assert "model measured on 7 test rows; min 5 (promotion.min_test_rows)" in lowered.reasons[0], lowered
-    off = decide([candidate], "precision", TRANSFERABLE.model_copy(update={"min_test_rows": None}), None)
+    off = decide([candidate], "precision", rows_only.model_copy(update={"min_test_rows": None}), None)
     assert off.stage == "production" and "test rows" not in off.reasons[0], off.reasons
     # both candidates of a mitigated release are measured on the same split
     mitigated = {"available": True, "fairness": no_fairness, "metrics": metrics}
     assert [c.test_rows for c in candidates_from(metrics, no_fairness, mitigated, "precision")] == [7, 7]
+
+
+def test_a_primary_metric_resting_on_a_few_rows_is_rejected_naming_them_with_the_fix():
+    """statsmodels' autos (41 test rows, turbo or not): precision 1.0 of 3 positive decisions,
+    released as 5.86x the base rate. The metric's own count is judged (precision: the positive
+    decisions; recall: the positive labels), each candidate's, and null turns the check off."""
+    y_true = np.array([1] * 7 + [0] * 134)
+    proba = np.r_[[0.9, 0.8, 0.7], [0.3] * 4, np.linspace(0.01, 0.45, 134)]
+    metrics = classification_metrics(y_true, proba, 0.5)
+    (candidate,) = candidates_from(metrics, {"violations": []}, None, "precision")
+    assert candidate.support == (3, "positive_decisions") and candidate.metric == 1.0, candidate
+    decision = decide([candidate], "precision", TRANSFERABLE, None)
+    assert decision.stage == "rejected", decision
+    assert decision.reasons == (
+        "quality gate: model precision rests on 3 positive decisions; min 30 (promotion.min_metric_support):"
+        " too few to judge it (a row of them more or less right moves it by 0.33); add rows to the table"
+        " or raise split.test_size, or lower promotion.min_metric_support",
+    ), decision.reasons
+    three = TRANSFERABLE.model_copy(update={"min_metric_support": 3})
+    passed = decide([candidate], "precision", three, None)
+    assert passed.stage == "production", passed
+    assert (
+        "model precision rests on 3 positive decisions; min 3 (promotion.min_metric_support)"
+        in passed.reasons[0]
+    )
+    off = decide([candidate], "precision", TRANSFERABLE.model_copy(update={"min_metric_support": None}), None)
+    assert off.stage == "production" and "rests on" not in off.reasons[0], off.reasons
+    (by_recall,) = candidates_from(metrics, {"violations": []}, None, "recall")
+    assert by_recall.support == (7, "positive_labels"), by_recall
+    mitigated = {
+        "available": True,
+        "fairness": {"violations": []},
+        "metrics": classification_metrics(y_true, proba, 0.2),
+    }
+    _, fixed = candidates_from(metrics, {"violations": []}, mitigated, "precision")
+    assert fixed.support == (int((proba >= 0.2).sum()), "positive_decisions"), "its own decisions"
 
 
 @pytest.mark.parametrize(
