@@ -141,6 +141,11 @@ def test_small_groups_are_reported_not_judged():
         "1-3); a larger test split or a lower min_group_size lets the gate compare them",
     ), only_one_judged.notes
     assert not any("not judged:" in n for n in result.notes), "two groups judged: compared"
+    none_judged = assess_fairness(Y_TRUE, Y_PRED, groups, FairnessSettings(min_group_size=5))
+    assert (
+        "'g' not judged: 0 of its 3 groups have at least fairness.min_group_size 5 test rows (they have 1-4)"
+        in (none_judged.notes[0])
+    ), none_judged.notes
 
 
 def test_numeric_features_are_banded_and_missing_is_a_group():
