@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Literal
@@ -157,25 +158,28 @@ def infer_schema(
     columns: list[str],
     data: DataSettings,
     negative_label: str,
-    table: pd.DataFrame | None = None,
+    others: Sequence[pd.DataFrame] = (),
 ) -> FeatureSchema:
-    """The schema of a model trained on ``frame`` (its categories); ``table``, every row the model
-    comes from (``frame`` by default), gives the ranges, the missing values and the categories the
-    service accepts, so each of its rows is served: a convertible only in the test split was a 400,
-    and no deployment passed its smoke test."""
-    table = frame if table is None else table
+    """The schema of a model trained on ``frame`` (its categories). ``frame`` and ``others``, the
+    other splits of the table the model comes from, give the ranges, the missing values and the
+    categories the service accepts, so each of its rows is served: a convertible only in the test
+    split was a 400, and no deployment passed its smoke test. (Read split by split: no copy of
+    the table.)"""
+    parts = [frame, *others]
     specs = []
     markers = marker_numbers(data.missing_values)
     for column in columns:
-        series, whole = frame[column], table[column]
-        nullable = bool(whole.isna().any())
+        series = frame[column]
+        nullable = any(bool(part[column].isna().any()) for part in parts)
         if is_numeric(series):
-            low, high = float(whole.min()), float(whole.max())
+            low = min(float(part[column].min()) for part in parts if part[column].notna().any())
+            high = max(float(part[column].max()) for part in parts if part[column].notna().any())
             specs.append(FeatureSpec(column, "numeric", low, high, (), nullable, markers))
         else:
             categories = tuple(sorted(str(v) for v in series.dropna().unique()))
-            others = tuple(sorted(set(map(str, whole.dropna().unique())) - set(categories)))
-            specs.append(FeatureSpec(column, "categorical", None, None, categories, nullable, (), others))
+            seen = set().union(*(map(str, part[column].dropna().unique()) for part in others))
+            untrained = tuple(sorted(seen - set(categories)))
+            specs.append(FeatureSpec(column, "categorical", None, None, categories, nullable, (), untrained))
     return FeatureSchema(
         tuple(specs), data.id_column, data.target_column, data.positive_label, negative_label
     )

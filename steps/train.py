@@ -51,8 +51,8 @@ def build_schema(
     columns = feature_columns(dataset_train, data, training.features)
     sensitive = [column for column in data.sensitive_features if column not in columns]
     check_feature_columns(dataset_train, [*columns, *sensitive], data, names.DATASET_TRAIN)
-    table = pd.concat([dataset_train[columns], dataset_validation[columns], dataset_test[columns]])
-    return infer_schema(dataset_train, columns, data, negative, table=table).to_dict()
+    others = (dataset_validation, dataset_test)
+    return infer_schema(dataset_train, columns, data, negative, others=others).to_dict()
 
 
 @step(experiment_tracker=True, settings={"experiment_tracker": {"nested": True}})

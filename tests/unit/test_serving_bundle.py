@@ -111,8 +111,7 @@ def test_every_row_of_the_table_a_model_came_from_is_served_as_batch_scoring_sco
     test.loc[test.index[4], "annual_income"] = split.train["annual_income"].max() + 2 * span
     data = DataSettings()
     columns = feature_columns(frame, data, FeatureSettings())
-    table = pd.concat([split.train, split.validation, test])
-    schema = infer_schema(split.train, columns, data, names.BAD, table=table)
+    schema = infer_schema(split.train, columns, data, names.BAD, others=(split.validation, test))
     region = next(s for s in schema.features if s.name == "region")
     assert "islands" not in region.categories and region.untrained_categories == ("islands",), region
     model = train_model(split.train, schema, ModelSettings(kind=kind), 0)
