@@ -12,7 +12,7 @@ and decides as batch scoring does."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -25,6 +25,7 @@ from pydantic import (
     StrictStr,
     create_model,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 DEFAULT_MARGIN = 0.5
@@ -114,6 +115,20 @@ def _code_as_written(allowed: tuple[str, ...]):
     return read
 
 
+SENSITIVE = (
+    "a sensitive column (data.sensitive_features) the model does not decide by: leave it out of the"
+    " record (the fairness gate judged the model on the test split, not per request)"
+)
+TARGET = "the target column (data.target_column), what the model answers: leave it out of the record"
+
+
+def _refuse(column: str, why: str):
+    def refuse(value: Any) -> Any:
+        raise PydanticCustomError("not_an_input", f"{column!r} is {why}")
+
+    return refuse
+
+
 def _as_missing(markers: tuple[float, ...]):
     def read(value: Any) -> Any:
         strict_number = isinstance(value, int | float) and not isinstance(value, bool)
@@ -143,7 +158,26 @@ def record_model(
     if schema.get("id_column"):
         echoed = Field(description="echoed back in the response")
         fields[schema["id_column"]] = (StrictInt | StrictStr, echoed)
-    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+    known = {column: SENSITIVE for column in schema.get("sensitive_features", ())}
+    known[schema.get("target_column") or ""] = TARGET
+    not_inputs = {column: why for column, why in known.items() if column and column not in fields}
+    for column, why in not_inputs.items():  # a 400 saying what it is, not pydantic's "Extra inputs"
+        refuse = BeforeValidator(_refuse(column, why))
+        fields[column] = (SkipJsonSchema[Annotated[Any, refuse]], Field(default=None, exclude=True))
+    base = type(f"{name}Base", (_Record,), {"not_inputs": tuple(not_inputs)})
+    return create_model(name, __base__=base, **fields)
+
+
+class _Record(BaseModel):
+    """A record's fields; those that only refuse a value (``not_inputs``) are not kept: the model and
+    the inference log get what the client may send."""
+
+    model_config = ConfigDict(extra="forbid")
+    not_inputs: ClassVar[tuple[str, ...]] = ()
+
+    def model_post_init(self, context: Any) -> None:
+        for column in self.not_inputs:
+            self.__dict__.pop(column, None)
 
 
 class Prediction(BaseModel):

@@ -117,6 +117,8 @@ class FeatureSchema:
     positive_label: str = names.GOOD
     negative_label: str = names.BAD
     extra: dict[str, str] = field(default_factory=dict)
+    # data.sensitive_features the model does not take as features: a record sending one is told why
+    sensitive_features: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -146,7 +148,8 @@ class FeatureSchema:
             )
             for spec in raw["features"]
         )
-        return cls(**{**raw, "features": specs})
+        sensitive = tuple(raw.get("sensitive_features", ()))  # none before they were kept
+        return cls(**{**raw, "features": specs, "sensitive_features": sensitive})
 
 
 def is_numeric(series: pd.Series) -> bool:
@@ -180,8 +183,14 @@ def infer_schema(
             seen = set().union(*(map(str, part[column].dropna().unique()) for part in others))
             untrained = tuple(sorted(seen - set(categories)))
             specs.append(FeatureSpec(column, "categorical", None, None, categories, nullable, (), untrained))
+    sensitive = tuple(column for column in data.sensitive_features if column not in columns)
     return FeatureSchema(
-        tuple(specs), data.id_column, data.target_column, data.positive_label, negative_label
+        tuple(specs),
+        data.id_column,
+        data.target_column,
+        data.positive_label,
+        negative_label,
+        sensitive_features=sensitive,
     )
 
 

@@ -145,15 +145,23 @@ def test_predictions_equal_each_answering_models_own(served):
         (lambda r: r.update(tenure_months="twelve"), "tenure_months"),
         (lambda r: r.update(segment="galactic"), "segment"),
         (lambda r: r.update(unknown_field=1), "unknown_field"),
+        (lambda r: r.update(gender="female"), "gender"),
+        (lambda r: r.update(label="good"), "label"),
     ],
-    ids=["missing-field", "wrong-type", "unknown-category", "extra-field"],
+    ids=["missing-field", "wrong-type", "unknown-category", "extra-field", "sensitive-column", "target"],
 )
 def test_bad_records_get_400_naming_the_field(served, mutate, needle):
+    """... and a sensitive column or the target, which a client holding the whole row may send, are
+    refused saying what they are (the setting that names them) and that the record leaves them out."""
     record = records(customers(1))[0]
     mutate(record)
     status, body = post(f"{served['url']}/predict", {"records": [record]})
     assert status == 400, (status, body)
-    assert any(needle in [str(part) for part in err["loc"]] for err in body["detail"]), body
+    errors = [err for err in body["detail"] if needle in [str(part) for part in err["loc"]]]
+    assert errors, body
+    if needle in ("gender", "label"):
+        setting = "data.sensitive_features" if needle == "gender" else "data.target_column"
+        assert setting in errors[0]["msg"] and "leave it out of the record" in errors[0]["msg"], errors
 
 
 def test_empty_and_oversized_batches_get_400(served):
