@@ -29,9 +29,10 @@ Scores records with the production model (a canary version answers a configured 
   log-odds per feature plus `baseline`, adding up to the prediction's log-odds.
 
 A record holds the model's features (schema below) and the id column, echoed back; other fields are
-refused (a sensitive column the model does not decide by, or the target, with a message saying so). Numbers must be JSON numbers (not booleans or strings) within the training range widened by
-`range_margin` times that range on each side (configs/serving.yaml); categories one of the listed values
-(a JSON number sent for a code, 6 for "6" or "6.0", is read as the listed one). Every row of the table
+refused (a sensitive column the model does not decide by, or the target, with a message saying so).
+Numbers must be JSON numbers (not booleans or strings) within the training range widened by
+`range_margin` times that range on each side (configs/serving.yaml); categories one of the listed
+values (a JSON number sent for a code, 6 for "6" or "6.0", is read as the listed one). Every row of the table
 the model was trained from is accepted (ranges, missing values and categories are the whole table's):
 a category only its validation or test split held is scored as a missing value, as batch scoring does.
 
