@@ -90,30 +90,31 @@ def bootstrap_intervals(
     return intervals
 
 
-def share_intervals(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, tuple[float, float]]:
+def share_intervals(confusion: list[list[int]]) -> dict[str, tuple[float, float]]:
     """Exact (Clopper-Pearson, scipy's ``binomtest``) 95 % intervals of the metrics that are a share
-    of rows: precision of the positive decisions, recall of the positive labels, accuracy of every
-    row; none for a metric without rows. On a few rows it is wide, as it should be: 3 right
-    decisions out of 3 is 0.292 - 1.000, where every bootstrap resample of them read 1.000."""
-    t, p = np.asarray(y_true) == 1, np.asarray(y_pred) == 1
+    of rows, from the confusion matrix ``[[tn, fp], [fn, tp]]``: precision of the positive
+    decisions, recall of the positive labels, accuracy of every row; none for a metric without rows.
+    On a few rows it is wide, as it should be: 3 right decisions out of 3 is 0.292 - 1.000, where
+    every bootstrap resample of them read 1.000."""
+    (tn, fp), (fn, tp) = confusion
     shares = {
-        names.PRECISION: (int((t & p).sum()), int(p.sum())),
-        names.RECALL: (int((t & p).sum()), int(t.sum())),
-        names.ACCURACY: (int((t == p).sum()), len(t)),
+        names.PRECISION: (tp, tp + fp),
+        names.RECALL: (tp, tp + fn),
+        names.ACCURACY: (tp + tn, tn + fp + fn + tp),
     }
     return {
-        key: tuple(float(x) for x in binomtest(k, n).proportion_ci(0.95, method="exact"))
+        key: tuple(float(x) for x in binomtest(int(k), int(n)).proportion_ci(0.95, method="exact"))
         for key, (k, n) in shares.items()
         if n
     }
 
 
 def metric_intervals(
-    y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray
+    y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, confusion: list[list[int]]
 ) -> dict[str, tuple[float, float]]:
-    """The card's 95 % intervals: exact binomial ones for the shares (``share_intervals``), the
-    bootstrap's for F1 and ROC AUC (``bootstrap_intervals``)."""
-    return {**bootstrap_intervals(y_true, y_pred, proba), **share_intervals(y_true, y_pred)}
+    """The card's 95 % intervals: exact binomial ones for the shares (``share_intervals`` of
+    ``confusion``, the decisions' matrix), the bootstrap's for F1 and ROC AUC (``bootstrap_intervals``)."""
+    return {**bootstrap_intervals(y_true, y_pred, proba), **share_intervals(confusion)}
 
 
 @dataclass(frozen=True)

@@ -73,8 +73,8 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
     mitigated = artifact == names.MITIGATED_MODEL
     recorded = meta[names.MITIGATED_EVALUATION]["metrics"] if mitigated else meta[names.METRICS]
     fairness_record = meta[names.MITIGATED_EVALUATION][names.FAIRNESS] if mitigated else meta[names.FAIRNESS]
-    intervals = metric_intervals(y_true, y_pred, proba)
     confusion = confusion_matrix(y_true, y_pred, labels=[0, 1]).tolist()
+    intervals = metric_intervals(y_true, y_pred, proba, confusion)
     settings = meta.get(names.TRAINING_SETTINGS) or {}
     fairness_settings = FairnessSettings.model_validate(settings.get("fairness", {}))
     # the groups the gate judged (records of before 2026-12-05 kept none: the test split's own quartiles)

@@ -219,13 +219,16 @@ def test_a_precision_on_a_few_positive_decisions_has_an_interval_of_the_resample
     proba = np.where(pred == 1, 0.9, np.linspace(0.05, 0.6, 41))
     resampled = bootstrap_intervals(y, pred, proba, rounds=500)
     assert resampled[names.PRECISION] == (1.0, 1.0), "the resamples with a positive decision, not 0"
-    intervals = metric_intervals(y, pred, proba)  # what the card shows
+    confusion = confusion_matrix(y, pred, labels=[0, 1]).tolist()
+    intervals = metric_intervals(y, pred, proba, confusion)  # what the card shows
     assert intervals[names.PRECISION] == pytest.approx((0.2924, 1.0), abs=1e-4), "3 of 3: exact binomial"
     assert intervals[names.RECALL] == pytest.approx(binomtest(3, 7).proportion_ci(method="exact"))
     assert intervals[names.ACCURACY] == pytest.approx(binomtest(37, 41).proportion_ci(method="exact"))
     assert intervals[names.F1] == resampled[names.F1] and intervals[names.ROC_AUC] == resampled[names.ROC_AUC]
-    assert names.PRECISION not in metric_intervals(y, np.zeros(41), proba), "no decision: no interval"
-    confusion = confusion_matrix(y, pred, labels=[0, 1]).tolist()
+    no_decision = confusion_matrix(y, np.zeros(41), labels=[0, 1]).tolist()
+    assert names.PRECISION not in metric_intervals(y, np.zeros(41), proba, no_decision), (
+        "no decision: no interval"
+    )
     assert _rests_on(names.PRECISION, confusion) == {
         "support": 3, "support_en": "positive decisions", "support_es": "decisiones positivas",
     }  # fmt: skip
