@@ -390,8 +390,7 @@ def assess_fairness(
                 f"{feature!r} not judged: {len(judged)} of its {len(frame)} groups have at least "
                 f"fairness.min_group_size {settings.min_group_size} test rows "
                 f"({'the others' if len(judged) else 'they have'} {int(counts.min())}-{int(counts.max())});"
-                " a larger test split or a lower min_group_size "
-                "lets the gate compare them"
+                " a larger test split or a lower min_group_size lets the gate compare them"
             )
             _not_judged(text, settings, violations, notes)
         disparities[feature] = entry

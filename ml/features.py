@@ -175,8 +175,9 @@ def infer_schema(
         series = frame[column]
         nullable = any(bool(part[column].isna().any()) for part in parts)
         if is_numeric(series):
-            low = min(float(part[column].min()) for part in parts if part[column].notna().any())
-            high = max(float(part[column].max()) for part in parts if part[column].notna().any())
+            # pandas' min and max skip missing values (NaN for a split holding none): nanmin over splits
+            low = float(np.nanmin([part[column].min() for part in parts]))
+            high = float(np.nanmax([part[column].max() for part in parts]))
             specs.append(FeatureSpec(column, "numeric", low, high, (), nullable, markers))
         else:
             categories = tuple(sorted(str(v) for v in series.dropna().unique()))
