@@ -28,7 +28,9 @@ class PipelineFailed(RuntimeError):
     def __init__(self, pipeline: str, failures: list[str], user_error: bool, log: Path | None = None) -> None:
         self.failures = failures
         self.user_error = user_error
-        detail = "\n".join(f"  - {line}" for line in failures) or "  (no step reported an exception)"
+        # a failure of several lines (a list of its own) is indented under its step's bullet
+        detail = "\n".join("  - " + line.replace("\n", "\n  ") for line in failures)
+        detail = detail or "  (no step reported an exception)"
         where = f"\n  full log, tracebacks included: {log}" if log else ""
         super().__init__(f"pipeline {pipeline!r} failed:\n{detail}{where}")
 

@@ -227,46 +227,59 @@ def check_columns(frame: pd.DataFrame, expected: dict[str, str], table: str) -> 
 def check_feature_columns(frame: pd.DataFrame, columns: list[str], data: DataSettings, table: str) -> None:
     """Refuse what would silently make a poor feature: a column of numbers with a few text values
     (it would become a categorical with one category per number) and a categorical with about one
-    value per row. Columns declared in ``data.columns`` are taken as declared."""
-    for column in columns:
-        series = frame[column]
-        if column in data.columns or is_numeric(series) or pd.api.types.is_bool_dtype(series):
-            continue
-        values = series.dropna()
-        readings = _csv_number_settings(values) if data.source == "csv" else []
-        if readings:
-            raise DataValidationError(
-                f"column {column!r} of table {table!r} holds numbers the CSV reader did not read as "
-                f"numbers (e.g. {_sample(values.astype(str))}): as it is, it would become a categorical "
-                f"feature with {values.nunique()} categories. Say how the file writes numbers, in "
-                f"configs/project.yaml: {' or '.join(readings)}; a code written with digits is declared "
-                f"instead: data.columns: {{{column}: categorical}}"
-            )
-        bad = _not_numbers(values)
-        if 0 < len(bad) <= STRAY_TEXT_SHARE * len(values):
-            raise DataValidationError(
-                f"column {column!r} of table {table!r} holds numbers, except {len(bad)} of its {len(values)} "
-                f"values that are not numbers, e.g. {_sample(bad)}; as it is, it would become a categorical "
-                f"feature with {values.nunique()} categories. If those values mean 'not known', list them "
-                f"under data.missing_values in configs/project.yaml (missing_values: {_sample(bad)}); if the "
-                f"column is a category, declare it: data.columns: {{{column}: categorical}}"
-            )
-        if _holds_dates(values):
-            raise DataValidationError(
-                f"column {column!r} of table {table!r} holds dates (e.g. {_sample(values.astype(str))}): "
-                "as a category every date the model has not seen would be unknown to it (the API refuses "
-                "it, batch scoring reads it as missing). Derive a number from it in the table or the query "
-                f"(e.g. days since it), drop it (features.drop: [{column}] in configs/training.yaml), "
-                f"or, if its values recur as categories, declare it: data.columns: {{{column}: categorical}}"
-            )
-        distinct = values.nunique()
-        if len(values) >= NEAR_UNIQUE_MIN_ROWS and distinct >= NEAR_UNIQUE_SHARE * len(values):
-            raise DataValidationError(
-                f"column {column!r} of table {table!r} has {distinct} distinct values in {len(values)} rows "
-                f"(e.g. {values.head(3).tolist()}): as a category it names rows instead of describing them. "
-                f"If it identifies rows, set data.id_column: {column} in configs/project.yaml; otherwise "
-                "drop it (features.drop in configs/training.yaml), or declare it under data.columns"
-            )
+    value per row. Columns declared in ``data.columns`` are taken as declared. Every such column is
+    named in one error, each with its fix, so that one run finds them all."""
+    problems = [problem for column in columns if (problem := _feature_problem(frame[column], data, table))]
+    if len(problems) == 1:
+        raise DataValidationError(problems[0])
+    if problems:
+        raise DataValidationError(
+            f"{len(problems)} columns of table {table!r} would make poor features; each, with its fix:\n"
+            + "\n".join(f"  - {problem}" for problem in problems)
+        )
+
+
+def _feature_problem(series: pd.Series, data: DataSettings, table: str) -> str | None:
+    """What makes ``series`` a poor feature, with the fix; None when nothing does."""
+    column = series.name
+    if column in data.columns or is_numeric(series) or pd.api.types.is_bool_dtype(series):
+        return None
+    values = series.dropna()
+    readings = _csv_number_settings(values) if data.source == "csv" else []
+    if readings:
+        return (
+            f"column {column!r} of table {table!r} holds numbers the CSV reader did not read as "
+            f"numbers (e.g. {_sample(values.astype(str))}): as it is, it would become a categorical "
+            f"feature with {values.nunique()} categories. Say how the file writes numbers, in "
+            f"configs/project.yaml: {' or '.join(readings)}; a code written with digits is declared "
+            f"instead: data.columns: {{{column}: categorical}}"
+        )
+    bad = _not_numbers(values)
+    if 0 < len(bad) <= STRAY_TEXT_SHARE * len(values):
+        return (
+            f"column {column!r} of table {table!r} holds numbers, except {len(bad)} of its {len(values)} "
+            f"values that are not numbers, e.g. {_sample(bad)}; as it is, it would become a categorical "
+            f"feature with {values.nunique()} categories. If those values mean 'not known', list them "
+            f"under data.missing_values in configs/project.yaml (missing_values: {_sample(bad)}); if the "
+            f"column is a category, declare it: data.columns: {{{column}: categorical}}"
+        )
+    if _holds_dates(values):
+        return (
+            f"column {column!r} of table {table!r} holds dates (e.g. {_sample(values.astype(str))}): "
+            "as a category every date the model has not seen would be unknown to it (the API refuses "
+            "it, batch scoring reads it as missing). Derive a number from it in the table or the query "
+            f"(e.g. days since it), drop it (features.drop: [{column}] in configs/training.yaml), "
+            f"or, if its values recur as categories, declare it: data.columns: {{{column}: categorical}}"
+        )
+    distinct = values.nunique()
+    if len(values) >= NEAR_UNIQUE_MIN_ROWS and distinct >= NEAR_UNIQUE_SHARE * len(values):
+        return (
+            f"column {column!r} of table {table!r} has {distinct} distinct values in {len(values)} rows "
+            f"(e.g. {values.head(3).tolist()}): as a category it names rows instead of describing them. "
+            f"If it identifies rows, set data.id_column: {column} in configs/project.yaml; otherwise "
+            f"drop it (features.drop: [{column}] in configs/training.yaml), or declare it under data.columns"
+        )
+    return None
 
 
 def _csv_number_settings(values: pd.Series) -> list[str]:

@@ -61,6 +61,18 @@ def test_a_failed_run_is_reported_by_its_steps_and_a_config_error_is_the_users(s
     assert caught.value.user_error
 
 
+def test_a_failure_listing_several_columns_keeps_them_under_its_steps_bullet(store):
+    message = "2 columns would make poor features:\n  - column 'name' ...\n  - column 'boat' ..."
+    with pytest.raises(PipelineFailed) as caught:
+        run_pipeline(pipeline_that(RuntimeError("run failed"), store, failed_run(1, message)))
+    lines = str(caught.value).splitlines()
+    assert lines[1:4] == [
+        "  - step 'score': 2 columns would make poor features:",
+        "    - column 'name' ...",
+        "    - column 'boat' ...",
+    ], lines
+
+
 def test_a_step_zenml_failed_without_recording_an_exception_is_named_with_the_log(store):
     """ZenML fails a step whose output has the wrong type after the step returned, and records no
     exception of it: the step is named (exit 1, not a traceback), the log has ZenML's message."""

@@ -237,6 +237,33 @@ def test_a_categorical_with_about_one_value_per_row_is_refused_unless_declared()
     check_feature_columns(frame, ["email", "plan"], declared, "dataset_train")
 
 
+def test_every_column_that_would_make_a_poor_feature_is_named_in_one_error_with_its_fix():
+    """titanic as a user exports it: a passenger's name (one per row) and the lifeboat, numbers but
+    for 'C', 'D', '5 7'. One run names both, each with its own fix, instead of one per run."""
+    frame = pd.DataFrame(
+        {
+            "name": [f"Passenger {i}, Mr." for i in range(80)],
+            "boat": (["13", "C", "4", "15", "5 7"] + ["1", "2", "3", "9", "11"] * 3) * 4,
+            "fare": [7.25 + i for i in range(80)],
+            "embarked": ["S", "C", "Q", "S"] * 20,
+        }
+    )
+    with pytest.raises(DataValidationError) as caught:
+        check_feature_columns(frame, ["name", "boat", "fare", "embarked"], CSV, "dataset_train")
+    message = str(caught.value)
+    head, *items = message.split("\n")
+    assert head == "2 columns of table 'dataset_train' would make poor features; each, with its fix:", message
+    assert [item.split(" of table")[0] for item in items] == ["  - column 'name'", "  - column 'boat'"], (
+        message
+    )
+    assert "80 distinct values in 80 rows" in items[0] and "features.drop: [name]" in items[0], items[0]
+    assert "missing_values: ['C', '5 7']" in items[1] and "data.columns: {boat: categorical}" in items[1]
+    declared = CSV.model_copy(update={"columns": {"boat": "categorical"}})
+    with pytest.raises(DataValidationError) as one:
+        check_feature_columns(frame, ["name", "boat", "fare", "embarked"], declared, "dataset_train")
+    assert str(one.value) == items[0][len("  - ") :], "one column: its message alone"
+
+
 @pytest.mark.parametrize(
     "dates",
     [
