@@ -244,6 +244,23 @@ def _single_feature_check(candidate: Candidate, limit: float) -> tuple[bool, str
     )
 
 
+def _one_feature_note(candidate: Candidate, settings: PromotionSettings) -> list[str]:
+    """A note when one feature alone ranks the test split at least as well as ``candidate``: a leak
+    below the gate's limit (titanic's lifeboat, 0.966 beside the model's 0.964), or a model that adds
+    nothing to that column. Not judged; none when the leakage gate is off (the column was vouched for)."""
+    if settings.max_single_feature_roc_auc is None or not candidate.strongest_features:
+        return []
+    column, auc = candidate.strongest_features[0]
+    if not auc >= candidate.roc_auc:  # NaN: nothing to compare
+        return []
+    return [
+        f"leakage note: {candidate.name}'s strongest feature alone, '{column}', ranks the test split as"
+        f" well as the whole model (ROC AUC {auc:.4f} vs {candidate.roc_auc:.4f}): the other features add"
+        f" nothing to it. If '{column}' is written after the outcome, a row to score does not have it yet"
+        f" (target leakage): drop it (features.drop: [{column}] in configs/training.yaml)"
+    ]
+
+
 def gate_failures(candidate: Candidate, checks: list[tuple[bool, str]]) -> list[str]:
     """The failed ``checks`` (``quality_checks`` of ``candidate``) and its fairness violations."""
     failures = [f"quality gate: {text}" for ok, text in checks if not ok]
@@ -291,6 +308,7 @@ def decide(
         gates = gates or "no quality gate is configured (promotion.min_lift, min_roc_auc, min_primary_metric)"
         passed = [*failures, f"{candidate.name} passed the quality and fairness gates ({gates})"]
         passed += [f"fairness note: {candidate.name} {note}" for note in candidate.fairness_notes]
+        passed += _one_feature_note(candidate, settings)
         if unmeasured is not None:
             fix = f"no yardstick, no production: once checked, `python run.py rollback --to {version}`"
             return Decision("staging", candidate.name, (*passed, f"{unmeasured}; {fix}"))

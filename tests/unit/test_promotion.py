@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -496,3 +497,36 @@ def test_strong_measurements_that_do_not_hand_over_the_label_pass_the_leakage_ch
     assert decide([candidate], "precision", TRANSFERABLE, None).stage == "production"
     before = Candidate("model", 0.9, (), roc_auc=0.9, base_rate=0.3, test_rows=200)
     assert decide([before], "precision", TRANSFERABLE, None).stage == "production"
+
+
+def test_one_feature_ranking_the_test_split_as_well_as_the_model_is_noted_naming_it_and_the_fix():
+    """titanic (OpenML 40945) with its lifeboat kept: 'boat' alone ranks the test split at 0.9658, the
+    model at 0.9644, both under the leakage gate's 0.999. The release goes ahead, with a note: the
+    lifeboat is written after the sinking, so a passenger to score would not have it yet."""
+    titanic = Candidate(
+        "model",
+        0.978,
+        (),
+        roc_auc=0.9644,
+        base_rate=0.382,
+        test_rows=262,
+        strongest_features=(("boat", 0.9658), ("sex", 0.7690)),
+        support=(91, "positive_decisions"),
+    )
+    decision = decide([titanic], "precision", TRANSFERABLE, None)
+    assert decision.stage == "production", decision
+    (note,) = [reason for reason in decision.reasons if reason.startswith("leakage note:")]
+    assert note.startswith(
+        "leakage note: model's strongest feature alone, 'boat', ranks the test split as well as the whole"
+        " model (ROC AUC 0.9658 vs 0.9644): the other features add nothing to it."
+    ), note
+    assert note.endswith("drop it (features.drop: [boat] in configs/training.yaml)"), note
+    assert decision.reasons.index(note) < len(decision.reasons) - 1, "before the comparison with production"
+    better = replace(titanic, roc_auc=0.9812)  # the other features add to it: nothing to note
+    assert not [r for r in decide([better], "precision", TRANSFERABLE, None).reasons if "leakage note" in r]
+    one_class = replace(titanic, roc_auc=float("nan"))  # no ROC AUC: fails its own gate, no note
+    assert not [
+        r for r in decide([one_class], "precision", TRANSFERABLE, None).reasons if "leakage note" in r
+    ]
+    vouched = TRANSFERABLE.model_copy(update={"max_single_feature_roc_auc": None})
+    assert not [r for r in decide([titanic], "precision", vouched, None).reasons if "leakage note" in r]
