@@ -102,7 +102,8 @@ def yardstick(
         return Yardstick(on_all), None, None, None
     note = (
         f"production version {release.number} was trained on {int(seen.sum())} of these {len(frame)} "
-        "evaluation rows (a grown table, another split seed or engine moves rows between splits)"
+        "evaluation rows, or on rows with the same inputs (a grown table, another split seed or engine moves"
+        " rows between splits; a row's twin, its inputs repeated, may fall in another split)"
     )
     if on_unseen is not None:
         candidates = challengers.on(unseen, metric)
