@@ -189,8 +189,10 @@ def cmd_score(
         print(f"  engine dask: {summary[names.SCORING_ENGINE]['partitions']} partitions")
     for staging in summary.get(names.CLEARED_STAGING, []):
         print(f"  dropped the staging tables {staging}_p* that a killed run of that date left")
-    for column, values in summary["unseen_categories"].items():
-        print(f"  {column}: {values} unseen in training, scored as missing values (retraining learns them)")
+    from ml.scoring import unseen_lines  # scikit-learn's import: after the run, never before a refusal
+
+    for line in unseen_lines(summary[names.UNSEEN_CATEGORIES]):
+        print(f"  {line}")
     print(status.SCORED.line(f"{summary['rows']} rows for {day}"))
     return 0
 

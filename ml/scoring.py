@@ -116,6 +116,25 @@ def unseen_categories(frame: pd.DataFrame, schema: FeatureSchema) -> dict[str, l
     return out
 
 
+UNSEEN_SHOWN = 10  # unseen categories a column's line shows; the run's record keeps them all
+
+
+def unseen_lines(unseen: dict[str, list[str]]) -> list[str]:
+    """One line per column of ``unseen_categories``, at most ``UNSEEN_SHOWN`` values each: titanic's
+    tickets and destinations are hundreds a night. All of them stay in the run's record."""
+    lines = []
+    for column, values in unseen.items():
+        if len(values) <= UNSEEN_SHOWN:
+            shown = f"{values} unseen in training"
+        else:
+            shown = (
+                f"{len(values)} values unseen in training, e.g. {values[:UNSEEN_SHOWN]} (all of them in the"
+                f" version's {names.LAST_BATCH_SCORING}.{names.UNSEEN_CATEGORIES})"
+            )
+        lines.append(f"{column}: {shown}, scored as missing values (retraining learns them)")
+    return lines
+
+
 # A partition's demo seed: the day's seed (as ``demo_customers``) + index x this stride, so partition 0
 # is exactly the pandas engine's batch and no two partitions of the next 270 years share a seed.
 PARTITION_SEED_STRIDE = 100_003

@@ -12,7 +12,7 @@ from adapters.scores_db import clear_left_behind, write_scores
 from adapters.sources import database_url, read_flat_table
 from ml import names
 from ml.data.validation import as_declared
-from ml.scoring import demo_customers, resolve_day, score, unseen_categories
+from ml.scoring import demo_customers, resolve_day, score, unseen_categories, unseen_lines
 from ml.settings import DataSettings, ScoringSettings
 from registry.release import production_release
 from steps._context import project_root, state
@@ -50,7 +50,7 @@ def score_customers(
     )
     unseen = unseen_categories(scoring_dataset, release.schema)
     if unseen:
-        logger.warning("categories the model never saw, scored as missing values: %s", unseen)
+        logger.warning("categories the model never saw: %s", "; ".join(unseen_lines(unseen)))
     return scores, unseen
 
 
@@ -82,7 +82,7 @@ def store_scores(
         "database": engine.url.render_as_string(hide_password=True),
         "label_share": scores[names.TARGET].value_counts(normalize=True).round(4).to_dict(),
         "model_version": str(scores["model_version"].iloc[0]) if len(scores) else None,
-        "unseen_categories": unseen_categories,
+        names.UNSEEN_CATEGORIES: unseen_categories,
         names.CLEARED_STAGING: cleared,  # left by engine-dask runs of the date killed outright
     }
     log_metadata({names.LAST_BATCH_SCORING: summary}, infer_model=True)
@@ -106,7 +106,7 @@ def score_on_dask(
         scored = score_on_cluster(client, partitions, shipped, data, scoring.table, database, when)
     written, labels, unseen = scored.rows, scored.labels, scored.unseen
     if unseen:
-        logger.warning("categories the model never saw, scored as missing values: %s", unseen)
+        logger.warning("categories the model never saw: %s", "; ".join(unseen_lines(unseen)))
     shares = pd.Series(labels, dtype="int64").sort_values(ascending=False, kind="stable") / written
     summary = {
         "date": day,
@@ -115,7 +115,7 @@ def score_on_dask(
         "database": sa.engine.make_url(database).render_as_string(hide_password=True),
         "label_share": shares.round(4).to_dict(),
         "model_version": shipped.version,
-        "unseen_categories": unseen,
+        names.UNSEEN_CATEGORIES: unseen,
         names.CLEARED_STAGING: scored.cleared,  # left by runs of the date killed outright
         names.SCORING_ENGINE: {"engine": "dask", "partitions": len(partitions)},
     }

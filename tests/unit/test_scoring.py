@@ -7,7 +7,7 @@ from adapters.scores_db import read_scores, write_scores
 from ml import names
 from ml.data.demo import generate_demo
 from ml.data.validation import DataValidationError
-from ml.scoring import demo_customers, resolve_day, score, unseen_categories
+from ml.scoring import demo_customers, resolve_day, score, unseen_categories, unseen_lines
 from ml.settings import DataSettings, DemoSettings, ScoringSettings
 from tests.unit import test_scores_db
 
@@ -73,6 +73,9 @@ def test_an_unseen_category_is_scored_as_missing_and_reported(trained):
     novel = frame.assign(region=["atlantis"] * 5 + list(frame.region[5:]))
     assert unseen_categories(novel, schema) == {"region": ["atlantis"]}, "the new value is reported"
     assert unseen_categories(frame, schema) == {}, "training categories are not reported"
+    assert unseen_lines({"region": ["atlantis"]}) == [
+        "region: ['atlantis'] unseen in training, scored as missing values (retraining learns them)"
+    ]
     as_missing = frame.assign(region=[None] * 5 + list(frame.region[5:]))
     got, expected = run_score(trained, novel), run_score(trained, as_missing)
     pd.testing.assert_series_equal(got.probability, expected.probability, obj="unseen vs missing")
@@ -92,3 +95,15 @@ def test_a_scheduled_run_scores_its_own_day_and_a_bad_day_is_named():
     assert resolve_day("2026-03-05") == "2026-03-05"
     with pytest.raises(ValueError, match="day 'yesterday' is not a date; use YYYY-MM-DD or 'today'"):
         resolve_day("yesterday")
+
+
+def test_hundreds_of_unseen_categories_are_counted_with_ten_examples_not_printed_whole():
+    """titanic scored nightly: 342 tickets and 110 destinations the model never saw. A line each,
+    the count and ten of them; the run's record keeps them all."""
+    tickets = [f"{n}" for n in range(110_000, 110_342)]
+    (ticket, region) = unseen_lines({"ticket": tickets, "region": ["atlantis", "lemuria"]})
+    assert ticket == (
+        f"ticket: 342 values unseen in training, e.g. {tickets[:10]} (all of them in the version's"
+        " last_batch_scoring.unseen_categories), scored as missing values (retraining learns them)"
+    ), ticket
+    assert region.startswith("region: ['atlantis', 'lemuria'] unseen in training"), region
