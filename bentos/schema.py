@@ -64,11 +64,21 @@ def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
         untrained = tuple(spec.get("untrained_categories", ()))  # in the table, not the training split
         allowed = (*spec["categories"], *untrained)
         annotation: Any = Literal[allowed] if allowed else str  # type: ignore[valid-type]
-        if allowed:
-            annotation = Annotated[annotation, BeforeValidator(_code_as_written(allowed))]
         description = f"one of {list(allowed)}"
         if untrained:
             description += f"; {list(untrained)} not in the training split: scored as a missing value"
+        if len(allowed) > CATEGORIES_SHOWN:  # pydantic's message would list them all (titanic's 929 tickets)
+            annotation = Annotated[
+                str, AfterValidator(_one_of(allowed)), Field(json_schema_extra={"enum": allowed})
+            ]
+            shown = list(allowed[:CATEGORIES_SHOWN])
+            description = f"one of {len(allowed)} categories (this field's enum), e.g. {shown}"
+            if untrained:
+                description += (
+                    f"; {len(untrained)} of them not in the training split: scored as a missing value"
+                )
+        if allowed:
+            annotation = Annotated[annotation, BeforeValidator(_code_as_written(allowed))]
         field = Field(default=None if nullable else ..., description=description)
     else:
         low, high = spec.get("minimum"), spec.get("maximum")
@@ -96,6 +106,27 @@ def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
         if markers:
             return Annotated[annotation | None, BeforeValidator(_as_missing(markers))], field
     return (annotation | None if nullable else annotation), field
+
+
+CATEGORIES_SHOWN = 20  # a 400 for an unknown category lists them when they are no more
+
+
+def _one_of(allowed: tuple[str, ...]):
+    """The check of a feature with more than CATEGORIES_SHOWN categories: a 400 that counts them and
+    shows a few, where pydantic's would list every one (the OpenAPI document's enum has them all)."""
+    known = set(allowed)
+
+    def check(value: str) -> str:
+        if value not in known:
+            raise PydanticCustomError(
+                "literal_error",
+                f"Input should be one of the {len(allowed)} categories of the table the model came from,"
+                f" got {value!r}; e.g. {list(allowed[:CATEGORIES_SHOWN])}, all of them in the OpenAPI"
+                " document's enum of this field (GET /docs.json)",
+            )
+        return value
+
+    return check
 
 
 def _code_as_written(allowed: tuple[str, ...]):

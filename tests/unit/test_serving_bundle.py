@@ -128,6 +128,42 @@ def test_every_row_of_the_table_a_model_came_from_is_served_as_batch_scoring_sco
         Record(**{**records_of(test.head(1), schema)[0], "region": "atlantis"})
 
 
+def test_an_unknown_value_of_a_feature_with_hundreds_of_categories_is_a_short_400_naming_it():
+    """titanic's ticket: 929 categories. pydantic's literal error listed every one (a 30 kB 400);
+    the message counts them, shows a few and says where all are: the field's enum in the OpenAPI
+    document. A ticket written as a number in JSON is still its category."""
+    data = DataSettings(
+        source="csv", path="t.csv", target_column="survived", positive_label="1", id_column=None
+    )
+    tickets = [str(110_000 + 7 * i) for i in range(600)]
+    frame = pd.DataFrame({"ticket": tickets, "fare": np.arange(600.0), "survived": ["0", "1"] * 300})
+    train, test = frame.iloc[:500], frame.iloc[500:]
+    schema = infer_schema(
+        train,
+        ["ticket", "fare"],
+        DataSettings(**{**data.model_dump(), "sensitive_features": []}),
+        "0",
+        others=(test,),
+    )
+    Record = record_model(schema.to_dict())
+    assert Record(ticket="113500", fare=3.0).ticket == "113500", "an untrained category is served"
+    assert Record(ticket=110_007, fare=3.0).ticket == "110007", "a number is its category as written"
+    with pytest.raises(ValidationError) as caught:
+        Record(ticket="999999", fare=3.0)
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("ticket",) and error["type"] == "literal_error", error
+    assert error["msg"].startswith(
+        "Input should be one of the 600 categories of the table the model came from, got '999999'; e.g."
+        " ['110000', '110007',"
+    ), error["msg"]
+    assert error["msg"].endswith("all of them in the OpenAPI document's enum of this field (GET /docs.json)")
+    assert len(error["msg"]) < 600, len(error["msg"])
+    field = Record.model_json_schema()["properties"]["ticket"]
+    assert field["enum"] == tickets, "the document lists every category"
+    assert field["description"].startswith("one of 600 categories (this field's enum), e.g. ['110000'")
+    assert field["description"].endswith("; 100 of them not in the training split: scored as a missing value")
+
+
 def test_contributions_add_up_to_the_log_odds(trained, bundle):
     frame, schema, _ = trained
     records = records_of(frame.head(20), schema)
