@@ -50,8 +50,9 @@ def build_schema(
     negative = validate_training_table(dataset_train, data, table=names.DATASET_TRAIN)
     columns = feature_columns(dataset_train, data, training.features)
     sensitive = [column for column in data.sensitive_features if column not in columns]
-    check_feature_columns(dataset_train, [*columns, *sensitive], data, names.DATASET_TRAIN)
     others = (dataset_validation, dataset_test)
+    held_out = tuple(other[columns] for other in others)  # a sensitive column is never scored: not held out
+    check_feature_columns(dataset_train, [*columns, *sensitive], data, names.DATASET_TRAIN, held_out)
     return infer_schema(dataset_train, columns, data, negative, others=others).to_dict()
 
 

@@ -44,6 +44,10 @@ STRAY_TEXT_SHARE = 0.2
 NEAR_UNIQUE_SHARE = 0.9
 NEAR_UNIQUE_MIN_ROWS = 50
 SHOWN = 5  # sample values in an error
+# A categorical more than this share of whose values in the validation and test splits (at least
+# HELD_OUT_MIN_VALUES of them) are categories the training split lacks is refused as a feature.
+HELD_OUT_UNKNOWN_SHARE = 0.5
+HELD_OUT_MIN_VALUES = 30
 # Text that is a date or a time stamp: ISO (2024-01-31, 2024-01-31 08:00[:00[.000]], with T or a
 # zone) or day/month/year with slashes. Month or day names are categories, not matched.
 DATE_TEXT = (
@@ -224,12 +228,25 @@ def check_columns(frame: pd.DataFrame, expected: dict[str, str], table: str) -> 
         )
 
 
-def check_feature_columns(frame: pd.DataFrame, columns: list[str], data: DataSettings, table: str) -> None:
+def check_feature_columns(
+    frame: pd.DataFrame,
+    columns: list[str],
+    data: DataSettings,
+    table: str,
+    others: tuple[pd.DataFrame, ...] = (),
+) -> None:
     """Refuse what would silently make a poor feature: a column of numbers with a few text values
-    (it would become a categorical with one category per number) and a categorical with about one
-    value per row. Columns declared in ``data.columns`` are taken as declared. Every such column is
-    named in one error, each with its fix, so that one run finds them all."""
-    problems = [problem for column in columns if (problem := _feature_problem(frame[column], data, table))]
+    (it would become a categorical with one category per number), a categorical with about one
+    value per row, and one most of whose values in ``others`` (the validation and test splits) are
+    categories ``frame`` (the training split) lacks: a new row's would most often be unknown to the
+    model. Columns declared in ``data.columns`` are taken as declared. Every such column is named in
+    one error, each with its fix, so that one run finds them all."""
+    problems = []
+    for column in columns:
+        held_out = [other[column] for other in others if column in other]
+        problem = _feature_problem(frame[column], data, table)
+        problem = problem or _held_out_problem(frame[column], held_out, data, table)
+        problems += [problem] if problem else []
     if len(problems) == 1:
         raise DataValidationError(problems[0])
     if problems:
@@ -280,6 +297,31 @@ def _feature_problem(series: pd.Series, data: DataSettings, table: str) -> str |
             f"drop it (features.drop: [{column}] in configs/training.yaml), or declare it under data.columns"
         )
     return None
+
+
+def _held_out_problem(
+    train: pd.Series, held_out: list[pd.Series], data: DataSettings, table: str
+) -> str | None:
+    """When most of the held-out splits' values of a categorical are categories the training split
+    lacks (titanic's tickets: 66 %): what a new row's value would most often be to the model."""
+    column = train.name
+    if column in data.columns or is_numeric(train) or pd.api.types.is_bool_dtype(train) or not held_out:
+        return None
+    values = pd.concat(held_out).dropna().astype(str)
+    if len(values) < HELD_OUT_MIN_VALUES:
+        return None
+    unknown = values[~values.isin(set(train.dropna().astype(str)))]
+    if len(unknown) <= HELD_OUT_UNKNOWN_SHARE * len(values):
+        return None
+    return (
+        f"column {column!r} of table {table!r}: {len(unknown)} of the {len(values)} values the validation"
+        f" and test splits hold ({len(unknown) / len(values):.0%}) are categories the training split does"
+        f" not have (e.g. {_sample(unknown)}): a new row's value would most often be one the model never"
+        " learnt (the API refuses a value the table never held, batch scoring reads it as missing). Drop"
+        f" it (features.drop: [{column}] in configs/training.yaml) or derive a coarser column from it in"
+        " the table or the query (a ticket's prefix, a cabin's deck); if new rows will repeat its values,"
+        f" declare it: data.columns: {{{column}: categorical}}"
+    )
 
 
 def _csv_number_settings(values: pd.Series) -> list[str]:
