@@ -151,6 +151,10 @@ SENSITIVE = (
     " record (the fairness gate judged the model on the test split, not per request)"
 )
 TARGET = "the target column (data.target_column), what the model answers: leave it out of the record"
+UNUSED = (
+    "a column of the training table the model does not take (features.drop in configs/training.yaml,"
+    " or data.group_column): leave it out of the record"
+)
 
 
 def _refuse(column: str, why: str):
@@ -191,6 +195,7 @@ def record_model(
         fields[schema["id_column"]] = (StrictInt | StrictStr, echoed)
     known = {column: SENSITIVE for column in schema.get("sensitive_features", ())}
     known[schema.get("target_column") or ""] = TARGET
+    known.update({column: UNUSED for column in schema.get("unused_columns", ())})
     not_inputs = {column: why for column, why in known.items() if column and column not in fields}
     for column, why in not_inputs.items():  # a 400 saying what it is, not pydantic's "Extra inputs"
         refuse = BeforeValidator(_refuse(column, why))

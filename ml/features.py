@@ -119,6 +119,9 @@ class FeatureSchema:
     extra: dict[str, str] = field(default_factory=dict)
     # data.sensitive_features the model does not take as features: a record sending one is told why
     sensitive_features: tuple[str, ...] = ()
+    # the training table's other columns the model does not take (features.drop, data.group_column):
+    # a record sending one is told why (none in versions trained before they were kept)
+    unused_columns: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -149,7 +152,8 @@ class FeatureSchema:
             for spec in raw["features"]
         )
         sensitive = tuple(raw.get("sensitive_features", ()))  # none before they were kept
-        return cls(**{**raw, "features": specs, "sensitive_features": sensitive})
+        unused = tuple(raw.get("unused_columns", ()))
+        return cls(**{**raw, "features": specs, "sensitive_features": sensitive, "unused_columns": unused})
 
 
 def is_numeric(series: pd.Series) -> bool:
@@ -185,6 +189,7 @@ def infer_schema(
             untrained = tuple(sorted(seen - set(categories)))
             specs.append(FeatureSpec(column, "categorical", None, None, categories, nullable, (), untrained))
     sensitive = tuple(column for column in data.sensitive_features if column not in columns)
+    named = {*columns, *sensitive, data.id_column, data.target_column}
     return FeatureSchema(
         tuple(specs),
         data.id_column,
@@ -192,6 +197,7 @@ def infer_schema(
         data.positive_label,
         negative_label,
         sensitive_features=sensitive,
+        unused_columns=tuple(column for column in frame.columns if column not in named),
     )
 
 

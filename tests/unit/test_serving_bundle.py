@@ -16,7 +16,7 @@ from ml import names
 from ml.data.demo import generate_demo
 from ml.data.validation import as_declared
 from ml.fairness import mitigate
-from ml.features import binary_target, build_customer_features, feature_columns, infer_schema
+from ml.features import FeatureSchema, binary_target, build_customer_features, feature_columns, infer_schema
 from ml.settings import DataSettings, FairnessSettings, FeatureSettings, ModelSettings, SplitSettings
 from ml.training import as_model_input, predict_proba, split_dataset, train_model
 
@@ -318,6 +318,35 @@ def test_a_sensitive_column_or_the_target_sent_by_a_client_is_refused_saying_wha
     kept = Record(**valid(trained)).__dict__
     assert not {"gender", "age", names.TARGET} & set(kept), kept
     assert not {"gender", "age", names.TARGET} & set(Record.model_json_schema()["properties"])
+
+
+def test_a_dropped_column_sent_by_a_client_is_refused_saying_it_is_dropped(trained):
+    """titanic with `name` dropped (features.drop): a client sending a passenger's whole row was told
+    "Extra inputs are not permitted". The 400 says the model does not take it and where that is set;
+    a column the table never had is still pydantic's extra input."""
+    frame, _, _ = trained
+    data = DataSettings()
+    schema = infer_schema(
+        frame, feature_columns(frame, data, FeatureSettings(drop=["segment"])), data, names.BAD
+    )
+    assert schema.unused_columns == ("segment",), schema.unused_columns
+    assert FeatureSchema.from_dict(schema.to_dict()) == schema
+    before = {key: value for key, value in schema.to_dict().items() if key != "unused_columns"}
+    assert FeatureSchema.from_dict(before).unused_columns == (), "versions trained before it: none"
+    Record = record_model(schema.to_dict())
+    record = {name: value for name, value in valid(trained).items() if name != "segment"}
+    with pytest.raises(ValidationError) as caught:
+        Record(**{**record, "segment": "retail", "favourite_colour": "red"})
+    errors = {str(e["loc"][0]): e["msg"] for e in caught.value.errors()}
+    assert errors == {
+        "segment": "'segment' is a column of the training table the model does not take (features.drop in"
+        " configs/training.yaml, or data.group_column): leave it out of the record",
+        "favourite_colour": "Extra inputs are not permitted",
+    }, errors
+    assert (
+        "segment" not in Record(**record).__dict__
+        and "segment" not in Record.model_json_schema()["properties"]
+    )
 
 
 def test_missing_required_field_and_nullable_income(trained, Record):
