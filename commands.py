@@ -423,7 +423,7 @@ def cmd_models(project_config: str, config: str) -> int:
     print(f"{'version':>7}  {'stage':<10} {metric:>9}  {'fairness':>8}  {'threshold':>9}  decision / release")
     for row in rows:
         decision = row["decision"] or f"none: training {row['training']}"
-        metrics, fairness, _ = served_evaluation(row)  # of what the version serves (mitigated or not)
+        metrics, fairness, *_ = served_evaluation(row)  # of what the version serves (mitigated or not)
         print(
             f"{row['version']:>7}  {row['stage']:<10} {shown(metrics.get(metric), 4):>9}  "
             f"{shown(fairness, 3):>8}  {shown(row['threshold'], 2):>9}  "

@@ -87,6 +87,8 @@ class ReleaseQuality:
     accuracy: float | None
     roc_auc: float | None
     fairness_score: float | None
+    # the fairness gate judged the score (not: parity unreachable for the groups' base rates, or uncertain)
+    fairness_judged: bool
     mitigated: bool
     primary_metric: str | None  # what it was selected and is monitored on (None: older versions)
     primary_value: float | None
@@ -257,13 +259,15 @@ def _version_key(name) -> tuple[int, str]:
 def release_quality(row: dict) -> dict:
     """Test-split precision, accuracy, ROC AUC and fairness score of what a version serves: the
     fairness-mitigated model's when that is its release, else the plain model's."""
-    metrics, fairness, is_mitigated = served_evaluation(row)
+    served = served_evaluation(row)
+    metrics = served.metrics
     return {
         "precision": _number(metrics.get(names.PRECISION)),
         "accuracy": _number(metrics.get(names.ACCURACY)),
         "roc_auc": _number(metrics.get(names.ROC_AUC)),
-        "fairness_score": _number(fairness),
-        "mitigated": is_mitigated,
+        "fairness_score": _number(served.fairness),
+        "fairness_judged": served.fairness_judged,
+        "mitigated": served.mitigated,
         "primary_metric": row.get("primary_metric"),
         "primary_value": _number(metrics.get(row.get("primary_metric"))),
     }
@@ -432,7 +436,11 @@ def _findings(k: Kpis) -> list[tuple[str, dict]]:
     production, monitoring, limits = k.production, k.monitoring, k.thresholds
     if production is None:
         found.append(("finding_no_production", {}))
-    elif production.fairness_score is not None and production.fairness_score < limits.min_fairness:
+    elif (
+        production.fairness_score is not None
+        and production.fairness_judged  # reported, not judged: the gate's reasons are on the card
+        and production.fairness_score < limits.min_fairness
+    ):
         found.append(("finding_fairness", {"score": production.fairness_score, "floor": limits.min_fairness}))
     last = monitoring.last
     if last is not None:
@@ -467,6 +475,8 @@ def narrative(k: Kpis, lang: str) -> list[str]:
         fairness = (
             say(lang, "fairness_not_judged")
             if p.fairness_score is None
+            else say(lang, "fairness_reported", fairness=p.fairness_score)
+            if not p.fairness_judged
             else say(
                 lang,
                 "fairness_judged",

@@ -225,6 +225,9 @@ class FairnessResult:
     small_groups: tuple[str, ...]
     score: float
     notes: tuple[str, ...] = ()
+    # the gate judged parity on the column of the score: not when the groups' base rates make parity
+    # unreachable (parity_when_unreachable: report) or the limit lies inside its interval
+    score_judged: bool = True
 
     @property
     def passed(self) -> bool:
@@ -243,6 +246,7 @@ class FairnessResult:
         return {
             "passed": self.passed,
             "fairness_score": clean(self.score),
+            names.FAIRNESS_SCORE_JUDGED: self.score_judged,
             "violations": list(self.violations),
             "notes": list(self.notes),
             "rule": VERDICT_RULE,
@@ -399,15 +403,17 @@ def assess_fairness(
         no_groups = pd.MultiIndex.from_tuples([], names=["feature", "sensitive_feature_0"])
         per_group.append(pd.DataFrame(columns=[*GROUP_METRICS, "judged"], index=no_groups))
     table = pd.DataFrame.from_dict(disparities, orient="index")
-    ratios = [disparities[f]["demographic_parity_ratio"] for f in groups.columns]
-    judged_ratios = [r for r in ratios if not np.isnan(r)]
+    ratios = {f: disparities[f]["demographic_parity_ratio"] for f in groups.columns}
+    judged_ratios = {f: r for f, r in ratios.items() if not np.isnan(r)}
+    lowest = min(judged_ratios, key=judged_ratios.get) if judged_ratios else None
     return FairnessResult(
         by_group=pd.concat(per_group),
         disparities=table if disparities else pd.DataFrame(columns=list(DISPARITY_COLUMNS)),
         violations=tuple(violations),
         small_groups=tuple(small),
-        score=float(min(judged_ratios)) if judged_ratios else float("nan"),
+        score=float(judged_ratios[lowest]) if lowest else float("nan"),
         notes=tuple(notes),
+        score_judged=bool(lowest and disparities[lowest].get("parity_judged", False)),
     )
 
 
@@ -467,6 +473,7 @@ def _verdicts(feature, entry, judged, settings) -> tuple[list[str], list[str]]:
         )
     judge_parity = reachable or settings.parity_when_unreachable == "judge"
     side = _side(entry, "demographic_parity_ratio", min_ratio, lambda v, lim: v < lim)
+    entry["parity_judged"] = judge_parity and side != "uncertain"  # the fairness score's verdict
     text = f"demographic parity ratio for {feature!r} is {ratio:.3f}"
     text += _interval_text(entry, "demographic_parity_ratio", settings)
     if judge_parity and side == "beyond":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -128,18 +128,31 @@ def with_mitigation_note(decision: Decision, candidates: list[Candidate], mitiga
     return replace(decision, reasons=(*decision.reasons, note))
 
 
-def served_evaluation(version: dict) -> tuple[dict, float | None, bool]:
-    """(test-split metrics, fairness score, whether mitigated) of what a version serves, from a row
-    of ``registry.models.describe_versions``: the fairness-mitigated model's when that is its
-    release, else the plain model's."""
+class Served(NamedTuple):
+    """What a version serves, as training evaluated it (``served_evaluation``)."""
+
+    metrics: dict  # on the test split, at the release's decisions
+    fairness: float | None  # fairness score: the lowest demographic parity ratio
+    mitigated: bool
+    # the fairness gate judged that score (not: parity unreachable for the groups' base rates, or
+    # uncertain); True in records of before it was kept
+    fairness_judged: bool = True
+
+
+def served_evaluation(version: dict) -> Served:
+    """What a version serves, from a row of ``registry.models.describe_versions``: the
+    fairness-mitigated model's evaluation when that is its release, else the plain model's."""
     mitigated = version.get("mitigated") or {}
     if version.get("release") == names.MITIGATED_MODEL and mitigated.get("available"):
-        return (
+        record = mitigated.get(names.FAIRNESS) or {}
+        return Served(
             mitigated.get("metrics") or {},
-            (mitigated.get(names.FAIRNESS) or {}).get(names.FAIRNESS_SCORE),
+            record.get(names.FAIRNESS_SCORE),
             True,
+            record.get(names.FAIRNESS_SCORE_JUDGED, True),
         )
-    return version.get("metrics") or {}, version.get("fairness_score"), False
+    judged = version.get(names.FAIRNESS_SCORE_JUDGED)
+    return Served(version.get("metrics") or {}, version.get("fairness_score"), False, judged in (None, True))
 
 
 def always_positive(metric: str, base_rate: float) -> float | None:

@@ -166,7 +166,10 @@ def describe_versions(model_name: str) -> list[dict]:
                 "training": "promotion decided" if decision else training_state(version),
                 "metrics": meta.get(names.METRICS) or {},
                 "primary_metric": meta.get(names.PRIMARY_METRIC),  # what it was selected and gated on
-                "fairness_score": (meta.get(names.FAIRNESS) or {}).get("fairness_score"),
+                "fairness_score": (meta.get(names.FAIRNESS) or {}).get(names.FAIRNESS_SCORE),
+                names.FAIRNESS_SCORE_JUDGED: (meta.get(names.FAIRNESS) or {}).get(
+                    names.FAIRNESS_SCORE_JUDGED
+                ),
                 "decision": decision.get("stage"),
                 "release": release.get("artifact", meta.get(names.RELEASE_ARTIFACT)),
                 "threshold": release.get("decision_threshold"),

@@ -388,6 +388,32 @@ def test_a_fairness_nothing_judged_is_said_not_counted_as_meeting_the_floor(scor
     )
 
 
+def test_a_fairness_score_the_gate_reported_but_did_not_judge_is_no_finding():
+    """titanic: base rates 0.755 (female) vs 0.173 (male) make parity unreachable; the gate reported
+    the ratio 0.58 and released the model. The brief said "Needs attention: below the 0.80 floor",
+    against the gate. Now it says the score was reported, not judged; a judged one still counts."""
+    reported = {
+        **VERSIONS[0],
+        "stage": "production",
+        "fairness_score": 0.58,
+        names.FAIRNESS_SCORE_JUDGED: False,
+    }
+    brief = build_brief("P", "m", [reported], [], ACTIONS[:1], LIMITS, AT)
+    assert not [en for en, _ in brief.kpis["findings"] if en.startswith("Fairness score")], brief.kpis[
+        "findings"
+    ]
+    assert (
+        "Its fairness score (lowest demographic parity ratio) is 0.58, reported, not judged" in brief.markdown
+    )
+    assert "es 0,58, informada, no evaluada" in brief.markdown, brief.markdown
+    for judged in (True, None):  # None: a record of before it was kept, judged as it was then
+        version = {**reported, names.FAIRNESS_SCORE_JUDGED: judged}
+        findings = build_brief("P", "m", [version], [], ACTIONS[:1], LIMITS, AT).kpis["findings"]
+        assert [en for en, _ in findings if en.startswith("Fairness score 0.58 is below the 0.80 floor")], (
+            findings
+        )
+
+
 def test_a_live_roc_auc_is_shown_as_a_number_not_a_share():
     """ROC AUC (0.5 is chance) reads as 0.72, as the overview gives it, never as "72.0%"."""
     live = {**dict.fromkeys(names.METRIC_NAMES, 0.9), names.ROC_AUC: 0.72}

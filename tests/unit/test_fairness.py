@@ -418,6 +418,9 @@ def test_parity_unreachable_by_the_base_rates_is_reported_and_the_fitting_criter
     ), "each group's base rate is in the report"
     judged = assess_fairness(y, p, groups, FairnessSettings(parity_when_unreachable="judge"))
     assert any("demographic parity ratio for 'sex'" in v for v in judged.violations), judged.violations
+    # the score (the lowest parity ratio) is reported; only the judged one says the gate weighed it
+    assert result.to_dict()[names.FAIRNESS_SCORE_JUDGED] is False and result.score < 0.8, result.score
+    assert judged.to_dict()[names.FAIRNESS_SCORE_JUDGED] is True and judged.score == result.score
     page = fairness_html(result, "fairness")
     assert "base_rate" in page and "unreachable" in page and "bootstrap interval" in page
 
