@@ -27,6 +27,9 @@ def cmd_train(project_config: str, config: str, no_cache: bool = False, outputs:
 
 
 def train(project: ProjectSettings, training: TrainingSettings, no_cache: bool, outputs: str | None) -> int:
+    from ml.settings import check_engine
+
+    check_engine(project.data, training.engine, "training.engine")  # before a cluster or a run starts
     from zenml import Model
 
     from adapters.sources import check_source
@@ -167,10 +170,11 @@ def cmd_score(
 ) -> int:
     from zenml import Model
 
-    from ml.settings import ProjectSettings, ScoringSettings, load_settings
+    from ml.settings import ProjectSettings, ScoringSettings, check_engine, load_settings
 
     project = load_settings(project_config, ProjectSettings)
     scoring = load_settings(config, ScoringSettings)
+    check_engine(project.data, scoring.engine, "scoring.engine")
     require_production(project, "score")
     from pipelines.runner import run_pipeline  # after the check: see require_production
     from pipelines.scoring import scoring_pipeline
@@ -246,11 +250,12 @@ def cmd_monitor(
     from zenml import Model
 
     from ml.monitoring import live_quality_line
-    from ml.settings import MonitoringSettings, ProjectSettings, ScoringSettings, load_settings
+    from ml.settings import MonitoringSettings, ProjectSettings, ScoringSettings, check_engine, load_settings
 
     project = load_settings(project_config, ProjectSettings)
     scoring = load_settings(scoring_config, ScoringSettings)
     monitoring = load_settings(config, MonitoringSettings)
+    check_engine(project.data, monitoring.engine, "monitoring.engine")
     require_production(project, "monitor")
     from pipelines.monitoring import monitoring_pipeline  # after the check: see require_production
     from pipelines.runner import run_pipeline

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from ml import names
 from ml.data.demo import DemoTables, generate_demo
 from ml.data.validation import as_declared
-from ml.settings import ConfigError, DataSettings, DemoSettings
+from ml.settings import ConfigError, DataSettings, DemoSettings, check_engine
 
 CSV_BLOCKSIZE = "64MB"  # a CSV's Dask partitions: blocks of about this many bytes, cut at line ends
 LOG = logging.getLogger(__name__)
@@ -405,11 +405,7 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
     its id column (``sql_partitions``), each read by a worker."""
     from dask import delayed
 
-    if not data.id_column:
-        raise ConfigError(
-            f"{engine_field} 'dask' needs data.id_column: rows of different partitions have no other "
-            "common id; name the table's id column in configs/project.yaml"
-        )
+    check_engine(data, "dask", engine_field)
     if data.source == "sql":  # the query in ranges of its id column, each read by a worker
         url = sql_source_url(data)
         return [

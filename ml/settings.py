@@ -443,6 +443,17 @@ def _quoting_hint(kind: str, got: Any) -> str:
     return f'; YAML read it as {kind}: write it in quotes for text, e.g. "{got}"'
 
 
+def check_engine(data: DataSettings, engine: str, field: str) -> None:
+    """A Dask engine (``field`` names the setting) over the user's own table needs its id column:
+    the partitions' rows have no other common id. Checked before any run or cluster starts."""
+    if engine == "dask" and data.source != "demo" and not data.id_column:
+        raise ConfigError(
+            f"{field} 'dask' needs data.id_column: rows of different partitions have no other common id;"
+            " name the table's id column in configs/project.yaml, or set"
+            f" {field}: pandas to read the table in one process"
+        )
+
+
 def load_settings(path: str | Path, model: type[M]) -> M:
     """Read a YAML file into ``model``; raise ConfigError naming the file, key and value."""
     path = Path(path)

@@ -120,6 +120,54 @@ def test_a_bad_score_date_exits_2_with_the_error_and_failure_status(isolated, mo
     assert err == ["error: --date '2026-13-01' is not a date; use YYYY-MM-DD", status.failure("score").line()]
 
 
+@pytest.mark.parametrize(
+    ("command", "setting", "config"),
+    [
+        ("train", "training.engine", "training"),
+        ("score", "scoring.engine", "scoring"),
+        ("monitor", "monitoring.engine", "monitoring"),
+    ],
+)
+def test_a_dask_engine_over_a_table_without_an_id_column_stops_before_any_run(
+    command, setting, config, isolated, monkeypatch, capsys
+):
+    """A CSV without data.id_column and engine: dask: the error came from the first partition, after
+    the cluster started (training) or the run was created. It now exits 2 before either, naming
+    the setting and both fixes."""
+    import yaml
+
+    monkeypatch.setattr(commands, "require_production", lambda project, command: None)
+    table = isolated / "table.csv"
+    table.write_text("x,label\n1,yes\n2,no\n")
+    project = yaml.safe_load((ROOT / "configs" / "project.yaml").read_text())
+    project["data"].update(source="csv", path=str(table), target_column="label", positive_label="yes")
+    project["data"].update(id_column=None, sensitive_features=[])
+    settings = yaml.safe_load((ROOT / "configs" / f"{config}.yaml").read_text())
+    settings["engine"] = "dask"
+    if config == "training":  # a Dask engine trains LightGBM only: the linear baseline stays out
+        settings["search"]["candidates"] = [c for c in settings["search"]["candidates"] if "kind" not in c]
+    (isolated / "project.yaml").write_text(yaml.safe_dump(project))
+    (isolated / f"{config}.yaml").write_text(yaml.safe_dump(settings))
+    import pipelines.runner
+
+    monkeypatch.setattr(pipelines.runner, "run_pipeline", lambda *a, **k: pytest.fail("a run was started"))
+    argv = [
+        command,
+        "--project",
+        str(isolated / "project.yaml"),
+        "--config",
+        str(isolated / f"{config}.yaml"),
+    ]
+    assert run.main(argv) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (
+        f"error: {setting} 'dask' needs data.id_column: rows of different partitions have no other common"
+        f" id; name the table's id column in configs/project.yaml, or set {setting}: pandas to read the"
+        " table in one process"
+    ), err
+    assert err[-1] == status.failure(command).line(), err
+
+
 def breached_monitoring(monkeypatch) -> list[dict]:
     """Monitoring whose run breaches and asks to retrain; returns the calls of the training function."""
     import pipelines.runner
