@@ -183,7 +183,7 @@ def test_a_candidate_split_another_way_is_compared_on_the_rows_production_never_
         names.METRICS][names.CONFUSION_MATRIX]))  # fmt: skip
     said = [r for r in decision["reasons"] if r.startswith("production version 2 was trained on ")]
     assert len(said) == 1, decision["reasons"]
-    pattern = r"trained on (\d+) of these (\d+) evaluation rows .*: compared on the (\d+) it was not$"
+    pattern = r"trained on (\d+) of these (\d+) evaluation rows.*: compared on the (\d+) it was not$"
     seen, total, unseen = map(int, re.search(pattern, said[0]).groups())
     assert total == rows and 0 < seen < rows and seen + unseen == rows, (said, rows)
     comparison = decision["comparison"]
