@@ -256,10 +256,15 @@ def check_feature_columns(
         )
 
 
+def _taken_as_read(series: pd.Series, data: DataSettings) -> bool:
+    """A declared column, numbers or booleans: not checked as a category."""
+    return series.name in data.columns or is_numeric(series) or pd.api.types.is_bool_dtype(series)
+
+
 def _feature_problem(series: pd.Series, data: DataSettings, table: str) -> str | None:
     """What makes ``series`` a poor feature, with the fix; None when nothing does."""
     column = series.name
-    if column in data.columns or is_numeric(series) or pd.api.types.is_bool_dtype(series):
+    if _taken_as_read(series, data):
         return None
     values = series.dropna()
     readings = _csv_number_settings(values) if data.source == "csv" else []
@@ -305,7 +310,7 @@ def _held_out_problem(
     """When most of the held-out splits' values of a categorical are categories the training split
     lacks (titanic's tickets: 66 %): what a new row's value would most often be to the model."""
     column = train.name
-    if column in data.columns or is_numeric(train) or pd.api.types.is_bool_dtype(train) or not held_out:
+    if _taken_as_read(train, data) or not held_out:
         return None
     values = pd.concat(held_out).dropna().astype(str)
     if len(values) < HELD_OUT_MIN_VALUES:
