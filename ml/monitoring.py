@@ -255,26 +255,34 @@ RARE_OR_NEW = "(rare or new)"
 
 def pool_rare_categories(
     reference: pd.DataFrame, current: pd.DataFrame, categorical: list[str]
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
-    """``reference`` and ``current`` with each categorical column's rare categories (MIN_CATEGORY_ROWS,
-    MIN_CATEGORY_SHARE of the reference), and the current rows' categories the reference lacks, read
-    as one, RARE_OR_NEW; and how many distinct values each such column pooled. A column whose
-    reference has no rare category is left as it is: a new category then drifts it, as the model
-    never saw it. A shift into rare or new values still drifts the column: the pool's share moves."""
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int], dict[str, list[str]]]:
+    """``reference`` and ``current`` as drift compares them, with what was changed: each categorical
+    column's rare categories (MIN_CATEGORY_ROWS, MIN_CATEGORY_SHARE of the reference) and the current
+    rows' categories the reference lacks read as one, RARE_OR_NEW (how many distinct values, by
+    column). A column whose reference has no rare category keeps its categories: new ones then drift
+    it, as the model never saw them, unless they are strays, fewer than MIN_CATEGORY_ROWS rows and
+    MIN_CATEGORY_SHARE of the current ones (penguins' one sex '.'), read as the model reads them, as
+    missing values (which, by column). A shift into rare or new values drifts the column."""
     pooled: dict[str, int] = {}
+    strays: dict[str, list[str]] = {}
     reference, current = reference.copy(), current.copy()
     for column in categorical:
         counts = reference[column].value_counts()
         fewest = max(MIN_CATEGORY_ROWS, MIN_CATEGORY_SHARE * counts.sum())
         kept = set(counts.index[counts >= fewest])
+        new = current[column].dropna()
+        new = new[~new.isin(set(counts.index))]
         if len(kept) == len(counts):
+            if new.empty or len(new) >= min(MIN_CATEGORY_ROWS, MIN_CATEGORY_SHARE * len(current)):
+                continue  # every category common, and none new, or enough new ones to drift
+            strays[column] = sorted(map(str, new.unique()))
+            current[column] = current[column].mask(current[column].isin(set(new)))
             continue
-        values = set(counts.index) | set(current[column].dropna().unique())
-        pooled[column] = len(values - kept)
+        pooled[column] = len((set(counts.index) - kept) | set(new.unique()))
         for frame in (reference, current):
             series = frame[column]
             frame[column] = series.where(series.isna() | series.isin(kept), RARE_OR_NEW)
-    return reference, current, pooled
+    return reference, current, pooled, strays
 
 
 def detect_drift(
@@ -318,7 +326,7 @@ def detect_drift(
 
     ref_sample = _sample(reference, sample_rows, seed)[columns]
     cur_sample = (current if current_rows is not None else _sample(current, sample_rows, seed))[columns]
-    ref_sample, cur_sample, pooled = pool_rare_categories(ref_sample, cur_sample, categorical)
+    ref_sample, cur_sample, pooled, strays = pool_rare_categories(ref_sample, cur_sample, categorical)
     method = f"uniform random sample without replacement, seed {seed}"
     sample = {
         "reference_rows": int(len(reference)),
@@ -328,6 +336,7 @@ def detect_drift(
         "sample_rows": int(sample_rows),
         "method": method,
         "pooled_categories": pooled,  # column -> distinct values compared as RARE_OR_NEW
+        "stray_categories": strays,  # column -> new values of a few rows, compared as missing values
     }
     features = [*numeric, *categorical]
     definition = DataDefinition(
@@ -368,6 +377,13 @@ def detect_drift(
             + html.escape(", ".join(f"{column} {count}" for column, count in pooled.items()))
             + " values."
             if pooled
+            else ""
+        )
+        + (
+            " New categories of a few rows, read as missing values as the model reads them: "
+            + html.escape("; ".join(f"{column} {values}" for column, values in strays.items()))
+            + "."
+            if strays
             else ""
         )
         + "</p>"
