@@ -91,14 +91,15 @@ def test_unchanged_probabilities_show_no_prediction_drift(reference):
 
 
 def test_a_category_the_reference_lacks_is_drift_without_scipys_warnings(reference):
-    """statsmodels' autos: 4 convertibles in a night, none in the training split. Evidently's
-    chi-square has an expected count of 0 there: the column drifts (rightly: the model never saw
-    it), and scipy's "divide by zero" warnings, three to a run, said nothing more to the user."""
+    """statsmodels' autos: convertibles in a night, none in the training split. The column drifts
+    (the model never saw them), and scipy's "divide by zero" warnings, three to a run with
+    Evidently's chi-square, said nothing more to the user. (4 of 150 rows against 0 of 150 are
+    within chance for a two-sample test, p = 0.53: 15 are not.)"""
     import warnings
 
     small = reference.head(150)
     current = small.copy()
-    current.loc[current.index[:4], "region"] = "islands"
+    current.loc[current.index[:15], "region"] = "islands"
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         result = detect_drift(small, current, *roles(reference))
@@ -508,9 +509,10 @@ def test_a_column_of_hundreds_of_rare_categories_does_not_drift_between_parts_of
     compared as one; a real shift, into a common category or into new values, still drifts the
     column, and the report says what was pooled."""
     table = _destinations(3000, seed=1)
-    # Evidently's chi-square tests tonight's counts against the reference's shares (goodness of fit):
-    # by chance alone it drifts 2 of 10 such parts at 900 / 300 rows, pooled or not; these 3 it does not
-    for size, tonight, method in ((900, 300, "chi-square p_value"), (2000, 1000, "Jensen-Shannon distance")):
+    for size, tonight, method in (
+        (900, 300, "chisquare_two_samples"),
+        (2000, 1000, "Jensen-Shannon distance"),
+    ):
         for seed in range(3):
             rows = table.sample(frac=1, random_state=seed + 100)
             reference, current = rows.iloc[:size], rows.iloc[size : size + tonight]
@@ -527,3 +529,20 @@ def test_a_column_of_hundreds_of_rare_categories_does_not_drift_between_parts_of
     monkeypatch.setattr("ml.monitoring.MIN_CATEGORY_ROWS", 0)  # every category on its own, as before
     monkeypatch.setattr("ml.monitoring.MIN_CATEGORY_SHARE", 0)
     assert detect_drift(reference, tonight, ["fare"], ["home"]).column_scores["home"]["drifted"]
+
+
+def test_two_samples_of_one_population_drift_as_often_as_the_p_value_says():
+    """penguins' sex (206 training rows, 344 scored): Evidently's chi-square tests tonight's counts
+    against the reference's shares as if they were exact, and "drifted" about a quarter of pairs of
+    samples of one population. The two-sample test drifts about 5 % of them, and still a real shift."""
+    rng = np.random.default_rng(0)
+    drifted = []
+    for _ in range(40):
+        sex = rng.choice(["MALE", "FEMALE", "ISLAND"], 550, p=[0.45, 0.45, 0.1])
+        frame = pd.DataFrame({"sex": sex, "mass": rng.normal(4000, 500, 550)})
+        result = detect_drift(frame.iloc[:206], frame.iloc[206:], ["mass"], ["sex"])
+        drifted.append(result.column_scores["sex"]["drifted"])
+    assert result.column_scores["sex"]["method"] == "chisquare_two_samples", result.column_scores
+    assert sum(drifted) <= 4, f"{sum(drifted)} of 40 drifted"  # 5 % expected: 2
+    shifted = frame.iloc[206:].assign(sex=lambda f: f.sex.mask(f.index % 4 == 0, "MALE"))
+    assert detect_drift(frame.iloc[:206], shifted, ["mass"], ["sex"]).column_scores["sex"]["drifted"]
