@@ -82,10 +82,15 @@ def stage_partition(
     return {"rows": rows, "labels": labels, "unseen": unseen_categories(frame, shipped.schema)}
 
 
+LOCK_TIMEOUT_MS = 120_000  # PostgreSQL: how long a statement of a run waits for a table's lock
+
+
 def scores_engine(database: sa.URL | str) -> sa.Engine:
     url = sa.engine.make_url(database)
     # SQLite: partitions staged at once by several workers wait for each other's write lock
-    connect_args = {"timeout": 120} if url.get_backend_name() == "sqlite" else {}
+    connect_args: dict = {"timeout": 120} if url.get_backend_name() == "sqlite" else {}
+    if url.get_backend_name() == "postgresql":  # a lock never granted fails the run, never hangs it
+        connect_args = {"options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"}
     return sa.create_engine(url, connect_args=connect_args)
 
 
@@ -157,6 +162,9 @@ def _as_staged(futures: list, results: dict[int, dict]) -> Iterator[tuple[int, i
     for future, result in as_completed(list(futures), with_results=True):
         index = index_of[future.key]
         futures[index] = None
+        # and no loop variable holds it while the caller moves the partition: a worker dying then made
+        # Dask stage it again, into the table the date's open transaction had locked, and the run hung
+        del future
         results[index] = result
         yield index, result["rows"]
     if not sum(result["rows"] for result in results.values()):

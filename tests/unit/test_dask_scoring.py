@@ -2,6 +2,7 @@
 scheduler address (staged writes: test_scores_db.py; the cluster itself: tests/e2e)."""
 
 import sys
+import time
 from datetime import date
 
 import pandas as pd
@@ -221,3 +222,31 @@ def test_asking_for_the_dashboard_without_bokeh_names_the_setting_and_the_fix(mo
     message = str(caught.value)
     for part in ("training.dask.dashboard_address='127.0.0.1:8787'", "bokeh", "scripts/install.sh"):
         assert part in message, message
+
+
+def _rows(index: int) -> dict:
+    return {"rows": index + 1}
+
+
+def test_a_staged_partition_is_let_go_before_the_date_moves_it(monkeypatch):
+    """PostgreSQL moves each staged partition in the date's open transaction while the others are
+    scored. The generator's loop variable still held the finished future while the driver moved
+    it: a worker killed then made Dask stage it again, into the table the transaction had locked,
+    and the run hung (tests/e2e: 600 s). While a partition is handed over, nothing holds it."""
+    from dask import delayed
+
+    from adapters.dask_scoring import _as_staged
+
+    monkeypatch.delenv(ADDRESS_ENV, raising=False)
+    with dask_client(DaskSettings(workers=1)) as client:
+        futures = client.compute([delayed(_rows, pure=False)(index) for index in range(3)])
+        keys = [future.key for future in futures]
+        results: dict = {}
+        handed = []
+        for index, rows in _as_staged(futures, results):
+            deadline = time.monotonic() + 5  # a future's release reaches the client on its event loop
+            while client.refcount.get(keys[index], 0) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert client.refcount.get(keys[index], 0) == 0, f"partition {index} is still held"
+            handed.append((index, rows))
+        assert sorted(handed) == [(0, 1), (1, 2), (2, 3)] and futures == [None] * 3, (handed, futures)
