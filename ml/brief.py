@@ -464,6 +464,14 @@ def _findings(k: Kpis) -> list[tuple[str, dict]]:
     return found
 
 
+def _fairness_kpi(p: Production | None, lang: str) -> str:
+    """The fairness score as the KPI table shows it: said reported when the gate did not judge it."""
+    shown = dec(p and p.fairness_score, lang)
+    if p is None or p.fairness_score is None or p.fairness_judged:
+        return shown
+    return say(lang, "kpi_reported", value=shown)
+
+
 # --- narrative (one function, the language's catalogue) ----------------------------------------
 def narrative(k: Kpis, lang: str) -> list[str]:
     """The overview paragraphs in ``lang``: production, monitoring, incidents and actions."""
@@ -586,7 +594,7 @@ def kpi_rows(k: Kpis, lang: str) -> list[tuple[str, str]]:
         (label["accuracy"], pct(p and p.accuracy, lang)),
         (live_label[:1].upper() + live_label[1:], score(Score(metric, live), lang)),
         (label["drift"], drift),
-        (label["fairness"], dec(p and p.fairness_score, lang)),
+        (label["fairness"], _fairness_kpi(p, lang)),
         (label["incidents"], f"{inc.open} / {inc.closed}"),
         (
             label["actions"],

@@ -406,6 +406,8 @@ def test_a_fairness_score_the_gate_reported_but_did_not_judge_is_no_finding():
         "Its fairness score (lowest demographic parity ratio) is 0.58, reported, not judged" in brief.markdown
     )
     assert "es 0,58, informada, no evaluada" in brief.markdown, brief.markdown
+    assert "| Fairness score | 0.58 (reported, not judged) |" in brief.markdown, brief.markdown
+    assert "| Puntuación de equidad | 0,58 (informada, no evaluada) |" in brief.markdown, brief.markdown
     for judged in (True, None):  # None: a record of before it was kept, judged as it was then
         version = {**reported, names.FAIRNESS_SCORE_JUDGED: judged}
         findings = build_brief("P", "m", [version], [], ACTIONS[:1], LIMITS, AT).kpis["findings"]
