@@ -63,20 +63,18 @@ def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
     if spec["kind"] == "categorical":
         untrained = tuple(spec.get("untrained_categories", ()))  # in the table, not the training split
         allowed = (*spec["categories"], *untrained)
-        annotation: Any = Literal[allowed] if allowed else str  # type: ignore[valid-type]
-        description = f"one of {list(allowed)}"
-        if untrained:
-            description += f"; {list(untrained)} not in the training split: scored as a missing value"
         if len(allowed) > CATEGORIES_SHOWN:  # pydantic's message would list them all (titanic's 929 tickets)
-            annotation = Annotated[
+            annotation: Any = Annotated[
                 str, AfterValidator(_one_of(allowed)), Field(json_schema_extra={"enum": allowed})
             ]
             shown = list(allowed[:CATEGORIES_SHOWN])
             description = f"one of {len(allowed)} categories (this field's enum), e.g. {shown}"
-            if untrained:
-                description += (
-                    f"; {len(untrained)} of them not in the training split: scored as a missing value"
-                )
+            untrained_shown: Any = f"{len(untrained)} of them"
+        else:
+            annotation = Literal[allowed] if allowed else str  # type: ignore[valid-type]
+            description, untrained_shown = f"one of {list(allowed)}", list(untrained)
+        if untrained:
+            description += f"; {untrained_shown} not in the training split: scored as a missing value"
         if allowed:
             annotation = Annotated[annotation, BeforeValidator(_code_as_written(allowed))]
         field = Field(default=None if nullable else ..., description=description)

@@ -149,10 +149,10 @@ def served_evaluation(version: dict) -> Served:
             mitigated.get("metrics") or {},
             record.get(names.FAIRNESS_SCORE),
             True,
-            record.get(names.FAIRNESS_SCORE_JUDGED, True),
+            record.get(names.FAIRNESS_SCORE_JUDGED) is not False,
         )
-    judged = version.get(names.FAIRNESS_SCORE_JUDGED)
-    return Served(version.get("metrics") or {}, version.get("fairness_score"), False, judged in (None, True))
+    judged = version.get(names.FAIRNESS_SCORE_JUDGED) is not False  # None: a record of before it was kept
+    return Served(version.get("metrics") or {}, version.get("fairness_score"), False, judged)
 
 
 def always_positive(metric: str, base_rate: float) -> float | None:

@@ -159,6 +159,7 @@ def describe_versions(model_name: str) -> list[dict]:
         meta = version.run_metadata
         decision = meta.get(names.PROMOTION_DECISION) or {}
         release = meta.get(names.RELEASE) or {}
+        fairness = meta.get(names.FAIRNESS) or {}
         rows.append(
             {
                 "version": version.name,
@@ -166,10 +167,8 @@ def describe_versions(model_name: str) -> list[dict]:
                 "training": "promotion decided" if decision else training_state(version),
                 "metrics": meta.get(names.METRICS) or {},
                 "primary_metric": meta.get(names.PRIMARY_METRIC),  # what it was selected and gated on
-                "fairness_score": (meta.get(names.FAIRNESS) or {}).get(names.FAIRNESS_SCORE),
-                names.FAIRNESS_SCORE_JUDGED: (meta.get(names.FAIRNESS) or {}).get(
-                    names.FAIRNESS_SCORE_JUDGED
-                ),
+                "fairness_score": fairness.get(names.FAIRNESS_SCORE),
+                names.FAIRNESS_SCORE_JUDGED: fairness.get(names.FAIRNESS_SCORE_JUDGED),
                 "decision": decision.get("stage"),
                 "release": release.get("artifact", meta.get(names.RELEASE_ARTIFACT)),
                 "threshold": release.get("decision_threshold"),
