@@ -23,7 +23,9 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    ValidationError,
     create_model,
+    model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
@@ -212,6 +214,76 @@ class _Record(BaseModel):
     def model_post_init(self, context: Any) -> None:
         for column in self.not_inputs:
             self.__dict__.pop(column, None)
+
+
+BODY = '{"records": [record, ...]}'
+JSON_KINDS = {list: "an array", dict: "an object", str: "a string", bool: "a boolean", type(None): "null"}
+
+
+def _json_kind(value: Any) -> str:
+    return JSON_KINDS.get(type(value), "a number" if isinstance(value, int | float) else type(value).__name__)
+
+
+def _plainer(error: Any) -> str | None:
+    """A message that says what was sent and the fix, for the pydantic errors a client writing its
+    first request meets (None: pydantic's own message stands)."""
+    kind, value, loc = error["type"], error.get("input"), error["loc"]
+    if kind == "float_type" and isinstance(value, str | bool):
+        sent = f"the string {value!r}" if isinstance(value, str) else f"{str(value).lower()}, a boolean"
+        example = "1 or 0 for yes or no" if isinstance(value, bool) else '12.5, not "12.5"'
+        return f"Input should be a valid number, got {sent}: send a JSON number ({example})"
+    if kind == "list_type" and loc == ("records",):
+        fix = ': wrap the one record in [ ]: {"records": [{...}]}' if isinstance(value, dict) else ""
+        return f"Input should be an array of records, got {_json_kind(value)}{fix}"
+    if kind == "literal_error" and "got " not in error["msg"]:
+        return f"{error['msg']}, got {value!r}"
+    if kind == "extra_forbidden" and len(loc) == 1:
+        return f"Extra inputs are not permitted: the body holds only 'records': {BODY}"
+    return None
+
+
+class _Body(BaseModel):
+    """A request body: ``{"records": [...]}``, nothing else; its errors say what was sent and the fix."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _explained(cls, data: Any, handler: Any) -> Any:
+        if not isinstance(data, dict):
+            wrap = ': wrap it: {"records": <the array>}' if isinstance(data, list) else ""
+            message = f"Input should be an object: {BODY}, got {_json_kind(data)}{wrap}"
+            raise ValidationError.from_exception_data(
+                cls.__name__, [{"type": PydanticCustomError("model_type", message), "loc": (), "input": data}]
+            )
+        if "records" not in data:
+            given = f"the keys {sorted(data)}" if data else "an empty object"
+            message = f"Field required: the body is {BODY}, got {given}"
+            error = {"type": PydanticCustomError("missing", message), "loc": ("records",), "input": data}
+            raise ValidationError.from_exception_data(cls.__name__, [error])
+        try:  # the valid body costs this one call; only a refused one is rewritten
+            return handler(data)
+        except ValidationError as refused:
+            errors = refused.errors()
+            plainer = [_plainer(e) for e in errors]
+            if not any(plainer):
+                raise
+            rewritten = [
+                {
+                    "type": PydanticCustomError(e["type"], message or e["msg"]),
+                    "loc": e["loc"],
+                    "input": e["input"],
+                }
+                for e, message in zip(errors, plainer, strict=True)
+            ]
+            raise ValidationError.from_exception_data(cls.__name__, rewritten) from None
+
+
+def body_model(record: type[BaseModel], max_records: int, name: str = "Input") -> type[BaseModel]:
+    """The request body of /predict and /explain: 1 to ``max_records`` records (BentoML's
+    ``input_spec``; the method takes ``records``)."""
+    batch = Annotated[list[record], Field(min_length=1, max_length=max_records)]  # type: ignore[valid-type]
+    return create_model(name, __base__=_Body, records=(batch, ...))
 
 
 class Prediction(BaseModel):

@@ -278,6 +278,21 @@ def test_a_number_field_refuses_booleans_and_strings_naming_the_field(project, v
     assert status == 400, (value, status, body)
     (error,) = body["detail"]
     assert error["loc"][-1] == "tenure_months" and "valid number" in error["msg"], body
+    sent = "the string '12'" if isinstance(value, str) else f"{str(value).lower()}, a boolean"
+    assert f"got {sent}: send a JSON number" in error["msg"], error
+
+
+def test_a_bare_array_or_another_key_than_records_gets_400_showing_the_body(project):
+    record = records(customers(1))[0]
+    for body, loc, says in (
+        ([record], [], 'Input should be an object: {"records": [record, ...]}, got an array'),
+        ({"rows": [record]}, ["records"], "got the keys ['rows']"),
+        ({"records": record}, ["records"], "wrap the one record in [ ]"),
+    ):
+        status, answer = local_server.http_json(f"{project['url']}/predict", body)
+        assert status == 400, (body, status, answer)
+        (error,) = answer["detail"]
+        assert error["loc"] == loc and says in error["msg"], answer
 
 
 def test_a_value_far_beyond_the_training_range_gets_400_naming_the_field_and_the_range(project):

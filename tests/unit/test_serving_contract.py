@@ -3,15 +3,14 @@ service really answers with, marks the request body required, and carries a shor
 instead of the project README."""
 
 import json
-from typing import Annotated
 
 import bentoml
 import jsonschema
 import pytest
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
 from bentos.contract import API_DESCRIPTION, ContractService
-from bentos.schema import Prediction, record_model
+from bentos.schema import Prediction, body_model, record_model
 
 SCHEMA = {
     "features": [
@@ -21,17 +20,17 @@ SCHEMA = {
     "id_column": "customer_id",
 }
 Record = record_model(SCHEMA, margin=0.5)
-Batch = Annotated[list[Record], Field(min_length=1, max_length=10)]
+Body = body_model(Record, 10)
 
 
 @bentoml.service(name="contract", service_class=ContractService)
 class Dummy:
-    @bentoml.api
-    def predict(self, records: Batch) -> list[Prediction]:
+    @bentoml.api(input_spec=Body)
+    def predict(self, records: list) -> list[Prediction]:
         return []
 
-    @bentoml.api
-    def explain(self, records: Batch) -> list[Prediction]:
+    @bentoml.api(input_spec=Body)
+    def explain(self, records: list) -> list[Prediction]:
         return []
 
 
@@ -100,3 +99,60 @@ def test_the_input_schema_publishes_the_accepted_range(spec):
     name = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     text = str(spec["components"]["schemas"]) + str(name)
     assert "'maximum': 89.5" in text and "'minimum': 0.0" in text, "60 + 0.5 × 59; 1 − 29.5 clipped at 0"
+
+
+GOOD = {"tenure_months": 12.0, "region": "north", "customer_id": 7}
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "says"),
+    [
+        ([GOOD], [], 'Input should be an object: {"records": [record, ...]}, got an array: wrap it'),
+        ({"rows": [GOOD]}, ["records"], "the body is {\"records\": [record, ...]}, got the keys ['rows']"),
+        ({}, ["records"], "got an empty object"),
+        ("records", [], "got a string"),
+        ({"records": GOOD}, ["records"], 'got an object: wrap the one record in [ ]: {"records": [{...}]}'),
+        ({"records": [GOOD], "model": "v2"}, ["model"], "the body holds only 'records'"),
+        (
+            {"records": [{**GOOD, "tenure_months": "12%"}]},
+            ["records", 0, "tenure_months"],
+            "Input should be a valid number, got the string '12%': send a JSON number (12.5, not \"12.5\")",
+        ),
+        (
+            {"records": [GOOD, {**GOOD, "tenure_months": True}]},
+            ["records", 1, "tenure_months"],
+            "got true, a boolean: send a JSON number (1 or 0 for yes or no)",
+        ),
+        (
+            {"records": [{**GOOD, "region": "east"}]},
+            ["records", 0, "region"],
+            "'north' or 'south', got 'east'",
+        ),
+    ],
+    ids=[
+        "array",
+        "other-key",
+        "empty",
+        "string",
+        "one-record",
+        "extra-key",
+        "quoted-number",
+        "boolean",
+        "category",
+    ],
+)
+def test_a_body_a_client_gets_wrong_is_a_400_saying_what_was_sent_and_the_fix(spec, body, loc, says):
+    """A client's first requests: a bare array, another key than "records", one record not in a
+    list, a number quoted or a boolean. pydantic's messages ("Field required", "Input should be a
+    valid number") named neither what was sent nor the shape; BentoML drops the input from the 400."""
+    with pytest.raises(ValidationError) as caught:
+        Body.model_validate(body)
+    answer = bentoml_400_body(caught.value)
+    jsonschema.validate(answer, response_schema(spec, "/predict", 400))
+    (error,) = answer["detail"]
+    assert error["loc"] == loc and says in error["msg"], error
+
+
+def test_a_valid_body_gives_the_method_its_records():
+    body = Body.model_validate({"records": [GOOD, {**GOOD, "customer_id": "c-8"}]})
+    assert [record.customer_id for record in body.records] == [7, "c-8"], body
