@@ -117,6 +117,17 @@ def metric_intervals(
     return {**bootstrap_intervals(y_true, y_pred, proba), **share_intervals(confusion)}
 
 
+def fairness_verdict(record: dict) -> str:
+    """The card's fairness verdict: ``blocked`` (a violation), ``not judged`` (the gate passed with no
+    group judged: no sensitive column, or none with enough test rows; its notes say which) or ``passed``."""
+    if not record.get("passed"):
+        return "blocked"
+    return "not judged" if record.get("fairness_score") is None else "passed"
+
+
+VERDICT_ES = {"blocked": "bloqueada", "not judged": "no evaluada", "passed": "aprobada"}
+
+
 @dataclass(frozen=True)
 class CardText:
     markdown: str
@@ -126,7 +137,7 @@ class CardText:
 def _environment(autoescape: bool):
     """Strict: a fact the templates ask for and ``card_facts`` does not give fails the card, never
     renders empty (the ethics runbook links were '[]()' on every card that way)."""
-    return template_environment(autoescape, {"num": num})
+    return template_environment(autoescape, {"num": num, "verdict_es": VERDICT_ES.get})
 
 
 def render_card(facts: dict) -> CardText:

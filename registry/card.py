@@ -10,7 +10,7 @@ from sklearn.metrics import confusion_matrix
 
 from ml import names
 from ml.brief import say
-from ml.card import metric_intervals
+from ml.card import fairness_verdict, metric_intervals
 from ml.evaluation import release_decisions
 from ml.fairness import (
     GROUP_METRICS,
@@ -136,6 +136,7 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
         },
         "fairness": {
             "passed": bool(fairness_record.get("passed")),
+            "verdict": fairness_verdict(fairness_record),  # blocked | not judged | passed
             "score": fairness_record.get("fairness_score"),
             "violations": list(fairness_record.get("violations", [])),
             "notes": list(fairness_record.get("notes", [])),  # reported, not judged

@@ -19,7 +19,15 @@ from sklearn.metrics import (
 )
 
 from ml import names
-from ml.card import SECTIONS, _metrics_of_resamples, bootstrap_intervals, metric_intervals, num, render_card
+from ml.card import (
+    SECTIONS,
+    _metrics_of_resamples,
+    bootstrap_intervals,
+    fairness_verdict,
+    metric_intervals,
+    num,
+    render_card,
+)
 from registry.card import ETHICS, _unserved_mitigation
 
 
@@ -73,6 +81,7 @@ def facts(**changes):
         },
         "fairness": {
             "passed": True,
+            "verdict": "passed",
             "score": 0.911,
             "violations": [],
             "notes": [],
@@ -156,6 +165,31 @@ def test_the_ethics_runbook_is_linked_and_what_the_gate_did_not_judge_is_said_in
     assert "puntuación 0.748 (1 aspecto(s) informado(s) sin juzgar: sección Fairness)" in spanish, spanish
     with pytest.raises(jinja2.UndefinedError, match="ethics_en"):  # a fact missing fails, never renders empty
         render_card(facts(links={"en": "runbooks/en/08-ethics.md"}))
+
+
+def test_a_model_no_fairness_group_was_judged_for_is_not_judged_on_its_card_not_passed():
+    """star98 (schools, no sensitive column) got "Verdict: passed, fairness score n/a": the gate
+    passes when it has nothing to judge, and the card read as if the model had been checked."""
+    note = (
+        "model fairness not judged: data.sensitive_features is empty; name the columns that describe people"
+    )
+    unjudged = {"passed": True, "fairness_score": None, "violations": [], "notes": [note]}
+    blocked = {"passed": False, "fairness_score": None, "violations": ["fairness not judged (block)"]}
+    assert fairness_verdict(unjudged) == "not judged" and fairness_verdict(blocked) == "blocked"
+    assert fairness_verdict({"passed": True, "fairness_score": 0.91}) == "passed"
+    fairness = {**facts()["fairness"], "verdict": fairness_verdict(unjudged), "score": None, "notes": [note]}
+    data = {**facts()["data"], "sensitive": []}
+    card = render_card(facts(fairness=fairness, data=data))
+    english, spanish = card.markdown.split("## Resumen en español")
+    assert (
+        "Verdict: **not judged**, fairness score n/a." in english
+        and "passed" not in english.split("## Fairness")[1][:40]
+    )
+    assert "Sensitive features (fairness only unless configured otherwise): none" in english, english
+    assert "Equidad: **no evaluada**, puntuación n/a" in spanish, spanish
+    assert '<p class="">Verdict: <strong>not judged</strong>' in card.html, card.html
+    blocked_card = render_card(facts(fairness={**fairness, "passed": False, "verdict": "blocked"})).markdown
+    assert "Verdict: **blocked**" in blocked_card and "Equidad: **bloqueada**" in blocked_card
 
 
 def test_a_rejected_versions_card_says_why():
