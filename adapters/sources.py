@@ -344,11 +344,29 @@ def read_sql_part(url: sa.URL | str, part: SqlPart) -> pd.DataFrame:
     engine = _sql_engine(url, _shown(url))
     try:
         with engine.connect() as conn:
-            return pd.read_sql_query(sa.text(part.query), conn, params=part.params or None)
+            frame = pd.read_sql_query(sa.text(part.query), conn, params=part.params or None)
     except sa.exc.SQLAlchemyError as exc:
         raise DataSourceError(f"data.sql_query failed on {engine.url!r}: {exc}") from exc
     finally:
         engine.dispose()
+    return _one_name_each(frame)
+
+
+def _one_name_each(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``, when its columns have a name each; DataSourceError otherwise: a join's ``SELECT *``
+    or a derived column named like a stored one gives two columns one name, and every step after
+    reads one column by name (pandas answers that with a frame, and failed: "'DataFrame' object has
+    no attribute 'dtype'")."""
+    counts = pd.Series([str(c) for c in frame.columns]).value_counts()
+    twice = {name: int(n) for name, n in counts.items() if n > 1}
+    if not twice:
+        return frame
+    shown = ", ".join(f"{name!r} ({n} times)" for name, n in twice.items())
+    first = next(iter(twice))
+    raise DataSourceError(
+        f"data.sql_query returns columns of the same name: {shown}; every column needs its own name: "
+        f"list the columns instead of SELECT *, or rename one (... AS {first}_2) in configs/project.yaml"
+    )
 
 
 def _shown(url: sa.URL | str) -> str:

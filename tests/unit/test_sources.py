@@ -73,6 +73,31 @@ def test_sql_query_reads_through_sqlalchemy(tmp_path: Path):
     same(read_flat_table(settings, tmp_path))
 
 
+def test_a_query_giving_two_columns_one_name_is_refused_naming_them_and_the_fix(tmp_path: Path):
+    """star98 in SQLite, its label derived in the query (SELECT *, CASE ... END AS above_median) from
+    a table that already held above_median: training stopped in load_data on "'DataFrame' object has
+    no attribute 'dtype'". A join's SELECT * gives the same (two cid columns)."""
+    url = f"sqlite:///{tmp_path}/db.sqlite"
+    engine = sa.create_engine(url)
+    TABLE.to_sql("customers", engine, index=False)
+    TABLE[["cid", "income"]].to_sql("spend", engine, index=False)
+    engine.dispose()
+    derived = "SELECT *, CASE WHEN income > 8 THEN 'yes' ELSE 'no' END AS churned FROM customers"
+    joined = "SELECT * FROM customers JOIN spend ON customers.cid = spend.cid"
+    for query, shown in ((derived, "'churned' (2 times)"), (joined, "'cid' (2 times), 'income' (2 times)")):
+        settings = DataSettings(source="sql", sql_url=url, sql_query=query, **COMMON)
+        with pytest.raises(
+            DataSourceError, match="data.sql_query returns columns of the same name"
+        ) as caught:
+            read_flat_table(settings, tmp_path)
+        assert shown in str(caught.value) and "list the columns instead of SELECT *" in str(caught.value)
+    renamed = (
+        "SELECT customers.*, spend.income AS income_2 FROM customers JOIN spend USING (cid) ORDER BY cid"
+    )
+    read = read_flat_table(DataSettings(source="sql", sql_url=url, sql_query=renamed, **COMMON), tmp_path)
+    assert list(read.columns) == [*TABLE.columns, "income_2"], read.columns
+
+
 def test_the_database_password_comes_from_the_named_environment_variable(monkeypatch):
     url, fields = (
         "postgresql+psycopg://scorer@db.internal/scores",
