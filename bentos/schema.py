@@ -217,6 +217,7 @@ class _Record(BaseModel):
 
 
 BODY = '{"records": [record, ...]}'
+TITLE = "Input"  # of the request body's schema and its 400s ("2 validation errors for Input")
 JSON_KINDS = {list: "an array", dict: "an object", str: "a string", bool: "a boolean", type(None): "null"}
 
 
@@ -224,12 +225,21 @@ def _json_kind(value: Any) -> str:
     return JSON_KINDS.get(type(value), "a number" if isinstance(value, int | float) else type(value).__name__)
 
 
+def _sent(value: Any) -> str:
+    """A value as the client wrote it in JSON: the string '12%', true (a boolean), 1.5, an array."""
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, bool):
+        return f"{str(value).lower()}, a boolean"
+    return repr(value) if isinstance(value, int | float) else _json_kind(value)
+
+
 def _plainer(error: Any) -> str | None:
     """A message that says what was sent and the fix, for the pydantic errors a client writing its
     first request meets (None: pydantic's own message stands)."""
     kind, value, loc = error["type"], error.get("input"), error["loc"]
     if kind == "float_type" and isinstance(value, str | bool):
-        sent = f"the string {value!r}" if isinstance(value, str) else f"{str(value).lower()}, a boolean"
+        sent = _sent(value)
         example = "1 or 0 for yes or no" if isinstance(value, bool) else '12.5, not "12.5"'
         return f"Input should be a valid number, got {sent}: send a JSON number ({example})"
     if kind == "list_type" and loc == ("records",):
@@ -242,10 +252,37 @@ def _plainer(error: Any) -> str | None:
     return None
 
 
+def _union_of_id(error: Any) -> bool:
+    """One of the two errors pydantic gives for the id column (an integer or a string), at ``loc``
+    ``(..., column, "int")`` and ``(..., column, "str")``."""
+    return error["type"] in ("int_type", "string_type") and error["loc"][-1:] in (("int",), ("str",))
+
+
+def _rewritten(errors: list[Any]) -> list[dict] | None:
+    """``errors`` as the 400 says them (``_plainer``'s messages; the id's two union errors as one);
+    None when pydantic's stand as they are."""
+    out, seen, changed = [], set(), False
+    for error in errors:
+        loc, message = error["loc"], _plainer(error)
+        if _union_of_id(error):
+            changed, loc = True, loc[:-1]
+            if loc in seen:
+                continue
+            seen.add(loc)
+            message = (
+                f"Input should be an integer or a string (the id, echoed back), got {_sent(error['input'])}"
+            )
+        changed = changed or message is not None
+        kind = PydanticCustomError(error["type"], message or error["msg"])
+        out.append({"type": kind, "loc": loc, "input": error["input"]})
+    return out if changed else None
+
+
 class _Body(BaseModel):
     """A request body: ``{"records": [...]}``, nothing else; its errors say what was sent and the fix."""
 
-    model_config = ConfigDict(extra="forbid")
+    # BentoML wraps the model in one named InputIODescriptor: its errors keep the title "Input"
+    model_config = ConfigDict(extra="forbid", title=TITLE)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -254,32 +291,23 @@ class _Body(BaseModel):
             wrap = ': wrap it: {"records": <the array>}' if isinstance(data, list) else ""
             message = f"Input should be an object: {BODY}, got {_json_kind(data)}{wrap}"
             raise ValidationError.from_exception_data(
-                cls.__name__, [{"type": PydanticCustomError("model_type", message), "loc": (), "input": data}]
+                TITLE, [{"type": PydanticCustomError("model_type", message), "loc": (), "input": data}]
             )
         if "records" not in data:
             given = f"the keys {sorted(data)}" if data else "an empty object"
             message = f"Field required: the body is {BODY}, got {given}"
             error = {"type": PydanticCustomError("missing", message), "loc": ("records",), "input": data}
-            raise ValidationError.from_exception_data(cls.__name__, [error])
+            raise ValidationError.from_exception_data(TITLE, [error])
         try:  # the valid body costs this one call; only a refused one is rewritten
             return handler(data)
         except ValidationError as refused:
-            errors = refused.errors()
-            plainer = [_plainer(e) for e in errors]
-            if not any(plainer):
+            rewritten = _rewritten(refused.errors())
+            if rewritten is None:
                 raise
-            rewritten = [
-                {
-                    "type": PydanticCustomError(e["type"], message or e["msg"]),
-                    "loc": e["loc"],
-                    "input": e["input"],
-                }
-                for e, message in zip(errors, plainer, strict=True)
-            ]
-            raise ValidationError.from_exception_data(cls.__name__, rewritten) from None
+            raise ValidationError.from_exception_data(TITLE, rewritten) from None
 
 
-def body_model(record: type[BaseModel], max_records: int, name: str = "Input") -> type[BaseModel]:
+def body_model(record: type[BaseModel], max_records: int, name: str = TITLE) -> type[BaseModel]:
     """The request body of /predict and /explain: 1 to ``max_records`` records (BentoML's
     ``input_spec``; the method takes ``records``)."""
     batch = Annotated[list[record], Field(min_length=1, max_length=max_records)]  # type: ignore[valid-type]
