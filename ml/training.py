@@ -134,9 +134,29 @@ def check_search(training: TrainingSettings) -> None:
         kind = overrides.get("kind", training.model.kind)
         if kind not in ESTIMATORS:
             raise ConfigError(f"{where}: kind {kind!r} is not one of {', '.join(ESTIMATORS)}")
+        _check_kind_of(overrides, kind, where)
         same = kind == training.model.kind
         check_params(
             candidate_settings(training.model, overrides), f"{where}: {'model.params + ' * same}candidate"
+        )
+
+
+def _check_kind_of(overrides: dict, kind: str, where: str) -> None:
+    """A candidate without a ``kind`` of its own whose parameters are another estimator's: the shipped
+    LightGBM candidates once ``model.kind`` names another kind. ConfigError naming that estimator and
+    the two fixes (check_params would only list the parameters the configured kind takes)."""
+    if "kind" in overrides:
+        return
+    unknown = set(overrides) - set(ESTIMATORS[kind]().get_params())
+    if not unknown:
+        return
+    owner = next((k for k in ESTIMATORS if k != kind and unknown <= set(ESTIMATORS[k]().get_params())), None)
+    if owner is not None:
+        shown = ", ".join(f"{key}: {overrides[key]}" for key in sorted(unknown))
+        raise ConfigError(
+            f"{where}: {', '.join(map(repr, sorted(unknown)))} are {owner} parameters, and a candidate "
+            f"without a kind of its own is a model.kind one ({kind}); to keep it in the search give it "
+            f"its kind, {{kind: {owner}, {shown}}}, or remove it"
         )
 
 

@@ -1,6 +1,9 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from ml import names
 from ml.data.demo import generate_demo
@@ -17,6 +20,8 @@ from ml.training import (
     split_dataset,
     train_model,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +181,32 @@ def test_a_candidates_unknown_kind_or_parameter_is_refused_before_the_run():
         match=r"search.candidates\[0\].*logistic_regression has unknown parameter\(s\) 'c'; valid ones: C, ",
     ):
         check_search(typo)
+
+
+def test_shipped_lightgbm_candidates_under_another_model_kind_are_refused_saying_to_give_them_their_kind():
+    """A user set model.kind: logistic_regression (statsmodels' survival data) and got "unknown
+    parameter(s) 'learning_rate', 'n_estimators', 'num_leaves'; valid ones: C, ..." for the shipped
+    candidate {num_leaves: 31, learning_rate: 0.03, n_estimators: 400}: not what to do about it."""
+    from ml.settings import TrainingSettings
+    from ml.training import check_search
+
+    shipped = yaml.safe_load((ROOT / "configs/training.yaml").read_text())
+    linear = TrainingSettings.model_validate(
+        {**shipped, "model": {"kind": "logistic_regression", "params": {}}}
+    )
+    with pytest.raises(ConfigError) as caught:
+        check_search(linear)
+    assert str(caught.value) == (
+        "search.candidates[1] ({'num_leaves': 31, 'learning_rate': 0.03, 'n_estimators': 400}) in the"
+        " training config: 'learning_rate', 'n_estimators', 'num_leaves' are lightgbm parameters, and a"
+        " candidate without a kind of its own is a model.kind one (logistic_regression); to keep it in the"
+        " search give it its kind, {kind: lightgbm, learning_rate: 0.03, n_estimators: 400, num_leaves: 31},"
+        " or remove it"
+    ), caught.value
+    kept = [{}, {"kind": "lightgbm", "num_leaves": 31}, {"kind": "lightgbm", "num_leaves": 7}, {"C": 0.1}]
+    check_search(
+        TrainingSettings.model_validate({**shipped, "model": linear.model, "search": {"candidates": kept}})
+    )
 
 
 def test_small_tables_compare_candidates_by_cross_validation_and_large_ones_on_the_validation_split(split):
