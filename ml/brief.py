@@ -574,6 +574,10 @@ def narrative(k: Kpis, lang: str) -> list[str]:
     return paragraphs
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def kpi_rows(k: Kpis, lang: str) -> list[tuple[str, str]]:
     """(label, value) of the KPI cards and tables in ``lang``; every language has the same rows."""
     p, m, inc = k.production, k.monitoring, k.incidents
@@ -588,11 +592,19 @@ def kpi_rows(k: Kpis, lang: str) -> list[tuple[str, str]]:
         metric, live = m.latest_labelled["metric"], m.latest_labelled["live"]
     live_label = say(lang, "kpi_live", metric=metric)
     label = catalogue()[lang]["kpi"]
+    # the test figure of the metric it was selected on, beside the live one, when not a row already
+    primary = p and p.primary_metric not in (None, names.PRECISION, names.ACCURACY) and p.primary_metric
+    tested = (
+        []
+        if not primary
+        else [(_capital(say(lang, "kpi_test", metric=primary)), score(Score(primary, p.primary_value), lang))]
+    )
     return [
         (label["version"], p.version if p else say(lang, "none")),
         (label["precision"], pct(p and p.precision, lang)),
         (label["accuracy"], pct(p and p.accuracy, lang)),
-        (live_label[:1].upper() + live_label[1:], score(Score(metric, live), lang)),
+        *tested,
+        (_capital(live_label), score(Score(metric, live), lang)),
         (label["drift"], drift),
         (label["fairness"], _fairness_kpi(p, lang)),
         (label["incidents"], f"{inc.open} / {inc.closed}"),

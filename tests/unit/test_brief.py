@@ -368,6 +368,10 @@ def test_a_release_selected_on_recall_is_judged_live_on_recall_and_the_brief_nam
     assert "Live recall on 300 labelled cases (2026-03-04): 52.0% (floor 65.0%)." in brief.markdown
     assert "| Live recall (labelled) | 52.0% |" in brief.markdown, "the KPI: the metric judged live"
     assert "| Exhaustividad (recall) real (etiquetada) | 52,0 % |" in brief.markdown, brief.markdown
+    # survival data selected on recall: the table showed its test precision and live recall only
+    assert "| Accuracy (test) | 79.1% |\n| Recall (test) | 75.0% |\n| Live recall" in brief.markdown
+    assert "| Exhaustividad (recall) (prueba) | 75,0 % |" in brief.markdown, brief.markdown
+    assert "| Recall (test)" not in plain.markdown, "precision is a row already"
     healthy = _judged("2026-03-04", {**live, names.RECALL: 0.7}, metric=names.RECALL, floor=0.65)
     calm = build_brief("P", "m", [{**VERSIONS[1], "monitoring": {"monitoring_2026-03-04": healthy}}], [],
                        ACTIONS[:1], LIMITS, AT)  # fmt: skip
