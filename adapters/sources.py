@@ -147,15 +147,29 @@ def database_url(url: str, password_env: str | None, url_field: str, env_field: 
 
 
 def flat_file(data: DataSettings, root: Path) -> Path:
-    """The CSV or Parquet file of a flat-table source; DataSourceError (the path and the fix) when it
-    is not there. Checked before a run starts (`run.py train`) and again when the step reads it."""
+    """The CSV file, or the Parquet file or folder of files (a dataset, as the Dask engines read it),
+    of a flat-table source; DataSourceError (the path and the fix) when it is not there. Checked
+    before a run starts (`run.py train`) and again when the step reads it."""
     path = (root / str(data.path)).resolve()
-    if not path.is_file():
+    if path.is_file():
+        return path
+    if path.is_dir() and data.source == "parquet":  # a Parquet dataset: a folder of files
+        if next(path.rglob("*.parquet"), None) is None:
+            raise DataSourceError(
+                f"data.path {data.path!r} is a folder without a .parquet file ({path}); put the table's "
+                "Parquet files there or change data.path in configs/project.yaml"
+            )
+        return path
+    if path.is_dir():
         raise DataSourceError(
-            f"data.path {data.path!r} does not exist (looked for {path}); put your {data.source.upper()} "
-            "table there (README: Quickstart) or change data.path in configs/project.yaml"
+            f"data.path {data.path!r} is a folder ({path}); a CSV source is one file: name it (a folder "
+            "of Parquet files is read with data.source: parquet)"
         )
-    return path
+    raise DataSourceError(
+        f"data.path {data.path!r} does not exist (looked for {path}); put your {data.source.upper()} "
+        "table (or, for Parquet, a folder of files) there (README: Quickstart) or change data.path in "
+        "configs/project.yaml"
+    )
 
 
 def check_source(data: DataSettings, root: Path) -> None:

@@ -303,6 +303,32 @@ def test_a_parquet_of_pandas_nullable_arrow_and_categorical_dtypes_reads_as_its_
     pd.testing.assert_frame_equal(as_declared(part, data).reset_index(drop=True), parquet)
 
 
+def test_a_folder_of_parquet_files_is_read_by_the_pandas_engine_as_the_dask_engines_read_it(tmp_path: Path):
+    """configs/scoring.yaml says data.path may name a folder of Parquet files (one Dask partition each);
+    training and the pandas engines said such a folder "does not exist"."""
+    import dask
+
+    from adapters.sources import flat_partitions
+    from ml.data.validation import as_declared
+
+    (tmp_path / "data/table").mkdir(parents=True)
+    for i, rows in enumerate((slice(0, 2), slice(2, 3))):
+        TABLE.iloc[rows].to_parquet(tmp_path / f"data/table/part-{i}.parquet", index=False)
+    data = DataSettings(source="parquet", path="data/table", **COMMON)
+    check_source(data, tmp_path)
+    whole = read_flat_table(data, tmp_path)
+    same(whole)
+    parts = dask.compute(*flat_partitions(data, 1000, tmp_path, "scoring.engine"), scheduler="sync")
+    pd.testing.assert_frame_equal(as_declared(pd.concat(parts, ignore_index=True), data), whole)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataSourceError, match=r"data.path 'empty' is a folder without a .parquet file"):
+        check_source(DataSettings(source="parquet", path="empty", **COMMON), tmp_path)
+    with pytest.raises(
+        DataSourceError, match=r"data.path 'data/table' is a folder .*a CSV source is one file"
+    ):
+        check_source(DataSettings(source="csv", path="data/table", **COMMON), tmp_path)
+
+
 def test_a_missing_file_is_found_before_a_run_with_the_path_and_the_fix(tmp_path: Path):
     data = DataSettings(source="csv", path="data/customers.csv", **COMMON)
     with pytest.raises(DataSourceError, match=r"data.path 'data/customers.csv' does not exist.*put your CSV"):
