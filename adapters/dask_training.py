@@ -69,12 +69,18 @@ def demo_features(path: Path, first: int, last: int, as_of: date) -> pd.DataFram
     return build_customer_features(tables.customers, tables.sales, as_of)
 
 
-def keyed(frame: pd.DataFrame, index: int, data: DataSettings, training: TrainingSettings) -> pd.DataFrame:
-    """On a worker: partition ``index`` checked, with each row's split key and split."""
+def keyed(
+    frame: pd.DataFrame, index: int, data: DataSettings, training: TrainingSettings, labelled: bool = True
+) -> pd.DataFrame:
+    """On a worker: partition ``index`` checked, with each row's split key and split; only its rows
+    with a label unless ``labelled`` is False (the others are scored, never trained on)."""
     frame = as_declared(frame, data)
+    if not frame.empty:
+        check_training_rows(frame, data, f"{names.DATASET} (partition {index})")
+        if labelled:
+            frame = frame[frame[data.target_column].notna()]
     if frame.empty:
         return frame.assign(**{KEY: pd.Series(dtype=float), SPLIT: pd.Series(dtype=object)})
-    check_training_rows(frame, data, f"{names.DATASET} (partition {index})")
     keys = split_keys(frame[str(data.group_column or data.id_column)], training.seed)  # a group: one split
     return frame.assign(**{KEY: keys, SPLIT: split_bands(keys, training.split)})
 
@@ -93,7 +99,7 @@ class _Partial:
 def summarize(frame: pd.DataFrame, index: int, data: DataSettings, training: TrainingSettings) -> _Partial:
     """On a worker: partition ``index`` reduced to a ``_Partial``."""
     digest = data_fingerprint(frame)["sha256"]
-    frame = keyed(frame, index, data, training)
+    frame = keyed(frame, index, data, training, labelled=False)
     target = frame[data.target_column]
     labelled = frame[target.notna()]
     by_class = labelled.groupby([labelled[SPLIT], labelled[data.target_column].astype(str)]).size()
@@ -102,7 +108,7 @@ def summarize(frame: pd.DataFrame, index: int, data: DataSettings, training: Tra
         Counter({key: int(n) for key, n in by_class.items()}),
         int(target.isna().sum()),
         {index: digest},
-        {split: rows.nsmallest(cap, KEY) for split, rows in frame.groupby(SPLIT)},
+        {split: rows.nsmallest(cap, KEY) for split, rows in labelled.groupby(SPLIT)},
     )
 
 
@@ -138,6 +144,7 @@ class ClusterSplit:
     test: pd.DataFrame
     rows: dict[str, dict[str, int]]
     fingerprint: dict
+    unlabelled: int = 0  # rows without a label: scored, never trained on
 
 
 @encoding_named
@@ -155,7 +162,13 @@ def split_on_cluster(client, data: DataSettings, training: TrainingSettings, roo
     labels: Counter = Counter()
     for (_, label), n in total.rows.items():
         labels[label] += n
-    check_target_classes(dict(labels), total.missing_target, data, names.DATASET)
+    if not labels:
+        raise DataValidationError(
+            f"target column {data.target_column!r} has no label in any of the {total.missing_target} rows of"
+            f" table {names.DATASET!r}: training needs labelled rows; check data.target_column, or the join"
+            " or query that fills it"
+        )
+    check_target_classes(dict(labels), data, names.DATASET)
     for split, size in (("train", None), ("validation", "validation_size"), ("test", "test_size")):
         if len(rows[split]) < 2:
             fix = f"raise training.split.{size} or " if size else ""
@@ -176,7 +189,9 @@ def split_on_cluster(client, data: DataSettings, training: TrainingSettings, roo
         "columns": len(columns),
         "partitions": len(parts),
     }
-    return ClusterSplit(samples["train"], samples["validation"], samples["test"], rows, fingerprint)
+    return ClusterSplit(
+        samples["train"], samples["validation"], samples["test"], rows, fingerprint, total.missing_target
+    )
 
 
 def train_row_keys(

@@ -81,6 +81,7 @@ REPLACED: Final = "replaced_production_version"
 STAGE_HISTORY: Final = "stage_history"
 # engine dask: rows of each split and class on the cluster (the split's artifacts are samples of them)
 SPLIT_ROWS: Final = "split_rows"
+UNLABELLED_ROWS: Final = "unlabelled_rows"  # rows of the table without a target: scored, not trained on
 TRAINING_SETTINGS: Final = "training_settings"  # the configs/training.yaml a version was trained with
 MODEL_CARD: Final = "model_card"  # artifact (HTML) and metadata key (where the card's files are)
 MODEL_CARD_MARKDOWN: Final = "model_card_markdown"

@@ -112,6 +112,7 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
         "data": {
             "rows": _split_rows(meta)
             or {"train": len(train), "validation": len(validation), "test": len(test)},
+            "unlabelled": int(meta.get(names.UNLABELLED_ROWS) or 0),  # not trained on
             "period": card.data_period or "not provided",
             "target": schema.target_column,
             "positive_label": schema.positive_label,

@@ -10,7 +10,14 @@ from adapters.dask_cluster import dask_client
 from adapters.dask_training import split_on_cluster, train_keys_on_cluster
 from adapters.sources import ensure_demo_db, read_demo_tables, read_flat_table
 from ml import names
-from ml.data.validation import DEMO_SCHEMA, as_declared, validate_demo_tables, validate_training_table
+from ml.data.validation import (
+    DEMO_SCHEMA,
+    as_declared,
+    labelled_rows,
+    unlabelled_note,
+    validate_demo_tables,
+    validate_training_table,
+)
 from ml.evaluation import data_fingerprint
 from ml.features import FeatureSchema, build_customer_features
 from ml.settings import DataSettings, TrainingSettings
@@ -39,9 +46,12 @@ def engineer_features(
 ) -> Annotated[pd.DataFrame, names.DATASET]:
     """Customer-level aggregates of the sales joined to the customers, then schema checks."""
     as_of = data.demo.as_of if data.source == "demo" else None
-    dataset = as_declared(build_customer_features(customers, sales, as_of), data)
+    table = as_declared(build_customer_features(customers, sales, as_of), data)
+    dataset, unlabelled = labelled_rows(table, data, names.DATASET)  # the rows to score: not trained on
     validate_training_table(dataset, data, table=names.DATASET)
-    log_version_metadata({names.DATA_FINGERPRINT: data_fingerprint(dataset)})
+    if unlabelled:
+        print(unlabelled_note(unlabelled, len(table), data))
+    log_version_metadata({names.DATA_FINGERPRINT: data_fingerprint(table), names.UNLABELLED_ROWS: unlabelled})
     return dataset
 
 
@@ -57,7 +67,15 @@ def split_on_dask(
     sample of each split (``training.dask.holdout_rows``) comes back, the rows stay there."""
     with dask_client(training.dask, "training.dask") as client:
         split = split_on_cluster(client, data, training, project_root())
-    log_version_metadata({names.DATA_FINGERPRINT: split.fingerprint, names.SPLIT_ROWS: split.rows})
+    if split.unlabelled:
+        print(unlabelled_note(split.unlabelled, split.fingerprint["rows"], data))
+    log_version_metadata(
+        {
+            names.DATA_FINGERPRINT: split.fingerprint,
+            names.SPLIT_ROWS: split.rows,
+            names.UNLABELLED_ROWS: split.unlabelled,
+        }
+    )
     return split.train, split.validation, split.test
 
 

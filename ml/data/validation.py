@@ -377,8 +377,35 @@ def validate_training_table(frame: pd.DataFrame, data: DataSettings, table: str 
             "fill them or list them under features.drop in configs/training.yaml"
         )
     target = frame[data.target_column]
-    counts = target.dropna().astype(str).value_counts().to_dict()
-    return check_target_classes(counts, int(target.isna().sum()), data, table)
+    if target.isna().any():  # the rows to score, whose outcome is not known yet: never trained on
+        raise DataValidationError(
+            f"table {table!r} has {int(target.isna().sum())} rows without a label in "
+            f"{data.target_column!r}; train on labelled_rows(...) of it"
+        )
+    return check_target_classes(target.astype(str).value_counts().to_dict(), data, table)
+
+
+def labelled_rows(frame: pd.DataFrame, data: DataSettings, table: str) -> tuple[pd.DataFrame, int]:
+    """The rows of ``frame`` with a label in the target column, and how many have none. A table
+    that is scored nightly holds rows whose outcome is not known yet (new customers): they are
+    scored and, once labelled, judged by monitoring, never trained on. DataValidationError when
+    no row has a label."""
+    known = frame[data.target_column].notna()
+    if len(frame) and not known.any():
+        raise DataValidationError(
+            f"target column {data.target_column!r} has no label in any of the {len(frame)} rows of table "
+            f"{table!r}: training needs labelled rows; check data.target_column, or the join or query "
+            "that fills it"
+        )
+    return (frame if known.all() else frame[known]), int((~known).sum())
+
+
+def unlabelled_note(unlabelled: int, rows: int, data: DataSettings) -> str:
+    """What training says of the rows it left out for their missing label."""
+    return (
+        f"{unlabelled} of the table's {rows} rows have no label in {data.target_column!r}: left out of "
+        "training (they are scored, and judged by monitoring once labelled)"
+    )
 
 
 def check_training_rows(frame: pd.DataFrame, data: DataSettings, table: str) -> None:
@@ -412,9 +439,9 @@ def check_training_rows(frame: pd.DataFrame, data: DataSettings, table: str) -> 
         )
 
 
-def check_target_classes(counts: dict[str, int], missing: int, data: DataSettings, table: str) -> str:
-    """The target of a whole table, from its rows per class (as text) and its missing values:
-    exactly two classes, one the positive label, none missing. Returns the negative label."""
+def check_target_classes(counts: dict[str, int], data: DataSettings, table: str) -> str:
+    """The target of a whole table, from its labelled rows per class (as text): exactly two classes,
+    one the positive label. Returns the negative label."""
     classes = sorted(label for label, rows in counts.items() if rows)
     target, positive = data.target_column, str(data.positive_label)
     listed = f"{classes[:SHOWN]}" + (f" and {len(classes) - SHOWN} more" if len(classes) > SHOWN else "")
@@ -434,9 +461,5 @@ def check_target_classes(counts: dict[str, int], missing: int, data: DataSetting
             f"target column {target!r} has {len(classes)} classes ({listed}); a binary classifier needs "
             f"exactly two: set data.negative_label (e.g. 'other') to read every class but {positive!r} as "
             "it, or give the table a two-valued target"
-        )
-    if missing:
-        raise DataValidationError(
-            f"target column {data.target_column!r} has {missing} missing values; drop or label those rows"
         )
     return next(c for c in classes if c != str(data.positive_label))

@@ -55,6 +55,7 @@ def facts(**changes):
         "uses": {"intended": None, "out_of_scope": None, "limitations": None},
         "data": {
             "rows": {"train": 6000, "validation": 2000, "test": 2000},
+            "unlabelled": 0,
             "period": "not provided",
             "target": "label",
             "positive_label": "good",
@@ -190,6 +191,16 @@ def test_a_model_no_fairness_group_was_judged_for_is_not_judged_on_its_card_not_
     assert '<p class="">Verdict: <strong>not judged</strong>' in card.html, card.html
     blocked_card = render_card(facts(fairness={**fairness, "passed": False, "verdict": "blocked"})).markdown
     assert "Verdict: **blocked**" in blocked_card and "Equidad: **bloqueada**" in blocked_card
+
+
+def test_rows_left_out_of_training_for_their_missing_label_are_on_the_card_in_both_languages():
+    data = {**facts()["data"], "unlabelled": 40}
+    card = render_card(facts(data=data))
+    assert "test 2000 (40 rows without a label left out: scored, not trained on); period" in card.markdown
+    assert "prueba 2000 filas (40 filas sin etiqueta excluidas: se puntúan, no se entrena con ellas)" in (
+        card.markdown
+    )
+    assert "without a label" not in render_card(facts()).markdown, "no note when every row has a label"
 
 
 def test_a_rejected_versions_card_says_why():

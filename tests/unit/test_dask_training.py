@@ -194,6 +194,44 @@ def test_a_public_parquet_dataset_split_on_a_cluster_equals_its_pandas_split(tmp
     assert split.rows == expected["rows"] and split.fingerprint["partitions"] == 3
 
 
+def test_rows_without_a_label_are_counted_and_left_out_of_the_split_and_the_train_keys(tmp_path, client):
+    """A table scored nightly holds rows whose outcome is not known yet: training said "target column
+    has 40 missing values; drop or label those rows". They are left out of every split (and of the
+    fit, which reads the same keyed rows), counted, and the split of the others is unchanged."""
+    from sklearn.datasets import load_breast_cancer
+
+    from adapters.dask_training import split_on_cluster, train_keys_on_cluster
+    from ml.monitoring import key_columns, training_keys
+
+    table = load_breast_cancer(as_frame=True).frame.rename(columns=lambda c: c.replace(" ", "_"))
+    table.insert(0, "patient", np.arange(10_001, 10_001 + len(table)))
+    unknown = np.arange(len(table)) % 7 == 0  # 82 patients whose diagnosis is not known yet
+    table = table.assign(target=table["target"].astype(float).mask(unknown))  # 1.0, 0.0 or NaN
+    (tmp_path / "cancer").mkdir()
+    for part, start in enumerate(range(0, len(table), 200)):
+        table.iloc[start : start + 200].to_parquet(tmp_path / "cancer" / f"{part}.parquet", index=False)
+    data = DataSettings(source="parquet", path="cancer", target_column="target", positive_label="1",
+                        id_column="patient", sensitive_features=[])  # fmt: skip
+    training = TrainingSettings(engine="dask", seed=3, dask={"holdout_rows": 1_000})
+    split = split_on_cluster(client, data, training, tmp_path)
+    labelled = table[table["target"].notna()].reset_index(drop=True)
+    expected = expected_split(labelled, data, training)
+    for band in SPLITS:
+        pd.testing.assert_frame_equal(getattr(split, band), expected[band], obj=band)
+    assert split.rows == expected["rows"] and split.unlabelled == 82, (split.rows, split.unlabelled)
+    assert split.fingerprint["rows"] == len(table), "the table read, its unlabelled rows included"
+    schema = infer_schema(
+        split.train, [c for c in table.columns if c not in ("patient", "target")], data, "0"
+    )
+    keys = train_keys_on_cluster(client, data, training, schema, tmp_path)
+    np.testing.assert_array_equal(keys, training_keys(expected["train"], key_columns(schema)))
+    table.assign(target=None).to_parquet(tmp_path / "cancer" / "0.parquet", index=False)
+    for part in (1, 2):
+        (tmp_path / "cancer" / f"{part}.parquet").unlink()
+    with pytest.raises(DataValidationError, match="has no label in any of the 569 rows"):
+        split_on_cluster(client, data, training, tmp_path)
+
+
 def test_a_split_left_with_one_class_is_refused_naming_the_split_counts_and_fix(tmp_path, client):
     from adapters.dask_training import split_on_cluster
 

@@ -8,6 +8,8 @@ from ml.data.validation import (
     DataValidationError,
     as_declared,
     check_feature_columns,
+    labelled_rows,
+    unlabelled_note,
     validate_demo_tables,
     validate_training_table,
     with_missing_markers,
@@ -86,6 +88,30 @@ def test_valid_table_returns_the_negative_label():
 def test_bad_tables_are_rejected_naming_the_problem(frame, expected):
     with pytest.raises(DataValidationError, match=expected):
         validate_training_table(frame, CSV)
+
+
+def test_rows_without_a_label_are_the_rows_to_score_left_out_of_training_and_counted():
+    """star98 with 40 schools not graded yet: training stopped ("has 40 missing values; drop or label
+    those rows") on the table the nightly scoring reads, whose unlabelled rows are the ones to score."""
+    frame = table(
+        cid=[1, 2, 3, 4, 5, 6],
+        sex=["f", "m"] * 3,
+        x=[1.0] * 6,
+        churned=["yes", None, "no", None, "no", "yes"],
+    )
+    labelled, unlabelled = labelled_rows(frame, CSV, "dataset")
+    assert unlabelled == 2 and labelled["cid"].tolist() == [1, 3, 5, 6], labelled
+    assert validate_training_table(labelled, CSV) == "no"
+    assert unlabelled_note(unlabelled, len(frame), CSV) == (
+        "2 of the table's 6 rows have no label in 'churned': left out of training (they are scored, and"
+        " judged by monitoring once labelled)"
+    )
+    whole, none = labelled_rows(table(), CSV, "dataset")
+    assert none == 0 and whole.equals(table())
+    with pytest.raises(DataValidationError, match=r"has no label in any of the 4 rows of table 'dataset'"):
+        labelled_rows(table(churned=[None] * 4), CSV, "dataset")
+    with pytest.raises(DataValidationError, match="2 rows without a label in 'churned'"):
+        validate_training_table(frame, CSV)  # the steps train on labelled_rows only
 
 
 def test_a_group_column_must_be_in_the_table_and_give_every_row_its_group():
