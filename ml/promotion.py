@@ -234,6 +234,8 @@ def _support_check(candidate: Candidate, metric_name: str, fewest: int) -> tuple
             f": too few to judge it (a row of them more or less right moves it by {1 / max(count, 1):.2f});"
             " add rows to the table or raise split.test_size, or lower promotion.min_metric_support"
         )
+        if of == "positive_decisions":  # a model that labels few rows positive at its threshold
+            text += "; or lower decision_threshold (configs/training.yaml): more rows are labelled positive"
     return count >= fewest, text
 
 
@@ -257,24 +259,33 @@ def _single_feature_check(candidate: Candidate, limit: float) -> tuple[bool, str
     )
 
 
+LEAKAGE_NOTE_ROC_AUC = 0.9  # a feature alone this good, and as good as the model: leakage is a suspect
+
+
 def _one_feature_note(candidate: Candidate, settings: PromotionSettings) -> list[str]:
     """A note when one feature alone ranks the test split at least as well as ``candidate``: a leak
     below the gate's limit (titanic's lifeboat, 0.966 beside the model's 0.964), or a model that adds
     nothing to a strong input known in time (star98's share of low-income pupils, 0.901 beside 0.867:
-    22 features on 181 training rows). Not judged; none when the leakage gate is off (the column was
-    vouched for)."""
+    22 features on 181 training rows). Under LEAKAGE_NOTE_ROC_AUC the column is no leakage suspect,
+    the model is weak (statsmodels' fair_pt: years married 0.696 beside the model's 0.671): a model
+    note says the other features add nothing. Not judged; none when the leakage gate is off (the
+    column was vouched for)."""
     if settings.max_single_feature_roc_auc is None or not candidate.strongest_features:
         return []
     column, auc = candidate.strongest_features[0]
     if not auc >= candidate.roc_auc:  # NaN: nothing to compare
         return []
+    said = (
+        f"{candidate.name}'s strongest feature alone, '{column}', ranks the test split as well as the whole"
+        f" model (ROC AUC {auc:.4f} vs {candidate.roc_auc:.4f}): the other features add nothing to it"
+    )
+    better = "fewer features, a simpler model or more rows may"
+    if auc < LEAKAGE_NOTE_ROC_AUC:
+        return [f"model note: {said}; {better} do better"]
     return [
-        f"leakage note: {candidate.name}'s strongest feature alone, '{column}', ranks the test split as"
-        f" well as the whole model (ROC AUC {auc:.4f} vs {candidate.roc_auc:.4f}): the other features add"
-        f" nothing to it. If '{column}' is written after the outcome, a row to score does not have it yet"
-        f" (target leakage): drop it (features.drop: [{column}] in configs/training.yaml). If it is known"
-        f" before, keep it: it is a strong input the model does not improve on (fewer features, a simpler"
-        f" model or more rows may)"
+        f"leakage note: {said}. If '{column}' is written after the outcome, a row to score does not have"
+        f" it yet (target leakage): drop it (features.drop: [{column}] in configs/training.yaml). If it is"
+        f" known before, keep it: it is a strong input the model does not improve on ({better})"
     ]
 
 

@@ -170,7 +170,8 @@ def test_a_primary_metric_resting_on_a_few_rows_is_rejected_naming_them_with_the
     assert decision.reasons == (
         "quality gate: model precision rests on 3 positive decisions; min 30 (promotion.min_metric_support):"
         " too few to judge it (a row of them more or less right moves it by 0.33); add rows to the table"
-        " or raise split.test_size, or lower promotion.min_metric_support",
+        " or raise split.test_size, or lower promotion.min_metric_support; or lower decision_threshold"
+        " (configs/training.yaml): more rows are labelled positive",
     ), decision.reasons
     three = TRANSFERABLE.model_copy(update={"min_metric_support": 3})
     passed = decide([candidate], "precision", three, None)
@@ -183,6 +184,10 @@ def test_a_primary_metric_resting_on_a_few_rows_is_rejected_naming_them_with_the
     assert off.stage == "production" and "rests on" not in off.reasons[0], off.reasons
     (by_recall,) = candidates_from(metrics, {"violations": []}, None, "recall")
     assert by_recall.support == (7, "positive_labels"), by_recall
+    (few,) = decide([by_recall], "recall", TRANSFERABLE, None).reasons
+    assert "rests on 7 positive labels" in few and "decision_threshold" not in few, (
+        "no threshold gives labels"
+    )
     mitigated = {
         "available": True,
         "fairness": {"violations": []},
@@ -534,5 +539,13 @@ def test_one_feature_ranking_the_test_split_as_well_as_the_model_is_noted_naming
     assert not [
         r for r in decide([one_class], "precision", TRANSFERABLE, None).reasons if "leakage note" in r
     ]
+    # statsmodels' fair_pt: years married alone 0.6963, the model 0.6705: a weak model, no leak suspect
+    weak = replace(titanic, roc_auc=0.6705, strongest_features=(("nmarried", 0.6963),))
+    (noted,) = [r for r in decide([weak], "precision", TRANSFERABLE, None).reasons if "note: model's" in r]
+    assert noted == (
+        "model note: model's strongest feature alone, 'nmarried', ranks the test split as well as the whole"
+        " model (ROC AUC 0.6963 vs 0.6705): the other features add nothing to it; fewer features, a simpler"
+        " model or more rows may do better"
+    ), noted
     vouched = TRANSFERABLE.model_copy(update={"max_single_feature_roc_auc": None})
     assert not [r for r in decide([titanic], "precision", vouched, None).reasons if "leakage note" in r]
