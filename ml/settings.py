@@ -195,6 +195,11 @@ class DataSettings(StrictModel):
             )
         if self.target_column in self.sensitive_features:
             raise ValueError(f"target column {self.target_column!r} cannot be a sensitive feature")
+        if self.id_column and self.id_column in self.sensitive_features:
+            raise ValueError(
+                f"id column {self.id_column!r} cannot be a sensitive feature: it names one row, and the "
+                "fairness gate compares groups of rows; name the columns that describe people (e.g. sex, age)"
+            )
         if self.negative_label == self.positive_label:
             raise ValueError(
                 f"negative_label {self.negative_label!r} is the positive_label: name the class every other "

@@ -115,6 +115,10 @@ def test_answers_reach_the_generated_files(csv_project):
         ({"sensitive_features": "gender,,"}, "bad entries"),
         ({"sensitive_features": "income"}, "demo data's candidate sensitive columns"),
         ({"data_source": "csv", "sensitive_features": "label"}, "cannot be a sensitive feature"),
+        (
+            {"data_source": "csv", "id_column": "cid", "sensitive_features": "sex,cid"},
+            "the id column 'cid' cannot be a sensitive feature",
+        ),
         ({"data_source": "csv", "sensitive_features": ""}, "must name at least one column.*or be none"),
     ],
 )

@@ -67,6 +67,19 @@ def test_the_target_cannot_be_the_group_column_and_an_empty_one_is_none(tmp_path
     )
 
 
+def test_the_id_column_cannot_be_a_sensitive_feature(tmp_path):
+    """It names one row: the fairness gate found as many groups as rows, none of them judgeable."""
+    head = "project_name: x\nmodel_name: xx\ndata:\n  source: csv\n  path: a.csv\n  target_column: t\n"
+    with pytest.raises(ConfigError, match="id column 'cid' cannot be a sensitive feature: it names one row"):
+        load_settings(
+            write(tmp_path, head + "  id_column: cid\n  sensitive_features: [sex, cid]\n"), ProjectSettings
+        )
+    data = load_settings(
+        write(tmp_path, head + "  id_column: cid\n  sensitive_features: [sex]\n"), ProjectSettings
+    )
+    assert data.data.sensitive_features == ("sex",)
+
+
 def test_a_negative_label_must_differ_from_the_positive_one(tmp_path):
     head = "project_name: x\nmodel_name: xx\ndata:\n  source: csv\n  path: a.csv\n  target_column: t\n"
     with pytest.raises(ConfigError, match="negative_label '0' is the positive_label: name the class"):
