@@ -249,6 +249,11 @@ def _plainer(error: Any) -> str | None:
         return f"{error['msg']}, got {value!r}"
     if kind == "extra_forbidden" and len(loc) == 1:
         return f"Extra inputs are not permitted: the body holds only 'records': {BODY}"
+    if kind == "too_long" and loc == ("records",):
+        return (
+            f"{error['msg']}: send them in requests of at most that many, or raise max_batch_size"
+            " (configs/serving.yaml, SERVING_MAX_BATCH_SIZE)"
+        )
     return None
 
 

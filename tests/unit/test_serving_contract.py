@@ -134,6 +134,12 @@ GOOD = {"tenure_months": 12.0, "region": "north", "customer_id": 7}
             "Input should be an integer or a string (the id, echoed back), got true, a boolean",
         ),
         (
+            {"records": [GOOD] * 11},
+            ["records"],
+            "List should have at most 10 items after validation, not 11: send them in requests of at most"
+            " that many, or raise max_batch_size (configs/serving.yaml, SERVING_MAX_BATCH_SIZE)",
+        ),
+        (
             {"records": [{**GOOD, "customer_id": 7.5}]},
             ["records", 0, "customer_id"],
             "got 7.5",
@@ -150,6 +156,7 @@ GOOD = {"tenure_months": 12.0, "region": "north", "customer_id": 7}
         "boolean",
         "category",
         "id-boolean",
+        "too-many",
         "id-fraction",
     ],
 )
