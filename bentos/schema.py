@@ -200,20 +200,49 @@ def record_model(
     for column, why in not_inputs.items():  # a 400 saying what it is, not pydantic's "Extra inputs"
         refuse = BeforeValidator(_refuse(column, why))
         fields[column] = (SkipJsonSchema[Annotated[Any, refuse]], Field(default=None, exclude=True))
-    base = type(f"{name}Base", (_Record,), {"not_inputs": tuple(not_inputs)})
-    return create_model(name, __base__=base, **fields)
+    named = {column: _field_name(column, i, fields) for i, column in enumerate(fields)}
+    renamed = {field: column for column, field in named.items() if field != column}
+    aliased = {
+        named[column]: (
+            Annotated[annotation, Field(alias=column)] if column in renamed.values() else annotation,
+            field,
+        )
+        for column, (annotation, field) in fields.items()
+    }
+    namespace = {"not_inputs": tuple(named[column] for column in not_inputs), "renamed": renamed}
+    base = type(f"{name}Base", (_Record,), namespace)
+    return create_model(name, __base__=base, **aliased)
+
+
+def _field_name(column: str, index: int, columns) -> str:
+    """The pydantic field of ``column``: the column's own name, unless pydantic refuses it or
+    BaseModel has it (``_id``, a MongoDB export's id; ``model_config``, ``json``, ``copy``): then
+    ``field_<index>`` (underscores added while a column has that name), with the column as its
+    alias: what clients send, and what the schema and the errors show."""
+    if not (column.startswith(("_", "model_")) or hasattr(_Record, column)):
+        return column
+    field = f"field_{index}"
+    while field in columns:
+        field += "_"
+    return field
 
 
 class _Record(BaseModel):
-    """A record's fields; those that only refuse a value (``not_inputs``) are not kept: the model and
-    the inference log get what the client may send."""
+    """A record's fields, keyed by column: those that only refuse a value (``not_inputs``) are not
+    kept, and a field renamed for pydantic (``renamed``: field -> column) is its column again. The
+    model and the inference log get what the client may send, by the table's names."""
 
     model_config = ConfigDict(extra="forbid")
     not_inputs: ClassVar[tuple[str, ...]] = ()
+    renamed: ClassVar[dict[str, str]] = {}
 
     def model_post_init(self, context: Any) -> None:
-        for column in self.not_inputs:
-            self.__dict__.pop(column, None)
+        values = self.__dict__
+        for field in self.not_inputs:
+            values.pop(field, None)
+        for field, column in self.renamed.items():
+            if field in values:
+                values[column] = values.pop(field)
 
 
 BODY = '{"records": [record, ...]}'

@@ -178,3 +178,35 @@ def test_a_valid_body_gives_the_method_its_records():
         {"records": [GOOD, {**GOOD, "customer_id": "c-8"}]}
     )
     assert [record.customer_id for record in body.records] == [7, "c-8"], body
+
+
+def test_columns_pydantic_reserves_are_fields_by_their_own_names_in_the_schema_the_rows_and_the_errors():
+    """A MongoDB export's id '_id', a pandas merge's '_merge', 'model_config', 'json': record_model
+    failed on them ("Fields must not use names with leading underscores", "'FieldInfo' object is not
+    iterable"), so a model trained on such a table could not be served. They are fields under other
+    names, with the column as alias: clients send, the OpenAPI document shows and the 400s name the
+    column, and the model gets its rows keyed by column."""
+    schema = {
+        "features": [
+            {"name": "_merge", "kind": "categorical", "categories": ["both", "left_only"], "nullable": False},
+            {"name": "model_config", "kind": "numeric", "minimum": 1.0, "maximum": 9.0, "nullable": False},
+            {"name": "json", "kind": "numeric", "minimum": 0.0, "maximum": 1.0, "nullable": True},
+            {"name": "field_0", "kind": "numeric", "minimum": 0.0, "maximum": 1.0, "nullable": True},
+        ],
+        "id_column": "_id",
+        "target_column": "label",
+        "sensitive_features": ["_sex"],
+    }
+    body = body_model(record_model(schema, margin=0.5), 10)
+    sent = {"_id": "64b7f0", "_merge": "both", "model_config": 3.0, "json": 0.5, "field_0": 0.1}
+    (row,) = [record.__dict__ for record in body.model_validate({"records": [sent]}).records]
+    assert row == sent, "the model and the inference log read the rows by column"
+    properties = body.model_json_schema()["$defs"]["Record"]["properties"]
+    assert sorted(properties) == sorted(sent), properties
+    with pytest.raises(ValidationError) as caught:
+        body.model_validate({"records": [{**sent, "model_config": "3", "_sex": "f"}]})
+    locs = {tuple(error["loc"]): error["msg"] for error in caught.value.errors()}
+    assert "got the string '3'" in locs[("records", 0, "model_config")], locs
+    assert "'_sex' is a sensitive column" in locs[("records", 0, "_sex")], locs
+    with pytest.raises(ValidationError, match="field_1"):  # the field's own name is no input
+        body.model_validate({"records": [{**sent, "field_1": 3.0}]})
