@@ -389,7 +389,10 @@ def labelled_rows(frame: pd.DataFrame, data: DataSettings, table: str) -> tuple[
     """The rows of ``frame`` with a label in the target column, and how many have none. A table
     that is scored nightly holds rows whose outcome is not known yet (new customers): they are
     scored and, once labelled, judged by monitoring, never trained on. DataValidationError when
-    no row has a label."""
+    no row has a label; a table without the target column is left to ``validate_training_table``
+    to name it."""
+    if data.target_column not in frame.columns:
+        return frame, 0
     known = frame[data.target_column].notna()
     if len(frame) and not known.any():
         raise DataValidationError(

@@ -108,6 +108,10 @@ def test_rows_without_a_label_are_the_rows_to_score_left_out_of_training_and_cou
     )
     whole, none = labelled_rows(table(), CSV, "dataset")
     assert none == 0 and whole.equals(table())
+    no_target = table().drop(columns="churned")  # named by validate_training_table, not a KeyError here
+    assert labelled_rows(no_target, CSV, "dataset")[1] == 0
+    with pytest.raises(DataValidationError, match=r"missing column\(s\) \['churned'\]"):
+        validate_training_table(labelled_rows(no_target, CSV, "dataset")[0], CSV)
     with pytest.raises(DataValidationError, match=r"has no label in any of the 4 rows of table 'dataset'"):
         labelled_rows(table(churned=[None] * 4), CSV, "dataset")
     with pytest.raises(DataValidationError, match="2 rows without a label in 'churned'"):
