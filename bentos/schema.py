@@ -286,23 +286,28 @@ def _plainer(error: Any) -> str | None:
     return None
 
 
-def _union_of_id(error: Any) -> bool:
-    """One of the two errors pydantic gives for the id column (an integer or a string), at ``loc``
-    ``(..., column, "int")`` and ``(..., column, "str")``."""
-    return error["type"] in ("int_type", "string_type") and error["loc"][-1:] in (("int",), ("str",))
+def _id_unions(errors: list[Any]) -> set[tuple]:
+    """Where pydantic gave the id column's two errors (an integer or a string): the ``loc`` of each
+    field with both an ``int_type`` error at ``(..., "int")`` and a ``string_type`` one at
+    ``(..., "str")`` (another union's errors stay as they are)."""
+    tagged = {(e["type"], e["loc"][-1:]): set() for e in errors}
+    for error in errors:
+        tagged[error["type"], error["loc"][-1:]].add(error["loc"][:-1])
+    return tagged.get(("int_type", ("int",)), set()) & tagged.get(("string_type", ("str",)), set())
 
 
 def _rewritten(errors: list[Any]) -> list[dict] | None:
     """``errors`` as the 400 says them (``_plainer``'s messages; the id's two union errors as one);
     None when pydantic's stand as they are."""
-    out, seen, changed = [], set(), False
+    out, ids, said = [], _id_unions(errors), set()
+    changed = bool(ids)
     for error in errors:
         loc, message = error["loc"], _plainer(error)
-        if _union_of_id(error):
-            changed, loc = True, loc[:-1]
-            if loc in seen:
+        if loc[:-1] in ids and loc[-1:] in (("int",), ("str",)):
+            loc = loc[:-1]
+            if loc in said:
                 continue
-            seen.add(loc)
+            said.add(loc)
             message = (
                 f"Input should be an integer or a string (the id, echoed back), got {_sent(error['input'])}"
             )

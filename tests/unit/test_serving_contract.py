@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from bentos.contract import API_DESCRIPTION, ContractService
-from bentos.schema import Prediction, body_model, record_model
+from bentos.schema import Prediction, _rewritten, body_model, record_model
 
 SCHEMA = {
     "features": [
@@ -210,3 +210,38 @@ def test_columns_pydantic_reserves_are_fields_by_their_own_names_in_the_schema_t
     assert "'_sex' is a sensitive column" in locs[("records", 0, "_sex")], locs
     with pytest.raises(ValidationError, match="field_1"):  # the field's own name is no input
         body.model_validate({"records": [{**sent, "field_1": 3.0}]})
+
+
+def test_only_the_ids_integer_or_string_errors_are_said_as_one():
+    at = ("records", 0)
+    other_union = [
+        {
+            "type": "float_type",
+            "loc": (*at, "x", "float"),
+            "msg": "Input should be a valid number",
+            "input": [],
+        },
+        {
+            "type": "string_type",
+            "loc": (*at, "x", "str"),
+            "msg": "Input should be a valid string",
+            "input": [],
+        },
+    ]
+    assert _rewritten(other_union) is None, "pydantic's own errors stand"
+    id_union = [
+        {
+            "type": "int_type",
+            "loc": (*at, "cid", "int"),
+            "msg": "Input should be a valid integer",
+            "input": [],
+        },
+        {
+            "type": "string_type",
+            "loc": (*at, "cid", "str"),
+            "msg": "Input should be a valid string",
+            "input": [],
+        },
+    ]
+    (said,) = _rewritten(id_union)
+    assert said["loc"] == (*at, "cid") and said["type"].message().endswith("got an array"), said
