@@ -36,6 +36,7 @@ from ml.data.validation import (
     as_declared,
     check_target_classes,
     check_training_rows,
+    no_label,
 )
 from ml.evaluation import data_fingerprint
 from ml.features import FeatureSchema, binary_target, build_customer_features
@@ -163,11 +164,7 @@ def split_on_cluster(client, data: DataSettings, training: TrainingSettings, roo
     for (_, label), n in total.rows.items():
         labels[label] += n
     if not labels:
-        raise DataValidationError(
-            f"target column {data.target_column!r} has no label in any of the {total.missing_target} rows of"
-            f" table {names.DATASET!r}: training needs labelled rows; check data.target_column, or the join"
-            " or query that fills it"
-        )
+        raise no_label(total.missing_target, data, names.DATASET)
     check_target_classes(dict(labels), data, names.DATASET)
     for split, size in (("train", None), ("validation", "validation_size"), ("test", "test_size")):
         if len(rows[split]) < 2:

@@ -395,12 +395,16 @@ def labelled_rows(frame: pd.DataFrame, data: DataSettings, table: str) -> tuple[
         return frame, 0
     known = frame[data.target_column].notna()
     if len(frame) and not known.any():
-        raise DataValidationError(
-            f"target column {data.target_column!r} has no label in any of the {len(frame)} rows of table "
-            f"{table!r}: training needs labelled rows; check data.target_column, or the join or query "
-            "that fills it"
-        )
+        raise no_label(len(frame), data, table)
     return (frame if known.all() else frame[known]), int((~known).sum())
+
+
+def no_label(rows: int, data: DataSettings, table: str) -> DataValidationError:
+    """The error of a table none of whose ``rows`` has a label."""
+    return DataValidationError(
+        f"target column {data.target_column!r} has no label in any of the {rows} rows of table {table!r}:"
+        " training needs labelled rows; check data.target_column, or the join or query that fills it"
+    )
 
 
 def unlabelled_note(unlabelled: int, rows: int, data: DataSettings) -> str:
