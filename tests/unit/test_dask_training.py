@@ -173,19 +173,29 @@ def test_the_keys_of_every_train_row_read_on_a_cluster_are_the_pandas_train_spli
     np.testing.assert_array_equal(seen_in(table, keys, columns), in_train)
 
 
-def test_a_public_parquet_dataset_split_on_a_cluster_equals_its_pandas_split(tmp_path, client):
-    """scikit-learn's breast cancer table (569 rows, not ours) as a folder of Parquet files."""
+def cancer_dataset(tmp_path, unknown_every: int = 0) -> tuple[pd.DataFrame, DataSettings]:
+    """scikit-learn's breast cancer table (569 rows, not ours) as a folder of 3 Parquet files, with
+    an id; every ``unknown_every``-th row without a label (1.0, 0.0 or NaN)."""
     from sklearn.datasets import load_breast_cancer
-
-    from adapters.dask_training import split_on_cluster
 
     table = load_breast_cancer(as_frame=True).frame.rename(columns=lambda c: c.replace(" ", "_"))
     table.insert(0, "patient", np.arange(10_001, 10_001 + len(table)))
+    if unknown_every:
+        unknown = np.arange(len(table)) % unknown_every == 0
+        table = table.assign(target=table["target"].astype(float).mask(unknown))
     (tmp_path / "cancer").mkdir()
     for part, start in enumerate(range(0, len(table), 200)):
         table.iloc[start : start + 200].to_parquet(tmp_path / "cancer" / f"{part}.parquet", index=False)
     data = DataSettings(source="parquet", path="cancer", target_column="target", positive_label="1",
                         id_column="patient", sensitive_features=[])  # fmt: skip
+    return table, data
+
+
+def test_a_public_parquet_dataset_split_on_a_cluster_equals_its_pandas_split(tmp_path, client):
+    """scikit-learn's breast cancer table (569 rows, not ours) as a folder of Parquet files."""
+    from adapters.dask_training import split_on_cluster
+
+    table, data = cancer_dataset(tmp_path)
     training = TrainingSettings(engine="dask", seed=3, dask={"holdout_rows": 100})
     split = split_on_cluster(client, data, training, tmp_path)
     expected = expected_split(table, data, training)
@@ -198,20 +208,10 @@ def test_rows_without_a_label_are_counted_and_left_out_of_the_split_and_the_trai
     """A table scored nightly holds rows whose outcome is not known yet: training said "target column
     has 40 missing values; drop or label those rows". They are left out of every split (and of the
     fit, which reads the same keyed rows), counted, and the split of the others is unchanged."""
-    from sklearn.datasets import load_breast_cancer
-
     from adapters.dask_training import split_on_cluster, train_keys_on_cluster
     from ml.monitoring import key_columns, training_keys
 
-    table = load_breast_cancer(as_frame=True).frame.rename(columns=lambda c: c.replace(" ", "_"))
-    table.insert(0, "patient", np.arange(10_001, 10_001 + len(table)))
-    unknown = np.arange(len(table)) % 7 == 0  # 82 patients whose diagnosis is not known yet
-    table = table.assign(target=table["target"].astype(float).mask(unknown))  # 1.0, 0.0 or NaN
-    (tmp_path / "cancer").mkdir()
-    for part, start in enumerate(range(0, len(table), 200)):
-        table.iloc[start : start + 200].to_parquet(tmp_path / "cancer" / f"{part}.parquet", index=False)
-    data = DataSettings(source="parquet", path="cancer", target_column="target", positive_label="1",
-                        id_column="patient", sensitive_features=[])  # fmt: skip
+    table, data = cancer_dataset(tmp_path, unknown_every=7)  # 82 patients not diagnosed yet
     training = TrainingSettings(engine="dask", seed=3, dask={"holdout_rows": 1_000})
     split = split_on_cluster(client, data, training, tmp_path)
     labelled = table[table["target"].notna()].reset_index(drop=True)
