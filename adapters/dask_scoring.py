@@ -87,10 +87,12 @@ LOCK_TIMEOUT_MS = 120_000  # PostgreSQL: how long a statement of a run waits for
 
 def scores_engine(database: sa.URL | str) -> sa.Engine:
     url = sa.engine.make_url(database)
-    # SQLite: partitions staged at once by several workers wait for each other's write lock
-    connect_args: dict = {"timeout": 120} if url.get_backend_name() == "sqlite" else {}
-    if url.get_backend_name() == "postgresql":  # a lock never granted fails the run, never hangs it
-        connect_args = {"options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"}
+    connect_args = {
+        # SQLite: partitions staged at once by several workers wait for each other's write lock
+        "sqlite": {"timeout": 120},
+        # PostgreSQL: a lock never granted fails the run, never hangs it
+        "postgresql": {"options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"},
+    }.get(url.get_backend_name(), {})
     return sa.create_engine(url, connect_args=connect_args)
 
 

@@ -204,7 +204,7 @@ def record_model(
     renamed = {field: column for column, field in named.items() if field != column}
     aliased = {
         named[column]: (
-            Annotated[annotation, Field(alias=column)] if column in renamed.values() else annotation,
+            Annotated[annotation, Field(alias=column)] if named[column] != column else annotation,
             field,
         )
         for column, (annotation, field) in fields.items()
@@ -286,6 +286,11 @@ def _plainer(error: Any) -> str | None:
     return None
 
 
+def _line(kind: str, message: str, loc: tuple, value: Any) -> dict:
+    """One line of a ValidationError, with our message."""
+    return {"type": PydanticCustomError(kind, message), "loc": loc, "input": value}
+
+
 def _id_unions(errors: list[Any]) -> set[tuple]:
     """Where pydantic gave the id column's two errors (an integer or a string): the ``loc`` of each
     field with both an ``int_type`` error at ``(..., "int")`` and a ``string_type`` one at
@@ -312,8 +317,7 @@ def _rewritten(errors: list[Any]) -> list[dict] | None:
                 f"Input should be an integer or a string (the id, echoed back), got {_sent(error['input'])}"
             )
         changed = changed or message is not None
-        kind = PydanticCustomError(error["type"], message or error["msg"])
-        out.append({"type": kind, "loc": loc, "input": error["input"]})
+        out.append(_line(error["type"], message or error["msg"], loc, error["input"]))
     return out if changed else None
 
 
@@ -329,14 +333,11 @@ class _Body(BaseModel):
         if not isinstance(data, dict):
             wrap = ': wrap it: {"records": <the array>}' if isinstance(data, list) else ""
             message = f"Input should be an object: {BODY}, got {_json_kind(data)}{wrap}"
-            raise ValidationError.from_exception_data(
-                TITLE, [{"type": PydanticCustomError("model_type", message), "loc": (), "input": data}]
-            )
+            raise ValidationError.from_exception_data(TITLE, [_line("model_type", message, (), data)])
         if "records" not in data:
             given = f"the keys {sorted(data)}" if data else "an empty object"
             message = f"Field required: the body is {BODY}, got {given}"
-            error = {"type": PydanticCustomError("missing", message), "loc": ("records",), "input": data}
-            raise ValidationError.from_exception_data(TITLE, [error])
+            raise ValidationError.from_exception_data(TITLE, [_line("missing", message, ("records",), data)])
         try:  # the valid body costs this one call; only a refused one is rewritten
             return handler(data)
         except ValidationError as refused:

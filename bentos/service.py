@@ -38,9 +38,8 @@ if _stored is None:
     )
 SPEC = json.loads(Path(_stored.path_of(SPEC_FILE)).read_text())
 Record = record_model(SPEC["schema"], SPEC.get("mitigation"), margin=RUNTIME.range_margin)
-Body = body_model(
-    Record, RUNTIME.max_batch_size
-)  # {"records": [...]}: a body of another shape is a 400 saying so
+# {"records": [...]}: a body of another shape is a 400 saying so
+Body = body_model(Record, RUNTIME.max_batch_size)
 # A declared content type spares BentoML from building the output's JSON schema on every response
 # (it derives the media type from the schema otherwise: about 1 ms per request, more than the model).
 JSON = ContentType("application/json")

@@ -592,13 +592,10 @@ def kpi_rows(k: Kpis, lang: str) -> list[tuple[str, str]]:
         metric, live = m.latest_labelled["metric"], m.latest_labelled["live"]
     live_label = say(lang, "kpi_live", metric=metric)
     label = catalogue()[lang]["kpi"]
-    # the test figure of the metric it was selected on, beside the live one, when not a row already
-    primary = p and p.primary_metric not in (None, names.PRECISION, names.ACCURACY) and p.primary_metric
-    tested = (
-        []
-        if not primary
-        else [(_capital(say(lang, "kpi_test", metric=primary)), score(Score(primary, p.primary_value), lang))]
-    )
+    tested = []  # the test figure of the metric it was selected on, beside the live one, when not a row
+    if p and p.primary_metric not in (None, names.PRECISION, names.ACCURACY):
+        primary = Score(p.primary_metric, p.primary_value)
+        tested = [(_capital(say(lang, "kpi_test", metric=primary.metric)), score(primary, lang))]
     return [
         (label["version"], p.version if p else say(lang, "none")),
         (label["precision"], pct(p and p.precision, lang)),

@@ -108,10 +108,14 @@ def split_bands(keys: np.ndarray, split: SplitSettings) -> np.ndarray:
     return bands
 
 
+def _params_of(kind: str) -> set[str]:
+    """The hyperparameters the estimator of ``kind`` takes."""
+    return set(ESTIMATORS[kind]().get_params())
+
+
 def check_params(settings: ModelSettings, where: str = "model.params") -> None:
     """Unknown hyperparameters of the configured estimator: ConfigError naming them, with a suggestion."""
-    estimator_cls = ESTIMATORS[settings.kind]
-    valid = set(estimator_cls().get_params())
+    valid = _params_of(settings.kind)
     unknown = sorted(set(settings.params) - valid)
     if unknown:
         hints = [
@@ -147,10 +151,10 @@ def _check_kind_of(overrides: dict, kind: str, where: str) -> None:
     the two fixes (check_params would only list the parameters the configured kind takes)."""
     if "kind" in overrides:
         return
-    unknown = set(overrides) - set(ESTIMATORS[kind]().get_params())
+    unknown = set(overrides) - _params_of(kind)
     if not unknown:
         return
-    owner = next((k for k in ESTIMATORS if k != kind and unknown <= set(ESTIMATORS[k]().get_params())), None)
+    owner = next((k for k in ESTIMATORS if k != kind and unknown <= _params_of(k)), None)
     if owner is not None:
         shown = ", ".join(f"{key}: {overrides[key]}" for key in sorted(unknown))
         raise ConfigError(

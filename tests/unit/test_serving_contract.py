@@ -212,36 +212,16 @@ def test_columns_pydantic_reserves_are_fields_by_their_own_names_in_the_schema_t
         body.model_validate({"records": [{**sent, "field_1": 3.0}]})
 
 
+def union_errors(field: str, *branches: tuple[str, str]) -> list[dict]:
+    """pydantic's errors of a union field of record 0, one per (error type, branch tag)."""
+    return [
+        {"type": kind, "loc": ("records", 0, field, tag), "msg": f"not a {tag}", "input": []}
+        for kind, tag in branches
+    ]
+
+
 def test_only_the_ids_integer_or_string_errors_are_said_as_one():
-    at = ("records", 0)
-    other_union = [
-        {
-            "type": "float_type",
-            "loc": (*at, "x", "float"),
-            "msg": "Input should be a valid number",
-            "input": [],
-        },
-        {
-            "type": "string_type",
-            "loc": (*at, "x", "str"),
-            "msg": "Input should be a valid string",
-            "input": [],
-        },
-    ]
+    other_union = union_errors("x", ("float_type", "float"), ("string_type", "str"))
     assert _rewritten(other_union) is None, "pydantic's own errors stand"
-    id_union = [
-        {
-            "type": "int_type",
-            "loc": (*at, "cid", "int"),
-            "msg": "Input should be a valid integer",
-            "input": [],
-        },
-        {
-            "type": "string_type",
-            "loc": (*at, "cid", "str"),
-            "msg": "Input should be a valid string",
-            "input": [],
-        },
-    ]
-    (said,) = _rewritten(id_union)
-    assert said["loc"] == (*at, "cid") and said["type"].message().endswith("got an array"), said
+    (said,) = _rewritten(union_errors("cid", ("int_type", "int"), ("string_type", "str")))
+    assert said["loc"] == ("records", 0, "cid") and said["type"].message().endswith("got an array"), said
