@@ -93,7 +93,7 @@ def mitigate_bias(
             model, schema, dataset_validation, y_val, features, training.fairness, training.seed, edges
         )
     except ValueError as exc:  # e.g. a group with a single class in the validation split
-        note = f"mitigation over {features} was not possible: {exc}"
+        note = f"mitigation{' over ' + ', '.join(features) if features else ''} was not possible: {exc}"
         log_version_metadata({names.MITIGATED_EVALUATION: {"available": False, "note": note}})
         return model, {"available": False, "note": note}, HTMLString(f"<p>{note}</p>")
     y_true, y_pred, proba, after = _fairness_of(mitigated, dataset_test, schema, data, training, edges)

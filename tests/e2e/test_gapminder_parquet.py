@@ -56,7 +56,7 @@ def test_a_model_breaking_the_fairness_gate_with_no_possible_mitigation_is_rejec
         record
     )
     assert record["reasons"][-1].startswith(
-        "no mitigated_model to judge: mitigation over ('continent',) was not possible: Degenerate labels"
+        "no mitigated_model to judge: mitigation over continent was not possible: Degenerate labels"
     ), record["reasons"]
     assert "no mitigated_model to judge" in outputs["strict"].stdout, outputs["strict"].stdout[-3000:]
 

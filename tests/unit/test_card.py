@@ -180,7 +180,10 @@ def test_a_model_no_fairness_group_was_judged_for_is_not_judged_on_its_card_not_
     assert fairness_verdict({"passed": True, "fairness_score": 0.91}) == "passed"
     fairness = {**facts()["fairness"], "verdict": fairness_verdict(unjudged), "score": None, "notes": [note]}
     data = {**facts()["data"], "sensitive": []}
-    card = render_card(facts(fairness=fairness, data=data))
+    card = render_card(facts(fairness={**fairness, "by_group": []}, data=data))
+    assert "| feature | group |" not in card.markdown and "<th>feature</th>" not in card.html, (
+        "no empty table"
+    )
     english, spanish = card.markdown.split("## Resumen en español")
     assert (
         "Verdict: **not judged**, fairness score n/a." in english

@@ -78,13 +78,13 @@ def test_a_fair_model_failing_a_quality_gate_is_not_released_as_its_mitigated_tw
 def test_a_rejection_for_fairness_says_why_there_was_no_mitigated_candidate():
     unavailable = {
         "available": False,
-        "note": "mitigation over ('continent',) was not possible: Degenerate labels",
+        "note": "mitigation over continent was not possible: Degenerate labels",
     }
     rejected = decide([UNFAIR], "precision", GATES, None)
     noted = with_mitigation_note(rejected, [UNFAIR], unavailable)
     assert noted.reasons == (
         *rejected.reasons,
-        "no mitigated_model to judge: mitigation over ('continent',) was not possible: Degenerate labels",
+        "no mitigated_model to judge: mitigation over continent was not possible: Degenerate labels",
     ), noted
     fair = decide([GOOD], "precision", GATES, None)
     assert with_mitigation_note(fair, [GOOD], unavailable) == fair, (
