@@ -77,6 +77,7 @@ def train(project: ProjectSettings, training: TrainingSettings, no_cache: bool, 
     print(f"Promotion: {decision['stage']}" + "".join(f"\n  - {reason}" for reason in decision["reasons"]))
     print(f"MLflow tracking URI: {_tracking_uri()} (browse: mlflow ui --backend-store-uri <that URI>)")
     print(status.TRAINED.line(f"{run.name}, promotion {decision['stage']}"))
+    _say_if_served_behind(project.model_name)
     write_outputs(
         outputs,
         model_version=version.name if version is not None else "",
@@ -434,7 +435,44 @@ def cmd_models(project_config: str, config: str) -> int:
             f"{shown(fairness, 3):>8}  {shown(row['threshold'], 2):>9}  "
             f"{decision} / {row['release'] or '-'}"
         )
+    _say_if_served_behind(project.model_name)
     return 0
+
+
+def served_behind_production(model_name: str) -> str | None:
+    """The status line saying this project's running server serves another release than production
+    (a promotion or a rollback changes production, not the server: `deploy` does); None otherwise."""
+    import json
+
+    from adapters.state import state_paths
+    from bentos.local_server import server_processes
+    from registry.models import production_version
+    from registry.release import RegistryError, record_of
+
+    record = state_paths(ROOT).server_record
+    version = production_version(model_name)
+    if not record.exists() or version is None:
+        return None
+    deployment = json.loads(record.read_text())
+    if not deployment.get("container") and not server_processes(deployment["pid"]):
+        return None  # the recorded server is gone: nothing serves an old release
+    try:
+        production = record_of(version)["bento_tag"]
+    except RegistryError:
+        return None
+    served = deployment["models"]["primary"]
+    if served == production:
+        return None
+    return status.SERVER_BEHIND.line(
+        f"{deployment['url']} serves {served}, production is version {version.name} ({production}); "
+        "`python run.py deploy` serves it"
+    )
+
+
+def _say_if_served_behind(model_name: str) -> None:
+    line = served_behind_production(model_name)
+    if line:
+        print(line)
 
 
 def cmd_rollback(project_config: str, to: str | None = None) -> int:
@@ -455,6 +493,7 @@ def cmd_rollback(project_config: str, to: str | None = None) -> int:
     again = " again" if was == "archived" else f" (it was {was})"
     print(f"Rolled back {project.model_name}: version {restored} is production{again}; {previous} archived")
     print(status.ROLLED_BACK.line(f"version {restored}"))
+    _say_if_served_behind(project.model_name)
     return 0
 
 

@@ -45,6 +45,11 @@ DEPLOY_FAILED = Status(
     "Deployment failed", "Despliegue fallido", _page("05-deployment", "when-a-deployment-fails")
 )
 STOPPED = Status("Server stopped", "Servidor detenido", _page("05-deployment", "stop-the-server"))
+SERVER_BEHIND = Status(
+    "Server behind production",
+    "Servidor desactualizado",
+    _page("05-deployment", "deploy-the-production-model"),
+)
 ROLLED_BACK = Status("Rollback succeeded", "Reversión exitosa", _page("05-deployment", "roll-back"))
 SCORED = Status("Scoring succeeded", "Puntuación exitosa", _page("06-monitoring", "nightly-batch-scoring"))
 NO_BREACH = Status(
@@ -66,6 +71,7 @@ ALL = (
     DEPLOY_FAILED,
     STOPPED,
     ROLLED_BACK,
+    SERVER_BEHIND,
     SCORED,
     NO_BREACH,
     BREACHED,

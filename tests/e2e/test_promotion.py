@@ -9,6 +9,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
+from bentos import local_server
 from ml import names
 from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, demo_stack, must, probe, run_cli
 from tests.e2e.harness import training_config as harness_training_config
@@ -54,6 +55,11 @@ def story(tmp_path_factory):
             run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", configs[name])
         ).stdout
         snapshots[name] = probe(PROJECT_ROOT, env, MODEL_NAME)
+        if name == "weak":  # version 1 served from here on: the stage changes below do not redeploy
+            serving = state / "serving.yaml"
+            serving.write_text(yaml.safe_dump({"port": local_server.free_port()}))
+            deploy = ("deploy", "--project", str(project), "--config", str(serving))
+            outputs["deploy"] = must(run_cli(PROJECT_ROOT, env, *deploy)).stdout
     outputs["rollback"] = must(run_cli(PROJECT_ROOT, env, "rollback", "--project", str(project))).stdout
     snapshots["rollback"] = probe(PROJECT_ROOT, env, MODEL_NAME)
     outputs["biased"] = must(
@@ -71,6 +77,8 @@ def story(tmp_path_factory):
         run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", configs["reseeded"])
     ).stdout
     snapshots["reseeded"] = probe(PROJECT_ROOT, env, MODEL_NAME)
+    must(run_cli(PROJECT_ROOT, env, "undeploy"))
+    outputs["undeployed"] = must(run_cli(PROJECT_ROOT, env, "models", "--project", str(project))).stdout
     return {"snapshots": snapshots, "outputs": outputs, "env": env, "project": project}
 
 
@@ -198,3 +206,21 @@ def test_a_candidate_split_another_way_is_compared_on_the_rows_production_never_
         f"on the {unseen} evaluation rows production version 2 was not trained on (tolerance 0.005)"
     ), verdict
     assert stages(store)[5] == "production" and stages(store)[2] == "archived", stages(store)
+
+
+def test_train_rollback_and_models_say_when_the_running_server_serves_another_version(story):
+    """Version 1 was deployed after the first training. A promotion or a rollback moves production,
+    not the server: while they differ, the commands say which release the server serves and that
+    `deploy` serves production; once production is version 1 again, or no server runs, nothing."""
+    outputs = story["outputs"]
+    assert "Deployment succeeded / Despliegue exitoso" in outputs["deploy"], outputs["deploy"]
+    behind = "Server behind production / Servidor desactualizado: http://127.0.0.1:"
+    served = f"serves {MODEL_NAME}:v1-"
+    for name, production in (("full", 3), ("checked", 2), ("reseeded", 5)):
+        line = next((x for x in outputs[name].splitlines() if x.startswith(behind)), "")
+        wanted = f"production is version {production} ({MODEL_NAME}:v{production}-"
+        assert served in line and wanted in line, (name, outputs[name][-1500:])
+        assert "`python run.py deploy` serves it (runbook: runbooks/en/05-deployment.md#deploy-the-" in line
+    quiet = ("weaker", "rollback", "biased", "models", "undeployed")  # production is version 1, or none runs
+    for name in quiet:
+        assert behind not in outputs[name], (name, outputs[name][-1500:])
