@@ -3,7 +3,7 @@ decisions on its test split, and the audit log; ``ml.card.render_card`` formats 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.metrics import confusion_matrix
@@ -21,6 +21,9 @@ from ml.fairness import (
     sensitive_groups,
 )
 from ml.features import FeatureSchema, binary_target
+
+if TYPE_CHECKING:
+    import pandas as pd
 from ml.settings import CardSettings, DataSettings, FairnessSettings
 from ml.support import metric_support
 from registry.models import RegistryError
@@ -113,6 +116,7 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
             "rows": _split_rows(meta)
             or {"train": len(train), "validation": len(validation), "test": len(test)},
             "unlabelled": int(meta.get(names.UNLABELLED_ROWS) or 0),  # not trained on
+            "group": _groups(data.group_column, (train, validation, test), sampled=bool(_split_rows(meta))),
             "period": card.data_period or "not provided",
             "target": schema.target_column,
             "positive_label": schema.positive_label,
@@ -185,6 +189,15 @@ def _unserved_mitigation(meta, artifact: str | None, settings: dict) -> dict | N
         "metric": metric,
         "value": (evaluation.get("metrics") or {}).get(metric),
     }
+
+
+def _groups(column: str | None, splits: tuple[pd.DataFrame, ...], sampled: bool) -> dict | None:
+    """How a table with a group column was split: the column, and the groups each split holds
+    (none when the splits are samples of a table split on a Dask cluster)."""
+    if column is None or any(column not in part for part in splits):
+        return None
+    counts = None if sampled else [int(part[column].nunique()) for part in splits]
+    return {"column": column, "counts": counts}
 
 
 def _split_rows(meta) -> dict[str, int] | None:

@@ -56,6 +56,7 @@ def facts(**changes):
         "data": {
             "rows": {"train": 6000, "validation": 2000, "test": 2000},
             "unlabelled": 0,
+            "group": None,
             "period": "not provided",
             "target": "label",
             "positive_label": "good",
@@ -309,3 +310,28 @@ def test_each_resamples_metrics_are_sklearns_ties_and_one_class_included():
 @pytest.mark.parametrize("value", [None, float("nan")])
 def test_a_missing_number_is_written_n_a(value):
     assert num(value) == "n/a"
+
+
+def test_a_split_by_group_says_so_and_how_many_groups_each_split_holds_in_both_languages():
+    """Grunfeld's firms over years, split by data.group_column: a reader of the card must know that
+    the test rows are firms the model never saw (and how few), not rows of the firms it was trained on."""
+    import pandas as pd
+
+    from registry.card import _groups
+
+    splits = tuple(
+        pd.DataFrame({"firm": list(firms), "x": range(len(firms))}) for firms in ("aabbc", "dd", "eef")
+    )
+    group = _groups("firm", splits, sampled=False)
+    assert group == {"column": "firm", "counts": [3, 1, 2]}, group
+    assert _groups("firm", splits, sampled=True) == {"column": "firm", "counts": None}, "samples: no counts"
+    assert _groups(None, splits, sampled=False) is None
+    card = render_card(facts(data={**facts()["data"], "group": group}))
+    line = "- Split by group: all rows of one `firm` in one split (groups: train 3, validation 1, test 2)"
+    assert line + ": the test rows' groups are not in training\n- Target:" in card.markdown, card.markdown
+    assert "partición por grupos de `firm` (3 grupos de entrenamiento, 2 de prueba); tasa positiva" in (
+        card.markdown
+    )
+    assert "<li>Split by group: all rows of one <code>firm</code> in one split (groups: train 3" in card.html
+    plain = render_card(facts()).markdown
+    assert "Split by group" not in plain and "partición por grupos" not in plain
