@@ -580,3 +580,25 @@ def test_a_disparity_resting_on_a_handful_of_positive_decisions_is_uncertain_not
         "demographic parity ratio for 'female' is 0.543, 90% interval" in n and "uncertain" in n
         for n in result.notes
     )
+
+
+def test_groups_treated_alike_are_not_blocked_however_many_groups_the_column_has():
+    """A random 'edad_años' (cut in quartiles: four groups of about 75 test rows) and eight groups
+    of 250 rows (an intersection, eight regions), decisions that do not depend on the group: the
+    percentile interval of the largest gap, itself biased up, lay wholly beyond the limit in a third
+    (parity) and most (equalized odds) of such draws, and blocked releases on noise. Two groups that
+    do differ are still blocked, the interval holding the gap between them."""
+    settings = FairnessSettings(bootstrap_samples=500)
+    for seed in range(12):
+        for groups, size in ((4, 75), (8, 250)):
+            alike = {f"g{k}": (size, 0.4, 0.8) for k in range(groups)}
+            result = assess_fairness(*_decisions(alike, seed=seed), settings)
+            assert result.passed, (seed, groups, result.violations)
+            row = result.disparities.loc["sex"]
+            assert row.equalized_odds_difference_low <= row.equalized_odds_difference, row
+            assert row.demographic_parity_ratio <= row.demographic_parity_ratio_high, row
+    y, p, groups = _decisions({"a": (600, 0.4, 0.9), "b": (600, 0.4, 0.6)}, seed=1)
+    differ = assess_fairness(y, p, groups, settings)
+    assert any(v.startswith("equalized odds difference for 'sex'") for v in differ.violations), differ
+    low, high = differ.to_dict()["intervals"]["sex"]["equalized_odds_difference"]
+    assert 0.1 < low <= differ.disparities.loc["sex", "equalized_odds_difference"] <= high
