@@ -111,8 +111,10 @@ def test_answers_reach_the_generated_files(csv_project):
         ({"data_source": "csv", "data_path": "data/x.parquet"}, "data_path must end with .csv"),
         ({"data_source": "sql", "sql_url": "localhost/db"}, "sql_url must be a SQLAlchemy URL"),
         ({"data_source": "sql", "sql_query": "DROP TABLE x"}, "sql_query must be a SELECT"),
-        ({"data_source": "csv", "target_column": "my target"}, "target_column must be a column name"),
-        ({"sensitive_features": "gender,,"}, "bad entries"),
+        ({"data_source": "csv", "target_column": " churned"}, "without spaces around it"),
+        ({"data_source": "csv", "target_column": " "}, "target_column must name a column"),
+        ({"data_source": "csv", "id_column": "cid "}, "id_column must be the column's name without spaces"),
+        ({"sensitive_features": "gender,,"}, "none empty"),
         ({"sensitive_features": "income"}, "demo data's candidate sensitive columns"),
         ({"data_source": "csv", "sensitive_features": "label"}, "cannot be a sensitive feature"),
         (
@@ -126,6 +128,37 @@ def test_bad_answers_are_refused_with_what_is_allowed(tmp_path, answers, message
     with pytest.raises(Exception, match=message) as caught:
         render(tmp_path / "p", answers)
     assert not (tmp_path / "p" / "run.py").exists(), f"rendered despite {caught.value}"
+
+
+def test_a_spreadsheets_column_names_and_labels_are_written_as_typed_and_read_back_exactly(tmp_path):
+    """A Spanish export's names: spaces, accents, punctuation. copier refused "id cliente" and
+    "¿bueno?" ("a column name without spaces") though the project trains and serves such columns, and
+    tojson wrote "s\\u00ed" for "sí" into configs/project.yaml."""
+    answers = {
+        **CSV_ANSWERS,
+        "project_name": "Análisis de clientes",
+        "data_path": "datos/clientes 2025.csv",
+        "target_column": "¿bueno?",
+        "positive_label": 'sí, "pagó"',
+        "id_column": "id cliente",
+        "sensitive_features": "sexo, edad_años, estado: civil",
+    }
+    project = render(tmp_path / "p", answers)
+    text = (project / "configs/project.yaml").read_text()
+    settings = load_settings(project / "configs/project.yaml", ProjectSettings)
+    data = settings.data
+    assert (settings.project_name, data.path) == ("Análisis de clientes", "datos/clientes 2025.csv")
+    assert (data.target_column, data.positive_label, data.id_column) == (
+        "¿bueno?",
+        'sí, "pagó"',
+        "id cliente",
+    )
+    assert data.sensitive_features == ("sexo", "edad_años", "estado: civil"), data.sensitive_features
+    assert "\\u00" not in text and 'positive_label: "sí, \\"pagó\\""' in text, text
+    assert (
+        "target_column: churned"
+        in (render(tmp_path / "plain", CSV_ANSWERS) / "configs/project.yaml").read_text()
+    )
 
 
 def test_copier_cli_prints_next_steps(tmp_path):
