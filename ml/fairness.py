@@ -387,6 +387,8 @@ def disparity_intervals(
         point = _pair_statistics(_group_counts(y_true, y_pred, codes, n_groups)[..., None])
         for key in DISPARITY_COLUMNS:
             low, high = _simultaneous(resampled[key], point[key][:, 0], settings.confidence)
+            if key != "demographic_parity_ratio":  # a gap between two rates lies within [-1, 1]
+                low, high = np.clip(low, -1.0, 1.0), np.clip(high, -1.0, 1.0)
             near = np.maximum(0.0, np.maximum(low, -high))  # the pair's absolute gap: nearest to 0 ...
             far = np.maximum(np.abs(low), np.abs(high))  # ... and furthest
             if key == "demographic_parity_ratio":  # smallest over largest selection rate: exp(-|log gap|)
