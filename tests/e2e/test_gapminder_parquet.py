@@ -1,10 +1,10 @@
 """A table that is not ours, as a user would bring it: plotly's `gapminder` (142 countries, 12 years
 each, 1952-2007) as a Parquet file, no id column, the target whether life expectancy passed 60
-(long/short), continent the sensitive column, judged by a gate that must judge. Its groups cannot
-be mitigated: Oceania's rows (pooled with other small groups) are all 'long' in the validation
-split, and Fairlearn's ThresholdOptimizer refuses a group with one class. Training must still end with a decision on the plain model, the
-reason naming why there was no mitigated candidate (it stopped with a type error in `mitigate_bias`
-before) and, with the fairness limits relaxed, release it."""
+(long/short), continent the sensitive column, judged by a gate that must judge. Its groups cannot be
+mitigated: Oceania's rows (pooled with other small groups) are all 'long' in the validation split,
+and Fairlearn's ThresholdOptimizer refuses a group with one class. Training must still end with a
+decision on the plain model, the reason naming why there was no mitigated candidate (it stopped with
+a type error in `mitigate_bias` before) and, with the fairness limits relaxed, release it."""
 
 import numpy as np
 import plotly.data
