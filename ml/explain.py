@@ -48,8 +48,12 @@ def _is_lightgbm(model: Pipeline) -> bool:
     return isinstance(_final_estimator(model), LGBMModel)
 
 
+UNITS = {LIGHTGBM_METHOD: LOG_ODDS, OCCLUSION_METHOD: PROBABILITY}  # what a method's contributions are in
+
+
 def _method_and_units(model: Pipeline) -> tuple[str, str]:
-    return (LIGHTGBM_METHOD, LOG_ODDS) if _is_lightgbm(model) else (OCCLUSION_METHOD, PROBABILITY)
+    method = LIGHTGBM_METHOD if _is_lightgbm(model) else OCCLUSION_METHOD
+    return method, UNITS[method]
 
 
 def _check_frame(frame: pd.DataFrame, schema: FeatureSchema) -> None:

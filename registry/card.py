@@ -12,6 +12,7 @@ from ml import names
 from ml.brief import say
 from ml.card import fairness_verdict, metric_intervals
 from ml.evaluation import release_decisions
+from ml.explain import UNITS
 from ml.fairness import (
     GROUP_METRICS,
     assess_fairness,
@@ -157,6 +158,7 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
         },
         "explanation": {
             "method": (meta.get(names.GLOBAL_IMPORTANCE) or {}).get("method", "n/a"),
+            "units": UNITS.get((meta.get(names.GLOBAL_IMPORTANCE) or {}).get("method"), "n/a"),
             "top": list(importance.items()),
         },
         "approvals": [

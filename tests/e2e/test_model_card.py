@@ -70,6 +70,7 @@ def test_the_released_versions_card_has_every_section_and_the_registrys_numbers(
     assert meta[names.CODE_REFERENCE]["config_sha256"] in markdown
     assert "Intended uses: not provided" in english and "Usos previstos: no proporcionado" in spanish
     assert "promotion: production" in english, "the audit log's promotion entry is an approval"
+    assert "Top features (lightgbm-pred-contrib; mean absolute contribution, in log-odds):\n- " in english
     assert "[runbooks/en/08-ethics.md](runbooks/en/08-ethics.md)" in english, "the ethics runbook, linked"
     assert "[runbooks/es/08-ethics.md](runbooks/es/08-ethics.md)" in spanish
     ages = re.findall(r"^\| age \| (\S+) \|", english, flags=re.M)

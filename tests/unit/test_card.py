@@ -99,7 +99,7 @@ def facts(**changes):
                 }
             ],
         },
-        "explanation": {"method": "TreeSHAP", "top": [("n_orders", 0.41234)]},
+        "explanation": {"method": "TreeSHAP", "units": "log-odds", "top": [("n_orders", 0.41234)]},
         "approvals": [
             {"at": "2026-12-01T10:00:00", "who": "ana", "what": "promotion: production", "why": "gates"}
         ],
