@@ -450,12 +450,14 @@ def served_behind_production(model_name: str) -> str | None:
     from registry.release import RegistryError, record_of
 
     record = state_paths(ROOT).server_record
-    version = production_version(model_name)
-    if not record.exists() or version is None:
-        return None
+    if not record.exists():
+        return None  # no server deployed: the registry is not asked
     deployment = json.loads(record.read_text())
     if not deployment.get("container") and not server_processes(deployment["pid"]):
         return None  # the recorded server is gone: nothing serves an old release
+    version = production_version(model_name)
+    if version is None:
+        return None
     try:
         production = record_of(version)["bento_tag"]
     except RegistryError:

@@ -22,13 +22,13 @@ from ml.fairness import (
     sensitive_groups,
 )
 from ml.features import FeatureSchema, binary_target
-
-if TYPE_CHECKING:
-    import pandas as pd
 from ml.settings import CardSettings, DataSettings, FairnessSettings
 from ml.support import metric_support
 from registry.models import RegistryError
 from registry.release import release_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ETHICS = {"ethics_en": "runbooks/en/08-ethics.md", "ethics_es": "runbooks/es/08-ethics.md"}
 CODE_KEYS = ("git_commit", "git_dirty", "config_sha256", "note")  # what the card reads (None: not recorded)
@@ -86,7 +86,8 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
     groups = sensitive_groups(test, data.sensitive_features, fairness_settings, edges)
     by_group = assess_fairness(y_true, y_pred, groups, fairness_settings).by_group
     decision = meta.get(names.PROMOTION_DECISION) or {"stage": "none", "reasons": ["no promotion decision"]}
-    importance = (meta.get(names.GLOBAL_IMPORTANCE) or {}).get("top", {})
+    explained = meta.get(names.GLOBAL_IMPORTANCE) or {}
+    split_rows = _split_rows(meta)  # a table split on a Dask cluster: its artifacts are samples
     y_train = binary_target(train[schema.target_column], schema.positive_label)
     return {
         "project": project,
@@ -114,10 +115,9 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
             "limitations": card.limitations,
         },
         "data": {
-            "rows": _split_rows(meta)
-            or {"train": len(train), "validation": len(validation), "test": len(test)},
+            "rows": split_rows or {"train": len(train), "validation": len(validation), "test": len(test)},
             "unlabelled": int(meta.get(names.UNLABELLED_ROWS) or 0),  # not trained on
-            "group": _groups(data.group_column, (train, validation, test), sampled=bool(_split_rows(meta))),
+            "group": _groups(data.group_column, (train, validation, test), sampled=bool(split_rows)),
             "period": card.data_period or "not provided",
             "target": schema.target_column,
             "positive_label": schema.positive_label,
@@ -157,9 +157,9 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
             ],
         },
         "explanation": {
-            "method": (meta.get(names.GLOBAL_IMPORTANCE) or {}).get("method", "n/a"),
-            "units": UNITS.get((meta.get(names.GLOBAL_IMPORTANCE) or {}).get("method"), "n/a"),
-            "top": list(importance.items()),
+            "method": explained.get("method", "n/a"),
+            "units": UNITS.get(explained.get("method"), "n/a"),
+            "top": list(explained.get("top", {}).items()),
         },
         "approvals": [
             entry
