@@ -3,8 +3,9 @@
 Column roles are declared, never guessed by Evidently: numeric columns (numbers, not booleans) as
 numerical, the target and every other non-numeric, non-datetime column as categorical, the id column
 as the id; the group column (``data.group_column``: which rows belong together, never a feature) for
-its missing values only, as the id. Large tables are profiled on a seeded sample whose size the
-summary states.
+its missing values only, as the id, and so a column that holds only missing values (an export's empty
+column, which training.yaml's features.drop keeps from the model): it has nothing else to profile.
+Large tables are profiled on a seeded sample whose size the summary states.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ class DataProfile:
 def _column_roles(
     frame: pd.DataFrame, target: str, id_column: str | None, group_column: str | None = None
 ) -> dict[str, list[str]]:
-    roles: dict[str, list[str]] = {"numeric": [], "categorical": [], "datetime": []}
+    roles: dict[str, list[str]] = {"numeric": [], "categorical": [], "datetime": [], "empty": []}
     for column in frame.columns:
         if column in (target, id_column, group_column):
             continue
-        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+        if frame[column].isna().all():
+            roles["empty"].append(column)
+        elif pd.api.types.is_datetime64_any_dtype(frame[column]):
             roles["datetime"].append(column)
         elif is_numeric(frame[column]):
             roles["numeric"].append(column)
@@ -87,7 +90,8 @@ def profile_dataset(
     ``missing_share`` per column, ``target_distribution`` (label -> share among rows with a label;
     labels as Evidently writes them in JSON), and the ``numeric_columns`` and
     ``categorical_columns`` declared to Evidently (the target is categorical; ``datetime_columns``
-    are profiled for missing values only, as the id and the ``group_column``).
+    and ``empty_columns``, those holding only missing values in the sample, are profiled for missing
+    values only, as the id and the ``group_column``).
     """
     _check_inputs(frame, target, id_column, sample_rows, group_column)
     # Imported here: importing evidently takes seconds, and only profiling needs it.
@@ -96,16 +100,18 @@ def profile_dataset(
     from evidently.presets import DataSummaryPreset
 
     sample = frame.sample(n=sample_rows, random_state=seed) if len(frame) > sample_rows else frame
-    roles = _column_roles(frame, target, id_column, group_column)
+    roles = _column_roles(sample, target, id_column, group_column)
     definition = DataDefinition(
         id_column=id_column,
         numerical_columns=roles["numeric"],
         categorical_columns=roles["categorical"],
         datetime_columns=roles["datetime"],
     )
-    # The preset covers numeric and categorical columns; the id, group and datetime columns get their
-    # missing-value count on their own (the preset's min/max of a datetime fails in evidently 0.7).
-    others = [c for c in dict.fromkeys((id_column, group_column, *roles["datetime"])) if c is not None]
+    # The preset covers numeric and categorical columns; the id, group, datetime and empty columns get
+    # their missing-value count on their own (the preset's min/max of a datetime fails in evidently
+    # 0.7; of a column without values it divides by zero).
+    only_missing = (id_column, group_column, *roles["datetime"], *roles["empty"])
+    others = [c for c in dict.fromkeys(only_missing) if c is not None]
     report = Report([DataSummaryPreset(), *(MissingValueCount(column=c) for c in others)])
     snapshot = report.run(current_data=Dataset.from_pandas(sample, data_definition=definition))
     results = snapshot.dict()
@@ -125,5 +131,6 @@ def profile_dataset(
         "numeric_columns": roles["numeric"],
         "categorical_columns": roles["categorical"],
         "datetime_columns": roles["datetime"],
+        "empty_columns": roles["empty"],
     }
     return DataProfile(html=snapshot.get_html_str(as_iframe=False), summary=summary)

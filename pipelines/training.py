@@ -25,7 +25,7 @@ def training_pipeline(
         profile_data(train, data=data, training=training)
     else:
         customers, sales = load_data(data=data)
-        dataset = engineer_features(customers, sales, data=data)
+        dataset = engineer_features(customers, sales, data=data, dropped=training.features.drop)
         profile_data(dataset, data=data, training=training)
         train, validation, test = split_data(dataset, data=data, training=training)
     schema = build_schema(train, validation, test, data=data, training=training)

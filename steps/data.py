@@ -42,13 +42,14 @@ def load_data(
 
 @step
 def engineer_features(
-    customers: pd.DataFrame, sales: pd.DataFrame, data: DataSettings
+    customers: pd.DataFrame, sales: pd.DataFrame, data: DataSettings, dropped: tuple[str, ...] = ()
 ) -> Annotated[pd.DataFrame, names.DATASET]:
-    """Customer-level aggregates of the sales joined to the customers, then schema checks."""
+    """Customer-level aggregates of the sales joined to the customers, then schema checks (none of
+    ``dropped``, training.yaml's features.drop, is checked for values: the model never takes them)."""
     as_of = data.demo.as_of if data.source == "demo" else None
     table = as_declared(build_customer_features(customers, sales, as_of), data)
     dataset, unlabelled = labelled_rows(table, data, names.DATASET)  # the rows to score: not trained on
-    validate_training_table(dataset, data, table=names.DATASET)
+    validate_training_table(dataset, data, names.DATASET, dropped)
     if unlabelled:
         print(unlabelled_note(unlabelled, len(table), data))
     log_version_metadata({names.DATA_FINGERPRINT: data_fingerprint(table), names.UNLABELLED_ROWS: unlabelled})

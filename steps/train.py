@@ -47,7 +47,7 @@ def build_schema(
     training: TrainingSettings,
 ) -> Annotated[dict, names.FEATURE_SCHEMA]:
     """The model's schema: its categories the training split's, what the service accepts every split's."""
-    negative = validate_training_table(dataset_train, data, table=names.DATASET_TRAIN)
+    negative = validate_training_table(dataset_train, data, names.DATASET_TRAIN, training.features.drop)
     columns = feature_columns(dataset_train, data, training.features)
     sensitive = [column for column in data.sensitive_features if column not in columns]
     others = (dataset_validation, dataset_test)

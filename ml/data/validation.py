@@ -367,10 +367,14 @@ def validate_demo_tables(customers: pd.DataFrame, sales: pd.DataFrame) -> None:
         check_columns(frame, DEMO_SCHEMA[table], table)
 
 
-def validate_training_table(frame: pd.DataFrame, data: DataSettings, table: str = "input") -> str:
-    """Check the flat training table; return the negative label (the target's other class)."""
+def validate_training_table(
+    frame: pd.DataFrame, data: DataSettings, table: str = "input", dropped: tuple[str, ...] = ()
+) -> str:
+    """Check the flat training table; return the negative label (the target's other class).
+    ``dropped``: the columns training.yaml's features.drop names, which the model never takes (one
+    may hold only missing values: an export's empty column)."""
     check_training_rows(frame, data, table)
-    empty = [column for column in frame.columns if frame[column].isna().all()]
+    empty = [column for column in frame.columns if column not in dropped and frame[column].isna().all()]
     if empty:
         raise DataValidationError(
             f"column(s) {empty} of table {table!r} hold only missing values; "

@@ -6,7 +6,9 @@
   `check_fairness`. Some columns are named as spreadsheets name them ('alcohol [% vol]',
   'colour: intensity', 'malic acid, g/l', '{hue}'):
   LightGBM refused them ("special JSON characters in feature name") and every candidate failed.
-  Its ids are written with leading zeros (`bottle` '00007'): the scores table wrote '7'.
+  Its ids are written with leading zeros (`bottle` '00007'): the scores table wrote '7'. Its
+  `notes` column is empty, as an export's often is, and listed under `features.drop`: training
+  stopped on "hold only missing values; ... list them under features.drop" all the same.
 - statsmodels' `modechoice` as Parquet: four rows per traveller, one per mode, the chosen one "yes"
   (`group_column: individual`, no id column). A repeated id used to be the only way to name them.
 - statsmodels' `anes96` as a CSV whose `TVnews` holds a survey's -1 for "refused" in one row of
@@ -67,10 +69,12 @@ def wine(state):
     state, env, project = state
     table = load_wine(as_frame=True).frame.rename(columns=ODD_NAMES)
     table.insert(0, "bottle", [f"{row:05d}" for row in range(len(table))])  # ids as a cellar writes them
+    table["notes"] = None  # a spreadsheet's empty column, which the config drops
     small = harness.training_config(
         state,
         "small",
         search={"candidates": [{}]},
+        features={"use_sensitive_features": False, "drop": ["notes"]},
         promotion__min_test_rows=30,
         promotion__min_metric_support=10,
     )
@@ -102,6 +106,7 @@ def test_a_three_class_table_about_no_people_is_released_one_against_the_rest_fa
     assert agree.mean() > 0.9, f"cultivar 1 against the others, scored on its own table: {agree.mean():.3f}"
     schema = learnt(env, 1, "target")["schema"]
     assert set(ODD_NAMES.values()) <= {f["name"] for f in schema["features"]}, "the table's own names"
+    assert "notes" not in {f["name"] for f in schema["features"]} and "notes" in schema["unused_columns"]
     versions = harness.probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"]
     release = next(v for v in versions if v["number"] == 1)["metadata"][names.RELEASE]
     assert release["model_kind"] == "lightgbm", release  # the booster took the names

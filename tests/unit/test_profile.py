@@ -111,3 +111,22 @@ def test_a_group_column_is_profiled_for_missing_values_only_never_as_a_numeric_f
     assert summary["missing_share"]["individual"] == 0.0, summary["missing_share"]
     with pytest.raises(ValueError, match=r"column\(s\) \['traveller'\] not in the table"):
         profile_dataset(table, "choice", "row", group_column="traveller")
+
+
+def test_a_column_without_values_is_profiled_for_its_missing_values_only_without_a_warning():
+    """statsmodels' `fertility`: '2012' and '2013' hold no value (an export's empty columns, which
+    features.drop keeps from the model). Evidently divided by their zero values ("RuntimeWarning:
+    invalid value encountered in scalar divide", twice in every training run): they are counted
+    missing, every row of them, and profiled for nothing else."""
+    import warnings
+
+    import statsmodels.api as sm
+
+    table = sm.datasets.fertility.load_pandas().data.drop(columns=["Indicator Name", "Indicator Code"])
+    table["high"] = np.where(table["2011"] > 2.1, "yes", "no")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        summary = profile_dataset(table, "high", "Country Code").summary
+    assert summary["empty_columns"] == ["2012", "2013"], summary["empty_columns"]
+    assert summary["missing_share"]["2012"] == summary["missing_share"]["2013"] == 1.0, summary
+    assert "2012" not in summary["numeric_columns"] and "2011" in summary["numeric_columns"], summary

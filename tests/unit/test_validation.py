@@ -400,3 +400,26 @@ def test_a_target_stored_as_numbers_has_the_labels_positive_label_names(stored):
     negative = validate_training_table(frame, settings)
     assert negative == ("False" if positive == "True" else "0"), negative
     assert binary_target(frame["vote"], positive).tolist() == [1, 0, 0, 1]
+
+
+def test_an_empty_column_listed_under_features_drop_does_not_stop_training_one_not_listed_does():
+    """statsmodels' `fertility` (births per woman by country, a column per year): its '2012' and
+    '2013' columns hold no value, as an export's empty columns do. The error said to list them
+    under features.drop, and training stopped on them all the same once they were."""
+    import statsmodels.api as sm
+
+    table = sm.datasets.fertility.load_pandas().data
+    table["high"] = np.where(table["2011"] > 2.1, "yes", "no")
+    data = DataSettings(
+        source="csv",
+        path="x.csv",
+        target_column="high",
+        positive_label="yes",
+        id_column="Country Code",
+        sensitive_features=(),
+    )
+    with pytest.raises(DataValidationError, match=r"column\(s\) \['2012', '2013'\] of table 'input' hold"):
+        validate_training_table(table, data)
+    with pytest.raises(DataValidationError, match=r"column\(s\) \['2013'\] of table 'input' hold only"):
+        validate_training_table(table, data, dropped=("2012",))
+    assert validate_training_table(table, data, dropped=("2012", "2013")) == "no"
