@@ -9,7 +9,7 @@ from zenml import step
 
 from adapters.dask_training import estimator_fit
 from ml import names
-from ml.data.validation import check_feature_columns, validate_training_table
+from ml.data.validation import check_feature_columns, constant_columns_note, validate_training_table
 from ml.evaluation import classification_metrics, single_feature_roc_auc
 from ml.features import FeatureSchema, binary_target, feature_columns, infer_schema
 from ml.settings import DataSettings, TrainingSettings
@@ -53,6 +53,8 @@ def build_schema(
     others = (dataset_validation, dataset_test)
     held_out = tuple(other[columns] for other in others)  # a sensitive column is never scored: not held out
     check_feature_columns(dataset_train, [*columns, *sensitive], data, names.DATASET_TRAIN, held_out)
+    if note := constant_columns_note((dataset_train, *others), columns):
+        print(note)
     return infer_schema(dataset_train, columns, data, negative, others=others).to_dict()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -416,6 +417,23 @@ def unlabelled_note(unlabelled: int, rows: int, data: DataSettings) -> str:
     return (
         f"{unlabelled} of the table's {rows} rows have no label in {data.target_column!r}: left out of "
         "training (they are scored, and judged by monitoring once labelled)"
+    )
+
+
+def constant_columns_note(parts: Sequence[pd.DataFrame], columns: list[str]) -> str | None:
+    """What training says of the feature ``columns`` that hold one value in every row of ``parts``
+    (the splits; a missing value counts as one): the model learns nothing from them, and the
+    service asks every request for them. None when there are none."""
+    alike = [column for column in columns if all(part[column].nunique(dropna=False) <= 1 for part in parts)]
+    constant = [c for c in alike if pd.concat([part[c].head(1) for part in parts]).nunique(dropna=False) == 1]
+    if not constant:
+        return None
+    value = parts[0][constant[0]].iloc[0]
+    return (
+        f"feature column(s) {constant} hold one value in all {sum(map(len, parts))} rows (e.g. "
+        f"{constant[0]!r}: {value!r}): the model learns nothing from them, yet the API asks every "
+        "request for them; list them under features.drop in configs/training.yaml, unless new rows "
+        "will hold other values"
     )
 
 

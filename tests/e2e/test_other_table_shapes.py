@@ -8,7 +8,8 @@
   LightGBM refused them ("special JSON characters in feature name") and every candidate failed.
   Its ids are written with leading zeros (`bottle` '00007'): the scores table wrote '7'. Its
   `notes` column is empty, as an export's often is, and listed under `features.drop`: training
-  stopped on "hold only missing values; ... list them under features.drop" all the same.
+  stopped on "hold only missing values; ... list them under features.drop" all the same. Its
+  `cellar` is the same in every row: training says the API asks for it in vain.
 - statsmodels' `modechoice` as Parquet: four rows per traveller, one per mode, the chosen one "yes"
   (`group_column: individual`, no id column). A repeated id used to be the only way to name them.
 - statsmodels' `anes96` as a CSV whose `TVnews` holds a survey's -1 for "refused" in one row of
@@ -70,6 +71,7 @@ def wine(state):
     table = load_wine(as_frame=True).frame.rename(columns=ODD_NAMES)
     table.insert(0, "bottle", [f"{row:05d}" for row in range(len(table))])  # ids as a cellar writes them
     table["notes"] = None  # a spreadsheet's empty column, which the config drops
+    table["cellar"] = "Bodega Norte"  # one value in every row: the model learns nothing from it
     small = harness.training_config(
         state,
         "small",
@@ -107,6 +109,8 @@ def test_a_three_class_table_about_no_people_is_released_one_against_the_rest_fa
     schema = learnt(env, 1, "target")["schema"]
     assert set(ODD_NAMES.values()) <= {f["name"] for f in schema["features"]}, "the table's own names"
     assert "notes" not in {f["name"] for f in schema["features"]} and "notes" in schema["unused_columns"]
+    said = trained.stdout + trained.stderr
+    assert "feature column(s) ['cellar'] hold one value in all 178 rows (e.g. 'cellar': 'Bodega" in said
     versions = harness.probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"]
     release = next(v for v in versions if v["number"] == 1)["metadata"][names.RELEASE]
     assert release["model_kind"] == "lightgbm", release  # the booster took the names

@@ -8,6 +8,7 @@ from ml.data.validation import (
     DataValidationError,
     as_declared,
     check_feature_columns,
+    constant_columns_note,
     labelled_rows,
     unlabelled_note,
     validate_demo_tables,
@@ -423,3 +424,26 @@ def test_an_empty_column_listed_under_features_drop_does_not_stop_training_one_n
     with pytest.raises(DataValidationError, match=r"column\(s\) \['2013'\] of table 'input' hold only"):
         validate_training_table(table, data, dropped=("2012",))
     assert validate_training_table(table, data, dropped=("2012", "2013")) == "no"
+
+
+def test_feature_columns_that_hold_one_value_everywhere_are_named_with_the_fix():
+    """statsmodels' `fertility`: every row's 'Indicator Name' is "Fertility rate, total (births per
+    woman)". The model learns nothing from such a column, yet the API asked every request for it,
+    and nothing said so. A column constant in one split only, or whose other value is a missing
+    one, is not named."""
+    import statsmodels.api as sm
+
+    table = sm.datasets.fertility.load_pandas().data
+    parts = (table.iloc[:150], table.iloc[150:190], table.iloc[190:])
+    columns = ["Indicator Name", "Indicator Code", "1960", "2010"]
+    note = constant_columns_note(parts, columns)
+    assert note is not None and note.startswith(
+        "feature column(s) ['Indicator Name', 'Indicator Code'] hold one value in all 219 rows (e.g. "
+        "'Indicator Name': 'Fertility rate, total (births per woman)'): the model learns nothing"
+    ), note
+    assert "list them under features.drop in configs/training.yaml" in note, note
+    split = (table.iloc[:150], table.iloc[150:].assign(**{"Indicator Code": "other"}))
+    assert "'Indicator Code'" not in constant_columns_note(split, columns)
+    holed = table.assign(**{"Indicator Name": table["Indicator Name"].where(table.index != 5)})
+    assert "'Indicator Name'" not in constant_columns_note((holed,), columns)
+    assert constant_columns_note(parts, ["1960", "2010"]) is None
