@@ -34,7 +34,7 @@ def _column_roles(
             continue
         if frame[column].isna().all():
             roles["empty"].append(column)
-        elif pd.api.types.is_datetime64_any_dtype(frame[column]):
+        elif _holds_dates(frame[column]):
             roles["datetime"].append(column)
         elif is_numeric(frame[column]):
             roles["numeric"].append(column)
@@ -42,6 +42,14 @@ def _column_roles(
             roles["categorical"].append(column)
     roles["categorical"].append(target)
     return roles
+
+
+def _holds_dates(series: pd.Series) -> bool:
+    """Datetimes, or Python dates and datetimes (a SQL DATE column reads as ``datetime.date``
+    objects: as a category Evidently failed on them, "ufunc 'isnan' not supported")."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return True
+    return series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in ("date", "datetime")
 
 
 def _check_inputs(

@@ -475,10 +475,13 @@ def check_target_classes(counts: dict[str, int], data: DataSettings, table: str)
     target, positive = data.target_column, str(data.positive_label)
     listed = f"{classes[:SHOWN]}" + (f" and {len(classes) - SHOWN} more" if len(classes) > SHOWN else "")
     if positive not in classes:
+        # a column of booleans reads 'True' (PostgreSQL's boolean, pandas' bool): not YAML's 'true'
+        alike = [c for c in classes if c.casefold() == positive.casefold()]
+        meant = f" (did you mean {alike[0]!r}? labels are compared as the column writes them)" if alike else ""
         raise DataValidationError(
-            f"target column {target!r} has no row with the positive label {positive!r}; its values are "
-            f"{listed}: set data.positive_label to the class the model should find, or data.target_column "
-            "to another column"
+            f"target column {target!r} has no row with the positive label {positive!r}{meant}; its values "
+            f"are {listed}: set data.positive_label to the class the model should find, or "
+            "data.target_column to another column"
         )
     if len(classes) == 1:
         raise DataValidationError(

@@ -130,3 +130,23 @@ def test_a_column_without_values_is_profiled_for_its_missing_values_only_without
     assert summary["empty_columns"] == ["2012", "2013"], summary["empty_columns"]
     assert summary["missing_share"]["2012"] == summary["missing_share"]["2013"] == 1.0, summary
     assert "2012" not in summary["numeric_columns"] and "2011" in summary["numeric_columns"], summary
+
+
+def test_a_sql_date_column_read_as_python_dates_is_profiled_for_its_missing_values():
+    """A PostgreSQL DATE column reads into pandas as `datetime.date` objects (dtype object), not
+    datetime64. Profiled as a category, Evidently failed on it ("2 validation errors for
+    ByLabelCountValue ... ufunc 'isnan' not supported") and every training run with such a
+    column stopped in `profile_data`. statsmodels' `fair`, with the survey's dates so read."""
+    import datetime
+
+    import statsmodels.api as sm
+
+    table = sm.datasets.fair.load_pandas().data
+    table["affair"] = np.where(table["affairs"] > 0, "yes", "no")
+    days = [datetime.date(1974, 1 + row % 9, 10 + row % 9) for row in range(len(table))]
+    table["surveyed_on"] = [None if row % 50 == 0 else day for row, day in enumerate(days)]
+    table["stamped_at"] = [datetime.datetime(1974, 5, 1, 12, row % 60) for row in range(len(table))]
+    summary = profile_dataset(table.drop(columns="affairs"), "affair", None).summary
+    assert summary["datetime_columns"] == ["surveyed_on", "stamped_at"], summary["datetime_columns"]
+    assert summary["missing_share"]["surveyed_on"] == 128 / len(table), summary["missing_share"]
+    assert "rate_marriage" in summary["numeric_columns"], summary

@@ -447,3 +447,16 @@ def test_feature_columns_that_hold_one_value_everywhere_are_named_with_the_fix()
     holed = table.assign(**{"Indicator Name": table["Indicator Name"].where(table.index != 5)})
     assert "'Indicator Name'" not in constant_columns_note((holed,), columns)
     assert constant_columns_note(parts, ["1960", "2010"]) is None
+
+
+def test_a_positive_label_written_in_another_case_than_the_columns_is_suggested_as_written():
+    """A PostgreSQL boolean target (`had_affair`) reads as 'True'/'False'; the answer `true` stopped
+    training on "no row with the positive label 'true'; its values are ['False', 'True']" without
+    saying which one was meant."""
+    frame = table(churned=[True, False, False, True])
+    settings = CSV.model_copy(update={"positive_label": "true"})
+    with pytest.raises(
+        DataValidationError, match=r"label 'true' \(did you mean 'True'\? labels are compared"
+    ):
+        validate_training_table(frame, settings)
+    assert validate_training_table(frame, CSV.model_copy(update={"positive_label": "True"})) == "False"
