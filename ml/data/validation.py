@@ -477,8 +477,8 @@ def check_target_classes(counts: dict[str, int], data: DataSettings, table: str)
     if positive not in classes:
         # a column of booleans reads 'True' (PostgreSQL's boolean, pandas' bool): not YAML's 'true'
         alike = [c for c in classes if c.casefold() == positive.casefold()]
-        meant = f" (did you mean {alike[0]!r}? labels are compared as the column writes them)"
-        meant = meant if alike else ""
+        said = "labels are compared as the column writes them"
+        meant = "".join(f" (did you mean {c!r}? {said})" for c in alike[:1])
         raise DataValidationError(
             f"target column {target!r} has no row with the positive label {positive!r}{meant}; its values "
             f"are {listed}: set data.positive_label to the class the model should find, or "
