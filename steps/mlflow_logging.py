@@ -19,6 +19,10 @@ import skops.io
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import AnyType, ColSpec, Schema
 from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
+
+from ml.features import FeatureSchema
+from ml.training import as_model_input
 
 INTEGER_SCHEMA_HINT = "Hint: Inferred schema contains integer column"
 
@@ -37,6 +41,14 @@ def integer_schema_hint_silenced() -> Iterator[None]:
 def log_dataset(frame: pd.DataFrame, name: str, target: str, context: str) -> None:
     with integer_schema_hint_silenced():  # the schema is inferred when the input is logged
         mlflow.log_input(mlflow.data.from_pandas(frame, name=name, targets=target), context=context)
+
+
+def log_trained_model(model: Pipeline, frame: pd.DataFrame, schema: FeatureSchema) -> str:
+    """Log a pipeline of ``ml.training.train_model`` (which reads ``as_model_input`` rows: its
+    categories as text) with a few rows of ``frame`` as it reads them as the example. Given raw
+    rows, a boolean category failed MLflow's check of the example ("y contains previously unseen
+    labels: np.True_") and the signature typed it boolean."""
+    return log_sklearn_model(model, as_model_input(frame.head(5), schema))
 
 
 def log_sklearn_model(model: BaseEstimator, example: pd.DataFrame, name: str = "model") -> str:

@@ -23,7 +23,7 @@ from ml.training import (
     train_model,
 )
 from steps._context import log_version_metadata, project_root
-from steps.mlflow_logging import log_dataset, log_sklearn_model
+from steps.mlflow_logging import log_dataset, log_trained_model
 
 
 @step
@@ -108,7 +108,7 @@ def select_model(
         }
     )
     log_dataset(dataset_train, names.DATASET_TRAIN, schema.target_column, "training")
-    model_uri = log_sklearn_model(model, dataset_train.head(5)[schema.names])
+    model_uri = log_trained_model(model, dataset_train, schema)
     results = {"metric": metric, "selected": best, "candidates": [score for score, _ in by_index]}
     log_version_metadata({names.SEARCH_RESULTS: results, names.MLFLOW_MODEL_URI: model_uri})
     return model, results

@@ -313,3 +313,41 @@ def test_a_split_a_group_column_leaves_with_one_class_is_named_with_the_fix():
     )
     with pytest.raises(DataValidationError, match=expected):
         split_dataset(labelled, names.TARGET, SplitSettings(), 0, "person")
+
+
+def test_the_logged_models_example_is_what_it_reads_so_mlflow_validates_it(tmp_path, monkeypatch, caplog):
+    """A PostgreSQL boolean feature (statsmodels' `fair` with `married_happily` true, false or
+    NULL) is a category: the model reads it as text ('True'), as every category. The MLflow model
+    was logged with the raw rows as its example: MLflow's check of it failed ("Failed to validate
+    serving input example ... y contains previously unseen labels: np.True_") in every training
+    run, and its signature typed the column boolean. The example is now the model's input."""
+    import logging
+
+    import mlflow
+    import statsmodels.api as sm
+    from mlflow.types import DataType
+
+    from ml.training import as_model_input
+    from steps.mlflow_logging import log_trained_model
+
+    table = sm.datasets.fair.load_pandas().data.head(600)
+    table["affair"] = np.where(table["affairs"] > 0, "yes", "no")
+    happy = (table["rate_marriage"] >= 4).astype(object)
+    table["married_happily"] = happy.where(table.index % 17 > 0, None)
+    table = table.drop(columns="affairs")
+    data = DataSettings(
+        source="csv", path="fair.csv", target_column="affair", positive_label="yes", id_column=None
+    )
+    schema = infer_schema(table, feature_columns(table, data, FeatureSettings()), data, "no")
+    assert "married_happily" in schema.categorical, schema.categorical
+    model = train_model(table, schema, ModelSettings(), 0)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="mlflow"), mlflow.start_run():
+        uri = log_trained_model(model, table, schema)  # the table's rows as they come
+    assert not [r for r in caplog.records if "Failed to validate" in r.getMessage()], caplog.text[-2000:]
+    types = {spec.name: spec.type for spec in mlflow.models.get_model_info(uri).signature.inputs.inputs}
+    assert types["married_happily"] == DataType.string, types
+    loaded = mlflow.pyfunc.load_model(uri)
+    rows = as_model_input(table.tail(50), schema)
+    np.testing.assert_array_equal(loaded.predict(rows), model.predict(rows))
