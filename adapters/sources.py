@@ -10,11 +10,14 @@ import logging
 import numbers
 import os
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from ml import names
@@ -327,10 +330,47 @@ def check_separator(columns: pd.Index, data: DataSettings) -> None:
 def _read_flat_table(data: DataSettings, root: Path) -> pd.DataFrame:
     if data.source in ("csv", "parquet"):
         path = flat_file(data, root)
-        return read_csv_file(path, data) if data.source == "csv" else pd.read_parquet(path)
+        return read_csv_file(path, data) if data.source == "csv" else read_parquet_file(path)
     if data.source == "sql":
         return read_sql_part(sql_source_url(data), SqlPart(str(data.sql_query), {}))
     raise DataSourceError(f"data.source {data.source!r} is not a flat-table source")
+
+
+def read_parquet_file(path: Path) -> pd.DataFrame:
+    """The Parquet file at ``path``, its UUID columns as text ('5187f5e7-ece1-...'): pandas reads
+    Arrow's uuid type as 16 raw bytes each, which no scores table, JSON answer or model can take."""
+    frame = pd.read_parquet(path)
+    for field in pq.ParquetDataset(path).schema:  # a file, or a folder of them
+        if field.type == pa.uuid():
+            frame[field.name] = frame[field.name].map(
+                lambda raw: str(uuid.UUID(bytes=raw)), na_action="ignore"
+            )
+    return frame
+
+
+def _uuid_text(raw: bytes) -> str:
+    return str(uuid.UUID(bytes=raw))
+
+
+def plain_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its columns of other Python objects than text, numbers, booleans and dates
+    as text: a SQL driver's UUIDs, network addresses, JSON (as JSON) and bytes (as hex). A UUID
+    primary key went into the step artifacts as 16 raw bytes, and scoring stopped on "'utf-8' codec
+    can't decode byte 0x87"."""
+    for column in frame.columns:
+        if frame[column].dtype == object and pd.api.types.infer_dtype(frame[column]) in ("mixed", "bytes"):
+            frame[column] = frame[column].map(_as_text, na_action="ignore")
+    return frame
+
+
+def _as_text(value: object) -> object:
+    if isinstance(value, str | bool | numbers.Number):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).hex()
+    return str(value)
 
 
 def sql_source_url(data: DataSettings) -> sa.URL:
@@ -363,7 +403,7 @@ def read_sql_part(url: sa.URL | str, part: SqlPart) -> pd.DataFrame:
         raise DataSourceError(f"data.sql_query failed on {engine.url!r}: {exc}") from exc
     finally:
         engine.dispose()
-    return _one_name_each(frame)
+    return plain_values(_one_name_each(frame))
 
 
 def _one_name_each(frame: pd.DataFrame) -> pd.DataFrame:

@@ -12,11 +12,17 @@
   `cellar` is the same in every row: training says the API asks for it in vain.
 - statsmodels' `modechoice` as Parquet: four rows per traveller, one per mode, the chosen one "yes"
   (`group_column: individual`, no id column). A repeated id used to be the only way to name them.
+- statsmodels' `fair` in a real PostgreSQL table, typed as a database types it: a `uuid` primary
+  key, the survey's `date`, `numeric` ages, a `boolean` feature with NULLs and a `boolean` target.
+  Training stopped in `profile_data` on the dates, and once they were dropped, scoring on the UUIDs
+  (stored in the step artifacts as raw bytes).
 - statsmodels' `anes96` as a CSV whose `TVnews` holds a survey's -1 for "refused" in one row of
   seven (`missing_values: [-1]`), the vote 0/1 with `positive_label: 1` written as a YAML number.
 """
 
+import datetime
 import sys
+import uuid
 
 import numpy as np
 import pytest
@@ -28,6 +34,7 @@ from adapters.scores_db import read_scores
 from ml import names
 from tests.e2e import harness
 from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, must, run_cli, run_json
+from tests.e2e.postgres import postgres_server
 
 pytestmark = pytest.mark.e2e
 
@@ -212,3 +219,58 @@ def test_a_table_that_keeps_the_column_its_label_was_derived_from_is_rejected_na
     alone = metadata[names.METRICS][names.SINGLE_FEATURE_ROC_AUC]
     assert list(alone)[0] == "affairs" and alone["affairs"] == 1.0, alone
     assert all(value < 0.8 for column, value in alone.items() if column != "affairs"), alone
+
+
+SURVEY = """CREATE TABLE survey (
+    respondent uuid PRIMARY KEY, surveyed_on date, rate_marriage smallint, age numeric(4,1),
+    yrs_married numeric(4,1), children numeric(3,1), religious integer, educ integer,
+    occupation integer, occupation_husb integer, married_happily boolean, had_affair boolean)"""
+
+
+def test_a_postgresql_table_with_uuid_keys_dates_and_booleans_trains_and_scores_under_its_own_ids(state):
+    state, env, project = state
+    table = sm.datasets.fair.load_pandas().data
+    ids = [str(uuid.UUID(int=(0x5187F5E7 << 96) + row)) for row in range(len(table))]
+    rows = table.assign(
+        respondent=[uuid.UUID(key) for key in ids],
+        surveyed_on=[datetime.date(1974, 1 + row % 9, 10 + row % 9) for row in range(len(table))],
+        married_happily=[
+            None if row % 17 == 0 else bool(r >= 4) for row, r in enumerate(table["rate_marriage"])
+        ],
+        had_affair=table["affairs"] > 0,
+    ).drop(columns="affairs")
+    with postgres_server() as url:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text(SURVEY))
+            rows.to_sql("survey", conn, if_exists="append", index=False, dtype={"respondent": sa.Uuid()})
+        engine.dispose()
+        sql = {"source": "sql", "path": None, "sql_url": url, "sql_query": "SELECT * FROM survey"}
+        roles = {"target_column": "had_affair", "positive_label": "True", "sensitive_features": []}
+        quick = harness.training_config(
+            state,
+            "survey",
+            search={"candidates": [{}]},
+            fairness__mitigation="none",
+            features={"use_sensitive_features": False, "drop": ["surveyed_on"]},
+        )
+        config, trained = train(
+            state, env, project, rows, "survey.csv", quick, id_column="respondent", **sql, **roles
+        )
+        said = trained.stdout + trained.stderr
+        assert "Failed to validate serving input example" not in said, said[-3000:]
+        number = max(v["number"] for v in harness.probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"])
+        schema = learnt(env, number, "married_happily")["schema"]
+        kinds = {f["name"]: f["kind"] for f in schema["features"]}
+        assert kinds["married_happily"] == "categorical" and kinds["age"] == "numeric", kinds
+        assert "surveyed_on" in schema["unused_columns"], schema
+        stage, record = decision(env, number)
+        if stage != "production":  # production is the wine model (run first here): it cannot score this table
+            assert stage == "staging" and "could not score this data" in " ".join(record["reasons"]), record
+            must(run_cli(PROJECT_ROOT, env, "rollback", "--to", str(number), "--project", str(config)))
+        must(run_cli(PROJECT_ROOT, env, "score", "--project", str(config), "--date", "2026-04-01"))
+    scores_db = sa.create_engine(f"sqlite:///{env['PROJECT_STATE_DIR']}/scores.sqlite")
+    scored = read_scores(scores_db, "customer_scores", datetime.date(2026, 4, 1))
+    scores_db.dispose()
+    assert sorted(scored[names.ID]) == sorted(ids), scored[names.ID].head().tolist()  # as the table has them
+    assert set(scored[names.TARGET]) == {"True", "False"}, set(scored[names.TARGET])

@@ -463,3 +463,48 @@ def test_csv_settings_that_cannot_be_read_are_refused_by_name(tmp_path: Path, cs
     config.write_text(yaml.safe_dump({"project_name": "p", "model_name": "m1", "data": data}))
     with pytest.raises(ConfigError, match=re.escape(error)):
         load_settings(config, ProjectSettings)
+
+
+def test_uuids_json_addresses_and_bytes_from_a_driver_become_text_and_a_parquet_uuid_too(tmp_path):
+    """A PostgreSQL `uuid` primary key reads (psycopg) as `uuid.UUID` objects, which the step
+    artifacts (Parquet) stored as 16 raw bytes: scoring stopped on "'utf-8' codec can't decode byte
+    0x87" and the deployment's smoke test on "Unterminated UTF-8 sequence". A Parquet file of UUIDs
+    reads as those bytes too. Both now read as the UUIDs' text; text, numbers, booleans, dates and
+    missing values are kept as they are."""
+    import datetime
+    import ipaddress
+    import uuid
+
+    from adapters.sources import plain_values, read_parquet_file
+
+    ids = [uuid.UUID(int=(7 << 120) + n) for n in range(3)]
+    driver = pd.DataFrame(
+        {
+            "respondent": ids,
+            "answers": [{"q1": "sí"}, None, [1, 2]],
+            "address": [ipaddress.ip_address("10.0.0.1"), None, ipaddress.ip_address("::1")],
+            "photo": [b"\x87\x01", None, b""],
+            "name": ["Ana", None, "Luis"],
+            "happy": [True, None, False],
+            "surveyed_on": [datetime.date(1974, 1, 10), None, datetime.date(1974, 2, 11)],
+            "age": [32.0, None, 22.0],
+        }
+    )
+    read = plain_values(driver.copy())
+    assert (
+        read["respondent"].tolist()
+        == [str(i) for i in ids]
+        == [f"07000000-0000-0000-0000-00000000000{n}" for n in range(3)]
+    )
+    assert read["answers"].tolist()[::2] == ['{"q1": "sí"}', "[1, 2]"] and pd.isna(read["answers"][1])
+    assert read["address"].tolist()[::2] == ["10.0.0.1", "::1"] and read["photo"].tolist()[::2] == [
+        "8701",
+        "",
+    ]
+    pd.testing.assert_frame_equal(
+        read[["name", "happy", "surveyed_on", "age"]], driver[["name", "happy", "surveyed_on", "age"]]
+    )
+    driver[["respondent", "name"]].to_parquet(tmp_path / "t.parquet")
+    assert pd.read_parquet(tmp_path / "t.parquet")["respondent"][0] == ids[0].bytes  # pandas' own read
+    stored = read_parquet_file(tmp_path / "t.parquet")
+    assert stored["respondent"].tolist() == [str(i) for i in ids] and stored["name"][0] == "Ana", stored
