@@ -75,6 +75,8 @@ def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
         else:
             annotation = Literal[allowed] if allowed else str  # type: ignore[valid-type]
             description, untrained_shown = f"one of {list(allowed)}", list(untrained)
+            if set(allowed) <= {"False", "True"}:  # a column of booleans
+                description += " (JSON true and false are read as them)"
         if untrained:
             description += f"; {untrained_shown} not in the training split: scored as a missing value"
         if allowed:
@@ -131,12 +133,15 @@ def _one_of(allowed: tuple[str, ...]):
 
 def _code_as_written(allowed: tuple[str, ...]):
     """A JSON number sent for a category coded by numbers (occupation 6, written "6" or "6.0" in
-    the table): the category it is written as, so the row decides as batch scoring decides it;
-    other values are left to the check of the allowed ones (a boolean is never a code)."""
+    the table), or a JSON boolean for a column of booleans (a SQL boolean, read 'True'/'False'):
+    the category it is written as, so the row decides as batch scoring decides it; other values are
+    left to the check of the allowed ones (a boolean is never a number's code)."""
     known = set(allowed)
 
     def read(value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool):
+            return str(value) if str(value) in known else value
+        if not isinstance(value, int | float):
             return value
         written = [str(value), repr(float(value))]
         if float(value).is_integer():

@@ -534,3 +534,37 @@ def test_a_category_coded_by_numbers_accepts_the_json_number_and_decides_as_the_
     )
     batch = predict_proba(model, pd.DataFrame([row]), schema)
     assert served[0] == served[1] and served[1] == pytest.approx(batch[0], abs=1e-12), (served, batch)
+
+
+def test_a_column_of_booleans_takes_json_booleans_and_decides_as_batch_scoring_does(tmp_path):
+    """A PostgreSQL boolean feature (statsmodels' fair: `married_happily`, NULL for some) is a
+    category read 'True'/'False'. The API asked for the strings and refused a client's JSON `true`
+    ("Input should be 'False' or 'True', got True"), and so the deployment's own smoke test, which
+    sends the table's rows, failed. A JSON boolean is that category; other values are refused."""
+    import statsmodels.api as sm
+
+    fair = sm.datasets.fair.load_pandas().data.head(800)
+    happy = (fair["rate_marriage"] >= 4).astype(object).where(fair.index % 17 > 0, None)
+    frame = fair.assign(affairs=np.where(fair["affairs"] > 0, "yes", "no"), married_happily=happy)
+    data = DataSettings(
+        source="sql", sql_url="sqlite://", sql_query="SELECT 1", target_column="affairs",
+        positive_label="yes", id_column=None, sensitive_features=(),
+    )  # fmt: skip
+    schema = infer_schema(frame, feature_columns(frame, data, FeatureSettings()), data, "no")
+    spec = next(s for s in schema.to_dict()["features"] if s["name"] == "married_happily")
+    assert (spec["kind"], list(spec["categories"])) == ("categorical", ["False", "True"]), spec
+    model = train_model(frame, schema, ModelSettings(), 0)
+    export_bundle(model, schema.to_dict(), 0.5, tmp_path / "bundle", {"model_version": "1"})
+    Record = record_model(schema.to_dict(), margin=0.5)
+    rows = json.loads(frame[schema.names].head(40).to_json(orient="records"))
+    assert {type(row["married_happily"]) for row in rows} == {bool, type(None)}, "JSON true, false, null"
+    records = [Record(**row).model_dump() for row in rows]
+    assert [r["married_happily"] for r in records[:3]] == [None, "False", "True"], records[:3]
+    described = Record.model_json_schema()["properties"]["married_happily"]["description"]
+    assert described == "one of ['False', 'True'] (JSON true and false are read as them)", described
+    for wrong in ("true", 1):
+        with pytest.raises(ValidationError, match=r"married_happily\n  Input should be 'False' or 'True'"):
+            Record(**{**rows[1], "married_happily": wrong})
+    served = load_model(tmp_path / "bundle").predict_proba(records)
+    batch = predict_proba(model, frame.head(40), schema)
+    np.testing.assert_allclose(served, batch, atol=1e-12)
