@@ -339,17 +339,23 @@ def _read_flat_table(data: DataSettings, root: Path) -> pd.DataFrame:
 def read_parquet_file(path: Path) -> pd.DataFrame:
     """The Parquet file at ``path``, its UUID columns as text ('5187f5e7-ece1-...'): pandas reads
     Arrow's uuid type as 16 raw bytes each, which no scores table, JSON answer or model can take."""
-    frame = pd.read_parquet(path)
-    for field in pq.ParquetDataset(path).schema:  # a file, or a folder of them
-        if field.type == pa.uuid():
-            frame[field.name] = frame[field.name].map(
-                lambda raw: str(uuid.UUID(bytes=raw)), na_action="ignore"
-            )
+    return uuids_as_text(pd.read_parquet(path), uuid_columns(path))
+
+
+def uuid_columns(path: Path) -> list[str]:
+    """The columns of Arrow's uuid type in the Parquet file (or folder of files) at ``path``."""
+    return [field.name for field in pq.ParquetDataset(path).schema if field.type == pa.uuid()]
+
+
+def uuids_as_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame`` with ``columns`` (16 raw bytes a value, as pandas reads Arrow's uuid) as UUID text."""
+    for column in columns:
+        frame[column] = frame[column].map(_uuid_text, na_action="ignore").astype(object)
     return frame
 
 
 def _uuid_text(raw: bytes) -> str:
-    return str(uuid.UUID(bytes=raw))
+    return str(uuid.UUID(bytes=bytes(raw)))
 
 
 def plain_values(frame: pd.DataFrame) -> pd.DataFrame:
@@ -439,25 +445,29 @@ def sql_partitions(data: DataSettings, partition_rows: int) -> list[SqlPart]:
     equal ranges of a numeric id between its minimum and maximum (as ``dask.dataframe.read_sql_table``
     divides a table; ids spread unevenly give uneven partitions), or, for a text id, the query
     ordered by id in slices of ``partition_rows`` (LIMIT/OFFSET). Rows whose id is NULL go to the
-    first partition, so every row the query returns is read exactly once."""
+    first partition, so every row the query returns is read exactly once. An id of another type
+    (PostgreSQL's uuid, which has no MIN) is sliced as text is: its type is read from one row first."""
     query = str(data.sql_query).strip().rstrip(";").strip()
     engine = _sql_engine(sql_source_url(data), str(data.sql_url))
+    quote = engine.dialect.identifier_preparer.quote
+    column, inner = quote(str(data.id_column)), f"({query}) AS andamio_source"
+    select = f"SELECT * FROM {inner}"
     try:
-        quote = engine.dialect.identifier_preparer.quote
-        column, inner = quote(str(data.id_column)), f"({query}) AS andamio_source"
         with engine.connect() as conn:
-            low, high, count = conn.execute(
-                sa.text(f"SELECT MIN({column}), MAX({column}), COUNT(*) FROM {inner}")
-            ).one()
+            count = conn.execute(sa.text(f"SELECT COUNT(*) FROM {inner}")).scalar_one()
+            parts = max(1, -(-int(count) // partition_rows))
+            one = f"SELECT {column} FROM {inner} WHERE {column} IS NOT NULL LIMIT 1"
+            first = conn.execute(sa.text(one)).scalar() if parts > 1 else None
+            numeric = isinstance(first, numbers.Number) and not isinstance(first, bool)
+            if numeric:
+                low, high = conn.execute(sa.text(f"SELECT MIN({column}), MAX({column}) FROM {inner}")).one()
     except sa.exc.SQLAlchemyError as exc:
         raise DataSourceError(f"data.sql_query failed on {engine.url!r}: {exc}") from exc
     finally:
         engine.dispose()
-    parts = max(1, -(-int(count) // partition_rows))
-    select = f"SELECT * FROM {inner}"
-    if low is None or parts == 1:
+    if first is None:  # one partition, or no id at all
         return [SqlPart(select, {})]
-    if not isinstance(low, numbers.Number) or isinstance(low, bool):  # text ids: ordered slices
+    if not numeric:  # text, uuid ...: ordered slices
         ordered = f"{select} ORDER BY {column} LIMIT :rows OFFSET :skip"
         return [SqlPart(ordered, {"rows": partition_rows, "skip": i * partition_rows}) for i in range(parts)]
     edges = id_edges(low, high, parts)
@@ -496,6 +506,8 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
     with dask.config.set({"dataframe.convert-string": False}):
         if data.source == "parquet":
             frame = dd.read_parquet(str(path))
+            if uuids := uuid_columns(path):  # UUID text, as the pandas engine reads them
+                frame = frame.map_partitions(uuids_as_text, uuids, meta=frame._meta)
         else:
             options, header = data.csv.read_options(), csv_header(path, data)
             # Dask infers each column's dtype from the file's first 256 kB: a column of whole numbers

@@ -15,7 +15,8 @@
 - statsmodels' `fair` in a real PostgreSQL table, typed as a database types it: a `uuid` primary
   key, the survey's `date`, `numeric` ages, a `boolean` feature with NULLs and a `boolean` target.
   Training stopped in `profile_data` on the dates, and once they were dropped, scoring on the UUIDs
-  (stored in the step artifacts as raw bytes).
+  (stored in the step artifacts as raw bytes); the Dask engine asked PostgreSQL for MIN(uuid),
+  which it has not. Both engines now write the same rows under the table's own keys.
 - statsmodels' `anes96` as a CSV whose `TVnews` holds a survey's -1 for "refused" in one row of
   seven (`missing_values: [-1]`), the vote 0/1 with `positive_label: 1` written as a YAML number.
 """
@@ -25,9 +26,11 @@ import sys
 import uuid
 
 import numpy as np
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 import statsmodels.api as sm
+import yaml
 from sklearn.datasets import load_wine
 
 from adapters.scores_db import read_scores
@@ -269,8 +272,16 @@ def test_a_postgresql_table_with_uuid_keys_dates_and_booleans_trains_and_scores_
             assert stage == "staging" and "could not score this data" in " ".join(record["reasons"]), record
             must(run_cli(PROJECT_ROOT, env, "rollback", "--to", str(number), "--project", str(config)))
         must(run_cli(PROJECT_ROOT, env, "score", "--project", str(config), "--date", "2026-04-01"))
+        on_dask = state / "survey-dask.yaml"  # PostgreSQL has no MIN(uuid): sliced in id order
+        on_dask.write_text(yaml.safe_dump({"engine": "dask", "dask": {"partition_rows": 2500, "workers": 1}}))
+        args = ("score", "--project", str(config), "--config", str(on_dask), "--date", "2026-04-02")
+        assert "engine dask: 3 partitions" in must(run_cli(PROJECT_ROOT, env, *args)).stdout
     scores_db = sa.create_engine(f"sqlite:///{env['PROJECT_STATE_DIR']}/scores.sqlite")
     scored = read_scores(scores_db, "customer_scores", datetime.date(2026, 4, 1))
+    by_dask = read_scores(scores_db, "customer_scores", datetime.date(2026, 4, 2))
     scores_db.dispose()
+    pd.testing.assert_frame_equal(
+        by_dask.drop(columns="scoring_date"), scored.drop(columns="scoring_date"), obj="dask vs pandas"
+    )
     assert sorted(scored[names.ID]) == sorted(ids), scored[names.ID].head().tolist()  # as the table has them
     assert set(scored[names.TARGET]) == {"True", "False"}, set(scored[names.TARGET])

@@ -475,7 +475,9 @@ def test_uuids_json_addresses_and_bytes_from_a_driver_become_text_and_a_parquet_
     import ipaddress
     import uuid
 
-    from adapters.sources import plain_values, read_parquet_file
+    import dask
+
+    from adapters.sources import flat_partitions, plain_values, read_parquet_file
 
     ids = [uuid.UUID(int=(7 << 120) + n) for n in range(3)]
     driver = pd.DataFrame(
@@ -508,3 +510,12 @@ def test_uuids_json_addresses_and_bytes_from_a_driver_become_text_and_a_parquet_
     assert pd.read_parquet(tmp_path / "t.parquet")["respondent"][0] == ids[0].bytes  # pandas' own read
     stored = read_parquet_file(tmp_path / "t.parquet")
     assert stored["respondent"].tolist() == [str(i) for i in ids] and stored["name"][0] == "Ana", stored
+    folder = tmp_path / "folder"  # the Dask engine's partitions: one per file, read the same way
+    folder.mkdir()
+    for part in (0, 1):
+        driver[["respondent", "age"]].iloc[part * 2 : part * 2 + 2].to_parquet(folder / f"{part}.parquet")
+    data = DataSettings(
+        source="parquet", path=str(folder), target_column="age", id_column="respondent", sensitive_features=()
+    )
+    parts = dask.compute(*flat_partitions(data, 100, tmp_path, "scoring.engine"), scheduler="sync")
+    assert [key for part in parts for key in part["respondent"]] == [str(i) for i in ids], parts
