@@ -122,6 +122,13 @@ def test_answers_reach_the_generated_files(csv_project):
             "the id column 'cid' cannot be a sensitive feature",
         ),
         ({"data_source": "csv", "sensitive_features": ""}, "must name at least one column.*or be none"),
+        ({"data_source": "csv", "negative_label": "yes"}, "negative_label must differ from positive_label"),
+        ({"data_source": "csv", "negative_label": " other"}, "negative_label must be written without spaces"),
+        ({"data_source": "csv", "group_column": "churned"}, "group_column must differ from target_column"),
+        (
+            {"data_source": "csv", "id_column": "cid", "group_column": "cid"},
+            "group_column must differ from id_column",
+        ),
     ],
 )
 def test_bad_answers_are_refused_with_what_is_allowed(tmp_path, answers, message):
@@ -158,6 +165,24 @@ def test_a_spreadsheets_column_names_and_labels_are_written_as_typed_and_read_ba
     assert (
         "target_column: churned"
         in (render(tmp_path / "plain", CSV_ANSWERS) / "configs/project.yaml").read_text()
+    )
+
+
+def test_a_many_class_target_and_a_group_column_are_answered_at_copy_time(tmp_path):
+    """statsmodels' modechoice (four rows per traveller, the chosen mode "yes") and OpenML's zoo
+    (seven animal types, one against the rest) need data.group_column and data.negative_label.
+    copier did not ask for them, and `-d negative_label=other` was silently dropped: the first
+    training run stopped on "7 classes". Both are questions now; the default rendering is as before."""
+    answers = {**CSV_ANSWERS, "target_column": "type", "positive_label": "bird", "negative_label": "other"}
+    project = render(tmp_path / "zoo", {**answers, "id_column": "", "group_column": "habitat id"})
+    text = (project / "configs/project.yaml").read_text()
+    data = load_settings(project / "configs/project.yaml", ProjectSettings).data
+    assert (data.negative_label, data.group_column, data.id_column) == ("other", "habitat id", None), data
+    assert '  negative_label: "other"  # a target of 3+ classes' in text, text
+    assert '  group_column: "habitat id"  # rows sharing its value' in text, text
+    plain = (render(tmp_path / "plain", CSV_ANSWERS) / "configs/project.yaml").read_text()
+    assert (
+        "  negative_label:            # a target" in plain and "  group_column:              # rows" in plain
     )
 
 
