@@ -122,9 +122,9 @@ def test_answers_reach_the_generated_files(csv_project):
             "the id column 'cid' cannot be a sensitive feature",
         ),
         ({"data_source": "csv", "sensitive_features": ""}, "must name at least one column.*or be none"),
-        ({"data_source": "csv", "negative_label": "yes"}, "negative_label must differ from positive_label"),
+        ({"data_source": "csv", "negative_label": "good"}, "negative_label must differ from positive_label"),
         ({"data_source": "csv", "negative_label": " other"}, "negative_label must be written without spaces"),
-        ({"data_source": "csv", "group_column": "churned"}, "group_column must differ from target_column"),
+        ({"data_source": "csv", "group_column": "label"}, "group_column must differ from target_column"),
         (
             {"data_source": "csv", "id_column": "cid", "group_column": "cid"},
             "group_column must differ from id_column",
