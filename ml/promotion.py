@@ -30,6 +30,8 @@ class Candidate:
     # how many test rows its primary metric rests on, and which (ml.support.metric_support): precision
     # the positive decisions; None in versions trained before it was kept
     support: tuple[int, str] | None = None
+    # the share of the test rows it decided positive; NaN in versions trained before it was kept
+    flagged: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ def candidates_from(metrics: dict, fairness: dict, mitigated: dict | None, metri
             rows,
             strongest,
             _support(metric, matrix),
+            _flagged(matrix),
         )
     ]
     if mitigated and mitigated.get("available"):
@@ -97,7 +100,8 @@ def candidates_from(metrics: dict, fairness: dict, mitigated: dict | None, metri
         violations, notes = tuple(record["violations"]), tuple(record.get("notes", ()))
         scores = mitigated["metrics"]
         auc = scores.get(names.ROC_AUC, roc_auc)
-        support = _support(metric, scores.get(names.CONFUSION_MATRIX))
+        own = scores.get(names.CONFUSION_MATRIX)
+        support, flagged = _support(metric, own), _flagged(own)
         candidates.append(
             Candidate(
                 names.MITIGATED_MODEL,
@@ -109,6 +113,7 @@ def candidates_from(metrics: dict, fairness: dict, mitigated: dict | None, metri
                 rows,
                 strongest,
                 support,
+                flagged,
             )
         )
     return candidates
@@ -116,6 +121,15 @@ def candidates_from(metrics: dict, fairness: dict, mitigated: dict | None, metri
 
 def _support(metric: str, matrix: list[list[int]] | None) -> tuple[int, str] | None:
     return metric_support(metric, matrix) if matrix is not None else None
+
+
+def _flagged(matrix: list[list[int]] | None) -> float:
+    """The share of the rows decided positive, from a confusion matrix ``[[tn, fp], [fn, tp]]``."""
+    if matrix is None:
+        return float("nan")
+    (tn, fp), (fn, tp) = matrix
+    rows = tn + fp + fn + tp
+    return (fp + tp) / rows if rows else float("nan")
 
 
 def with_mitigation_note(decision: Decision, candidates: list[Candidate], mitigated: dict | None) -> Decision:
@@ -169,6 +183,20 @@ def always_positive(metric: str, base_rate: float) -> float | None:
     return None
 
 
+def _recall_lift_check(candidate: Candidate, min_lift: float) -> tuple[bool, str]:
+    """Recall against flagging as many rows at random, which catches that share of the positives:
+    answering always positive has recall 1, so recall alone promoted a model that flags every row."""
+    name, recall, flagged = candidate.name, candidate.metric, candidate.flagged
+    lift = recall / flagged if flagged > 0 else float("nan")  # nothing flagged: recall 0, no lift
+    text = (
+        f"{name} recall {recall:.4f} flagging {flagged:.1%} of the test rows is {lift:.2f}x the {flagged:.4f}"
+        f" that flagging as many at random catches; min lift {min_lift} (promotion.min_lift)"
+    )
+    if not lift >= min_lift:
+        text += "; a higher decision_threshold (configs/training.yaml) flags fewer, surer rows"
+    return bool(lift >= min_lift), text
+
+
 def quality_checks(
     candidate: Candidate, metric_name: str, settings: PromotionSettings
 ) -> list[tuple[bool, str]]:
@@ -199,6 +227,8 @@ def quality_checks(
                 f" (base rate {rate:.3f}); min lift {settings.min_lift} (promotion.min_lift){hint}",
             )
         )
+    if settings.min_lift is not None and metric_name == names.RECALL and np.isfinite(candidate.flagged):
+        checks.append(_recall_lift_check(candidate, settings.min_lift))
     if settings.min_roc_auc is not None:
         auc = candidate.roc_auc
         checks.append(

@@ -208,9 +208,38 @@ def test_lift_is_over_the_always_positive_answer_of_each_metric(metric, value, l
     assert f"is {lift:.2f}x" in decision.reasons[0], decision.reasons
 
 
-def test_recall_has_no_lift_gate_since_always_positive_has_recall_one():
-    decision = decide([Candidate("model", 0.9, (), roc_auc=0.7, base_rate=0.3)], "recall", TRANSFERABLE, None)
-    assert decision.stage == "production" and "lift" not in decision.reasons[0], decision.reasons
+def test_recall_is_judged_against_flagging_as_many_rows_at_random():
+    """Answering always positive has recall 1, so recall had no lift gate: with `primary_metric:
+    recall`, a model that flagged every row (a low decision_threshold, or a mitigated model's group
+    thresholds) passed and beat production's recall. Flagging a share of the rows at random catches
+    that share of the positives: recall must be min_lift times it (the precision lift, in other words)."""
+    rng = np.random.default_rng(0)
+    y_true = (rng.random(2000) < 0.07).astype(int)  # a rare positive class
+    proba = np.clip(0.25 * y_true + rng.random(2000) * 0.75, 0, 1)  # ranks well: ROC AUC ~0.83
+    everyone = candidates_from(
+        classification_metrics(y_true, proba, 0.01), {"violations": []}, None, "recall"
+    )
+    (flags_all,) = everyone
+    assert flags_all.metric == 1.0 and flags_all.flagged > 0.98, flags_all
+    decision = decide(everyone, "recall", TRANSFERABLE, None)
+    assert decision.stage == "rejected", decision
+    (lift,) = [r for r in decision.reasons if "min lift" in r]
+    assert lift.startswith(
+        f"quality gate: model recall 1.0000 flagging {flags_all.flagged:.1%} of the test rows is"
+        f" {1 / flags_all.flagged:.2f}x the {flags_all.flagged:.4f} that flagging as many at random catches;"
+        " min lift 1.1 (promotion.min_lift); a higher decision_threshold"
+    ), lift
+    (ranked,) = candidates_from(
+        classification_metrics(y_true, proba, 0.6), {"violations": []}, None, "recall"
+    )
+    passed = decide([ranked], "recall", TRANSFERABLE, None)
+    assert passed.stage == "production", passed
+    assert (
+        f"is {ranked.metric / ranked.flagged:.2f}x the {ranked.flagged:.4f} that flagging"
+        in passed.reasons[0]
+    )
+    old = decide([Candidate("model", 0.9, (), roc_auc=0.7, base_rate=0.3)], "recall", TRANSFERABLE, None)
+    assert old.stage == "production" and "lift" not in old.reasons[0], "a record without its decisions"
 
 
 def test_a_single_class_test_split_has_no_roc_auc_and_fails_that_gate():
