@@ -28,12 +28,20 @@ class DataProfile:
 def _column_roles(
     frame: pd.DataFrame, target: str, id_column: str | None, group_column: str | None = None
 ) -> dict[str, list[str]]:
-    roles: dict[str, list[str]] = {"numeric": [], "categorical": [], "datetime": [], "empty": []}
+    roles: dict[str, list[str]] = {
+        "numeric": [],
+        "categorical": [],
+        "datetime": [],
+        "empty": [],
+        "duration": [],
+    }
     for column in frame.columns:
         if column in (target, id_column, group_column):
             continue
         if frame[column].isna().all():
             roles["empty"].append(column)
+        elif pd.api.types.is_timedelta64_dtype(frame[column]):  # a SQL interval: never a category
+            roles["duration"].append(column)
         elif _holds_dates(frame[column]):
             roles["datetime"].append(column)
         elif is_numeric(frame[column]):
@@ -98,8 +106,8 @@ def profile_dataset(
     ``missing_share`` per column, ``target_distribution`` (label -> share among rows with a label;
     labels as Evidently writes them in JSON), and the ``numeric_columns`` and
     ``categorical_columns`` declared to Evidently (the target is categorical; ``datetime_columns``
-    and ``empty_columns``, those holding only missing values in the sample, are profiled for missing
-    values only, as the id and the ``group_column``).
+    and ``empty_columns``, those holding only missing values in the sample, and ``duration_columns``
+    (a SQL interval) are profiled for missing values only, as the id and the ``group_column``).
     """
     _check_inputs(frame, target, id_column, sample_rows, group_column)
     # Imported here: importing evidently takes seconds, and only profiling needs it.
@@ -118,7 +126,7 @@ def profile_dataset(
     # The preset covers numeric and categorical columns; the id, group, datetime and empty columns get
     # their missing-value count on their own (the preset's min/max of a datetime fails in evidently
     # 0.7; of a column without values it divides by zero).
-    only_missing = (id_column, group_column, *roles["datetime"], *roles["empty"])
+    only_missing = (id_column, group_column, *roles["datetime"], *roles["empty"], *roles["duration"])
     others = [c for c in dict.fromkeys(only_missing) if c is not None]
     report = Report([DataSummaryPreset(), *(MissingValueCount(column=c) for c in others)])
     snapshot = report.run(current_data=Dataset.from_pandas(sample, data_definition=definition))
@@ -140,5 +148,6 @@ def profile_dataset(
         "categorical_columns": roles["categorical"],
         "datetime_columns": roles["datetime"],
         "empty_columns": roles["empty"],
+        "duration_columns": roles["duration"],
     }
     return DataProfile(html=snapshot.get_html_str(as_iframe=False), summary=summary)

@@ -268,6 +268,14 @@ def _feature_problem(series: pd.Series, data: DataSettings, table: str) -> str |
     if _taken_as_read(series, data):
         return None
     values = series.dropna()
+    if pd.api.types.is_timedelta64_dtype(series):  # a SQL interval
+        return (
+            f"column {column!r} of table {table!r} holds durations (e.g. {_sample(values.astype(str))}): "
+            "as a category each duration the model has not seen would be unknown to it, and their order "
+            "lost. Derive a number from it in the query or the table (e.g. hours: EXTRACT(EPOCH FROM "
+            f"{column}) / 3600 AS {column}_hours), or drop it (features.drop: [{column}] in "
+            "configs/training.yaml)"
+        )
     readings = _csv_number_settings(values) if data.source == "csv" else []
     if readings:
         return (

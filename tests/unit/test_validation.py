@@ -460,3 +460,34 @@ def test_a_positive_label_written_in_another_case_than_the_columns_is_suggested_
     ):
         validate_training_table(frame, settings)
     assert validate_training_table(frame, CSV.model_copy(update={"positive_label": "True"})) == "False"
+
+
+def test_a_sql_interval_column_is_refused_as_a_feature_with_the_query_that_makes_it_a_number():
+    """statsmodels' `strikes` with each strike's length as a PostgreSQL `interval` reads it
+    (pandas timedelta64). It was taken as a category ("7 days 00:00:00"): each length the model
+    had not seen unknown to it, their order lost, the API asking for the text. It is refused,
+    naming the values and the query that turns it into a number; the profile counts its gaps only."""
+    import statsmodels.api as sm
+
+    from ml.profile import profile_dataset
+
+    strikes = sm.datasets.strikes.load_pandas().data
+    table = strikes.assign(
+        length=pd.to_timedelta(strikes["duration"], unit="D"),
+        long=np.where(strikes["duration"] > 30, "yes", "no"),
+        strike=range(len(strikes)),
+    ).drop(columns="duration")
+    data = DataSettings(
+        source="sql", sql_url="sqlite://", sql_query="SELECT 1", target_column="long", positive_label="yes",
+        id_column="strike", sensitive_features=(),
+    )  # fmt: skip
+    with pytest.raises(DataValidationError) as caught:
+        check_feature_columns(table, ["iprod", "length"], data, "dataset_train")
+    assert str(caught.value).startswith(
+        "column 'length' of table 'dataset_train' holds durations (e.g. ['3 days', '2 days',"
+    ), caught.value
+    assert "EXTRACT(EPOCH FROM length) / 3600 AS length_hours), or drop it (features.drop: [length]" in str(
+        caught.value
+    )
+    summary = profile_dataset(table, "long", "strike").summary
+    assert summary["duration_columns"] == ["length"] and summary["numeric_columns"] == ["iprod"], summary
