@@ -411,13 +411,8 @@ def test_an_empty_column_listed_under_features_drop_does_not_stop_training_one_n
 
     table = sm.datasets.fertility.load_pandas().data
     table["high"] = np.where(table["2011"] > 2.1, "yes", "no")
-    data = DataSettings(
-        source="csv",
-        path="x.csv",
-        target_column="high",
-        positive_label="yes",
-        id_column="Country Code",
-        sensitive_features=(),
+    data = CSV.model_copy(
+        update={"target_column": "high", "id_column": "Country Code", "sensitive_features": ()}
     )
     with pytest.raises(DataValidationError, match=r"column\(s\) \['2012', '2013'\] of table 'input' hold"):
         validate_training_table(table, data)
