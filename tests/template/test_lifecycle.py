@@ -33,7 +33,9 @@ VARIANTS = {
     "data_path": (CSV_ANSWERS, {"data_path": "data/churn.csv"}),
     "target_column": (CSV_ANSWERS, {"target_column": "left"}),
     "positive_label": (CSV_ANSWERS, {"positive_label": "1"}),
+    "negative_label": (CSV_ANSWERS, {"negative_label": "other"}),
     "id_column": (CSV_ANSWERS, {"id_column": "account"}),
+    "group_column": (CSV_ANSWERS, {"group_column": "household"}),
     "sql_url": (SQL_ANSWERS, {"sql_url": "postgresql+psycopg://scoring@db.internal/crm"}),
     "sql_query": (SQL_ANSWERS, {"sql_query": "SELECT * FROM churn_view"}),
 }

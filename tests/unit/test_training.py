@@ -324,6 +324,7 @@ def test_the_logged_models_example_is_what_it_reads_so_mlflow_validates_it(tmp_p
     import logging
 
     import mlflow
+    import mlflow.tracking._tracking_service.utils as tracking_utils
     import statsmodels.api as sm
     from mlflow.types import DataType
 
@@ -341,13 +342,15 @@ def test_the_logged_models_example_is_what_it_reads_so_mlflow_validates_it(tmp_p
     schema = infer_schema(table, feature_columns(table, data, FeatureSettings()), data, "no")
     assert "married_happily" in schema.categorical, schema.categorical
     model = train_model(table, schema, ModelSettings(), 0)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     monkeypatch.chdir(tmp_path)
+    # mlflow.set_tracking_uri's global, restored after the test (one set by an earlier test of this
+    # process would win over the MLFLOW_TRACKING_URI variable)
+    monkeypatch.setattr(tracking_utils, "_tracking_uri", f"sqlite:///{tmp_path}/mlflow.db")
     with caplog.at_level(logging.WARNING, logger="mlflow"), mlflow.start_run():
         uri = log_trained_model(model, table, schema)  # the table's rows as they come
-    assert not [r for r in caplog.records if "Failed to validate" in r.getMessage()], caplog.text[-2000:]
     types = {spec.name: spec.type for spec in mlflow.models.get_model_info(uri).signature.inputs.inputs}
-    assert types["married_happily"] == DataType.string, types
     loaded = mlflow.pyfunc.load_model(uri)
+    assert not [r for r in caplog.records if "Failed to validate" in r.getMessage()], caplog.text[-2000:]
+    assert types["married_happily"] == DataType.string, types
     rows = as_model_input(table.tail(50), schema)
     np.testing.assert_array_equal(loaded.predict(rows), model.predict(rows))
