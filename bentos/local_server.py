@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,8 +20,23 @@ class ServerError(RuntimeError):
     """A server did not start, did not become ready, or answered wrongly."""
 
 
+LOWEST_FREE_PORT = 20000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
+    """A port nothing listens on, below the kernel's ephemeral range, which it never hands out for a
+    bind to port 0: one found free there stays free until the server binds it. A port from a bind to
+    0 did not: BentoML's circus bound its own control socket to the port chosen for the HTTP server
+    in between ("Address already in use"), and the deployment failed."""
+    first_ephemeral = 32768
+    with contextlib.suppress(OSError, ValueError):
+        first_ephemeral = int(EPHEMERAL_RANGE.read_text().split()[0])
+    ports = range(LOWEST_FREE_PORT, first_ephemeral)
+    for port in random.SystemRandom().sample(ports, min(len(ports), 200)):  # never the tests' seed
+        if not port_in_use(host, port):
+            return port
+    with socket.socket() as sock:  # a range below the ephemeral one that is all taken: any free one
         sock.bind((host, 0))
         return sock.getsockname()[1]
 

@@ -37,3 +37,23 @@ def test_the_range_margin_defaults_to_half_the_training_range_and_is_validated(e
     env.setenv("SERVING_RANGE_MARGIN", "-1")
     with pytest.raises(RuntimeConfigError, match=r"SERVING_RANGE_MARGIN=-1.0 must be within \[0.0, 1000.0\]"):
         ServingRuntime.from_env()
+
+
+def test_a_free_port_is_below_the_ephemeral_range_and_one_in_use_is_skipped(monkeypatch):
+    """A port from a bind to 0 is an ephemeral one, which the kernel hands out again to the next
+    bind to 0: BentoML's circus took the port chosen for the HTTP server for its control socket
+    ("Address already in use"), and a fresh-clone run lost its whole serving module to it. The port
+    is drawn below the ephemeral range, skipping one something listens on."""
+    import random
+    import socket
+
+    from bentos import local_server
+
+    first_ephemeral = int(local_server.EPHEMERAL_RANGE.read_text().split()[0])
+    ports = [local_server.free_port() for _ in range(20)]
+    assert all(local_server.LOWEST_FREE_PORT <= port < first_ephemeral for port in ports), ports
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", ports[0]))
+        held.listen()
+        monkeypatch.setattr(random.SystemRandom, "sample", lambda self, pool, k: [ports[0], ports[1]])
+        assert local_server.free_port() == ports[1]
