@@ -108,7 +108,11 @@ def test_answers_reach_the_generated_files(csv_project):
         ({"model_name": "9lives"}, "model_name must start with a lowercase letter"),
         ({"project_name": " "}, "project_name must not be empty"),
         ({"data_source": "excel"}, "excel"),
-        ({"data_source": "csv", "data_path": "data/x.parquet"}, "data_path must end with .csv"),
+        ({"data_source": "csv", "data_path": "data/x.parquet"}, "names a Parquet file for data_source csv"),
+        (
+            {"data_source": "parquet", "data_path": "data/x.CSV.gz"},
+            "names a CSV file for data_source parquet",
+        ),
         ({"data_source": "sql", "sql_url": "localhost/db"}, "sql_url must be a SQLAlchemy URL"),
         ({"data_source": "sql", "sql_query": "DROP TABLE x"}, "sql_query must be a SELECT"),
         ({"data_source": "csv", "target_column": " churned"}, "without spaces around it"),
@@ -135,6 +139,15 @@ def test_bad_answers_are_refused_with_what_is_allowed(tmp_path, answers, message
     with pytest.raises(Exception, match=message) as caught:
         render(tmp_path / "p", answers)
     assert not (tmp_path / "p" / "run.py").exists(), f"rendered despite {caught.value}"
+
+
+def test_a_parquet_folder_of_any_name_and_a_compressed_csv_are_taken_as_data_path(tmp_path):
+    """copier asked that data_path end with .csv or .parquet, and so refused what the project reads:
+    a Parquet folder as a data lake names it (data/lake/customers) and a compressed CSV."""
+    for name, source, path in (("lake", "parquet", "data/lake/customers"), ("gz", "csv", "data/c.csv.gz")):
+        project = render(tmp_path / name, {**CSV_ANSWERS, "data_source": source, "data_path": path})
+        data = load_settings(project / "configs/project.yaml", ProjectSettings).data
+        assert (data.source, data.path) == (source, path), data
 
 
 def test_a_spreadsheets_column_names_and_labels_are_written_as_typed_and_read_back_exactly(tmp_path):
