@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
@@ -337,9 +338,26 @@ def _read_flat_table(data: DataSettings, root: Path) -> pd.DataFrame:
 
 
 def read_parquet_file(path: Path) -> pd.DataFrame:
-    """The Parquet file at ``path``, its UUID columns as text ('5187f5e7-ece1-...'): pandas reads
-    Arrow's uuid type as 16 raw bytes each, which no scores table, JSON answer or model can take."""
-    return uuids_as_text(pd.read_parquet(path), uuid_columns(path))
+    """The Parquet file (or folder of files) at ``path``, its UUID columns as text ('5187f5e7-ece1-...'):
+    pandas reads Arrow's uuid type as 16 raw bytes each, which no scores table, JSON answer or model
+    can take. A folder's partition columns are read as ``hive_partitioning`` says."""
+    partitioning = hive_partitioning(path)
+    frame = pd.read_parquet(path, **({"partitioning": partitioning} if partitioning else {}))
+    return uuids_as_text(frame, uuid_columns(path))
+
+
+def hive_partitioning(path: Path) -> ds.Partitioning | None:
+    """The partitioning of a Parquet folder laid out as Spark, Hive and pandas' ``partition_cols``
+    write it (``region=north/part-0.parquet``), its columns typed as their values read (text, numbers),
+    as a CSV's would be; None for a file or a folder without such names. Arrow's default typed them as
+    categories, and a partition of missing values (``region=__HIVE_DEFAULT_PARTITION__``) stopped
+    both engines: "Cannot yet unify dictionaries with nulls" (pandas), "No non-null segments were
+    available for field 'region'" (Dask, which infers the type again in each file)."""
+    if not path.is_dir():
+        return None
+    found = ds.dataset(path, format="parquet", partitioning=ds.HivePartitioning.discover()).partitioning
+    schema = found.schema if found is not None else pa.schema([])
+    return ds.partitioning(schema, flavor="hive") if len(schema) else None
 
 
 def uuid_columns(path: Path) -> list[str]:
@@ -495,6 +513,7 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
         ]
     import dask
     import dask.dataframe as dd
+    from fsspec.utils import infer_compression  # Dask's own reading of a file's compression
 
     path = (root / str(data.path)).resolve()
     if not path.exists():
@@ -505,7 +524,8 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
     # text as pandas reads it (object), not Dask's pyarrow strings: the frames the pandas engine reads
     with dask.config.set({"dataframe.convert-string": False}):
         if data.source == "parquet":
-            frame = dd.read_parquet(str(path))
+            partitioning = hive_partitioning(path)
+            frame = dd.read_parquet(str(path), dataset={"partitioning": partitioning} if partitioning else {})
             if uuids := uuid_columns(path):  # UUID text, as the pandas engine reads them
                 frame = frame.map_partitions(uuids_as_text, uuids, meta=frame._meta)
         else:
@@ -516,7 +536,9 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
             try:
                 frame = dd.read_csv(
                     str(path),
-                    blocksize=CSV_BLOCKSIZE,
+                    # a compressed CSV (.gz, .zip, ...) cannot be cut into blocks: one partition, as
+                    # Dask would make it after a warning that told the user to change a keyword
+                    blocksize=None if infer_compression(str(path)) else CSV_BLOCKSIZE,
                     usecols=skip_nameless(header, data),
                     dtype=text_columns(data),
                     assume_missing=True,

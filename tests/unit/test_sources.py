@@ -1,6 +1,7 @@
 """The user's own flat table from each kind of source: CSV, Parquet, or a SQL query."""
 
 import re
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -327,6 +328,51 @@ def test_a_folder_of_parquet_files_is_read_by_the_pandas_engine_as_the_dask_engi
         DataSourceError, match=r"data.path 'data/table' is a folder .*a CSV source is one file"
     ):
         check_source(DataSettings(source="csv", path="data/table", **COMMON), tmp_path)
+
+
+def test_a_hive_partitioned_parquet_folder_reads_its_partition_columns_as_values_on_both_engines(tmp_path):
+    """Spark, Hive and pandas' partition_cols write a table as folders named column=value, a missing
+    value as column=__HIVE_DEFAULT_PARTITION__. Arrow read such columns as categories, and with that
+    folder neither engine read the table: "Cannot yet unify dictionaries with nulls" (pandas), "No
+    non-null segments were available for field 'sex'" (Dask)."""
+    import dask
+
+    from adapters.sources import flat_partitions
+    from ml.data.validation import as_declared
+
+    TABLE.assign(year=[2024, 2025, 2025]).to_parquet(tmp_path / "data", partition_cols=["sex", "year"])
+    assert {path.name for path in (tmp_path / "data").iterdir()} == {
+        "sex=f",
+        "sex=m",
+        "sex=__HIVE_DEFAULT_PARTITION__",
+    }
+    data = DataSettings(source="parquet", path="data", **COMMON)
+    whole = read_flat_table(data, tmp_path)
+    assert whole["year"].tolist() == [2025, 2024, 2025] and whole["sex"].dtype == object, whole
+    same(whole.sort_values("cid")[list(TABLE.columns)])
+    parts = dask.compute(*flat_partitions(data, 1000, tmp_path, "scoring.engine"), scheduler="sync")
+    assert len(parts) == 3, parts
+    pd.testing.assert_frame_equal(as_declared(pd.concat(parts, ignore_index=True), data), whole)
+
+
+def test_a_compressed_csv_reads_on_both_engines_the_dask_one_whole_without_a_warning(tmp_path: Path):
+    """Dask cannot cut a .csv.gz into blocks: it read it whole after warning the user to pass
+    ``blocksize=None``, a keyword they cannot reach."""
+    import dask
+
+    from adapters.sources import flat_partitions
+    from ml.data.validation import as_declared
+
+    (tmp_path / "data").mkdir()
+    TABLE.to_csv(tmp_path / "data/t.csv.gz", index=False)
+    data = DataSettings(source="csv", path="data/t.csv.gz", **COMMON)
+    whole = read_flat_table(data, tmp_path)
+    same(whole)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        parts = dask.compute(*flat_partitions(data, 1000, tmp_path, "scoring.engine"), scheduler="sync")
+    assert len(parts) == 1, parts
+    pd.testing.assert_frame_equal(as_declared(parts[0], data), whole)
 
 
 def test_a_missing_file_is_found_before_a_run_with_the_path_and_the_fix(tmp_path: Path):
