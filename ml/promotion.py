@@ -212,13 +212,15 @@ def quality_checks(
                 " or lower promotion.min_test_rows"
             )
         checks.append((rows >= fewest, text))
+    few_decisions = False  # too few positive decisions: a higher threshold would make fewer still
     if settings.min_metric_support is not None and candidate.support is not None:
         checks.append(_support_check(candidate, metric_name, settings.min_metric_support))
+        few_decisions = not checks[-1][0] and candidate.support[1] == "positive_decisions"
     baseline = always_positive(metric_name, rate)
     if settings.min_lift is not None and baseline is not None and np.isfinite(rate):
         lift = value / baseline if baseline > 0 else float("inf")
         hint = ""
-        if lift < settings.min_lift and metric_name == names.PRECISION:
+        if lift < settings.min_lift and metric_name == names.PRECISION and not few_decisions:
             hint = "; a higher decision_threshold (configs/training.yaml) labels fewer, surer rows positive"
         checks.append(
             (
@@ -266,6 +268,9 @@ def _support_check(candidate: Candidate, metric_name: str, fewest: int) -> tuple
         )
         if of == "positive_decisions":  # a model that labels few rows positive at its threshold
             text += "; or lower decision_threshold (configs/training.yaml): more rows are labelled positive"
+            rows, rate = candidate.test_rows, candidate.base_rate
+            if rows and np.isfinite(rate):  # a rare positive label: 0.5 labels almost none positive
+                text += f" (it labels {count} of the {rows} test rows positive; {round(rate * rows)} are)"
     return count >= fewest, text
 
 

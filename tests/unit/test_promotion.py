@@ -130,6 +130,27 @@ def test_a_model_barely_above_a_high_base_rate_is_blocked_with_the_base_rate_nam
     ), decision.reasons
 
 
+def test_a_rare_label_model_that_labels_few_rows_positive_is_not_told_to_raise_its_threshold():
+    """statsmodels' cataneo2 births, low birth weight 6 % of them: at 0.5 the model labelled 2 of 929
+    test rows positive, both wrong. The lift gate's hint said "a higher decision_threshold labels
+    fewer, surer rows positive" beside the support gate's "or lower decision_threshold"."""
+    y_true = np.array([1] * 56 + [0] * 873)
+    proba = np.r_[[0.3] * 56, [0.6, 0.55], np.linspace(0.01, 0.4, 871)]
+    metrics = classification_metrics(y_true, proba, 0.5)
+    (candidate,) = candidates_from(metrics, {"violations": []}, None, "precision")
+    decision = decide([candidate], "precision", TRANSFERABLE, None)
+    assert decision.stage == "rejected", decision
+    support, lift = decision.reasons[:2]
+    assert support.endswith(
+        "or lower decision_threshold (configs/training.yaml): more rows are labelled positive (it labels"
+        " 2 of the 929 test rows positive; 56 are)"
+    ), support
+    assert lift == (
+        "quality gate: model precision 0.0000 is 0.00x the always-positive baseline 0.0603 (base rate"
+        " 0.060); min lift 1.1 (promotion.min_lift)"
+    ), lift
+
+
 def test_a_model_measured_on_too_few_test_rows_is_rejected_with_the_fix():
     """statsmodels' spector (32 rows) left 7 test rows: a precision of 1.0 there is noise."""
     y_true = np.array([1, 0, 1, 0, 0, 1, 0])
@@ -171,7 +192,8 @@ def test_a_primary_metric_resting_on_a_few_rows_is_rejected_naming_them_with_the
         "quality gate: model precision rests on 3 positive decisions; min 30 (promotion.min_metric_support):"
         " too few to judge it (a row of them more or less right moves it by 0.33); add rows to the table"
         " or raise split.test_size, or lower promotion.min_metric_support; or lower decision_threshold"
-        " (configs/training.yaml): more rows are labelled positive",
+        " (configs/training.yaml): more rows are labelled positive (it labels 3 of the 141 test rows"
+        " positive; 7 are)",
     ), decision.reasons
     three = TRANSFERABLE.model_copy(update={"min_metric_support": 3})
     passed = decide([candidate], "precision", three, None)
