@@ -73,6 +73,9 @@ def train(project: ProjectSettings, training: TrainingSettings, no_cache: bool, 
     if decision["candidate"] == names.MITIGATED_MODEL:  # the release's metric, not the plain model's
         value = record_of(version)["primary_metric"]["value"]
         note = f"the mitigated model; before mitigation {metrics[primary]:.3f}, {note}"
+    elif training.decision_threshold == "max_f1":  # the threshold it chose, which the release keeps
+        chosen = decision[names.DECISION_THRESHOLD]
+        note = f"at decision threshold {chosen:.4f}, its best F1 on validation; {note}"
     print(f"{primary} = {value:.3f} ({note})")
     print(f"Promotion: {decision['stage']}" + "".join(f"\n  - {reason}" for reason in decision["reasons"]))
     print(f"MLflow tracking URI: {_tracking_uri()} (browse: mlflow ui --backend-store-uri <that URI>)")

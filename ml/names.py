@@ -32,6 +32,9 @@ MODEL: Final = "model"
 CANDIDATE_MODEL: Final = "candidate_model"
 CANDIDATE_SCORE: Final = "candidate_score"
 SEARCH_RESULTS: Final = "search_results"
+# the search results' (and each candidate score's) key: the threshold the model decides at (a number,
+# or the candidate's best-F1 one with training.decision_threshold: max_f1); the release records it
+DECISION_THRESHOLD: Final = "decision_threshold"
 MITIGATED_MODEL: Final = "mitigated_model"
 MITIGATED_EVALUATION: Final = "mitigated_evaluation"
 FAIRNESS: Final = "fairness"

@@ -270,7 +270,10 @@ def _support_check(candidate: Candidate, metric_name: str, fewest: int) -> tuple
             text += "; or lower decision_threshold (configs/training.yaml): more rows are labelled positive"
             rows, rate = candidate.test_rows, candidate.base_rate
             if rows and np.isfinite(rate):  # a rare positive label: 0.5 labels almost none positive
-                text += f" (it labels {count} of the {rows} test rows positive; {round(rate * rows)} are)"
+                text += (
+                    f" (it labels {count} of the {rows} test rows positive; {round(rate * rows)} are;"
+                    " decision_threshold: max_f1 picks the model's best-F1 one on the validation split)"
+                )
     return count >= fewest, text
 
 

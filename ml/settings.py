@@ -371,7 +371,12 @@ class TrainingSettings(StrictModel):
     seed: int = 42
     enable_cache: bool = True
     primary_metric: MetricName = "precision"
-    decision_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    decision_threshold: float | Literal["max_f1"] = Field(
+        0.5,
+        description="a row is labelled positive when its probability is at least this; max_f1: the "
+        "threshold of each candidate with the best F1 on the rows it is selected on (the validation "
+        "split, or its cross-validation folds), recorded in the release",
+    )
     split: SplitSettings = SplitSettings()
     features: FeatureSettings = FeatureSettings()
     model: ModelSettings = ModelSettings()
@@ -386,6 +391,17 @@ class TrainingSettings(StrictModel):
         "registered as the ordinary LGBMClassifier it gives back",
     )
     dask: TrainingDaskSettings = TrainingDaskSettings()
+
+    @field_validator("decision_threshold", mode="before")
+    @classmethod
+    def _threshold_or_max_f1(cls, value: object) -> object:
+        number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if value == "max_f1" or (number and 0.0 < float(value) < 1.0):
+            return value
+        raise ValueError(
+            f"decision_threshold must be a probability between 0 and 1 (exclusive), e.g. 0.5, or max_f1 "
+            f"(the threshold with the best F1 on the validation split, chosen per model); got {value!r}"
+        )
 
     @field_validator("engine")
     @classmethod

@@ -18,6 +18,7 @@ from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold, Str
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from ml import names
 from ml.data.validation import DataValidationError
 from ml.evaluation import classification_metrics
 from ml.features import FeatureSchema, binary_target
@@ -345,28 +346,56 @@ def candidate_score(
     training: TrainingSettings,
     fitted: Pipeline,
     group: str | None = None,
-) -> tuple[dict, str]:
-    """(metrics, how they were measured) of a candidate for the selection: ``fitted`` (trained on
-    the train split) on the validation split, or out-of-fold predictions of stratified k-fold
-    cross-validation over train + validation (``selection_method``; with a ``group`` column, a
-    group's rows in one fold)."""
+) -> tuple[dict, str, float]:
+    """(metrics, how they were measured, the decision threshold they were measured at) of a
+    candidate for the selection: ``fitted`` (trained on the train split) on the validation split, or
+    out-of-fold predictions of stratified k-fold cross-validation over train + validation
+    (``selection_method``; with a ``group`` column, a group's rows in one fold). The threshold is
+    ``decision_threshold``, or with ``max_f1`` the one with the best F1 on those same rows
+    (``max_f1_threshold``): never on the test split, which judges the model at it."""
     train, validation = split
     rows, candidates = len(train) + len(validation), len(training.search.candidates)
     method = selection_method(rows, candidates, training.search, training.engine)
-    threshold = training.decision_threshold
     if method == "validation split":
-        y_val = binary_target(validation[schema.target_column], schema.positive_label)
-        return classification_metrics(y_val, predict_proba(fitted, validation, schema), threshold), method
-    frame = pd.concat([train, validation], ignore_index=True)
-    y = binary_target(frame[schema.target_column], schema.positive_label)
-    kind = StratifiedGroupKFold if group else StratifiedKFold
-    folds = kind(training.search.cv_folds, shuffle=True, random_state=training.seed)
-    groups = frame[group].astype(str) if group else None
-    out_of_fold = np.empty(len(frame))
-    for fit_rows, held_out in folds.split(frame, y, groups):
-        model = train_model(frame.iloc[fit_rows], schema, settings, training.seed)
-        out_of_fold[held_out] = predict_proba(model, frame.iloc[held_out], schema)
-    return classification_metrics(y, out_of_fold, threshold), method
+        y = binary_target(validation[schema.target_column], schema.positive_label)
+        proba = predict_proba(fitted, validation, schema)
+    else:
+        frame = pd.concat([train, validation], ignore_index=True)
+        y = binary_target(frame[schema.target_column], schema.positive_label)
+        kind = StratifiedGroupKFold if group else StratifiedKFold
+        folds = kind(training.search.cv_folds, shuffle=True, random_state=training.seed)
+        groups = frame[group].astype(str) if group else None
+        proba = np.empty(len(frame))
+        for fit_rows, held_out in folds.split(frame, y, groups):
+            model = train_model(frame.iloc[fit_rows], schema, settings, training.seed)
+            proba[held_out] = predict_proba(model, frame.iloc[held_out], schema)
+    threshold = training.decision_threshold
+    threshold = max_f1_threshold(y, proba) if threshold == "max_f1" else float(threshold)
+    return classification_metrics(y, proba, threshold), method, threshold
+
+
+def selected_threshold(search_results: dict) -> float:
+    """The decision threshold of the pipeline's model: the selected candidate's, as ``select_model``
+    recorded it (``training.decision_threshold``, or its best-F1 one with ``max_f1``)."""
+    return float(search_results[names.DECISION_THRESHOLD])
+
+
+def max_f1_threshold(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """The decision threshold (``proba >= threshold`` is positive) with the highest F1 on these rows,
+    among the probabilities they hold (scikit-learn's ``precision_recall_curve``); the highest such
+    one on a tie (fewer rows labelled positive). 0.5 when the rows hold no positive label."""
+    from sklearn.metrics import precision_recall_curve
+
+    y_true = np.asarray(y_true)
+    if not y_true.any():
+        return 0.5
+    precision, recall, thresholds = precision_recall_curve(y_true, proba)
+    precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    best = np.flatnonzero(f1 == f1.max())[-1]  # thresholds ascend: the last of the best is the highest
+    # a probability of exactly 0 or 1 (a random forest's) as a threshold: the same rows, inside (0, 1)
+    return float(np.clip(thresholds[best], 1e-9, 1 - 1e-9))
 
 
 def select_best(scores: list[float], metric: str) -> int:

@@ -46,14 +46,14 @@ def training_pipeline(
         )
         candidates.append(model)
         scores.append(score)
-    model, _ = select_model(candidates, scores, train, schema, training=training)
-    metrics = evaluate(model, schema, test, train, training=training)
-    fairness, _ = check_fairness(model, schema, test, train, data=data, training=training)
+    model, search = select_model(candidates, scores, train, schema, training=training)
+    metrics = evaluate(model, schema, test, train, search, training=training)
+    fairness, _ = check_fairness(model, schema, test, train, search, data=data, training=training)
     explain_model(model, schema, test, training=training)
     mitigated_model, mitigated_evaluation = None, None
     if training.fairness.mitigation != "none":
         mitigated_model, mitigated_evaluation, _ = mitigate_bias(
-            model, schema, validation, test, fairness, data=data, training=training
+            model, schema, validation, test, fairness, search, data=data, training=training
         )
     promote(
         model,
@@ -61,6 +61,7 @@ def training_pipeline(
         metrics,
         fairness,
         test,
+        search,
         training=training,
         mitigated_model=mitigated_model,
         mitigated_evaluation=mitigated_evaluation,

@@ -19,7 +19,7 @@ from ml.features import FeatureSchema, binary_target
 from ml.monitoring import key_columns, seen_in
 from ml.promotion import Candidate, Decision, Yardstick, candidates_from, decide, with_mitigation_note
 from ml.settings import TrainingSettings
-from ml.training import model_kind
+from ml.training import model_kind, selected_threshold
 from registry import models as registry
 from registry.models import RegistryError
 from registry.release import Release, release_of, release_record
@@ -138,7 +138,13 @@ def seen_by(release: Release, frame: pd.DataFrame) -> np.ndarray:
 
 
 def _release(
-    candidate: str, metric: float, training: TrainingSettings, evaluation: dict | None, code: dict, kind: str
+    candidate: str,
+    metric: float,
+    training: TrainingSettings,
+    evaluation: dict | None,
+    code: dict,
+    kind: str,
+    threshold: float,
 ):
     """The release entry of this step's model version for ``candidate`` (registry/release.py)."""
     context = get_step_context()
@@ -156,7 +162,7 @@ def _release(
         artifact=candidate,
         artifact_id=str(inputs[candidate][0].id),
         schema_artifact_id=str(inputs["feature_schema"][0].id),
-        decision_threshold=training.decision_threshold,
+        decision_threshold=threshold,
         mitigation=mitigation,
         model_kind=kind,  # the selected candidate's estimator (search.candidates may name another kind)
         primary_metric={"name": training.primary_metric, "value": metric},
@@ -208,10 +214,18 @@ def servable(decision: Decision, challengers: Challengers | None, version: str) 
 
 
 def release_chosen(
-    decision, candidates, training, mitigated: tuple, frame: pd.DataFrame, code: dict, kind: str
+    decision,
+    candidates,
+    training,
+    mitigated: tuple,
+    frame: pd.DataFrame,
+    code: dict,
+    kind: str,
+    threshold: float,
 ) -> None:
-    """Register the chosen candidate in MLflow, record its release and move the version's stage.
-    ``mitigated``: (the mitigated model, its evaluation), either None when there is none."""
+    """Register the chosen candidate in MLflow, record its release (deciding at ``threshold``) and move
+    the version's stage. ``mitigated``: (the mitigated model, its evaluation), either None when there
+    is none."""
     (mitigated_model, mitigated_evaluation), this = mitigated, get_step_context().model
     uri = this.run_metadata.get(names.MLFLOW_MODEL_URI)
     if decision.candidate == names.MITIGATED_MODEL:
@@ -219,7 +233,7 @@ def release_chosen(
         uri = log_sklearn_model(mitigated_model, example, name=names.MITIGATED_MODEL)
     mlflow_version = registry.register_in_mlflow(this.name, uri, decision.summary()) if uri else None
     chosen = next(c.metric for c in candidates if c.name == decision.candidate)
-    release = _release(decision.candidate, chosen, training, mitigated_evaluation, code, kind)
+    release = _release(decision.candidate, chosen, training, mitigated_evaluation, code, kind, threshold)
     log_metadata({names.RELEASE: release, names.MLFLOW_VERSION: mlflow_version}, infer_model=True)
     registry.set_stage(this.name, str(this.version), decision.stage, decision.summary())
 
@@ -231,6 +245,7 @@ def promote(
     metrics: dict,
     fairness: dict,
     dataset_test: pd.DataFrame,
+    search_results: dict,
     training: TrainingSettings,
     mitigated_model: BaseEstimator | None = None,
     mitigated_evaluation: dict | None = None,
@@ -241,16 +256,19 @@ def promote(
     candidates = candidates_from(metrics, fairness, mitigated_evaluation, training.primary_metric)
     production = registry.production_version(this.name)
     models = {names.MODEL: model, names.MITIGATED_MODEL: mitigated_model}
-    challengers = Challengers(models, FeatureSchema.from_dict(feature_schema), training.decision_threshold)
+    threshold = selected_threshold(search_results)
+    challengers = Challengers(models, FeatureSchema.from_dict(feature_schema), threshold)
     decision, measured = judge(candidates, production, dataset_test, training, str(this.version), challengers)
     decision = with_mitigation_note(decision, candidates, mitigated_evaluation)
-    record = {**decision.to_dict(), "decision_threshold": training.decision_threshold,
+    record = {**decision.to_dict(), names.DECISION_THRESHOLD: threshold,
               "production_metric_on_this_data": measured.production if measured else None,
               "comparison": measured.to_dict() if measured else None}  # fmt: skip
     code = code_reference or {"git_commit": None, "note": "not recorded: the pipeline was run without it"}
     if decision.candidate is not None:
         mitigated = (mitigated_model, mitigated_evaluation)
-        release_chosen(decision, candidates, training, mitigated, dataset_test, code, model_kind(model))
+        release_chosen(
+            decision, candidates, training, mitigated, dataset_test, code, model_kind(model), threshold
+        )
     settings = training.model_dump(mode="json")
     log_metadata(
         {names.PROMOTION_DECISION: record, names.CODE_REFERENCE: code, names.TRAINING_SETTINGS: settings},

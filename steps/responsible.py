@@ -26,6 +26,7 @@ from ml.fairness import (
 from ml.features import FeatureSchema, binary_target
 from ml.profile import profile_dataset
 from ml.settings import DataSettings, TrainingSettings
+from ml.training import selected_threshold
 from steps._context import log_version_metadata
 
 
@@ -39,9 +40,9 @@ def profile_data(
     return profile.summary, HTMLString(profile.html)
 
 
-def _fairness_of(release, frame, schema, data, training, edges):
+def _fairness_of(release, frame, schema, data, training, edges, threshold):
     y_true = binary_target(frame[schema.target_column], schema.positive_label)
-    y_pred, proba = release_decisions(release, frame, schema, training.decision_threshold)
+    y_pred, proba = release_decisions(release, frame, schema, threshold)
     groups = sensitive_groups(frame, data.sensitive_features, training.fairness, edges)
     return y_true, y_pred, proba, assess_fairness(y_true, y_pred, groups, training.fairness)
 
@@ -52,13 +53,16 @@ def check_fairness(
     feature_schema: dict,
     dataset_test: pd.DataFrame,
     dataset_train: pd.DataFrame,
+    search_results: dict,
     data: DataSettings,
     training: TrainingSettings,
 ) -> tuple[Annotated[dict, names.FAIRNESS], Annotated[HTMLString, names.FAIRNESS_REPORT]]:
-    """The gate on the test split, its groups cut as the training split says (``group_edges``)."""
+    """The gate on the test split at the selected threshold, its groups cut as the training split
+    says (``group_edges``)."""
     schema = FeatureSchema.from_dict(feature_schema)
     edges = group_edges(dataset_train, data.sensitive_features, training.fairness)
-    *_, result = _fairness_of(model, dataset_test, schema, data, training, edges)
+    threshold = selected_threshold(search_results)
+    *_, result = _fairness_of(model, dataset_test, schema, data, training, edges, threshold)
     html = fairness_html(result, f"Fairness of the candidate ({', '.join(data.sensitive_features)})")
     mlflow.log_text(html, "reports/fairness.html")
     mlflow.log_metric(names.FAIRNESS_SCORE, result.score)
@@ -74,6 +78,7 @@ def mitigate_bias(
     dataset_validation: pd.DataFrame,
     dataset_test: pd.DataFrame,
     fairness: dict,
+    search_results: dict,
     data: DataSettings,
     training: TrainingSettings,
 ) -> tuple[
@@ -87,7 +92,8 @@ def mitigate_bias(
     features = flagged_features(fairness["violations"], data.sensitive_features)
     y_val = binary_target(dataset_validation[schema.target_column], schema.positive_label)
     edges = recorded_edges(fairness)  # the groups the gate judged, the ones mitigation evens out
-    *_, before = _fairness_of(model, dataset_test, schema, data, training, edges)
+    threshold = selected_threshold(search_results)  # the plain model's, for the "before"
+    *_, before = _fairness_of(model, dataset_test, schema, data, training, edges, threshold)
     try:
         mitigated = mitigate(
             model, schema, dataset_validation, y_val, features, training.fairness, training.seed, edges
@@ -96,8 +102,10 @@ def mitigate_bias(
         note = f"mitigation{' over ' + ', '.join(features) if features else ''} was not possible: {exc}"
         log_version_metadata({names.MITIGATED_EVALUATION: {"available": False, "note": note}})
         return model, {"available": False, "note": note}, HTMLString(f"<p>{note}</p>")
-    y_true, y_pred, proba, after = _fairness_of(mitigated, dataset_test, schema, data, training, edges)
-    metrics = classification_metrics(y_true, proba, training.decision_threshold, y_pred=y_pred)
+    y_true, y_pred, proba, after = _fairness_of(
+        mitigated, dataset_test, schema, data, training, edges, threshold
+    )
+    metrics = classification_metrics(y_true, proba, threshold, y_pred=y_pred)  # its own decisions
     html = fairness_html(before, f"Fairness before / after mitigation over {', '.join(features)}", after)
     mlflow.log_text(html, "reports/fairness_mitigation.html")
     evaluation = {"available": True, "features": list(features), "metrics": metrics}

@@ -19,6 +19,7 @@ from ml.training import (
     model_kind,
     predict_proba,
     select_best,
+    selected_threshold,
     split_dataset,
     train_model,
 )
@@ -76,12 +77,13 @@ def train_candidate(
     with estimator_fit(training, data, schema, project_root()) as fit:
         model = train_model(dataset_train, schema, settings, training.seed, fit=fit)
     split = (dataset_train, dataset_validation)
-    metrics, method = candidate_score(split, schema, settings, training, model, data.group_column)
+    metrics, method, threshold = candidate_score(split, schema, settings, training, model, data.group_column)
     mlflow.log_params({"candidate": index, "kind": settings.kind, "selection": method})
+    mlflow.log_params({names.DECISION_THRESHOLD: threshold})
     mlflow.log_params({f"override.{k}": v for k, v in overrides.items() if k != "kind"})
     mlflow.log_metrics({f"validation_{k}": v for k, v in metrics.items() if isinstance(v, float)})
     return model, {"index": index, "kind": settings.kind, "overrides": overrides, "validation": metrics,
-                   "selection": method}  # fmt: skip
+                   "selection": method, names.DECISION_THRESHOLD: threshold}  # fmt: skip
 
 
 @step(experiment_tracker=True)
@@ -92,11 +94,12 @@ def select_model(
     feature_schema: dict,
     training: TrainingSettings,
 ) -> tuple[Annotated[Pipeline, names.MODEL], Annotated[dict, names.SEARCH_RESULTS]]:
-    """The candidate with the best validation primary metric becomes the pipeline's model."""
+    """The candidate with the best validation primary metric (at its decision threshold) becomes the
+    pipeline's model, and its threshold the model's."""
     metric = training.primary_metric
     by_index = sorted(zip(scores, candidates, strict=True), key=lambda pair: pair[0]["index"])
     best = select_best([score["validation"][metric] for score, _ in by_index], metric)
-    model = by_index[best][1]
+    model, threshold = by_index[best][1], by_index[best][0][names.DECISION_THRESHOLD]
     schema = FeatureSchema.from_dict(feature_schema)
     mlflow.log_params(
         {
@@ -104,12 +107,14 @@ def select_model(
             "seed": training.seed,
             "n_features": len(schema.names),
             "selected_candidate": best,
+            names.DECISION_THRESHOLD: threshold,
             **model.named_steps["clf"].get_params(),
         }
     )
     log_dataset(dataset_train, names.DATASET_TRAIN, schema.target_column, "training")
     model_uri = log_trained_model(model, dataset_train, schema)
-    results = {"metric": metric, "selected": best, "candidates": [score for score, _ in by_index]}
+    results = {"metric": metric, "selected": best, "candidates": [score for score, _ in by_index],
+               names.DECISION_THRESHOLD: threshold}  # fmt: skip
     log_version_metadata({names.SEARCH_RESULTS: results, names.MLFLOW_MODEL_URI: model_uri})
     return model, results
 
@@ -120,13 +125,15 @@ def evaluate(
     feature_schema: dict,
     dataset_test: pd.DataFrame,
     dataset_train: pd.DataFrame,
+    search_results: dict,
     training: TrainingSettings,
 ) -> Annotated[dict, names.METRICS]:
-    """The test split's metrics, and how well each feature alone ranks it (a leakage check)."""
+    """The test split's metrics at the selected threshold, and how well each feature alone ranks it
+    (a leakage check)."""
     schema = FeatureSchema.from_dict(feature_schema)
     proba = predict_proba(model, dataset_test, schema)
     y_true = binary_target(dataset_test[schema.target_column], schema.positive_label)
-    metrics = classification_metrics(y_true, proba, training.decision_threshold)
+    metrics = classification_metrics(y_true, proba, selected_threshold(search_results))
     metrics[names.SINGLE_FEATURE_ROC_AUC] = single_feature_roc_auc(
         dataset_train, dataset_test, schema, training.seed
     )

@@ -124,15 +124,16 @@ def training_config(state: Path, name: str, **changes) -> str:
 
 def user_table_config(state: Path, project: Path, table, file: str, **data) -> Path:
     """A copy of the project config ``project`` whose data is ``table`` (a frame), written under
-    ``state`` as ``file`` (CSV or Parquet, by its suffix), with the roles ``data`` (target_column,
-    positive_label, id_column, sensitive_features, ...)."""
+    ``state`` as ``file`` (Parquet, or a CSV, compressed as its suffix says: .csv.gz), with the roles
+    ``data`` (target_column, positive_label, id_column, sensitive_features, ...)."""
     path = state / file
-    if path.suffix == ".parquet":
+    source = "parquet" if path.suffix == ".parquet" else "csv"
+    if source == "parquet":
         table.to_parquet(path, index=False)
     else:
         table.to_csv(path, index=False)
     raw = yaml.safe_load(project.read_text())
-    raw["data"] = {"source": path.suffix[1:], "path": str(path), **data}
+    raw["data"] = {"source": source, "path": str(path), **data}
     config = state / f"project_{path.stem}.yaml"
     config.write_text(yaml.safe_dump(raw))
     return config

@@ -59,6 +59,7 @@ def main(model_name: str) -> None:
         "schema": release.schema.to_dict(),
         "recorded_confusion_matrix": evaluation[names.CONFUSION_MATRIX],
         "trained_metrics": recorded[names.METRICS],  # the plain model's, mitigated or not
+        "search_results": recorded[names.SEARCH_RESULTS],
         # the served model's primary metric, on its test split
         "released_value": evaluation[release.primary_metric],
         "recomputed_confusion_matrix": recomputed[names.CONFUSION_MATRIX],

@@ -4,7 +4,9 @@ For non-default configurations (a fairness-mitigated LightGBM release at a 0.4 t
 regression at a 0.65 threshold trained from a CSV without an id column; a table that is not ours,
 statsmodels' `fair`, as a CSV with text ids, its own target and labels, a numeric sensitive column and
 occupation codes declared categorical; another, `anes96`, as a SQL table without ids whose target is
-stored as REAL 0.0/1.0), the same rows get the same probability and the same label in the evaluation
+stored as REAL 0.0/1.0; `cataneo2`'s births as a gzip-compressed CSV, low birth weight a 6 % label the
+model decides on at its best-F1 threshold, `decision_threshold: max_f1`), the same rows get the same
+probability and the same label in the evaluation
 of the test split, in the nightly scores table, from `/predict` on a real server, and in the
 monitoring step's decisions.
 """
@@ -13,8 +15,10 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 import yaml
@@ -69,6 +73,18 @@ CONFIGS = {
         "monitoring": {"thresholds": {"max_metric_drop": 0.02}},
         "artifact": names.MODEL,
     },
+    "public_births_max_f1": {
+        "public": "births",
+        # low birth weight, 6 % of births: at 0.5 the model labels almost none positive; max_f1 picks
+        # the threshold with the best F1 on the validation split, and the release decides at it
+        "training": {
+            "decision_threshold": "max_f1",
+            "features": {"drop": ["bweight"]},  # the birth weight the label is cut from: leakage
+            "fairness": {**LENIENT_FAIRNESS, "mitigation": "none"},
+            "promotion": {"min_primary_metric": None},  # precision of a 6 % label: 0.2 is 3x chance
+        },
+        "artifact": names.MODEL,
+    },
     "public_anes96_sql": {
         "public": "anes96",
         "training": {"decision_threshold": 0.45, "fairness": {**LENIENT_FAIRNESS, "mitigation": "none"}},
@@ -100,6 +116,13 @@ def public_project_config(state, project, name):
         return user_table_config(
             state, project, table, "fair.csv", **roles, sensitive_features=["religious"], columns=codes
         )
+    if name == "births":  # a gzip-compressed CSV
+        table = pd.read_csv(Path(sm.__file__).parent / "treatment/tests/results/cataneo2.csv")
+        table.insert(0, "birth", range(1, len(table) + 1))
+        roles = {"target_column": "lbweight", "positive_label": "1", "id_column": "birth"}
+        return user_table_config(
+            state, project, table, "births.csv.gz", **roles, sensitive_features=["mrace"]
+        )
     url = f"sqlite:///{state / 'anes96.sqlite'}"  # anes96
     engine = sa.create_engine(url)
     sm.datasets.anes96.load_pandas().data.to_sql("voters", engine, index=False)
@@ -121,10 +144,10 @@ def public_project_config(state, project, name):
 
 def _training(state, name, changes):
     raw = yaml.safe_load((PROJECT_ROOT / "configs/training.yaml").read_text())
+    raw["promotion"]["min_primary_metric"] = 0.5
     for section, value in changes.items():
         raw[section] = {**raw[section], **value} if isinstance(value, dict) else value
     raw["search"] = {"candidates": [{}]}
-    raw["promotion"]["min_primary_metric"] = 0.5
     path = state / f"{name}.yaml"
     path.write_text(yaml.safe_dump(raw))
     return str(path)
@@ -215,8 +238,21 @@ def _labels(released, decisions):
 
 
 def test_the_release_records_the_configured_threshold_and_candidate(released):
+    """The threshold configured, or with max_f1 the one chosen on the validation split for the
+    selected candidate, at which training evaluated it (and every consumer decides)."""
     record, config = released["probe"]["record"], released["config"]
-    assert record["decision_threshold"] == config["training"]["decision_threshold"], record
+    configured, search = config["training"]["decision_threshold"], released["probe"]["search_results"]
+    assert record["decision_threshold"] == search[names.DECISION_THRESHOLD], (record, search)
+    if configured == "max_f1":
+        (candidate,) = search["candidates"]
+        assert (
+            0 < record["decision_threshold"] < 0.5
+            and candidate[names.DECISION_THRESHOLD] == (record["decision_threshold"])
+        ), (record, candidate)
+        matrix = released["probe"]["recorded_confusion_matrix"]
+        assert matrix[0][1] + matrix[1][1] >= 30, f"at 0.5 two rows were labelled positive: {matrix}"
+    else:
+        assert record["decision_threshold"] == configured, record
     assert record["artifact"] == config["artifact"], record
     expected_kind = config["training"].get("model", {}).get("kind", "lightgbm")
     assert record["model_kind"] == expected_kind, record
@@ -288,6 +324,9 @@ def test_the_train_command_reports_the_released_models_metric(released):
         assert f"{headline}the mitigated model; before mitigation {plain:.3f}," in out, out[-2000:]
     else:
         assert metric["value"] == plain, (metric, plain)
+    if released["config"]["training"]["decision_threshold"] == "max_f1":
+        chosen = f"at decision threshold {record['decision_threshold']:.4f}, its best F1 on validation;"
+        assert chosen in out.split(headline, 1)[1].splitlines()[0], out[-2000:]
     rate = released["probe"]["trained_metrics"][names.BASELINE_PRECISION]
     baseline = {"precision": f"always-positive baseline {rate:.3f})", "recall": "no always-positive baseline"}
     assert baseline[metric["name"]] in out.split(headline, 1)[1].splitlines()[0], out[-2000:]

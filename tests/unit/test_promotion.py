@@ -143,7 +143,8 @@ def test_a_rare_label_model_that_labels_few_rows_positive_is_not_told_to_raise_i
     support, lift = decision.reasons[:2]
     assert support.endswith(
         "or lower decision_threshold (configs/training.yaml): more rows are labelled positive (it labels"
-        " 2 of the 929 test rows positive; 56 are)"
+        " 2 of the 929 test rows positive; 56 are; decision_threshold: max_f1 picks the model's best-F1 one"
+        " on the validation split)"
     ), support
     assert lift == (
         "quality gate: model precision 0.0000 is 0.00x the always-positive baseline 0.0603 (base rate"
@@ -193,7 +194,7 @@ def test_a_primary_metric_resting_on_a_few_rows_is_rejected_naming_them_with_the
         " too few to judge it (a row of them more or less right moves it by 0.33); add rows to the table"
         " or raise split.test_size, or lower promotion.min_metric_support; or lower decision_threshold"
         " (configs/training.yaml): more rows are labelled positive (it labels 3 of the 141 test rows"
-        " positive; 7 are)",
+        " positive; 7 are; decision_threshold: max_f1 picks the model's best-F1 one on the validation split)",
     ), decision.reasons
     three = TRANSFERABLE.model_copy(update={"min_metric_support": 3})
     passed = decide([candidate], "precision", three, None)

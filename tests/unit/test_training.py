@@ -209,6 +209,57 @@ def test_shipped_lightgbm_candidates_under_another_model_kind_are_refused_saying
     )
 
 
+def test_max_f1_picks_the_threshold_with_the_best_f1_on_the_rows_it_is_given():
+    """statsmodels' cataneo2 births (low birth weight: 6 %): at 0.5 the model labelled 2 of 929 test
+    rows positive; ``decision_threshold: max_f1`` picks the threshold with the best F1 instead."""
+    from sklearn.metrics import f1_score
+
+    from ml.training import max_f1_threshold
+
+    rng = np.random.default_rng(3)
+    y = (rng.random(400) < 0.08).astype(int)
+    proba = np.clip(0.05 + 0.25 * y + rng.normal(0, 0.1, 400), 0.001, 0.999)  # never 0.5: a rare label
+    best = max_f1_threshold(y, proba)
+    f1_at = {t: f1_score(y, (proba >= t).astype(int)) for t in np.unique(proba)}
+    assert f1_score(y, (proba >= best).astype(int)) == max(f1_at.values()) > f1_score(y, proba >= 0.5), best
+    assert best == max(t for t, f1 in f1_at.items() if f1 == max(f1_at.values())), "the highest of the best"
+    assert max_f1_threshold(np.array([1, 0, 1, 0]), np.array([0.9, 0.9, 0.2, 0.1])) == 0.2, "F1 0.8 there"
+    assert max_f1_threshold(np.zeros(5, dtype=int), np.linspace(0.1, 0.5, 5)) == 0.5, "no positive label"
+    assert 0 < max_f1_threshold(np.array([1, 1, 0]), np.array([0.0, 1.0, 0.0])) < 1, "inside (0, 1)"
+
+
+def test_a_candidate_is_scored_at_its_max_f1_threshold_on_the_rows_it_is_selected_on(split):
+    from ml.settings import SearchSettings, TrainingSettings
+    from ml.training import candidate_score, max_f1_threshold, predict_proba
+
+    schema, settings = schema_of(split.train), ModelSettings(kind="logistic_regression")
+    fitted = train_model(split.train, schema, settings, 0)
+    one = TrainingSettings(search=SearchSettings(candidates=({},)), decision_threshold="max_f1")
+    metrics, method, threshold = candidate_score(
+        (split.train, split.validation), schema, settings, one, fitted
+    )
+    y = binary_target(split.validation[schema.target_column], schema.positive_label)
+    proba = predict_proba(fitted, split.validation, schema)
+    assert method == "validation split" and threshold == max_f1_threshold(y, proba) != 0.5, threshold
+    assert metrics == classification_metrics(y, proba, threshold), "measured at its own threshold"
+    fixed = one.model_copy(update={"decision_threshold": 0.5})
+    at_half, _, half = candidate_score((split.train, split.validation), schema, settings, fixed, fitted)
+    assert half == 0.5 and metrics[names.F1] >= at_half[names.F1], (metrics, at_half)
+    folds = one.model_copy(update={"search": SearchSettings(candidates=({}, {}), cv_folds=3)})
+    _, method, on_folds = candidate_score((split.train, split.validation), schema, settings, folds, fitted)
+    assert method.startswith("3-fold") and 0 < on_folds < 1 and on_folds != threshold, on_folds
+
+
+@pytest.mark.parametrize("value", [0, 1, 1.5, "auto", "0.5", True])
+def test_a_decision_threshold_that_is_neither_a_probability_nor_max_f1_is_refused_naming_both(value):
+    from pydantic import ValidationError
+
+    from ml.settings import TrainingSettings
+
+    with pytest.raises(ValidationError, match=r"decision_threshold must be a probability between 0 and 1"):
+        TrainingSettings(decision_threshold=value)
+
+
 def test_small_tables_compare_candidates_by_cross_validation_and_large_ones_on_the_validation_split(split):
     from ml.settings import SearchSettings, TrainingSettings
     from ml.training import candidate_score, model_kind, selection_method
@@ -221,13 +272,13 @@ def test_small_tables_compare_candidates_by_cross_validation_and_large_ones_on_t
     schema = schema_of(split.train)
     settings = ModelSettings(kind="logistic_regression")
     fitted = train_model(split.train, schema, settings, 0)
-    metrics, method = candidate_score((split.train, split.validation), schema, settings, training, fitted)
+    metrics, method, _ = candidate_score((split.train, split.validation), schema, settings, training, fitted)
     assert method.startswith("3-fold") and 0.5 < metrics[names.ROC_AUC] < 1, (method, metrics)
     rows = len(split.train) + len(split.validation)
     assert sum(sum(row) for row in metrics[names.CONFUSION_MATRIX]) == rows, (
         "every row scored once, out of fold"
     )
-    on_split, method = candidate_score(
+    on_split, method, _ = candidate_score(
         (split.train, split.validation),
         schema,
         settings,
@@ -294,7 +345,7 @@ def test_a_group_column_keeps_a_groups_rows_in_one_split_and_one_fold(modechoice
     )
     training = TrainingSettings(search=SearchSettings(candidates=({}, {"num_leaves": 7}), cv_folds=3))
     split = (grouped.train, grouped.validation)
-    _, method = candidate_score(split, schema, ModelSettings(), training, None, data.group_column)
+    _, method, _ = candidate_score(split, schema, ModelSettings(), training, None, data.group_column)
     assert method.startswith("3-fold") and len(folds) == 3
     together = pd.concat(split, ignore_index=True)  # as candidate_score joins them
     for fitted in folds:
