@@ -98,6 +98,7 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
         "artifact": artifact,
         "model_kind": record.get("model_kind") or (settings.get("model") or {}).get("kind", "n/a"),
         "threshold": threshold,
+        "threshold_max_f1": settings.get(names.DECISION_THRESHOLD) == "max_f1",  # chosen on validation
         "mitigation": {
             "method": "none",
             "features": [],

@@ -41,6 +41,7 @@ def facts(**changes):
         "artifact": names.MODEL,
         "model_kind": "lightgbm",
         "threshold": 0.65,
+        "threshold_max_f1": False,
         "mitigation": {"method": "none", "features": [], "constraint": None},
         "unserved_mitigation": None,
         "decision": {"stage": "production", "reasons": ["model passed the quality and fairness gates"]},
@@ -205,6 +206,19 @@ def test_rows_left_out_of_training_for_their_missing_label_are_on_the_card_in_bo
         card.markdown
     )
     assert "without a label" not in render_card(facts()).markdown, "no note when every row has a label"
+
+
+def test_a_threshold_chosen_by_max_f1_is_said_so_in_both_languages():
+    chosen = render_card(facts(threshold=0.171234, threshold_max_f1=True))
+    assert "Decision threshold: 0.1712 (decision_threshold: max_f1, the best F1 on the validation split)" in (
+        chosen.markdown
+    )
+    assert (
+        "umbral de decisión 0.1712 (decision_threshold: max_f1, el mejor F1 en el split de validación)."
+        in (chosen.markdown)
+    )
+    assert "the best F1 on the validation split" in chosen.html
+    assert "max_f1" not in render_card(facts()).markdown, "a configured threshold is not said chosen"
 
 
 def test_a_rejected_versions_card_says_why():
