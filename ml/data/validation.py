@@ -121,10 +121,16 @@ def numpy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     ``convert_dtypes()``: Int64, Float64, boolean, string; or ``int64[pyarrow]``, ``category``) as
     the NumPy ones a CSV reads into: whole numbers int64 (float64 with a missing one), numbers
     float64, booleans bool (objects with a missing one), text objects with NaN. Training stopped on
-    them (Evidently's profile: "boolean value of NA is ambiguous"; model selection: isnan)."""
+    them (Evidently's profile: "boolean value of NA is ambiguous"; model selection: isnan). A column
+    of Python ``Decimal`` values (a Parquet DECIMAL(10, 2) as a warehouse exports amounts, which
+    pandas and Dask read as objects) holds its numbers too: it was a categorical feature, every
+    amount a category."""
     changes = {}
     for column in frame.columns:
         series, dtype = frame[column], frame[column].dtype
+        if pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(series, skipna=True) == "decimal":
+            changes[column] = _decimals_as_numbers(series)
+            continue
         if isinstance(dtype, np.dtype) or pd.api.types.is_datetime64_any_dtype(dtype):
             continue
         if isinstance(dtype, pd.CategoricalDtype):
@@ -143,6 +149,15 @@ def numpy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
             series = series.astype(object).where(~missing, np.nan)
         changes[column] = series
     return frame.assign(**changes) if changes else frame
+
+
+def _decimals_as_numbers(series: pd.Series) -> pd.Series:
+    """Decimals as int64 when every one is whole (a DECIMAL(10, 0) id or count: 1234, not 1234.0),
+    else float64, a missing one NaN."""
+    numbers = pd.to_numeric(series.astype(object).where(series.notna(), np.nan), errors="raise")
+    numbers = numbers.astype("float64")
+    whole = numbers.notna().all() and bool((numbers == np.floor(numbers)).all())
+    return numbers.astype("int64") if whole else numbers
 
 
 def as_declared(frame: pd.DataFrame, data: DataSettings) -> pd.DataFrame:

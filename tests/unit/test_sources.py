@@ -375,6 +375,48 @@ def test_a_compressed_csv_reads_on_both_engines_the_dask_one_whole_without_a_war
     pd.testing.assert_frame_equal(as_declared(parts[0], data), whole)
 
 
+def test_a_parquet_of_decimals_reads_numbers_on_both_engines_and_trains_them_as_numbers(tmp_path: Path):
+    """A warehouse exports amounts as DECIMAL(10, 2) and ids as DECIMAL(10, 0); pandas and Dask read
+    them as Python Decimal objects, and training made each amount a category."""
+    from decimal import Decimal
+
+    import dask
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from adapters.sources import flat_partitions
+    from ml.data.validation import as_declared
+    from ml.features import infer_schema
+
+    amounts = [Decimal("10.50"), None, Decimal("7.25"), Decimal("3.00")] * 3
+    table = pa.table(
+        {
+            "cid": pa.array([Decimal(i) for i in range(1, 13)], pa.decimal128(10, 0)),
+            "amount": pa.array(amounts, pa.decimal128(10, 2)),
+            "visits": pa.array([Decimal(v % 4) for v in range(12)], pa.decimal128(10, 0)),
+            "churned": ["yes", "no", "no"] * 4,
+        }
+    )
+    (tmp_path / "data").mkdir()
+    pq.write_table(table.slice(0, 6), tmp_path / "data/a.parquet")
+    pq.write_table(table.slice(6), tmp_path / "data/b.parquet")
+    data = DataSettings(source="parquet", path="data", **{**COMMON, "sensitive_features": ()})
+    whole = read_flat_table(data, tmp_path)
+    assert whole.dtypes.astype(str).to_dict() == {
+        "cid": "int64",
+        "amount": "float64",
+        "visits": "int64",
+        "churned": "object",
+    }, whole.dtypes
+    assert whole["amount"].tolist()[:3] == [10.5, pytest.approx(float("nan"), nan_ok=True), 7.25], whole
+    assert whole["cid"].tolist() == list(range(1, 13)), "whole decimals are whole numbers: ids 1, not 1.0"
+    parts = dask.compute(*flat_partitions(data, 1000, tmp_path, "scoring.engine"), scheduler="sync")
+    on_dask = pd.concat([as_declared(part, data) for part in parts], ignore_index=True)
+    pd.testing.assert_frame_equal(on_dask, whole)
+    schema = infer_schema(whole, ["amount", "visits"], data, "no")
+    assert schema.numeric == ["amount", "visits"] and not schema.categorical, schema
+
+
 def test_a_missing_file_is_found_before_a_run_with_the_path_and_the_fix(tmp_path: Path):
     data = DataSettings(source="csv", path="data/customers.csv", **COMMON)
     with pytest.raises(DataSourceError, match=r"data.path 'data/customers.csv' does not exist.*put your CSV"):
