@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -343,7 +344,7 @@ def read_parquet_file(path: Path) -> pd.DataFrame:
     can take. A folder's partition columns are read as ``hive_partitioning`` says."""
     partitioning = hive_partitioning(path)
     frame = pd.read_parquet(path, **({"partitioning": partitioning} if partitioning else {}))
-    return uuids_as_text(frame, uuid_columns(path))
+    return plain_values(uuids_as_text(frame, uuid_columns(path)))
 
 
 def hive_partitioning(path: Path) -> ds.Partitioning | None:
@@ -378,9 +379,11 @@ def _uuid_text(raw: bytes) -> str:
 
 def plain_values(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its columns of other Python objects than text, numbers, booleans and dates
-    as text: a SQL driver's UUIDs, network addresses, JSON (as JSON) and bytes (as hex). A UUID
-    primary key went into the step artifacts as 16 raw bytes, and scoring stopped on "'utf-8' codec
-    can't decode byte 0x87"."""
+    as text: a SQL driver's UUIDs, network addresses, JSON (as JSON) and bytes (as hex); a Parquet
+    file's lists and structs (as JSON: '["a", "b"]'). A UUID primary key went into the step
+    artifacts as 16 raw bytes, and scoring stopped on "'utf-8' codec can't decode byte 0x87"; a
+    Parquet list column (a Spark export's tags) stopped training in load_data on "unhashable type:
+    'numpy.ndarray'"."""
     for column in frame.columns:
         if frame[column].dtype == object and pd.api.types.infer_dtype(frame[column]) in ("mixed", "bytes"):
             frame[column] = frame[column].map(_as_text, na_action="ignore")
@@ -390,11 +393,18 @@ def plain_values(frame: pd.DataFrame) -> pd.DataFrame:
 def _as_text(value: object) -> object:
     if isinstance(value, str | bool | numbers.Number):
         return value
+    if isinstance(value, np.ndarray):  # a Parquet list, as pandas reads it
+        value = value.tolist()
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, default=str)
+        return json.dumps(value, ensure_ascii=False, default=_json_default)
     if isinstance(value, bytes | memoryview):
         return bytes(value).hex()
     return str(value)
+
+
+def _json_default(value: object) -> object:
+    """A list inside a Parquet struct (a NumPy array) as a JSON list; anything else as its text."""
+    return value.tolist() if isinstance(value, np.ndarray) else str(value)
 
 
 def sql_source_url(data: DataSettings) -> sa.URL:
@@ -528,6 +538,7 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
             frame = dd.read_parquet(str(path), dataset={"partitioning": partitioning} if partitioning else {})
             if uuids := uuid_columns(path):  # UUID text, as the pandas engine reads them
                 frame = frame.map_partitions(uuids_as_text, uuids, meta=frame._meta)
+            frame = frame.map_partitions(plain_values, meta=frame._meta)  # lists and structs as JSON
         else:
             options, header = data.csv.read_options(), csv_header(path, data)
             # Dask infers each column's dtype from the file's first 256 kB: a column of whole numbers

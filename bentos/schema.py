@@ -12,6 +12,7 @@ and decides as batch scoring does."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -77,6 +78,8 @@ def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
             description, untrained_shown = f"one of {list(allowed)}", list(untrained)
             if set(allowed) <= {"False", "True"}:  # a column of booleans
                 description += " (JSON true and false are read as them)"
+            elif any(category[:1] in "[{" for category in allowed):  # a Parquet list, a SQL JSON
+                description += " (a JSON list or object is read as its text)"
         if untrained:
             description += f"; {untrained_shown} not in the training split: scored as a missing value"
         if allowed:
@@ -133,14 +136,18 @@ def _one_of(allowed: tuple[str, ...]):
 
 def _code_as_written(allowed: tuple[str, ...]):
     """A JSON number sent for a category coded by numbers (occupation 6, written "6" or "6.0" in
-    the table), or a JSON boolean for a column of booleans (a SQL boolean, read 'True'/'False'):
-    the category it is written as, so the row decides as batch scoring decides it; other values are
-    left to the check of the allowed ones (a boolean is never a number's code)."""
+    the table), a JSON boolean for a column of booleans (a SQL boolean, read 'True'/'False'), or a
+    JSON list or object for a column of them (a Parquet list, a SQL JSON column, read as JSON text
+    '["a", "b"]'): the category it is written as, so the row decides as batch scoring decides it;
+    other values are left to the check of the allowed ones (a boolean is never a number's code)."""
     known = set(allowed)
 
     def read(value: Any) -> Any:
         if isinstance(value, bool):
             return str(value) if str(value) in known else value
+        if isinstance(value, list | dict):  # written as the sources write them (adapters/sources.py)
+            text = json.dumps(value, ensure_ascii=False)
+            return text if text in known else value
         if not isinstance(value, int | float):
             return value
         written = [str(value), repr(float(value))]

@@ -568,3 +568,41 @@ def test_a_column_of_booleans_takes_json_booleans_and_decides_as_batch_scoring_d
     served = load_model(tmp_path / "bundle").predict_proba(records)
     batch = predict_proba(model, frame.head(40), schema)
     np.testing.assert_allclose(served, batch, atol=1e-12)
+
+
+def test_a_parquet_list_column_is_json_text_in_training_and_the_api_takes_the_json_list(tmp_path):
+    """A Spark export's list column (tags) stopped training in load_data ("unhashable type:
+    'numpy.ndarray'"). It is read as JSON text, a category, on both engines (adapters/sources.py);
+    the API takes the JSON list a client sends for it and decides as batch scoring does."""
+    import statsmodels.api as sm
+
+    from adapters.sources import read_flat_table
+
+    fair = sm.datasets.fair.load_pandas().data.head(800)
+    tags = [["kids", "city"] if i % 3 else ["rural"] for i in range(len(fair))]
+    raw = fair.assign(affairs=np.where(fair["affairs"] > 0, "yes", "no"), tags=tags)
+    raw.to_parquet(tmp_path / "t.parquet", index=False)
+    data = DataSettings(
+        source="parquet", path="t.parquet", target_column="affairs", positive_label="yes", id_column=None,
+        sensitive_features=(),
+    )  # fmt: skip
+    frame = read_flat_table(data, tmp_path)
+    assert frame["tags"].head(2).tolist() == ['["rural"]', '["kids", "city"]'], frame["tags"].head(2)
+    schema = infer_schema(frame, feature_columns(frame, data, FeatureSettings()), data, "no")
+    spec = next(s for s in schema.to_dict()["features"] if s["name"] == "tags")
+    assert (spec["kind"], list(spec["categories"])) == ("categorical", ['["kids", "city"]', '["rural"]']), (
+        spec
+    )
+    model = train_model(frame, schema, ModelSettings(), 0)
+    export_bundle(model, schema.to_dict(), 0.5, tmp_path / "bundle", {"model_version": "1"})
+    Record = record_model(schema.to_dict(), margin=0.5)
+    rows = json.loads(frame[schema.names].head(30).to_json(orient="records"))
+    as_clients_send = [{**row, "tags": json.loads(row["tags"])} for row in rows]  # ["rural"], a list
+    records = [Record(**row).model_dump() for row in as_clients_send]
+    assert [r["tags"] for r in records[:2]] == ['["rural"]', '["kids", "city"]'], records[:2]
+    described = Record.model_json_schema()["properties"]["tags"]["description"]
+    assert described.endswith("(a JSON list or object is read as its text)"), described
+    with pytest.raises(ValidationError, match=r"tags\n  Input should be '\[\"kids\", \"city\"\]' or"):
+        Record(**{**rows[0], "tags": ["city", "kids"]})
+    served = load_model(tmp_path / "bundle").predict_proba(records)
+    np.testing.assert_allclose(served, predict_proba(model, frame.head(30), schema), atol=1e-12)

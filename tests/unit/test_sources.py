@@ -417,6 +417,31 @@ def test_a_parquet_of_decimals_reads_numbers_on_both_engines_and_trains_them_as_
     assert schema.numeric == ["amount", "visits"] and not schema.categorical, schema
 
 
+def test_parquet_lists_and_structs_read_as_json_text_on_both_engines(tmp_path: Path):
+    """A Spark export's list and struct columns: pandas and Dask read NumPy arrays and dicts, which
+    stopped training in load_data ("unhashable type: 'numpy.ndarray'")."""
+    import dask
+
+    from adapters.sources import flat_partitions
+    from ml.data.validation import as_declared
+
+    (tmp_path / "data").mkdir()
+    raw = TABLE.assign(tags=[["a", "ñ"], [], None])
+    raw["home"] = [{"city": "Lugo", "floors": [1, 2]}, None, {"city": None, "floors": []}]
+    raw.iloc[:2].to_parquet(tmp_path / "data/a.parquet", index=False)
+    raw.iloc[2:].to_parquet(tmp_path / "data/b.parquet", index=False)
+    data = DataSettings(source="parquet", path="data", **COMMON)
+    whole = read_flat_table(data, tmp_path)
+    assert whole["tags"].tolist()[:2] == ['["a", "ñ"]', "[]"] and pd.isna(whole["tags"][2]), whole["tags"]
+    assert whole["home"].tolist()[::2] == [
+        '{"city": "Lugo", "floors": [1, 2]}',
+        '{"city": null, "floors": []}',
+    ]
+    same(whole.drop(columns=["tags", "home"]))
+    parts = dask.compute(*flat_partitions(data, 1000, tmp_path, "scoring.engine"), scheduler="sync")
+    pd.testing.assert_frame_equal(pd.concat([as_declared(p, data) for p in parts], ignore_index=True), whole)
+
+
 def test_a_missing_file_is_found_before_a_run_with_the_path_and_the_fix(tmp_path: Path):
     data = DataSettings(source="csv", path="data/customers.csv", **COMMON)
     with pytest.raises(DataSourceError, match=r"data.path 'data/customers.csv' does not exist.*put your CSV"):
