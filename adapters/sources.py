@@ -342,9 +342,42 @@ def read_parquet_file(path: Path) -> pd.DataFrame:
     """The Parquet file (or folder of files) at ``path``, its UUID columns as text ('5187f5e7-ece1-...'):
     pandas reads Arrow's uuid type as 16 raw bytes each, which no scores table, JSON answer or model
     can take. A folder's partition columns are read as ``hive_partitioning`` says."""
-    partitioning = hive_partitioning(path)
-    frame = pd.read_parquet(path, **({"partitioning": partitioning} if partitioning else {}))
+    frame = pd.read_parquet(path, **parquet_dataset(path))
     return plain_values(uuids_as_text(frame, uuid_columns(path)))
+
+
+def parquet_dataset(path: Path) -> dict:
+    """How to read the Parquet folder at ``path`` as one table (pyarrow's dataset options, which
+    ``pandas.read_parquet`` and, under ``dataset=``, ``dask.dataframe.read_parquet`` take): its
+    partitioning (``hive_partitioning``) and one schema that holds every file's values, each
+    column's types promoted as Arrow does (whole numbers in one day's file and numbers with a blank
+    in another's: double; a column missing everywhere in a file: the others' type; a category, as
+    pandas saves one, its values' type). Dask stopped on "Unable to merge: Field visits has
+    incompatible types: double vs int64" and pandas on a fraction in a file after one of whole
+    numbers. Empty for a file; DataSourceError when the files' types cannot be reconciled."""
+    if not path.is_dir():
+        return {}
+    partitioning = hive_partitioning(path)
+    files = ds.dataset(path, format="parquet", partitioning=partitioning).files
+    schemas = [_plain_schema(pq.read_schema(file)) for file in files]
+    try:
+        schema = pa.unify_schemas(
+            [*schemas, *([partitioning.schema] if partitioning else [])], promote_options="permissive"
+        )
+    except (pa.ArrowTypeError, pa.ArrowInvalid) as exc:
+        raise DataSourceError(
+            f"the Parquet files of {path} disagree on a column's type ({exc}); write it with one type in "
+            "every file (text in one file and numbers in another cannot be read as one table)"
+        ) from None
+    return {"schema": schema, **({"partitioning": partitioning} if partitioning else {})}
+
+
+def _plain_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with its dictionary-encoded columns (pandas' categories) as their values' type."""
+    for index, field in enumerate(schema):
+        if pa.types.is_dictionary(field.type):
+            schema = schema.set(index, field.with_type(field.type.value_type))
+    return schema
 
 
 def hive_partitioning(path: Path) -> ds.Partitioning | None:
@@ -356,14 +389,19 @@ def hive_partitioning(path: Path) -> ds.Partitioning | None:
     available for field 'region'" (Dask, which infers the type again in each file)."""
     if not path.is_dir():
         return None
-    found = ds.dataset(path, format="parquet", partitioning=ds.HivePartitioning.discover()).partitioning
-    schema = found.schema if found is not None else pa.schema([])
+    dataset = ds.dataset(path, format="parquet", partitioning=ds.HivePartitioning.discover())
+    folders = {Path(file).relative_to(path).parts[:-1] for file in dataset.files}
+    named = {folder.split("=", 1)[0] for parts in folders for folder in parts if "=" in folder}
+    # the discovered schema holds every column of a folder without such names: keep the named ones
+    found = dataset.partitioning.schema if dataset.partitioning is not None else pa.schema([])
+    schema = pa.schema([field for field in found if field.name in named])
     return ds.partitioning(schema, flavor="hive") if len(schema) else None
 
 
 def uuid_columns(path: Path) -> list[str]:
     """The columns of Arrow's uuid type in the Parquet file (or folder of files) at ``path``."""
-    return [field.name for field in pq.ParquetDataset(path).schema if field.type == pa.uuid()]
+    schema = parquet_dataset(path).get("schema") or pq.read_schema(path)
+    return [field.name for field in schema if field.type == pa.uuid()]
 
 
 def uuids_as_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -534,8 +572,9 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
     # text as pandas reads it (object), not Dask's pyarrow strings: the frames the pandas engine reads
     with dask.config.set({"dataframe.convert-string": False}):
         if data.source == "parquet":
-            partitioning = hive_partitioning(path)
-            frame = dd.read_parquet(str(path), dataset={"partitioning": partitioning} if partitioning else {})
+            # categories=[]: a category column of one file is not made one of every file (Dask's
+            # meta failed on a file where it is all missing: "Categorical categories cannot be null")
+            frame = dd.read_parquet(str(path), dataset=parquet_dataset(path), categories=[])
             if uuids := uuid_columns(path):  # UUID text, as the pandas engine reads them
                 frame = frame.map_partitions(uuids_as_text, uuids, meta=frame._meta)
             frame = frame.map_partitions(plain_values, meta=frame._meta)  # lists and structs as JSON

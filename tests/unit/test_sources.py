@@ -442,6 +442,35 @@ def test_parquet_lists_and_structs_read_as_json_text_on_both_engines(tmp_path: P
     pd.testing.assert_frame_equal(pd.concat([as_declared(p, data) for p in parts], ignore_index=True), whole)
 
 
+def test_daily_parquet_files_whose_column_types_drift_read_as_one_table_on_both_engines(tmp_path: Path):
+    """A folder of one pandas-written file a day: a count of whole numbers (int64) one day and with
+    a blank the next (double), a column missing all day (null), a category saved as pandas'
+    category dtype. Dask stopped on "Unable to merge: Field visits has incompatible types: double vs
+    int64"; pandas on a fraction in a file after one of whole numbers."""
+    import dask
+
+    from adapters.sources import flat_partitions
+    from ml.data.validation import as_declared
+
+    (tmp_path / "data").mkdir()
+    day1 = TABLE.assign(visits=[1, 2, 3], city=pd.Categorical(["a", "b", "a"]))
+    day2 = TABLE.assign(cid=[4, 5, 6], visits=[1.5, None, 3.0], city=None, sex=None)
+    for day, frame in enumerate((day1, day2), 1):
+        frame.to_parquet(tmp_path / f"data/day{day}.parquet", index=False)
+    data = DataSettings(source="parquet", path="data", **COMMON)
+    whole = read_flat_table(data, tmp_path)
+    assert (
+        whole["visits"].tolist()[:5] == [1.0, 2.0, 3.0, 1.5, 1.0]
+        or whole["visits"].iloc[4] != whole["visits"].iloc[4]
+    )
+    assert whole["visits"].iloc[3] == 1.5 and whole["city"].tolist()[:3] == ["a", "b", "a"], whole
+    parts = dask.compute(*flat_partitions(data, 1000, tmp_path, "scoring.engine"), scheduler="sync")
+    pd.testing.assert_frame_equal(pd.concat([as_declared(p, data) for p in parts], ignore_index=True), whole)
+    TABLE.assign(visits=["many"] * 3).to_parquet(tmp_path / "data/day3.parquet", index=False)
+    with pytest.raises(DataSourceError, match=r"disagree on a column's type .*Field visits has incompatible"):
+        read_flat_table(data, tmp_path)
+
+
 def test_a_missing_file_is_found_before_a_run_with_the_path_and_the_fix(tmp_path: Path):
     data = DataSettings(source="csv", path="data/customers.csv", **COMMON)
     with pytest.raises(DataSourceError, match=r"data.path 'data/customers.csv' does not exist.*put your CSV"):
