@@ -415,15 +415,20 @@ def _uuid_text(raw: bytes) -> str:
     return str(uuid.UUID(bytes=bytes(raw)))
 
 
+# pandas' names (infer_dtype) of the object columns ``plain_values`` writes as text
+PLAIN_AS_TEXT = ("mixed", "bytes", "time")
+
+
 def plain_values(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its columns of other Python objects than text, numbers, booleans and dates
     as text: a SQL driver's UUIDs, network addresses, JSON (as JSON) and bytes (as hex); a Parquet
-    file's lists and structs (as JSON: '["a", "b"]'). A UUID primary key went into the step
+    file's lists and structs (as JSON: '["a", "b"]'); times of day ('08:30:00', as a CSV reads
+    them: Evidently's profile stopped on Python time objects). A UUID primary key went into the step
     artifacts as 16 raw bytes, and scoring stopped on "'utf-8' codec can't decode byte 0x87"; a
     Parquet list column (a Spark export's tags) stopped training in load_data on "unhashable type:
     'numpy.ndarray'"."""
     for column in frame.columns:
-        if frame[column].dtype == object and pd.api.types.infer_dtype(frame[column]) in ("mixed", "bytes"):
+        if frame[column].dtype == object and pd.api.types.infer_dtype(frame[column]) in PLAIN_AS_TEXT:
             frame[column] = frame[column].map(_as_text, na_action="ignore")
     return frame
 

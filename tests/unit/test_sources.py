@@ -632,9 +632,11 @@ def test_uuids_json_addresses_and_bytes_from_a_driver_become_text_and_a_parquet_
             "happy": [True, None, False],
             "surveyed_on": [datetime.date(1974, 1, 10), None, datetime.date(1974, 2, 11)],
             "age": [32.0, None, 22.0],
+            "called_at": [datetime.time(8, 30), None, datetime.time(17, 5, 9)],  # Evidently failed on them
         }
     )
     read = plain_values(driver.copy())
+    assert read["called_at"].tolist()[::2] == ["08:30:00", "17:05:09"], "times of day as a CSV reads them"
     assert (
         read["respondent"].tolist()
         == [str(i) for i in ids]
