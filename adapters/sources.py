@@ -475,7 +475,11 @@ def read_sql_part(url: sa.URL | str, part: SqlPart) -> pd.DataFrame:
     engine = _sql_engine(url, _shown(url))
     try:
         with engine.connect() as conn:
-            frame = pd.read_sql_query(sa.text(part.query), conn, params=part.params or None)
+            # coerce_float=False: NUMERIC values stay Decimals for ``as_declared`` (whole ones int64, as
+            # a CSV reads them); pandas made a NUMERIC(10, 0) id 1234.0, written '1234.0' as the id
+            frame = pd.read_sql_query(
+                sa.text(part.query), conn, params=part.params or None, coerce_float=False
+            )
     except sa.exc.SQLAlchemyError as exc:
         raise DataSourceError(f"data.sql_query failed on {engine.url!r}: {exc}") from exc
     finally:

@@ -471,6 +471,30 @@ def test_daily_parquet_files_whose_column_types_drift_read_as_one_table_on_both_
         read_flat_table(data, tmp_path)
 
 
+def test_a_numeric_sql_id_is_a_whole_number_id_and_numeric_amounts_numbers(tmp_path: Path, monkeypatch):
+    """psycopg reads PostgreSQL NUMERIC as Decimals, which pandas made floats: a NUMERIC(12, 0) id
+    1234 became 1234.0, written '1234.0' in the scores table and the API's answers. Here SQLite
+    answers Decimals for its columns declared DEC, as such a driver does."""
+    import sqlite3
+    from decimal import Decimal
+
+    import adapters.sources
+
+    sqlite3.register_converter("DEC", lambda raw: Decimal(raw.decode()))
+    url = f"sqlite:///{tmp_path}/db.sqlite"
+    with sqlite3.connect(tmp_path / "db.sqlite") as conn:
+        conn.execute("CREATE TABLE t (cid DEC, amount DEC, churned TEXT)")
+        conn.executemany("INSERT INTO t VALUES (?, ?, ?)", [("1234", "10.50", "yes"), ("1235", None, "no")])
+    typed = {"connect_args": {"detect_types": sqlite3.PARSE_DECLTYPES}}
+    monkeypatch.setattr(adapters.sources, "_sql_engine", lambda url, what: sa.create_engine(url, **typed))
+    data = DataSettings(
+        source="sql", sql_url=url, sql_query="SELECT * FROM t", **{**COMMON, "sensitive_features": ()}
+    )
+    frame = read_flat_table(data, tmp_path)
+    assert frame["cid"].tolist() == [1234, 1235] and frame["cid"].dtype == "int64", frame
+    assert frame["amount"].dtype == "float64" and frame["amount"][0] == 10.5, frame
+
+
 def test_a_missing_file_is_found_before_a_run_with_the_path_and_the_fix(tmp_path: Path):
     data = DataSettings(source="csv", path="data/customers.csv", **COMMON)
     with pytest.raises(DataSourceError, match=r"data.path 'data/customers.csv' does not exist.*put your CSV"):
