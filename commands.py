@@ -42,7 +42,9 @@ def train(project: ProjectSettings, training: TrainingSettings, no_cache: bool, 
 
     check_source(project.data, ROOT)  # a missing table stops here, before a run or a version exists
     check_search(training)  # a typo in a candidate's parameters too
-    check_stack("train", needs=("experiment_tracker",))  # and a stack that cannot run it
+    check_stack(
+        "train", needs=("experiment_tracker",), data=project.data, root=ROOT
+    )  # and a stack that cannot run it
     pipeline = training_pipeline.with_options(
         model=Model(name=project.model_name, description=f"{project.project_name} classifier"),
         enable_cache=False if no_cache else training.enable_cache,
@@ -103,7 +105,8 @@ def require_production(project: ProjectSettings, command: str) -> None:
     from registry.release import production_version_or_error
     from stacks.preflight import check_stack
 
-    check_stack(command)  # its servers answer, before anything waits on them
+    reads = project.data if command in ("score", "monitor") else None  # the table, in its steps
+    check_stack(command, data=reads, root=ROOT)  # its servers answer, its containers see the table
     production_version_or_error(project.model_name)
 
 

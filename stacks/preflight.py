@@ -5,6 +5,7 @@ surfaces as a 140-line traceback and an unreachable S3 endpoint as 530 lines, af
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from ml.settings import ConfigError
@@ -60,9 +61,33 @@ def check_engine(stack_name: str) -> None:
         )
 
 
-def check_stack(command: str, needs: tuple[str, ...] = ()) -> None:
+def check_mounted(stack_name: str, data, root: Path) -> None:
+    """ConfigError unless the table of ``data`` (a CSV or Parquet path, a sqlite:/// database) lies in
+    the project's data/ folder, the one the step containers of a container stack see (mounted:
+    configs/stacks/container.yaml): a table elsewhere is not in them, and the run failed in its
+    first step, after the image was built."""
+    from sqlalchemy.engine import make_url
+
+    if data.source in ("csv", "parquet"):
+        field, where = "data.path", data.path
+    elif data.source == "sql" and make_url(data.sql_url).get_backend_name() == "sqlite":
+        field, where = "data.sql_url", make_url(data.sql_url).database
+    else:
+        return
+    table = (root / str(where)).resolve()
+    if where and not table.is_relative_to((root / "data").resolve()):
+        raise ConfigError(
+            f"the stack {stack_name!r} runs its steps in containers that see the project's data/ folder "
+            f"({root / 'data'}), not {table} ({field}); put the table there (e.g. data/{table.name}) "
+            "and set that path, read it from a database server (data.source: sql), or run on the local "
+            "stack (`zenml stack set local`)"
+        )
+
+
+def check_stack(command: str, needs: tuple[str, ...] = (), data=None, root: Path | None = None) -> None:
     """ConfigError (exit 2, one paragraph) when the active stack lacks a component ``command``
-    needs (e.g. "experiment_tracker") or one of its servers does not answer."""
+    needs (e.g. "experiment_tracker"), one of its servers does not answer, or (``data``, the
+    project's DataSettings, and its ``root``) its step containers would not see the table."""
     from zenml.client import Client
 
     stack = Client().active_stack
@@ -75,6 +100,8 @@ def check_stack(command: str, needs: tuple[str, ...] = ()) -> None:
         )
     if stack.orchestrator.flavor in CONTAINER_FLAVORS:
         check_engine(stack.name)
+        if data is not None and root is not None:
+            check_mounted(stack.name, data, root)
     for kind, name, url in endpoints(stack):
         why = endpoint_answers(url)
         if why:

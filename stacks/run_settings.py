@@ -135,6 +135,8 @@ def with_stack_settings(pipeline: Any, root: Path) -> Any:
     if path is None:
         return pipeline
     text = path.read_text(encoding="utf-8")
+    if "${PROJECT_ROOT}/data" in text:  # a volume's source (the container stack's): it must exist
+        (root / "data").mkdir(exist_ok=True)
     if _VARIABLE.search(text):
         variables = {"PROJECT_ROOT": str(root), "STATE_DIR": str(state_dir(root))}
         resolved = state_dir(root) / "run-settings" / path.name

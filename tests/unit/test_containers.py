@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ml.settings import ConfigError, ServingSettings, load_settings
+from ml.settings import ConfigError, DataSettings, ServingSettings, load_settings
 from stacks import containers
 from stacks.run_settings import resolve_variables
 
@@ -75,3 +75,41 @@ def test_no_engine_answering_is_named_with_how_to_start_one(tmp_path, monkeypatc
         ConfigError, match=r"no container engine answers at unix://.*none.sock.*stacks.containers start"
     ):
         check_engine("container")
+
+
+def test_a_container_stack_refuses_a_table_its_steps_would_not_see_naming_the_folder_they_see(tmp_path):
+    """The step containers see the project's data/ folder (mounted, configs/stacks/container.yaml),
+    nothing else of the machine: a table elsewhere failed the run's first step, after its image was
+    built; the default SQL answer, sqlite:///data/customers.sqlite, was left out of the image."""
+    from stacks.preflight import check_mounted
+
+    (tmp_path / "data").mkdir()
+    common = {"target_column": "y", "positive_label": "1", "sensitive_features": ()}
+    seen = [
+        DataSettings(source="csv", path="data/customers.csv", **common),
+        DataSettings(source="parquet", path=str(tmp_path / "data/lake"), **common),
+        DataSettings(source="sql", sql_url="sqlite:///data/customers.sqlite", sql_query="SELECT 1", **common),
+        DataSettings(source="sql", sql_url="postgresql+psycopg://db/x", sql_query="SELECT 1", **common),
+        DataSettings(),  # the demo: generated in the step
+    ]
+    for data in seen:
+        check_mounted("container", data, tmp_path)
+    with pytest.raises(
+        ConfigError, match=r"not /mnt/lake/customers.parquet \(data.path\); put the table there"
+    ):
+        check_mounted(
+            "container",
+            DataSettings(source="parquet", path="/mnt/lake/customers.parquet", **common),
+            tmp_path,
+        )
+    elsewhere = DataSettings(
+        source="sql", sql_url="sqlite:///exports/crm.sqlite", sql_query="SELECT 1", **common
+    )
+    with pytest.raises(
+        ConfigError, match=r"data/ folder \(.*/data\), not .*/exports/crm.sqlite \(data.sql_url\)"
+    ):
+        check_mounted("container", elsewhere, tmp_path)
+    with pytest.raises(ConfigError, match=r"not .*/customers.csv \(data.path\)"):
+        check_mounted(
+            "container", DataSettings(source="csv", path="data/../customers.csv", **common), tmp_path
+        )
