@@ -199,3 +199,52 @@ def test_scoring_on_dask_inside_the_step_container_writes_the_rows_of_the_local_
         left = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE name LIKE '%_staging_%'")]
     pd.testing.assert_frame_equal(scores, runs["scores"]["local"], check_exact=False, rtol=0, atol=1e-12)
     assert left == [], left
+
+
+def test_a_sqlite_table_in_data_is_read_by_the_step_containers_and_one_elsewhere_is_refused(runs):
+    """The default answer for SQL, sqlite:///data/customers.sqlite: .gitignore keeps it out of the code
+    archive ZenML ships with each run, and the first step failed on "unable to open database file".
+    The container stack mounts the project's data/ folder into its steps; a table elsewhere exits 2
+    before any image is built. (statsmodels' fair, under a model name of its own.)"""
+    import statsmodels.api as sm
+
+    state, env = runs["state"], runs["env"]
+    data_dir = PROJECT_ROOT / "data"
+    existed = data_dir.exists()
+    table = data_dir / f"container-test-{os.getpid()}.sqlite"
+    fair = sm.datasets.fair.load_pandas().data
+    fair = fair.assign(had_affair=(fair.pop("affairs") > 0).map({True: "yes", False: "no"}))
+    fair.insert(0, "respondent", range(1, len(fair) + 1))
+    raw = yaml.safe_load(Path(runs["project"]).read_text())
+    raw["model_name"] = "container-fair"
+    roles = {"target_column": "had_affair", "positive_label": "yes", "id_column": "respondent"}
+    raw["data"] = {"source": "sql", "sql_query": "SELECT * FROM survey", "sensitive_features": ["religious"]}
+    raw["data"].update(roles)
+    quick = training_config(state, "fair-container", search={"candidates": [{}]}, fairness__mitigation="none")
+    try:
+        data_dir.mkdir(exist_ok=True)
+        with sqlite3.connect(table) as db:
+            fair.to_sql("survey", db, index=False)
+        project = state / "project-fair.yaml"
+        project.write_text(
+            yaml.safe_dump({**raw, "data": {**raw["data"], "sql_url": f"sqlite:///data/{table.name}"}})
+        )
+        trained = must(
+            run_cli(PROJECT_ROOT, env, "train", "--project", str(project), "--config", quick, timeout=2400)
+        )
+        plain = re.sub(r"\x1b\[[0-9;]*m|`", "", trained.stdout + trained.stderr)
+        assert "Running step load_data in Docker" in plain and "Promotion: production" in plain, plain[-3000:]
+        args = ("score", "--project", str(project), "--date", "2026-02-01")
+        assert f"Scored {len(fair)} rows" in must(run_cli(PROJECT_ROOT, env, *args, timeout=1200)).stdout
+        elsewhere = state / "elsewhere.yaml"
+        outside = {**raw["data"], "sql_url": f"sqlite:///{state / 'survey.sqlite'}"}
+        elsewhere.write_text(yaml.safe_dump({**raw, "data": outside}))
+        refused = run_cli(PROJECT_ROOT, env, "train", "--project", str(elsewhere), "--config", quick)
+        assert refused.returncode == 2, refused.stdout[-2000:] + refused.stderr[-2000:]
+        assert "runs its steps in containers that see the project's data/ folder" in refused.stderr, (
+            refused.stderr
+        )
+    finally:
+        table.unlink(missing_ok=True)
+        if not existed and data_dir.exists() and not any(data_dir.iterdir()):
+            data_dir.rmdir()
