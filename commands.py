@@ -42,9 +42,8 @@ def train(project: ProjectSettings, training: TrainingSettings, no_cache: bool, 
 
     check_source(project.data, ROOT)  # a missing table stops here, before a run or a version exists
     check_search(training)  # a typo in a candidate's parameters too
-    check_stack(
-        "train", needs=("experiment_tracker",), data=project.data, root=ROOT
-    )  # and a stack that cannot run it
+    # and a stack that cannot run it (or whose step containers would not see the table)
+    check_stack("train", needs=("experiment_tracker",), data=project.data, root=ROOT)
     pipeline = training_pipeline.with_options(
         model=Model(name=project.model_name, description=f"{project.project_name} classifier"),
         enable_cache=False if no_cache else training.enable_cache,
