@@ -342,8 +342,9 @@ def read_parquet_file(path: Path) -> pd.DataFrame:
     """The Parquet file (or folder of files) at ``path``, its UUID columns as text ('5187f5e7-ece1-...'):
     pandas reads Arrow's uuid type as 16 raw bytes each, which no scores table, JSON answer or model
     can take. A folder's partition columns are read as ``hive_partitioning`` says."""
-    frame = pd.read_parquet(path, **parquet_dataset(path))
-    return plain_values(uuids_as_text(frame, uuid_columns(path)))
+    dataset = parquet_dataset(path)  # every file's schema read once, for both
+    frame = pd.read_parquet(path, **dataset)
+    return plain_values(uuids_as_text(frame, uuid_columns(path, dataset)))
 
 
 def parquet_dataset(path: Path) -> dict:
@@ -398,9 +399,10 @@ def hive_partitioning(path: Path) -> ds.Partitioning | None:
     return ds.partitioning(schema, flavor="hive") if len(schema) else None
 
 
-def uuid_columns(path: Path) -> list[str]:
-    """The columns of Arrow's uuid type in the Parquet file (or folder of files) at ``path``."""
-    schema = parquet_dataset(path).get("schema") or pq.read_schema(path)
+def uuid_columns(path: Path, dataset: dict) -> list[str]:
+    """The columns of Arrow's uuid type in the Parquet file (or folder of files) at ``path``, whose
+    ``parquet_dataset`` is ``dataset``."""
+    schema = dataset.get("schema") or pq.read_schema(path)
     return [field.name for field in schema if field.type == pa.uuid()]
 
 
@@ -583,8 +585,9 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
         if data.source == "parquet":
             # categories=[]: a category column of one file is not made one of every file (Dask's
             # meta failed on a file where it is all missing: "Categorical categories cannot be null")
-            frame = dd.read_parquet(str(path), dataset=parquet_dataset(path), categories=[])
-            if uuids := uuid_columns(path):  # UUID text, as the pandas engine reads them
+            dataset = parquet_dataset(path)
+            frame = dd.read_parquet(str(path), dataset=dataset, categories=[])
+            if uuids := uuid_columns(path, dataset):  # UUID text, as the pandas engine reads them
                 frame = frame.map_partitions(uuids_as_text, uuids, meta=frame._meta)
             frame = frame.map_partitions(plain_values, meta=frame._meta)  # lists and structs as JSON
         else:
