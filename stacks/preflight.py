@@ -68,10 +68,11 @@ def check_mounted(stack_name: str, data, root: Path) -> None:
     first step, after the image was built."""
     from sqlalchemy.engine import make_url
 
+    url = make_url(data.sql_url) if data.source == "sql" else None
     if data.source in ("csv", "parquet"):
         field, where = "data.path", data.path
-    elif data.source == "sql" and make_url(data.sql_url).get_backend_name() == "sqlite":
-        field, where = "data.sql_url", make_url(data.sql_url).database
+    elif url is not None and url.get_backend_name() == "sqlite":
+        field, where = "data.sql_url", url.database
     else:
         return
     table = (root / str(where)).resolve()

@@ -154,8 +154,7 @@ def numpy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
 def _decimals_as_numbers(series: pd.Series) -> pd.Series:
     """Decimals as int64 when every one is whole (a DECIMAL(10, 0) id or count: 1234, not 1234.0),
     else float64, a missing one NaN."""
-    numbers = pd.to_numeric(series.astype(object).where(series.notna(), np.nan), errors="raise")
-    numbers = numbers.astype("float64")
+    numbers = pd.to_numeric(series).astype("float64")
     whole = numbers.notna().all() and bool((numbers == np.floor(numbers)).all())
     return numbers.astype("int64") if whole else numbers
 
