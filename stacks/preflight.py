@@ -42,6 +42,7 @@ def endpoints(stack) -> list[tuple[str, str, str]]:
 
 
 CONTAINER_FLAVORS = ("local_docker",)  # orchestrators that run steps through a local Docker API
+LOCAL_FLAVORS = ("local",)  # orchestrators that run steps in this process, on this machine's files
 
 
 def check_engine(stack_name: str) -> None:
@@ -61,28 +62,54 @@ def check_engine(stack_name: str) -> None:
         )
 
 
+def table_file(data) -> tuple[str, str] | None:
+    """(field, path) of the file a table of ``data`` is read from (a CSV or Parquet path, a sqlite:///
+    database); None for the demo and for a database server."""
+    from sqlalchemy.engine import make_url
+
+    if data.source in ("csv", "parquet"):
+        return "data.path", str(data.path)
+    url = make_url(data.sql_url) if data.source == "sql" else None
+    if url is not None and url.get_backend_name() == "sqlite" and url.database:
+        return "data.sql_url", url.database
+    return None
+
+
 def check_mounted(stack_name: str, data, root: Path) -> None:
     """ConfigError unless the table of ``data`` (a CSV or Parquet path, a sqlite:/// database) lies in
     the project's data/ folder, the one the step containers of a container stack see (mounted:
     configs/stacks/container.yaml): a table elsewhere is not in them, and the run failed in its
     first step, after the image was built."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(data.sql_url) if data.source == "sql" else None
-    if data.source in ("csv", "parquet"):
-        field, where = "data.path", data.path
-    elif url is not None and url.get_backend_name() == "sqlite":
-        field, where = "data.sql_url", url.database
-    else:
+    found = table_file(data)
+    if found is None:
         return
-    table = (root / str(where)).resolve()
-    if where and not table.is_relative_to((root / "data").resolve()):
+    field, where = found
+    table = (root / where).resolve()
+    if not table.is_relative_to((root / "data").resolve()):
         raise ConfigError(
             f"the stack {stack_name!r} runs its steps in containers that see the project's data/ folder "
             f"({root / 'data'}), not {table} ({field}); put the table there (e.g. data/{table.name}) "
             "and set that path, read it from a database server (data.source: sql), or run on the local "
             "stack (`zenml stack set local`)"
         )
+
+
+def check_remote(stack_name: str, flavor: str, data) -> None:
+    """ConfigError when the table of ``data`` is a file of the project (a relative path): the steps of
+    a stack whose orchestrator runs them away from this machine (SageMaker, Vertex, Kubernetes, ...)
+    get the code ZenML archives, and .gitignore leaves data/ out of it (a day's table would travel,
+    and be stored again, with every run). An absolute path is a volume the team mounts in every step."""
+    found = table_file(data)
+    if found is None or Path(found[1]).is_absolute():
+        return
+    field, where = found
+    raise ConfigError(
+        f"the stack {stack_name!r} runs its steps on its {flavor} orchestrator, away from this machine, "
+        f"and they do not see the project's file {where} ({field}): the project's data/ folder is not "
+        "sent with the code; read the table from a database server the steps reach (data.source: sql), "
+        f"or set the absolute path of a volume every step mounts (configs/stacks/{stack_name}.yaml), "
+        "or run on the local or container stack (`zenml stack set local`)"
+    )
 
 
 def check_stack(command: str, needs: tuple[str, ...] = (), data=None, root: Path | None = None) -> None:
@@ -99,10 +126,13 @@ def check_stack(command: str, needs: tuple[str, ...] = (), data=None, root: Path
             f"the active stack {stack.name!r} has no {lacking}, which `run.py {command}` needs; "
             f"{FIX} to one that has"
         )
-    if stack.orchestrator.flavor in CONTAINER_FLAVORS:
+    flavor = stack.orchestrator.flavor
+    if flavor in CONTAINER_FLAVORS:
         check_engine(stack.name)
-        if data is not None and root is not None:
-            check_mounted(stack.name, data, root)
+    if data is not None and root is not None and flavor in CONTAINER_FLAVORS:
+        check_mounted(stack.name, data, root)
+    elif data is not None and flavor not in LOCAL_FLAVORS:
+        check_remote(stack.name, flavor, data)
     for kind, name, url in endpoints(stack):
         why = endpoint_answers(url)
         if why:

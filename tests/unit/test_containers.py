@@ -113,3 +113,60 @@ def test_a_container_stack_refuses_a_table_its_steps_would_not_see_naming_the_fo
         check_mounted(
             "container", DataSettings(source="csv", path="data/../customers.csv", **common), tmp_path
         )
+
+
+def test_the_code_archive_zenml_ships_with_each_run_carries_the_code_and_no_table_of_data(tmp_path):
+    """ZenML archives the project's files that git does not ignore, uploads the archive for each run of
+    a container or cloud stack (again whenever it changes) and unpacks it in every step's container.
+    A CSV or a Parquet folder in data/ travelled in it (a new day's table, a new copy in the artifact
+    store) and was unpacked over the data/ folder the container stack mounts: .gitignore leaves data/
+    out."""
+    import subprocess
+
+    from zenml.utils.code_utils import CodeArchive
+
+    project = tmp_path / "project"
+    (project / "data" / "lake" / "day=2026-12-01").mkdir(parents=True)
+    (project / "steps").mkdir()
+    (project / ".gitignore").write_text((ROOT / ".gitignore").read_text())
+    (project / "steps" / "load.py").write_text("X = 1\n")
+    (project / "run.py").write_text("print()\n")
+    for table in ("customers.csv", "customers.sqlite", "lake/day=2026-12-01/part-0.parquet"):
+        (project / "data" / table).write_text("id,y\n1,0\n")
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+
+    files = sorted(CodeArchive(str(project)).get_files())
+
+    assert files == [".gitignore", "run.py", "steps/load.py"], files
+
+
+def test_a_cloud_stack_refuses_a_table_in_the_project_and_takes_a_server_or_a_mounted_volume(tmp_path):
+    """Steps that run away from this machine (SageMaker, Vertex, AzureML, Kubernetes) get the code,
+    never the project's data/ folder (.gitignore): a table there failed the run's first step in the
+    cloud. A database server, an absolute path (a volume the team mounts in every step) and the demo
+    (generated in the step) pass."""
+    from stacks.preflight import check_remote
+
+    common = {"target_column": "y", "positive_label": "1", "sensitive_features": ()}
+    for data in (
+        DataSettings(source="sql", sql_url="postgresql+psycopg://db/x", sql_query="SELECT 1", **common),
+        DataSettings(source="parquet", path="/mnt/lake/customers", **common),
+        DataSettings(source="sql", sql_url="sqlite:////mnt/share/crm.sqlite", sql_query="SELECT 1", **common),
+        DataSettings(),
+    ):
+        check_remote("aws", "sagemaker", data)
+    with pytest.raises(
+        ConfigError,
+        match=r"stack .aws. runs its steps on its sagemaker orchestrator, away from this machine, and they "
+        r"do not see the project.s file data/customers.csv \(data.path\).*data.source: sql.*"
+        r"configs/stacks/aws.yaml",
+    ):
+        check_remote("aws", "sagemaker", DataSettings(source="csv", path="data/customers.csv", **common))
+    with pytest.raises(ConfigError, match=r"file data/customers.sqlite \(data.sql_url\)"):
+        check_remote(
+            "gcp",
+            "vertex",
+            DataSettings(
+                source="sql", sql_url="sqlite:///data/customers.sqlite", sql_query="SELECT 1", **common
+            ),
+        )
