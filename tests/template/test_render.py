@@ -233,6 +233,16 @@ def test_generated_projects_pass_pre_commit_without_changing_a_file(default_proj
         git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
         for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "rendered"]):
             subprocess.run([*git, *command], cwd=copy, check=True, env=env)
+        # every rendered file is committed: `data/` in .gitignore once left ml/data/ out of the
+        # commit (and of the code ZenML ships to step containers)
+        ignored = subprocess.run(
+            ["git", "ls-files", "--others", "--ignored", "--exclude-standard"],
+            cwd=copy,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert ignored.stdout == "", f"{project.name}: its .gitignore leaves out:\n{ignored.stdout}"
         result = subprocess.run(
             ["pre-commit", "run", "--all-files"],
             cwd=copy,

@@ -119,17 +119,17 @@ def test_the_code_archive_zenml_ships_with_each_run_carries_the_code_and_no_tabl
     """ZenML archives the project's files that git does not ignore, uploads the archive for each run of
     a container or cloud stack (again whenever it changes) and unpacks it in every step's container.
     A CSV or a Parquet folder in data/ travelled in it (a new day's table, a new copy in the artifact
-    store) and was unpacked over the data/ folder the container stack mounts: .gitignore leaves data/
-    out."""
+    store) and was unpacked over the data/ folder the container stack mounts: .gitignore leaves the
+    project's data/ out, and only that one (ml/data/ is code)."""
     import subprocess
 
     from zenml.utils.code_utils import CodeArchive
 
     project = tmp_path / "project"
     (project / "data" / "lake" / "day=2026-12-01").mkdir(parents=True)
-    (project / "steps").mkdir()
+    (project / "ml" / "data").mkdir(parents=True)  # a package named data is code (ml/data/)
     (project / ".gitignore").write_text((ROOT / ".gitignore").read_text())
-    (project / "steps" / "load.py").write_text("X = 1\n")
+    (project / "ml" / "data" / "__init__.py").write_text("X = 1\n")
     (project / "run.py").write_text("print()\n")
     for table in ("customers.csv", "customers.sqlite", "lake/day=2026-12-01/part-0.parquet"):
         (project / "data" / table).write_text("id,y\n1,0\n")
@@ -137,7 +137,7 @@ def test_the_code_archive_zenml_ships_with_each_run_carries_the_code_and_no_tabl
 
     files = sorted(CodeArchive(str(project)).get_files())
 
-    assert files == [".gitignore", "run.py", "steps/load.py"], files
+    assert files == [".gitignore", "ml/data/__init__.py", "run.py"], files
 
 
 def test_a_cloud_stack_refuses_a_table_in_the_project_and_takes_a_server_or_a_mounted_volume(tmp_path):
