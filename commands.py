@@ -196,7 +196,8 @@ def cmd_score(
     print(f"\nScored {summary['rows']} rows for {day} with model version {summary['model_version']}")
     print(f"  table {summary['table']} in {summary['database']}; labels {summary['label_share']}")
     if names.SCORING_ENGINE in summary:
-        print(f"  engine dask: {summary[names.SCORING_ENGINE]['partitions']} partitions")
+        count = summary[names.SCORING_ENGINE]["partitions"]
+        print(f"  engine dask: {count} partition{'' if count == 1 else 's'}")
     for staging in summary.get(names.CLEARED_STAGING, []):
         print(f"  dropped the staging tables {staging}_p* that a killed run of that date left")
     from ml.scoring import unseen_lines  # scikit-learn's import: after the run, never before a refusal

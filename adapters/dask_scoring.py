@@ -43,8 +43,8 @@ class ShippedModel:
 
 def feature_partitions(data: DataSettings, scoring: ScoringSettings, day: date, root: Path) -> list:
     """Today's customers as delayed pandas partitions: the demo generated partition by partition
-    (customers + their own sales), a Parquet dataset one partition per file, a CSV in blocks, the
-    SQL query in ranges of its id column (``adapters.sources.sql_partitions``)."""
+    (customers + their own sales), a Parquet dataset a file per partition (small files together), a
+    CSV in blocks, the SQL query in ranges of its id column (``adapters.sources.sql_partitions``)."""
     from dask import delayed
 
     if data.source == "demo":

@@ -192,7 +192,7 @@ def test_scoring_on_dask_inside_the_step_container_writes_the_rows_of_the_local_
     out = must(run_cli(PROJECT_ROOT, runs["env"], *args, timeout=1200))
     plain = re.sub(r"\x1b\[[0-9;]*m|`", "", out.stdout + out.stderr)
     assert "Running step score_on_dask in Docker" in plain, plain[-3000:]
-    assert "engine dask: 1 partitions" in out.stdout, out.stdout[-3000:]
+    assert "engine dask: 1 partition\n" in out.stdout, out.stdout[-3000:]
     assert any("scoring_pipeline" in image for image in started_containers(runs["engine"], since))
     with sqlite3.connect(StatePaths(runs["state"] / "project").scores_db) as db:
         scores = pd.read_sql("SELECT * FROM customer_scores", db).sort_values(names.ID, ignore_index=True)

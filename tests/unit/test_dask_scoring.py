@@ -114,9 +114,7 @@ def test_a_flat_sources_partitions_hold_the_rows_pandas_reads(tmp_path, source):
         path, whole = "today", flat
     data = DataSettings(source=source, path=path, target_column=names.TARGET, positive_label=names.GOOD)
     parts = dask.compute(*feature_partitions(data, ScoringSettings(), DAY, tmp_path), scheduler="sync")
-    assert len(parts) == (1 if source == "csv" else 3), (
-        "a small CSV is one block; a Parquet file, a partition"
-    )
+    assert len(parts) == 1, "a small CSV is one block; small Parquet files, one partition together"
     pd.testing.assert_frame_equal(  # a CSV's whole numbers are floats on Dask (assume_missing)
         pd.concat(parts, ignore_index=True).sort_values(names.ID, ignore_index=True),
         whole.sort_values(names.ID, ignore_index=True),

@@ -191,9 +191,13 @@ def cancer_dataset(tmp_path, unknown_every: int = 0) -> tuple[pd.DataFrame, Data
     return table, data
 
 
-def test_a_public_parquet_dataset_split_on_a_cluster_equals_its_pandas_split(tmp_path, client):
-    """scikit-learn's breast cancer table (569 rows, not ours) as a folder of Parquet files."""
+def test_a_public_parquet_dataset_split_on_a_cluster_equals_its_pandas_split(tmp_path, client, monkeypatch):
+    """scikit-learn's breast cancer table (569 rows, not ours) as a folder of Parquet files, each
+    read as a partition of its own (a BLOCKSIZE they do not fit in together)."""
+    from adapters import sources
     from adapters.dask_training import split_on_cluster
+
+    monkeypatch.setattr(sources, "BLOCKSIZE", 1)
 
     table, data = cancer_dataset(tmp_path)
     training = TrainingSettings(engine="dask", seed=3, dask={"holdout_rows": 100})
@@ -261,7 +265,7 @@ def test_a_csv_block_past_the_first_not_in_the_encoding_is_named_with_the_settin
     table["city"] = "Madrid"
     table.loc[rows - 100, "city"] = "Logroño"
     table.to_csv(tmp_path / "t.csv", index=False, encoding="cp1252")
-    monkeypatch.setattr(sources, "CSV_BLOCKSIZE", 100_000)  # 6 blocks; the name is in the last
+    monkeypatch.setattr(sources, "BLOCKSIZE", 100_000)  # 6 blocks; the name is in the last
     data = DataSettings(source="csv", path="t.csv", target_column="y", positive_label="yes", id_column="id",
                         sensitive_features=[])  # fmt: skip
     training = TrainingSettings(engine="dask")
