@@ -349,23 +349,23 @@ def read_parquet_file(path: Path) -> pd.DataFrame:
     return plain_values(uuids_as_text(frame, uuid_columns(path, dataset)))
 
 
-def parquet_dataset(path: Path) -> tuple[dict, int]:
+def parquet_dataset(path: Path) -> tuple[dict, list[tuple[int, int]]]:
     """How to read the Parquet folder at ``path`` as one table (pyarrow's dataset options, which
-    ``pandas.read_parquet`` and, under ``dataset=``, ``dask.dataframe.read_parquet`` take), and the
-    size of its largest file (bytes, uncompressed). The options: its partitioning
+    ``pandas.read_parquet`` and, under ``dataset=``, ``dask.dataframe.read_parquet`` take), and each
+    file's rows and size (bytes, uncompressed), from its footer. The options: its partitioning
     (``hive_partitioning``) and one schema that holds every file's values, each column's types
     promoted as Arrow does (whole numbers in one day's file and numbers with a blank in another's:
     double; a column missing everywhere in a file: the others' type; a category, as pandas saves
     one, its values' type). Dask stopped on "Unable to merge: Field visits has incompatible types:
-    double vs int64" and pandas on a fraction in a file after one of whole numbers. ({}, 0) for a
+    double vs int64" and pandas on a fraction in a file after one of whole numbers. ({}, []) for a
     file; DataSourceError when the files' types cannot be reconciled."""
     if not path.is_dir():
-        return {}, 0
+        return {}, []
     partitioning = hive_partitioning(path)
     found = ds.dataset(path, format="parquet", partitioning=partitioning).files
     files = [pq.ParquetFile(file) for file in found]  # each footer read once: schema and sizes
     schemas = [_plain_schema(file.schema_arrow) for file in files]
-    largest = max((uncompressed_bytes(file) for file in files), default=0)
+    sizes = [(file.metadata.num_rows, uncompressed_bytes(file)) for file in files]
     try:
         schema = pa.unify_schemas(
             [*schemas, *([partitioning.schema] if partitioning else [])], promote_options="permissive"
@@ -375,7 +375,18 @@ def parquet_dataset(path: Path) -> tuple[dict, int]:
             f"the Parquet files of {path} disagree on a column's type ({exc}); write it with one type in "
             "every file (text in one file and numbers in another cannot be read as one table)"
         ) from None
-    return {"schema": schema, **({"partitioning": partitioning} if partitioning else {})}, largest
+    return {"schema": schema, **({"partitioning": partitioning} if partitioning else {})}, sizes
+
+
+def files_together(sizes: list[tuple[int, int]], partition_rows: int) -> int:
+    """How many neighbouring Parquet files (``sizes``: each file's rows and bytes) one Dask partition
+    reads: as many as fit in ``partition_rows`` rows and in BLOCKSIZE bytes whatever their sizes; 1
+    when the largest fills either (a file is never cut). A partition per file, 1,095 daily files of
+    fair's 6,366 rows cost a task and a staged write each: scoring on Dask took 3x pandas' time."""
+    if not sizes:
+        return 1
+    rows, size = (max(1, max(measure)) for measure in zip(*sizes, strict=True))
+    return max(1, min(partition_rows // rows, BLOCKSIZE // size))
 
 
 def uncompressed_bytes(file: pq.ParquetFile) -> int:
@@ -596,9 +607,9 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
         if data.source == "parquet":
             # categories=[]: a category column of one file is not made one of every file (Dask's
             # meta failed on a file where it is all missing: "Categorical categories cannot be null")
-            dataset, largest = parquet_dataset(path)
+            dataset, sizes = parquet_dataset(path)
             frame = dd.read_parquet(str(path), dataset=dataset, categories=[])  # a file a partition
-            together = max(1, BLOCKSIZE // largest) if largest else 1
+            together = files_together(sizes, partition_rows)
             if uuids := uuid_columns(path, dataset):  # UUID text, as the pandas engine reads them
                 frame = frame.map_partitions(uuids_as_text, uuids, meta=frame._meta)
             frame = frame.map_partitions(plain_values, meta=frame._meta)  # lists and structs as JSON
@@ -623,10 +634,7 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
                 raise not_in_encoding(exc, data) from None
             check_separator(frame.columns, data)
         parts = list(frame.to_delayed())
-    if together > 1:
-        # a Parquet folder's neighbouring files, as many as fit in BLOCKSIZE whatever their sizes, as one:
-        # 1,095 daily files of fair's 6,366 rows cost a task and a staged write each, and scoring on
-        # Dask took 3x the pandas engine's time
+    if together > 1:  # a Parquet folder's neighbouring files read as one partition
         parts = [
             delayed(pd.concat)(parts[at : at + together], ignore_index=True)
             for at in range(0, len(parts), together)

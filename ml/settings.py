@@ -343,7 +343,10 @@ class DaskSettings(StrictModel):
     )
     workers: int = Field(2, ge=1, le=256, description="LocalCluster only: single-threaded worker processes")
     partition_rows: int = Field(
-        100_000, ge=1, description="demo and SQL sources, training matrix: rows per partition"
+        100_000,
+        ge=1,
+        description="demo and SQL sources, training matrix: rows per partition; a Parquet folder: "
+        "neighbouring small files read together up to this many rows (and 64 MB)",
     )
     connect_timeout_seconds: float = Field(10.0, gt=0.0, le=600.0, description="wait for the scheduler")
     dashboard_address: str | None = Field(

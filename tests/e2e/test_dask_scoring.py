@@ -134,7 +134,7 @@ def test_dask_on_a_local_cluster_writes_the_pandas_engines_rows_on_the_demo_data
 @pytest.fixture(scope="module")
 def parquet_project(trained):
     """The same customers' features as one Parquet file (for the pandas engine) and as a folder of
-    three files (for the dask engine, one partition each)."""
+    three files (for the dask engine: one partition each with partition_rows 500)."""
     state, day = trained["state"], pd.Timestamp("2026-03-05").date()
     tables = generate_demo(customers=1500, seed=5, as_of=day)
     flat = build_customer_features(tables.customers, tables.sales, day)
@@ -213,7 +213,8 @@ def test_drift_on_a_dask_window_gives_the_pandas_engines_verdicts_on_the_same_ro
         config.write_text(yaml.safe_dump(values))
         project = parquet_project["file" if engine == "pandas" else "folder"]
         args = ("monitor", "--project", str(project), "--config", str(config), "--defer-retraining")
-        scoring = scoring_config(state, f"monitor-scoring-{engine}")
+        # three files of 500 rows, three partitions (small files are read together up to this)
+        scoring = scoring_config(state, f"monitor-scoring-{engine}", dask={"partition_rows": 500})
         out = must(
             run_cli(PROJECT_ROOT, trained["env"], *args, "--scoring-config", scoring, "--date", day)
         ).stdout

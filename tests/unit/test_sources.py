@@ -694,9 +694,10 @@ def test_a_folder_of_small_daily_parquet_files_is_read_in_partitions_of_neighbou
 ):
     """A Parquet folder was one Dask partition per file: 1,095 daily files of fair's 6,366 rows cost
     a task and a staged write each (scoring on Dask took 3x the pandas engine's time). Neighbouring
-    files are read together, as many as fit in BLOCKSIZE (uncompressed) whatever their sizes; a
-    file larger than that stays a partition of its own. Every row once, in the files' order, the
-    rows pandas reads. (statsmodels' fair, 60 daily files.)"""
+    files are read together, as many as fit in ``partition_rows`` rows and BLOCKSIZE bytes
+    (uncompressed) whatever their sizes; a file larger than either stays a partition of its own.
+    Every row once, in the files' order, the rows pandas reads. (statsmodels' fair, 60 daily files
+    of 10 rows.)"""
     import dask
     import statsmodels.api as sm
 
@@ -721,16 +722,20 @@ def test_a_folder_of_small_daily_parquet_files_is_read_in_partitions_of_neighbou
         sensitive_features=["religious"],
     )
     whole = read_flat_table(data, tmp_path)
+    _, sizes = sources.parquet_dataset(tmp_path / "data")
+    largest = max(size for _, size in sizes)
 
-    def read(blocksize: int) -> list[pd.DataFrame]:
+    def read(partition_rows: int, blocksize: int = sources.BLOCKSIZE) -> list[pd.DataFrame]:
         monkeypatch.setattr(sources, "BLOCKSIZE", blocksize)
-        parts = flat_partitions(data, 1000, tmp_path, "scoring.engine")
+        parts = flat_partitions(data, partition_rows, tmp_path, "scoring.engine")
         return [as_declared(part, data) for part in dask.compute(*parts, scheduler="sync")]
 
-    (together,) = read(sources.BLOCKSIZE)
+    (together,) = read(100_000)
     pd.testing.assert_frame_equal(together, whole)
-    _, largest = sources.parquet_dataset(tmp_path / "data")
-    sevens = read(7 * largest + 1)  # seven files a partition, the last one the rest: 60 = 8 x 7 + 4
-    assert [len(part) for part in sevens] == [70] * 8 + [40]
-    pd.testing.assert_frame_equal(pd.concat(sevens, ignore_index=True), whole)
-    assert len(read(largest - 1)) == 60  # a file larger than BLOCKSIZE: a partition each
+    by_rows = read(25)  # two files of 10 rows a partition
+    assert [len(part) for part in by_rows] == [20] * 30
+    by_bytes = read(100_000, 7 * largest + 1)  # seven files a partition, the last the rest: 60 = 8 x 7 + 4
+    assert [len(part) for part in by_bytes] == [70] * 8 + [40]
+    for parts in (by_rows, by_bytes):
+        pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
+    assert len(read(9)) == len(read(100_000, largest - 1)) == 60  # a file larger than either: alone
