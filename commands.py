@@ -96,7 +96,7 @@ def output(run, step: str, name: str):
     return run.steps[step].outputs[name][0].load()
 
 
-def require_production(project: ProjectSettings, command: str) -> None:
+def require_production(project: ProjectSettings, command: str, scoring=None) -> None:
     """Stop before a run that needs the production release when there is none (ZenML would fail
     while creating the run, with a traceback); RegistryError names the model and what to run.
     Callers import their pipeline (its steps: scikit-learn, LightGBM, Evidently) after this check,
@@ -105,7 +105,8 @@ def require_production(project: ProjectSettings, command: str) -> None:
     from stacks.preflight import check_stack
 
     reads = project.data if command in ("score", "monitor") else None  # the table, in its steps
-    check_stack(command, data=reads, root=ROOT)  # its servers answer, its containers see the table
+    # its servers answer, its containers see the table, and (``scoring``) it keeps the scores
+    check_stack(command, data=reads, root=ROOT, scoring=scoring)
     production_version_or_error(project.model_name)
 
 
@@ -181,7 +182,7 @@ def cmd_score(
     project = load_settings(project_config, ProjectSettings)
     scoring = load_settings(config, ScoringSettings)
     check_engine(project.data, scoring.engine, "scoring.engine")
-    require_production(project, "score")
+    require_production(project, "score", scoring)
     from pipelines.runner import run_pipeline  # after the check: see require_production
     from pipelines.scoring import scoring_pipeline
 

@@ -112,10 +112,33 @@ def check_remote(stack_name: str, flavor: str, data) -> None:
     )
 
 
-def check_stack(command: str, needs: tuple[str, ...] = (), data=None, root: Path | None = None) -> None:
+def check_remote_scores(stack_name: str, flavor: str, scoring) -> None:
+    """ConfigError when ``scoring`` (ScoringSettings) writes the scores table to SQLite, a file, on a
+    stack whose orchestrator runs the steps away from this machine: the table would be written in the
+    step's container and lost with it, after the run said it was written."""
+    from sqlalchemy.engine import make_url
+
+    url = scoring.database_url
+    if url is not None and make_url(url).get_backend_name() != "sqlite":
+        return
+    where = "empty: SQLite in the state directory" if url is None else url
+    raise ConfigError(
+        f"the stack {stack_name!r} runs its steps on its {flavor} orchestrator, away from this machine: "
+        f"the scores table would be written to a SQLite file in the step's container "
+        f"(scoring.database_url: {where}) and lost with it; set scoring.database_url in "
+        "configs/scoring.yaml to a database server the steps reach (postgresql+psycopg://user@host/db, "
+        "its password in the variable scoring.database_password_env names), or run on the local or "
+        "container stack (`zenml stack set local`)"
+    )
+
+
+def check_stack(
+    command: str, needs: tuple[str, ...] = (), data=None, root: Path | None = None, scoring=None
+) -> None:
     """ConfigError (exit 2, one paragraph) when the active stack lacks a component ``command``
-    needs (e.g. "experiment_tracker"), one of its servers does not answer, or (``data``, the
-    project's DataSettings, and its ``root``) its step containers would not see the table."""
+    needs (e.g. "experiment_tracker"), one of its servers does not answer, (``data``, the
+    project's DataSettings, and its ``root``) its step containers would not see the table, or
+    (``scoring``, ScoringSettings) its steps would write the scores table where it is lost."""
     from zenml.client import Client
 
     stack = Client().active_stack
@@ -133,6 +156,8 @@ def check_stack(command: str, needs: tuple[str, ...] = (), data=None, root: Path
         check_mounted(stack.name, data, root)
     elif data is not None and flavor not in LOCAL_FLAVORS:
         check_remote(stack.name, flavor, data)
+    if scoring is not None and flavor not in (*LOCAL_FLAVORS, *CONTAINER_FLAVORS):
+        check_remote_scores(stack.name, flavor, scoring)
     for kind, name, url in endpoints(stack):
         why = endpoint_answers(url)
         if why:

@@ -114,7 +114,7 @@ def test_a_usage_error_exits_2_naming_it(argv, named, capsys):
 
 def test_a_bad_score_date_exits_2_with_the_error_and_failure_status(isolated, monkeypatch, capsys):
     # the production version is checked before the date
-    monkeypatch.setattr(commands, "require_production", lambda project, command: None)
+    monkeypatch.setattr(commands, "require_production", lambda project, command, scoring=None: None)
     assert run.main(["score", "--date", "2026-13-01"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == ["error: --date '2026-13-01' is not a date; use YYYY-MM-DD", status.failure("score").line()]
@@ -136,7 +136,7 @@ def test_a_dask_engine_over_a_table_without_an_id_column_stops_before_any_run(
     the setting and both fixes."""
     import yaml
 
-    monkeypatch.setattr(commands, "require_production", lambda project, command: None)
+    monkeypatch.setattr(commands, "require_production", lambda project, command, scoring=None: None)
     table = isolated / "table.csv"
     table.write_text("x,label\n1,yes\n2,no\n")
     project = yaml.safe_load((ROOT / "configs" / "project.yaml").read_text())
@@ -187,7 +187,7 @@ def breached_monitoring(monkeypatch) -> list[dict]:
         },
     }
     trained = []
-    monkeypatch.setattr(commands, "require_production", lambda project, command: None)
+    monkeypatch.setattr(commands, "require_production", lambda project, command, scoring=None: None)
     monkeypatch.setattr(pipelines.runner, "run_pipeline", lambda pipeline, **parameters: SimpleNamespace())
     monkeypatch.setattr(commands, "output", lambda _run, step, name: results[name])
     monkeypatch.setattr(

@@ -1,6 +1,7 @@
 """The container pieces that need no engine: settings, run-settings variables, the base image's
 identity, what a build gets mounted, and the refusal when no engine answers."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,46 @@ def test_a_cloud_stack_refuses_a_table_in_the_project_and_takes_a_server_or_a_mo
                 source="sql", sql_url="sqlite:///data/customers.sqlite", sql_query="SELECT 1", **common
             ),
         )
+
+
+def test_a_cloud_stack_refuses_to_score_into_sqlite_which_its_step_container_would_take_away(monkeypatch):
+    """The default scores table is SQLite in the state directory: on a stack whose steps run away
+    from this machine the step wrote it in its own container, said "Scored 6366 rows" and the table
+    went with the container. `score` exits 2 before the run; a database server passes, and the
+    local and container stacks (the state directory mounted) keep SQLite."""
+    from types import SimpleNamespace
+
+    import zenml.client
+
+    from ml.settings import ScoringSettings
+    from stacks.preflight import check_stack
+
+    def stack_of(flavor: str):
+        store = SimpleNamespace(config=SimpleNamespace(), name="store")
+        orchestrator = SimpleNamespace(flavor=flavor)
+        stack = SimpleNamespace(
+            name=flavor,
+            orchestrator=orchestrator,
+            artifact_store=store,
+            experiment_tracker=None,
+            model_registry=None,
+        )
+        monkeypatch.setattr(zenml.client, "Client", lambda: SimpleNamespace(active_stack=stack))
+
+    server = ScoringSettings(database_url="postgresql+psycopg://scorer@db.internal/scores")
+    stack_of("kubernetes")
+    check_stack("score", scoring=server)
+    on_a_volume = "sqlite:////mnt/scores.sqlite"
+    for sqlite, shown in (
+        (ScoringSettings(), "empty: SQLite in the state directory"),
+        (ScoringSettings(database_url=on_a_volume), on_a_volume),
+    ):
+        with pytest.raises(
+            ConfigError,
+            match=rf"stack 'kubernetes' runs its steps on its kubernetes orchestrator.*written to a SQLite "
+            rf"file in the step's container \(scoring.database_url: {re.escape(shown)}\) and lost with it; "
+            r"set scoring.database_url",
+        ):
+            check_stack("score", scoring=sqlite)
+    stack_of("local")
+    check_stack("score", scoring=ScoringSettings())
