@@ -490,6 +490,16 @@ def check_training_rows(frame: pd.DataFrame, data: DataSettings, table: str) -> 
         )
 
 
+def as_number_text(label: str, classes: list[str]) -> list[str]:
+    """[the class ``label`` names as a number] when it is one written otherwise: a target of 0.0/1.0
+    reads "0" and "1" (``number_text``), and `positive_label: "1.0"` matched no row."""
+    try:
+        text = number_text(float(label))
+    except ValueError:
+        return []
+    return [text] if text in classes else []
+
+
 def check_target_classes(counts: dict[str, int], data: DataSettings, table: str) -> str:
     """The target of a whole table, from its labelled rows per class (as text): exactly two classes,
     one the positive label. Returns the negative label."""
@@ -500,6 +510,8 @@ def check_target_classes(counts: dict[str, int], data: DataSettings, table: str)
         # a column of booleans reads 'True' (PostgreSQL's boolean, pandas' bool): not YAML's 'true'
         alike = [c for c in classes if c.casefold() == positive.casefold()]
         said = "labels are compared as the column writes them"
+        if not alike and (alike := as_number_text(positive, classes)):
+            said = "a column of numbers has the labels 0, 1 or 2.5 whatever wrote them (1.0, 1)"
         meant = "".join(f" (did you mean {c!r}? {said})" for c in alike[:1])
         raise DataValidationError(
             f"target column {target!r} has no row with the positive label {positive!r}{meant}; its values "

@@ -457,6 +457,16 @@ def test_a_positive_label_written_in_another_case_than_the_columns_is_suggested_
     assert validate_training_table(frame, CSV.model_copy(update={"positive_label": "True"})) == "False"
 
 
+def test_a_positive_label_written_as_the_csv_writes_a_whole_number_is_suggested_as_the_label_it_reads():
+    """A 0/1 target with a blank reads from a CSV as 0.0/1.0, whose labels are "0" and "1"; the
+    answer `positive_label: "1.0"`, as the file writes it, matched no row and was not told which."""
+    settings = CSV.model_copy(update={"positive_label": "1.0"})
+    frame = as_declared(table(churned=[1.0, 0.0, 0.0, 1.0]), settings)  # as the CSV loads
+    with pytest.raises(DataValidationError, match=r"label '1.0' \(did you mean '1'\? a column of numbers"):
+        validate_training_table(frame, settings)
+    assert validate_training_table(frame, CSV.model_copy(update={"positive_label": "1"})) == "0"
+
+
 def test_a_sql_interval_column_is_refused_as_a_feature_with_the_query_that_makes_it_a_number():
     """statsmodels' `strikes` with each strike's length as a PostgreSQL `interval` reads it
     (pandas timedelta64). It was taken as a category ("7 days 00:00:00"): each length the model
