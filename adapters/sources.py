@@ -362,10 +362,8 @@ def parquet_dataset(path: Path) -> tuple[dict, list[tuple[int, int]]]:
     if not path.is_dir():
         return {}, []
     partitioning = hive_partitioning(path)
-    found = ds.dataset(path, format="parquet", partitioning=partitioning).files
-    files = [pq.ParquetFile(file) for file in found]  # each footer read once: schema and sizes
-    schemas = [_plain_schema(file.schema_arrow) for file in files]
-    sizes = [(file.metadata.num_rows, uncompressed_bytes(file)) for file in files]
+    footers = [footer(file) for file in ds.dataset(path, format="parquet", partitioning=partitioning).files]
+    schemas, sizes = [schema for schema, _ in footers], [size for _, size in footers]
     try:
         schema = pa.unify_schemas(
             [*schemas, *([partitioning.schema] if partitioning else [])], promote_options="permissive"
@@ -389,9 +387,14 @@ def files_together(sizes: list[tuple[int, int]], partition_rows: int) -> int:
     return max(1, min(partition_rows // rows, BLOCKSIZE // size))
 
 
-def uncompressed_bytes(file: pq.ParquetFile) -> int:
-    """The Parquet file's data size once decompressed (its row groups' sizes, from its footer)."""
-    return sum(file.metadata.row_group(group).total_byte_size for group in range(file.num_row_groups))
+def footer(file: str) -> tuple[pa.Schema, tuple[int, int]]:
+    """What the footer of the Parquet ``file`` says: its schema (``_plain_schema``), rows and size once
+    decompressed (its row groups' sizes). Read once, the file closed after (a lake of more files than
+    the open-file limit)."""
+    with pq.ParquetFile(file) as parquet:
+        meta = parquet.metadata
+        size = sum(meta.row_group(group).total_byte_size for group in range(meta.num_row_groups))
+        return _plain_schema(parquet.schema_arrow), (meta.num_rows, size)
 
 
 def _plain_schema(schema: pa.Schema) -> pa.Schema:
