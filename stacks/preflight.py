@@ -94,6 +94,30 @@ def check_mounted(stack_name: str, data, root: Path) -> None:
         )
 
 
+def check_untracked_data(stack_name: str, root: Path) -> None:
+    """ConfigError when git tracks files in the project's data/ folder (committed before .gitignore
+    left it out): ZenML ships them in each run's code archive, and every step container unpacks them
+    over the data/ folder it mounts, an export that landed during the run replaced by the committed
+    copy."""
+    import subprocess
+
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "--", "data"], cwd=root, capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return  # no git: ZenML archives the folder as it is, .gitignore is not read either
+    tracked = listed.stdout.split() if listed.returncode == 0 else []
+    if tracked:
+        shown = ", ".join(tracked[:3]) + (f" and {len(tracked) - 3} more" if len(tracked) > 3 else "")
+        raise ConfigError(
+            f"the stack {stack_name!r} mounts the project's data/ folder into its step containers, but git "
+            f"tracks {shown}: ZenML would ship them in the run's code archive and each step would unpack "
+            f"them over the mounted folder; untrack them (`git rm -r --cached data`, .gitignore already "
+            "leaves data/ out) and commit"
+        )
+
+
 def check_remote(stack_name: str, flavor: str, data) -> None:
     """ConfigError when the table of ``data`` is a file of the project (a relative path): the steps of
     a stack whose orchestrator runs them away from this machine (SageMaker, Vertex, Kubernetes, ...)
@@ -154,6 +178,7 @@ def check_stack(
         check_engine(stack.name)
     if data is not None and root is not None and flavor in CONTAINER_FLAVORS:
         check_mounted(stack.name, data, root)
+        check_untracked_data(stack.name, root)
     elif data is not None and flavor not in LOCAL_FLAVORS:
         check_remote(stack.name, flavor, data)
     if scoring is not None and flavor not in (*LOCAL_FLAVORS, *CONTAINER_FLAVORS):

@@ -214,3 +214,30 @@ def test_a_cloud_stack_refuses_to_score_into_sqlite_which_its_step_container_wou
             check_stack("score", scoring=sqlite)
     stack_of("local")
     check_stack("score", scoring=ScoringSettings())
+
+
+def test_a_container_stack_refuses_data_files_git_tracks_which_each_step_would_unpack_over_the_mount(
+    tmp_path,
+):
+    """A project that committed its CSV before .gitignore left data/ out: ZenML ships tracked files
+    in the code archive whatever .gitignore says, and every step container unpacked the committed
+    copy over the data/ folder it mounts (a nightly export that landed during the run, replaced).
+    Untracked tables, and a project outside git, pass."""
+    import subprocess
+
+    from stacks.preflight import check_untracked_data
+
+    check_untracked_data("container", tmp_path)  # not a git repository
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text((ROOT / ".gitignore").read_text())
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "customers.csv").write_text("id,y\n1,0\n")
+    check_untracked_data("container", tmp_path)  # ignored, untracked
+    subprocess.run([*git, "add", "-f", "data/customers.csv"], cwd=tmp_path, check=True)
+    with pytest.raises(
+        ConfigError,
+        match=r"mounts the project's data/ folder .*git tracks data/customers.csv: ZenML would ship them.*"
+        r"`git rm -r --cached data`",
+    ):
+        check_untracked_data("container", tmp_path)
