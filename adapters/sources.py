@@ -381,10 +381,9 @@ def files_together(sizes: list[tuple[int, int]], partition_rows: int) -> int:
     reads: as many as fit in ``partition_rows`` rows and in BLOCKSIZE bytes whatever their sizes; 1
     when the largest fills either (a file is never cut). A partition per file, 1,095 daily files of
     fair's 6,366 rows cost a task and a staged write each: scoring on Dask took 3x pandas' time."""
-    if not sizes:
-        return 1
-    rows, size = (max(1, max(measure)) for measure in zip(*sizes, strict=True))
-    return max(1, min(partition_rows // rows, BLOCKSIZE // size))
+    rows = max((rows for rows, _ in sizes), default=1)
+    size = max((size for _, size in sizes), default=1)
+    return max(1, min(partition_rows // max(rows, 1), BLOCKSIZE // max(size, 1)))
 
 
 def footer(file: str) -> tuple[pa.Schema, tuple[int, int]]:

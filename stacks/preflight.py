@@ -174,15 +174,16 @@ def check_stack(
             f"{FIX} to one that has"
         )
     flavor = stack.orchestrator.flavor
-    if flavor in CONTAINER_FLAVORS:
+    if flavor in CONTAINER_FLAVORS:  # steps in containers on this machine, data/ and the state mounted
         check_engine(stack.name)
-    if data is not None and root is not None and flavor in CONTAINER_FLAVORS:
-        check_mounted(stack.name, data, root)
-        check_untracked_data(stack.name, root)
-    elif data is not None and flavor not in LOCAL_FLAVORS:
-        check_remote(stack.name, flavor, data)
-    if scoring is not None and flavor not in (*LOCAL_FLAVORS, *CONTAINER_FLAVORS):
-        check_remote_scores(stack.name, flavor, scoring)
+        if data is not None and root is not None:
+            check_mounted(stack.name, data, root)
+            check_untracked_data(stack.name, root)
+    elif flavor not in LOCAL_FLAVORS:  # steps away from this machine
+        if data is not None:
+            check_remote(stack.name, flavor, data)
+        if scoring is not None:
+            check_remote_scores(stack.name, flavor, scoring)
     for kind, name, url in endpoints(stack):
         why = endpoint_answers(url)
         if why:
