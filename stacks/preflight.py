@@ -94,20 +94,36 @@ def check_mounted(stack_name: str, data, root: Path) -> None:
         )
 
 
-def check_untracked_data(stack_name: str, root: Path) -> None:
-    """ConfigError when git tracks files in the project's data/ folder (committed before .gitignore
-    left it out): ZenML ships them in each run's code archive, and every step container unpacks them
-    over the data/ folder it mounts, an export that landed during the run replaced by the committed
-    copy."""
+def check_code_archive(stack_name: str, root: Path, mounted: bool) -> None:
+    """ConfigError when the code ZenML archives for each run of a container or cloud stack would carry
+    more than the code. ZenML reads .gitignore through git only: outside a git work tree it archives
+    every file of the project (.state/ with the artifact store and MLflow runs, growing with each run,
+    data/, a .venv/ folder). Inside one it ships what git tracks, so (``mounted``: the container stack,
+    which mounts data/) files of data/ committed before .gitignore left data/ out would travel, and each
+    step container would unpack the committed copy over the mounted folder."""
     import subprocess
 
-    try:
-        listed = subprocess.run(
-            ["git", "ls-files", "--", "data"], cwd=root, capture_output=True, text=True, timeout=30
+    def git(*args: str) -> subprocess.CompletedProcess | None:
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+
+    inside = git("rev-parse", "--is-inside-work-tree")
+    if inside is None or inside.stdout.strip() != "true":
+        folders = (root / name for name in (".state", "data", ".venv"))  # a link is not followed
+        kept_out = [f"{path.name}/" for path in folders if path.is_dir() and not path.is_symlink()]
+        carried = f" ({', '.join(kept_out)} included)" if kept_out else ""
+        why = "git is not installed" if inside is None else "it is not a git repository"
+        raise ConfigError(
+            f"the stack {stack_name!r} ships the project's code with each run, and ZenML reads .gitignore "
+            f"through git only: {root} is outside git ({why}), so every file of the project would be "
+            f"archived and uploaded with every run{carried}; make the project a git repository "
+            "(`git init && git add -A && git commit -m 'Project from Andamio'`, .gitignore leaves .state/, "
+            "data/ and .venv/ out), or run on the local stack (`zenml stack set local`)"
         )
-    except (OSError, subprocess.TimeoutExpired):
-        return  # no git: ZenML archives the folder as it is, .gitignore is not read either
-    tracked = listed.stdout.split() if listed.returncode == 0 else []
+    listed = git("ls-files", "--", "data") if mounted else None
+    tracked = listed.stdout.split() if listed is not None and listed.returncode == 0 else []
     if tracked:
         shown = ", ".join(tracked[:3]) + (f" and {len(tracked) - 3} more" if len(tracked) > 3 else "")
         raise ConfigError(
@@ -178,8 +194,11 @@ def check_stack(
         check_engine(stack.name)
         if data is not None and root is not None:
             check_mounted(stack.name, data, root)
-            check_untracked_data(stack.name, root)
+        if root is not None:
+            check_code_archive(stack.name, root, mounted=True)
     elif flavor not in LOCAL_FLAVORS:  # steps away from this machine
+        if root is not None:
+            check_code_archive(stack.name, root, mounted=False)
         if data is not None:
             check_remote(stack.name, flavor, data)
         if scoring is not None:

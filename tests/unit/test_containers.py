@@ -222,22 +222,76 @@ def test_a_container_stack_refuses_data_files_git_tracks_which_each_step_would_u
     """A project that committed its CSV before .gitignore left data/ out: ZenML ships tracked files
     in the code archive whatever .gitignore says, and every step container unpacked the committed
     copy over the data/ folder it mounts (a nightly export that landed during the run, replaced).
-    Untracked tables, and a project outside git, pass."""
+    Untracked tables pass; a cloud stack, which mounts nothing, is not asked."""
     import subprocess
 
-    from stacks.preflight import check_untracked_data
+    from stacks.preflight import check_code_archive
 
-    check_untracked_data("container", tmp_path)  # not a git repository
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q", str(tmp_path)], check=True)
     (tmp_path / ".gitignore").write_text((ROOT / ".gitignore").read_text())
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "customers.csv").write_text("id,y\n1,0\n")
-    check_untracked_data("container", tmp_path)  # ignored, untracked
+    check_code_archive("container", tmp_path, mounted=True)  # ignored, untracked
     subprocess.run([*git, "add", "-f", "data/customers.csv"], cwd=tmp_path, check=True)
     with pytest.raises(
         ConfigError,
         match=r"mounts the project's data/ folder .*git tracks data/customers.csv: ZenML would ship them.*"
         r"`git rm -r --cached data`",
     ):
-        check_untracked_data("container", tmp_path)
+        check_code_archive("container", tmp_path, mounted=True)
+    check_code_archive("aws", tmp_path, mounted=False)
+
+
+def test_a_project_outside_git_is_refused_by_container_and_cloud_stacks_whose_archive_would_carry_every_file(
+    tmp_path, monkeypatch
+):
+    """Copier renders a project without `git init`. ZenML reads .gitignore through git only: outside
+    a git repository its code archive, uploaded with each run of a container or cloud stack, held
+    every file (shown here with ZenML's own CodeArchive): the artifact store and MLflow runs of
+    .state/, growing with each run, the tables of data/, a .venv/ folder. `train`, `score`, `monitor`
+    and `deploy` now exit 2 saying to make it a repository (and how); after `git init` and a commit
+    the same archive holds only the code, and the local stack never asks."""
+    import subprocess
+    from types import SimpleNamespace
+
+    import zenml.client
+    from zenml.utils.code_utils import CodeArchive
+
+    from stacks import preflight
+    from stacks.preflight import check_stack
+
+    project = tmp_path / "proj"
+    for folder, file in (("ml/data", "__init__.py"), (".state/artifacts", "run-1.tar.gz"), ("data", "t.csv")):
+        (project / folder).mkdir(parents=True)
+        (project / folder / file).write_text("x\n")
+    (project / ".gitignore").write_text((ROOT / ".gitignore").read_text())
+    archived = sorted(CodeArchive(str(project)).get_files())
+    assert {".state/artifacts/run-1.tar.gz", "data/t.csv"} <= set(archived), archived
+
+    stack = SimpleNamespace(
+        name="", orchestrator=None, experiment_tracker=None, model_registry=None,
+        artifact_store=SimpleNamespace(config=SimpleNamespace(), name="store"),
+    )  # fmt: skip
+    monkeypatch.setattr(zenml.client, "Client", lambda: SimpleNamespace(active_stack=stack))
+    monkeypatch.setattr(preflight, "check_engine", lambda name: None)  # the engine is not the question
+    for name, flavor in (("container", "local_docker"), ("aws", "sagemaker"), ("k8s", "kubernetes")):
+        stack.name, stack.orchestrator = name, SimpleNamespace(flavor=flavor)
+        with pytest.raises(
+            ConfigError,
+            match=rf"stack '{name}' ships the project's code with each run.*{re.escape(str(project))} is "
+            r"outside git \(it is not a git repository\), so every file of the project would be archived "
+            r"and uploaded with every run \(\.state/, data/ included\); make the project a git repository "
+            r"\(`git init && git add -A && git commit",
+        ):
+            check_stack("train", root=project)
+    stack.name, stack.orchestrator = "local", SimpleNamespace(flavor="local")
+    check_stack("train", root=project)
+
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "project"]):
+        subprocess.run([*git, *command], cwd=project, check=True)
+    for name, flavor in (("container", "local_docker"), ("aws", "sagemaker")):
+        stack.name, stack.orchestrator = name, SimpleNamespace(flavor=flavor)
+        check_stack("train", root=project)
+    assert sorted(CodeArchive(str(project)).get_files()) == [".gitignore", "ml/data/__init__.py"]
