@@ -27,7 +27,7 @@ from adapters.sources import encoding_named, flat_partitions
 from ml import names
 from ml.data.validation import DataValidationError, as_declared
 from ml.features import FeatureSchema
-from ml.scoring import demo_partition, demo_partitions, score, unseen_categories
+from ml.scoring import demo_partition, demo_partitions, score, score_key, unseen_categories
 from ml.settings import DataSettings, ScoringSettings
 
 
@@ -75,7 +75,7 @@ def stage_partition(
     )
     engine = scores_engine(database)
     try:
-        rows = stage_scores(engine, staging, scores, index, day, shipped.version)
+        rows = stage_scores(engine, staging, scores, index, day, shipped.version, score_key(data.id_column))
     finally:
         engine.dispose()
     labels = scores[names.TARGET].value_counts().to_dict()
@@ -120,7 +120,7 @@ def score_on_cluster(
     left (its driver killed outright) are dropped first."""
     from dask import delayed
 
-    staging = staging_name(table, day, uuid.uuid4().hex)
+    staging, key = staging_name(table, day, uuid.uuid4().hex), score_key(data.id_column)
     engine = scores_engine(database)
     futures: list = []
     try:
@@ -134,10 +134,10 @@ def score_on_cluster(
         results: dict[int, dict] = {}
         finished = _as_staged(futures, results)
         if moves_while_staging(engine):
-            written = replace_as_staged(engine, table, staging, day, shipped.version, finished)
+            written = replace_as_staged(engine, table, staging, day, shipped.version, finished, key)
         else:
             staged = dict(finished)
-            written = replace_from_staging(engine, table, staging, day, shipped.version, staged)
+            written = replace_from_staging(engine, table, staging, day, shipped.version, staged, key)
     finally:
         client.cancel([future for future in futures if future is not None])  # after a failure
         drop_staging(engine, staging)

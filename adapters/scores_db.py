@@ -1,5 +1,6 @@
-"""The scores database (SQLAlchemy: SQLite by default, any database by URL): one table of
-``ml.scoring.SCORE_COLUMNS``, one row per customer and scoring date, written idempotently per date."""
+"""The scores database (SQLAlchemy: SQLite by default, any database by URL): one table of a
+key and ``ml.names.SCORE_VALUES``, one row per key (``ml.scoring.score_key``: the table's id column, e.g.
+customer_id) and scoring date, written idempotently per date."""
 
 from __future__ import annotations
 
@@ -12,57 +13,59 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ml import names
-from ml.scoring import SCORE_COLUMNS
 
 LOG = logging.getLogger(__name__)
 STAGING = "_staging_"  # in the staging tables' names, between the scores table's and the run's
 # What a staging table holds: the columns that vary row by row. The run's date and model version are
 # the same for every row, written once by the transaction that moves the rows (fewer values bound per
 # row: a 100,000-row partition staged in 0.31-0.34 s instead of 0.41 s, benchmarks/ figure 6).
-STAGED_COLUMNS = SCORE_COLUMNS[:3]
-RUN_COLUMNS = SCORE_COLUMNS[3:]  # model_version, scoring_date
+RUN_COLUMNS = ("model_version", "scoring_date")
 
 
-def scores_table(table: str) -> sa.Table:
+def scores_table(table: str, key: str = names.ID) -> sa.Table:
+    """The scores table ``table`` keyed by the column ``key`` (``ml.scoring.score_key``)."""
     metadata = sa.MetaData()
     return sa.Table(
         table,
         metadata,
-        *_score_columns(),
+        *_score_columns(key),
         sa.CheckConstraint("probability >= 0 AND probability <= 1", name=f"{table}_probability_range"),
         # One row per customer and date, date first: the key also serves every query and delete by
         # date. In SQLite the rows are stored in that key's tree (WITHOUT ROWID), not in a table
         # tree plus an index: a million-row insert takes 1.3 s instead of 1.5 s, the file is 40%
         # smaller (benchmarks/, figure 2). Other databases ignore the option.
-        sa.PrimaryKeyConstraint("scoring_date", names.ID, name=f"{table}_one_row_per_customer_and_date"),
+        sa.PrimaryKeyConstraint("scoring_date", key, name=f"{table}_one_row_per_customer_and_date"),
         sqlite_with_rowid=False,
     )
 
 
-def _score_columns(only: tuple[str, ...] = SCORE_COLUMNS) -> list[sa.Column]:
+def _score_columns(key: str, staged: bool = False) -> list[sa.Column]:
+    """The scores table's columns; ``staged``: a staging table's, without ``RUN_COLUMNS``."""
     columns = [
-        sa.Column(names.ID, sa.String(64), nullable=False),
+        sa.Column(key, sa.String(64), nullable=False),
         sa.Column(names.TARGET, sa.String(64), nullable=False),
         sa.Column("probability", sa.Float, nullable=False),
         sa.Column("model_version", sa.String(32), nullable=False),
         sa.Column("scoring_date", sa.String(10), nullable=False),
     ]
-    return [column for column in columns if column.name in only]
+    return [column for column in columns if not (staged and column.name in RUN_COLUMNS)]
 
 
-def write_scores(engine: sa.Engine, table: str, scores: pd.DataFrame, day: date) -> int:
-    """Replace ``day``'s rows with ``scores`` in one transaction: a rerun gives the same rows, and
-    a failure part-way leaves the previous rows of that day intact."""
-    target = _created(engine, table)
+def write_scores(engine: sa.Engine, table: str, scores: pd.DataFrame, day: date, key: str = names.ID) -> int:
+    """Replace ``day``'s rows with ``scores`` (``ml.scoring.score``'s, keyed by its column ``key``) in one
+    transaction: a rerun gives the same rows, and a failure part-way leaves the previous rows of that
+    day intact."""
+    target = _created(engine, table, key)
     with engine.begin() as conn:
         conn.execute(target.delete().where(target.c.scoring_date == day.isoformat()))
         return _insert(conn, target, scores)
 
 
 def _insert(conn: sa.Connection, target: sa.Table, scores: pd.DataFrame) -> int:
-    """Insert ``scores``' values of ``target``'s columns (the scores table's or a staging table's)."""
+    """Insert ``scores``' values of ``target``'s columns (the scores table's or a staging table's, its
+    first the key, written as text)."""
     columns = [column.name for column in target.columns]
-    values = [scores[c].astype(str) if c == names.ID else scores[c] for c in columns]
+    values = [scores[c].astype(str) if at == 0 else scores[c] for at, c in enumerate(columns)]
     rows = zip(*(column.tolist() for column in values), strict=True)
     if conn.dialect.driver == "psycopg":
         return _copy(conn, target, rows)
@@ -70,10 +73,12 @@ def _insert(conn: sa.Connection, target: sa.Table, scores: pd.DataFrame) -> int:
     # The statement compiled by SQLAlchemy for this database, run by the driver's executemany on
     # plain tuples (or dicts for drivers with named parameters): SQLAlchemy's per-row parameter
     # handling of a list of dicts costs 2-3x the insert itself at a million rows (benchmarks/).
-    insert = str(target.insert().compile(dialect=conn.dialect))
+    compiled = target.insert().compile(dialect=conn.dialect)
     if rows:
-        params = rows if conn.dialect.positional else [dict(zip(columns, r, strict=True)) for r in rows]
-        conn.exec_driver_sql(insert, params)
+        # named parameters as the statement names them: a key like "id cliente" is escaped there
+        named = [compiled.escaped_bind_names.get(c, c) for c in columns]
+        params = rows if conn.dialect.positional else [dict(zip(named, r, strict=True)) for r in rows]
+        conn.exec_driver_sql(str(compiled), params)
     return len(rows)
 
 
@@ -135,16 +140,16 @@ def clear_left_behind(engine: sa.Engine, table: str, day: date, staging: str = "
     return cleared
 
 
-def staging_table(staging: str, partition: int) -> sa.Table:
-    """One partition's scores on their way to the scores table (``STAGED_COLUMNS``): a table of its
+def staging_table(staging: str, partition: int, key: str = names.ID) -> sa.Table:
+    """One partition's scores on their way to the scores table (without ``RUN_COLUMNS``): a table of its
     own, without a key (a customer staged twice is refused when the rows move to the scores table).
     Its own table, not rows tagged in a shared one: a retried partition drops what it wrote without
     scanning the other partitions' rows (at 10M customers, a delete by partition scanned millions of
     rows each time)."""
-    return sa.Table(f"{staging}_p{partition}", sa.MetaData(), *_score_columns(STAGED_COLUMNS))
+    return sa.Table(f"{staging}_p{partition}", sa.MetaData(), *_score_columns(key, staged=True))
 
 
-def staged_tables(engine: sa.Engine | sa.Connection, staging: str) -> list[sa.Table]:
+def staged_tables(engine: sa.Engine | sa.Connection, staging: str, key: str = names.ID) -> list[sa.Table]:
     """The partition tables of ``staging`` that exist, in partition order."""
     found = re.compile(rf"{re.escape(staging)}_p(\d+)")
     partitions = sorted(
@@ -152,11 +157,17 @@ def staged_tables(engine: sa.Engine | sa.Connection, staging: str) -> list[sa.Ta
         for name in sa.inspect(engine).get_table_names()
         if (match := found.fullmatch(name))
     )
-    return [staging_table(staging, partition) for partition in partitions]
+    return [staging_table(staging, partition, key) for partition in partitions]
 
 
 def stage_scores(
-    engine: sa.Engine, staging: str, scores: pd.DataFrame, partition: int, day: date, version: str
+    engine: sa.Engine,
+    staging: str,
+    scores: pd.DataFrame,
+    partition: int,
+    day: date,
+    version: str,
+    key: str = names.ID,
 ) -> int:
     """Write one partition's scores to its staging table, replacing what an earlier attempt of that
     partition wrote (a partition retried after its worker died is written once). Rows scored for
@@ -173,7 +184,7 @@ def stage_scores(
             f"{found[:3]}, not for this run's ({run['scoring_date']!r}, {run['model_version']!r}); nothing "
             "of it was staged. Score every partition of a run with the one release it ships"
         )
-    target = staging_table(staging, partition)
+    target = staging_table(staging, partition, key)
     with engine.begin() as conn:
         target.drop(conn, checkfirst=True)
         target.create(conn)
@@ -192,16 +203,17 @@ def replace_from_staging(
     day: date,
     version: str,
     expected: dict[int, int] | None = None,
+    key: str = names.ID,
 ) -> int:
     """In ONE transaction, replace ``day``'s rows of the scores table with the staged rows, each
     written with the run's ``day`` and model ``version``: a rerun gives the same rows, and a failure
     (e.g. a customer staged twice) leaves ``day``'s earlier rows. ``expected``: the rows each
     partition reported staging; a partition's table missing or holding other rows than reported
     refuses the replacement (never half a date)."""
-    target = _created(engine, table)
+    target = _created(engine, table, key)
     with engine.begin() as conn:  # a failure below rolls the delete back with the rest
         conn.execute(target.delete().where(target.c.scoring_date == day.isoformat()))
-        sources = staged_tables(conn, staging)
+        sources = staged_tables(conn, staging, key)
         if expected is not None:
             _check_staged(sources, {part: rows for part, rows in expected.items() if rows}, day)
         staged = 0
@@ -219,7 +231,13 @@ def moves_while_staging(engine: sa.Engine) -> bool:
 
 
 def replace_as_staged(
-    engine: sa.Engine, table: str, staging: str, day: date, version: str, staged: Iterable[tuple[int, int]]
+    engine: sa.Engine,
+    table: str,
+    staging: str,
+    day: date,
+    version: str,
+    staged: Iterable[tuple[int, int]],
+    key: str = names.ID,
 ) -> int:
     """``replace_from_staging`` for databases with concurrent writers (``moves_while_staging``): ONE
     transaction deletes ``day``'s rows, then moves each partition as soon as ``staged`` yields it
@@ -227,22 +245,37 @@ def replace_as_staged(
     last; the end of a run waits for one partition's move, not for every row's. An exception from
     ``staged`` (a partition that failed) or from a move rolls everything back: ``day`` keeps its
     earlier rows, as with ``replace_from_staging``."""
-    target = _created(engine, table)
+    target = _created(engine, table, key)
     moved: dict[int, int] = {}
     with engine.begin() as conn:
         conn.execute(target.delete().where(target.c.scoring_date == day.isoformat()))
         for partition, rows in staged:
             if rows:
-                source = staging_table(staging, partition)
+                source = staging_table(staging, partition, key)
                 if not sa.inspect(conn).has_table(source.name):
                     _check_staged([], {partition: rows}, day)
                 moved[partition] = _move(conn, target, source, rows, day, version)
-        _check_staged(staged_tables(conn, staging), moved, day)
+        _check_staged(staged_tables(conn, staging, key), moved, day)
         return sum(moved.values())
 
 
-def _created(engine: sa.Engine, table: str) -> sa.Table:
-    target = scores_table(table)
+def _created(engine: sa.Engine, table: str, key: str) -> sa.Table:
+    """The scores table, created if missing. An existing one keyed by another column (a project whose
+    id column changed; before 2026-12-06 every table was keyed by customer_id) is refused, naming the
+    rename that keeps its rows."""
+    target = scores_table(table, key)
+    inspector = sa.inspect(engine)
+    if inspector.has_table(table):
+        found = [column["name"] for column in inspector.get_columns(table)]
+        if key not in found:
+            other = next((name for name in found if name not in names.SCORE_VALUES), "its key")
+            quote = engine.dialect.identifier_preparer.quote  # "id cliente"
+            raise ValueError(
+                f"the scores table {table!r} ({engine.url.render_as_string(hide_password=True)}) is keyed by "
+                f"{other!r}, but this project scores by {key!r} (data.id_column; {names.SCORES_ROW_KEY!r} "
+                f"when empty): rename its column to keep its rows (ALTER TABLE {quote(table)} RENAME COLUMN "
+                f"{quote(other)} TO {quote(key)}), or set scoring.table to a new table"
+            )
     target.metadata.create_all(engine)
     return target
 
@@ -259,8 +292,9 @@ def _move(
             f"nothing was replaced. Score {day} again"
         )
     run = {"model_version": sa.literal(str(version), sa.String), "scoring_date": sa.literal(day.isoformat())}
-    values = [source.c[column] for column in STAGED_COLUMNS] + [run[c] for c in RUN_COLUMNS]
-    conn.execute(target.insert().from_select(list(SCORE_COLUMNS), sa.select(*values)))
+    staged = [column.name for column in source.columns]
+    values = [source.c[column] for column in staged] + [run[c] for c in RUN_COLUMNS]
+    conn.execute(target.insert().from_select([*staged, *RUN_COLUMNS], sa.select(*values)))
     return rows
 
 
@@ -280,10 +314,10 @@ def _check_staged(sources: list[sa.Table], expected: dict[int, int], day: date) 
         )
 
 
-def read_scores(engine: sa.Engine, table: str, day: date | None = None) -> pd.DataFrame:
-    target = scores_table(table)
+def read_scores(engine: sa.Engine, table: str, day: date | None = None, key: str = names.ID) -> pd.DataFrame:
+    target = scores_table(table, key)
     query = sa.select(target)
     if day is not None:
         query = query.where(target.c.scoring_date == day.isoformat())
     with engine.connect() as conn:
-        return pd.read_sql(query.order_by(target.c.scoring_date, target.c[names.ID]), conn)
+        return pd.read_sql(query.order_by(target.c.scoring_date, target.c[key]), conn)

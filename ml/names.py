@@ -16,6 +16,12 @@ TARGET: Final = "label"
 GOOD: Final = "good"
 BAD: Final = "bad"
 
+# --- The scores table (ml.scoring.score writes its rows, adapters.scores_db the table) ---------------
+# Its key is the table's own id column, as the table names it (customer_id, patient_id, "id cliente"),
+# or SCORES_ROW_KEY, the row's number in the batch, for a table without one (data.id_column empty).
+SCORES_ROW_KEY: Final = "row_index"  # not ROW, a keyword of SQL
+SCORE_VALUES: Final = (TARGET, "probability", "model_version", "scoring_date")
+
 # --- Artifacts (stable names later pipelines look up) ------------------------------------------
 RAW_CUSTOMERS: Final = "raw_customers"
 RAW_SALES: Final = "raw_sales"

@@ -15,7 +15,12 @@ from ml.evaluation import release_decisions
 from ml.features import FeatureSchema, build_customer_features, is_numeric
 from ml.settings import DataSettings, ScoringSettings
 
-SCORE_COLUMNS = (names.ID, names.TARGET, "probability", "model_version", "scoring_date")
+
+def score_key(id_column: str | None) -> str:
+    """The scores table's key column: the table's id column as it names it, or ``names.SCORES_ROW_KEY``
+    (the row's number in the batch) when it has none. A table of patients is keyed by patient_id,
+    not by a customer_id column holding patient ids."""
+    return id_column or names.SCORES_ROW_KEY
 
 
 def resolve_day(value: str, today: date | None = None) -> str:
@@ -52,13 +57,14 @@ def score(
     day: date,
     id_column: str | None,
 ) -> pd.DataFrame:
-    """One row per customer: id, label, probability of the positive label, model version, date."""
+    """One row per customer: its key (``score_key``: its id, or the row's number), label, probability of
+    the positive label, model version, date."""
     check_scoring_frame(frame, schema)
     decisions, proba = release_decisions(release, frame, schema, threshold)
     ids = frame[id_column].to_numpy() if id_column else frame.index.to_numpy()
     return pd.DataFrame(
         {
-            names.ID: ids,
+            score_key(id_column): ids,
             names.TARGET: np.asarray((schema.negative_label, schema.positive_label), dtype=object)[
                 np.asarray(decisions, dtype=bool).astype(int)
             ],

@@ -200,6 +200,12 @@ class DataSettings(StrictModel):
                 f"id column {self.id_column!r} cannot be a sensitive feature: it names one row, and the "
                 "fairness gate compares groups of rows; name the columns that describe people (e.g. sex, age)"
             )
+        if self.id_column in names.SCORE_VALUES:
+            raise ValueError(
+                f"id column {self.id_column!r} is also a column the scores table writes next to it "
+                f"({', '.join(names.SCORE_VALUES)}), which keys its rows by the id column's name; rename "
+                "the column in the table (or alias it in data.sql_query)"
+            )
         if self.negative_label == self.positive_label:
             raise ValueError(
                 f"negative_label {self.negative_label!r} is the positive_label: name the class every other "

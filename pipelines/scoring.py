@@ -14,4 +14,4 @@ def scoring_pipeline(data: DataSettings, scoring: ScoringSettings, day: str) -> 
         return
     dataset = load_current(data=data, scoring=scoring, day=day)
     scores, unseen = score_customers(dataset, data=data, day=day)
-    store_scores(scores, unseen, scoring=scoring, day=day)
+    store_scores(scores, unseen, data=data, scoring=scoring, day=day)

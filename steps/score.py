@@ -12,7 +12,7 @@ from adapters.scores_db import clear_left_behind, write_scores
 from adapters.sources import database_url, read_flat_table
 from ml import names
 from ml.data.validation import as_declared
-from ml.scoring import demo_customers, resolve_day, score, unseen_categories, unseen_lines
+from ml.scoring import demo_customers, resolve_day, score, score_key, unseen_categories, unseen_lines
 from ml.settings import DataSettings, ScoringSettings
 from registry.release import production_release
 from steps._context import project_root, state
@@ -67,11 +67,11 @@ def scores_database(scoring: ScoringSettings) -> sa.URL | str:
 
 @step(enable_cache=False)
 def store_scores(
-    scores: pd.DataFrame, unseen_categories: dict, scoring: ScoringSettings, day: str
+    scores: pd.DataFrame, unseen_categories: dict, data: DataSettings, scoring: ScoringSettings, day: str
 ) -> Annotated[dict, names.SCORING_SUMMARY]:
     engine, when = sa.create_engine(scores_database(scoring)), date.fromisoformat(day)
     try:
-        written = write_scores(engine, scoring.table, scores, when)
+        written = write_scores(engine, scoring.table, scores, when, score_key(data.id_column))
         cleared = clear_left_behind(engine, scoring.table, when)
     finally:
         engine.dispose()

@@ -109,11 +109,12 @@ def test_a_three_class_table_about_no_people_is_released_one_against_the_rest_fa
         record
     )
     engine = sa.create_engine(f"sqlite:///{env['PROJECT_STATE_DIR']}/scores.sqlite")
-    scores = read_scores(engine, "customer_scores")
+    scores = read_scores(engine, "customer_scores", key="bottle")  # keyed by the table's own id column
     engine.dispose()
     assert len(scores) == len(table) == 178 and set(scores[names.TARGET]) == {"1", "other"}, scores.head()
-    assert sorted(scores[names.ID]) == table["bottle"].tolist(), "the CSV's ids as written: '00007'"
-    in_order = scores.sort_values(names.ID)  # ids: row numbers written with five digits
+    assert list(scores.columns) == ["bottle", *names.SCORE_VALUES], scores.columns
+    assert sorted(scores["bottle"]) == table["bottle"].tolist(), "the CSV's ids as written: '00007'"
+    in_order = scores.sort_values("bottle")  # ids: row numbers written with five digits
     agree = (in_order[names.TARGET].to_numpy() == "1") == (table["target"] == 1).to_numpy()
     assert agree.mean() > 0.9, f"cultivar 1 against the others, scored on its own table: {agree.mean():.3f}"
     schema = learnt(env, 1, "target")["schema"]
@@ -230,7 +231,10 @@ SURVEY = """CREATE TABLE survey (
     occupation integer, occupation_husb integer, married_happily boolean, had_affair boolean)"""
 
 
-def test_a_postgresql_table_with_uuid_keys_dates_and_booleans_trains_and_scores_under_its_own_ids(state):
+def test_a_postgresql_table_with_uuid_keys_dates_and_booleans_trains_and_scores_under_its_own_ids(
+    state, wine
+):
+    """(After the wine table, whose scores table, keyed by bottle, this state directory holds.)"""
     state, env, project = state
     table = sm.datasets.fair.load_pandas().data
     ids = [str(uuid.UUID(int=(0x5187F5E7 << 96) + row)) for row in range(len(table))]
@@ -271,17 +275,31 @@ def test_a_postgresql_table_with_uuid_keys_dates_and_booleans_trains_and_scores_
         if stage != "production":  # production is the wine model (run first here): it cannot score this table
             assert stage == "staging" and "could not score this data" in " ".join(record["reasons"]), record
             must(run_cli(PROJECT_ROOT, env, "rollback", "--to", str(number), "--project", str(config)))
-        must(run_cli(PROJECT_ROOT, env, "score", "--project", str(config), "--date", "2026-04-01"))
+        # the wine project's table of this state directory is keyed by bottle: refused, naming the rename
+        shared = run_cli(PROJECT_ROOT, env, "score", "--project", str(config), "--date", "2026-04-01")
+        assert shared.returncode != 0, shared.stdout[-2000:]
+        assert "the scores table 'customer_scores'" in shared.stdout + shared.stderr, shared.stderr[-3000:]
+        assert (
+            "ALTER TABLE customer_scores RENAME COLUMN bottle TO respondent" in shared.stdout + shared.stderr
+        )
+        own = state / "survey-scoring.yaml"
+        own.write_text(yaml.safe_dump({"table": "survey_scores"}))
+        args = ("score", "--project", str(config), "--config", str(own), "--date", "2026-04-01")
+        must(run_cli(PROJECT_ROOT, env, *args))
         on_dask = state / "survey-dask.yaml"  # PostgreSQL has no MIN(uuid): sliced in id order
-        on_dask.write_text(yaml.safe_dump({"engine": "dask", "dask": {"partition_rows": 2500, "workers": 1}}))
+        on_dask.write_text(
+            yaml.safe_dump(
+                {"table": "survey_scores", "engine": "dask", "dask": {"partition_rows": 2500, "workers": 1}}
+            )
+        )
         args = ("score", "--project", str(config), "--config", str(on_dask), "--date", "2026-04-02")
         assert "engine dask: 3 partitions" in must(run_cli(PROJECT_ROOT, env, *args)).stdout
     scores_db = sa.create_engine(f"sqlite:///{env['PROJECT_STATE_DIR']}/scores.sqlite")
-    scored = read_scores(scores_db, "customer_scores", datetime.date(2026, 4, 1))
-    by_dask = read_scores(scores_db, "customer_scores", datetime.date(2026, 4, 2))
+    scored = read_scores(scores_db, "survey_scores", datetime.date(2026, 4, 1), key="respondent")
+    by_dask = read_scores(scores_db, "survey_scores", datetime.date(2026, 4, 2), key="respondent")
     scores_db.dispose()
     pd.testing.assert_frame_equal(
         by_dask.drop(columns="scoring_date"), scored.drop(columns="scoring_date"), obj="dask vs pandas"
     )
-    assert sorted(scored[names.ID]) == sorted(ids), scored[names.ID].head().tolist()  # as the table has them
+    assert sorted(scored["respondent"]) == sorted(ids), scored.head()  # as the table has them, under its name
     assert set(scored[names.TARGET]) == {"True", "False"}, set(scored[names.TARGET])

@@ -27,7 +27,8 @@ def test_postgres_keeps_every_id_and_probability_exactly_as_sqlite_does(postgres
     """The rows are streamed to PostgreSQL by COPY (binary): ids that text formats escape (tab,
     newline, backslash, quotes, ``\\N``, non-ASCII) and probabilities at float64's edges come back
     as SQLite stores them; an id longer than the column's 64 characters is refused with
-    SQLAlchemy's DataError naming the column type, and the date keeps its rows."""
+    SQLAlchemy's DataError naming the column type, and the date keeps its rows. The table is keyed by
+    a project's own id column as its table names it, quoted wherever it is written: "id paciente (ñ)"."""
     import numpy as np
     import pandas as pd
 
@@ -38,9 +39,10 @@ def test_postgres_keeps_every_id_and_probability_exactly_as_sqlite_does(postgres
     ids = ["plain", "tab\there", "new\nline", "back\\slash", "\\N", 'quo"te', "ap'os", "ñandú-客户", " "]
     rng = np.random.default_rng(5)
     probability = [0.0, 1.0, 5e-324, 1 - 2**-53, 0.1, 1 / 3, *rng.random(3)]
+    key = "id paciente (ñ)"
     frame = pd.DataFrame(
         {
-            names.ID: ids,
+            key: ids,
             names.TARGET: ["good", "bad"] * 4 + ["good"],
             "probability": probability,
             "model_version": "4",
@@ -51,21 +53,24 @@ def test_postgres_keeps_every_id_and_probability_exactly_as_sqlite_does(postgres
     for name, url in (("postgresql", postgres_url), ("sqlite", f"sqlite:///{tmp_path}/scores.sqlite")):
         engine = sa.create_engine(url)
         try:
-            write_scores(engine, "direct", frame, DAY)
-            stage_scores(engine, "direct_staging_x", frame, 0, DAY, "4")
-            replace_from_staging(engine, "moved", "direct_staging_x", DAY, "4")
-            stored[name] = (read_scores(engine, "direct", DAY), read_scores(engine, "moved", DAY))
+            write_scores(engine, "direct", frame, DAY, key)
+            stage_scores(engine, "direct_staging_x", frame, 0, DAY, "4", key)
+            replace_from_staging(engine, "moved", "direct_staging_x", DAY, "4", key=key)
+            stored[name] = (read_scores(engine, "direct", DAY, key), read_scores(engine, "moved", DAY, key))
             if name == "postgresql":
-                too_long = frame.assign(**{names.ID: [*ids[:-1], "x" * 65]})
+                too_long = frame.assign(**{key: [*ids[:-1], "x" * 65]})
                 with pytest.raises(sa.exc.DataError, match="character varying\\(64\\)"):
-                    write_scores(engine, "direct", too_long, DAY)
-                kept = read_scores(engine, "direct", DAY)
+                    write_scores(engine, "direct", too_long, DAY, key)
+                kept = read_scores(engine, "direct", DAY, key)
+                with pytest.raises(ValueError, match=r'RENAME COLUMN "id paciente \(ñ\)" TO customer_id'):
+                    write_scores(engine, "direct", frame.rename(columns={key: names.ID}), DAY)
         finally:
             engine.dispose()
     direct, moved = stored["postgresql"]
     pd.testing.assert_frame_equal(direct, stored["sqlite"][0], obj="written directly, PostgreSQL vs SQLite")
     pd.testing.assert_frame_equal(moved, stored["sqlite"][1], obj="staged then moved, PostgreSQL vs SQLite")
-    by_id = direct.set_index(names.ID)["probability"]
+    assert list(direct.columns) == [key, *names.SCORE_VALUES], direct.columns
+    by_id = direct.set_index(key)["probability"]
     assert [by_id[i] for i in ids] == probability, "every probability bit for bit"
     pd.testing.assert_frame_equal(kept, direct, obj="the date after the refused write")
 

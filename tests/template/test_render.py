@@ -118,6 +118,10 @@ def test_answers_reach_the_generated_files(csv_project):
         ({"data_source": "csv", "target_column": " churned"}, "without spaces around it"),
         ({"data_source": "csv", "target_column": " "}, "target_column must name a column"),
         ({"data_source": "csv", "id_column": "cid "}, "id_column must be the column's name without spaces"),
+        (
+            {"data_source": "csv", "id_column": "probability"},
+            "id_column 'probability' is also a column the scores table writes",
+        ),
         ({"sensitive_features": "gender,,"}, "none empty"),
         ({"sensitive_features": "income"}, "demo data's candidate sensitive columns"),
         ({"data_source": "csv", "sensitive_features": "label"}, "cannot be a sensitive feature"),

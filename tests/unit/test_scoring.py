@@ -107,3 +107,69 @@ def test_hundreds_of_unseen_categories_are_counted_with_ten_examples_not_printed
         " last_batch_scoring.unseen_categories), scored as missing values (retraining learns them)"
     ), ticket
     assert region.startswith("region: ['atlantis', 'lemuria'] unseen in training"), region
+
+
+def test_the_scores_table_is_keyed_by_the_tables_own_id_column_and_one_keyed_otherwise_is_refused(
+    engine, trained
+):
+    """A table of patients (or of rows without an id) scored into a `customer_id` column: the scores
+    table is keyed by the project's id column as the table names it ("id paciente"), or by
+    `row_index`; both engines' writers (one transaction, or staged partitions) take that key. A table
+    an earlier release keyed by customer_id is refused naming the rename that keeps its rows, and
+    after it the date's rows are replaced and the others kept."""
+    from adapters.scores_db import replace_from_staging, stage_scores
+    from ml.scoring import score_key
+
+    model, schema, frame = trained
+    patients = frame.rename(columns={names.ID: "id paciente"}).assign(
+        **{"id paciente": lambda f: "P-" + f.index.astype(str)}
+    )
+    by_patient = score(model, patients, schema, 0.5, "1", DAY, "id paciente")
+    assert list(by_patient.columns) == ["id paciente", *names.SCORE_VALUES]
+    assert (
+        list(score(model, frame.drop(columns=names.ID), schema, 0.5, "1", DAY, None).columns)[0]
+        == "row_index"
+    )
+    assert (
+        score_key(None) == names.SCORES_ROW_KEY == "row_index" and score_key("id paciente") == "id paciente"
+    )
+
+    key = "id paciente"
+    assert write_scores(engine, "patients", by_patient, DAY, key) == len(frame)
+    later = date(2026, 3, 2)
+    staged = by_patient.assign(scoring_date=later.isoformat())
+    stage_scores(engine, "patients_staging_x", staged.iloc[:25], 0, later, "1", key)
+    stage_scores(engine, "patients_staging_x", staged.iloc[25:], 1, later, "1", key)
+    assert (
+        replace_from_staging(engine, "patients", "patients_staging_x", later, "1", {0: 25, 1: 15}, key) == 40
+    )
+    both = read_scores(engine, "patients", key=key)
+    assert list(both.columns) == ["id paciente", *names.SCORE_VALUES]
+    assert both.groupby("scoring_date")[key].apply(sorted).tolist() == [sorted(patients[key])] * 2
+
+    write_scores(engine, "s", scores(50), DAY)  # keyed by customer_id, as every table was before
+    write_scores(engine, "s", scores(10, day=later), later)
+    with pytest.raises(
+        ValueError,
+        match=r"the scores table 's' \(sqlite:///.*\) is keyed by 'customer_id', but this project scores by "
+        r"'id paciente' \(data.id_column; 'row_index' when empty\): rename its column to keep its rows "
+        r"\(ALTER TABLE s RENAME COLUMN customer_id TO \"id paciente\"\), or set scoring.table",
+    ):
+        write_scores(engine, "s", by_patient, DAY, key)
+    with pytest.raises(ValueError, match="is keyed by 'customer_id'"):
+        replace_from_staging(engine, "s", "patients_staging_x", later, "1", None, key)
+    with engine.begin() as conn:
+        conn.exec_driver_sql('ALTER TABLE s RENAME COLUMN customer_id TO "id paciente"')
+    write_scores(engine, "s", by_patient, DAY, key)
+    kept = read_scores(engine, "s", key=key)
+    assert sorted(kept[key][kept.scoring_date == DAY.isoformat()]) == sorted(patients[key])
+    assert sorted(kept[key][kept.scoring_date == later.isoformat()], key=int) == [
+        str(i) for i in range(1, 11)
+    ]
+
+
+def test_an_id_column_named_as_a_column_the_scores_table_writes_is_refused():
+    with pytest.raises(ValueError, match=r"id column 'probability' is also a column the scores table writes"):
+        DataSettings(
+            source="csv", path="t.csv", target_column="y", positive_label="1", id_column="probability"
+        )
