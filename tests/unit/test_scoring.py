@@ -173,3 +173,19 @@ def test_an_id_column_named_as_a_column_the_scores_table_writes_is_refused():
         DataSettings(
             source="csv", path="t.csv", target_column="y", positive_label="1", id_column="probability"
         )
+
+
+def test_a_key_with_spaces_and_brackets_is_written_by_drivers_that_take_named_parameters(tmp_path):
+    """Drivers with named parameters (psycopg2, pymysql's pyformat) get each row as a dict keyed as
+    the compiled statement names its parameters: "id paciente (ñ)" is escaped there."""
+    import sqlalchemy as sa
+
+    named = sa.create_engine(f"sqlite:///{tmp_path}/named.sqlite", paramstyle="named")
+    try:
+        assert not named.dialect.positional
+        frame = scores(3).rename(columns={names.ID: "id paciente (ñ)"})
+        assert write_scores(named, "s", frame, DAY, "id paciente (ñ)") == 3
+        back = read_scores(named, "s", DAY, "id paciente (ñ)")
+    finally:
+        named.dispose()
+    assert back["id paciente (ñ)"].tolist() == ["1", "2", "3"] and back.probability.tolist() == [0.7] * 3
