@@ -27,6 +27,8 @@ from sklearn.metrics import confusion_matrix
 from adapters.scores_db import read_scores
 from bentos import local_server
 from ml import names
+from ml.scoring import score_key
+from ml.settings import ProjectSettings, load_settings
 from ml.support import SUPPORT_TEXT
 from tests.e2e.harness import (
     MODEL_NAME,
@@ -195,7 +197,8 @@ def released(request, tmp_path_factory):
                 },
             )
         engine = sa.create_engine(f"sqlite:///{state / 'project' / 'scores.sqlite'}")
-        table = read_scores(engine, "customer_scores", date.fromisoformat(DAY))
+        key = score_key(load_settings(str(project), ProjectSettings).data.id_column)  # birth, row_index, ...
+        table = read_scores(engine, "customer_scores", date.fromisoformat(DAY), key).set_index(key)
         engine.dispose()
     finally:
         must(run_cli(PROJECT_ROOT, env, "undeploy"))
@@ -227,8 +230,8 @@ def _predict_all(url: str, records: list[dict]) -> tuple[dict[int, dict], dict[i
 
 
 def _in_order(table, ids):
-    """The scores table's rows in the order of ``ids`` (the table keeps ids as text)."""
-    return table.set_index(table[names.ID].astype(str)).loc[[str(i) for i in ids]]
+    """The scores table's rows (indexed by its key) in the order of ``ids`` (the table keeps ids as text)."""
+    return table.loc[[str(i) for i in ids]]
 
 
 def _labels(released, decisions):
