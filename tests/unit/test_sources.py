@@ -739,3 +739,14 @@ def test_a_folder_of_small_daily_parquet_files_is_read_in_partitions_of_neighbou
     for parts in (by_rows, by_bytes):
         pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
     assert len(read(9)) == len(read(100_000, largest - 1)) == 60  # a file larger than either: alone
+
+    # a day without a value of a column: pandas saved it as object; read in the other days' type, the
+    # partitions concatenated without pandas' FutureWarning about all-missing columns
+    fair.iloc[:10].assign(children=None, occupation=None).to_parquet(tmp_path / "data/2026-10-01.parquet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        (together,) = read(100_000)
+        one_per_file = [part.compute(scheduler="sync") for part in flat_partitions(data, 9, tmp_path, "x")]
+    assert together[["children", "occupation"]].iloc[:10].isna().all().all()
+    assert together.dtypes.equals(whole.dtypes) and len(together) == 600, together.dtypes
+    assert all(part.dtypes.equals(one_per_file[1].dtypes) for part in one_per_file), one_per_file[0].dtypes
