@@ -122,6 +122,17 @@ def check_code_archive(stack_name: str, root: Path, mounted: bool) -> None:
             "(`git init && git add -A && git commit -m 'Project from Andamio'`, .gitignore leaves .state/, "
             "data/ and .venv/ out), or run on the local stack (`zenml stack set local`)"
         )
+    ignored = git("check-ignore", "-q", ".")
+    if ignored is not None and ignored.returncode == 0:  # e.g. scripts/demo.sh's build/demo
+        top = git("rev-parse", "--show-toplevel")
+        enclosing = top.stdout.strip() if top else "around it"
+        raise ConfigError(
+            f"the stack {stack_name!r} ships the project's code with each run, and ZenML archives what git "
+            f"does not ignore: {root} lies in a folder the git repository {enclosing} ignores, so the "
+            "archive would hold no file; make the project a repository of its own (`git init && git add -A "
+            "&& git commit -m 'Project from Andamio'` in it), or run on the local stack (`zenml stack set "
+            "local`)"
+        )
     listed = git("ls-files", "--", "data") if mounted else None
     tracked = listed.stdout.split() if listed is not None and listed.returncode == 0 else []
     if tracked:

@@ -295,3 +295,22 @@ def test_a_project_outside_git_is_refused_by_container_and_cloud_stacks_whose_ar
         stack.name, stack.orchestrator = name, SimpleNamespace(flavor=flavor)
         check_stack("train", root=project)
     assert sorted(CodeArchive(str(project)).get_files()) == [".gitignore", "ml/data/__init__.py"]
+
+    # a project in a folder its enclosing repository ignores (scripts/demo.sh renders into build/demo):
+    # ZenML's archive would hold no file; a repository of its own there passes
+    demo = project / "build" / "demo"
+    (demo / "ml").mkdir(parents=True)
+    (demo / "ml" / "__init__.py").write_text("")
+    (project / ".gitignore").write_text("build/\n")
+    with pytest.raises(RuntimeError, match="does not contain any files"):
+        CodeArchive(str(demo)).get_files()
+    with pytest.raises(
+        ConfigError,
+        match=rf"{re.escape(str(demo))} lies in a folder the git repository "
+        rf"{re.escape(str(project))} ignores, so the archive would hold no file",
+    ):
+        check_stack("train", root=demo)
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "demo"]):
+        subprocess.run([*git, *command], cwd=demo, check=True)
+    check_stack("train", root=demo)
+    assert sorted(CodeArchive(str(demo)).get_files()) == ["ml/__init__.py"]
