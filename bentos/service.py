@@ -27,8 +27,10 @@ from bentos.guard import RequestGuard
 from bentos.inference_log import InferenceLog, row
 from bentos.runtime import ServingRuntime
 from bentos.schema import Explanation, Prediction, body_model, record_model
+from bentos.server_log import install as one_line_refusals
 
 RUNTIME = ServingRuntime.from_env()
+one_line_refusals()  # a refused request is a WARNING line in the server log, not a traceback
 PRIMARY = bentoml.models.BentoModel(RUNTIME.model_tag)
 CANARY = bentoml.models.BentoModel(RUNTIME.canary_tag) if RUNTIME.canary_tag else None
 _stored = PRIMARY.stored

@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import time
 from collections import Counter
+from pathlib import Path
 
 import bentoml
 import mlflow
@@ -162,6 +163,26 @@ def test_bad_records_get_400_naming_the_field(served, mutate, needle):
     if needle in ("gender", "label"):
         setting = "data.sensitive_features" if needle == "gender" else "data.target_column"
         assert setting in errors[0]["msg"] and "leave it out of the record" in errors[0]["msg"], errors
+
+
+def test_a_refused_request_is_one_warning_line_in_the_server_log_not_a_traceback(served):
+    """The server log is for the server's errors, restarts and timeouts (runbook 05): BentoML wrote
+    each refused request there at ERROR with a 25-line traceback."""
+    log = Path(served["env"]["PROJECT_STATE_DIR"]) / "serving" / "server.log"
+    record = records(customers(1))[0]
+    record["segment"] = "galactic"
+    before = log.read_text()
+    for _ in range(3):
+        assert post(f"{served['url']}/predict", {"records": [record]})[0] == 400
+    deadline = time.monotonic() + 10
+    while (added := log.read_text()[len(before) :]).count(
+        " refused with 400"
+    ) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    lines = [line for line in added.splitlines() if line.strip()]
+    assert len(lines) == 3 and all("[WARNING]" in line for line in lines), added[-3000:]
+    assert all("POST /predict refused with 400: records.0.segment: Input should be" in line for line in lines)
+    assert "Traceback" not in added and "[ERROR]" not in added, added[-3000:]
 
 
 def test_empty_and_oversized_batches_get_400(served):

@@ -129,3 +129,57 @@ def test_json_bodies_and_other_paths_pass_the_media_type_check(media_type):
     assert call(guard, headers=[("Content-Type", media_type)])[0] == 200, media_type
     assert call(guard, path="/other", headers=[("Content-Type", "text/plain")])[0] == 200, "not an API path"
     assert call(guard)[0] == 200, "no Content-Type: BentoML reads the body as JSON"
+
+
+def test_a_refused_request_is_one_warning_line_in_the_server_log_and_a_server_error_keeps_its_traceback(
+    caplog,
+):
+    """BentoML logged every refused request at ERROR with its traceback (25 lines for an unknown
+    category): a client's 400s and the 503s while the model loads are now one WARNING line naming
+    the path, the status and the field; a server error keeps its ERROR and traceback."""
+    import logging
+    from types import SimpleNamespace
+    from typing import Literal
+
+    import pydantic
+    from bentoml._internal.server.http_app import log_exception
+    from bentoml.exceptions import ServiceUnavailable
+
+    from bentos.server_log import HTTP_APP_LOGGER, install
+
+    install()
+    install()  # once per process, however often the service module is imported
+    assert len(logging.getLogger(HTTP_APP_LOGGER).filters) == 1
+    request = SimpleNamespace(url=SimpleNamespace(path="/predict"), method="POST")
+    Record = pydantic.create_model("Record", ocupacion=(Literal["docente", "oficina"], ...))
+    Body = pydantic.create_model("Body", records=(list[Record], ...))
+
+    def validate():
+        Body.model_validate({"records": [{"ocupacion": "astronauta"}]})
+
+    def raising(error: Exception):
+        def fail():
+            raise error
+
+        return fail
+
+    failures = (
+        validate,
+        raising(ServiceUnavailable("the model is still loading; retry shortly")),
+        raising(RuntimeError("the booster's file is unreadable")),
+    )
+    with caplog.at_level(logging.WARNING, logger=HTTP_APP_LOGGER):
+        for fail in failures:
+            try:
+                fail()
+            except Exception:
+                log_exception(request)
+    refused, loading, broken = caplog.records
+    assert (refused.levelname, refused.exc_info) == ("WARNING", None)
+    assert refused.getMessage() == (
+        "POST /predict refused with 400: records.0.ocupacion: Input should be 'docente' or 'oficina'"
+    )
+    assert loading.levelname == "WARNING" and loading.exc_info is None
+    assert loading.getMessage() == "POST /predict refused with 503: the model is still loading; retry shortly"
+    assert broken.levelname == "ERROR" and broken.exc_info[0] is RuntimeError
+    assert broken.getMessage() == "Exception on /predict [POST]"
