@@ -234,8 +234,13 @@ def test_a_sqlite_table_in_data_is_read_by_the_step_containers_and_one_elsewhere
         )
         plain = re.sub(r"\x1b\[[0-9;]*m|`", "", trained.stdout + trained.stderr)
         assert "Running step load_data in Docker" in plain and "Promotion: production" in plain, plain[-3000:]
-        args = ("score", "--project", str(project), "--date", "2026-02-01")
+        own = state / "fair-scoring.yaml"  # the demo's scores table of this state is keyed by customer_id
+        own.write_text(yaml.safe_dump({"table": "fair_scores"}))
+        args = ("score", "--project", str(project), "--config", str(own), "--date", "2026-02-01")
         assert f"Scored {len(fair)} rows" in must(run_cli(PROJECT_ROOT, env, *args, timeout=1200)).stdout
+        with sqlite3.connect(StatePaths(state / "project").scores_db) as db:
+            keys = db.execute("SELECT respondent FROM fair_scores ORDER BY CAST(respondent AS INTEGER)")
+            assert [int(key) for (key,) in keys] == fair["respondent"].tolist(), "keyed by its own ids"
         elsewhere = state / "elsewhere.yaml"
         outside = {**raw["data"], "sql_url": f"sqlite:///{state / 'survey.sqlite'}"}
         elsewhere.write_text(yaml.safe_dump({**raw, "data": outside}))
