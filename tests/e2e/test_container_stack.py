@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
@@ -147,6 +148,9 @@ def test_a_lock_the_image_cannot_install_fails_the_run_with_the_builds_own_error
     missing = "andamio-no-such-package-anywhere"
     with (copy / "requirements.lock").open("a") as lock:
         lock.write(f"{missing}==0.0.1\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "broken lock"]):  # as a user's is
+        subprocess.run([*git, *command], cwd=copy, check=True)
     state = tmp_path_factory.mktemp("broken-lock-state")
     env, project = demo_stack(state)
     env.update(DOCKER_HOST=container_engine["docker_host"], CONTAINER_PARENT_IMAGE=runtime_image)
