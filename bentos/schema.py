@@ -198,10 +198,17 @@ def record_model(
         if column not in fields:
             numeric = column in mitigation["edges"] or column in mitigation.get("codes", ())
             description = "sensitive column: picks the group's decision threshold (missing: its own group)"
-            fields[column] = (
-                (StrictFloat if numeric else StrictStr) | None,
-                Field(default=None, description=description),
-            )
+            annotation: Any = StrictFloat if numeric else StrictStr
+            low, high = schema.get("sensitive_ranges", {}).get(column, (None, None))
+            bounds = accepted_range(low, high, margin) if numeric and low != high else None
+            if bounds is not None:  # an age of 900 picked the oldest group's threshold
+                annotation = Annotated[
+                    StrictFloat,
+                    _within(*bounds, low, high, margin),
+                    Field(json_schema_extra={"minimum": bounds[0], "maximum": bounds[1]}),
+                ]
+                description += f"; seen in training: {low} .. {high}; accepted: {bounds[0]} .. {bounds[1]}"
+            fields[column] = (annotation | None, Field(default=None, description=description))
     if schema.get("id_column"):
         echoed = Field(description="echoed back in the response")
         fields[schema["id_column"]] = (StrictInt | StrictStr, echoed)

@@ -122,6 +122,9 @@ class FeatureSchema:
     # the training table's other columns the model does not take (features.drop, data.group_column):
     # a record sending one is told why (none in versions trained before they were kept)
     unused_columns: tuple[str, ...] = ()
+    # the numeric ones of sensitive_features: the table's (low, high), which the service accepts where
+    # a fairness-mitigated release picks a group's threshold by them (none before they were kept)
+    sensitive_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -153,7 +156,16 @@ class FeatureSchema:
         )
         sensitive = tuple(raw.get("sensitive_features", ()))  # none before they were kept
         unused = tuple(raw.get("unused_columns", ()))
-        return cls(**{**raw, "features": specs, "sensitive_features": sensitive, "unused_columns": unused})
+        ranges = {column: tuple(pair) for column, pair in raw.get("sensitive_ranges", {}).items()}
+        return cls(
+            **{
+                **raw,
+                "features": specs,
+                "sensitive_features": sensitive,
+                "unused_columns": unused,
+                "sensitive_ranges": ranges,
+            }
+        )
 
 
 def is_numeric(series: pd.Series) -> bool:
@@ -189,6 +201,14 @@ def infer_schema(
             untrained = tuple(sorted(seen - set(categories)))
             specs.append(FeatureSpec(column, "categorical", None, None, categories, nullable, (), untrained))
     sensitive = tuple(column for column in data.sensitive_features if column not in columns)
+    ranges = {
+        column: (
+            float(np.nanmin([part[column].min() for part in parts])),
+            float(np.nanmax([part[column].max() for part in parts])),
+        )
+        for column in sensitive
+        if column in frame and is_numeric(frame[column]) and any(part[column].notna().any() for part in parts)
+    }
     named = {*columns, *sensitive, data.id_column, data.target_column}
     return FeatureSchema(
         tuple(specs),
@@ -198,6 +218,7 @@ def infer_schema(
         negative_label,
         sensitive_features=sensitive,
         unused_columns=tuple(column for column in frame.columns if column not in named),
+        sensitive_ranges=ranges,
     )
 
 

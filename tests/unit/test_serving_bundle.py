@@ -243,6 +243,20 @@ def test_a_mitigated_release_decides_each_row_as_batch_scoring_does_in_any_batch
     proba = served.predict_proba(validated)
     np.testing.assert_allclose(proba, mitigated.predict_proba(test)[:, 1], rtol=0, atol=1e-12)
     assert np.array_equal(served.decisions(validated, proba), batch), "served vs batch decisions"
+    # age picks the group's threshold: a number far beyond the table's ages is refused naming it, as a
+    # feature's is (an age of 900 took the oldest group's threshold); a missing age is its own group
+    low, high = split.train["age"].min(), split.train["age"].max()
+    assert schema.sensitive_ranges == {"age": (low, high)} and "gender" not in schema.sensitive_ranges
+    assert FeatureSchema.from_dict(json.loads(json.dumps(schema.to_dict()))) == schema
+    for age in (900.0, -5.0):
+        with pytest.raises(
+            ValidationError, match=rf"age\n  Input should be within .* got {age}: training saw"
+        ):
+            Record(**{**records[0], "age": age})
+    assert Record(**{**records[0], "age": None}).__dict__["age"] is None
+    assert Record(**{**records[0], "age": high + (high - low) * 0.4}).__dict__["age"] > high
+    unranged = record_model({**schema.to_dict(), "sensitive_ranges": {}}, served.spec["mitigation"])
+    assert unranged(**{**records[0], "age": 900.0}).__dict__["age"] == 900.0  # releases made before
 
 
 def test_a_mitigated_release_groups_a_sensitive_column_coded_by_numbers_by_value_everywhere(tmp_path):
