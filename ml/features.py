@@ -191,9 +191,7 @@ def infer_schema(
         series = frame[column]
         nullable = any(bool(part[column].isna().any()) for part in parts)
         if is_numeric(series):
-            # pandas' min and max skip missing values (NaN for a split holding none): nanmin over splits
-            low = float(np.nanmin([part[column].min() for part in parts]))
-            high = float(np.nanmax([part[column].max() for part in parts]))
+            low, high = table_range(parts, column)
             specs.append(FeatureSpec(column, "numeric", low, high, (), nullable, markers))
         else:
             categories = tuple(sorted(str(v) for v in series.dropna().unique()))
@@ -202,10 +200,7 @@ def infer_schema(
             specs.append(FeatureSpec(column, "categorical", None, None, categories, nullable, (), untrained))
     sensitive = tuple(column for column in data.sensitive_features if column not in columns)
     ranges = {
-        column: (
-            float(np.nanmin([part[column].min() for part in parts])),
-            float(np.nanmax([part[column].max() for part in parts])),
-        )
+        column: table_range(parts, column)
         for column in sensitive
         if column in frame and is_numeric(frame[column]) and any(part[column].notna().any() for part in parts)
     }
@@ -220,6 +215,14 @@ def infer_schema(
         unused_columns=tuple(column for column in frame.columns if column not in named),
         sensitive_ranges=ranges,
     )
+
+
+def table_range(parts: Sequence[pd.DataFrame], column: str) -> tuple[float, float]:
+    """(low, high) of the numeric ``column`` over the table's splits ``parts``: pandas' min and max
+    skip missing values (NaN for a split holding none), nanmin and nanmax skip those splits."""
+    low = float(np.nanmin([part[column].min() for part in parts]))
+    high = float(np.nanmax([part[column].max() for part in parts]))
+    return low, high
 
 
 def marker_numbers(markers: tuple[str, ...]) -> tuple[float, ...]:
