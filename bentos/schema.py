@@ -61,6 +61,13 @@ def _within(lowest: float, highest: float, low: float, high: float, margin: floa
     return AfterValidator(check)
 
 
+def _bounded(bounds: tuple[float, float], low: float, high: float, margin: float) -> Any:
+    """A number within ``bounds`` (``accepted_range`` of ``low`` .. ``high``, seen in training), refused
+    with a 400 saying so, and declared in the OpenAPI document."""
+    extra = {"minimum": bounds[0], "maximum": bounds[1]}
+    return Annotated[StrictFloat, _within(*bounds, low, high, margin), Field(json_schema_extra=extra)]
+
+
 def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
     nullable = spec.get("nullable", True)
     if spec["kind"] == "categorical":
@@ -98,16 +105,12 @@ def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
         if markers:  # read as missing, as batch scoring and training read the source's markers
             nullable = True
             description += f"; {list(markers)} mean not known (data.missing_values), as null does"
-        extra: dict[str, float] = {}
         if bounds is not None:
-            annotation = Annotated[StrictFloat, _within(*bounds, low, high, margin)]
+            annotation = _bounded(bounds, low, high, margin)
             description += f"; accepted: {bounds[0]} .. {bounds[1]}"
-            extra = {"minimum": bounds[0], "maximum": bounds[1]}
         elif low is not None and low >= 0:
             annotation = Annotated[StrictFloat, Field(ge=0.0)]  # no margin configured: never negative
         field = Field(default=None if nullable else ..., description=description, allow_inf_nan=False)
-        if extra:
-            annotation = Annotated[annotation, Field(json_schema_extra=extra)]
         if markers:
             return Annotated[annotation | None, BeforeValidator(_as_missing(markers))], field
     return (annotation | None if nullable else annotation), field
@@ -202,11 +205,7 @@ def record_model(
             low, high = schema.get("sensitive_ranges", {}).get(column, (None, None))
             bounds = accepted_range(low, high, margin) if numeric and low != high else None
             if bounds is not None:  # an age of 900 picked the oldest group's threshold
-                annotation = Annotated[
-                    StrictFloat,
-                    _within(*bounds, low, high, margin),
-                    Field(json_schema_extra={"minimum": bounds[0], "maximum": bounds[1]}),
-                ]
+                annotation = _bounded(bounds, low, high, margin)
                 description += f"; seen in training: {low} .. {high}; accepted: {bounds[0]} .. {bounds[1]}"
             fields[column] = (annotation | None, Field(default=None, description=description))
     if schema.get("id_column"):
