@@ -19,7 +19,7 @@ STAGING = "_staging_"  # in the staging tables' names, between the scores table'
 # What a staging table holds: the columns that vary row by row. The run's date and model version are
 # the same for every row, written once by the transaction that moves the rows (fewer values bound per
 # row: a 100,000-row partition staged in 0.31-0.34 s instead of 0.41 s, benchmarks/ figure 6).
-RUN_COLUMNS = ("model_version", "scoring_date")
+RUN_COLUMNS = names.SCORE_VALUES[2:]  # model_version, scoring_date
 
 
 def scores_table(table: str, key: str = names.ID) -> sa.Table:
