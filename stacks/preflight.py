@@ -94,6 +94,9 @@ def check_mounted(stack_name: str, data, root: Path) -> None:
         )
 
 
+GIT_INIT = "`git init && git add -A && git commit -m 'Project from Andamio'`"
+
+
 def check_code_archive(stack_name: str, root: Path, mounted: bool) -> None:
     """ConfigError when the code ZenML archives for each run of a container or cloud stack would carry
     more than the code. ZenML reads .gitignore through git only: outside a git work tree it archives
@@ -119,8 +122,8 @@ def check_code_archive(stack_name: str, root: Path, mounted: bool) -> None:
             f"the stack {stack_name!r} ships the project's code with each run, and ZenML reads .gitignore "
             f"through git only: {root} is outside git ({why}), so every file of the project would be "
             f"archived and uploaded with every run{carried}; make the project a git repository "
-            "(`git init && git add -A && git commit -m 'Project from Andamio'`, .gitignore leaves .state/, "
-            "data/ and .venv/ out), or run on the local stack (`zenml stack set local`)"
+            f"({GIT_INIT}, .gitignore leaves .state/, data/ and .venv/ out), or run on the local stack "
+            "(`zenml stack set local`)"
         )
     ignored = git("check-ignore", "-q", ".")
     if ignored is not None and ignored.returncode == 0:  # e.g. scripts/demo.sh's build/demo
@@ -129,9 +132,8 @@ def check_code_archive(stack_name: str, root: Path, mounted: bool) -> None:
         raise ConfigError(
             f"the stack {stack_name!r} ships the project's code with each run, and ZenML archives what git "
             f"does not ignore: {root} lies in a folder the git repository {enclosing} ignores, so the "
-            "archive would hold no file; make the project a repository of its own (`git init && git add -A "
-            "&& git commit -m 'Project from Andamio'` in it), or run on the local stack (`zenml stack set "
-            "local`)"
+            f"archive would hold no file; make the project a repository of its own ({GIT_INIT} in it), or "
+            "run on the local stack (`zenml stack set local`)"
         )
     listed = git("ls-files", "--", "data") if mounted else None
     tracked = listed.stdout.split() if listed is not None and listed.returncode == 0 else []
