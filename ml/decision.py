@@ -104,3 +104,33 @@ def mitigated_decisions(
     """Decisions (0/1) of a mitigated release: positive when the row's draw is at most its
     probability of a positive decision (Fairlearn's rule, with the draw of ``row_draws``)."""
     return (positive_probability(scores, groups, rules) >= draws).astype(int)
+
+
+def threshold_bands(threshold: float) -> list[tuple[float, float, float]]:
+    """A single threshold as ``rule_bands`` writes a rule: none decided positive below it, every row
+    from it (a score equal to it is positive: ``score >= threshold``)."""
+    return [(-math.inf, float(threshold), 0.0), (float(threshold), math.inf, 1.0)]
+
+
+def rule_bands(rule: dict) -> list[tuple[float, float, float]]:
+    """A group's rule as a reader takes it: bands of the score ``(low, high, chance)``, lowest
+    first, from -inf to inf, with each band's chance of a positive decision (``positive_probability``
+    inside it; a chance strictly between 0 and 1 is a share of the band's rows, picked by their
+    draws). ThresholdOptimizer's two thresholds and weights, e.g. ``[(-inf, 0.33, 0.0), (0.33, 0.52,
+    0.34), (0.52, inf, 1.0)]``; neighbouring bands of one chance are one band. A score equal to an
+    edge is decided as the band below for the ``>`` operators ThresholdOptimizer writes."""
+    edges = sorted({float(rule[key]) for key in ("threshold0", "threshold1")} - {-math.inf, math.inf})
+    if not edges:  # both operations constant: one band
+        points = np.array([0.5])
+    else:
+        inner = [(low + high) / 2 for low, high in zip(edges[:-1], edges[1:], strict=True)]
+        points = np.array([edges[0] - 1.0, *inner, edges[-1] + 1.0])
+    chances = positive_probability(points, ["rule"] * len(points), {"rule": rule})
+    bounds = [-math.inf, *edges, math.inf]
+    bands: list[tuple[float, float, float]] = []
+    for low, high, chance in zip(bounds[:-1], bounds[1:], chances.tolist(), strict=True):
+        if bands and math.isclose(bands[-1][2], chance, abs_tol=1e-12):
+            bands[-1] = (bands[-1][0], high, bands[-1][2])
+        else:
+            bands.append((low, high, chance))
+    return bands

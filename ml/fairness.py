@@ -29,6 +29,7 @@ from ml.decision import (
     canonical,
     mitigated_decisions,
     row_draws,
+    rule_bands,
 )
 from ml.features import FeatureSchema, is_numeric
 from ml.settings import FairnessSettings
@@ -599,7 +600,9 @@ class MitigatedClassifier(ClassifierMixin, BaseEstimator):
         groups = sensitive_groups(frame, self.sensitive_features, self.fairness, self.edges_)
         return groups.agg(INTERSECTION_SEPARATOR.join, axis=1)
 
-    def _groups(self, frame: pd.DataFrame) -> pd.Series:
+    def groups_of(self, frame: pd.DataFrame) -> pd.Series:
+        """The group whose rule decides each row: its sensitive values' group, or the fallback group
+        for a group too small to have been fitted, or not seen then."""
         raw = self._raw_groups(frame)
         return raw.where(raw.isin(self.groups_), self.fallback_group_)
 
@@ -622,7 +625,7 @@ class MitigatedClassifier(ClassifierMixin, BaseEstimator):
             objective="balanced_accuracy_score",
             prefit=True,
             predict_method="predict_proba",
-        ).fit(as_model_input(frame, self.schema), y, sensitive_features=self._groups(frame))
+        ).fit(as_model_input(frame, self.schema), y, sensitive_features=self.groups_of(frame))
         self.rules_ = {
             str(group): {
                 "p0": float(rule.p0),
@@ -657,12 +660,17 @@ class MitigatedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         scores = predict_proba(self.model, frame, self.schema)
-        return mitigated_decisions(scores, self._groups(frame).to_numpy(), self.rules_, self._draws(frame))
+        return mitigated_decisions(scores, self.groups_of(frame).to_numpy(), self.rules_, self._draws(frame))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """The underlying model's probabilities (the thresholds act on decisions only)."""
         proba = predict_proba(self.model, frame, self.schema)
         return np.column_stack([1.0 - proba, proba])
+
+    def group_rules(self) -> dict[str, list[tuple[float, float, float]]]:
+        """Each fitted group's rule as score bands with their chance of a positive decision
+        (``ml.decision.rule_bands``), groups in report order ('<35', '35-50', '50+')."""
+        return {group: rule_bands(self.rules_[group]) for group in sorted(self.rules_, key=group_order_key)}
 
     def serving_spec(self) -> dict:
         """What the served bundle needs to decide as ``predict`` does (plain numbers, no pickle)."""

@@ -284,6 +284,48 @@ def test_mitigated_model_scores_unseen_groups(biased):
     assert set(mitigated.predict(odd)) <= {0, 1}, "an unseen group must fall back, not fail"
 
 
+def test_a_mitigated_models_group_rules_are_fairlearns_chance_of_a_positive_decision_band_by_band():
+    """statsmodels' anes96, the vote, mitigated over age bands: each group's rule (score bands and
+    the share of each decided positive, what the model card lists) gives every row the chance
+    Fairlearn's ThresholdOptimizer gives it, and a band of share 0 (1) holds only negative
+    (positive) decisions; a plain threshold's rule is its own two bands."""
+    import statsmodels.api as sm
+
+    from ml.decision import threshold_bands
+    from ml.fairness import POOLED_GROUP, group_order_key
+
+    table = sm.datasets.anes96.load_pandas().data.drop(columns=["logpopul"])
+    table["vote"] = table["vote"].astype(int).astype(str)
+    split = split_dataset(table, "vote", SplitSettings(), seed=42)
+    data = DataSettings(source="csv", path="t.csv", target_column="vote", positive_label="1", id_column="")
+    columns = [c for c in table.columns if c not in ("vote", "age")]
+    schema = infer_schema(split.train, columns, data, "0")
+    model = train_model(split.train, schema, ModelSettings(), 42)
+    settings = FairnessSettings(min_group_size=20, bootstrap_samples=0)
+    y_val = binary_target(split.validation["vote"], "1")
+    mitigated = mitigate(model, schema, split.validation, y_val, ("age",), settings, seed=0)
+    rules = mitigated.group_rules()
+    assert list(rules) == sorted(mitigated.rules_, key=group_order_key) and len(rules) >= 3, list(rules)
+    assert POOLED_GROUP not in rules and mitigated.fallback_group_ in rules
+    frame = pd.concat([split.validation, split.test])
+    scores = predict_proba(model, frame, schema)
+    groups = mitigated.groups_of(frame)
+    fairlearn = mitigated.optimizer_._pmf_predict(frame[schema.names], sensitive_features=groups)[:, 1]
+    decisions = mitigated.predict(frame)
+    partial = 0
+    for score, group, chance, decision in zip(scores, groups, fairlearn, decisions, strict=True):
+        rule = rules[group]
+        assert rule[0][0] == -np.inf and rule[-1][1] == np.inf, rule
+        assert all(a[1] == b[0] and a[2] != b[2] for a, b in zip(rule, rule[1:], strict=False)), rule
+        share = next(share for _, high, share in rule if score <= high)
+        assert share == pytest.approx(chance, abs=1e-12), (score, group, rule)
+        assert decision == share if share in (0.0, 1.0) else 0 < share < 1
+        partial += 0 < share < 1
+    assert 0 < partial < len(frame), "some rows are drawn, most are not"
+    threshold = threshold_bands(0.4)
+    assert [next(share for _, high, share in threshold if s < high) for s in (0.39, 0.4, 0.41)] == [0, 1, 1]
+
+
 def test_mitigated_and_plain_models_round_trip_through_mlflow(biased, tmp_path, monkeypatch):
     import mlflow
     from mlflow.types import DataType
