@@ -8,6 +8,7 @@ every number goes through one formatter, ``num``, so both languages show the sam
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -40,6 +41,23 @@ def num(value, digits: int = 3) -> str:
     if isinstance(value, int | np.integer):
         return str(int(value))
     return f"{float(value):.{digits}f}"
+
+
+BAND_WORDS = {"en": ("up to", "above", "any"), "es": ("hasta", "más de", "cualquiera")}
+
+
+def score_band(band: dict, language: str = "en") -> str:
+    """A band of scores (``ml.decision.rule_bands``) as a card writes it: 'up to 0.306', '0.306 –
+    0.369', 'above 0.369', or 'any' for a rule of one band."""
+    low, high = band["low"], band["high"]
+    up_to, above, anything = BAND_WORDS[language]
+    if math.isinf(low) and math.isinf(high):
+        return anything
+    if math.isinf(low):
+        return f"{up_to} {num(high)}"
+    if math.isinf(high):
+        return f"{above} {num(low)}"
+    return f"{num(low)} – {num(high)}"
 
 
 def _metrics_of_resamples(t: np.ndarray, p: np.ndarray, proba: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -137,7 +155,8 @@ class CardText:
 def _environment(autoescape: bool):
     """Strict: a fact the templates ask for and ``card_facts`` does not give fails the card, never
     renders empty (the ethics runbook links were '[]()' on every card that way)."""
-    return template_environment(autoescape, {"num": num, "verdict_es": VERDICT_ES.get})
+    filters = {"num": num, "verdict_es": VERDICT_ES.get, "score_band": score_band}
+    return template_environment(autoescape, filters)
 
 
 def render_card(facts: dict) -> CardText:

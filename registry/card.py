@@ -15,6 +15,8 @@ from ml.evaluation import release_decisions
 from ml.explain import UNITS
 from ml.fairness import (
     GROUP_METRICS,
+    POOLED_GROUP,
+    MitigatedClassifier,
     assess_fairness,
     edges_over,
     ordered_groups,
@@ -105,6 +107,7 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
             "constraint": None,
             **(record.get("mitigation") or {}),
         },
+        "decision_rules": _decision_rules(model),  # a mitigated release's group thresholds
         "unserved_mitigation": _unserved_mitigation(meta, artifact, settings),
         "decision": {"stage": decision.get("stage"), "reasons": list(decision.get("reasons", []))},
         "code_reference": {**dict.fromkeys(CODE_KEYS), **(meta.get(names.CODE_REFERENCE) or {})},
@@ -169,6 +172,26 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
             and str((entry.get("details") or {}).get("version")) == str(version.name)
         ],
         "links": ETHICS,
+    }
+
+
+def _decision_rules(model) -> dict | None:
+    """How a fairness-mitigated model decides, group by group: each group's score bands and the
+    share of each band's rows decided positive (``MitigatedClassifier.group_rules``), and the group
+    whose rule decides the rows of groups it was not fitted on; None for a single threshold."""
+    if not isinstance(model, MitigatedClassifier):
+        return None
+    return {
+        "groups": [
+            {
+                "group": group,
+                "bands": [{"low": low, "high": high, "chance": chance} for low, high, chance in bands],
+            }
+            for group, bands in model.group_rules().items()
+        ],
+        "features": list(model.sensitive_features),
+        "fallback": model.fallback_group_,
+        "pooled": model.fallback_group_ == POOLED_GROUP,
     }
 
 

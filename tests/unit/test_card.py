@@ -43,6 +43,7 @@ def facts(**changes):
         "threshold": 0.65,
         "threshold_max_f1": False,
         "mitigation": {"method": "none", "features": [], "constraint": None},
+        "decision_rules": None,
         "unserved_mitigation": None,
         "decision": {"stage": "production", "reasons": ["model passed the quality and fairness gates"]},
         "code_reference": {
@@ -255,6 +256,53 @@ def test_a_mitigated_model_fitted_and_not_served_is_on_the_card_not_mitigation_n
     card = render_card(facts(unserved_mitigation=_unserved_mitigation(failed, names.MODEL, settings)))
     assert "No fairness-mitigated model: a group with one class." in card.markdown
     assert "(no fue posible ajustar un modelo mitigado)" in card.markdown
+
+
+def test_a_mitigated_release_lists_each_groups_rule_not_one_threshold_in_both_languages():
+    """A fairness-mitigated release decides by a rule per group (ThresholdOptimizer's two thresholds
+    and weights): the card lists each group's bands of the score and the share decided positive,
+    says which group's rule decides a group not fitted, and writes no single threshold."""
+    from ml.decision import rule_bands
+
+    young = {"p0": 0.3, "operator0": ">", "threshold0": 0.62, "p1": 0.7, "operator1": ">", "threshold1": 0.41}
+    older = {"p0": 1.0, "operator0": ">", "threshold0": 0.55, "p1": 0.0, "operator1": ">", "threshold1": 0.2}
+    rules = {
+        "groups": [
+            {
+                "group": group,
+                "bands": [dict(zip(("low", "high", "chance"), b, strict=True)) for b in rule_bands(rule)],
+            }
+            for group, rule in (("<35", young), ("35+", older))
+        ],
+        "features": ["age"],
+        "fallback": "<35",
+        "pooled": False,
+    }
+    mitigation = {"method": "threshold_optimizer", "features": ["age"], "constraint": "equalized_odds"}
+    card = render_card(facts(artifact=names.MITIGATED_MODEL, mitigation=mitigation, decision_rules=rules))
+    english = card.markdown.split("## Resumen en español")[0]
+    assert "Decision thresholds: one rule per group of age (threshold_optimizer, equalized_odds)" in english
+    for row in (
+        "| <35 | up to 0.410 | 0.0000 |",
+        "|  | 0.410 – 0.620 | 0.7000 |",
+        "|  | above 0.620 | 1.0000 |",
+        "| 35+ | up to 0.550 | 0.0000 |",  # the second threshold carries no weight: one band
+        "|  | above 0.550 | 1.0000 |",
+    ):
+        assert row in english, english[:1500]
+    assert "follow the rule of '<35'" in english and "Decision threshold: 0.65" not in card.markdown
+    assert "umbral de decisión 0.65" not in card.markdown
+    assert (
+        "<35: hasta 0.410 → 0.0000, 0.410 – 0.620 → 0.7000, más de 0.620 → 1.0000; 35+: hasta 0.550"
+        in card.markdown
+    )
+    assert (
+        "<td>0.410 – 0.620</td><td>0.7000</td>" in card.html
+        and "umbrales de decisión por grupo de age" in card.html
+    )
+    ET.fromstring(card.html.split("\n", 1)[1])  # still well-formed
+    plain = render_card(facts())
+    assert "Decision threshold: 0.65" in plain.markdown and "one rule per group" not in plain.markdown
 
 
 def test_bootstrap_intervals_hold_the_point_estimate():
