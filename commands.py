@@ -437,9 +437,11 @@ def cmd_models(project_config: str, config: str) -> int:
     for row in rows:
         decision = row["decision"] or f"none: training {row['training']}"
         metrics, fairness, *_ = served_evaluation(row)  # of what the version serves (mitigated or not)
+        # a fairness-mitigated release decides by its groups' rules (its model card lists them)
+        threshold = "by group" if row["release"] == names.MITIGATED_MODEL else shown(row["threshold"], 2)
         print(
             f"{row['version']:>7}  {row['stage']:<10} {shown(metrics.get(metric), 4):>9}  "
-            f"{shown(fairness, 3):>8}  {shown(row['threshold'], 2):>9}  "
+            f"{shown(fairness, 3):>8}  {threshold:>9}  "
             f"{decision} / {row['release'] or '-'}"
         )
     _say_if_served_behind(project.model_name)
