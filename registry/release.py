@@ -138,6 +138,18 @@ class Release:
 
         return release_decisions(self.model, frame, self.schema, self.threshold)
 
+    def decision_bands(self, frame) -> list[list[tuple[float, float, float]]]:
+        """Each row's rule as bands of the score with the share of each decided positive: its
+        group's rule for a fairness-mitigated release (``MitigatedClassifier.group_rules``), the
+        threshold's (``ml.decision.threshold_bands``) otherwise."""
+        from ml.decision import threshold_bands
+        from ml.fairness import MitigatedClassifier
+
+        if isinstance(self.model, MitigatedClassifier):
+            rules = self.model.group_rules()
+            return [rules[group] for group in self.model.groups_of(frame)]
+        return [threshold_bands(self.threshold)] * len(frame)
+
     def artifact(self, name: str) -> Any:
         """Another artifact of the version (e.g. ``names.DATASET_TRAIN``), loaded."""
         return self.version.get_artifact(name).load()

@@ -150,3 +150,34 @@ def csv_project_config(state: Path, demo_project: Path, rows: int) -> Path:
     flat = build_customer_features(tables.customers, tables.sales).drop(columns=[names.ID])
     roles = {k: v for k, v in DEMO_DATA.items() if k not in ("source", "id_column")}
     return user_table_config(state, demo_project, flat, "customers.csv", id_column="", **roles)
+
+
+def run_notebook(name: str, env: dict[str, str], state: Path, project: Path, training: str):
+    """Run notebooks/NAME top to bottom (nbclient, a fresh kernel started in the project root) with
+    the isolated state and the test's configs; returns the executed notebook, and raises
+    CellExecutionError (the failing cell's traceback) on the first failing cell."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / name, as_version=4)
+    env = {
+        **env,
+        "PROJECT_CONFIG": str(project),
+        "TRAINING_CONFIG": training,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "IPYTHONDIR": str(state / "ipython"),
+    }
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(PROJECT_ROOT)}}
+    )
+    client.execute(env=env)
+    return notebook
+
+
+def notebook_text(notebook) -> str:
+    """Everything the cells of an executed notebook printed or displayed as text."""
+    return "\n".join(
+        output.get("text", "") + output.get("data", {}).get("text/plain", "")
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+    )

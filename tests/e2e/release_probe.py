@@ -64,6 +64,11 @@ def main(model_name: str) -> None:
         "released_value": evaluation[release.primary_metric],
         "recomputed_confusion_matrix": recomputed[names.CONFUSION_MATRIX],
         "test": rows,
+        # each test row's rule (bands of the probability, the share decided positive), and for a
+        # fairness-mitigated release each group's rule and each test row's group
+        "bands": release.decision_bands(test),
+        "group_rules": release.model.group_rules() if hasattr(release.model, "group_rules") else None,
+        "groups": release.model.groups_of(test).tolist() if hasattr(release.model, "groups_of") else None,
     }
     scoring = _newest_output("scoring_pipeline", "load_current", names.SCORING_DATASET)
     if scoring is not None:

@@ -10,10 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from nbclient import NotebookClient
 
 from ml import names
-from tests.e2e.harness import PROJECT_ROOT, csv_project_config, run_cli
+from tests.e2e.harness import PROJECT_ROOT, csv_project_config, notebook_text, run_cli, run_notebook
 
 pytestmark = pytest.mark.e2e
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
@@ -36,29 +35,9 @@ def trained(demo_release):
 
 
 def execute(name: str, trained: dict, project: Path | None = None) -> nbformat.NotebookNode:
-    """Run notebooks/NAME in a fresh kernel started in the project root, with the isolated state and
-    the test's configs; raises CellExecutionError on the first failing cell."""
-    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
-    env = {
-        **trained["env"],
-        "PROJECT_CONFIG": str(project or trained["project"]),
-        "TRAINING_CONFIG": trained["training"],
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "IPYTHONDIR": str(trained["state"] / "ipython"),
-    }
-    client = NotebookClient(
-        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(PROJECT_ROOT)}}
-    )
-    client.execute(env=env)
-    return notebook
-
-
-def text_of(notebook: nbformat.NotebookNode) -> str:
-    """Everything the cells printed or displayed as text."""
-    return "\n".join(
-        output.get("text", "") + output.get("data", {}).get("text/plain", "")
-        for cell in notebook.cells
-        for output in cell.get("outputs", [])
+    """Run notebooks/NAME in the trained project (``project``: another project config)."""
+    return run_notebook(
+        name, trained["env"], trained["state"], project or trained["project"], trained["training"]
     )
 
 
@@ -70,7 +49,7 @@ def images_in(notebook: nbformat.NotebookNode) -> int:
 
 def test_explore_data_loads_validates_and_compares_two_windows_of_the_demo_data(trained):
     notebook = execute("01-explore-data.ipynb", trained)
-    text = text_of(notebook)
+    text = notebook_text(notebook)
     assert "demo data; target 'label', positive label 'good'" in text, text[:3000]
     assert f"{CUSTOMERS:,} rows" in text, text[:3000]
     assert re.search(r"\d+% of the \d+ model inputs drifted", text), text[-3000:]
@@ -82,14 +61,14 @@ def test_explore_data_reads_a_csv_source(trained):
     notebook = execute(
         "01-explore-data.ipynb", trained, csv_project_config(trained["state"], trained["project"], CSV_ROWS)
     )
-    text = text_of(notebook)
+    text = notebook_text(notebook)
     assert "csv data; target 'label'" in text and f"{CSV_ROWS:,} rows" in text, text[:3000]
     assert f"reference: {CSV_ROWS // 2:,} rows" in text, text[-3000:]
 
 
 def test_review_experiments_shows_the_promoted_and_the_failed_version(trained):
     notebook = execute("02-review-experiments.ipynb", trained)
-    text = text_of(notebook)
+    text = notebook_text(notebook)
     assert re.search(r"^1\s+production\s", text, re.MULTILINE), f"version 1 in production:\n{text[:4000]}"
     assert re.search(r"^2\s+none\s+failed\s", text, re.MULTILINE), f"version 2 failed:\n{text[:4000]}"
     assert "no promotion decision: training failed" in text, text[:6000]
@@ -101,7 +80,7 @@ def test_review_experiments_shows_the_promoted_and_the_failed_version(trained):
 
 def test_explain_a_decision_shows_the_production_release_and_a_what_if(trained):
     notebook = execute("03-explain-a-decision.ipynb", trained)
-    text = text_of(notebook)
+    text = notebook_text(notebook)
     assert "production version 1" in text and "decision threshold 0.5" in text, text[:3000]
     assert "lightgbm-pred-contrib, in log-odds" in text, text[:6000]
     assert "probability" in text and "decision" in text, text[-3000:]

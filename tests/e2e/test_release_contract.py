@@ -13,6 +13,7 @@ monitoring step's decisions.
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -36,8 +37,10 @@ from tests.e2e.harness import (
     csv_project_config,
     demo_stack,
     must,
+    notebook_text,
     run_cli,
     run_json,
+    run_notebook,
     user_table_config,
 )
 
@@ -203,8 +206,10 @@ def released(request, tmp_path_factory):
     finally:
         must(run_cli(PROJECT_ROOT, env, "undeploy"))
     train = trained.stdout + trained.stderr
+    card = (state / "project" / "reports" / f"model-card-v{probe['record']['version']}.md").read_text()
+    explained = notebook_text(run_notebook("03-explain-a-decision.ipynb", env, state, project, training))
     return {"name": name, "config": config, "probe": probe, "served": served, "table": table, "train": train,
-            "monitor": monitored}  # fmt: skip
+            "monitor": monitored, "card": card, "notebook": explained}  # fmt: skip
 
 
 def _predict_all(url: str, records: list[dict]) -> tuple[dict[int, dict], dict[int, dict]]:
@@ -363,6 +368,41 @@ def test_columns_keep_their_declared_kind_and_the_api_takes_categories_as_text(r
         assert all(f"'{code}'" in body["detail"][0]["msg"] for code in schema[column]["categories"]), body
     if public == "fair":  # 2 is the code written "2.0": it decides as the text does
         assert asked["number"] == asked["text"] and asked["number"][0] == 200, asked
+
+
+def test_the_card_and_the_notebook_state_the_rule_each_row_is_decided_by(released):
+    """A plain release decides at its threshold; a fairness-mitigated one by its groups' rules, which
+    its model card lists (not the unused single threshold) and notebook 03 prints for the row it
+    explains. Each test row's rule is the one it was decided by: a band where the rule decides no
+    row holds only negative decisions, one where it decides every row only positive ones."""
+    probe, card, notebook = released["probe"], released["card"], released["notebook"]
+    test, bands, rules = probe["test"], probe["bands"], probe["group_rules"]
+    for p, decision, rule in zip(test["proba"], test["decisions"], bands, strict=True):
+        share = next(share for _, high, share in rule if p <= high)  # its band's share decided positive
+        assert 0 < share < 1 or decision == share, (
+            f"P {p} decided {decision} in a band of share {share}: {rule}"
+        )
+    configured = released["config"]["training"]["decision_threshold"]
+    if released["config"]["artifact"] != names.MITIGATED_MODEL:
+        threshold = probe["record"]["decision_threshold"]
+        assert rules is None and bands[0] == [[-np.inf, threshold, 0.0], [threshold, np.inf, 1.0]], bands[0]
+        assert f"- Decision threshold: {threshold:.{4 if configured == 'max_f1' else 2}f}" in card, card[
+            :2000
+        ]
+        assert f"decision threshold {threshold}, " in notebook and "the rule of its group" not in notebook
+        return
+    assert set(probe["groups"]) <= set(rules) and len(rules) >= 2, (probe["groups"][:10], list(rules))
+    assert "- Decision thresholds: one rule per group of gender" in card, card[:3000]
+    assert "- Decision threshold: " not in card, "a mitigated release does not decide at one threshold"
+    for group, rule in rules.items():
+        (_, edge, share), *_ = rule
+        assert f"| {group} | up to {edge:.3f} | {share:.4f} |" in card, (group, rule, card[:3000])
+        assert f"{group}: hasta {edge:.3f} → {share:.4f}" in card, "the Spanish summary"
+    assert "decisions by one rule per group of gender (threshold_optimizer)" in notebook, notebook[:2000]
+    shown = re.search(r"the rule of its group, '([^']+)':\n(.*?)\n\s*\n", notebook + "\n\n", re.S)
+    assert shown and shown[1] in rules, notebook[:4000]
+    printed = [[float(value) for value in line.split()] for line in shown[2].splitlines()[1:]]
+    np.testing.assert_allclose(printed, rules[shown[1]], atol=5e-5, err_msg="the rule the notebook prints")
 
 
 def test_evaluation_decided_as_the_release_decides(released):
