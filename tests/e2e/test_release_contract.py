@@ -208,8 +208,9 @@ def released(request, tmp_path_factory):
     train = trained.stdout + trained.stderr
     card = (state / "project" / "reports" / f"model-card-v{probe['record']['version']}.md").read_text()
     explained = notebook_text(run_notebook("03-explain-a-decision.ipynb", env, state, project, training))
+    listing = must(run_cli(PROJECT_ROOT, env, "models", *common)).stdout
     return {"name": name, "config": config, "probe": probe, "served": served, "table": table, "train": train,
-            "monitor": monitored, "card": card, "notebook": explained}  # fmt: skip
+            "monitor": monitored, "card": card, "notebook": explained, "models": listing}  # fmt: skip
 
 
 def _predict_all(url: str, records: list[dict]) -> tuple[dict[int, dict], dict[int, dict]]:
@@ -376,6 +377,9 @@ def test_the_card_and_the_notebook_state_the_rule_each_row_is_decided_by(release
     explains. Each test row's rule is the one it was decided by: a band where the rule decides no
     row holds only negative decisions, one where it decides every row only positive ones."""
     probe, card, notebook = released["probe"], released["card"], released["notebook"]
+    (listed,) = [
+        line.split() for line in released["models"].splitlines() if line.split()[:2] == ["1", "production"]
+    ]
     test, bands, rules = probe["test"], probe["bands"], probe["group_rules"]
     for p, decision, rule in zip(test["proba"], test["decisions"], bands, strict=True):
         share = next(share for _, high, share in rule if p <= high)  # its band's share decided positive
@@ -390,7 +394,9 @@ def test_the_card_and_the_notebook_state_the_rule_each_row_is_decided_by(release
             :2000
         ]
         assert f"decision threshold {threshold}, " in notebook and "the rule of its group" not in notebook
+        assert listed[4] == f"{threshold:.2f}", f"`models` lists version 1 at its threshold: {listed}"
         return
+    assert listed[4:6] == ["by", "group"], f"`models` lists version 1 as deciding by group: {listed}"
     assert set(probe["groups"]) <= set(rules) and len(rules) >= 2, (probe["groups"][:10], list(rules))
     assert "- Decision thresholds: one rule per group of gender" in card, card[:3000]
     assert "- Decision threshold: " not in card, "a mitigated release does not decide at one threshold"
