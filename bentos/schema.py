@@ -374,7 +374,11 @@ def body_model(record: type[BaseModel], max_records: int, name: str = TITLE) -> 
 
 class Prediction(BaseModel):
     id: int | str | None = Field(description="the record's id (its position when the project has no id)")
-    label: str
+    label: str = Field(
+        description="the release's decision: the positive label when probability is at least its decision "
+        "threshold; a fairness-mitigated release decides by the rule of the record's group (its model "
+        "card lists each group's rule), so one probability may get either label in different groups"
+    )
     probability: float = Field(description="probability of the positive label")
     model_version: str
 
