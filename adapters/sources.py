@@ -445,14 +445,21 @@ def _uuid_text(raw: bytes) -> str:
 PLAIN_AS_TEXT = ("mixed", "bytes", "time")
 
 
-def missing_as_meta(frame: pd.DataFrame, dtypes: dict) -> pd.DataFrame:
-    """``frame`` (one Parquet file) with its columns that hold no value in the dataset's ``dtypes``:
-    pandas wrote such a column as object in the file's metadata and pyarrow reads it back so, so one
-    day's file without a discount had it as object where every other day's has float64 (Dask's
-    meta), and the concatenation of neighbouring files warned that pandas will soon keep object. A
-    type that cannot hold a missing value (int64) is left to ``as_declared``."""
+def as_meta(frame: pd.DataFrame, dtypes: dict) -> pd.DataFrame:
+    """``frame`` (one Parquet file) with the columns whose type the file alone decided in the
+    dataset's ``dtypes``: a column that holds no value (pandas wrote it as object in the file's
+    metadata and pyarrow reads it back so: one day's file without a discount had it as object where
+    every other day's has float64, Dask's meta), and a category column (pandas' category dtype, kept
+    in that file's metadata) the dataset reads as text. Concatenated with a neighbouring file, either
+    made pandas warn that it will soon type such columns otherwise. A type that cannot hold a missing
+    value (int64) is left to ``as_declared``."""
     for column, dtype in dtypes.items():
-        if column in frame and frame[column].dtype != dtype and frame[column].isna().all():
+        if column not in frame or frame[column].dtype == dtype:
+            continue
+        category = isinstance(frame[column].dtype, pd.CategoricalDtype) and pd.api.types.is_object_dtype(
+            dtype
+        )
+        if category or frame[column].isna().all():
             with contextlib.suppress(TypeError, ValueError):
                 frame[column] = frame[column].astype(dtype)
     return frame
@@ -629,7 +636,7 @@ def flat_partitions(data: DataSettings, partition_rows: int, root: Path, engine_
             if uuids := uuid_columns(path, dataset):  # UUID text, as the pandas engine reads them
                 frame = frame.map_partitions(uuids_as_text, uuids, meta=frame._meta)
             frame = frame.map_partitions(plain_values, meta=frame._meta)  # lists and structs as JSON
-            frame = frame.map_partitions(missing_as_meta, dict(frame._meta.dtypes), meta=frame._meta)
+            frame = frame.map_partitions(as_meta, dict(frame._meta.dtypes), meta=frame._meta)
         else:
             options, header = data.csv.read_options(), csv_header(path, data)
             # Dask infers each column's dtype from the file's first 256 kB: a column of whole numbers

@@ -442,11 +442,14 @@ def test_parquet_lists_and_structs_read_as_json_text_on_both_engines(tmp_path: P
     pd.testing.assert_frame_equal(pd.concat([as_declared(p, data) for p in parts], ignore_index=True), whole)
 
 
+@pytest.mark.filterwarnings("error::FutureWarning")
 def test_daily_parquet_files_whose_column_types_drift_read_as_one_table_on_both_engines(tmp_path: Path):
     """A folder of one pandas-written file a day: a count of whole numbers (int64) one day and with
     a blank the next (double), a column missing all day (null), a category saved as pandas'
     category dtype. Dask stopped on "Unable to merge: Field visits has incompatible types: double vs
-    int64"; pandas on a fraction in a file after one of whole numbers."""
+    int64"; pandas on a fraction in a file after one of whole numbers. Dask's neighbouring files,
+    one with the category and one without a city, read as one partition without pandas' warning
+    that it will type them otherwise (the file's category is the dataset's text)."""
     import dask
 
     from adapters.sources import flat_partitions
