@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -123,12 +124,12 @@ def rule_bands(rule: dict) -> list[tuple[float, float, float]]:
     if not edges:  # both operations constant: one band
         points = np.array([0.5])
     else:
-        inner = [(low + high) / 2 for low, high in zip(edges[:-1], edges[1:], strict=True)]
+        inner = [(low + high) / 2 for low, high in pairwise(edges)]
         points = np.array([edges[0] - 1.0, *inner, edges[-1] + 1.0])
     chances = positive_probability(points, ["rule"] * len(points), {"rule": rule})
     bounds = [-math.inf, *edges, math.inf]
     bands: list[tuple[float, float, float]] = []
-    for low, high, chance in zip(bounds[:-1], bounds[1:], chances.tolist(), strict=True):
+    for (low, high), chance in zip(pairwise(bounds), chances.tolist(), strict=True):
         if bands and math.isclose(bands[-1][2], chance, abs_tol=1e-12):
             bands[-1] = (bands[-1][0], high, bands[-1][2])
         else:
