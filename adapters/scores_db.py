@@ -259,23 +259,30 @@ def replace_as_staged(
         return sum(moved.values())
 
 
-def _created(engine: sa.Engine, table: str, key: str) -> sa.Table:
-    """The scores table, created if missing. An existing one keyed by another column (a project whose
-    id column changed; before 2026-12-06 every table was keyed by customer_id) is refused, naming the
-    rename that keeps its rows."""
-    target = scores_table(table, key)
+def check_key(engine: sa.Engine, table: str, key: str) -> None:
+    """ValueError when the scores table exists keyed by another column than ``key`` (a project whose
+    id column changed; before 2026-12-06 every table was keyed by customer_id), naming the rename
+    that keeps its rows. The scoring steps ask before they read and score the batch, and every
+    write asks again."""
     inspector = sa.inspect(engine)
-    if inspector.has_table(table):
-        found = [column["name"] for column in inspector.get_columns(table)]
-        if key not in found:
-            other = next((name for name in found if name not in names.SCORE_VALUES), "its key")
-            quote = engine.dialect.identifier_preparer.quote  # "id cliente"
-            raise ValueError(
-                f"the scores table {table!r} ({engine.url.render_as_string(hide_password=True)}) is keyed by "
-                f"{other!r}, but this project scores by {key!r} (data.id_column; {names.SCORES_ROW_KEY!r} "
-                f"when empty): rename its column to keep its rows (ALTER TABLE {quote(table)} RENAME COLUMN "
-                f"{quote(other)} TO {quote(key)}), or set scoring.table to a new table"
-            )
+    if not inspector.has_table(table):
+        return
+    found = [column["name"] for column in inspector.get_columns(table)]
+    if key not in found:
+        other = next((name for name in found if name not in names.SCORE_VALUES), "its key")
+        quote = engine.dialect.identifier_preparer.quote  # "id cliente"
+        raise ValueError(
+            f"the scores table {table!r} ({engine.url.render_as_string(hide_password=True)}) is keyed by "
+            f"{other!r}, but this project scores by {key!r} (data.id_column; {names.SCORES_ROW_KEY!r} "
+            f"when empty): rename its column to keep its rows (ALTER TABLE {quote(table)} RENAME COLUMN "
+            f"{quote(other)} TO {quote(key)}), or set scoring.table to a new table"
+        )
+
+
+def _created(engine: sa.Engine, table: str, key: str) -> sa.Table:
+    """The scores table, created if missing; one keyed by another column is refused (``check_key``)."""
+    check_key(engine, table, key)
+    target = scores_table(table, key)
     target.metadata.create_all(engine)
     return target
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from zenml import get_step_context, log_metadata, step
 from zenml.logger import get_logger
 
-from adapters.scores_db import clear_left_behind, write_scores
+from adapters.scores_db import check_key, clear_left_behind, write_scores
 from adapters.sources import database_url, read_flat_table
 from ml import names
 from ml.data.validation import as_declared
@@ -29,6 +29,7 @@ def window_date(day: str) -> Annotated[str, names.WINDOW_DATE]:
 def load_current(
     data: DataSettings, scoring: ScoringSettings, day: str
 ) -> Annotated[pd.DataFrame, names.SCORING_DATASET]:
+    scores_table_keyed(data, scoring)  # a table it cannot write to refuses the run before the reading
     if data.source == "demo":
         return as_declared(demo_customers(data, scoring, date.fromisoformat(day)), data)
     return read_flat_table(data, project_root())
@@ -65,6 +66,15 @@ def scores_database(scoring: ScoringSettings) -> sa.URL | str:
     )
 
 
+def scores_table_keyed(data: DataSettings, scoring: ScoringSettings) -> None:
+    """Refuse (``check_key``) a scores table keyed by another column than this project's id column."""
+    engine = sa.create_engine(scores_database(scoring))
+    try:
+        check_key(engine, scoring.table, score_key(data.id_column))
+    finally:
+        engine.dispose()
+
+
 @step(enable_cache=False)
 def store_scores(
     scores: pd.DataFrame, unseen_categories: dict, data: DataSettings, scoring: ScoringSettings, day: str
@@ -98,6 +108,7 @@ def score_on_dask(
     from adapters.dask_cluster import dask_client
     from adapters.dask_scoring import ShippedModel, feature_partitions, score_on_cluster
 
+    scores_table_keyed(data, scoring)  # before any partition is read and scored
     release = production_release(get_step_context().model.name)
     shipped = ShippedModel(release.model, release.schema, release.threshold, str(release.number))
     database, when = scores_database(scoring), date.fromisoformat(day)

@@ -275,13 +275,22 @@ def test_a_postgresql_table_with_uuid_keys_dates_and_booleans_trains_and_scores_
         if stage != "production":  # production is the wine model (run first here): it cannot score this table
             assert stage == "staging" and "could not score this data" in " ".join(record["reasons"]), record
             must(run_cli(PROJECT_ROOT, env, "rollback", "--to", str(number), "--project", str(config)))
-        # the wine project's table of this state directory is keyed by bottle: refused, naming the rename
-        shared = run_cli(PROJECT_ROOT, env, "score", "--project", str(config), "--date", "2026-04-01")
-        assert shared.returncode != 0, shared.stdout[-2000:]
-        assert "the scores table 'customer_scores'" in shared.stdout + shared.stderr, shared.stderr[-3000:]
-        assert (
-            "ALTER TABLE customer_scores RENAME COLUMN bottle TO respondent" in shared.stdout + shared.stderr
-        )
+        # the wine project's table of this state directory is keyed by bottle: refused, naming the
+        # rename, by the first step, before the table is read and scored (on either engine)
+        shared_dask = state / "shared-dask.yaml"
+        # (on Dask, a scheduler that does not answer: the table is refused before any connection)
+        nobody = {"scheduler_address": "tcp://127.0.0.1:9", "connect_timeout_seconds": 1}
+        shared_dask.write_text(yaml.safe_dump({"engine": "dask", "dask": nobody}))
+        for step, engine in (("load_current", ()), ("score_on_dask", ("--config", str(shared_dask)))):
+            shared = run_cli(
+                PROJECT_ROOT, env, "score", "--project", str(config), *engine, "--date", "2026-04-01"
+            )
+            said = shared.stdout + shared.stderr
+            assert shared.returncode != 0, shared.stdout[-2000:]
+            assert f"step '{step}': the scores table 'customer_scores'" in said, said[-3000:]
+            assert "ALTER TABLE customer_scores RENAME COLUMN bottle TO respondent" in said
+            assert "score_customers has started" not in said, "refused before the batch is scored"
+            assert "no Dask scheduler answered" not in said, "refused before the cluster is asked"
         own = state / "survey-scoring.yaml"
         own.write_text(yaml.safe_dump({"table": "survey_scores"}))
         args = ("score", "--project", str(config), "--config", str(own), "--date", "2026-04-01")
