@@ -148,6 +148,8 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
             "passed": bool(fairness_record.get("passed")),
             "verdict": fairness_verdict(fairness_record),  # blocked | not judged | passed
             "score": fairness_record.get("fairness_score"),
+            # the gate judged it (not: parity unreachable for the groups' base rates, or uncertain)
+            "score_judged": fairness_record.get(names.FAIRNESS_SCORE_JUDGED) is not False,
             "violations": list(fairness_record.get("violations", [])),
             "notes": list(fairness_record.get("notes", [])),  # reported, not judged
             "by_group": [  # per feature, its groups as the report orders them ('<35', '35-50', '50+')

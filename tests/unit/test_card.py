@@ -87,6 +87,7 @@ def facts(**changes):
             "passed": True,
             "verdict": "passed",
             "score": 0.911,
+            "score_judged": True,
             "violations": [],
             "notes": [],
             "by_group": [
@@ -303,6 +304,18 @@ def test_a_mitigated_release_lists_each_groups_rule_not_one_threshold_in_both_la
     ET.fromstring(card.html.split("\n", 1)[1])  # still well-formed
     plain = render_card(facts())
     assert "Decision threshold: 0.65" in plain.markdown and "one rule per group" not in plain.markdown
+
+
+def test_a_fairness_score_the_gate_did_not_judge_is_said_so_next_to_a_passed_verdict_in_both_languages():
+    """Parity unreachable for the groups' base rates: the gate passed on the other disparities and
+    reported the lowest demographic parity ratio (0.482) without judging it; the card said "passed,
+    fairness score 0.482" and a reader took the low score for a judged one (the brief said it)."""
+    fairness = {**facts()["fairness"], "score": 0.482, "score_judged": False}
+    card = render_card(facts(fairness=fairness))
+    said = "fairness score 0.482 (the lowest demographic parity ratio, reported, not judged: below)."
+    assert f"Verdict: **passed**, {said}" in card.markdown and said in card.html
+    assert "puntuación 0.482 (el menor ratio de paridad demográfica, informado, no evaluado)" in card.markdown
+    assert "not judged: below" not in render_card(facts()).markdown, "a judged score: nothing added"
 
 
 def test_bootstrap_intervals_hold_the_point_estimate():
