@@ -152,14 +152,18 @@ def csv_project_config(state: Path, demo_project: Path, rows: int) -> Path:
     return user_table_config(state, demo_project, flat, "customers.csv", id_column="", **roles)
 
 
-def run_notebook(name: str, env: dict[str, str], state: Path, project: Path, training: str):
+def run_notebook(
+    name: str, env: dict[str, str], state: Path, project: Path, training: str, then: tuple[str, ...] = ()
+):
     """Run notebooks/NAME top to bottom (nbclient, a fresh kernel started in the project root) with
-    the isolated state and the test's configs; returns the executed notebook, and raises
-    CellExecutionError (the failing cell's traceback) on the first failing cell."""
+    the isolated state and the test's configs, then the code cells ``then`` (what the test reads of
+    its variables); returns the executed notebook, and raises CellExecutionError (the failing
+    cell's traceback) on the first failing cell."""
     import nbformat
     from nbclient import NotebookClient
 
     notebook = nbformat.read(PROJECT_ROOT / "notebooks" / name, as_version=4)
+    notebook.cells.extend(nbformat.v4.new_code_cell(source) for source in then)
     env = {
         **env,
         "PROJECT_CONFIG": str(project),

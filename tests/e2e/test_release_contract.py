@@ -13,6 +13,7 @@ monitoring step's decisions.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from datetime import date
@@ -209,8 +210,12 @@ def released(request, tmp_path_factory):
     card = (state / "project" / "reports" / f"model-card-v{probe['record']['version']}.md").read_text()
     explained = notebook_text(run_notebook("03-explain-a-decision.ipynb", env, state, project, training))
     listing = must(run_cli(PROJECT_ROOT, env, "models", *common)).stdout
+    shown = ('print("VERSIONS", versions.to_json(orient="index"))',)  # notebook 02's table of versions
+    review = notebook_text(run_notebook("02-review-experiments.ipynb", env, state, project, training, shown))
+    reviewed = json.loads(review.split("VERSIONS ", 1)[1].splitlines()[0])
     return {"name": name, "config": config, "probe": probe, "served": served, "table": table, "train": train,
-            "monitor": monitored, "card": card, "notebook": explained, "models": listing}  # fmt: skip
+            "monitor": monitored, "card": card, "notebook": explained, "models": listing,
+            "reviewed": reviewed}  # fmt: skip
 
 
 def _predict_all(url: str, records: list[dict]) -> tuple[dict[int, dict], dict[int, dict]]:
@@ -374,9 +379,17 @@ def test_columns_keep_their_declared_kind_and_the_api_takes_categories_as_text(r
 def test_the_card_and_the_notebook_state_the_rule_each_row_is_decided_by(released):
     """A plain release decides at its threshold; a fairness-mitigated one by its groups' rules, which
     its model card lists (not the unused single threshold) and notebook 03 prints for the row it
-    explains. Each test row's rule is the one it was decided by: a band where the rule decides no
-    row holds only negative decisions, one where it decides every row only positive ones."""
+    explains; `models` and notebook 02 list the version at its threshold or 'by group', with the
+    served model's metric (the mitigated one's). Each test row's rule is the one it was decided by:
+    a band where the rule decides no row holds only negative decisions, one where it decides every
+    row only positive ones."""
     probe, card, notebook = released["probe"], released["card"], released["notebook"]
+    reviewed, primary = released["reviewed"]["1"], probe["record"]["primary_metric"]["name"]
+    assert reviewed["release"] == probe["record"]["artifact"], reviewed
+    assert reviewed[primary] == pytest.approx(probe["released_value"]), "notebook 02: the served model's"
+    assert reviewed["threshold"] == (
+        "by group" if probe["group_rules"] else probe["record"]["decision_threshold"]
+    ), reviewed
     (listed,) = [
         line.split() for line in released["models"].splitlines() if line.split()[:2] == ["1", "production"]
     ]
