@@ -304,6 +304,11 @@ def test_a_mitigated_release_lists_each_groups_rule_not_one_threshold_in_both_la
     ET.fromstring(card.html.split("\n", 1)[1])  # still well-formed
     plain = render_card(facts())
     assert "Decision threshold: 0.65" in plain.markdown and "one rule per group" not in plain.markdown
+    pooled = render_card(facts(decision_rules={**rules, "fallback": "other (small groups)", "pooled": True}))
+    assert (
+        "Rows of groups smaller than fairness.min_group_size when the rules were fitted, and of groups not "
+        "seen then, follow the rule of 'other (small groups)'."
+    ) in pooled.markdown
 
 
 def test_a_fairness_score_the_gate_did_not_judge_is_said_so_next_to_a_passed_verdict_in_both_languages():

@@ -326,6 +326,34 @@ def test_a_mitigated_models_group_rules_are_fairlearns_chance_of_a_positive_deci
     assert [next(share for _, high, share in threshold if s < high) for s in (0.39, 0.4, 0.41)] == [0, 1, 1]
 
 
+def test_a_rule_with_an_infinite_threshold_or_a_constant_mixed_in_is_banded_as_it_decides():
+    """ThresholdOptimizer writes -inf/inf thresholds for its constant operations (Fairlearn's
+    tradeoff curve starts at inf) and mixes a constant in with ``p_ignore``: the bands are the
+    finite edges, each with the chance ``positive_probability`` gives inside it."""
+    from ml.card import score_band
+    from ml.decision import positive_probability, rule_bands
+
+    half = {
+        "p0": 0.2,
+        "operator0": ">",
+        "threshold0": -np.inf,
+        "p1": 0.8,
+        "operator1": ">",
+        "threshold1": 0.4,
+    }
+    assert rule_bands(half) == [(-np.inf, 0.4, pytest.approx(0.2)), (0.4, np.inf, pytest.approx(1.0))]
+    constant = {**half, "threshold0": np.inf, "threshold1": -np.inf}  # never, then always: 0.8 anywhere
+    assert rule_bands(constant) == [(-np.inf, np.inf, pytest.approx(0.8))]
+    assert score_band(dict(zip(("low", "high", "chance"), rule_bands(constant)[0], strict=True))) == "any"
+    mixed = {**half, "threshold0": 0.3, "p_ignore": 0.1, "prediction_constant": 0.5}
+    bands = rule_bands(mixed)
+    assert [edge for _, edge, _ in bands[:-1]] == [0.3, 0.4], bands
+    for score in (0.1, 0.35, 0.9):
+        share = next(share for _, high, share in bands if score <= high)
+        expected = positive_probability(np.array([score]), ["g"], {"g": mixed})[0]
+        assert share == pytest.approx(expected), (score, bands)
+
+
 def test_mitigated_and_plain_models_round_trip_through_mlflow(biased, tmp_path, monkeypatch):
     import mlflow
     from mlflow.types import DataType
