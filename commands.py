@@ -431,17 +431,15 @@ def cmd_models(project_config: str, config: str) -> int:
     metric = load_settings(config, TrainingSettings).primary_metric
 
     def shown(value, digits: int) -> str:
-        return "-" if value is None else f"{value:.{digits}f}"
+        return "-" if value is None else value if isinstance(value, str) else f"{value:.{digits}f}"
 
     print(f"{'version':>7}  {'stage':<10} {metric:>9}  {'fairness':>8}  {'threshold':>9}  decision / release")
     for row in rows:
         decision = row["decision"] or f"none: training {row['training']}"
-        metrics, fairness, *_ = served_evaluation(row)  # of what the version serves (mitigated or not)
-        # a fairness-mitigated release decides by its groups' rules (its model card lists them)
-        threshold = "by group" if row["release"] == names.MITIGATED_MODEL else shown(row["threshold"], 2)
+        served = served_evaluation(row)  # of what the version serves (mitigated or not)
         print(
-            f"{row['version']:>7}  {row['stage']:<10} {shown(metrics.get(metric), 4):>9}  "
-            f"{shown(fairness, 3):>8}  {threshold:>9}  "
+            f"{row['version']:>7}  {row['stage']:<10} {shown(served.metrics.get(metric), 4):>9}  "
+            f"{shown(served.fairness, 3):>8}  {shown(served.threshold, 2):>9}  "
             f"{decision} / {row['release'] or '-'}"
         )
     _say_if_served_behind(project.model_name)

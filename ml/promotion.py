@@ -151,6 +151,11 @@ class Served(NamedTuple):
     # the fairness gate judged that score (not: parity unreachable for the groups' base rates, or
     # uncertain); True in records of before it was kept
     fairness_judged: bool = True
+    # the threshold it decides at, or BY_GROUP for a mitigated release (its groups' rules, on its card)
+    threshold: float | str | None = None
+
+
+BY_GROUP = "by group"
 
 
 def served_evaluation(version: dict) -> Served:
@@ -164,9 +169,12 @@ def served_evaluation(version: dict) -> Served:
             record.get(names.FAIRNESS_SCORE),
             True,
             record.get(names.FAIRNESS_SCORE_JUDGED) is not False,
+            BY_GROUP,
         )
     judged = version.get(names.FAIRNESS_SCORE_JUDGED) is not False  # None: a record of before it was kept
-    return Served(version.get("metrics") or {}, version.get("fairness_score"), False, judged)
+    return Served(
+        version.get("metrics") or {}, version.get("fairness_score"), False, judged, version.get("threshold")
+    )
 
 
 def always_positive(metric: str, base_rate: float) -> float | None:
