@@ -326,6 +326,12 @@ class PromotionSettings(StrictModel):
         le=1.0,
         description="one feature alone ranking the test split this well stops promotion: target leakage?",
     )
+    max_mitigation_loss: float | None = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="share of the plain model's primary metric a fairness-mitigated model may lose",
+    )
     tolerance: float = Field(
         0.005, ge=0.0, le=1.0, description="a candidate may trail production by this much and still win"
     )

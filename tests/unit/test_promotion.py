@@ -601,3 +601,59 @@ def test_one_feature_ranking_the_test_split_as_well_as_the_model_is_noted_naming
     ), noted
     vouched = TRANSFERABLE.model_copy(update={"max_single_feature_roc_auc": None})
     assert not [r for r in decide([titanic], "precision", vouched, None).reasons if "leakage note" in r]
+
+
+def test_a_mitigated_model_that_keeps_little_of_the_models_metric_is_rejected_not_released():
+    """statsmodels' randhie, a rare label (2 % of people see a doctor 15+ times a year), precision at
+    the best-F1 threshold, unfair across physical limitation: Fairlearn's rules meet equalized odds
+    where balanced accuracy is best, flagging a large share of the rows at a fraction of the
+    model's precision, which the lift gate alone let through (1.5x the base rate). The mitigation
+    loss gate rejects it naming both figures; with the gate off it is released, as before."""
+    import statsmodels.api as sm
+
+    from ml.evaluation import classification_metrics
+    from ml.fairness import assess_fairness, group_edges, mitigate, sensitive_groups
+    from ml.features import binary_target, infer_schema
+    from ml.settings import DataSettings, FairnessSettings, ModelSettings, SplitSettings
+    from ml.training import max_f1_threshold, predict_proba, split_dataset, train_model
+
+    table = sm.datasets.randhie.load_pandas().data
+    table["use"] = np.where(table.pop("mdvis") >= 15, "heavy", "light")
+    table["limited"] = np.where(table.pop("physlm") > 0, "yes", "no")
+    split = split_dataset(table, "use", SplitSettings(), seed=42)
+    data = DataSettings(source="csv", path="t.csv", target_column="use", positive_label="heavy", id_column="")
+    columns = [c for c in table.columns if c not in ("use", "limited")]
+    schema = infer_schema(split.train, columns, data, "light")
+    model = train_model(split.train, schema, ModelSettings(), 42)
+    y_val, y_test = (
+        binary_target(split.validation["use"], "heavy"),
+        binary_target(split.test["use"], "heavy"),
+    )
+    threshold = max_f1_threshold(y_val, predict_proba(model, split.validation, schema))
+    proba = predict_proba(model, split.test, schema)
+    metrics = classification_metrics(y_test, proba, threshold)
+    settings = FairnessSettings(bootstrap_samples=0)
+    edges = group_edges(split.train, ("limited",), settings)
+    groups = sensitive_groups(split.test, ("limited",), settings, edges)
+    fairness = assess_fairness(y_test, (proba >= threshold).astype(int), groups, settings).to_dict()
+    assert fairness["violations"], fairness  # the plain model breaks equalized odds
+    fixed = mitigate(model, schema, split.validation, y_val, ("limited",), settings, seed=0, edges=edges)
+    decided = fixed.predict(split.test)
+    own = classification_metrics(y_test, proba, threshold, y_pred=decided)
+    record = assess_fairness(y_test, decided, groups, settings).to_dict()
+    mitigated = {"available": True, "fairness": record, "metrics": own}
+    candidates = candidates_from(metrics, fairness, mitigated, "precision")
+    plain, twin = candidates
+    assert twin.metric < 0.5 * plain.metric and twin.flagged > 10 * plain.flagged, candidates
+    gates = PromotionSettings(min_metric_support=None)  # the plain model's few positive decisions
+    decision = decide(candidates, "precision", gates, None)
+    assert decision.stage == "rejected", decision
+    kept = f"keeps {twin.metric / plain.metric:.0%} of model's {plain.metric:.4f}"
+    (reason,) = [r for r in decision.reasons if "promotion.max_mitigation_loss" in r]
+    assert reason.startswith(f"quality gate: mitigated_model precision {twin.metric:.4f} {kept}"), reason
+    assert f"flagging {twin.flagged:.1%} of the test rows vs {plain.flagged:.1%}" in reason, reason
+    assert "raise promotion.max_mitigation_loss (null: off)" in reason, reason
+    lenient = decide(candidates, "precision", gates.model_copy(update={"max_mitigation_loss": None}), None)
+    assert (lenient.stage, lenient.candidate) == ("production", "mitigated_model"), lenient
+    kept_half = replace(twin, metric=0.5 * plain.metric)
+    assert decide([plain, kept_half], "precision", gates, None).stage == "production"
