@@ -2,6 +2,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ml.evaluation import classification_metrics
@@ -125,9 +126,64 @@ def test_a_model_barely_above_a_high_base_rate_is_blocked_with_the_base_rate_nam
     assert decision.reasons == (
         "quality gate: model precision 0.7800 is 1.04x the always-positive baseline 0.7500 (base rate 0.750);"
         " min lift 1.1 (promotion.min_lift); a higher decision_threshold (configs/training.yaml) labels"
-        " fewer, surer rows positive",
+        " fewer, surer rows positive; at this base rate a perfect model's precision is 1.33x the baseline,"
+        " so min lift 1.1 asks for 0.8250: make the rarer class data.positive_label (configs/project.yaml),"
+        " judge it on roc_auc (primary_metric), or lower promotion.min_lift",
         "quality gate: model ROC AUC 0.5800; min 0.6 (promotion.min_roc_auc, 0.5 is chance)",
     ), decision.reasons
+
+
+def test_a_lift_gate_a_common_positive_label_makes_near_impossible_says_so_and_the_ways_out():
+    """statsmodels' racd10 (US elderly, 2003), "saw a doctor this year" (89 % did), the visit counts
+    dropped: precision can be at most 1.12x always answering positive, so min lift 1.1 asked for
+    0.98 and the only hint was a higher threshold; F1's baseline (0.943) puts it beyond any model.
+    The reason gives the ceiling, what the gate asks for, and the ways out; with the rarer class as
+    the positive label the same table passes the lift gate."""
+    from pathlib import Path
+
+    import statsmodels
+
+    from ml.evaluation import classification_metrics
+    from ml.features import binary_target, infer_schema
+    from ml.settings import DataSettings, ModelSettings, SplitSettings
+    from ml.training import predict_proba, split_dataset, train_model
+
+    where = Path(statsmodels.__file__).parent / "sandbox/regression/tests/racd10data_with_transformed.csv"
+    table = pd.read_csv(where).drop(columns=["physician", "docvis", "ldocvis", "ldocvisa"])
+    table["docbin"] = table["docbin"].astype(str)
+    split = split_dataset(table, "docbin", SplitSettings(), seed=42)
+    gates = PromotionSettings()
+    for positive, negative in (("1", "0"), ("0", "1")):
+        data = DataSettings(
+            source="csv", path="t.csv", target_column="docbin", positive_label=positive, id_column=""
+        )
+        schema = infer_schema(split.train, [c for c in table if c != "docbin"], data, negative)
+        model = train_model(split.train, schema, ModelSettings(), 42)
+        y = binary_target(split.test["docbin"], positive)
+        proba = predict_proba(model, split.test, schema)
+        for metric in ("precision", "f1"):
+            threshold = 0.5 if positive == "1" else float(np.quantile(proba, 0.85))
+            metrics = classification_metrics(y, proba, threshold)
+            (candidate,) = candidates_from(metrics, {"violations": []}, None, metric)
+            lift = [r for r in decide([candidate], metric, gates, None).reasons if "min_lift" in r]
+            if positive == "0":  # 11 % of rows: far from any ceiling, the lift gate passed
+                assert len(lift) == 1 and not lift[0].startswith("quality gate:"), lift
+                assert "perfect model" not in lift[0], lift
+                continue
+            assert candidate.base_rate > 0.85, candidate
+            (reason,) = lift
+            assert reason.startswith("quality gate:"), reason  # blocked
+            baseline = y.mean() if metric == "precision" else 2 * y.mean() / (1 + y.mean())
+            said = f"at this base rate a perfect model's {metric} is {1 / baseline:.2f}x the baseline"
+            assert said in reason, reason
+            if metric == "precision":
+                assert f"min lift 1.1 asks for {1.1 * y.mean():.4f}" in reason, reason
+            else:
+                assert "so no model can pass min lift 1.1" in reason, reason
+            assert reason.endswith(
+                "make the rarer class data.positive_label (configs/project.yaml), judge it on roc_auc"
+                " (primary_metric), or lower promotion.min_lift"
+            ), reason
 
 
 def test_a_rare_label_model_that_labels_few_rows_positive_is_not_told_to_raise_its_threshold():
