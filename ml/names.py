@@ -125,6 +125,8 @@ BASELINE_PRECISION: Final = "baseline_precision"
 FAIRNESS_SCORE: Final = "fairness_score"
 # whether the fairness gate judged that score (absent in records of before 2026-12-05: it did)
 FAIRNESS_SCORE_JUDGED: Final = "fairness_score_judged"
+# inputs that stand in for a sensitive column the model is not given (ml.proxies), per column
+SENSITIVE_PROXIES: Final = "sensitive_proxies"
 
 # --- Model-version metadata of the nightly monitoring (one entry per window date) ---------------
 MONITORING_PREFIX: Final = "monitoring_"  # monitoring_<date>: the drift, quality and serving figures

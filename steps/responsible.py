@@ -25,6 +25,7 @@ from ml.fairness import (
 )
 from ml.features import FeatureSchema, binary_target
 from ml.profile import profile_dataset
+from ml.proxies import sensitive_proxies, with_proxies
 from ml.settings import DataSettings, TrainingSettings
 from ml.training import selected_threshold
 from steps._context import log_version_metadata
@@ -66,7 +67,8 @@ def check_fairness(
     html = fairness_html(result, f"Fairness of the candidate ({', '.join(data.sensitive_features)})")
     mlflow.log_text(html, "reports/fairness.html")
     mlflow.log_metric(names.FAIRNESS_SCORE, result.score)
-    record = with_edges(result.to_dict(), edges)
+    proxies = sensitive_proxies(dataset_train, dataset_test, schema, data.sensitive_features, training.seed)
+    record = with_proxies(with_edges(result.to_dict(), edges), proxies)
     log_version_metadata({names.FAIRNESS: record})
     return record, HTMLString(html)
 
@@ -109,7 +111,8 @@ def mitigate_bias(
     html = fairness_html(before, f"Fairness before / after mitigation over {', '.join(features)}", after)
     mlflow.log_text(html, "reports/fairness_mitigation.html")
     evaluation = {"available": True, "features": list(features), "metrics": metrics}
-    evaluation[names.FAIRNESS] = with_edges(after.to_dict(), edges)
+    proxies = fairness.get(names.SENSITIVE_PROXIES) or {}  # the plain model's inputs: the same ones
+    evaluation[names.FAIRNESS] = with_proxies(with_edges(after.to_dict(), edges), proxies)
     log_version_metadata({names.MITIGATED_EVALUATION: evaluation})
     return mitigated, evaluation, HTMLString(html)
 

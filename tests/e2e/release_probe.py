@@ -47,11 +47,8 @@ def main(model_name: str) -> None:
     release = production_release(model_name)
     test = release.artifact(names.DATASET_TEST)
     recorded = release.version.run_metadata
-    evaluation = (
-        recorded[names.MITIGATED_EVALUATION]["metrics"]
-        if release.record["artifact"] == names.MITIGATED_MODEL
-        else recorded[names.METRICS]
-    )
+    mitigated = release.record["artifact"] == names.MITIGATED_MODEL
+    evaluation = recorded[names.MITIGATED_EVALUATION]["metrics"] if mitigated else recorded[names.METRICS]
     rows = _rows(release, test)
     recomputed = classification_metrics(rows["truth"], rows["proba"], release.threshold, rows["decisions"])
     out = {
@@ -59,6 +56,8 @@ def main(model_name: str) -> None:
         "schema": release.schema.to_dict(),
         "recorded_confusion_matrix": evaluation[names.CONFUSION_MATRIX],
         "trained_metrics": recorded[names.METRICS],  # the plain model's, mitigated or not
+        "fairness": recorded[names.FAIRNESS],  # the plain model's fairness record
+        "served_fairness": recorded[names.MITIGATED_EVALUATION][names.FAIRNESS] if mitigated else None,
         "search_results": recorded[names.SEARCH_RESULTS],
         # the served model's primary metric, on its test split
         "released_value": evaluation[release.primary_metric],
