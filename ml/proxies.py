@@ -100,15 +100,17 @@ def with_proxies(record: dict, found: dict[str, dict[str, float]]) -> dict:
 
 def proxy_notes(found: dict[str, dict[str, float]]) -> list[str]:
     """One fairness note per sensitive column with proxies (``sensitive_proxies``), to follow a
-    candidate's name ("model inputs 'age2' (1.000) ... stand in for ...")."""
+    candidate's name ("model inputs 'age2' (1.000), ... stand in for ...", "model input 'mage' ...")."""
     notes = []
     for sensitive, inputs in found.items():
         each = ", ".join(f"'{feature}' ({value:.3f})" for feature, value in inputs.items())
         listed = ", ".join(f"'{feature}'" for feature in inputs)
-        them = "it" if len(inputs) == 1 else "them"
+        one = len(inputs) == 1
+        them, which = ("it", "input") if one else ("them", "inputs")
+        stand = "stands" if one else "stand"
         notes.append(
-            f"inputs {each} stand in for the sensitive column '{sensitive}' (association on the test"
-            f" split, 1 = determined by it): the model decides by '{sensitive}' through {them} though"
+            f"{which} {each} {stand} in for the sensitive column '{sensitive}' (association on the"
+            f" test split, 1 = determined by it): the model decides by '{sensitive}' through {them} though"
             " features.use_sensitive_features is false; drop"
             f" {them} (features.drop: [{listed}] in configs/training.yaml) unless that is intended"
             " (the fairness gate judges its decisions per group either way)"

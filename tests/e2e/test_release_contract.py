@@ -126,9 +126,9 @@ def public_project_config(state, project, name):
         table = pd.read_csv(Path(sm.__file__).parent / "treatment/tests/results/cataneo2.csv")
         table.insert(0, "birth", range(1, len(table) + 1))
         roles = {"target_column": "lbweight", "positive_label": "1", "id_column": "birth"}
-        # the mother's age sensitive too: its square, mage2, a column of the table, carries it whole
+        # the mother's age sensitive too, as the table has it squared (mage2): mage carries it whole
         return user_table_config(
-            state, project, table, "births.csv.gz", **roles, sensitive_features=["mrace", "mage"]
+            state, project, table, "births.csv.gz", **roles, sensitive_features=["mrace", "mage2"]
         )
     url = f"sqlite:///{state / 'anes96.sqlite'}"  # anes96
     engine = sa.create_engine(url)
@@ -349,23 +349,23 @@ def test_the_train_command_reports_the_released_models_metric(released):
 
 
 def test_an_input_that_stands_in_for_a_sensitive_column_is_noted_in_the_decision_and_the_card(released):
-    """The births table keeps the mother's age out of the model (a sensitive column) yet holds its
-    square, mage2: the model decides by age through it. The fairness record names it with its
-    association (1 = determined), training's decision and the model card say so and how to drop
-    it; the other tables' inputs stand in for none of their sensitive columns (fair's years married
-    beside age, 0.87, is no stand-in), and a mitigated release's record carries the same."""
+    """The births table keeps the mother's age out of the model (sensitive, as the table has it
+    squared: mage2) yet holds it as mage: the model decides by age through it. The fairness record
+    names it with its association (1 = determined), training's decision and the model card say so
+    and how to drop it; the other tables' inputs stand in for none of their sensitive columns, and a
+    mitigated release's record carries the same."""
     probe = released["probe"]
-    expected = {"mage": ["mage2"]} if released["name"] == "public_births_max_f1" else {}
+    expected = {"mage2": ["mage"]} if released["name"] == "public_births_max_f1" else {}
     for record in filter(None, (probe["fairness"], probe["served_fairness"])):
         found = record[names.SENSITIVE_PROXIES]
         assert {column: list(inputs) for column, inputs in found.items()} == expected, found
     for column, inputs in expected.items():
         (value,) = probe["fairness"][names.SENSITIVE_PROXIES][column].values()
         assert value >= 0.95, value
-        note = f"inputs '{inputs[0]}' ({value:.3f}) stand in for the sensitive column '{column}'"
+        note = f"input '{inputs[0]}' ({value:.3f}) stands in for the sensitive column '{column}'"
         assert f"fairness note: model {note}" in released["train"], released["train"][-3000:]
         assert f"- {note}" in released["card"] and f"features.drop: ['{inputs[0]}']" in released["card"]
-    assert "stand in for the sensitive column" not in released["card"] or expected, released["card"]
+    assert " in for the sensitive column" not in released["card"] or expected, released["card"]
 
 
 def test_columns_keep_their_declared_kind_and_the_api_takes_categories_as_text(released):
