@@ -332,7 +332,7 @@ def _mitigation_loss_check(
     """How much of the plain model's primary metric the mitigated one keeps. Fairlearn's rules meet
     the fairness limit where balanced accuracy is best: for a rare label that is far from the model's
     own operating point (randhie's heavy users, 2 % of rows: precision 0.54 -> 0.03, half the rows
-    flagged), a release worse than answering at random on accuracy that the lift gate alone let by."""
+    flagged), a release less accurate than always answering negative that the lift gate alone let by."""
     kept = candidate.metric / plain.metric if plain.metric > 0 else float("inf")
     text = (
         f"{candidate.name} {metric_name} {candidate.metric:.4f} keeps {kept:.0%} of {plain.name}'s"

@@ -27,6 +27,11 @@ def _text(series: pd.Series) -> pd.Series:
     return series.astype(str).where(series.notna(), MISSING_GROUP)
 
 
+def _finite(series: pd.Series) -> pd.Series:
+    """A numeric column as floats, infinities as missing (a tree takes neither)."""
+    return series.astype(float).replace([np.inf, -np.inf], np.nan)
+
+
 def _rank_association(predicted: pd.Series, actual: pd.Series) -> float:
     """|Spearman's rank correlation|: 1 when one orders the rows as the other does, either way; 0
     when either is constant (a column of categories the train split lacks: every row its mean)."""
@@ -57,11 +62,14 @@ def association(
         majority = groups.groupby(_text(train[feature])).agg(lambda s: s.value_counts().index[0])
         predicted = _text(test[feature]).map(majority).fillna(groups.value_counts().index[0])
     else:
-        fill = train[feature].median()
+        values, tested = (_finite(part[feature]) for part in (train, test))
+        if values.isna().all():
+            return 0.0
+        fill = values.median()
         leaf = max(1, len(train) // 100)
         tree = DecisionTreeClassifier(max_depth=3, min_samples_leaf=leaf, random_state=seed)
-        tree.fit(train[[feature]].astype(float).fillna(fill), groups)
-        predicted = tree.predict(test[[feature]].astype(float).fillna(fill))
+        tree.fit(values.fillna(fill).to_frame(), groups)
+        predicted = tree.predict(tested.fillna(fill).to_frame())
     score = balanced_accuracy_score(truth, predicted, adjusted=True)
     return float(max(score, 0.0))
 

@@ -113,3 +113,27 @@ def test_a_proxy_note_reaches_the_promotion_decision_naming_the_inputs_and_the_f
         " by 'age' through them though features.use_sensitive_features is false; drop them"
         " (features.drop: ['age2', 'aget', 'aget2'] in configs/training.yaml) unless that is intended"
     ), note
+
+
+def test_missing_and_infinite_values_neither_fail_nor_fake_a_proxy():
+    """A sensitive column with missing values (a group of its own), numeric inputs with infinities
+    and gaps or with no value at all, and categories the train split never saw."""
+    rng = np.random.default_rng(3)
+    rows = 600
+    sex = pd.Series(rng.choice(["f", "m", None], rows))
+    noise = rng.normal(size=rows)
+    noise[rng.random(rows) < 0.2], noise[:5] = np.nan, np.inf
+    frame = pd.DataFrame(
+        {
+            "sex": sex,
+            "copy": sex.map({"f": 1.0, "m": 0.0}).fillna(-1.0),  # the sex, missing written as -1
+            "noise": noise,
+            "empty": np.nan,
+            "shop": [f"s{i}" for i in range(rows)],  # a category per row: none of test's seen in train
+        }
+    )
+    train, test = frame.iloc[:400], frame.iloc[400:]
+    cases = {"copy": (False, True), "noise": (False, False), "empty": (False, False), "shop": (True, False)}
+    for feature, (categorical, strong) in cases.items():
+        value = association(train, test, feature, "sex", categorical, 0)
+        assert (value >= PROXY_NOTE_ASSOCIATION) == strong and 0 <= value <= 1, (feature, value)
