@@ -92,6 +92,8 @@ class ReleaseQuality:
     mitigated: bool
     primary_metric: str | None  # what it was selected and is monitored on (None: older versions)
     primary_value: float | None
+    # inputs standing in for a sensitive column it is not given (ml.proxies): {column: {input: value}}
+    proxies: dict
 
 
 @dataclass(frozen=True)
@@ -270,6 +272,7 @@ def release_quality(row: dict) -> dict:
         "mitigated": served.mitigated,
         "primary_metric": row.get("primary_metric"),
         "primary_value": _number(metrics.get(row.get("primary_metric"))),
+        "proxies": dict(served.proxies or {}),
     }
 
 
@@ -493,6 +496,9 @@ def narrative(k: Kpis, lang: str) -> list[str]:
                 floor=lim.min_fairness,
             )
         )
+        for column, inputs in p.proxies.items():  # the card's note, said where the fairness is
+            listed = ", ".join(f"'{name}'" for name in inputs)
+            fairness += " " + say(lang, "proxies", column=column, inputs=listed)
         shown = (names.PRECISION, names.ACCURACY, names.ROC_AUC)  # the sentence gives these already
         selected = (
             say(lang, "selected_on", metric=p.primary_metric, value=p.primary_value)

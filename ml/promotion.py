@@ -153,6 +153,8 @@ class Served(NamedTuple):
     fairness_judged: bool = True
     # the threshold it decides at, or BY_GROUP for a mitigated release (its groups' rules, on its card)
     threshold: float | str | None = None
+    # inputs standing in for a sensitive column it is not given (ml.proxies): {column: {input: value}}
+    proxies: Mapping[str, Mapping[str, float]] | None = None
 
 
 BY_GROUP = "by group"
@@ -170,10 +172,16 @@ def served_evaluation(version: dict) -> Served:
             True,
             record.get(names.FAIRNESS_SCORE_JUDGED) is not False,
             BY_GROUP,
+            record.get(names.SENSITIVE_PROXIES) or {},
         )
     judged = version.get(names.FAIRNESS_SCORE_JUDGED) is not False  # None: a record of before it was kept
     return Served(
-        version.get("metrics") or {}, version.get("fairness_score"), False, judged, version.get("threshold")
+        version.get("metrics") or {},
+        version.get("fairness_score"),
+        False,
+        judged,
+        version.get("threshold"),
+        version.get(names.SENSITIVE_PROXIES) or {},
     )
 
 

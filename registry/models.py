@@ -169,6 +169,7 @@ def describe_versions(model_name: str) -> list[dict]:
                 "primary_metric": meta.get(names.PRIMARY_METRIC),  # what it was selected and gated on
                 "fairness_score": fairness.get(names.FAIRNESS_SCORE),
                 names.FAIRNESS_SCORE_JUDGED: fairness.get(names.FAIRNESS_SCORE_JUDGED),
+                names.SENSITIVE_PROXIES: fairness.get(names.SENSITIVE_PROXIES) or {},
                 "decision": decision.get("stage"),
                 "release": release.get("artifact", meta.get(names.RELEASE_ARTIFACT)),
                 "threshold": release.get("decision_threshold"),

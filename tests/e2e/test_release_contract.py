@@ -211,12 +211,14 @@ def released(request, tmp_path_factory):
     card = (state / "project" / "reports" / f"model-card-v{probe['record']['version']}.md").read_text()
     explained = notebook_text(run_notebook("03-explain-a-decision.ipynb", env, state, project, training))
     listing = must(run_cli(PROJECT_ROOT, env, "models", *common)).stdout
+    must(run_cli(PROJECT_ROOT, env, "brief", *common, "--training-config", training))
+    brief = " ".join((state / "project" / "reports" / "brief.md").read_text().split())
     shown = ('print("VERSIONS", versions.to_json(orient="index"))',)  # notebook 02's table of versions
     review = notebook_text(run_notebook("02-review-experiments.ipynb", env, state, project, training, shown))
     reviewed = json.loads(review.split("VERSIONS ", 1)[1].splitlines()[0])
     return {"name": name, "config": config, "probe": probe, "served": served, "table": table, "train": train,
             "monitor": monitored, "card": card, "notebook": explained, "models": listing,
-            "reviewed": reviewed}  # fmt: skip
+            "reviewed": reviewed, "brief": brief}  # fmt: skip
 
 
 def _predict_all(url: str, records: list[dict]) -> tuple[dict[int, dict], dict[int, dict]]:
@@ -352,8 +354,8 @@ def test_an_input_that_stands_in_for_a_sensitive_column_is_noted_in_the_decision
     """The births table keeps the mother's age out of the model (sensitive, as the table has it
     squared: mage2) yet holds it as mage: the model decides by age through it. The fairness record
     names it with its association (1 = determined), training's decision and the model card say so
-    and how to drop it; the other tables' inputs stand in for none of their sensitive columns, and a
-    mitigated release's record carries the same."""
+    and how to drop it, the executive brief in both languages; the other tables' inputs stand in
+    for none of their sensitive columns, and a mitigated release's record carries the same."""
     probe = released["probe"]
     expected = {"mage2": ["mage"]} if released["name"] == "public_births_max_f1" else {}
     for record in filter(None, (probe["fairness"], probe["served_fairness"])):
@@ -365,6 +367,10 @@ def test_an_input_that_stands_in_for_a_sensitive_column_is_noted_in_the_decision
         note = f"input '{inputs[0]}' ({value:.3f}) stands in for the sensitive column '{column}'"
         assert f"fairness note: model {note}" in released["train"], released["train"][-3000:]
         assert f"- {note}" in released["card"] and f"features.drop: ['{inputs[0]}']" in released["card"]
+        said = f"It is not given '{column}' (a sensitive column), yet decides by it through its stand-ins"
+        assert f"{said} '{inputs[0]}'" in released["brief"], released["brief"][:3000]
+        assert f"No recibe '{column}' (un atributo sensible)" in released["brief"], released["brief"][:3000]
+    assert "stand-ins" not in released["brief"] or expected, released["brief"][:3000]
     assert " in for the sensitive column" not in released["card"] or expected, released["card"]
 
 

@@ -1,3 +1,4 @@
+import html
 import re
 from datetime import UTC, datetime
 
@@ -452,3 +453,30 @@ def test_the_drift_chart_draws_each_windows_live_metric_under_its_own_name():
     drawn = re.findall(r"<!-- ([^>]*\(labelled\)) -->", brief.html)  # matplotlib names each text
     assert drawn == ["precision (labelled)", "recall (labelled)"], drawn
     assert "| Live recall (labelled) | 80.0% |" in brief.markdown, "the KPI: the last window's metric"
+
+
+def test_a_release_deciding_by_a_sensitive_column_through_its_stand_ins_is_said_in_both_languages():
+    """racd10's age2, aget and aget2 beside age: the card's proxy note reaches the brief's overview
+    where the fairness is said (the served record's: a mitigated release's own), not as an alarm."""
+    stand_ins = {"age": {"age2": 1.0, "aget": 1.0}}
+    plain = {**VERSIONS[0], "stage": "production", names.SENSITIVE_PROXIES: stand_ins}
+    mitigated = {**VERSIONS[1], "monitoring": {}}
+    mitigated["mitigated"] = {
+        **mitigated["mitigated"],
+        names.FAIRNESS: {names.FAIRNESS_SCORE: 0.86, names.SENSITIVE_PROXIES: stand_ins},
+    }
+    for production in (plain, mitigated):
+        brief = build_brief("P", "m", [production], [], ACTIONS[:1], LIMITS, AT)
+        assert brief.kpis["production"]["proxies"] == stand_ins, brief.kpis["production"]
+        for text in (brief.markdown, html.unescape(brief.html)):
+            assert (
+                "It is not given 'age' (a sensitive column), yet decides by it through its stand-ins"
+                " 'age2', 'aget': confirm that is intended" in " ".join(text.split())
+            ), text
+            assert (
+                "No recibe 'age' (un atributo sensible), pero decide por él a través de sus sustitutos"
+                " 'age2', 'aget'" in " ".join(text.split())
+            ), text
+        assert not [en for en, _ in brief.kpis["findings"] if "'age'" in en], brief.kpis["findings"]
+    silent = build_brief("P", "m", [{**plain, names.SENSITIVE_PROXIES: {}}], [], ACTIONS[:1], LIMITS, AT)
+    assert "stand-ins" not in silent.markdown and "sustitutos" not in silent.markdown
