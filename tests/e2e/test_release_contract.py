@@ -330,7 +330,7 @@ def test_monitoring_judged_the_releases_metric_live_against_the_floor_of_this_re
 def test_the_train_command_reports_the_released_models_metric(released):
     """`run.py train`'s headline (and CI's primary_metric output) is the metric of the model that was
     released: for a fairness-mitigated release, the mitigated model's, the plain model's before
-    mitigation beside it. A flat table's run says nothing of the sales table it does not have
+    mitigation beside it, and the share of it the mitigated one keeps. A flat table's run says nothing of the sales table it does not have
     (ZenML could not describe an empty frame without columns)."""
     record, out = released["probe"]["record"], released["train"]
     metric = record["primary_metric"]
@@ -339,6 +339,9 @@ def test_the_train_command_reports_the_released_models_metric(released):
     plain = released["probe"]["trained_metrics"][metric["name"]]
     if record["artifact"] == names.MITIGATED_MODEL:
         assert f"{headline}the mitigated model; before mitigation {plain:.3f}," in out, out[-2000:]
+        # released only while it keeps at least half the plain model's metric (max_mitigation_loss)
+        kept = f"{metric['value']:.4f} keeps {metric['value'] / plain:.0%} of model's {plain:.4f}"
+        assert kept in out and "it may lose 50% (promotion.max_mitigation_loss)" in out, out[-3000:]
     else:
         assert metric["value"] == plain, (metric, plain)
     if released["config"]["training"]["decision_threshold"] == "max_f1":
