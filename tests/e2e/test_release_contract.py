@@ -330,8 +330,9 @@ def test_monitoring_judged_the_releases_metric_live_against_the_floor_of_this_re
 def test_the_train_command_reports_the_released_models_metric(released):
     """`run.py train`'s headline (and CI's primary_metric output) is the metric of the model that was
     released: for a fairness-mitigated release, the mitigated model's, the plain model's before
-    mitigation beside it, and the share of it the mitigated one keeps. A flat table's run says nothing of the sales table it does not have
-    (ZenML could not describe an empty frame without columns)."""
+    mitigation beside it, and the share of it the mitigated one keeps. A flat table's run says
+    nothing of the sales table it does not have (ZenML could not describe an empty frame without
+    columns)."""
     record, out = released["probe"]["record"], released["train"]
     metric = record["primary_metric"]
     headline = f"\n{metric['name']} = {metric['value']:.3f} ("
