@@ -4,7 +4,8 @@ each, 1952-2007) as a Parquet file, no id column, the target whether life expect
 mitigated: Oceania's rows (pooled with other small groups) are all 'long' in the validation split,
 and Fairlearn's ThresholdOptimizer refuses a group with one class. Training must still end with a
 decision on the plain model, the reason naming why there was no mitigated candidate (it stopped with
-a type error in `mitigate_bias` before) and, with the fairness limits relaxed, release it."""
+a type error in `mitigate_bias` before) and, with the fairness limits relaxed, release it, noting that
+country (and its ISO code), a feature, stands in for the continent."""
 
 import numpy as np
 import plotly.data
@@ -68,4 +69,11 @@ def test_the_plain_model_of_a_table_that_cannot_be_mitigated_is_released(runs):
     stage, record = decision(snapshots["relaxed"], 2)
     assert (stage, record["stage"], record["candidate"]) == ("production", "production", names.MODEL), record
     assert not any("mitigated_model" in r for r in record["reasons"]), "the plain model was fair: no note"
+    # the model is not given continent, but each country (and its ISO code) lies in one
+    note = (
+        "fairness note: model inputs 'country' (1.000), 'iso_alpha' (1.000) stand in for the sensitive"
+        " column 'continent'"
+    )
+    assert any(r.startswith(note) for r in record["reasons"]), record["reasons"]
+    assert note in outputs["relaxed"].stdout, outputs["relaxed"].stdout[-3000:]
     assert "Promotion: production" in outputs["relaxed"].stdout, outputs["relaxed"].stdout[-3000:]
