@@ -343,7 +343,7 @@ def _mitigation_loss_check(
     flagged), a release less accurate than always answering negative that the lift gate alone let by."""
     kept = candidate.metric / plain.metric if plain.metric > 0 else float("inf")
     text = (
-        f"{candidate.name} {metric_name} {candidate.metric:.4f} keeps {kept:.0%} of {plain.name}'s"
+        f"{candidate.name} {metric_name} {candidate.metric:.4f} is {kept:.0%} of {plain.name}'s"
         f" {plain.metric:.4f}"
     )
     if np.isfinite(candidate.flagged) and np.isfinite(plain.flagged):

@@ -341,7 +341,7 @@ def test_the_train_command_reports_the_released_models_metric(released):
     if record["artifact"] == names.MITIGATED_MODEL:
         assert f"{headline}the mitigated model; before mitigation {plain:.3f}," in out, out[-2000:]
         # released only while it keeps at least half the plain model's metric (max_mitigation_loss)
-        kept = f"{metric['value']:.4f} keeps {metric['value'] / plain:.0%} of model's {plain:.4f}"
+        kept = f"{metric['value']:.4f} is {metric['value'] / plain:.0%} of model's {plain:.4f}"
         assert kept in out and "it may lose 50% (promotion.max_mitigation_loss)" in out, out[-3000:]
     else:
         assert metric["value"] == plain, (metric, plain)

@@ -704,7 +704,7 @@ def test_a_mitigated_model_that_keeps_little_of_the_models_metric_is_rejected_no
     gates = PromotionSettings(min_metric_support=None)  # the plain model's few positive decisions
     decision = decide(candidates, "precision", gates, None)
     assert decision.stage == "rejected", decision
-    kept = f"keeps {twin.metric / plain.metric:.0%} of model's {plain.metric:.4f}"
+    kept = f"is {twin.metric / plain.metric:.0%} of model's {plain.metric:.4f}"
     (reason,) = [r for r in decision.reasons if "promotion.max_mitigation_loss" in r]
     assert reason.startswith(f"quality gate: mitigated_model precision {twin.metric:.4f} {kept}"), reason
     assert f"flagging {twin.flagged:.1%} of the test rows vs {plain.flagged:.1%}" in reason, reason
