@@ -18,7 +18,8 @@ from sklearn.tree import DecisionTreeClassifier
 
 from ml import names
 from ml.decision import MISSING_GROUP
-from ml.fairness import is_code, is_numeric
+from ml.fairness import is_code
+from ml.features import is_numeric
 
 PROXY_NOTE_ASSOCIATION = 0.95  # at least this: the input all but determines the sensitive column
 
