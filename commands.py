@@ -257,6 +257,7 @@ def cmd_monitor(
 ) -> int:
     from zenml import Model
 
+    from ml.live_fairness import live_fairness_line
     from ml.monitoring import live_quality_line
     from ml.settings import MonitoringSettings, ProjectSettings, ScoringSettings, check_engine, load_settings
 
@@ -291,6 +292,9 @@ def cmd_monitor(
         f"(drifted: {', '.join(sorted(drift['drifted_columns'])) or 'none'})"
     )
     print(live_quality_line(drift.get("quality")))
+    fairness = live_fairness_line((drift.get("quality") or {}).get(names.LIVE_FAIRNESS))
+    if fairness:
+        print(fairness)
     write_outputs(outputs, breaches=len(decision["breaches"]), retrain=str(decision["retrain"]).lower())
     if not decision["breaches"]:
         print(status.NO_BREACH.line(day))

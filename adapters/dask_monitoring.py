@@ -38,15 +38,15 @@ class Window:
 
 
 def scored_partition(
-    frame: pd.DataFrame, shipped: ShippedModel, data: DataSettings, keys: np.ndarray
+    frame: pd.DataFrame, shipped: ShippedModel, data: DataSettings, keys: np.ndarray, sensitive: tuple = ()
 ) -> tuple[pd.DataFrame, LabelledOutcomes | None]:
     """On a worker: one partition's features with the release's probability, and its labelled rows'
-    outcomes; the same functions as check_drift on the whole window."""
+    outcomes (with their ``sensitive`` columns); the same functions as check_drift on the whole window."""
     frame = as_declared(frame, data)
     schema = shipped.schema
     decisions, proba = release_decisions(shipped.model, frame, schema, shipped.threshold)
     features = frame[schema.names].assign(**{names.DRIFT_PREDICTION: proba}).reset_index(drop=True)
-    return features, labelled_outcomes(frame, decisions, proba, schema, keys)
+    return features, labelled_outcomes(frame, decisions, proba, schema, keys, sensitive)
 
 
 def _rows(part: tuple) -> int:
@@ -72,9 +72,11 @@ def window_on_cluster(
     keys: np.ndarray,
     sample_rows: int,
     seed: int,
+    sensitive: tuple[str, ...] = (),
 ) -> Window:
     """Score the window's ``partitions`` (delayed frames) on the cluster, keep them on the workers,
-    draw the seeded sample of ``sample_rows`` rows across them and gather it with the outcomes."""
+    draw the seeded sample of ``sample_rows`` rows across them and gather it with the outcomes (and
+    the labelled rows' ``sensitive`` columns, for the live fairness check)."""
     from dask import delayed
 
     model = delayed(shipped, pure=True, traverse=False)  # one task: sent to each worker once
@@ -82,7 +84,7 @@ def window_on_cluster(
     # not in each partition's task
     keys = client.scatter(keys, broadcast=True) if len(keys) else keys
     held = client.compute(
-        [delayed(scored_partition, pure=False)(part, model, data, keys) for part in partitions]
+        [delayed(scored_partition, pure=False)(part, model, data, keys, sensitive) for part in partitions]
     )
     try:
         lengths = client.gather(client.map(_rows, held, pure=False))

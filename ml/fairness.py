@@ -230,6 +230,9 @@ class FairnessResult:
     # the gate judged parity on the column of the score: not when the groups' base rates make parity
     # unreachable (parity_when_unreachable: report) or the limit lies inside its interval
     score_judged: bool = True
+    # the violations that are a disparity beyond its limit (not an uncertain one blocked under
+    # when_not_judged: block): feature, disparity, value, limit, direction, text
+    beyond: tuple[dict, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -250,6 +253,7 @@ class FairnessResult:
             "fairness_score": clean(self.score),
             names.FAIRNESS_SCORE_JUDGED: self.score_judged,
             "violations": list(self.violations),
+            names.BEYOND_LIMITS: [dict(entry) for entry in self.beyond],
             "notes": list(self.notes),
             "rule": VERDICT_RULE,
             "small_groups": list(self.small_groups),
@@ -414,7 +418,7 @@ def assess_fairness(
     columns = {feature: groups[feature] for feature in groups.columns}
     if len(groups.columns) > 1:
         columns[INTERSECTION_SEPARATOR.join(groups.columns)] = groups.agg(INTERSECTION_SEPARATOR.join, axis=1)
-    per_group, disparities, violations, small, notes = [], {}, [], [], []
+    per_group, disparities, violations, small, notes, beyond = [], {}, [], [], [], []
     for feature, series in columns.items():
         frame = MetricFrame(
             metrics=GROUP_METRICS, y_true=y_true, y_pred=y_pred, sensitive_features=series.to_numpy()
@@ -434,9 +438,10 @@ def assess_fairness(
             ).items():
                 entry[f"{key}_low"], entry[f"{key}_high"] = low, high
             if feature in groups.columns or settings.judge_intersection:
-                found, noted = _verdicts(feature, entry, judged, settings)
+                found, noted, limits = _verdicts(feature, entry, judged, settings)
                 violations += found
                 notes += noted
+                beyond += limits
         elif feature in groups.columns and len(frame) < 2:  # one group: nothing to compare it with
             text = (
                 f"{feature!r} not judged: every test row is in one group, {frame.index[0]!r}, with nothing "
@@ -470,6 +475,7 @@ def assess_fairness(
         score=float(judged_ratios[lowest]) if lowest else float("nan"),
         notes=tuple(notes),
         score_judged=bool(lowest and disparities[lowest].get("parity_judged", False)),
+        beyond=tuple(beyond),
     )
 
 
@@ -508,9 +514,23 @@ def _rate_gap(judged: pd.DataFrame, metrics: tuple[str, ...]) -> tuple[str, str,
     return (metric, *_largest_gap(rates, metric))
 
 
-def _verdicts(feature, entry, judged, settings) -> tuple[list[str], list[str]]:
-    """(violations, notes) of one sensitive feature under VERDICT_RULE."""
-    found, notes = [], []
+def _beyond(feature: str, key: str, value: float, limit: float, direction: str, text: str) -> dict:
+    """A disparity whose whole interval lies beyond its limit (``direction``: the side that breaks
+    it), as ``FairnessResult.beyond`` lists it."""
+    return {
+        "feature": feature,
+        "disparity": key,
+        "value": float(value),
+        "limit": float(limit),
+        "direction": direction,
+        "text": text,
+    }
+
+
+def _verdicts(feature, entry, judged, settings) -> tuple[list[str], list[str], list[dict]]:
+    """(violations, notes, the disparities beyond their limit) of one sensitive feature under
+    VERDICT_RULE."""
+    found, notes, beyond = [], [], []
     ratio, min_ratio = entry["demographic_parity_ratio"], settings.min_demographic_parity_ratio
     low_b, low_rate, high_b, high_rate = _largest_gap(judged, "base_rate")
     reachable = high_rate <= 0 or low_rate / high_rate >= min_ratio
@@ -537,6 +557,7 @@ def _verdicts(feature, entry, judged, settings) -> tuple[list[str], list[str]]:
         found.append(
             f"{text} < {min_ratio} (selection rate of group {low!r} {low_v:.3f} vs {high!r} {high_v:.3f})"
         )
+        beyond.append(_beyond(feature, "demographic_parity_ratio", ratio, min_ratio, "below", found[-1]))
     elif judge_parity and side == "uncertain":
         _not_judged(
             f"{text}: {min_ratio} lies inside the interval, uncertain, not judged", settings, found, notes
@@ -562,11 +583,12 @@ def _verdicts(feature, entry, judged, settings) -> tuple[list[str], list[str]]:
                 f"{text} > {limit} ({metric.replace('_', ' ')} of group {low!r} {low_v:.3f}"
                 f" vs {high!r} {high_v:.3f})"
             )
+            beyond.append(_beyond(feature, key, entry[key], limit, "above", found[-1]))
         elif side == "uncertain":
             _not_judged(
                 f"{text}: {limit} lies inside the interval, uncertain, not judged", settings, found, notes
             )
-    return found, notes
+    return found, notes, beyond
 
 
 POOLED_GROUP = "other (small groups)"

@@ -660,33 +660,42 @@ class LabelledOutcomes:
     decisions: np.ndarray
     proba: np.ndarray
     seen: np.ndarray
+    # the rows' sensitive columns (raw values) for the live fairness check; None: none asked for
+    groups: pd.DataFrame | None = None
 
     @classmethod
     def concat(cls, parts: list[LabelledOutcomes]) -> LabelledOutcomes:
         """The outcomes of a window's partitions, in partition order."""
-        return cls(
-            *(
-                np.concatenate([getattr(p, f) for p in parts])
-                for f in ("target", "decisions", "proba", "seen")
-            )
+        arrays = (
+            np.concatenate([getattr(p, f) for p in parts]) for f in ("target", "decisions", "proba", "seen")
         )
+        held = [p.groups for p in parts]
+        groups = None if any(g is None for g in held) else pd.concat(held, ignore_index=True)
+        return cls(*arrays, groups=groups)
 
 
 def labelled_outcomes(
-    frame: pd.DataFrame, decisions: np.ndarray, proba: np.ndarray, schema: FeatureSchema, keys: np.ndarray
+    frame: pd.DataFrame,
+    decisions: np.ndarray,
+    proba: np.ndarray,
+    schema: FeatureSchema,
+    keys: np.ndarray,
+    sensitive: tuple[str, ...] = (),
 ) -> LabelledOutcomes | None:
-    """The labelled rows of ``frame`` (scored as ``decisions``, ``proba``); ``None`` when ``frame``
-    has no target column (labels have not arrived). ``keys``: ``training_keys`` of the training rows
-    on ``key_columns``."""
+    """The labelled rows of ``frame`` (scored as ``decisions``, ``proba``), with their ``sensitive``
+    columns those of them it holds; ``None`` when ``frame`` has no target column (labels have not
+    arrived). ``keys``: ``training_keys`` of the training rows on ``key_columns``."""
     if schema.target_column not in frame:
         return None
     known = frame[schema.target_column].notna().to_numpy()
     labelled = frame[known]
+    held = [column for column in sensitive if column in frame.columns]
     return LabelledOutcomes(
         target=binary_target(labelled[schema.target_column], schema.positive_label),
         decisions=np.asarray(decisions)[known],
         proba=np.asarray(proba)[known],
         seen=seen_in(labelled, keys, key_columns(schema)),
+        groups=labelled[held].reset_index(drop=True) if sensitive else None,
     )
 
 

@@ -127,10 +127,13 @@ FAIRNESS_SCORE: Final = "fairness_score"
 FAIRNESS_SCORE_JUDGED: Final = "fairness_score_judged"
 # inputs that stand in for a sensitive column the model is not given (ml.proxies), per column
 SENSITIVE_PROXIES: Final = "sensitive_proxies"
+# a fairness record's disparities whose whole interval lies beyond their limit (structured)
+BEYOND_LIMITS: Final = "beyond_limits"
 
 # --- Model-version metadata of the nightly monitoring (one entry per window date) ---------------
 MONITORING_PREFIX: Final = "monitoring_"  # monitoring_<date>: the drift, quality and serving figures
 MONITORING_DECISION_PREFIX: Final = "monitoring_decision_"  # monitoring_decision_<date>: breaches, actions
+LIVE_FAIRNESS: Final = "fairness"  # a window's quality entry: the release's fairness gate on its live rows
 
 # --- The inference log (the service writes it, the monitoring reads it; the Bento includes this file)
 INFERENCE_LOG_TABLE: Final = "inference_log"

@@ -591,6 +591,11 @@ class ScoringSettings(StrictModel):
 
 class MonitoringThresholds(StrictModel):
     drift_share: float = Field(0.3, ge=0.0, le=1.0, description="share of drifted feature columns")
+    fairness: bool = Field(
+        True,
+        description="alert when the release's fairness gate, judged on the window's live labelled rows, "
+        "finds a disparity beyond its limit (false: reported, not judged)",
+    )
     prediction_drift: bool = Field(True, description="alert when the prediction distribution drifted")
     max_metric_drop: float | None = Field(
         0.1,
@@ -647,7 +652,9 @@ class MonitoringSettings(StrictModel):
         description="pandas: one process reads and scores the window; dask: partitions on the scoring "
         "cluster (configs/scoring.yaml dask), a seeded sample drawn across them",
     )
-    sample_rows: int = Field(20_000, ge=100, description="rows of each window given to Evidently")
+    sample_rows: int = Field(
+        20_000, ge=100, description="rows of each window given to Evidently and to the live fairness check"
+    )
     thresholds: MonitoringThresholds = MonitoringThresholds()
     retention_days: int = Field(90, ge=1, description="inference-log rows older than this are purged")
     price_per_cpu_hour: float = Field(0.05, ge=0.0, description="for the cost per 1,000 predictions")

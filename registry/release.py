@@ -121,6 +121,28 @@ class Release:
         served = {"release": self.record["artifact"], "metrics": meta.get(names.METRICS)}
         return served_evaluation({**served, "mitigated": meta.get(names.MITIGATED_EVALUATION)})[0]
 
+    def fairness_gate(self):
+        """What the served model's fairness gate judged (``ml.live_fairness.FairnessGate``): the
+        sensitive columns and groups of its fairness record (the mitigated model's for a mitigated
+        release) and the fairness limits it was trained with; None when either was not recorded."""
+        from ml.fairness import recorded_edges
+        from ml.live_fairness import FairnessGate
+        from ml.settings import FairnessSettings
+
+        meta = self.version.run_metadata
+        record = meta.get(names.FAIRNESS)
+        if self.record["artifact"] == names.MITIGATED_MODEL:
+            record = (meta.get(names.MITIGATED_EVALUATION) or {}).get(names.FAIRNESS)
+        settings = (meta.get(names.TRAINING_SETTINGS) or {}).get("fairness")
+        edges = recorded_edges(record) if isinstance(record, dict) else None
+        if edges is None or settings is None:
+            return None
+        try:
+            limits = FairnessSettings.model_validate(settings)
+        except ValueError:  # pydantic's ValidationError: settings of a version no longer valid
+            return None
+        return FairnessGate(tuple(edges), edges, limits)
+
     def training_row_keys(self) -> np.ndarray:
         """The keys (``ml.monitoring.training_keys`` on ``key_columns``) of every row this version
         was trained on: written on the cluster by a Dask training (its train dataset is a sample of

@@ -17,6 +17,7 @@ from adapters.webhook import deliver, webhook_url
 from ml import names
 from ml.alerts import Breach, build_alert, plan_actions, slack_payload, teams_payload
 from ml.evaluation import classification_metrics
+from ml.live_fairness import fairness_breaches, live_fairness
 from ml.monitoring import (
     LabelledOutcomes,
     classification_quality,
@@ -41,13 +42,14 @@ def check_drift(
     scoring_dataset: pd.DataFrame, monitoring: MonitoringSettings, day: str
 ) -> tuple[Annotated[dict, names.DRIFT], Annotated[HTMLString, names.DRIFT_REPORT]]:
     """Today's features and predictions vs the production version's training data (Evidently);
-    precision on today's labels when they have arrived (concept drift)."""
+    its metric (concept drift) and fairness on today's labels when they have arrived."""
     release = production_release(get_step_context().model.name)
-    training, schema = release.artifact(names.DATASET_TRAIN), release.schema
+    training, schema, gate = release.artifact(names.DATASET_TRAIN), release.schema, release.fairness_gate()
     decisions, proba = release.decisions(scoring_dataset)
     current = scoring_dataset[schema.names].assign(**{PREDICTION: proba})
-    outcomes = labelled_outcomes(scoring_dataset, decisions, proba, schema, release.training_row_keys())
-    drift, page = report_drift(release, training, current, None, outcomes, monitoring, day)
+    keys, sensitive = release.training_row_keys(), gate.columns if gate else ()
+    outcomes = labelled_outcomes(scoring_dataset, decisions, proba, schema, keys, sensitive)
+    drift, page = report_drift(release, training, current, None, outcomes, monitoring, day, gate)
     return drift, page  # a tuple literal: ZenML reads two outputs from the return statement
 
 
@@ -63,27 +65,34 @@ def check_drift_on_dask(
     from adapters.dask_scoring import ShippedModel, feature_partitions
 
     release = production_release(get_step_context().model.name)
-    training, schema = release.artifact(names.DATASET_TRAIN), release.schema
+    training, schema, gate = release.artifact(names.DATASET_TRAIN), release.schema, release.fairness_gate()
     shipped = ShippedModel(release.model, schema, release.threshold, str(release.number))
     partitions = feature_partitions(data, scoring, date.fromisoformat(day), project_root())
     keys = release.training_row_keys()
     with dask_client(scoring.dask) as client:
         window = window_on_cluster(
-            client, partitions, shipped, data, keys, monitoring.sample_rows, DRIFT_SEED
+            client,
+            partitions,
+            shipped,
+            data,
+            keys,
+            monitoring.sample_rows,
+            DRIFT_SEED,
+            gate.columns if gate else (),
         )
     engine = {names.MONITORING_ENGINE: {"engine": "dask", "partitions": len(partitions)}}
     drift, page = report_drift(
-        release, training, window.sample, window.rows, window.outcomes, monitoring, day, engine
+        release, training, window.sample, window.rows, window.outcomes, monitoring, day, gate, engine
     )
     return drift, page
 
 
 def report_drift(
-    release, training, current, current_rows, outcomes, monitoring, day, engine=None
+    release, training, current, current_rows, outcomes, monitoring, day, gate, engine=None
 ) -> tuple[dict, HTMLString]:
     """Evidently's drift report of ``current`` (the window, or its sample of ``current_rows`` rows)
-    against the training data, the labelled rows' quality; recorded in the workspace and metadata
-    (with ``engine``: which engine read the window)."""
+    against the training data, the labelled rows' quality and the release's fairness ``gate`` on
+    them; recorded in the workspace and metadata (with ``engine``: which engine read the window)."""
     schema, name = release.schema, get_step_context().model.name
     reference = training[schema.names].assign(**{PREDICTION: release.decisions(training)[1]})
     result = detect_drift(
@@ -109,6 +118,7 @@ def report_drift(
         quality.update({names.LIVE_METRIC: metric, names.LIVE_VALUE: live})
         quality.update({names.METRIC_FLOOR: floor, names.METRIC_FLOOR_RULE: rule})
         quality[names.MIN_METRIC_SUPPORT] = limits.min_metric_support  # fewer rows: not judged
+        quality[names.LIVE_FAIRNESS] = live_fairness(outcomes, gate, monitoring.sample_rows, DRIFT_SEED)
     drift["workspace_project"] = save_snapshot(workspace(), name, result.snapshot_json)
     drift.update(engine or {})
     log_metadata({f"{names.MONITORING_PREFIX}{day}": drift}, infer_model=True)
@@ -181,6 +191,8 @@ def breaches_of(drift: dict, health: dict, monitoring: MonitoringSettings) -> li
         rule = quality[names.METRIC_FLOOR_RULE]
         detail = f"{quality[names.LIVE_ROWS]} labelled rows not seen in training; floor: {rule}"
         found.append(Breach(quality[names.LIVE_METRIC], live, floor, "below", detail))
+    if limits.fairness:  # the release's fairness gate on the live rows: a disparity beyond its limit
+        found += fairness_breaches(quality.get(names.LIVE_FAIRNESS))
     p99 = (health.get("latency_ms") or {}).get("p99") if health.get("available") else None
     if p99 is not None and p99 > limits.p99_latency_ms:
         found.append(Breach("latency_p99_ms", p99, limits.p99_latency_ms, "above"))

@@ -12,6 +12,7 @@ from ml import names
 from ml.data.demo import generate_demo
 from ml.evaluation import release_decisions
 from ml.features import build_customer_features, feature_columns, infer_schema
+from ml.live_fairness import FairnessGate, live_fairness
 from ml.monitoring import (
     LabelledOutcomes,
     assemble_sample,
@@ -22,7 +23,7 @@ from ml.monitoring import (
     sample_positions,
     training_keys,
 )
-from ml.settings import DataSettings, FeatureSettings, ModelSettings
+from ml.settings import DataSettings, FairnessSettings, FeatureSettings, ModelSettings
 from ml.training import train_model
 
 DAY = date(2026, 3, 1)
@@ -79,12 +80,13 @@ def test_a_window_scored_on_a_cluster_gets_the_pandas_engines_drift_verdicts_and
     by_pandas = detect_drift(
         reference, window[schema.names].assign(prediction=proba), *roles, "prediction", 500, 0, 0.3
     )
-    pandas_outcomes = labelled_outcomes(window, decisions, proba, schema, keys)
+    sensitive = ("gender", "age")  # the live fairness check's columns
+    pandas_outcomes = labelled_outcomes(window, decisions, proba, schema, keys, sensitive)
 
     # ":0": an in-process cluster serves its HTTP endpoints even with None, on 8787 when free
     with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=":0") as client:
         shipped = ShippedModel(model, schema, 0.5, "1")
-        on_dask = window_on_cluster(client, parts, shipped, DataSettings(), keys, 500, 0)
+        on_dask = window_on_cluster(client, parts, shipped, DataSettings(), keys, 500, 0, sensitive)
     by_dask = detect_drift(
         reference, on_dask.sample, *roles, "prediction", 500, 0, 0.3, current_rows=on_dask.rows
     )
@@ -98,3 +100,9 @@ def test_a_window_scored_on_a_cluster_gets_the_pandas_engines_drift_verdicts_and
             getattr(on_dask.outcomes, field), getattr(pandas_outcomes, field), err_msg=field
         )
     assert on_dask.outcomes.seen[:40].all() and on_dask.outcomes.seen.sum() == 40, "training rows found"
+    pd.testing.assert_frame_equal(on_dask.outcomes.groups, pandas_outcomes.groups)
+    assert list(pandas_outcomes.groups) == list(sensitive) and len(pandas_outcomes.groups) == 1500
+    gate = FairnessGate(sensitive, {"gender": None, "age": (35.0, 50.0)}, FairnessSettings())
+    on_pandas = live_fairness(pandas_outcomes, gate, 500, 0)
+    assert live_fairness(on_dask.outcomes, gate, 500, 0) == on_pandas, "the same live fairness verdicts"
+    assert (on_pandas["judged_rows"], on_pandas[names.LIVE_ROWS]) == (500, 1460)

@@ -1,0 +1,124 @@
+"""The release's fairness gate judged again on a monitoring window's live labelled rows
+(ml.live_fairness), on a table that is not ours: statsmodels' `fair` (women's affairs), education as
+the sensitive column. The run through `run.py monitor`: tests/e2e/test_nightly.py."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from sklearn.linear_model import LogisticRegression
+
+from ml import names
+from ml.live_fairness import FairnessGate, fairness_breaches, live_fairness, live_fairness_line
+from ml.monitoring import LabelledOutcomes
+from ml.settings import FairnessSettings, MonitoringSettings
+
+INPUTS = ["rate_marriage", "age", "yrs_married", "children", "religious", "educ", "occupation"]
+GATE = FairnessGate(("educ",), {"educ": None}, FairnessSettings())  # grouped by value, as a code
+
+
+@pytest.fixture(scope="module")
+def fair():
+    """A model trained on 3,000 women (the table shuffled: it ships sorted by its target), and the
+    other 3,366 as a window whose labels have arrived."""
+    table = sm.datasets.fair.load_pandas().data.sample(frac=1, random_state=0).reset_index(drop=True)
+    train, window = table.iloc[:3000], table.iloc[3000:].reset_index(drop=True)
+    model = LogisticRegression(max_iter=2000).fit(train[INPUTS], train.affairs > 0)
+    proba = model.predict_proba(window[INPUTS])[:, 1]
+    return window, proba, (proba >= 0.4).astype(int), (window.affairs > 0).astype(int).to_numpy()
+
+
+def outcomes(window, proba, decisions, target, seen=None) -> LabelledOutcomes:
+    seen = np.zeros(len(window), bool) if seen is None else seen
+    return LabelledOutcomes(target, decisions, proba, seen, window[["educ"]])
+
+
+def test_a_window_where_one_groups_outcomes_changed_breaches_the_releases_limit_naming_the_group(fair):
+    """As trained, the model's error rates differ little between education levels (parity is
+    unreachable there and reported). Then 60 % of the high-school women who had an affair are
+    labelled as not having had one (their outcomes changed, their inputs did not): the model now
+    wrongly flags many more of them, and the gate's rule says so."""
+    window, proba, decisions, target = fair
+    as_trained = live_fairness(outcomes(*fair), GATE, 20_000, seed=0)
+    assert as_trained["available"] and as_trained[names.LIVE_ROWS] == as_trained["judged_rows"] == 3366
+    assert fairness_breaches(as_trained) == [], live_fairness_line(as_trained)
+    assert live_fairness_line(as_trained).startswith(
+        "live fairness on 3366 labelled rows not trained on: within the release's limits (2 reported, not"
+    ), "what was not judged is said, not dropped"
+
+    changed = target.copy()
+    high_school = (window.educ == 12).to_numpy()
+    changed[high_school & (target == 1) & (np.random.default_rng(1).random(len(target)) < 0.6)] = 0
+    record = live_fairness(outcomes(window, proba, decisions, changed), GATE, 20_000, seed=0)
+    (breach,) = fairness_breaches(record)
+    assert (breach.metric, breach.threshold, breach.direction) == (
+        "equalized_odds_difference[educ]",
+        0.1,
+        "above",
+    )
+    assert breach.value > 0.2, breach
+    assert re.search(r"false positive rate of group '\d+' [.\d]+ vs '12' [.\d]+\)$", breach.detail), breach
+    assert breach.detail.startswith("3366 labelled rows not seen in training; equalized odds difference")
+    low, high = record["intervals"]["educ"]["equalized_odds_difference"]
+    assert 0.1 < low < breach.value < high, "breached: its whole interval lies beyond the limit"
+    assert live_fairness_line(record).startswith(
+        "live fairness on 3366 labelled rows not trained on: beyond the release's limits: equalized odds"
+    )
+
+
+def test_only_live_rows_are_judged_and_a_window_too_small_to_tell_is_reported_never_alerted(fair):
+    window, proba, decisions, target = fair
+    trained_on = live_fairness(outcomes(*fair, seen=np.ones(len(window), bool)), GATE, 20_000, seed=0)
+    assert not trained_on["available"] and trained_on[names.LIVE_ROWS] == 0
+    assert live_fairness_line(trained_on) == (
+        "live fairness: not judged: none of the 3366 labelled rows is live (each was trained on)"
+    )
+
+    seen = np.arange(len(window)) >= 120  # 120 live rows: every education level below 50 rows
+    strict = FairnessGate(GATE.columns, GATE.edges, FairnessSettings(when_not_judged="block"))
+    few = live_fairness(outcomes(*fair, seen=seen), strict, 20_000, seed=0)
+    assert few["available"] and few["judged_rows"] == 120
+    assert fairness_breaches(few) == [] and few["violations"] == [], "a small window is never an alert"
+    assert any("'educ' not judged" in note and "min_group_size 50" in note for note in few["notes"])
+    assert "reported, not judged: 'educ' not judged" in live_fairness_line(few)
+
+
+def test_a_large_window_is_judged_on_a_seeded_sample_and_the_same_one_each_time(fair):
+    first, again = (live_fairness(outcomes(*fair), GATE, 1000, seed=0) for _ in range(2))
+    assert first == again
+    assert (first["judged_rows"], first[names.LIVE_ROWS]) == (1000, 3366)
+    assert live_fairness_line(first).startswith(
+        "live fairness on a seeded sample of 1000 of the 3366 labelled rows not trained on:"
+    )
+
+
+def test_what_the_gate_cannot_be_judged_on_is_said():
+    frame = pd.DataFrame({"educ": [12, 14]})
+    labelled = LabelledOutcomes(
+        np.array([1, 0]), np.array([1, 0]), np.array([0.9, 0.1]), np.zeros(2, bool), frame
+    )
+    assert live_fairness(None, GATE, 100, 0) is None, "no labels: nothing to judge, the quality line says so"
+    assert live_fairness_line(None) is None
+    unrecorded = live_fairness(labelled, None, 100, 0)
+    assert not unrecorded["available"] and "retrain to monitor its fairness" in unrecorded["note"]
+    nobody = live_fairness(labelled, FairnessGate((), {}, FairnessSettings()), 100, 0)
+    assert "no sensitive column" in nobody["note"]
+    gone = FairnessGate(("educ", "race"), {"educ": None, "race": None}, FairnessSettings())
+    missing = live_fairness(labelled, gone, 100, 0)
+    assert "the window has no column ['race']" in missing["note"], missing
+
+
+def test_a_fairness_breach_alerts_unless_thresholds_fairness_is_off(fair):
+    from steps.monitor import breaches_of
+
+    window, proba, decisions, target = fair
+    changed = np.where((window.educ == 12).to_numpy() & (target == 1), 0, target)
+    record = live_fairness(outcomes(window, proba, decisions, changed), GATE, 20_000, seed=0)
+    drift = {"drift_share": 0.0, "drifted_columns": {}, "quality": {names.LIVE_FAIRNESS: record}}
+    health = {"available": False}
+    (breach,) = breaches_of(drift, health, MonitoringSettings())
+    assert breach.metric == "equalized_odds_difference[educ]"
+    off = MonitoringSettings.model_validate({"thresholds": {"fairness": False}})
+    assert breaches_of(drift, health, off) == [], "thresholds.fairness: false reports, never alerts"
