@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 
 from ml import names
+from ml.live_fairness import beyond_limits
 from ml.monitoring import live_judged
 from ml.promotion import served_evaluation
 from ml.reports import TEMPLATES, svg_bar_chart, svg_line_chart, template_environment
@@ -65,6 +66,7 @@ class Thresholds:
     drift_share: float
     min_metric: float | None
     min_fairness: float
+    live_fairness: bool = True  # monitoring's thresholds.fairness: a live disparity beyond its limit
 
     def __post_init__(self) -> None:
         for name in ("drift_share", "min_metric", "min_fairness"):
@@ -224,6 +226,8 @@ class _Formatter(string.Formatter):
             return score(value, self.lang)
         if format_spec == "metric":
             return catalogue()[self.lang]["metric"].get(value, value)
+        if format_spec == "disparity":
+            return catalogue()[self.lang]["disparity"].get(value, value)
         return super().format_field(value, format_spec)
 
 
@@ -322,6 +326,9 @@ def monitoring_windows(versions: list[dict]) -> list[dict]:
                 "support_of": quality.get(names.LIVE_SUPPORT_OF),
                 "fewest": quality.get(names.MIN_METRIC_SUPPORT),
                 "breaches": [b.get("metric") for b in decision.get("breaches", [])],
+                # the release's fairness gate on the live rows: the disparities beyond their limit
+                "fairness_beyond": beyond_limits(quality.get(names.LIVE_FAIRNESS)),
+                "fairness_rows": (quality.get(names.LIVE_FAIRNESS) or {}).get(names.LIVE_ROWS),
             }
         )
     return windows
@@ -462,9 +469,23 @@ def _findings(k: Kpis) -> list[tuple[str, dict]]:
             metric = labelled["metric"]
             at = {"date": labelled["date"], "metric": metric, "value": Score(metric, labelled["live"])}
             found.append(("finding_live", {**at, "floor": Score(metric, floor)}))
+        for entry in (labelled or {}).get("fairness_beyond", []) if limits.live_fairness else []:
+            found.append(("finding_live_fairness", _beyond_values(labelled, entry)))
     if k.incidents.open:
         found.append(("finding_incidents", {"count": k.incidents.open}))
     return found
+
+
+def _beyond_values(window: dict, entry: dict) -> dict:
+    """A live disparity beyond its limit as ``finding_live_fairness`` says it."""
+    return {
+        "date": window["date"],
+        "rows": window["fairness_rows"],
+        "disparity": entry["disparity"],
+        "column": entry["feature"],
+        "value": entry["value"],
+        "limit": entry["limit"],
+    }
 
 
 def _fairness_kpi(p: Production | None, lang: str) -> str:

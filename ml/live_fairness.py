@@ -20,7 +20,6 @@ import numpy as np
 
 from ml import names
 from ml.alerts import Breach
-from ml.fairness import assess_fairness, sensitive_groups
 from ml.monitoring import LabelledOutcomes
 from ml.settings import FairnessSettings
 
@@ -71,6 +70,8 @@ def live_fairness(
     taken = live
     if len(live) > sample_rows:
         taken = np.sort(np.random.default_rng(seed).choice(live, sample_rows, replace=False))
+    from ml.fairness import assess_fairness, sensitive_groups  # Fairlearn: not for the brief's reading
+
     # a window too small to tell is reported, never an alert: only a disparity beyond its limit is
     settings = gate.settings.model_copy(update={"when_not_judged": "report"})
     groups = sensitive_groups(outcomes.groups.iloc[taken], gate.columns, settings, gate.edges)

@@ -29,6 +29,7 @@ def executive_brief(
         drift_share=monitoring.thresholds.drift_share,
         min_metric=monitoring.thresholds.min_metric,
         min_fairness=training.fairness.min_demographic_parity_ratio,
+        live_fairness=monitoring.thresholds.fairness,
     )
     brief = build_brief(
         project.project_name,

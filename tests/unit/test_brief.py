@@ -480,3 +480,51 @@ def test_a_release_deciding_by_a_sensitive_column_through_its_stand_ins_is_said_
         assert not [en for en, _ in brief.kpis["findings"] if "'age'" in en], brief.kpis["findings"]
     silent = build_brief("P", "m", [{**plain, names.SENSITIVE_PROXIES: {}}], [], ACTIONS[:1], LIMITS, AT)
     assert "stand-ins" not in silent.markdown and "sustitutos" not in silent.markdown
+
+
+def test_a_live_disparity_beyond_the_releases_limit_is_a_finding_in_both_languages():
+    """Monitoring judged the release's fairness gate on a window's live rows (ml.live_fairness):
+    women's decisions are as before, but half of the women flagged are now wrong. The brief names
+    the disparity, the column, its value and the limit in both languages; with monitoring's
+    thresholds.fairness off, or within the limit, it is no finding."""
+    import numpy as np
+    import pandas as pd
+
+    from ml.live_fairness import FairnessGate, live_fairness
+    from ml.monitoring import LabelledOutcomes
+    from ml.settings import FairnessSettings
+
+    rng = np.random.default_rng(0)
+    gender = np.repeat(["female", "male"], 400)
+    target = rng.integers(0, 2, 800)
+    decisions = target.copy()
+    women_wrong = (gender == "female") & (target == 0) & (rng.random(800) < 0.5)
+    decisions[women_wrong] = 1
+    gate = FairnessGate(("gender",), {"gender": None}, FairnessSettings())
+
+    def brief_with(decided, limits=LIMITS):
+        outcomes = LabelledOutcomes(
+            target, decided, decided * 0.9, np.zeros(800, bool), pd.DataFrame({"gender": gender})
+        )
+        entry = _judged("2026-03-04", dict.fromkeys(names.METRIC_NAMES, 0.8), floor=0.5)
+        entry["quality"][names.LIVE_FAIRNESS] = live_fairness(outcomes, gate, 20_000, 0)
+        versions = [{**VERSIONS[1], "monitoring": {"monitoring_2026-03-04": entry}}]
+        return build_brief("P", "m", versions, [], ACTIONS[:1], limits, AT)
+
+    unequal = brief_with(decisions)
+    parity, odds = unequal.kpis["findings"]  # women flagged more often, and more often wrongly
+    assert "the demographic parity ratio for 'gender' is 0.68 on 800 cases" in parity[0], parity
+    english, spanish = odds
+    assert re.fullmatch(
+        r"Live fairness on labelled data \(2026-03-04\): the equalized odds difference for 'gender' is "
+        r"0\.\d\d on 800 cases, beyond the release's 0\.10 limit: .* or roll back\.",
+        english,
+    ), english
+    assert "la diferencia de probabilidades igualadas para 'gender' es 0," in spanish, spanish
+    assert "más allá del límite 0,10 de la versión" in spanish, spanish
+    assert "equalized odds difference for 'gender'" in unequal.markdown, unequal.markdown
+    assert "diferencia de probabilidades igualadas para 'gender'" in unequal.markdown, unequal.markdown
+    assert unequal.kpis["status"] == "attention"
+    off = Thresholds(drift_share=0.3, min_metric=0.65, min_fairness=0.8, live_fairness=False)
+    assert brief_with(decisions, off).kpis["findings"] == [], "thresholds.fairness: false"
+    assert brief_with(target).kpis["findings"] == [], "decisions as right for women as for men"
