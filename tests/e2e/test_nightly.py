@@ -6,6 +6,7 @@ import json
 import secrets
 import threading
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -265,7 +266,6 @@ def test_evidently_ui_serves_the_dashboard_of_the_monitoring_runs(nightly, tmp_p
     import sys
     import time
     import urllib.request
-    from pathlib import Path
 
     from adapters.evidently_workspace import (
         ALERTS_PANEL,
@@ -393,3 +393,59 @@ def test_brief_states_the_production_precision_and_the_monitored_drift(nightly):
     assert run["status"] == "completed", run
     assert run["visualizations"]["executive_brief"] == ["html"], run["visualizations"]
     assert run["visualizations"]["executive_brief_markdown"] == ["markdown"], run["visualizations"]
+
+
+def test_a_window_where_one_groups_outcomes_changed_alerts_on_the_releases_fairness_limit(nightly):
+    """After the release, the outcomes of one group changed while its inputs did not: in the
+    window, 70 % of the good women are labelled bad (the demo's bias knob). Monitoring judges the
+    release's fairness gate (its groups and limits) on the window's live labelled rows: the
+    equalized odds difference for gender lies beyond its 0.1 limit, which alerts (Slack payload,
+    incident) and reaches the brief; age, untouched, is not named. With thresholds.fairness off the
+    same disparity is reported, not alerted on."""
+    project = yaml.safe_load(Path(nightly["project"]).read_text())
+    project["data"]["demo"]["bias"] = 0.7
+    biased = nightly["state"] / "project-biased.yaml"
+    biased.write_text(yaml.safe_dump(project))
+    window = scoring_config(nightly["state"], "window-biased", drift=0.0)
+
+    def watch(**thresholds):
+        config = nightly["state"] / "monitoring-fairness.yaml"
+        settings = {"webhook": {"dry_run": True}, "retrain": False, "thresholds": thresholds}
+        config.write_text(yaml.safe_dump(settings))
+        day = ("--date", "2026-03-10", "--config", str(config), "--scoring-config", window)
+        return must(run_cli(PROJECT_ROOT, nightly["env"], "monitor", "--project", str(biased), *day)).stdout
+
+    def recorded():
+        store = probe(PROJECT_ROOT, nightly["env"], MODEL_NAME)
+        production = next(v for v in store["model_versions"] if v["stage"] == "production")
+        meta = production["metadata"]
+        return meta["monitoring_2026-03-10"], meta["monitoring_decision_2026-03-10"]
+
+    reported = watch(fairness=False)
+    line = next(text for text in reported.splitlines() if text.startswith("live fairness"))
+    assert line.startswith(
+        f"live fairness on {CUSTOMERS} labelled rows not trained on: beyond the release's limits: "
+        "equalized odds difference for 'gender' is "
+    ), line
+    assert "'age'" not in line.split(": beyond the release's limits: ")[1], "age is within its limits"
+    _, decision = recorded()
+    metrics = [b["metric"] for b in decision["breaches"]]
+    assert "equalized_odds_difference[gender]" not in metrics, f"fairness: false alerts on none: {metrics}"
+
+    alerted = watch()
+    drift, decision = recorded()
+    fairness = drift["quality"][names.LIVE_FAIRNESS]
+    assert fairness["available"] and fairness[names.LIVE_ROWS] == CUSTOMERS, fairness
+    beyond = {(b["feature"], b["disparity"]) for b in fairness[names.BEYOND_LIMITS]}
+    assert ("gender", "equalized_odds_difference") in beyond and all(f == "gender" for f, _ in beyond), beyond
+    (breach,) = [b for b in decision["breaches"] if b["metric"] == "equalized_odds_difference[gender]"]
+    assert breach["value"] > breach["threshold"] == 0.1 and breach["direction"] == "above", breach
+    assert "false positive rate of group 'male'" in breach["detail"], breach["detail"]
+    assert "equalized_odds_difference[gender]" in alerted and decision["incident"], alerted
+    payload = Path(decision["alert"]["dry_run_file"]).read_text()
+    assert "equalized_odds_difference[gender]" in payload, payload
+
+    must(run_cli(PROJECT_ROOT, nightly["env"], "brief", "--project", str(biased)))
+    md = (nightly["state"] / "project" / "reports" / "brief.md").read_text().replace("\n", " ")
+    assert "Live fairness on labelled data (2026-03-10): the equalized odds difference for 'gender'" in md, md
+    assert "la diferencia de probabilidades igualadas para 'gender'" in md, md
