@@ -204,7 +204,8 @@ def test_dask_reads_a_postgresql_table_in_id_ranges_and_writes_the_pandas_engine
 
 def test_drift_on_a_dask_window_gives_the_pandas_engines_verdicts_on_the_same_rows(trained, parquet_project):
     """The Parquet file on pandas, its three-file folder on a LocalCluster: the same sample of 500 of
-    the 1500 rows, so the same Evidently verdicts and scores, and the same labelled-rows quality."""
+    the 1500 rows, so the same Evidently verdicts and scores, and the same labelled-rows quality and
+    live fairness (its own seeded sample of 500 live rows)."""
     state = trained["state"]
     plain = {"sample_rows": 500, "webhook": {"dry_run": True}}
     runs = {"pandas": ("2026-03-11", plain), "dask": ("2026-03-12", {**plain, "engine": "dask"})}
@@ -223,6 +224,10 @@ def test_drift_on_a_dask_window_gives_the_pandas_engines_verdicts_on_the_same_ro
     by_pandas, by_dask = (version[f"{names.MONITORING_PREFIX}{day}"] for day, _ in runs.values())
     assert by_dask.pop(names.MONITORING_ENGINE) == {"engine": "dask", "partitions": 3}, by_dask
     assert by_pandas["sample"]["sampled_current"] == 500 and by_pandas["quality"]["labelled_rows"] == 1500
+    fairness = by_pandas["quality"][names.LIVE_FAIRNESS]  # the release's gate on the live rows: compared too
+    assert fairness["available"] and (fairness["judged_rows"], fairness[names.LIVE_ROWS]) == (500, 1500), (
+        fairness
+    )
     for record in (by_pandas, by_dask):
         del record["date"]
     # Equal, floats to 1e-12: Evidently's chi-square sums the categories in the order of a Python set,
