@@ -122,3 +122,35 @@ def test_a_fairness_breach_alerts_unless_thresholds_fairness_is_off(fair):
     assert breach.metric == "equalized_odds_difference[educ]"
     off = MonitoringSettings.model_validate({"thresholds": {"fairness": False}})
     assert breaches_of(drift, health, off) == [], "thresholds.fairness: false reports, never alerts"
+
+
+def test_the_gate_monitoring_judges_is_the_served_models_groups_and_the_limits_it_was_trained_with():
+    """A mitigated release is watched on the mitigated model's record (its groups), with the
+    fairness settings recorded at training, not today's configs/training.yaml; a version that
+    recorded neither (trained before they were kept) has no gate, and the window says why."""
+    from types import SimpleNamespace
+
+    from registry.release import Release
+
+    plain = {names.GROUP_EDGES: {"gender": None, "age": [35.0, 50.0]}}
+    mitigated = {names.GROUP_EDGES: {"gender": None}}
+    settings = {"fairness": {"max_equalized_odds_difference": 0.05, "min_group_size": 30}}
+    meta = {
+        names.FAIRNESS: plain,
+        names.MITIGATED_EVALUATION: {"available": True, names.FAIRNESS: mitigated},
+        names.TRAINING_SETTINGS: settings,
+    }
+
+    def gate(artifact, metadata):
+        version = SimpleNamespace(run_metadata=metadata)
+        return Release({"artifact": artifact}, None, None, version).fairness_gate()
+
+    served_plain = gate(names.MODEL, meta)
+    assert served_plain.columns == ("gender", "age") and served_plain.edges["age"] == (35.0, 50.0)
+    assert served_plain.settings.max_equalized_odds_difference == 0.05
+    assert served_plain.settings.min_group_size == 30
+    assert gate(names.MITIGATED_MODEL, meta).columns == ("gender",)
+    assert gate(names.MODEL, {names.FAIRNESS: plain}) is None, "no training settings recorded"
+    assert gate(names.MODEL, {**meta, names.FAIRNESS: {"passed": True}}) is None, "no groups recorded"
+    renamed = {names.TRAINING_SETTINGS: {"fairness": {"max_odds": 0.1}}}
+    assert gate(names.MODEL, {**meta, **renamed}) is None, "settings that no longer validate"
