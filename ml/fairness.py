@@ -409,11 +409,24 @@ NO_SENSITIVE_FEATURES = (
 )
 
 
+# the rows a result is judged on, as its notes name them, and how to get more of them
+JUDGED_ON = {
+    "test": ("test row", "a larger test split"),
+    "live": ("live row", "a longer monitoring window (more labelled rows)"),
+}
+
+
 def assess_fairness(
-    y_true: np.ndarray, y_pred: np.ndarray, groups: pd.DataFrame, settings: FairnessSettings
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    groups: pd.DataFrame,
+    settings: FairnessSettings,
+    rows: str = "test",
 ) -> FairnessResult:
     """Fairlearn MetricFrame per sensitive feature (and their intersection); the gate judges the
-    groups with at least ``min_group_size`` rows and lists the smaller ones (VERDICT_RULE)."""
+    groups with at least ``min_group_size`` rows and lists the smaller ones (VERDICT_RULE).
+    ``rows``: what the rows are (``JUDGED_ON``: a test split, a monitoring window's live rows)."""
+    row, more = JUDGED_ON[rows]
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     columns = {feature: groups[feature] for feature in groups.columns}
     if len(groups.columns) > 1:
@@ -444,7 +457,7 @@ def assess_fairness(
                 beyond += limits
         elif feature in groups.columns and len(frame) < 2:  # one group: nothing to compare it with
             text = (
-                f"{feature!r} not judged: every test row is in one group, {frame.index[0]!r}, with nothing "
+                f"{feature!r} not judged: every {row} is in one group, {frame.index[0]!r}, with nothing "
                 "to compare it with; when that is a band of fairness.bins, set edges inside the column's "
                 "values (or no bins: the training split's quartiles)"
             )
@@ -453,9 +466,9 @@ def assess_fairness(
             counts = frame.loc[~frame.judged, "count"]
             text = (
                 f"{feature!r} not judged: {len(judged)} of its {len(frame)} groups have at least "
-                f"fairness.min_group_size {settings.min_group_size} test rows "
+                f"fairness.min_group_size {settings.min_group_size} {row}s "
                 f"({'the others' if len(judged) else 'they have'} {int(counts.min())}-{int(counts.max())});"
-                " a larger test split or a lower min_group_size lets the gate compare them"
+                f" {more} or a lower min_group_size lets the gate compare them"
             )
             _not_judged(text, settings, violations, notes)
         disparities[feature] = entry

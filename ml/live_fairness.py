@@ -75,7 +75,7 @@ def live_fairness(
     # a window too small to tell is reported, never an alert: only a disparity beyond its limit is
     settings = gate.settings.model_copy(update={"when_not_judged": "report"})
     groups = sensitive_groups(outcomes.groups.iloc[taken], gate.columns, settings, gate.edges)
-    result = assess_fairness(outcomes.target[taken], outcomes.decisions[taken], groups, settings)
+    result = assess_fairness(outcomes.target[taken], outcomes.decisions[taken], groups, settings, "live")
     return {AVAILABLE: True, names.LIVE_ROWS: len(live), JUDGED_ROWS: len(taken), **result.to_dict()}
 
 
