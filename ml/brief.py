@@ -329,6 +329,7 @@ def monitoring_windows(versions: list[dict]) -> list[dict]:
                 # the release's fairness gate on the live rows: the disparities beyond their limit
                 "fairness_beyond": beyond_limits(quality.get(names.LIVE_FAIRNESS)),
                 "fairness_rows": (quality.get(names.LIVE_FAIRNESS) or {}).get(names.LIVE_ROWS),
+                "fairness_judged": bool((quality.get(names.LIVE_FAIRNESS) or {}).get("available")),
             }
         )
     return windows
@@ -583,6 +584,10 @@ def narrative(k: Kpis, lang: str) -> list[str]:
                 text += say(
                     lang, "live_not_judged", support=labelled["support"], of=of, fewest=labelled["fewest"]
                 )
+            if labelled.get("fairness_judged"):  # the release's fairness gate on the same live rows
+                beyond = bool(labelled["fairness_beyond"])
+                key = "beyond" if lim.live_fairness else "beyond_reported"
+                text += say(lang, f"live_fairness_{key if beyond else 'within'}")
         else:
             text += say(lang, "no_labels")
         paragraphs.append(text)

@@ -525,6 +525,18 @@ def test_a_live_disparity_beyond_the_releases_limit_is_a_finding_in_both_languag
     assert "equalized odds difference for 'gender'" in unequal.markdown, unequal.markdown
     assert "diferencia de probabilidades igualadas para 'gender'" in unequal.markdown, unequal.markdown
     assert unequal.kpis["status"] == "attention"
+    said = unequal.markdown.replace("\n", " ")
+    assert "Its decisions on them break the release's fairness limits (see what needs attention)." in said
+    assert "Sus decisiones sobre ellos superan los límites de equidad de la versión (véanse" in said
     off = Thresholds(drift_share=0.3, min_metric=0.65, min_fairness=0.8, live_fairness=False)
-    assert brief_with(decisions, off).kpis["findings"] == [], "thresholds.fairness: false"
-    assert brief_with(target).kpis["findings"] == [], "decisions as right for women as for men"
+    reported = brief_with(decisions, off)
+    assert reported.kpis["findings"] == [], "thresholds.fairness: false"
+    assert "reported without an alert (monitoring's thresholds.fairness is off)" in reported.markdown.replace(
+        "\n", " "
+    )
+    equal = brief_with(target)
+    assert equal.kpis["findings"] == [], "decisions as right for women as for men"
+    assert "Its decisions on them stay within the release's fairness limits." in equal.markdown.replace(
+        "\n", " "
+    )
+    assert "siguen dentro de los límites de equidad de la versión" in equal.html.replace("\n", " ")
