@@ -672,3 +672,18 @@ def test_groups_treated_alike_are_not_blocked_however_many_groups_the_column_has
     assert any(v.startswith("equalized odds difference for 'sex'") for v in differ.violations), differ
     low, high = differ.to_dict()["intervals"]["sex"]["equalized_odds_difference"]
     assert 0.1 < low <= differ.disparities.loc["sex", "equalized_odds_difference"] <= high
+
+
+def test_the_bootstrap_in_batches_gives_the_intervals_of_all_resamples_at_once(monkeypatch):
+    """disparity_intervals resamples in batches (bounded memory on a large split or window): the
+    same draws, so the same intervals as holding every resample at once."""
+    import ml.fairness as fairness
+
+    rng = np.random.default_rng(3)
+    groups = pd.Series(rng.choice(["a", "b", "c"], 3000, p=[0.5, 0.4, 0.1]))
+    y_true, y_pred = rng.integers(0, 2, 3000), rng.integers(0, 2, 3000)
+    settings = FairnessSettings(bootstrap_samples=300)
+    monkeypatch.setattr(fairness, "BOOTSTRAP_CELLS", 3000 * 7)  # batches of 7 resamples
+    batched = fairness.disparity_intervals(y_true, y_pred, groups, settings)
+    monkeypatch.setattr(fairness, "BOOTSTRAP_CELLS", 3000 * 300)  # all 300 at once
+    assert fairness.disparity_intervals(y_true, y_pred, groups, settings) == batched
