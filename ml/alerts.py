@@ -9,6 +9,7 @@ lines of the incident and audit logs. Sending and appending are the edges' work:
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -113,10 +114,23 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def fairness_metric(disparity: str, column: str) -> str:
+    """The name of a live fairness breach: ``equalized_odds_difference[gender]``."""
+    return f"{disparity}[{column}]"
+
+
+def is_fairness_metric(metric: str) -> bool:
+    """Whether a breach's metric is a fairness disparity (``fairness_metric``)."""
+    return bool(re.fullmatch(r"[a-z_]+\[.+\]", metric))
+
+
 def _headline(breaches: list[Breach]) -> tuple[str, str]:
-    """(English, Spanish) headline: data drift when every breached metric is a drift metric."""
+    """(English, Spanish) headline: data drift when every breached metric is a drift metric, a
+    fairness limit when every one is a fairness disparity."""
     if all("drift" in b.metric.lower() for b in breaches):
         return "Data drift detected", "Deriva de datos detectada"
+    if all(is_fairness_metric(b.metric) for b in breaches):
+        return "Fairness limit breached", "Límite de equidad superado"
     return "Monitoring threshold breached", "Umbral de monitorización superado"
 
 

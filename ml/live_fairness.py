@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ml import names
-from ml.alerts import Breach
+from ml.alerts import Breach, fairness_metric
 from ml.monitoring import LabelledOutcomes
 from ml.settings import FairnessSettings
 
@@ -95,7 +95,7 @@ def fairness_breaches(record: dict | None) -> list[Breach]:
     ``<disparity>[<sensitive column>]``."""
     return [
         Breach(
-            f"{entry['disparity']}[{entry['feature']}]",
+            fairness_metric(entry["disparity"], entry["feature"]),
             entry["value"],
             entry["limit"],
             entry["direction"],

@@ -48,6 +48,21 @@ def test_drift_only_alert_has_the_drift_headline_in_both_languages():
     assert drift["text_en"].startswith("Data drift detected in p, model m version 1"), drift
 
 
+def test_a_fairness_only_alert_says_a_fairness_limit_was_breached_in_both_languages():
+    """Live fairness breaches (ml.live_fairness) are named ``<disparity>[<column>]``."""
+    odds = Breach("equalized_odds_difference[gender]", 0.37, 0.1, "above", "3000 labelled rows ...")
+    parity = Breach("demographic_parity_ratio[gender]", 0.68, 0.8, "below")
+    fairness = build_alert("p", "m", "2", [odds, parity], RUNBOOK_INCIDENT, ACTION)
+    assert fairness["text_en"].startswith("Fairness limit breached in p, model m version 2:"), fairness
+    assert "equalized_odds_difference[gender] 0.37 > 0.10" in fairness["text_en"], fairness["text_en"]
+    assert fairness["summary_es"].startswith(
+        "Límite de equidad superado: equalized_odds_difference[gender] 0.37 > 0.10; "
+        "demographic_parity_ratio[gender] 0.68 < 0.80"
+    ), fairness["summary_es"]
+    mixed = build_alert("p", "m", "2", [odds, PRECISION], RUNBOOK_INCIDENT, ACTION)
+    assert mixed["text_en"].startswith("Monitoring threshold breached"), mixed["text_en"]
+
+
 def test_invalid_breaches_are_refused_with_the_fix():
     with pytest.raises(ValueError, match="direction is 'over'; use 'above'"):
         Breach("drift_share", 0.45, 0.3, "over")
