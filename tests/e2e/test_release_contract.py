@@ -520,3 +520,38 @@ def test_monitoring_judged_the_decisions_of_the_scores_table(released):
         assert quality[names.LIVE_METRICS][names.PRECISION] is not None, (
             "live metrics on the rows not trained on"
         )
+
+
+def test_monitoring_judged_the_releases_fairness_gate_on_the_same_live_rows(released):
+    """The window's live fairness is the served model's gate: its sensitive columns and groups (the
+    mitigated model's record for the mitigated release), the fairness settings it was trained with
+    (the mitigated configuration's point estimates and 0.12 limit, not the defaults' bootstrap and
+    0.1), on the live rows the quality check judged; a disparity beyond its limit is a breach."""
+    probe, config = released["probe"], released["config"]
+    quality, decision = probe["monitoring"], probe["monitoring_decision"]
+    record = quality[names.LIVE_FAIRNESS]
+    served = probe["served_fairness"] or probe["fairness"]
+    assert record["available"] and record[names.LIVE_ROWS] == quality[names.LIVE_ROWS], record
+    assert set(served[names.GROUP_EDGES]) <= set(record["disparities"]), (served[names.GROUP_EDGES], record)
+    fairness = config["training"].get("fairness", {})
+    intervals = [i for column in record["intervals"].values() for i in column.values() if i is not None]
+    if fairness.get("bootstrap_samples") == 0:
+        assert intervals == [], "the release's point estimates, not the default bootstrap"
+    else:
+        assert intervals, "bootstrap intervals, as the release's gate judged"
+    limit = fairness.get("max_equalized_odds_difference", 0.1)
+    breached = {b["metric"] for b in decision["breaches"]}
+    for column, disparities in record["disparities"].items():
+        odds = disparities["equalized_odds_difference"]
+        beyond = any(
+            b["feature"] == column and b["disparity"] == "equalized_odds_difference"
+            for b in record[names.BEYOND_LIMITS]
+        )
+        if beyond:
+            assert odds > limit and f"equalized_odds_difference[{column}]" in breached, (column, odds)
+        elif (
+            odds is not None
+            and fairness.get("bootstrap_samples") == 0
+            and column in served[names.GROUP_EDGES]
+        ):
+            assert odds <= limit, f"{column}: a point estimate {odds} above {limit} must be a breach"
