@@ -303,6 +303,7 @@ def monitoring_windows(versions: list[dict]) -> list[dict]:
         _, drift, decision = chosen[day]
         quality = drift.get("quality") or {}
         prediction = drift.get("prediction_drift") or {}
+        fairness = quality.get(names.LIVE_FAIRNESS) or {}  # the release's fairness gate on the live rows
         live, metric = live_metrics(quality), quality.get(names.LIVE_METRIC, names.PRECISION)
         windows.append(
             {
@@ -327,9 +328,9 @@ def monitoring_windows(versions: list[dict]) -> list[dict]:
                 "fewest": quality.get(names.MIN_METRIC_SUPPORT),
                 "breaches": [b.get("metric") for b in decision.get("breaches", [])],
                 # the release's fairness gate on the live rows: the disparities beyond their limit
-                "fairness_beyond": beyond_limits(quality.get(names.LIVE_FAIRNESS)),
-                "fairness_rows": (quality.get(names.LIVE_FAIRNESS) or {}).get(names.LIVE_ROWS),
-                "fairness_judged": bool((quality.get(names.LIVE_FAIRNESS) or {}).get("available")),
+                "fairness_beyond": beyond_limits(fairness),
+                "fairness_rows": fairness.get(names.LIVE_ROWS),
+                "fairness_judged": bool(fairness.get("available")),
             }
         )
     return windows

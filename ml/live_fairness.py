@@ -20,7 +20,7 @@ import numpy as np
 
 from ml import names
 from ml.alerts import Breach, fairness_metric
-from ml.monitoring import LabelledOutcomes
+from ml.monitoring import LabelledOutcomes, sample_positions
 from ml.settings import FairnessSettings
 
 AVAILABLE = "available"
@@ -67,9 +67,8 @@ def live_fairness(
             **_not_available(f"none of the {len(outcomes.seen)} labelled rows is live (each was trained on)"),
             names.LIVE_ROWS: 0,
         }
-    taken = live
-    if len(live) > sample_rows:
-        taken = np.sort(np.random.default_rng(seed).choice(live, sample_rows, replace=False))
+    positions = sample_positions(len(live), sample_rows, seed)  # drift's seeded sample, of the live rows
+    taken = live if positions is None else live[np.sort(positions)]
     from ml.fairness import assess_fairness, sensitive_groups  # Fairlearn: not for the brief's reading
 
     # a window too small to tell is reported, never an alert: only a disparity beyond its limit is
