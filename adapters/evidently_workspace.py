@@ -1,5 +1,6 @@
-"""The local Evidently workspace: drift, quality and outcome snapshots (``ml.monitoring``) stored
-per project, and the project's dashboard (a "Drift" and a "Model health" tab) created once.
+"""The local Evidently workspace: drift, quality and outcome snapshots (``ml.monitoring``) and live
+fairness snapshots (``ml.live_fairness``) stored per project, and the project's dashboard (a "Drift",
+a "Model health" and, once a window's fairness was judged, a "Fairness" tab) created once.
 
 ``evidently ui --workspace <state dir>/evidently`` shows it.
 """
@@ -14,6 +15,7 @@ from uuid import UUID
 
 from adapters.state import StatePaths
 from ml import names
+from ml.live_fairness import SNAPSHOT_TAG as FAIRNESS_TAG
 from ml.monitoring import (
     EVIDENTLY_METRICS,
     JUDGED_METRIC_METADATA_KEY,
@@ -28,6 +30,8 @@ DRIFT_SHARE_PANEL = "Share of drifted features"
 PREDICTION_DRIFT_PANEL = "Prediction drift score"
 DRIFT_TAB = "Drift"
 HEALTH_TAB = "Model health"
+FAIRNESS_TAB = "Fairness"
+FAIRNESS_PANEL = "Live fairness over time: disparities and the release's limits"
 QUALITY_PANEL = "Live quality over time (labelled rows not trained on)"
 INCIDENTS_PANEL = "Incidents opened"
 RETRAININGS_PANEL = "Actions: retrainings launched"
@@ -47,9 +51,10 @@ def latest_panel(metric: str) -> str:
     return f"Model health: latest live {metric}"
 
 
-def _dashboard_panels(prediction: str | None, judged: str | None) -> list[tuple[str, object]]:
+def _dashboard_panels(prediction: str | None, judged: str | None, fairness: bool) -> list[tuple[str, object]]:
     """(tab, panel) pairs of a project's dashboard; the prediction panel only with a prediction,
-    the latest-value counter of the metric monitoring judges live once a snapshot names it."""
+    the latest-value counter of the metric monitoring judges live once a snapshot names it, the
+    live fairness panel once a snapshot holds a window's fairness."""
     from evidently.sdk.panels import counter_panel, line_plot_panel, text_panel
 
     drift_share = _metric("DriftedColumnsCount", "drift", "drifted share", value_type="share")
@@ -120,7 +125,28 @@ def _dashboard_panels(prediction: str | None, judged: str | None) -> list[tuple[
             ),
         ),
     ]
+    if fairness:
+        panels.append((FAIRNESS_TAB, _fairness_panel()))
     return panels
+
+
+def _fairness_panel():
+    """One line per judged disparity of each sensitive column (``equalized_odds_difference[gender]``)
+    and per limit, all series of the live fairness snapshots (their names, not a fixed list: the
+    columns are the release's)."""
+    from evidently.sdk.panels import line_plot_panel
+
+    return line_plot_panel(
+        title=FAIRNESS_PANEL,
+        description=(
+            "The release's fairness gate on each window's labelled rows not trained on: the demographic "
+            "parity ratio (its limit a floor) and the equalized odds difference (a ceiling) per sensitive "
+            "column; a point past its limit is a breach when its whole bootstrap interval is (the "
+            "monitor line and the alert say which)"
+        ),
+        values=[_metric("MeanValue", FAIRNESS_TAG, "{{column}}")],
+        size="full",
+    )
 
 
 def save_snapshot(workspace_dir: str, project_name: str, snapshot_json: str) -> str:
@@ -132,7 +158,8 @@ def save_snapshot(workspace_dir: str, project_name: str, snapshot_json: str) -> 
     The project's dashboard gets, once, a "Drift" tab (share of drifted features; the prediction's
     drift score once a snapshot has a prediction column) and a "Model health" tab (the live quality
     over time; the latest live value of the metric monitoring judges, once a quality snapshot names
-    it; incidents, retrainings and alerts counters; where to read the actions);
+    it; incidents, retrainings and alerts counters; where to read the actions) and, once a snapshot
+    holds a window's live fairness (``ml.live_fairness.fairness_snapshot``), a "Fairness" tab;
     ``evidently ui --workspace <workspace_dir>`` shows them.
     """
     if not project_name.strip():
@@ -142,11 +169,13 @@ def save_snapshot(workspace_dir: str, project_name: str, snapshot_json: str) -> 
 
     try:
         snapshot = Snapshot.loads(snapshot_json)
-        metadata = json.loads(snapshot_json).get("metadata", {})
+        stored = json.loads(snapshot_json)
+        metadata, tags = stored.get("metadata", {}), stored.get("tags") or []
     except Exception as error:  # JSON or schema errors: both mean "not a snapshot"
         raise ValueError(
             f"snapshot_json is not an Evidently snapshot ({type(error).__name__}: {str(error)[:200]}); "
-            "pass DriftResult.snapshot_json, QualityResult.snapshot_json or outcome_snapshot(...)"
+            "pass DriftResult.snapshot_json, QualityResult.snapshot_json, outcome_snapshot(...) or "
+            "fairness_snapshot(...)"
         ) from error
 
     os.makedirs(workspace_dir, exist_ok=True)
@@ -160,13 +189,13 @@ def save_snapshot(workspace_dir: str, project_name: str, snapshot_json: str) -> 
         )
     project = found[0] if found else workspace.create_project(project_name, description="Model monitoring")
     prediction, judged = (metadata.get(key) for key in (PREDICTION_METADATA_KEY, JUDGED_METRIC_METADATA_KEY))
-    _add_missing_panels(workspace, project.id, prediction, judged)
+    _add_missing_panels(workspace, project.id, prediction, judged, FAIRNESS_TAG in tags)
     workspace.add_run(project.id, snapshot, include_data=False)
     return str(project.id)
 
 
 def _add_missing_panels(
-    workspace: Workspace, project_id: UUID, prediction: str | None, judged: str | None
+    workspace: Workspace, project_id: UUID, prediction: str | None, judged: str | None, fairness: bool
 ) -> None:
     """Add the panels the project's dashboard lacks (by title), each to its tab.
 
@@ -177,7 +206,11 @@ def _add_missing_panels(
 
     dashboard = workspace.get_dashboard(project_id)
     titles = {panel.title for panel in dashboard.panels}
-    new = [(tab, panel) for tab, panel in _dashboard_panels(prediction, judged) if panel.title not in titles]
+    new = [
+        (tab, panel)
+        for tab, panel in _dashboard_panels(prediction, judged, fairness)
+        if panel.title not in titles
+    ]
     if not new:
         return
     for tab_title, panel in new:

@@ -581,19 +581,11 @@ def _verdicts(feature, entry, judged, settings) -> tuple[list[str], list[str], l
         _not_judged(
             f"{text}: {min_ratio} lies inside the interval, uncertain, not judged", settings, found, notes
         )
-    odds = [
-        ("equalized_odds_difference", settings.max_equalized_odds_difference, "equalized odds difference")
-    ]
-    if settings.max_equal_opportunity_difference is not None:
-        odds.append(
-            (
-                "equal_opportunity_difference",
-                settings.max_equal_opportunity_difference,
-                "equal opportunity difference",
-            )
-        )
-    for key, limit, label in odds:
+    ceilings = settings.disparity_limits()
+    del ceilings["demographic_parity_ratio"]  # the floor, judged above
+    for key, limit in ceilings.items():
         side = _side(entry, key, limit, lambda v, lim: v > lim)
+        label = key.replace("_", " ")
         text = f"{label} for {feature!r} is {entry[key]:.3f}{_interval_text(entry, key, settings)}"
         if side == "beyond":
             metrics = ("recall", "false_positive_rate") if key == "equalized_odds_difference" else ("recall",)

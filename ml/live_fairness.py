@@ -14,9 +14,12 @@ reported, never an alert, whatever ``fairness.when_not_judged`` says at promotio
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
+import pandas as pd
 
 from ml import names
 from ml.alerts import Breach, fairness_metric
@@ -25,6 +28,7 @@ from ml.settings import FairnessSettings
 
 AVAILABLE = "available"
 JUDGED_ROWS = "judged_rows"
+SNAPSHOT_TAG = "fairness"  # the tag of a window's live fairness snapshot (the dashboard's Fairness tab)
 
 
 @dataclass(frozen=True)
@@ -123,3 +127,37 @@ def live_fairness_line(record: dict | None) -> str | None:
     notes = record.get("notes") or []
     said = f" ({len(notes)} reported, not judged: {'; '.join(notes)})" if notes else ""
     return f"live fairness on {rows}: within the release's limits{said}"
+
+
+def limit_series(disparity: str) -> str:
+    """The name of a disparity's limit in the dashboard's live fairness series."""
+    return f"{disparity} limit"
+
+
+def fairness_snapshot(
+    record: dict | None, gate: FairnessGate | None, window: datetime | None = None
+) -> str | None:
+    """A window's live fairness as an Evidently snapshot (JSON, tagged ``SNAPSHOT_TAG``) of a one-row
+    dataset the dashboard plots over time: each judged disparity of each sensitive column, named as
+    its breach (``equalized_odds_difference[gender]``), beside the limits the ``gate`` judged it
+    against (the release's). None when the window judged nothing (no labels, no gate, every group too
+    small)."""
+    if gate is None or not record or not record.get(AVAILABLE):
+        return None
+    limits = gate.settings.disparity_limits()
+    row = {
+        fairness_metric(disparity, str(column)): value
+        for column, values in record["disparities"].items()
+        for disparity, value in values.items()
+        if disparity in limits and value is not None and math.isfinite(value)
+    }
+    if not row:
+        return None
+    row.update({limit_series(disparity): limit for disparity, limit in limits.items()})
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import MeanValue
+
+    frame = pd.DataFrame([row])
+    report = Report([MeanValue(column=column) for column in frame.columns], tags=[SNAPSHOT_TAG])
+    data = Dataset.from_pandas(frame, data_definition=DataDefinition(numerical_columns=list(frame.columns)))
+    return report.run(data, None, timestamp=window).dumps()

@@ -299,6 +299,18 @@ class FairnessSettings(StrictModel):
     mitigation: Literal["none", "threshold_optimizer"] = "threshold_optimizer"
     mitigation_constraint: Literal["demographic_parity", "equalized_odds"] = "equalized_odds"
 
+    def disparity_limits(self) -> dict[str, float]:
+        """The disparities the gate judges and each one's limit: the demographic parity ratio (a
+        floor), the equalized odds difference and, when set, the equal opportunity difference
+        (ceilings)."""
+        limits = {
+            "demographic_parity_ratio": self.min_demographic_parity_ratio,
+            "equalized_odds_difference": self.max_equalized_odds_difference,
+        }
+        if self.max_equal_opportunity_difference is not None:
+            limits["equal_opportunity_difference"] = self.max_equal_opportunity_difference
+        return limits
+
 
 class PromotionSettings(StrictModel):
     """The quality gates read what transfers from one table to another: how much better than always

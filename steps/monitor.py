@@ -17,7 +17,7 @@ from adapters.webhook import deliver, webhook_url
 from ml import names
 from ml.alerts import Breach, build_alert, plan_actions, slack_payload, teams_payload
 from ml.evaluation import classification_metrics
-from ml.live_fairness import fairness_breaches, live_fairness
+from ml.live_fairness import fairness_breaches, fairness_snapshot, live_fairness
 from ml.monitoring import (
     LabelledOutcomes,
     classification_quality,
@@ -118,7 +118,10 @@ def report_drift(
         quality.update({names.LIVE_METRIC: metric, names.LIVE_VALUE: live})
         quality.update({names.METRIC_FLOOR: floor, names.METRIC_FLOOR_RULE: rule})
         quality[names.MIN_METRIC_SUPPORT] = limits.min_metric_support  # fewer rows: not judged
-        quality[names.LIVE_FAIRNESS] = live_fairness(outcomes, gate, monitoring.sample_rows, DRIFT_SEED)
+        fairness = live_fairness(outcomes, gate, monitoring.sample_rows, DRIFT_SEED)
+        quality[names.LIVE_FAIRNESS] = fairness
+        if snapshot := fairness_snapshot(fairness, gate, window_time(day)):
+            save_snapshot(workspace(), name, snapshot)  # the dashboard's Fairness tab
     drift["workspace_project"] = save_snapshot(workspace(), name, result.snapshot_json)
     drift.update(engine or {})
     log_metadata({f"{names.MONITORING_PREFIX}{day}": drift}, infer_model=True)

@@ -261,8 +261,9 @@ def test_alert_dry_run_writes_the_payload_instead_of_posting(nightly, receiver):
 
 def test_evidently_ui_serves_the_dashboard_of_the_monitoring_runs(nightly, tmp_path):
     """`evidently ui --workspace <state>/evidently` (the command the runbook gives) over HTTP: one
-    project per model, a Drift and a Model health tab, and the series each panel plots hold one point
-    per monitoring run above (03-05 quiet, 03-06 drift + retraining, 03-07 drift, dry run)."""
+    project per model, a Drift, a Model health and a Fairness tab, and the series each panel plots
+    hold one point per monitoring run above (03-05 quiet, 03-06 drift + retraining, 03-07 drift, dry
+    run)."""
     import subprocess
     import sys
     import time
@@ -271,12 +272,14 @@ def test_evidently_ui_serves_the_dashboard_of_the_monitoring_runs(nightly, tmp_p
     from adapters.evidently_workspace import (
         ALERTS_PANEL,
         DRIFT_SHARE_PANEL,
+        FAIRNESS_PANEL,
         INCIDENTS_PANEL,
         QUALITY_PANEL,
         RETRAININGS_PANEL,
         latest_panel,
     )
     from bentos.local_server import free_port
+    from tests.unit.test_evidently_workspace import series_legend
 
     port = free_port()
     cli = Path(sys.executable).parent / "evidently"
@@ -309,7 +312,8 @@ def test_evidently_ui_serves_the_dashboard_of_the_monitoring_runs(nightly, tmp_p
         assert [p["name"] for p in projects] == [MODEL_NAME], projects
         project = projects[0]["id"]
         dashboard = call(f"/v2/dashboards/{project}")
-        assert {tab["title"] for tab in dashboard["tabs"]} == {"Drift", "Model health"}, dashboard["tabs"]
+        tabs = {tab["title"] for tab in dashboard["tabs"]}
+        assert tabs == {"Drift", "Model health", "Fairness"}, dashboard["tabs"]
         series = {}
         for panel in dashboard["panels"]:
             filters = [
@@ -319,13 +323,14 @@ def test_evidently_ui_serves_the_dashboard_of_the_monitoring_runs(nightly, tmp_p
             if filters:
                 answer = call(f"/v2/snapshots/{project}/data_series_batch", {"series_filter": filters})
                 series[panel["title"]] = [v for s in answer["series"] for v in s["values"] if v is not None]
-                if len(filters) > 1:  # several series: legend -> values
-                    legends = [value["legend"] for value in panel["values"]]
-                    series[panel["title"]] = {legend: [] for legend in legends}
+                legends = [value["legend"] or "" for value in panel["values"]]
+                if len(filters) > 1 or any("{{" in legend for legend in legends):  # legend -> values
+                    series[panel["title"]] = {legend: [] for legend in legends if "{{" not in legend}
                     for s in answer["series"]:
-                        series[panel["title"]][legends[s["filter_index"]]] += [
+                        legend = series_legend(legends[s["filter_index"]], s["params"])
+                        series[panel["title"]].setdefault(legend, []).extend(
                             v for v in s["values"] if v is not None
-                        ]
+                        )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -346,6 +351,12 @@ def test_evidently_ui_serves_the_dashboard_of_the_monitoring_runs(nightly, tmp_p
     assert series[latest_panel(names.PRECISION)] == pytest.approx(
         [metadata[f"monitoring_{d}"]["quality"][names.LIVE_VALUE] for d in days]
     ), "the counter: the live value of the metric judged (the release's precision)"
+    fairness = [metadata[f"monitoring_{d}"]["quality"][names.LIVE_FAIRNESS] for d in days]
+    for column in ("gender", "age"):
+        assert series[FAIRNESS_PANEL][f"equalized_odds_difference[{column}]"] == pytest.approx(
+            [window["disparities"][column]["equalized_odds_difference"] for window in fairness]
+        ), f"the Fairness tab plots the live disparity for {column} monitoring judged in each window"
+    assert series[FAIRNESS_PANEL]["equalized_odds_difference limit"] == [0.1] * len(days)
     assert series[INCIDENTS_PANEL] == [0, 1, 1], "one incident per breached window"
     assert series[RETRAININGS_PANEL] == [0, 1, 0], "retraining only on 03-06 (03-07 had retrain: false)"
     assert series[ALERTS_PANEL] == [0, 1, 0], "03-07 was a dry run: nothing delivered"

@@ -3,6 +3,7 @@ dashboard `evidently ui` plots from them."""
 
 import asyncio
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -45,12 +46,18 @@ def dashboard_series(path: str, project_id) -> tuple[object, dict]:
             continue
         series = asyncio.run(storage.get_data_series(project_id, filters, None, None)).series
         points[panel.title] = [value for s in series for value in s.values if value is not None]
-        if len(filters) > 1:
-            legends = [value.legend for value in panel.values]
-            points[panel.title] = {legend: [] for legend in legends}
+        legends = [value.legend or "" for value in panel.values]
+        if len(filters) > 1 or any("{{" in legend for legend in legends):
+            points[panel.title] = {legend: [] for legend in legends if "{{" not in legend}
             for s in series:
-                points[panel.title][legends[s.filter_index]] += [v for v in s.values if v is not None]
+                legend = series_legend(legends[s.filter_index], s.params)
+                points[panel.title].setdefault(legend, []).extend(v for v in s.values if v is not None)
     return dashboard, points
+
+
+def series_legend(legend: str, params: dict) -> str:
+    """A series' legend as the UI writes it: ``{{label}}`` replaced by the metric's label."""
+    return re.sub(r"\{\{(\w+)\}\}", lambda m: str(params.get(m.group(1), m.group(0))), legend)
 
 
 def test_snapshots_land_in_one_project_whose_dashboard_plots_them(tmp_path, no_drift, with_prediction):

@@ -155,3 +155,57 @@ def test_the_gate_monitoring_judges_is_the_served_models_groups_and_the_limits_i
     assert gate(names.MODEL, {**meta, names.FAIRNESS: {"passed": True}}) is None, "no groups recorded"
     renamed = {names.TRAINING_SETTINGS: {"fairness": {"max_odds": 0.1}}}
     assert gate(names.MODEL, {**meta, **renamed}) is None, "settings that no longer validate"
+
+
+def test_the_dashboards_fairness_tab_plots_each_windows_disparities_beside_the_releases_limits(
+    fair, tmp_path
+):
+    """Two windows (as trained, then the high-school women's outcomes changed) under a gate that also
+    limits the equal opportunity difference: the Fairness tab plots each judged disparity per
+    sensitive column, named as its breach, beside its limit; a window that judged nothing adds no
+    point, and a project that never judged fairness has no Fairness tab."""
+    from uuid import UUID
+
+    from adapters.evidently_workspace import FAIRNESS_PANEL, FAIRNESS_TAB, save_snapshot
+    from ml.live_fairness import fairness_snapshot
+    from ml.monitoring import outcome_snapshot
+    from tests.unit.test_evidently_workspace import dashboard_series
+
+    window, proba, decisions, target = fair
+    gate = FairnessGate(GATE.columns, GATE.edges, FairnessSettings(max_equal_opportunity_difference=0.15))
+    changed = np.where((window.educ == 12).to_numpy() & (target == 1), 0, target)
+    records = [
+        live_fairness(outcomes(window, proba, decisions, labels), gate, 20_000, seed=0)
+        for labels in (target, changed)
+    ]
+    path = str(tmp_path / "workspace")
+    quiet = outcome_snapshot(breaches=0, incident=False, retraining=False, alert_delivered=False)
+    project = UUID(save_snapshot(path, "p", quiet))
+    assert FAIRNESS_TAB not in [tab.title for tab in dashboard_series(path, project)[0].tabs]
+    assert fairness_snapshot(None, gate) is None and fairness_snapshot(records[0], None) is None
+    assert (
+        fairness_snapshot(live_fairness(outcomes(*fair), FairnessGate((), {}, gate.settings), 9, 0), gate)
+        is None
+    )
+    for record in records:
+        save_snapshot(path, "p", fairness_snapshot(record, gate))
+
+    dashboard, points = dashboard_series(path, project)
+    assert [tab.title for tab in dashboard.tabs].count(FAIRNESS_TAB) == 1, "added once"
+    plotted = points[FAIRNESS_PANEL]
+    for disparity in (
+        "demographic_parity_ratio",
+        "equalized_odds_difference",
+        "equal_opportunity_difference",
+    ):
+        expected = [record["disparities"]["educ"][disparity] for record in records]
+        assert plotted[f"{disparity}[educ]"] == pytest.approx(expected), disparity
+    assert plotted["demographic_parity_ratio limit"] == [0.8, 0.8]
+    assert plotted["equalized_odds_difference limit"] == [0.1, 0.1]
+    assert plotted["equal_opportunity_difference limit"] == [0.15, 0.15]
+    assert "demographic_parity_difference[educ]" not in plotted, "a disparity without a limit is not plotted"
+    (breach,) = fairness_breaches(records[1])
+    assert plotted[breach.metric][-1] == pytest.approx(breach.value), (
+        "the breach's value is the plotted point"
+    )
+    assert breach.value > plotted["equalized_odds_difference limit"][-1]
