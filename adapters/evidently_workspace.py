@@ -132,17 +132,18 @@ def _dashboard_panels(prediction: str | None, judged: str | None, fairness: bool
 
 def _fairness_panel():
     """One line per judged disparity of each sensitive column (``equalized_odds_difference[gender]``)
-    and per limit, all series of the live fairness snapshots (their names, not a fixed list: the
-    columns are the release's)."""
+    and of their intersection, and one per limit: every series of the live fairness snapshots (their
+    names, not a fixed list: the columns are the release's)."""
     from evidently.sdk.panels import line_plot_panel
 
     return line_plot_panel(
         title=FAIRNESS_PANEL,
         description=(
             "The release's fairness gate on each window's labelled rows not trained on: the demographic "
-            "parity ratio (its limit a floor) and the equalized odds difference (a ceiling) per sensitive "
-            "column; a point past its limit is a breach when its whole bootstrap interval is (the "
-            "monitor line and the alert say which)"
+            "parity ratio (its limit a floor), the equalized odds difference and, when limited, the "
+            "equal opportunity difference (ceilings) per sensitive column and of their intersection "
+            "(judged when fairness.judge_intersection); a point past its limit is a breach when its "
+            "whole bootstrap interval is (the monitor line and the alert say which)"
         ),
         values=[_metric("MeanValue", FAIRNESS_TAG, "{{column}}")],
         size="full",
