@@ -109,8 +109,9 @@ def fairness_breaches(record: dict | None) -> list[Breach]:
 
 
 def live_fairness_line(record: dict | None) -> str | None:
-    """What the window's labels said of the release's fairness, in one line for the monitor
-    command; None when no labels arrived (the quality line says so)."""
+    """What the window's labels said of the release's fairness for the monitor command: a headline,
+    then one indented ``  - `` line per disparity beyond its limit, or per thing reported, not judged;
+    None when no labels arrived (the quality line says so)."""
     if record is None:
         return None
     if not record.get(AVAILABLE):
@@ -121,12 +122,14 @@ def live_fairness_line(record: dict | None) -> str | None:
         rows = f"a seeded sample of {judged} of the {rows}"
     beyond = beyond_limits(record)
     if beyond:
-        return f"live fairness on {rows}: beyond the release's limits: " + "; ".join(
-            b["text"] for b in beyond
-        )
+        return _listed(f"live fairness on {rows}: beyond the release's limits:", [b["text"] for b in beyond])
     notes = record.get("notes") or []
-    said = f" ({len(notes)} reported, not judged: {'; '.join(notes)})" if notes else ""
-    return f"live fairness on {rows}: within the release's limits{said}"
+    said = f"; {len(notes)} reported, not judged:" if notes else ""
+    return _listed(f"live fairness on {rows}: within the release's limits{said}", notes)
+
+
+def _listed(headline: str, items: list[str]) -> str:
+    return "\n".join([headline, *(f"  - {item}" for item in items)])
 
 
 def limit_series(disparity: str) -> str:

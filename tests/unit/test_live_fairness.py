@@ -44,9 +44,13 @@ def test_a_window_where_one_groups_outcomes_changed_breaches_the_releases_limit_
     as_trained = live_fairness(outcomes(*fair), GATE, 20_000, seed=0)
     assert as_trained["available"] and as_trained[names.LIVE_ROWS] == as_trained["judged_rows"] == 3366
     assert fairness_breaches(as_trained) == [], live_fairness_line(as_trained)
-    assert live_fairness_line(as_trained).startswith(
-        "live fairness on 3366 labelled rows not trained on: within the release's limits (2 reported, not"
-    ), "what was not judged is said, not dropped"
+    headline, *reported = live_fairness_line(as_trained).split("\n")
+    assert headline == (
+        "live fairness on 3366 labelled rows not trained on: within the release's limits; 2 reported, "
+        "not judged:"
+    )
+    assert [line[4:] for line in reported] == as_trained["notes"], "what was not judged is said, one a line"
+    assert all(line.startswith("  - ") for line in reported) and len(reported) == 2
 
     changed = target.copy()
     high_school = (window.educ == 12).to_numpy()
@@ -63,9 +67,11 @@ def test_a_window_where_one_groups_outcomes_changed_breaches_the_releases_limit_
     assert breach.detail.startswith("3366 labelled rows not seen in training; equalized odds difference")
     low, high = record["intervals"]["educ"]["equalized_odds_difference"]
     assert 0.1 < low < breach.value < high, "breached: its whole interval lies beyond the limit"
-    assert live_fairness_line(record).startswith(
-        "live fairness on 3366 labelled rows not trained on: beyond the release's limits: equalized odds"
-    )
+    assert live_fairness_line(record).split("\n") == [
+        "live fairness on 3366 labelled rows not trained on: beyond the release's limits:",
+        f"  - {record[names.BEYOND_LIMITS][0]['text']}",
+    ]
+    assert record[names.BEYOND_LIMITS][0]["text"].startswith("equalized odds difference for 'educ' is 0.")
 
 
 def test_only_live_rows_are_judged_and_a_window_too_small_to_tell_is_reported_never_alerted(fair):
@@ -83,7 +89,7 @@ def test_only_live_rows_are_judged_and_a_window_too_small_to_tell_is_reported_ne
     assert fairness_breaches(few) == [] and few["violations"] == [], "a small window is never an alert"
     (note,) = (note for note in few["notes"] if note.startswith("'educ' not judged"))
     assert "fairness.min_group_size 50 live rows" in note and "a longer monitoring window" in note, note
-    assert "reported, not judged: 'educ' not judged" in live_fairness_line(few)
+    assert "reported, not judged:\n  - 'educ' not judged" in live_fairness_line(few)
 
 
 def test_a_large_window_is_judged_on_a_seeded_sample_and_the_same_one_each_time(fair):
