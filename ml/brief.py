@@ -331,6 +331,7 @@ def monitoring_windows(versions: list[dict]) -> list[dict]:
                 "fairness_beyond": beyond_limits(fairness),
                 "fairness_rows": fairness.get(names.LIVE_ROWS),
                 "fairness_judged": bool(fairness.get("available")),
+                "fairness_reported": len(fairness.get("notes") or []),  # reported, not judged
             }
         )
     return windows
@@ -587,8 +588,10 @@ def narrative(k: Kpis, lang: str) -> list[str]:
                 )
             if labelled.get("fairness_judged"):  # the release's fairness gate on the same live rows
                 beyond = bool(labelled["fairness_beyond"])
+                reported = labelled.get("fairness_reported") or 0
                 key = "beyond" if lim.live_fairness else "beyond_reported"
-                text += say(lang, f"live_fairness_{key if beyond else 'within'}")
+                key = key if beyond else "within_reported" if reported else "within"
+                text += say(lang, f"live_fairness_{key}", count=reported)
         else:
             text += say(lang, "no_labels")
         paragraphs.append(text)

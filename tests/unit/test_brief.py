@@ -502,12 +502,12 @@ def test_a_live_disparity_beyond_the_releases_limit_is_a_finding_in_both_languag
     decisions[women_wrong] = 1
     gate = FairnessGate(("gender",), {"gender": None}, FairnessSettings())
 
-    def brief_with(decided, limits=LIMITS):
+    def brief_with(decided, limits=LIMITS, judged_by=gate):
         outcomes = LabelledOutcomes(
             target, decided, decided * 0.9, np.zeros(800, bool), pd.DataFrame({"gender": gender})
         )
         entry = _judged("2026-03-04", dict.fromkeys(names.METRIC_NAMES, 0.8), floor=0.5)
-        entry["quality"][names.LIVE_FAIRNESS] = live_fairness(outcomes, gate, 20_000, 0)
+        entry["quality"][names.LIVE_FAIRNESS] = live_fairness(outcomes, judged_by, 20_000, 0)
         versions = [{**VERSIONS[1], "monitoring": {"monitoring_2026-03-04": entry}}]
         return build_brief("P", "m", versions, [], ACTIONS[:1], limits, AT)
 
@@ -540,3 +540,13 @@ def test_a_live_disparity_beyond_the_releases_limit_is_a_finding_in_both_languag
         "\n", " "
     )
     assert "siguen dentro de los límites de equidad de la versión" in equal.html.replace("\n", " ")
+    # groups of 400 under min_group_size 500: nothing broke a limit, and nothing could be judged
+    strict = FairnessGate(("gender",), {"gender": None}, FairnessSettings(min_group_size=500))
+    unjudged = brief_with(target, judged_by=strict)
+    said = unjudged.markdown.replace("\n", " ")
+    assert unjudged.kpis["findings"] == [] and "stay within" not in said, said
+    assert (
+        "Its decisions on them break none of the release's fairness limits that this window could judge; "
+        "1 reading(s) were reported, not judged" in said
+    ), said
+    assert "1 lectura(s) se informaron sin juzgar" in unjudged.html.replace("\n", " ")
