@@ -37,13 +37,15 @@ CODE_KEYS = ("git_commit", "git_dirty", "config_sha256", "note")  # what the car
 FINGERPRINT_KEYS = ("sha256", "rows", "columns")
 
 
-def _judged(version) -> tuple[Any, FeatureSchema, float, str | None, dict]:
+def _judged(version) -> tuple[Any, FeatureSchema, float, str | None, dict, dict]:
     """The model the card speaks of (the release, or for a version without one the candidate the
-    gates judged), its schema, threshold, artifact name and release record."""
+    gates judged), its schema, threshold, artifact name, release record and recorded evaluation
+    (``Release.evaluation``: test metrics and fairness record)."""
     meta = version.run_metadata
     if names.RELEASE in meta:
         release = release_of(version)
-        return release.model, release.schema, release.threshold, release.record["artifact"], release.record
+        artifact = release.record["artifact"]
+        return release.model, release.schema, release.threshold, artifact, release.record, release.evaluation
     if names.METRICS not in meta:
         raise RegistryError(
             f"version {version.name} of {version.model.name!r} has no evaluation (its training run did not "
@@ -53,7 +55,14 @@ def _judged(version) -> tuple[Any, FeatureSchema, float, str | None, dict]:
     threshold = decision.get("decision_threshold", 0.5)
     model = version.get_artifact(names.MODEL).load()
     schema = FeatureSchema.from_dict(version.get_artifact(names.FEATURE_SCHEMA).load())
-    return model, schema, float(threshold), None, {}
+    return (
+        model,
+        schema,
+        float(threshold),
+        None,
+        {},
+        {key: meta.get(key) or {} for key in (names.METRICS, names.FAIRNESS)},
+    )
 
 
 def _rests_on(metric: str, confusion: list[list[int]]) -> dict[str, Any]:
@@ -70,15 +79,13 @@ def _rests_on(metric: str, confusion: list[list[int]]) -> dict[str, Any]:
 def card_facts(version, project: str, data: DataSettings, card: CardSettings, audit: list[dict]) -> dict:
     """Everything the card of ``version`` states, as plain data."""
     meta = version.run_metadata
-    model, schema, threshold, artifact, record = _judged(version)
+    model, schema, threshold, artifact, record, evaluation = _judged(version)
     test = version.get_artifact(names.DATASET_TEST).load()
     train = version.get_artifact(names.DATASET_TRAIN).load()
     validation = version.get_artifact(names.DATASET_VALIDATION).load()
     y_true = binary_target(test[schema.target_column], schema.positive_label)
     y_pred, proba = release_decisions(model, test, schema, threshold)
-    mitigated = artifact == names.MITIGATED_MODEL
-    recorded = meta[names.MITIGATED_EVALUATION]["metrics"] if mitigated else meta[names.METRICS]
-    fairness_record = meta[names.MITIGATED_EVALUATION][names.FAIRNESS] if mitigated else meta[names.FAIRNESS]
+    recorded, fairness_record = evaluation[names.METRICS], evaluation[names.FAIRNESS]
     confusion = confusion_matrix(y_true, y_pred, labels=[0, 1]).tolist()
     intervals = metric_intervals(y_true, y_pred, proba, confusion)
     settings = meta.get(names.TRAINING_SETTINGS) or {}

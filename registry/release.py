@@ -112,14 +112,22 @@ class Release:
         return [*self.schema.names, *sensitive, *([self.schema.id_column] if self.schema.id_column else [])]
 
     @property
-    def test_metrics(self) -> dict:
-        """The served model's metrics on its test split, as training evaluated it at the release's
-        decisions: the mitigated model's for a mitigated release."""
-        from ml.promotion import served_evaluation
-
+    def evaluation(self) -> dict:
+        """The served model's evaluation as training recorded it: its test ``metrics`` (at the
+        release's decisions) and its ``fairness`` record; the mitigated model's (the version's
+        ``mitigated_evaluation``) for a mitigated release, the plain model's otherwise. Empty values
+        where a version of before they were kept has none."""
         meta = self.version.run_metadata
-        served = {"release": self.record["artifact"], "metrics": meta.get(names.METRICS)}
-        return served_evaluation({**served, "mitigated": meta.get(names.MITIGATED_EVALUATION)})[0]
+        if self.record["artifact"] == names.MITIGATED_MODEL:
+            evaluation = meta.get(names.MITIGATED_EVALUATION) or {}
+        else:
+            evaluation = {names.METRICS: meta.get(names.METRICS), names.FAIRNESS: meta.get(names.FAIRNESS)}
+        return {key: evaluation.get(key) or {} for key in (names.METRICS, names.FAIRNESS)}
+
+    @property
+    def test_metrics(self) -> dict:
+        """The served model's metrics on its test split (``evaluation``)."""
+        return self.evaluation[names.METRICS]
 
     def fairness_gate(self):
         """What the served model's fairness gate judged (``ml.live_fairness.FairnessGate``): the
@@ -129,12 +137,8 @@ class Release:
         from ml.live_fairness import FairnessGate
         from ml.settings import FairnessSettings
 
-        meta = self.version.run_metadata
-        record = meta.get(names.FAIRNESS)
-        if self.record["artifact"] == names.MITIGATED_MODEL:
-            record = (meta.get(names.MITIGATED_EVALUATION) or {}).get(names.FAIRNESS)
-        settings = (meta.get(names.TRAINING_SETTINGS) or {}).get("fairness")
-        edges = recorded_edges(record) if isinstance(record, dict) else None
+        settings = (self.version.run_metadata.get(names.TRAINING_SETTINGS) or {}).get("fairness")
+        edges = recorded_edges(self.evaluation[names.FAIRNESS])
         if edges is None or settings is None:
             return None
         try:
