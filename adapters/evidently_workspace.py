@@ -142,8 +142,9 @@ def _fairness_panel():
             "The release's fairness gate on each window's labelled rows not trained on: the demographic "
             "parity ratio (its limit a floor), the equalized odds difference and, when limited, the "
             "equal opportunity difference (ceilings) per sensitive column and of their intersection "
-            "(judged when fairness.judge_intersection); a point past its limit is a breach when its "
-            "whole bootstrap interval is (the monitor line and the alert say which)"
+            "(judged when fairness.judge_intersection); a point past its limit is a breach only when "
+            "the gate judged it (not parity out of reach) and its whole bootstrap interval is past too "
+            "(the monitor command's live fairness lines and the alert say which)"
         ),
         values=[_metric("MeanValue", FAIRNESS_TAG, "{{column}}")],
         size="full",
