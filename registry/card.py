@@ -27,7 +27,7 @@ from ml.features import FeatureSchema, binary_target
 from ml.settings import CardSettings, DataSettings, FairnessSettings
 from ml.support import metric_support
 from registry.models import RegistryError
-from registry.release import release_of
+from registry.release import recorded_evaluation, release_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,7 +40,7 @@ FINGERPRINT_KEYS = ("sha256", "rows", "columns")
 def _judged(version) -> tuple[Any, FeatureSchema, float, str | None, dict, dict]:
     """The model the card speaks of (the release, or for a version without one the candidate the
     gates judged), its schema, threshold, artifact name, release record and recorded evaluation
-    (``Release.evaluation``: test metrics and fairness record)."""
+    (``recorded_evaluation``: test metrics and fairness record)."""
     meta = version.run_metadata
     if names.RELEASE in meta:
         release = release_of(version)
@@ -55,14 +55,7 @@ def _judged(version) -> tuple[Any, FeatureSchema, float, str | None, dict, dict]
     threshold = decision.get("decision_threshold", 0.5)
     model = version.get_artifact(names.MODEL).load()
     schema = FeatureSchema.from_dict(version.get_artifact(names.FEATURE_SCHEMA).load())
-    return (
-        model,
-        schema,
-        float(threshold),
-        None,
-        {},
-        {key: meta.get(key) or {} for key in (names.METRICS, names.FAIRNESS)},
-    )
+    return model, schema, float(threshold), None, {}, recorded_evaluation(meta, None)
 
 
 def _rests_on(metric: str, confusion: list[list[int]]) -> dict[str, Any]:

@@ -117,12 +117,7 @@ class Release:
         release's decisions) and its ``fairness`` record; the mitigated model's (the version's
         ``mitigated_evaluation``) for a mitigated release, the plain model's otherwise. Empty values
         where a version of before they were kept has none."""
-        meta = self.version.run_metadata
-        if self.record["artifact"] == names.MITIGATED_MODEL:
-            evaluation = meta.get(names.MITIGATED_EVALUATION) or {}
-        else:
-            evaluation = {names.METRICS: meta.get(names.METRICS), names.FAIRNESS: meta.get(names.FAIRNESS)}
-        return {key: evaluation.get(key) or {} for key in (names.METRICS, names.FAIRNESS)}
+        return recorded_evaluation(self.version.run_metadata, self.record["artifact"])
 
     @property
     def test_metrics(self) -> dict:
@@ -179,6 +174,18 @@ class Release:
     def artifact(self, name: str) -> Any:
         """Another artifact of the version (e.g. ``names.DATASET_TRAIN``), loaded."""
         return self.version.get_artifact(name).load()
+
+
+def recorded_evaluation(meta: dict, artifact: str | None) -> dict:
+    """The evaluation training recorded in a version's run metadata ``meta`` for the model
+    ``artifact``: its test ``metrics`` and ``fairness`` record, the mitigated model's
+    (``mitigated_evaluation``) when ``artifact`` is it, the plain model's otherwise (None: a version
+    without a release, judged as its plain candidate). Empty values where none was kept."""
+    if artifact == names.MITIGATED_MODEL:
+        evaluation = meta.get(names.MITIGATED_EVALUATION) or {}
+    else:
+        evaluation = {names.METRICS: meta.get(names.METRICS), names.FAIRNESS: meta.get(names.FAIRNESS)}
+    return {key: evaluation.get(key) or {} for key in (names.METRICS, names.FAIRNESS)}
 
 
 def record_of(version) -> dict:
