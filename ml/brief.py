@@ -587,10 +587,11 @@ def narrative(k: Kpis, lang: str) -> list[str]:
                     lang, "live_not_judged", support=labelled["support"], of=of, fewest=labelled["fewest"]
                 )
             if labelled.get("fairness_judged"):  # the release's fairness gate on the same live rows
-                beyond = bool(labelled["fairness_beyond"])
                 reported = labelled.get("fairness_reported") or 0
-                key = "beyond" if lim.live_fairness else "beyond_reported"
-                key = key if beyond else "within_reported" if reported else "within"
+                if labelled["fairness_beyond"]:
+                    key = "beyond" if lim.live_fairness else "beyond_reported"
+                else:
+                    key = "within_reported" if reported else "within"
                 text += say(lang, f"live_fairness_{key}", count=reported)
         else:
             text += say(lang, "no_labels")
