@@ -5,7 +5,7 @@ Page 1 is the English overview (status, KPIs, small charts), page 2 the Spanish 
 HTML (A4, inline SVG charts, no JavaScript, no network) and a Markdown twin with the same numbers.
 
 Plain data in, no ZenML: ``versions`` are the rows of ``registry.models.describe_versions`` (version,
-stage, metrics, fairness_score, release, mitigated, created, monitoring metadata), ``incidents`` and
+stage, release, served evaluation, created, monitoring metadata), ``incidents`` and
 ``actions`` the records of the incident and audit logs (``ml.alerts``). ``key_figures`` computes one
 typed ``Kpis`` object; both pages and both formats render it with one template per format
 (``templates/brief.html.j2``, ``templates/brief.md.j2``) and one message catalogue per language

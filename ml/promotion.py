@@ -160,28 +160,32 @@ class Served(NamedTuple):
 BY_GROUP = "by group"
 
 
+def recorded_evaluation(meta: dict, artifact: str | None) -> dict:
+    """The evaluation training recorded in a version's run metadata ``meta`` for the model
+    ``artifact``: its test ``metrics`` and ``fairness`` record, the mitigated model's
+    (``mitigated_evaluation``) when ``artifact`` is it, the plain model's otherwise (None: a version
+    without a release, judged as its plain candidate). Empty values where none was kept."""
+    if artifact == names.MITIGATED_MODEL:
+        evaluation = meta.get(names.MITIGATED_EVALUATION) or {}
+    else:
+        evaluation = {names.METRICS: meta.get(names.METRICS), names.FAIRNESS: meta.get(names.FAIRNESS)}
+    return {key: evaluation.get(key) or {} for key in (names.METRICS, names.FAIRNESS)}
+
+
 def served_evaluation(version: dict) -> Served:
-    """What a version serves, from a row of ``registry.models.describe_versions``: the
-    fairness-mitigated model's evaluation when that is its release, else the plain model's."""
-    mitigated = version.get("mitigated") or {}
-    if version.get("release") == names.MITIGATED_MODEL and mitigated.get("available"):
-        record = mitigated.get(names.FAIRNESS) or {}
-        return Served(
-            mitigated.get("metrics") or {},
-            record.get(names.FAIRNESS_SCORE),
-            True,
-            record.get(names.FAIRNESS_SCORE_JUDGED) is not False,
-            BY_GROUP,
-            record.get(names.SENSITIVE_PROXIES) or {},
-        )
-    judged = version.get(names.FAIRNESS_SCORE_JUDGED) is not False  # None: a record of before it was kept
+    """What a version serves, from a row of ``registry.models.describe_versions``: its ``served``
+    evaluation (``recorded_evaluation`` of its release's model: the fairness-mitigated model's when
+    that is its release, else the plain model's)."""
+    evaluation = version.get("served") or {}
+    record = evaluation.get(names.FAIRNESS) or {}
+    mitigated = version.get("release") == names.MITIGATED_MODEL
     return Served(
-        version.get("metrics") or {},
-        version.get("fairness_score"),
-        False,
-        judged,
-        version.get("threshold"),
-        version.get(names.SENSITIVE_PROXIES) or {},
+        evaluation.get(names.METRICS) or {},
+        record.get(names.FAIRNESS_SCORE),
+        mitigated,
+        record.get(names.FAIRNESS_SCORE_JUDGED) is not False,  # None: a record of before it was kept
+        BY_GROUP if mitigated else version.get("threshold"),
+        record.get(names.SENSITIVE_PROXIES) or {},
     )
 
 

@@ -24,10 +24,11 @@ from ml.fairness import (
     sensitive_groups,
 )
 from ml.features import FeatureSchema, binary_target
+from ml.promotion import recorded_evaluation
 from ml.settings import CardSettings, DataSettings, FairnessSettings
 from ml.support import metric_support
 from registry.models import RegistryError
-from registry.release import recorded_evaluation, release_of
+from registry.release import release_of
 
 if TYPE_CHECKING:
     import pandas as pd

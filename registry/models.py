@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ml import names
+from ml.promotion import recorded_evaluation
 
 MLFLOW_VERSION = names.MLFLOW_VERSION
 REPLACED = names.REPLACED
@@ -159,22 +160,18 @@ def describe_versions(model_name: str) -> list[dict]:
         meta = version.run_metadata
         decision = meta.get(names.PROMOTION_DECISION) or {}
         release = meta.get(names.RELEASE) or {}
-        fairness = meta.get(names.FAIRNESS) or {}
+        artifact = release.get("artifact", meta.get(names.RELEASE_ARTIFACT))
         rows.append(
             {
                 "version": version.name,
                 "stage": str(version.stage or "none"),
                 "training": "promotion decided" if decision else training_state(version),
-                "metrics": meta.get(names.METRICS) or {},
                 "primary_metric": meta.get(names.PRIMARY_METRIC),  # what it was selected and gated on
-                "fairness_score": fairness.get(names.FAIRNESS_SCORE),
-                names.FAIRNESS_SCORE_JUDGED: fairness.get(names.FAIRNESS_SCORE_JUDGED),
-                names.SENSITIVE_PROXIES: fairness.get(names.SENSITIVE_PROXIES) or {},
                 "decision": decision.get("stage"),
-                "release": release.get("artifact", meta.get(names.RELEASE_ARTIFACT)),
+                "release": artifact,
                 "threshold": release.get("decision_threshold"),
                 "card": (meta.get(names.MODEL_CARD) or {}).get("html"),
-                "mitigated": meta.get(names.MITIGATED_EVALUATION),
+                "served": recorded_evaluation(meta, artifact),  # what the release serves, as evaluated
                 "created": version.created.isoformat(timespec="seconds") if version.created else None,
                 # monitoring_<date> and monitoring_decision_<date> entries (steps/monitor.py)
                 "monitoring": {

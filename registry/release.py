@@ -18,6 +18,7 @@ import numpy as np
 
 from ml import names
 from ml.features import FeatureSchema
+from ml.promotion import recorded_evaluation
 from registry.models import RegistryError, production_version
 
 # Every key a release must hold; a version without one of them cannot be served or restored.
@@ -174,18 +175,6 @@ class Release:
     def artifact(self, name: str) -> Any:
         """Another artifact of the version (e.g. ``names.DATASET_TRAIN``), loaded."""
         return self.version.get_artifact(name).load()
-
-
-def recorded_evaluation(meta: dict, artifact: str | None) -> dict:
-    """The evaluation training recorded in a version's run metadata ``meta`` for the model
-    ``artifact``: its test ``metrics`` and ``fairness`` record, the mitigated model's
-    (``mitigated_evaluation``) when ``artifact`` is it, the plain model's otherwise (None: a version
-    without a release, judged as its plain candidate). Empty values where none was kept."""
-    if artifact == names.MITIGATED_MODEL:
-        evaluation = meta.get(names.MITIGATED_EVALUATION) or {}
-    else:
-        evaluation = {names.METRICS: meta.get(names.METRICS), names.FAIRNESS: meta.get(names.FAIRNESS)}
-    return {key: evaluation.get(key) or {} for key in (names.METRICS, names.FAIRNESS)}
 
 
 def record_of(version) -> dict:

@@ -28,14 +28,24 @@ def metrics(precision, accuracy):
     return {names.PRECISION: precision, names.ACCURACY: accuracy, names.ROC_AUC: 0.9}
 
 
+def served(scores, score):
+    """A row's ``served`` evaluation (``ml.promotion.recorded_evaluation`` of its release's model)."""
+    return {names.METRICS: scores, names.FAIRNESS: {names.FAIRNESS_SCORE: score}}
+
+
+def serving(row, scores=None, **record):
+    """``row`` whose served model has these test metrics, and these fields in its fairness record."""
+    evaluation = row["served"]
+    fairness = {**evaluation[names.FAIRNESS], **record}
+    return {**row, "served": {names.METRICS: scores or evaluation[names.METRICS], names.FAIRNESS: fairness}}
+
+
 VERSIONS = [
     {
         "version": "1",
         "stage": "archived",
-        "metrics": metrics(0.81, 0.77),
-        "fairness_score": 0.9,
         "release": names.MODEL,
-        "mitigated": None,
+        "served": served(metrics(0.81, 0.77), 0.9),
         "created": "2026-03-01T01:00:00",
         "monitoring": {
             "monitoring_2026-03-01": drift("2026-03-01", "1", 0.1),
@@ -46,14 +56,8 @@ VERSIONS = [
     {
         "version": "2",
         "stage": "production",
-        "metrics": metrics(0.70, 0.71),  # the plain model's: not what is served
-        "fairness_score": 0.6,
         "release": names.MITIGATED_MODEL,
-        "mitigated": {
-            "available": True,
-            "metrics": metrics(0.8342, 0.7911),
-            names.FAIRNESS: {names.FAIRNESS_SCORE: 0.8612},
-        },
+        "served": served(metrics(0.8342, 0.7911), 0.8612),  # the mitigated model's, not the plain one's
         "created": "2026-03-02T03:00:00",
         "monitoring": {
             "monitoring_2026-03-02": drift("2026-03-02", "2", 0.2),
@@ -348,11 +352,8 @@ def test_a_release_selected_on_recall_is_judged_live_on_recall_and_the_brief_nam
     verdict, finding and live KPI name recall (exhaustividad) and its value, in both languages."""
     live = {**dict.fromkeys(names.METRIC_NAMES, 0.9), names.PRECISION: 0.88, names.RECALL: 0.52}
     entry = _judged("2026-03-04", live, metric=names.RECALL, floor=0.65)
-    served = {
-        **VERSIONS[1]["mitigated"],
-        "metrics": {**VERSIONS[1]["mitigated"]["metrics"], names.RECALL: 0.75},
-    }
-    version = {**VERSIONS[1], "primary_metric": names.RECALL, "mitigated": served}
+    scores = {**VERSIONS[1]["served"][names.METRICS], names.RECALL: 0.75}
+    version = {**serving(VERSIONS[1], scores), "primary_metric": names.RECALL}
     versions = [{**version, "monitoring": {"monitoring_2026-03-04": entry}}]
     brief = build_brief("P", "m", versions, [], ACTIONS[:1], LIMITS, AT)
     assert "It was selected, and is monitored, on recall: 75.0% on the test set." in brief.markdown
@@ -383,7 +384,7 @@ def test_a_release_selected_on_recall_is_judged_live_on_recall_and_the_brief_nam
 def test_a_fairness_nothing_judged_is_said_not_counted_as_meeting_the_floor(score):
     """A table about no people (sensitive_features: []) or groups all too small: no fairness score;
     the overview says it was not judged in both languages, never that it "meets the floor"."""
-    versions = [{**VERSIONS[0], "stage": "production", "fairness_score": score}]
+    versions = [{**serving(VERSIONS[0], **{names.FAIRNESS_SCORE: score}), "stage": "production"}]
     brief = build_brief("P", "m", versions, [], ACTIONS[:1], LIMITS, AT)
     assert brief.kpis["production"]["fairness_score"] is None
     assert "Its fairness was not judged (no sensitive column" in brief.markdown, brief.markdown
@@ -398,10 +399,8 @@ def test_a_fairness_score_the_gate_reported_but_did_not_judge_is_no_finding():
     the ratio 0.58 and released the model. The brief said "Needs attention: below the 0.80 floor",
     against the gate. Now it says the score was reported, not judged; a judged one still counts."""
     reported = {
-        **VERSIONS[0],
+        **serving(VERSIONS[0], **{names.FAIRNESS_SCORE: 0.58, names.FAIRNESS_SCORE_JUDGED: False}),
         "stage": "production",
-        "fairness_score": 0.58,
-        names.FAIRNESS_SCORE_JUDGED: False,
     }
     brief = build_brief("P", "m", [reported], [], ACTIONS[:1], LIMITS, AT)
     assert not [en for en, _ in brief.kpis["findings"] if en.startswith("Fairness score")], brief.kpis[
@@ -414,7 +413,7 @@ def test_a_fairness_score_the_gate_reported_but_did_not_judge_is_no_finding():
     assert "| Fairness score | 0.58 (reported, not judged) |" in brief.markdown, brief.markdown
     assert "| Puntuación de equidad | 0,58 (informada, no evaluada) |" in brief.markdown, brief.markdown
     for judged in (True, None):  # None: a record of before it was kept, judged as it was then
-        version = {**reported, names.FAIRNESS_SCORE_JUDGED: judged}
+        version = serving(reported, **{names.FAIRNESS_SCORE_JUDGED: judged})
         findings = build_brief("P", "m", [version], [], ACTIONS[:1], LIMITS, AT).kpis["findings"]
         assert [en for en, _ in findings if en.startswith("Fairness score 0.58 is below the 0.80 floor")], (
             findings
@@ -459,12 +458,8 @@ def test_a_release_deciding_by_a_sensitive_column_through_its_stand_ins_is_said_
     """racd10's age2, aget and aget2 beside age: the card's proxy note reaches the brief's overview
     where the fairness is said (the served record's: a mitigated release's own), not as an alarm."""
     stand_ins = {"age": {"age2": 1.0, "aget": 1.0}}
-    plain = {**VERSIONS[0], "stage": "production", names.SENSITIVE_PROXIES: stand_ins}
-    mitigated = {**VERSIONS[1], "monitoring": {}}
-    mitigated["mitigated"] = {
-        **mitigated["mitigated"],
-        names.FAIRNESS: {names.FAIRNESS_SCORE: 0.86, names.SENSITIVE_PROXIES: stand_ins},
-    }
+    plain = {**serving(VERSIONS[0], **{names.SENSITIVE_PROXIES: stand_ins}), "stage": "production"}
+    mitigated = {**serving(VERSIONS[1], **{names.SENSITIVE_PROXIES: stand_ins}), "monitoring": {}}
     for production in (plain, mitigated):
         brief = build_brief("P", "m", [production], [], ACTIONS[:1], LIMITS, AT)
         assert brief.kpis["production"]["proxies"] == stand_ins, brief.kpis["production"]
@@ -478,7 +473,9 @@ def test_a_release_deciding_by_a_sensitive_column_through_its_stand_ins_is_said_
                 " 'age2', 'aget'" in " ".join(text.split())
             ), text
         assert not [en for en, _ in brief.kpis["findings"] if "'age'" in en], brief.kpis["findings"]
-    silent = build_brief("P", "m", [{**plain, names.SENSITIVE_PROXIES: {}}], [], ACTIONS[:1], LIMITS, AT)
+    silent = build_brief(
+        "P", "m", [serving(plain, **{names.SENSITIVE_PROXIES: {}})], [], ACTIONS[:1], LIMITS, AT
+    )
     assert "stand-ins" not in silent.markdown and "sustitutos" not in silent.markdown
 
 

@@ -246,25 +246,26 @@ def test_models_lists_the_metric_and_fairness_of_what_each_version_serves(isolat
     precision and fairness score, not those of the plain model it was derived from (which failed a
     gate); a plain release and a rejected version show the plain model's."""
     import registry.models
+    from ml.promotion import recorded_evaluation
 
     plain = {names.PRECISION: 0.3333}
-    mitigated = {
-        "available": True,
-        "metrics": {names.PRECISION: 0.6667},
-        names.FAIRNESS: {names.FAIRNESS_SCORE: 0.91},
-    }
-    common = {"training": "promotion decided", "threshold": 0.5, "metrics": plain, "fairness_score": 0.42}
+    mitigated = {names.METRICS: {names.PRECISION: 0.6667}, names.FAIRNESS: {names.FAIRNESS_SCORE: 0.91}}
+    meta = {names.METRICS: plain, names.FAIRNESS: {names.FAIRNESS_SCORE: 0.42}}
 
     def row(version, stage, release, with_mitigation=True):
-        decision = "rejected" if release is None else "production"
-        extra = {"mitigated": mitigated if with_mitigation else None}
+        recorded = (
+            {**meta, names.MITIGATED_EVALUATION: {"available": True, **mitigated}}
+            if with_mitigation
+            else meta
+        )
         return {
-            **common,
+            "training": "promotion decided",
+            "threshold": 0.5,
             "version": version,
             "stage": stage,
-            "decision": decision,
+            "decision": "rejected" if release is None else "production",
             "release": release,
-            **extra,
+            "served": recorded_evaluation(recorded, release),  # as registry.models.describe_versions
         }
 
     rows = [
