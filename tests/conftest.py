@@ -19,31 +19,40 @@ import pytest  # noqa: E402
 # session fixture which builds images form one unit. Units are handed out in the order below, the
 # longest first (seconds measured on 2 cores), so that the workers finish together; the others follow
 # in collection order.
-SHARED_UNITS = {"test_container_stack.py": "containers", "test_container_serving.py": "containers"}
-LONGEST_FIRST = (  # seconds in one run of the suite (2026-12-03, 3 workers on 2 cores: each ~1.5x slower)
-    "test_container_stack.py",  # with test_container_serving.py: ~1,240 s (images built, 22 containers)
-    "test_container_serving.py",
-    "test_runbooks_run.py",  # ~1,120 s
-    "test_commands_without_a_release.py",  # ~980 s
-    "test_dask_scoring.py",  # ~690 s
-    "test_nightly.py",  # ~580 s
-    "test_release_contract.py",  # ~430 s
-    "test_promotion.py",  # ~400 s
-    "test_reliability.py",  # ~370 s
-    "test_ci_outputs.py",  # ~300 s
-    "test_two_projects.py",  # ~280 s
-    "test_lifecycle.py",  # ~190 s
-    "test_team_stack.py",
-    "test_generated_projects.py",
-    "test_serving.py",
-    "test_training_pipeline.py",
-    "test_model_card.py",
+SHARED_UNITS = {"e2e/test_container_stack.py": "containers", "e2e/test_container_serving.py": "containers"}
+LONGEST_FIRST = (  # seconds on one worker in a run of the whole suite (2026-12-07, 2 workers on 2 cores)
+    "e2e/test_container_stack.py",  # with test_container_serving.py: ~1,010 s (images built, containers)
+    "e2e/test_container_serving.py",
+    "e2e/test_release_contract.py",  # ~580 s
+    "e2e/test_dask_scoring.py",  # ~420 s
+    "e2e/test_runbooks_run.py",  # ~410 s
+    "e2e/test_commands_without_a_release.py",  # ~350 s
+    "e2e/test_other_table_shapes.py",  # ~290 s
+    "e2e/test_reliability.py",  # ~280 s
+    "e2e/test_nightly.py",  # ~270 s
+    "e2e/test_promotion.py",  # ~230 s
+    "template/test_lifecycle.py",  # ~140 s
+    "template/test_two_projects.py",  # ~120 s
+    "e2e/test_training_pipeline.py",  # ~120 s
+    "e2e/test_ci_outputs.py",
+    "e2e/test_team_stack.py",
+    "template/test_generated_projects.py",
+    "e2e/test_serving.py",
+    "e2e/test_notebooks.py",
+    "e2e/test_gapminder_parquet.py",
+    "e2e/test_model_card.py",
 )
+TESTS = Path(__file__).parent
+
+
+def _module(path: Path) -> str:
+    """A test module as LONGEST_FIRST and SHARED_UNITS name it: its path under tests/."""
+    return path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else path.name
 
 
 def pytest_collection_modifyitems(config, items):
     rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: module order kept
+    items.sort(key=lambda item: rank.get(_module(item.path), len(rank)))  # stable: module order kept
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -55,6 +64,6 @@ def pytest_xdist_make_scheduler(config, log):
     class ByModule(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
-            return SHARED_UNITS.get(Path(module).name, module)
+            return SHARED_UNITS.get(_module(Path(config.rootpath, module)), module)
 
     return ByModule(config, log)
