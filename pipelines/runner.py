@@ -22,6 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]  # the project: its state dir holds t
 # build that fails is reported with its last lines (the pip/uv or apt error), not just "exit status 1".
 BUILD_LOGGER = "zenml.container_engines"
 BUILD_LINES_SHOWN = 15
+# ZenML 0.98 logs this after every step against a store that is not ZenML Pro (step_run_utils'
+# log_model_version_dashboard_url): an advertisement with a sign-up link, nothing about the run. The
+# console leaves it out; the run's log file keeps it.
+ZENML_PRO_ADVERT = "Models can be viewed in the dashboard using ZenML Pro."
 
 
 class PipelineFailed(RuntimeError):
@@ -61,14 +65,17 @@ class _BuildOutput(logging.Handler):
         self.lines.extend(line for line in record.getMessage().splitlines() if line.strip())
 
 
-class _Below(logging.Filter):
-    """Drops the records of logger ``name`` under ``level`` (the console keeps its own verbosity)."""
+class _Quiet(logging.Filter):
+    """Drops ZenML's advertisement (ZENML_PRO_ADVERT) and the records of logger ``name`` under
+    ``level`` (the console keeps its own verbosity)."""
 
     def __init__(self, name: str, level: int) -> None:
         super().__init__()
         self.prefix, self.level = name, level
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("zenml") and record.getMessage().startswith(ZENML_PRO_ADVERT):
+            return False
         return record.levelno >= self.level or not record.name.startswith(self.prefix)
 
 
@@ -102,7 +109,7 @@ def run_log(path: Path) -> Iterator[_BuildOutput]:
     consoles = [h for h in root.handlers if isinstance(h, ZenMLConsoleHandler)]
     saved = [h.formatter for h in consoles]
     build_logger, build_output = logging.getLogger(BUILD_LOGGER), _BuildOutput()
-    build_level, quiet = build_logger.level, _Below(BUILD_LOGGER, build_logger.getEffectiveLevel())
+    build_level, quiet = build_logger.level, _Quiet(BUILD_LOGGER, build_logger.getEffectiveLevel())
     root.addHandler(to_file)
     build_logger.addHandler(build_output)
     build_logger.setLevel(logging.DEBUG)

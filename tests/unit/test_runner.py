@@ -130,3 +130,36 @@ def test_a_failed_image_build_is_reported_with_the_builds_last_lines_and_kept_wh
     assert "layer 0" in log.read_text() and "andamio-nope" in log.read_text()
     assert "layer 0" not in capsys.readouterr().err
     assert build.level == logging.NOTSET and not build.handlers, "the build logger was not restored"
+
+
+def test_the_console_leaves_out_zenmls_advertisement_and_the_run_log_keeps_it(store, tmp_path):
+    """ZenML logs "Models can be viewed in the dashboard using ZenML Pro. Sign up ..." after every
+    step against a store that is not ZenML Pro; the console shows the run's own lines only."""
+    import io
+    import logging
+
+    from zenml.logger import ZenMLConsoleHandler
+
+    from pipelines.runner import ZENML_PRO_ADVERT
+
+    advert = f"{ZENML_PRO_ADVERT} Sign up for a free trial at the vendor's site"
+    console, root = ZenMLConsoleHandler(io.StringIO()), logging.getLogger()
+    step_logger = logging.getLogger("zenml.orchestrators.step_run_utils")
+
+    def pipeline(**params):
+        step_logger.warning(advert)
+        step_logger.warning("Step promote has finished in 2.373s.")
+        logging.getLogger("ml.anything").warning(advert)  # the project's own words are never dropped
+        return "done"
+
+    pipeline.name = "training_pipeline"
+    root.addHandler(console)
+    try:
+        assert run_pipeline(pipeline) == "done"
+    finally:
+        root.removeHandler(console)
+    shown = console.stream.getvalue()
+    assert "Step promote has finished in 2.373s." in shown and shown.count(ZENML_PRO_ADVERT) == 1, shown
+    (log,) = (tmp_path / "state" / "logs").glob("training_pipeline-*.log")
+    assert log.read_text().count(ZENML_PRO_ADVERT) == 2, "the run's log file keeps every line"
+    assert not console.filters or all(type(f).__name__ != "_Quiet" for f in console.filters)
