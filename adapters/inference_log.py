@@ -27,19 +27,25 @@ def purge_before(conn: sqlite3.Connection, cutoff_ts: float, table: str = INFERE
     return int(cursor.rowcount)
 
 
-def purge_and_read(path: Path, cutoff_ts: float, since_ts: float) -> tuple[int, pd.DataFrame]:
-    """Purge the rows older than ``cutoff_ts`` (retention), then read the rows with ``ts >= since_ts``
-    (only the window: the log keeps the retention period's inputs); returns (rows purged, window)."""
+def purge_and_read(
+    path: Path, cutoff_ts: float, since_ts: float, until_ts: float | None = None
+) -> tuple[int, pd.DataFrame]:
+    """Purge the rows older than ``cutoff_ts`` (retention), then read the rows with ``since_ts <= ts
+    < until_ts`` (only the window: the log keeps the retention period's inputs; no ``until_ts``: up to
+    now); returns (rows purged, window)."""
+    until = float("inf") if until_ts is None else float(until_ts)
     with sqlite3.connect(path) as conn:
         purged = purge_before(conn, cutoff_ts)
         log = pd.read_sql_query(
-            f"SELECT * FROM {INFERENCE_LOG_TABLE} WHERE ts >= ?", conn, params=(since_ts,)
+            f"SELECT * FROM {INFERENCE_LOG_TABLE} WHERE ts >= ? AND ts < ?", conn, params=(since_ts, until)
         )
     return purged, log
 
 
-def purge_and_read_all(paths: list[Path], cutoff_ts: float, since_ts: float) -> tuple[int, pd.DataFrame]:
+def purge_and_read_all(
+    paths: list[Path], cutoff_ts: float, since_ts: float, until_ts: float | None = None
+) -> tuple[int, pd.DataFrame]:
     """``purge_and_read`` on each log in ``paths`` (the process server's, the container's): the rows
     purged from all, and their windows in one frame."""
-    found = [purge_and_read(path, cutoff_ts, since_ts) for path in paths]
+    found = [purge_and_read(path, cutoff_ts, since_ts, until_ts) for path in paths]
     return sum(purged for purged, _ in found), pd.concat([log for _, log in found], ignore_index=True)

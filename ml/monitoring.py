@@ -454,10 +454,12 @@ class ServingHealth:
     the HTTP server's metrics. ``per_version``: model version -> ``requests`` and ``predictions``.
     ``cpu_seconds``: what the cost is based on, measured or estimated as ``cost_basis`` says.
     ``cost_per_1000_predictions``: ``cpu_seconds / 3600 * price_per_cpu_hour / predictions * 1000``
-    (``None`` without predictions).
+    (``None`` without predictions). ``since_ts``, ``until_ts``: the window read (unix seconds; None:
+    unbounded), ``until_ts`` excluded.
     """
 
     since_ts: float | None
+    until_ts: float | None
     requests: int
     predictions: int
     latency_ms: dict[str, float | None]
@@ -473,15 +475,29 @@ class ServingHealth:
         return asdict(self)
 
 
+def serving_window(day: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The requests the monitoring window ``day`` judges the service on (naive UTC, as
+    ``serving_health`` reads them): from the day before it to the end of ``day`` (exclusive). A
+    nightly run of today's date reads everything served since yesterday; a past date (a backfill)
+    only its own two days, never what was served after it."""
+    start = pd.Timestamp(day).normalize()
+    return start - pd.Timedelta(days=1), start + pd.Timedelta(days=1)
+
+
 def serving_health(
-    log: pd.DataFrame, since: pd.Timestamp | None, cpu_seconds: float | None, price_per_cpu_hour: float
+    log: pd.DataFrame,
+    since: pd.Timestamp | None,
+    cpu_seconds: float | None,
+    price_per_cpu_hour: float,
+    until: pd.Timestamp | None = None,
 ) -> ServingHealth:
     """Requests, predictions, latency percentiles, error rate, per-version counts and cost per 1000
     predictions from the inference log table (columns as the service writes them: ``ts`` in unix
     seconds, ``request_id``, ``endpoint``, ``model_version``, ``record_id``, ``inputs``, ``label``,
     ``probability``, ``latency_ms``).
 
-    Only rows with ``ts >= since`` count (a naive ``since`` is read as UTC; ``None``: the whole log).
+    Only rows with ``since <= ts < until`` count (naive times are read as UTC; ``None``: unbounded;
+    ``serving_window``: a monitoring window's).
     ``cpu_seconds``: CPU time the service used in that window (e.g. from the container's cgroup or
     the cloud bill); without it the CPU time is estimated as the sum of the request latencies, which
     ``cost_basis`` says (an estimate: latency includes waiting, and concurrent requests share cores).
@@ -497,8 +513,12 @@ def serving_health(
     if cpu_seconds is not None and (cpu_seconds < 0 or not math.isfinite(cpu_seconds)):
         raise ValueError(f"cpu_seconds must be a finite number of seconds >= 0 or None, got {cpu_seconds}")
 
-    since_ts = None if since is None else float(pd.Timestamp(since).timestamp())
-    window = log if since_ts is None else log[log["ts"].astype(float) >= since_ts]
+    since_ts, until_ts = (
+        None if at is None else float(pd.Timestamp(at).timestamp()) for at in (since, until)
+    )
+    lower, upper = (-math.inf if since_ts is None else since_ts), (math.inf if until_ts is None else until_ts)
+    ts = log["ts"].astype(float)
+    window = log[(ts >= lower) & (ts < upper)]
     window = window.assign(model_version=window["model_version"].astype(str))
     predict = window[window["endpoint"] == PREDICT_ENDPOINT]
     # Every row of a request repeats the request's latency: one value per request.
@@ -529,6 +549,7 @@ def serving_health(
     cost = used / 3600.0 * price_per_cpu_hour / predictions * 1000.0 if predictions else None
     return ServingHealth(
         since_ts=since_ts,
+        until_ts=until_ts,
         requests=int(window["request_id"].nunique()),
         predictions=predictions,
         latency_ms=latency,

@@ -27,6 +27,7 @@ from ml.monitoring import (
     metric_floor,
     outcome_snapshot,
     serving_health,
+    serving_window,
 )
 from ml.settings import DataSettings, MonitoringSettings, ScoringSettings
 from ml.support import metric_support
@@ -165,9 +166,9 @@ def check_serving(monitoring: MonitoringSettings, day: str) -> Annotated[dict, n
         where = " or ".join(str(path) for path in logs)
         return {"date": day, "available": False, "note": f"no inference log at {where} (nothing served yet)"}
     cutoff = time.time() - monitoring.retention_days * 86_400
-    since = pd.Timestamp(day) - pd.Timedelta(days=1)  # naive: UTC, as serving_health reads it
-    purged, log = purge_and_read_all(paths, cutoff, since.timestamp())
-    health = serving_health(log, since, None, monitoring.price_per_cpu_hour).to_metadata()
+    since, until = serving_window(day)
+    purged, log = purge_and_read_all(paths, cutoff, since.timestamp(), until.timestamp())
+    health = serving_health(log, since, None, monitoring.price_per_cpu_hour, until).to_metadata()
     return {"date": day, "available": True, "purged_rows": purged, **health}
 
 

@@ -38,6 +38,8 @@ def test_purge_and_read_purges_past_retention_then_reads_the_window(log_db, tmp_
     assert purged == 4, "the 4 rows of the request before the retention cutoff"
     assert sorted(window["ts"].unique()) == [120.0, 130.0, 140.0], window["ts"].tolist()
     assert [ts for (ts,) in log_db.execute(f"SELECT min(ts) FROM {TABLE}")] == [100.0], "rows at 100 kept"
+    _, bounded = purge_and_read(tmp_path / "log.sqlite", cutoff_ts=100.0, since_ts=120.0, until_ts=140.0)
+    assert sorted(bounded["ts"].unique()) == [120.0, 130.0], "a window's end is excluded"
 
 
 def test_the_process_and_the_container_logs_are_read_together(tmp_path):

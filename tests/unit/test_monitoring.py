@@ -8,7 +8,7 @@ from bentos.inference_log import TABLE, connect, row
 from ml import names
 from ml.data.demo import generate_demo
 from ml.features import build_customer_features, is_numeric
-from ml.monitoring import classification_quality, detect_drift, metric_floor, serving_health
+from ml.monitoring import classification_quality, detect_drift, metric_floor, serving_health, serving_window
 
 SHIFTED = ("annual_income", "avg_amount", "total_amount", "online_share")
 NOT_FEATURES = {names.ID, names.TARGET, "gender", "age"}
@@ -253,6 +253,24 @@ def test_cost_per_1000_predictions_follows_the_formula(log):
     )
     assert "estimate" in estimated.cost_basis and "latencies" in estimated.cost_basis, estimated.cost_basis
     assert json.loads(json.dumps(estimated.to_metadata())) == estimated.to_metadata(), "plain JSON data"
+
+
+def test_a_window_with_an_end_counts_only_the_requests_before_it(log):
+    """A backfilled date's health: what was served after its window is not counted."""
+    health = serving_health(log, SINCE, None, 1.0, until=pd.Timestamp(120, unit="s"))
+    assert (health.requests, health.predictions, health.since_ts, health.until_ts) == (2, 4, 100.0, 120.0)
+    assert health.per_version == {"1": {"requests": 2, "predictions": 4}}, "r3 at 120 s is after the end"
+    assert serving_health(log, SINCE, None, 1.0).until_ts is None, "no end: up to now"
+
+
+def test_a_monitoring_window_reads_the_day_before_its_date_to_the_end_of_its_date():
+    """Tonight's run of today's date reads everything served since yesterday (the window ends after
+    now); a backfill of 2026-01-15 reads 14 and 15 January only, not the eleven months after."""
+    since, until = serving_window("2026-01-15")
+    assert (since, until) == (pd.Timestamp("2026-01-14"), pd.Timestamp("2026-01-16")), (since, until)
+    today = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    since, until = serving_window(today.date().isoformat())
+    assert since == today.normalize() - pd.Timedelta(days=1) and until > today
 
 
 def test_a_quiet_window_has_no_rates_instead_of_failing(log):
