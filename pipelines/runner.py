@@ -74,8 +74,8 @@ class _Quiet(logging.Filter):
         self.prefix, self.level = name, level
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.startswith("zenml") and record.getMessage().startswith(ZENML_PRO_ADVERT):
-            return False
+        if record.name.startswith("zenml") and ZENML_PRO_ADVERT in record.getMessage():
+            return False  # the container orchestrator relays it in colour codes: not at the start
         return record.levelno >= self.level or not record.name.startswith(self.prefix)
 
 
