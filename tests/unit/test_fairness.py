@@ -521,6 +521,22 @@ def test_a_gap_the_test_split_cannot_resolve_is_uncertain_and_a_resolved_one_blo
     assert 0.1 < low <= certain.disparities.loc["sex", "equalized_odds_difference"] <= high
 
 
+def test_the_intervals_confidence_decides_how_much_evidence_blocks():
+    """fairness.confidence other than 0.9: the same gap (decisions right 85 % vs 74 % of the time,
+    300 rows a group) blocks at a 60 % interval, which lies above the 0.1 limit, and is uncertain at
+    95 %, whose wider interval holds it; the verdict names the level it was judged at."""
+    decisions = _decisions({"a": (300, 0.5, 0.85), "b": (300, 0.5, 0.74)}, seed=3)
+    settings = FairnessSettings(min_demographic_parity_ratio=0.0)
+    bold = assess_fairness(*decisions, settings.model_copy(update={"confidence": 0.6}))
+    careful = assess_fairness(*decisions, settings.model_copy(update={"confidence": 0.95}))
+    assert not bold.passed and any("60% interval" in v for v in bold.violations), bold.violations
+    assert careful.passed and any("95% interval" in n and "uncertain" in n for n in careful.notes), (
+        careful.notes
+    )
+    narrow, wide = (r.to_dict()["intervals"]["sex"]["equalized_odds_difference"] for r in (bold, careful))
+    assert wide[0] < 0.1 < narrow[0] <= narrow[1] < wide[1], (narrow, wide)
+
+
 def test_a_gate_that_must_judge_blocks_what_it_cannot_judge_and_passes_what_it_can():
     """fairness.when_not_judged: block (a gate that must show fairness, not pass for want of rows):
     a column with fewer than two groups of min_group_size rows, and a disparity whose interval holds
