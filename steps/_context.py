@@ -29,16 +29,19 @@ def log_version_metadata(values: dict) -> None:
     log_metadata(values, infer_model=True)
 
 
-def inherit_cached_metadata() -> list[str]:
-    """Log on this run's model version the metadata of this run's cached steps; return their names."""
+def inherit_cached_metadata() -> dict[str, dict]:
+    """Log on this run's model version the metadata of this run's cached steps; return it by step."""
     from zenml import get_step_context, log_metadata
     from zenml.client import Client
     from zenml.enums import ExecutionStatus
 
     run = Client().get_pipeline_run(get_step_context().pipeline_run.id)
-    cached = [name for name, step in run.steps.items() if step.status == ExecutionStatus.CACHED]
-    for name in cached:
-        metadata = dict(run.steps[name].run_metadata)
+    cached = {
+        name: dict(step.run_metadata)
+        for name, step in run.steps.items()
+        if step.status == ExecutionStatus.CACHED
+    }
+    for metadata in cached.values():
         if metadata:
             log_metadata(metadata, infer_model=True)
     return cached

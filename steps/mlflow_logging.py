@@ -16,11 +16,13 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import skops.io
+from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import AnyType, ColSpec, Schema
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
+from ml import names
 from ml.features import FeatureSchema
 from ml.training import as_model_input
 
@@ -194,3 +196,26 @@ def _spec(name: str):
 def _distributions() -> dict[str, list[str]]:
     """Top-level module -> the installed distributions providing it."""
     return metadata.packages_distributions()
+
+
+def carry_over_cached_steps(cached: dict[str, dict]) -> str | None:
+    """A training resumed from the step cache: its cached steps (``cached``: their metadata by name)
+    logged nothing into this MLflow run, which held only the promotion tag, so comparing the
+    experiment's runs showed a version without its figures. Copy the params and metrics of the run
+    that computed them (the evaluate step's recorded MLflow run) into the active run, except any this
+    run logged itself, and tag where they came from (``cached_from_run``, ``cached_steps``). Returns
+    that run's id, None when nothing was cached or no run is known."""
+    source = next((m[names.MLFLOW_RUN_ID] for m in cached.values() if m.get(names.MLFLOW_RUN_ID)), None)
+    active = mlflow.active_run()
+    if not cached or source is None or active is None or source == active.info.run_id:
+        return None
+    mlflow.set_tags({"cached_from_run": source, "cached_steps": ",".join(sorted(cached))})
+    client = mlflow.MlflowClient()
+    try:
+        found = client.get_run(source).data
+    except MlflowException:  # not in this stack's tracker: the tags say where to look
+        return source
+    own = client.get_run(active.info.run_id).data
+    mlflow.log_params({k: v for k, v in found.params.items() if k not in own.params})
+    mlflow.log_metrics({k: v for k, v in found.metrics.items() if k not in own.metrics})
+    return source

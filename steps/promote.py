@@ -24,7 +24,7 @@ from registry import models as registry
 from registry.models import RegistryError
 from registry.release import Release, release_of, release_record
 from steps._context import inherit_cached_metadata, state
-from steps.mlflow_logging import log_sklearn_model
+from steps.mlflow_logging import carry_over_cached_steps, log_sklearn_model
 
 
 def _decided(model, frame: pd.DataFrame, schema: FeatureSchema, threshold: float) -> tuple[np.ndarray, ...]:
@@ -251,7 +251,8 @@ def promote(
     mitigated_evaluation: dict | None = None,
     code_reference: dict | None = None,
 ) -> Annotated[dict, names.PROMOTION_DECISION]:
-    inherit_cached_metadata()  # a run resumed from the cache: its version gets the cached steps' metadata
+    # a run resumed from the cache: its version gets the cached steps' metadata, its MLflow run their figures
+    carry_over_cached_steps(inherit_cached_metadata())
     this = get_step_context().model
     candidates = candidates_from(metrics, fairness, mitigated_evaluation, training.primary_metric)
     production = registry.production_version(this.name)

@@ -140,6 +140,8 @@ def test_a_change_to_the_projects_code_misses_the_cache_and_an_unchanged_rerun_h
     """ZenML's cache key holds a step's own source, not the project code it calls: a rerun after a
     `git pull` that changed ml/fairness.py (the gate's rule) reused the old code's verdict. The
     project's code is in every step's key: unchanged, a rerun is cached; changed, it runs again."""
+    import mlflow
+
     copy = tmp_path_factory.mktemp("code-change") / "project"
     left_out = (".git", ".venv", ".state", "mlruns", "template", "__pycache__", "*.sqlite", ".pytest_cache")
     shutil.copytree(PROJECT_ROOT, copy, ignore=shutil.ignore_patterns(*left_out))
@@ -158,6 +160,17 @@ def test_a_change_to_the_projects_code_misses_the_cache_and_an_unchanged_rerun_h
     assert {first[s] for s in steps} == {"completed"}, first
     assert {same[s] for s in steps} == {"cached"}, f"same code, data and settings: {same}"
     assert {changed[s] for s in steps} == {"completed"}, f"ml/fairness.py changed: {changed}"
+    # the cached rerun's MLflow run holds the figures of the run that computed them, and says so
+    (database,) = state.rglob("mlflow.db")
+    client = mlflow.MlflowClient(f"sqlite:///{database}")
+    (experiment,) = [e for e in client.search_experiments() if e.name == "training_pipeline"]
+    parents = client.search_runs([experiment.experiment_id], "tags.promotion != ''", order_by=["start_time"])
+    first_run, same_run, changed_run = (run.data for run in parents[-3:])
+    assert same_run.tags["cached_from_run"] == parents[-3].info.run_id, same_run.tags
+    assert same_run.metrics == first_run.metrics and same_run.params == first_run.params
+    assert (
+        "cached_from_run" not in changed_run.tags and changed_run.metrics.keys() == first_run.metrics.keys()
+    )
 
 
 # ---------------------------------------------------------------- the API under fuzzing and load
