@@ -156,3 +156,67 @@ def test_every_runbook_link_printed_or_written_resolves_to_a_heading(executed):
 def test_the_walkthrough_leaves_no_server_running(executed):
     record = executed["project"] / ".state/serving/server.json"
     assert not record.exists(), f"the runbooks left a server recorded in {record}: {record.read_text()}"
+
+
+def test_the_mlflow_ui_command_of_page_2_serves_the_walkthroughs_training_runs(executed):
+    """The ```bash manual block of page 2 (`mlflow ui` on the local stack's tracking database, a
+    foreground server), run as written on a free port in the project the walkthrough left: its API
+    lists the `training_pipeline` experiment with the parent runs page 2 compares (named as the ZenML
+    runs, each with its promotion tag and precision) and the project's registered model."""
+    import os
+    import signal
+    import urllib.request
+
+    page = PROJECT_ROOT / "runbooks/en/02-experiments.md"
+    (block,) = [
+        b for b in blocks(page.read_text(), page.name) if b.marker == "manual" and "mlflow ui" in b.body
+    ]
+    port = free_port()
+    project = executed["project"]
+    env = isolated_env(project.parent)
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    log = (project.parent / "mlflow-ui.log").open("w")
+    server = subprocess.Popen(  # its own session: `mlflow ui` runs uvicorn as a child, stopped with it
+        ["bash", "-c", "exec " + block.body.strip().replace("--port 5000", f"--port {port}")],
+        cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/api/2.0/mlflow"
+
+    def call(path, body=None):  # a POST with a body, else a GET
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                experiments = call("/experiments/search", {"max_results": 100})["experiments"]
+                break
+            except OSError:
+                assert server.poll() is None, (project.parent / "mlflow-ui.log").read_text()[-2000:]
+                assert time.monotonic() < deadline, "mlflow ui did not answer within 90 s"
+                time.sleep(0.5)
+        (experiment,) = [e for e in experiments if e["name"] == "training_pipeline"]
+        runs = call(
+            "/runs/search",
+            {"experiment_ids": [experiment["experiment_id"]], "filter": "tags.promotion != ''"},
+        )["runs"]
+        models = call("/registered-models/search?max_results=100")["registered_models"]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
+    assert len(runs) >= 2, "page 2 trains a second time to compare two runs"
+    ids = {run["info"]["run_id"] for run in runs}
+    for run in runs:  # page 6's retraining came from the step cache: the figures of the run it reused
+        tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+        metrics = {m["key"] for m in run["data"].get("metrics", [])}
+        assert "cached_from_run" not in tags or tags["cached_from_run"] in ids, tags
+        assert re.fullmatch(
+            r"training_pipeline-\d{4}_\d{2}_\d{2}-\d{2}_\d{2}_\d{2}_\d+", tags["mlflow.runName"]
+        )
+        assert {"precision", "recall", "fairness_score"} <= metrics, metrics
+    model_name = yaml.safe_load((project / "configs/project.yaml").read_text())["model_name"]
+    assert model_name in [m["name"] for m in models], models
