@@ -142,6 +142,18 @@ def with_mitigation_note(decision: Decision, candidates: list[Candidate], mitiga
     return replace(decision, reasons=(*decision.reasons, note))
 
 
+def with_reuse_note(decision: Decision, reused_run: str | None) -> Decision:
+    """``decision`` saying that its model came from the step cache, trained by ``reused_run`` (None:
+    trained by this run): a retraining on an unchanged table gives the same model again."""
+    if reused_run is None:
+        return decision
+    note = (
+        f"its model is the one run {reused_run} trained (the step cache: the same data, code and settings); "
+        "a new model needs new data or settings"
+    )
+    return replace(decision, reasons=(*decision.reasons, note))
+
+
 class Served(NamedTuple):
     """What a version serves, as training evaluated it (``served_evaluation``)."""
 

@@ -204,7 +204,8 @@ def carry_over_cached_steps(cached: dict[str, dict]) -> str | None:
     experiment's runs showed a version without its figures. Copy the params and metrics of the run
     that computed them (the evaluate step's recorded MLflow run) into the active run, except any this
     run logged itself, and tag where they came from (``cached_from_run``, ``cached_steps``). Returns
-    that run's id, None when nothing was cached or no run is known."""
+    that run's name (its id when this tracker does not hold it), None when nothing was cached or no
+    run is known."""
     source = next((m[names.MLFLOW_RUN_ID] for m in cached.values() if m.get(names.MLFLOW_RUN_ID)), None)
     active = mlflow.active_run()
     if not cached or source is None or active is None or source == active.info.run_id:
@@ -212,10 +213,10 @@ def carry_over_cached_steps(cached: dict[str, dict]) -> str | None:
     mlflow.set_tags({"cached_from_run": source, "cached_steps": ",".join(sorted(cached))})
     client = mlflow.MlflowClient()
     try:
-        found = client.get_run(source).data
+        found = client.get_run(source)
     except MlflowException:  # not in this stack's tracker: the tags say where to look
         return source
     own = client.get_run(active.info.run_id).data
-    mlflow.log_params({k: v for k, v in found.params.items() if k not in own.params})
-    mlflow.log_metrics({k: v for k, v in found.metrics.items() if k not in own.metrics})
-    return source
+    mlflow.log_params({k: v for k, v in found.data.params.items() if k not in own.params})
+    mlflow.log_metrics({k: v for k, v in found.data.metrics.items() if k not in own.metrics})
+    return found.info.run_name or source

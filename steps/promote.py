@@ -17,7 +17,15 @@ from ml import names
 from ml.evaluation import classification_metrics, release_decisions
 from ml.features import FeatureSchema, binary_target
 from ml.monitoring import key_columns, seen_in
-from ml.promotion import Candidate, Decision, Yardstick, candidates_from, decide, with_mitigation_note
+from ml.promotion import (
+    Candidate,
+    Decision,
+    Yardstick,
+    candidates_from,
+    decide,
+    with_mitigation_note,
+    with_reuse_note,
+)
 from ml.settings import TrainingSettings
 from ml.training import model_kind, selected_threshold
 from registry import models as registry
@@ -252,7 +260,8 @@ def promote(
     code_reference: dict | None = None,
 ) -> Annotated[dict, names.PROMOTION_DECISION]:
     # a run resumed from the cache: its version gets the cached steps' metadata, its MLflow run their figures
-    carry_over_cached_steps(inherit_cached_metadata())
+    cached = inherit_cached_metadata()
+    reused = carry_over_cached_steps(cached)
     this = get_step_context().model
     candidates = candidates_from(metrics, fairness, mitigated_evaluation, training.primary_metric)
     production = registry.production_version(this.name)
@@ -261,6 +270,7 @@ def promote(
     challengers = Challengers(models, FeatureSchema.from_dict(feature_schema), threshold)
     decision, measured = judge(candidates, production, dataset_test, training, str(this.version), challengers)
     decision = with_mitigation_note(decision, candidates, mitigated_evaluation)
+    decision = with_reuse_note(decision, reused if "select_model" in cached else None)  # the model's run
     record = {**decision.to_dict(), names.DECISION_THRESHOLD: threshold,
               "production_metric_on_this_data": measured.production if measured else None,
               "comparison": measured.to_dict() if measured else None}  # fmt: skip

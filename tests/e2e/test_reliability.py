@@ -149,11 +149,12 @@ def test_a_change_to_the_projects_code_misses_the_cache_and_an_unchanged_rerun_h
     env, project = demo_stack(state, customers=1500)
     config = training_config(state, "one", search={"candidates": [{}]}, fairness__mitigation="none")
     args = ("train", "--project", str(project), "--config", config)
+    printed = []
     for change in (None, None, "\n# a change a `git pull` brought\n"):
         if change:
             with (copy / "ml/fairness.py").open("a") as module:
                 module.write(change)
-        must(run_cli(copy, env, *args))
+        printed.append(must(run_cli(copy, env, *args)).stdout)
     runs = [r for r in probe(copy, env, MODEL_NAME)["runs"] if r["pipeline"] == "training_pipeline"]
     first, same, changed = (run["steps"] for run in runs[-3:])
     steps = ("engineer_features", "split_data", "train_candidate_0", "check_fairness", "evaluate")
@@ -171,6 +172,8 @@ def test_a_change_to_the_projects_code_misses_the_cache_and_an_unchanged_rerun_h
     assert (
         "cached_from_run" not in changed_run.tags and changed_run.metrics.keys() == first_run.metrics.keys()
     )
+    reused = f"its model is the one run {parents[-3].info.run_name} trained (the step cache"
+    assert [reused in out for out in printed] == [False, True, False], printed[1][-2000:]
 
 
 # ---------------------------------------------------------------- the API under fuzzing and load

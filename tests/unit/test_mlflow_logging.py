@@ -29,7 +29,7 @@ def test_a_cached_training_run_gets_the_figures_of_the_run_that_computed_them_an
     }
     with mlflow.start_run() as second:
         mlflow.log_metric("fairness_score", 0.93)  # check_fairness ran again in this run
-        assert carry_over_cached_steps(cached) == first.info.run_id
+        assert carry_over_cached_steps(cached) == first.info.run_name, "the run it reused, by name"
     data = tracking.get_run(second.info.run_id).data
     assert data.params == {"model_kind": "lightgbm", "seed": "42"}
     assert data.metrics == {"precision": 0.7564, "recall": 0.81, "fairness_score": 0.93}

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from ml.evaluation import classification_metrics
-from ml.promotion import Candidate, candidates_from, decide, with_mitigation_note
+from ml.promotion import Candidate, candidates_from, decide, with_mitigation_note, with_reuse_note
 from ml.settings import PromotionSettings
 from ml.training import select_best
 
@@ -92,6 +92,19 @@ def test_a_rejection_for_fairness_says_why_there_was_no_mitigated_candidate():
         "a fair model needs no mitigation: no note"
     )
     assert with_mitigation_note(rejected, [UNFAIR], None) == rejected, "mitigation: none"
+
+
+def test_a_model_from_the_step_cache_is_promoted_saying_which_run_trained_it():
+    """A retraining launched by drift on a table that has not changed reproduces the model from the
+    step cache: the decision says so, so that the team does not take the new version for a new model."""
+    decision = decide([GOOD], "precision", GATES, None)
+    noted = with_reuse_note(decision, "training_pipeline-2026_03_05-02_00_00_000001")
+    assert (noted.stage, noted.reasons[:-1]) == (decision.stage, decision.reasons), noted
+    assert noted.reasons[-1] == (
+        "its model is the one run training_pipeline-2026_03_05-02_00_00_000001 trained (the step cache: "
+        "the same data, code and settings); a new model needs new data or settings"
+    )
+    assert with_reuse_note(decision, None) == decision, "a model this run trained: no note"
 
 
 def test_every_failure_is_listed_when_nothing_passes():
