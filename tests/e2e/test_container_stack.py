@@ -18,6 +18,7 @@ import yaml
 
 from adapters.state import StatePaths
 from ml import names
+from pipelines.runner import ZENML_PRO_ADVERT
 from tests.e2e.harness import (
     DEMO_RELEASE_TRAINING,
     MODEL_NAME,
@@ -90,6 +91,8 @@ def test_every_training_step_ran_in_a_container_of_the_pipeline_image(runs):
     plain = re.sub(r"\x1b\[[0-9;]*m|`", "", output)
     missing = [step for step in run["steps"] if f"Running step {step} in Docker" not in plain]
     assert not missing, f"steps the orchestrator did not start in a container: {missing}"
+    assert ZENML_PRO_ADVERT not in plain, "ZenML's advertisement, relayed from a step's container"
+    assert plain.count("generated new fontManager") <= 1, "matplotlib's font cache is built once a state"
     pipeline_image = [image for image in runs["started"] if "training_pipeline" in image]
     assert any("scoring_pipeline" in image for image in runs["started"]), (
         f"scoring ran elsewhere: {runs['started']}"
