@@ -185,3 +185,32 @@ def notebook_text(notebook) -> str:
         for cell in notebook.cells
         for output in cell.get("outputs", [])
     )
+
+
+def json_api(base: str):
+    """A caller of the JSON API at ``base``: ``call(path)`` GETs, ``call(path, body)`` POSTs ``body``;
+    both return the decoded answer."""
+    import urllib.request
+
+    def call(path: str, body: object = None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    return call
+
+
+def first_answer(ask, server: subprocess.Popen, log: Path, what: str, seconds: float = 90):
+    """``ask()`` once the server started as ``server`` answers it; fails with the end of its ``log``
+    when it exits first, or when ``seconds`` pass."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return ask()
+        except OSError:
+            assert server.poll() is None, log.read_text()[-2000:]
+            assert time.monotonic() < deadline, f"{what} did not answer within {seconds:g} s"
+            time.sleep(0.5)

@@ -20,7 +20,7 @@ from ml import names
 from ml.brief import pct
 from ml.data.demo import generate_demo
 from ml.features import build_customer_features
-from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, must, probe, run_cli
+from tests.e2e.harness import MODEL_NAME, PROJECT_ROOT, first_answer, json_api, must, probe, run_cli
 from tests.e2e.postgres import postgres_server
 
 pytestmark = pytest.mark.e2e
@@ -267,8 +267,6 @@ def test_evidently_ui_serves_the_dashboard_of_the_monitoring_runs(nightly, tmp_p
     run)."""
     import subprocess
     import sys
-    import time
-    import urllib.request
 
     from adapters.evidently_workspace import (
         ALERTS_PANEL,
@@ -292,24 +290,11 @@ def test_evidently_ui_serves_the_dashboard_of_the_monitoring_runs(nightly, tmp_p
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}/api"
-
-    def call(path, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
-
+    call = json_api(f"http://127.0.0.1:{port}/api")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                projects = call("/projects")
-                break
-            except OSError:
-                assert server.poll() is None, (tmp_path / "evidently-ui.log").read_text()[-2000:]
-                assert time.monotonic() < deadline, "evidently ui did not answer within 60 s"
-                time.sleep(0.5)
+        projects = first_answer(
+            lambda: call("/projects"), server, tmp_path / "evidently-ui.log", "evidently ui", 60
+        )
         assert [p["name"] for p in projects] == [MODEL_NAME], projects
         project = projects[0]["id"]
         dashboard = call(f"/v2/dashboards/{project}")

@@ -18,7 +18,7 @@ import yaml
 
 from bentos.local_server import free_port
 from ml import status
-from tests.e2e.harness import DEMO_DATA, PROJECT_ROOT, isolated_env
+from tests.e2e.harness import DEMO_DATA, PROJECT_ROOT, first_answer, isolated_env, json_api
 from tests.unit.runbook_markdown import TOPICS, anchors, blocks, resolve
 
 pytestmark = pytest.mark.e2e
@@ -165,7 +165,6 @@ def test_the_mlflow_ui_command_of_page_2_serves_the_walkthroughs_training_runs(e
     runs, each with its promotion tag and precision) and the project's registered model."""
     import os
     import signal
-    import urllib.request
 
     page = PROJECT_ROOT / "runbooks/en/02-experiments.md"
     (block,) = [
@@ -180,24 +179,12 @@ def test_the_mlflow_ui_command_of_page_2_serves_the_walkthroughs_training_runs(e
         ["bash", "-c", "exec " + block.body.strip().replace("--port 5000", f"--port {port}")],
         cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/api/2.0/mlflow"
-
-    def call(path, body=None):  # a POST with a body, else a GET
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
-
+    call = json_api(f"http://127.0.0.1:{port}/api/2.0/mlflow")
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                experiments = call("/experiments/search", {"max_results": 100})["experiments"]
-                break
-            except OSError:
-                assert server.poll() is None, (project.parent / "mlflow-ui.log").read_text()[-2000:]
-                assert time.monotonic() < deadline, "mlflow ui did not answer within 90 s"
-                time.sleep(0.5)
+        search = {"max_results": 100}
+        experiments = first_answer(
+            lambda: call("/experiments/search", search), server, project.parent / "mlflow-ui.log", "mlflow ui"
+        )["experiments"]
         (experiment,) = [e for e in experiments if e["name"] == "training_pipeline"]
         runs = call(
             "/runs/search",
