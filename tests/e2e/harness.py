@@ -189,13 +189,13 @@ def notebook_text(notebook) -> str:
 
 def json_api(base: str):
     """A caller of the JSON API at ``base`` (bentos.local_server.http_json): ``call(path)`` GETs,
-    ``call(path, body)`` POSTs ``body``; both return the decoded answer of a 200 and fail on any other
-    status, naming it."""
+    ``call(path, body)`` POSTs ``body``; both return the decoded answer of a success (2xx) and fail on
+    any other status, naming it."""
     from bentos.local_server import http_json
 
     def call(path: str, body: object = None):
         status, answer = http_json(base + path, body)
-        assert status == 200, f"{base}{path} answered {status}: {str(answer)[:2000]}"
+        assert 200 <= status < 300, f"{base}{path} answered {status}: {str(answer)[:2000]}"
         return answer
 
     return call
@@ -203,7 +203,7 @@ def json_api(base: str):
 
 def first_answer(ask, server: subprocess.Popen, log: Path, what: str, seconds: float = 90):
     """``ask()`` once the server started as ``server`` answers it (a refused connection or a status
-    other than 200 is asked again); fails with the end of its ``log`` when it exits first, or with the
+    other than a success is asked again); fails with the end of its ``log`` when it exits first, or with the
     last error when ``seconds`` pass."""
     import time
 
@@ -211,7 +211,7 @@ def first_answer(ask, server: subprocess.Popen, log: Path, what: str, seconds: f
     while True:
         try:
             return ask()
-        except (OSError, AssertionError) as error:  # not listening yet, or not yet answering 200
+        except (OSError, AssertionError) as error:  # not listening yet, or not yet answering
             assert server.poll() is None, log.read_text()[-2000:]
             assert time.monotonic() < deadline, f"{what} did not answer within {seconds:g} s: {error}"
             time.sleep(0.5)
