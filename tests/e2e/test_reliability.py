@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -36,6 +37,7 @@ MAX_BATCH = 100
 MAX_BYTES = 64 * 1024
 RETRY = {"max_retries": 2, "delay_seconds": 0, "backoff": 1}
 TOKEN_ENV = "SERVING_AUTH_TOKEN"
+WORKERS = 2  # serving.workers: the module's server runs two worker processes (the default is one)
 
 
 def with_fault(env: dict, target: str, failures: str, log: Path) -> dict:
@@ -80,7 +82,9 @@ def project(tmp_path_factory):
     port = local_server.free_port()
     serving = state / "serving.yaml"
     serving.write_text(
-        yaml.safe_dump({"port": port, "max_batch_size": MAX_BATCH, "max_request_bytes": MAX_BYTES})
+        yaml.safe_dump(
+            {"port": port, "max_batch_size": MAX_BATCH, "max_request_bytes": MAX_BYTES, "workers": WORKERS}
+        )
     )
     deploy = must(
         run_cli(PROJECT_ROOT, env, "deploy", "--project", str(project_config), "--config", str(serving))
@@ -382,15 +386,76 @@ def test_sixty_seconds_at_50_concurrent_clients_answer_only_200(project, tmp_pat
     print(f"load: {sum(statuses.values())} requests, p50 {percentiles['50']} s, p99 {percentiles['99']} s")
 
 
+def post_unique(
+    url: str, clients: int, stop: threading.Event, answers: list, token: str | None = None
+) -> list[threading.Thread]:
+    """``clients`` threads post one record each, every request under a new customer id, until
+    ``stop``; ``answers`` gets (customer id, status, answer) per request."""
+    template = records(customers(1))[0]
+
+    def client(number: int) -> None:
+        sent = 0
+        while not stop.is_set():
+            customer = (number + 1) * 10**9 + sent  # apart from the demo ids other tests log
+            status, body = request(
+                url, {"records": [{**template, names.ID: customer}]}, token=token, timeout=10
+            )
+            answers.append((customer, status, body))
+            sent += 1
+            if status != 200:
+                time.sleep(0.05)  # refused while the server stops: do not spin
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def logged_ids(log: Path) -> Counter:
+    with sqlite3.connect(log) as conn:
+        return Counter(int(r) for (r,) in conn.execute(f"SELECT record_id FROM {names.INFERENCE_LOG_TABLE}"))
+
+
+def test_two_workers_from_serving_yaml_both_answer_and_the_log_holds_each_answer_once(project):
+    workers = local_server.server_processes(project["server"]["pid"])
+    busy_before = {w.pid: sum(w.cpu_times()[:2]) for w in workers}
+    answers: list = []
+    stop = threading.Event()
+    threads = post_unique(f"{project['url']}/predict", 8, stop, answers)
+    time.sleep(8)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    busy = {w.pid: sum(w.cpu_times()[:2]) - busy_before[w.pid] for w in workers if w.is_running()}
+    assert {status for _, status, _ in answers} == {200}, Counter(status for _, status, _ in answers)
+    probabilities = {body[0]["probability"] for _, _, body in answers}
+    assert len(probabilities) == 1, f"the same inputs got {len(probabilities)} answers across the workers"
+    # The API's workers are the processes that spent the most CPU under this load: both must have.
+    serving = sorted(busy.values(), reverse=True)[:WORKERS]
+    assert len(serving) == WORKERS and min(serving) > 0.2 * max(serving), (
+        f"CPU seconds per server process under load {busy}: expected {WORKERS} workers sharing it"
+    )
+    sent = {customer for customer, _, _ in answers}
+    log = project["state"] / "project" / "inference_log.sqlite"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not sent <= set(logged_ids(log)):
+        time.sleep(0.2)
+    logged = logged_ids(log)
+    assert not sent - set(logged), f"{len(sent - set(logged))} of {len(sent)} answered requests not logged"
+    assert all(logged[c] == 1 for c in sent), "each answer logged once"
+
+
 # ---------------------------------------------------------------- a server of our own: auth, kill
 
 
-def start_guarded_server(project, port, token, tag):
+def start_guarded_server(project, port, token, tag, **settings):
+    """A server of the module's Bento under ``token`` (none: open), ``settings`` as SERVING_* variables."""
     env = {
         **project["env"],
         "SERVING_MODEL_TAG": project["server"]["models"]["primary"],
         "SERVING_INFERENCE_LOG": str(project["state"] / f"{tag}.sqlite"),
-        TOKEN_ENV: token,
+        **({TOKEN_ENV: token} if token else {}),
+        **{f"SERVING_{key.upper()}": str(value) for key, value in settings.items()},
     }
     log = project["state"] / f"{tag}.log"
     process = local_server.start(project["server"]["bento_tag"], "127.0.0.1", port, env, log, PROJECT_ROOT)
@@ -480,6 +545,35 @@ def test_bearer_token_guards_the_api_and_the_server_recovers_from_a_kill_under_l
         "only requests in flight at the kill or sent during the outage may fail: "
         f"{[(round(c[0] - killed_at, 2), round(c[1] - killed_at, 2), c[2]) for c in failed][:5]}"
     )
+
+
+def test_a_graceful_stop_under_load_of_two_workers_loses_no_answered_request(project):
+    """`undeploy` (SIGTERM) while 8 clients post: every request that got its answer is in the
+    inference log; the workers flush their queues as they stop."""
+    port = local_server.free_port()
+    process = start_guarded_server(project, port, None, "stopped-under-load", workers=WORKERS)
+    answers: list = []
+    stop = threading.Event()
+    threads = post_unique(f"http://127.0.0.1:{port}/predict", 8, stop, answers)
+    try:
+        time.sleep(4)
+        pids = [p.pid for p in local_server.server_processes(process.pid)]
+        assert len(pids) >= 1 + WORKERS, f"a server and {WORKERS} workers expected: {pids}"
+        local_server.stop(process.pid, process)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        local_server.stop(process.pid, process)
+    answered = {customer for customer, status, _ in answers if status == 200}
+    refused = Counter(status for _, status, _ in answers if status != 200)
+    assert len(answered) > 50 and refused, (
+        f"answered {len(answered)}, refused {refused}: the stop came under load"
+    )
+    logged = logged_ids(project["state"] / "stopped-under-load.sqlite")
+    lost = answered - set(logged)
+    assert not lost, f"{len(lost)} of {len(answered)} answered requests missing from the inference log"
+    assert all(logged[c] == 1 for c in answered), "each answer logged once"
 
 
 # ---------------------------------------------------------------- batch scoring and the registry
