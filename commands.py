@@ -301,10 +301,7 @@ def cmd_monitor(
         return 0
     print(decision["alert"]["text_en"])
     print(decision["alert"]["summary_es"])
-    where = decision["alert"]["dry_run_file"] or (
-        "delivered" if decision["alert"]["delivered"] else "NOT delivered"
-    )
-    print(f"Alert: {where}; incident {decision['incident']}")
+    print(alert_outcome(decision["alert"], decision["incident"]))
     print(status.BREACHED.line(f"incident {decision['incident']}"))
     if decision["retrain"]:
         if defer_retraining:
@@ -314,6 +311,20 @@ def cmd_monitor(
         print(status.RETRAINING.line(f"launching the training pipeline with {source}"))
         return train(project, training, no_cache=False, outputs=outputs)
     return 0
+
+
+def alert_outcome(alert: dict, incident: str) -> str:
+    """What became of the alert: delivered, written instead of sent (dry run), or not delivered: why,
+    and the file keeping its payload with the command that resends it."""
+    if alert["dry_run_file"] or alert["delivered"]:
+        return f"Alert: {alert['dry_run_file'] or 'delivered'}; incident {incident}"
+    lines = [f"Alert: NOT delivered; incident {incident}", f"  {alert.get('error') or 'no error recorded'}"]
+    if alert.get("undelivered_file"):
+        lines.append(
+            "  resend it: curl -sS --fail-with-body -X POST -H 'Content-Type: application/json' "
+            f'--data @{alert["undelivered_file"]} "<the webhook URL>"'
+        )
+    return "\n".join(lines)
 
 
 def retraining_settings(project: ProjectSettings, training_config: str) -> tuple[TrainingSettings, str]:

@@ -2,7 +2,8 @@
 
 ``deliver`` POSTs a payload (``ml.alerts.slack_payload`` / ``teams_payload``) with retries and never
 raises, so a pipeline does not crash because a webhook is down; without a URL, or in a dry run, it
-writes the payload to a timestamped JSON file instead.
+writes the payload to a timestamped JSON file instead, and a payload it could not deliver is kept in
+such a file too (``keep_undelivered_in``), to be resent.
 
 The webhook URL is a secret: read it from the environment (``webhook_url_from_env``), never from a
 committed file. Errors and logs show only its scheme and host.
@@ -34,14 +35,15 @@ MAX_WAIT_SECONDS = 30.0
 
 @dataclass
 class DeliveryResult:
-    """What ``deliver`` did: sent (``delivered``), how many POSTs, the last HTTP status, the error or
-    the dry-run file written instead of sending."""
+    """What ``deliver`` did: sent (``delivered``), how many POSTs, the last HTTP status, the error,
+    the dry-run file written instead of sending, or the file keeping a payload that was not delivered."""
 
     delivered: bool
     attempts: int
     status: int | None
     error: str | None
     dry_run_file: str | None
+    undelivered_file: str | None = None
 
 
 def webhook_url_from_env(name: str = WEBHOOK_ENV) -> str | None:
@@ -65,6 +67,13 @@ def webhook_url(env: str, secret: str | None, read_secret: Callable[[str], Mappi
             f"store it with: zenml secret create {secret} --url=<webhook URL>"
         )
     return url
+
+
+def webhook_url_origin(env: str, secret: str | None) -> str:
+    """Where ``webhook_url(env, secret, ...)`` reads the URL, as an error's fix names it."""
+    if webhook_url_from_env(env) is not None or secret is None:
+        return f"the environment variable {env}"
+    return f"the 'url' value of the ZenML secret {secret!r}"
 
 
 def _redact(url: str) -> str:
@@ -124,6 +133,8 @@ def deliver(
     attempts: int = 3,
     wait_seconds: float = 0.5,
     timeout: float = 5.0,
+    url_origin: str = f"the environment variable {WEBHOOK_ENV}",
+    keep_undelivered_in: str | None = None,
 ) -> DeliveryResult:
     """POST ``payload`` as JSON to the webhook ``url``; never raises on a delivery failure.
 
@@ -132,7 +143,10 @@ def deliver(
     ``delivered`` is False with ``error`` None. Otherwise connection errors, timeouts, 5xx and 429 are
     retried (tenacity: at most ``attempts`` POSTs, waits of ``wait_seconds`` doubling up to 30 s);
     other statuses are final. Failures are logged at WARNING and returned, so a webhook that is down
-    never crashes a pipeline. Invalid arguments (``attempts`` < 1, a payload that is not JSON) raise.
+    never crashes a pipeline; with ``keep_undelivered_in`` the payload of a failed delivery is written
+    there (``undelivered_file``) so that nothing is lost. ``url_origin`` says where the URL comes from
+    (``webhook_url_origin``), for the errors' fix. Invalid arguments (``attempts`` < 1, a payload that
+    is not JSON) raise.
     """
     if attempts < 1:
         raise ValueError(f"deliver: attempts is {attempts}; pass 1 or more (1 = no retry)")
@@ -153,7 +167,7 @@ def deliver(
             )
             logger.warning(error)
             return DeliveryResult(False, 0, None, error, None)
-        why = "dry run" if dry_run_dir is not None else f"no webhook URL (set {WEBHOOK_ENV} to send)"
+        why = "dry run" if dry_run_dir is not None else f"no webhook URL (set {url_origin} to send)"
         logger.info("alert not sent (%s); payload written to %s", why, path)
         return DeliveryResult(False, 0, None, None, str(path))
 
@@ -164,9 +178,8 @@ def deliver(
     except ValueError:  # e.g. an unclosed IPv6 bracket
         usable = False
     if not usable:
-        error = f"webhook URL {shown} is not an http(s) URL; set {WEBHOOK_ENV} to the webhook's https address"
-        logger.warning("alert not delivered: %s", error)
-        return DeliveryResult(False, 0, None, error, None)
+        error = f"webhook URL {shown} is not an http(s) URL; set {url_origin} to the webhook's https address"
+        return _undelivered(payload, 0, None, error, keep_undelivered_in)
 
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(attempts),
@@ -190,17 +203,13 @@ def deliver(
     except _Transient as exc:
         error = (
             f"alert POST to {shown} failed after {made} attempt(s): {exc}; check that the webhook receiver "
-            f"is up and {WEBHOOK_ENV} is current (the alert was not delivered)"
+            f"is up and {url_origin} is current (the alert was not delivered)"
         )
-        logger.warning(error)
-        status = None
-        if isinstance(exc.__cause__, urllib.error.HTTPError):
-            status = exc.__cause__.code
-        return DeliveryResult(False, made, status, error, None)
+        status = exc.__cause__.code if isinstance(exc.__cause__, urllib.error.HTTPError) else None
+        return _undelivered(payload, made, status, error, keep_undelivered_in)
     except Exception as exc:  # the contract: a broken webhook never crashes the pipeline
         error = f"alert POST to {shown} failed unexpectedly: {type(exc).__name__}: {exc}"
-        logger.warning(error)
-        return DeliveryResult(False, made, None, error, None)
+        return _undelivered(payload, made, None, error, keep_undelivered_in)
 
     if 200 <= status < 300:
         logger.info("alert delivered to %s (HTTP %d, attempt %d)", shown, status, made)
@@ -212,7 +221,21 @@ def deliver(
     )
     error = (
         f"alert POST to {shown} was refused with HTTP {status} {excerpt!r} (not retried); {fix} "
-        f"({WEBHOOK_ENV} must point at the current webhook)"
+        f"({url_origin} must hold the current webhook's address)"
     )
-    logger.warning(error)
-    return DeliveryResult(False, made, status, error, None)
+    return _undelivered(payload, made, status, error, keep_undelivered_in)
+
+
+def _undelivered(
+    payload: dict, attempts: int, status: int | None, error: str, keep_in: str | None
+) -> DeliveryResult:
+    """A failed delivery: logged, and its payload kept in a file under ``keep_in`` (when given)."""
+    kept = None
+    if keep_in is not None:
+        try:
+            kept = str(_write_dry_run(payload, keep_in))
+            error = f"{error}; the payload is kept in {kept}"
+        except OSError as exc:
+            error = f"{error}; keeping the payload under {keep_in} failed too: {exc}"
+    logger.warning("alert not delivered: %s", error)
+    return DeliveryResult(False, attempts, status, error, None, kept)

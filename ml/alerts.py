@@ -141,10 +141,12 @@ def build_alert(
     breaches: list[Breach],
     runbook_url: str,
     action: str,
+    window: str | None = None,
 ) -> dict:
     """A neutral alert (no chat format yet): English text, Spanish summary, runbook, action, breaches.
 
-    Every breach appears in ``text_en`` and ``summary_es`` as ``metric value > threshold``.
+    Every breach appears in ``text_en`` and ``summary_es`` as ``metric value > threshold``; the
+    monitored ``window`` (its date), when given, in the title and both texts.
     """
     if not breaches:
         raise ValueError(
@@ -156,19 +158,19 @@ def build_alert(
             f"build_alert: breaches must be Breach objects, got {kinds}; wrap each in Breach(...)"
         )
     headline_en, headline_es = _headline(breaches)
-    where_en = f"{project}, model {model_name} version {model_version}"
+    window_en, window_es = (f", window {window}", f", ventana {window}") if window else ("", "")
+    where_en = f"{project}, model {model_name} version {model_version}{window_en}"
+    where_es = f"{project}, modelo {model_name} versión {model_version}{window_es}"
     lines = [
         f"- {b.comparison()} ({b.direction} the threshold)" + (f": {b.detail}" if b.detail else "")
         for b in breaches
     ]
     text_en = "\n".join([f"{headline_en} in {where_en}:", *lines, f"Action taken: {action}"])
     summary_es = (
-        f"{headline_es}: "
-        + "; ".join(b.comparison() for b in breaches)
-        + f" ({project}, modelo {model_name} versión {model_version}). Acción: {action}"
+        f"{headline_es}: " + "; ".join(b.comparison() for b in breaches) + f" ({where_es}). Acción: {action}"
     )
     return {
-        "title_en": f"[{project}] {headline_en}: {model_name} v{model_version}",
+        "title_en": f"[{project}] {headline_en}: {model_name} v{model_version}{window_en}",
         "text_en": text_en,
         "summary_es": summary_es,
         "runbook_url": runbook_url,
@@ -178,6 +180,7 @@ def build_alert(
         "project": project,
         "model_name": model_name,
         "model_version": str(model_version),
+        "window": window,
     }
 
 

@@ -13,7 +13,7 @@ from zenml.types import HTMLString
 from adapters.evidently_workspace import save_snapshot
 from adapters.inference_log import purge_and_read_all
 from adapters.records import audit, open_incident
-from adapters.webhook import deliver, webhook_url
+from adapters.webhook import deliver, webhook_url, webhook_url_origin
 from ml import names
 from ml.alerts import Breach, build_alert, plan_actions, slack_payload, teams_payload
 from ml.evaluation import classification_metrics
@@ -217,16 +217,21 @@ def alert(
                 "incident": None}  # fmt: skip
     if breaches:
         version = str(drift["model_version"])
-        message = build_alert(project, this.name, version, breaches, actions.runbook, actions.text)
+        message = build_alert(
+            project, this.name, version, breaches, actions.runbook, actions.text, drift["date"]
+        )
         payload = (slack_payload if monitoring.webhook.format == "slack" else teams_payload)(message)
-        url = webhook_url(monitoring.webhook.env, monitoring.webhook.secret, zenml_secret)
-        dry_run = str(state().alerts) if monitoring.webhook.dry_run or not url else None
-        result = deliver(payload, url, dry_run_dir=dry_run, attempts=monitoring.webhook.attempts)
+        hook = monitoring.webhook
+        url = webhook_url(hook.env, hook.secret, zenml_secret)
+        result = deliver(payload, url, dry_run_dir=str(state().alerts) if hook.dry_run or not url else None,
+                         attempts=hook.attempts, url_origin=webhook_url_origin(hook.env, hook.secret),
+                         keep_undelivered_in=str(state().alerts))  # fmt: skip
         decision["alert"] = {**result.__dict__, "format": monitoring.webhook.format,
                              "text_en": message["text_en"], "summary_es": message["summary_es"]}  # fmt: skip
         decision["incident"] = open_incident(state().incident_log, message)["id"]
         why = "; ".join(f"{b.metric} {b.value:.3f} {b.direction} {b.threshold}" for b in breaches)
-        details = {"incident": decision["incident"], "delivered": result.delivered, "action": actions.text}
+        details = {"incident": decision["incident"], "delivered": result.delivered, "action": actions.text,
+                   "undelivered_file": result.undelivered_file}  # fmt: skip
         audit(state().audit_log, getpass.getuser(), "alert", why, details)
         if actions.retraining_record:  # "retraining" (run.py trains next) or "retraining deferred"
             how = f"incident {decision['incident']}; training settings of production version {version}"

@@ -6,6 +6,9 @@ import itertools
 import json
 import re
 import secrets
+import shlex
+import subprocess
+import sys
 import threading
 from datetime import date
 from pathlib import Path
@@ -152,11 +155,12 @@ def test_a_schedule_on_the_local_orchestrator_is_refused_with_the_alternatives(n
 
 class Receiver(http.server.BaseHTTPRequestHandler):
     bodies: list = []
+    statuses: list = []  # the next POSTs' answers, in order; 200 when empty
 
     def do_POST(self):  # noqa: N802 (http.server's naming)
         length = int(self.headers.get("Content-Length", 0))
         Receiver.bodies.append(json.loads(self.rfile.read(length)))
-        self.send_response(200)
+        self.send_response(Receiver.statuses.pop(0) if Receiver.statuses else 200)
         self.end_headers()
         self.wfile.write(b"ok")
 
@@ -452,3 +456,57 @@ def test_a_window_where_one_groups_outcomes_changed_alerts_on_the_releases_fairn
     md = (nightly["state"] / "project" / "reports" / "brief.md").read_text().replace("\n", " ")
     assert "Live fairness on labelled data (2026-03-10): the equalized odds difference for 'gender'" in md, md
     assert "la diferencia de probabilidades igualadas para 'gender'" in md, md
+
+
+def test_an_alert_to_a_webhook_in_a_zenml_secret_is_retried_and_one_never_delivered_is_kept_to_resend(
+    nightly, receiver
+):
+    """webhook.secret (the URL in a ZenML secret, webhook.env unset) and webhook.attempts: 2 through
+    `run.py monitor`: a 503 is retried and the alert delivered; two 503s leave it undelivered, the
+    run still succeeds, the error names the secret, and the payload is kept in .state/alerts/ with a
+    resend command that delivers it."""
+    secret = "team_alerts"
+    create = (
+        f"from zenml.client import Client; Client().create_secret({secret!r}, values={{'url': {receiver!r}}})"
+    )
+    must(subprocess.run([sys.executable, "-c", create], cwd=PROJECT_ROOT, env=nightly["env"], text=True,
+                        capture_output=True, timeout=120, check=False))  # fmt: skip
+    config = nightly["state"] / "monitoring-secret.yaml"
+    settings = {"webhook": {"env": "TEAM_ALERTS_URL", "secret": secret, "attempts": 2}, "retrain": False}
+    config.write_text(yaml.safe_dump(settings))
+    window = scoring_config(nightly["state"], "window-secret", drift=1.0)
+    env = {k: v for k, v in nightly["env"].items() if k not in ("ALERT_WEBHOOK_URL", "TEAM_ALERTS_URL")}
+
+    def watch(day):
+        args = ("--date", day, "--config", str(config), "--scoring-config", window)
+        return must(run_cli(PROJECT_ROOT, env, "monitor", "--project", str(nightly["project"]), *args)).stdout
+
+    def last_alert_audit():
+        audit = [json.loads(line) for line in (nightly["state"] / "project" / "audit.jsonl").open()]
+        return [record for record in audit if record["what"] == "alert"][-1]
+
+    sent = len(Receiver.bodies)
+    Receiver.statuses = [503]
+    out = watch("2026-03-11")
+    assert len(Receiver.bodies) == sent + 2, "one retry after the 503"
+    assert re.search(r"^Alert: delivered; incident \S+$", out, re.M), out
+    assert Receiver.bodies[-1] == Receiver.bodies[-2], "the retry sends the same payload"
+    assert f"{MODEL_NAME} v1, window 2026-03-11" in Receiver.bodies[-1]["text"], "the alert names its window"
+    assert last_alert_audit()["details"]["delivered"] is True
+
+    Receiver.statuses = [503, 503]
+    out = watch("2026-03-12")
+    assert len(Receiver.bodies) == sent + 4, "webhook.attempts: 2 POSTs, no more"
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Alert: NOT delivered; incident "))
+    error, resend = lines[at + 1].strip(), lines[at + 2].strip()
+    assert "failed after 2 attempt(s): HTTP 503" in error, error
+    assert f"the 'url' value of the ZenML secret '{secret}' is current" in error, error
+    kept = Path(re.search(r"--data @(\S+) ", resend)[1])
+    assert kept.parent == nightly["state"] / "project" / "alerts", kept
+    assert json.loads(kept.read_text()) == Receiver.bodies[-1], "the kept file is the payload that failed"
+    details = last_alert_audit()["details"]
+    assert details["delivered"] is False and details["undelivered_file"] == str(kept), details
+    command = resend.removeprefix("resend it: ").replace('"<the webhook URL>"', shlex.quote(receiver))
+    must(subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60, check=False))
+    assert len(Receiver.bodies) == sent + 5 and Receiver.bodies[-1] == json.loads(kept.read_text())

@@ -138,3 +138,15 @@ def test_only_drift_and_decay_retrain_and_the_words_say_what_happens(
     assert ("lanzado" in actions.text) == launched, f"only a launched retraining says so: {actions.text}"
     serving_only = all(b.metric == "latency_p99_ms" for b in breaches)
     assert actions.runbook == (RUNBOOK_SERVING if serving_only else RUNBOOK_INCIDENT), actions.runbook
+
+
+def test_an_alert_names_the_monitored_window_in_its_title_and_both_texts():
+    alert = build_alert("p", "m", "4", [DRIFT], RUNBOOK_INCIDENT, ACTION, "2026-03-11")
+    assert alert["title_en"].endswith(": m v4, window 2026-03-11"), alert["title_en"]
+    assert "model m version 4, window 2026-03-11:" in alert["text_en"], alert["text_en"]
+    assert "(p, modelo m versión 4, ventana 2026-03-11)" in alert["summary_es"], alert["summary_es"]
+    assert alert["window"] == "2026-03-11"
+    assert "2026-03-11" in json.dumps(slack_payload(alert)) and "2026-03-11" in json.dumps(
+        teams_payload(alert)
+    )
+    assert "window" not in build_alert("p", "m", "4", [DRIFT], RUNBOOK_INCIDENT, ACTION)["title_en"]

@@ -279,3 +279,22 @@ def test_models_lists_the_metric_and_fairness_of_what_each_version_serves(isolat
     assert listing["1"][2:4] == ["0.6667", "0.910"], listing["1"]
     assert listing["2"][2:4] == ["0.3333", "0.420"], listing["2"]
     assert listing["3"][2:4] == ["0.3333", "0.420"], listing["3"]
+
+
+def test_an_undelivered_alert_is_printed_with_its_error_and_the_command_that_resends_it():
+    base = {
+        "dry_run_file": None,
+        "delivered": False,
+        "error": "alert POST failed after 3 attempt(s): HTTP 503",
+    }
+    kept = commands.alert_outcome({**base, "undelivered_file": "/p/.state/alerts/a.json"}, "INC-7")
+    first, error, resend = kept.splitlines()
+    assert first == "Alert: NOT delivered; incident INC-7", kept
+    assert error.strip() == base["error"], kept
+    assert "curl" in resend and "--data @/p/.state/alerts/a.json" in resend, kept
+    assert commands.alert_outcome(base, "INC-8").splitlines()[1:] == [f"  {base['error']}"], "nothing kept"
+    sent = commands.alert_outcome({**base, "delivered": True, "error": None}, "INC-9")
+    assert sent == "Alert: delivered; incident INC-9"
+    assert (
+        commands.alert_outcome({**base, "dry_run_file": "x.json"}, "INC-1") == "Alert: x.json; incident INC-1"
+    )

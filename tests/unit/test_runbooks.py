@@ -249,7 +249,9 @@ def test_alert_templates_on_the_monitoring_page_are_what_ml_alerts_sends():
         "drift_share", 0.45, 0.3, "above", "days_since_last_order, late_payment_rate, online_share"
     )
     action = "retraining triggered / reentrenamiento lanzado"
-    alert = build_alert("Customer Scoring", "customer-scoring", "3", [drift], RUNBOOK_INCIDENT, action)
+    alert = build_alert(
+        "Customer Scoring", "customer-scoring", "3", [drift], RUNBOOK_INCIDENT, action, "2026-03-05"
+    )
     alert["at"] = "2026-03-06T02:04:11+00:00"
     for lang in LANGUAGES:
         shown = [json.loads(b.body) for b in blocks(read(lang, "06-monitoring.md")) if b.language == "json"]

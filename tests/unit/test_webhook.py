@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.webhook import DEFAULT_OUTBOX, deliver, webhook_url_from_env
+from adapters.webhook import DEFAULT_OUTBOX, deliver, webhook_url_from_env, webhook_url_origin
 from ml.alerts import slack_payload, teams_payload
 from tests.unit import test_alerts
 
@@ -74,6 +74,42 @@ def test_server_always_failing_returns_undelivered_after_all_attempts(receiver, 
     assert "failed after 4 attempt(s): HTTP 500" in result.error, result.error
     assert "SECRET" not in result.error and "SECRET" not in caplog.text, "the webhook token must not leak"
     assert any(r.levelname == "WARNING" for r in caplog.records), "a failed delivery is logged at WARNING"
+
+
+def test_a_payload_that_could_not_be_delivered_is_kept_for_a_resend(receiver, alert, tmp_path):
+    payload = slack_payload(alert)
+    outbox = tmp_path / "alerts"
+    receiver.statuses = [503] * 3
+    failed = deliver(payload, receiver.url, attempts=3, wait_seconds=0, keep_undelivered_in=str(outbox))
+    assert (failed.delivered, failed.attempts, failed.dry_run_file) == (False, 3, None), failed
+    kept = Path(failed.undelivered_file)
+    assert kept.parent == outbox and json.loads(kept.read_text(encoding="utf-8")) == payload, kept
+    assert f"the payload is kept in {kept}" in failed.error, failed.error
+    receiver.statuses = [400]
+    refused = deliver(payload, receiver.url, wait_seconds=0, keep_undelivered_in=str(outbox))
+    assert refused.undelivered_file and refused.undelivered_file != failed.undelivered_file, refused
+    assert len(list(outbox.iterdir())) == 2, "one file per undelivered alert"
+    delivered = deliver(payload, receiver.url, wait_seconds=0, keep_undelivered_in=str(outbox))
+    assert delivered.delivered and delivered.undelivered_file is None, delivered
+    assert len(list(outbox.iterdir())) == 2, "a delivered payload is not kept"
+    unwritable = tmp_path / "a-file"
+    unwritable.write_text("")
+    receiver.statuses = [400]
+    lost = deliver(payload, receiver.url, wait_seconds=0, keep_undelivered_in=str(unwritable / "alerts"))
+    assert lost.undelivered_file is None and "keeping the payload under" in lost.error, lost.error
+
+
+def test_an_undelivered_alert_names_where_its_url_comes_from(receiver, alert, monkeypatch):
+    monkeypatch.delenv("TEAM_HOOK", raising=False)
+    from_secret = webhook_url_origin("TEAM_HOOK", "alert_webhook")
+    assert from_secret == "the 'url' value of the ZenML secret 'alert_webhook'"
+    receiver.statuses = [404]
+    result = deliver(slack_payload(alert), receiver.url, wait_seconds=0, url_origin=from_secret)
+    assert "the 'url' value of the ZenML secret 'alert_webhook' must hold" in result.error, result.error
+    assert "ALERT_WEBHOOK_URL" not in result.error, "the default variable is not where this URL came from"
+    monkeypatch.setenv("TEAM_HOOK", receiver.url)
+    assert webhook_url_origin("TEAM_HOOK", "alert_webhook") == "the environment variable TEAM_HOOK"
+    assert webhook_url_origin("TEAM_HOOK", None) == "the environment variable TEAM_HOOK"
 
 
 def test_connection_refused_returns_undelivered_without_raising(alert):
