@@ -123,7 +123,7 @@ def card_facts(version, project: str, data: DataSettings, card: CardSettings, au
             "rows": split_rows or {"train": len(train), "validation": len(validation), "test": len(test)},
             "unlabelled": int(meta.get(names.UNLABELLED_ROWS) or 0),  # not trained on
             "group": _groups(data.group_column, (train, validation, test), sampled=bool(split_rows)),
-            "period": card.data_period or "not provided",
+            "period": card.data_period,  # None: "not provided" in each language
             "target": schema.target_column,
             "positive_label": schema.positive_label,
             "positive_rate": float(np.mean(y_train)),

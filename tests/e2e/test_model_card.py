@@ -69,6 +69,8 @@ def test_the_released_versions_card_has_every_section_and_the_registrys_numbers(
     assert f"puntuación {num(meta[names.FAIRNESS]['fairness_score'])}" in spanish
     assert meta[names.CODE_REFERENCE]["config_sha256"] in markdown
     assert "Intended uses: not provided" in english and "Usos previstos: no proporcionado" in spanish
+    assert "period: not provided" in english and "periodo: no proporcionado." in spanish
+    assert "Limitaciones: no proporcionadas." in spanish
     assert "promotion: production" in english, "the audit log's promotion entry is an approval"
     assert "Top features (lightgbm-pred-contrib; mean absolute contribution, in log-odds):\n- " in english
     assert "[runbooks/en/08-ethics.md](runbooks/en/08-ethics.md)" in english, "the ethics runbook, linked"
@@ -120,3 +122,35 @@ def test_card_on_demand_and_the_brief_links_the_production_card(trained):
     must(run_cli(PROJECT_ROOT, env, "brief", "--project", project))
     brief = (trained["state"] / "project" / "reports" / "brief.md").read_text()
     assert "Model card / Ficha del modelo:" in brief and "model-card-v1.html" in brief, brief[:1500]
+
+
+def test_the_teams_own_words_from_project_yaml_reach_both_languages_of_the_card_escaped_in_html(trained):
+    """card.* in configs/project.yaml (never set by the other tests): the on-demand card of version 2
+    carries each text as written, in the Markdown and, escaped, in the HTML, which stays well-formed."""
+    import yaml
+
+    words = {
+        "intended_use": "rank accounts for the collections team's weekly call list",
+        "out_of_scope_uses": "credit decisions & pricing; customers with < 3 orders",
+        "limitations": "trained on generated demo data; re-check before any real use",
+        "data_period": "2025-01-01 to 2025-12-31",
+    }
+    project = yaml.safe_load(Path(trained["project"]).read_text())
+    project["card"] = words
+    own = trained["state"] / "project-card.yaml"
+    own.write_text(yaml.safe_dump(project))
+    must(run_cli(PROJECT_ROOT, trained["env"], "card", "--project", str(own), "--version", "2"))
+    markdown, html, _ = card_of(trained, "2")
+    english, spanish = markdown.split("## Resumen en español")
+    assert f"Intended uses: {words['intended_use']}" in english
+    assert f"Out-of-scope uses: {words['out_of_scope_uses']}" in english
+    assert f"- {words['limitations']}" in english and f"period: {words['data_period']}" in english
+    assert (
+        f"Usos previstos: {words['intended_use']}. Usos fuera de alcance: {words['out_of_scope_uses']}. "
+        f"Limitaciones: {words['limitations']}."
+    ) in spanish
+    assert f"periodo: {words['data_period']}." in spanish
+    assert "credit decisions &amp; pricing; customers with &lt; 3 orders" in html, "escaped in the HTML"
+    root = ET.fromstring(html.split("\n", 1)[1])
+    text = " ".join(root.itertext())
+    assert all(value in text for value in words.values()), "each text, as written, once parsed"

@@ -59,7 +59,7 @@ def facts(**changes):
             "rows": {"train": 6000, "validation": 2000, "test": 2000},
             "unlabelled": 0,
             "group": None,
-            "period": "not provided",
+            "period": None,
             "target": "label",
             "positive_label": "good",
             "positive_rate": 0.6283,
