@@ -67,13 +67,21 @@ def build_image(bento_tag: str, engine_name: str) -> tuple[str, float]:
             builder_log.removeHandler(errors)
     if run(engine_name, "image", "inspect", image, check=False).returncode != 0:
         why = "\n".join(errors.messages)[-4000:] or "no error reported; run `bentoml containerize` to see it"
+        if engine_name == "docker" and "BuildKit" in why:
+            why += (
+                "\nBentoML builds with BuildKit: point DOCKER_HOST at a Docker engine that has it (18.09 or "
+                "newer, with buildx), build without it (export DOCKER_BUILDKIT=0), or set container.engine: "
+                "podman in configs/serving.yaml"
+            )
         raise EngineError(f"building the image of Bento {bento_tag} failed:\n{why}")
     return image, time.monotonic() - started
 
 
 class _Errors(logging.Handler):
+    """BentoML's builder warnings and errors (a backend it finds unhealthy only warns why)."""
+
     def __init__(self) -> None:
-        super().__init__(level=logging.ERROR)
+        super().__init__(level=logging.WARNING)
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:

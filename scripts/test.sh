@@ -15,6 +15,7 @@ command -v hey >/dev/null 2>&1 || missing+=(hey)
 for tool in podman runc debootstrap; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+command -v docker >/dev/null 2>&1 || missing+=(docker.io) # the docker CLI (`container.engine: docker`), on podman's API
 if [ ${#missing[@]} -gt 0 ]; then
   as_root=()
   [ "$(id -u)" = 0 ] || as_root=(sudo -n) # CI runners: passwordless sudo

@@ -157,3 +157,53 @@ def test_a_broken_image_fails_the_deploy_with_the_builds_error_and_keeps_the_run
     assert result.returncode != 0, output[-3000:]
     assert "building the image of Bento" in output and "no-such-base" in output, output[-3000:]
     assert local_server.http_json(f"{deployed['url']}/readyz")[0] == 200, "the running container was stopped"
+
+
+def test_the_docker_engine_runs_the_image_through_a_docker_compatible_api_and_names_what_its_build_lacks(
+    deployed, container_engine, monkeypatch
+):
+    """`container.engine: docker` (never run before) with the `docker` CLI against the test's
+    Docker-compatible API (podman's here; Docker's own elsewhere). Podman's API has no BuildKit, which
+    BentoML builds with: the deploy fails saying so and how to fix it, and the running server is kept.
+    The run path then serves the image podman built through the docker CLI: found through the API and
+    not rebuilt, the same answers as the podman container, the image's non-root user, removed by stop.
+    Not shown here: a docker build (podman's API lacks BuildKit; without it, the legacy builder cannot
+    reach the package index, whose host configuration only the podman path mounts)."""
+    assert shutil.which("docker"), "the docker CLI is missing: bash scripts/test.sh installs it (docker.io)"
+    state, record, url = deployed["state"], deployed["record"], deployed["url"]
+    docker_host = container_engine["docker_host"]
+    serving = state / "serving-docker.yaml"
+    container = {"engine": "docker", "base_image": container_engine["base_image"]}
+    serving.write_text(yaml.safe_dump({"port": int(url.rsplit(":", 1)[1]), "runtime": "container",
+                                       "container": container}))  # fmt: skip
+    project = str(state / "project.yaml")
+    result = run_cli(PROJECT_ROOT, {**deployed["env"], "DOCKER_HOST": docker_host}, "deploy", "--project",
+                     project, "--config", str(serving))  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "doesn't support BuildKit" in output, output[-3000:]
+    assert "export DOCKER_BUILDKIT=0" in output and "container.engine: podman" in output, output[-3000:]
+    assert local_server.http_json(f"{url}/readyz")[0] == 200, "the running container was stopped"
+
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    assert container_server.build_image(record["bento_tag"], "docker") == (record["image"], 0.0)
+    port = local_server.free_port()
+    name, mounted = f"docker-engine-{port}", state / "docker-engine-state"
+    env = {"SERVING_MODEL_TAG": record["models"]["primary"],
+           "SERVING_INFERENCE_LOG": f"{container_server.CONTAINER_STATE}/inference_log.sqlite"}  # fmt: skip
+    container_server.start("docker", record["image"], name, "127.0.0.1", port, env, mounted)
+    try:
+        local_server.wait_ready(f"http://127.0.0.1:{port}", None, 120)
+        frame = records(customers(20))
+        _, podman_answers = local_server.http_json(f"{url}/predict", {"records": frame})
+        status, docker_answers = local_server.http_json(
+            f"http://127.0.0.1:{port}/predict", {"records": frame}
+        )
+        assert status == 200 and docker_answers == podman_answers, "the same rows, the same answers"
+        uid = int(re.match(r"uid=(\d+)", container_server.user("docker", name)).group(1))
+        assert uid == container_server.IMAGE_UID, f"runs as uid {uid}"
+        assert "Service scoring initialized" in container_server.logs("docker", name)
+        assert (mounted / "inference_log.sqlite").is_file(), "the container writes its log in the mounted dir"
+    finally:
+        container_server.stop("docker", name)
+    listed = container_server.run("docker", "ps", "-a", "--format", "{{.Names}}").stdout.split()
+    assert name not in listed, f"stop left the container {name}: {listed}"
