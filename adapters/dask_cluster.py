@@ -38,6 +38,7 @@ def dask_client(settings: DaskSettings, section: str = "scoring.dask") -> Iterat
     timeout = settings.connect_timeout_seconds
     if address is None:
         with local_cluster(settings, section) as cluster, Client(cluster) as client:
+            print(f"Dask: a LocalCluster of {settings.workers} worker(s) at {cluster.scheduler_address}")
             yield client
         return
     fix = (
@@ -60,6 +61,8 @@ def dask_client(settings: DaskSettings, section: str = "scoring.dask") -> Iterat
                 f"the Dask scheduler at {address!r} ({setting}) has no worker after {timeout:g} s; "
                 f"start one: `dask worker {address} --nthreads 1`"
             ) from exc
+        workers = len(client.scheduler_info()["workers"])
+        print(f"Dask: the scheduler at {address} ({setting}), {workers} worker(s)")
         yield client
 
 

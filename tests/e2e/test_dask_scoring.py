@@ -7,6 +7,7 @@ registers an ordinary LGBMClassifier as good as the pandas-trained one on the sa
 
 import math
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -127,6 +128,9 @@ def test_dask_on_a_local_cluster_writes_the_pandas_engines_rows_on_the_demo_data
     local = scoring_config(state, "dask-local", engine="dask", dask={"partition_rows": CUSTOMERS})
     out = must(score(trained, day, local)).stdout
     assert f"Scored {CUSTOMERS} rows for {day} with model version 1" in out, out[-3000:]
+    assert re.search(r"^Dask: a LocalCluster of 2 worker\(s\) at tcp://127\.0\.0\.1:\d+$", out, re.M), out[
+        -3000:
+    ]
     by_dask = rows_of(trained["db"], day)
     pd.testing.assert_frame_equal(by_dask, by_pandas, obj="rows written by engine dask vs engine pandas")
 
@@ -466,14 +470,19 @@ def test_dask_workers_stage_into_a_real_postgresql_server_with_the_password_from
 
 
 def test_training_on_dask_splits_on_the_cluster_fits_every_train_row_and_is_as_good_as_pandas(trained):
-    """The demo read in 4 partitions and split on the cluster; only samples of 1,500 rows per split
-    come back, yet LightGBM's first tree grew on 80 % (its bagging) of every train row there."""
+    """The demo read in 4 partitions and split on the cluster (a `dask scheduler` and two `dask worker`
+    processes: training.dask.scheduler_address); only samples of 1,500 rows per split come back, yet
+    LightGBM's first tree grew on 80 % (its bagging) of every train row there."""
     state, env = trained["state"], trained["env"]
-    config = training_config(
-        state, "dask-training", search={"candidates": [{}]}, engine="dask",
-        dask={"partition_rows": 2_500, "holdout_rows": 1_500},
-    )  # fmt: skip
-    out = must(run_cli(PROJECT_ROOT, env, "train", "--project", str(trained["project"]), "--config", config))
+    with dask_processes(workers=2, log_dir=state) as (address, _):
+        config = training_config(
+            state, "dask-training", search={"candidates": [{}]}, engine="dask",
+            dask={"partition_rows": 2_500, "holdout_rows": 1_500, "scheduler_address": address},
+        )  # fmt: skip
+        project = str(trained["project"])
+        out = must(run_cli(PROJECT_ROOT, env, "train", "--project", project, "--config", config))
+    ran = f"Dask: the scheduler at {address} (training.dask.scheduler_address), 2 worker(s)"
+    assert out.stdout.count(ran) == 3, f"split, fit and train keys on that cluster: {out.stdout[-3000:]}"
     assert "Parameter n_jobs will be ignored" not in out.stdout + out.stderr, out.stderr[-3000:]
     versions = {v["number"]: v for v in probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"]}
     on_dask = max(versions)
