@@ -105,9 +105,14 @@ def http_json(url: str, payload: object | None = None, timeout: float = 30) -> t
 
 
 def wait_ready(
-    url: str, process: subprocess.Popen | None, timeout: float, log_file: Path | None = None
+    url: str,
+    process: subprocess.Popen | None,
+    timeout: float,
+    log_file: Path | None = None,
+    setting: str | None = None,
 ) -> float:
-    """Poll /readyz until 200; return the seconds it took. Raise with the log tail otherwise."""
+    """Poll /readyz until 200; return the seconds it took. Raise with the log tail otherwise, naming
+    ``setting`` (where ``timeout`` comes from) when the server was still starting."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if process is not None and process.poll() is not None:
@@ -119,8 +124,14 @@ def wait_ready(
             pass
         time.sleep(0.25)
     tail = log_file.read_text(errors="replace")[-3000:] if log_file and log_file.exists() else ""
-    state = "exited" if process is not None and process.poll() is not None else "not ready"
-    raise ServerError(f"server at {url} {state} after {time.monotonic() - started:.0f}s\n{tail}")
+    exited = process is not None and process.poll() is not None
+    why = f"server at {url} {'exited' if exited else 'not ready'} after {time.monotonic() - started:.0f}s"
+    if not exited and setting:
+        why += (
+            f" ({setting}: {timeout:g}); if its log below shows it still loading (a large model, a busy "
+            f"host), raise {setting} in configs/serving.yaml"
+        )
+    raise ServerError(f"{why}\n{tail}")
 
 
 def _alive(pid: int, process: subprocess.Popen | None) -> bool:

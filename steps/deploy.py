@@ -24,6 +24,7 @@ from stacks.containers import EngineError
 from steps._context import project_root, state
 
 STATUS = {True: DEPLOYED, False: DEPLOY_FAILED}  # bilingual, with their runbook links
+READY_SETTING = "serving.ready_timeout_seconds"  # named when a server is still starting at its end
 
 
 def _export(release: Release) -> str:
@@ -158,7 +159,7 @@ def smoke_test(
     }
     process = local_server.start(bento_tag, "127.0.0.1", port, env, log, project_root())
     try:
-        local_server.wait_ready(url, process, serving.ready_timeout_seconds, log)
+        local_server.wait_ready(url, process, serving.ready_timeout_seconds, log, READY_SETTING)
         status, body = local_server.http_json(f"{url}/predict", {"records": records})
     finally:
         local_server.stop(process.pid, process)
@@ -220,7 +221,7 @@ def _serve_container(bento_tag: str, bento_models: dict, serving: ServingSetting
     }
     container_server.start(engine, image, name, serving.host, serving.port, env, logs)
     try:
-        local_server.wait_ready(url, None, serving.ready_timeout_seconds)
+        local_server.wait_ready(url, None, serving.ready_timeout_seconds, None, READY_SETTING)
     except local_server.ServerError as exc:
         tail = container_server.logs(engine, name)
         container_server.stop(engine, name)
@@ -238,7 +239,7 @@ def _serve_process(bento_tag: str, bento_models: dict, serving: ServingSettings,
         bento_tag, serving.host, serving.port, server_env(bento_models, serving), log, project_root()
     )
     try:
-        local_server.wait_ready(url, process, serving.ready_timeout_seconds, log)
+        local_server.wait_ready(url, process, serving.ready_timeout_seconds, log, READY_SETTING)
     except local_server.ServerError:
         local_server.stop(process.pid, process)
         raise

@@ -2,6 +2,7 @@
 real server on a free loopback port; real clients then call it."""
 
 import json
+import re
 import sqlite3
 import subprocess
 import time
@@ -114,6 +115,23 @@ def test_a_port_held_by_another_process_is_refused_and_the_running_server_kept(s
     assert status == 200, "the project's running server is left as it was"
     record = json.loads((served["state"] / "project" / "serving" / "server.json").read_text())
     assert record["url"] == served["url"], "its record still names it"
+
+
+def test_a_server_slower_than_ready_timeout_seconds_fails_the_deploy_naming_it_and_keeps_the_running_one(
+    served,
+):
+    settings = yaml.safe_load((served["state"] / "serving.yaml").read_text())
+    hasty = served["state"] / "serving-hasty.yaml"
+    hasty.write_text(yaml.safe_dump({**settings, "ready_timeout_seconds": 0.5}))
+    project = str(served["project"])
+    result = run_cli(PROJECT_ROOT, served["env"], "deploy", "--project", project, "--config", str(hasty))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Deployment failed / Despliegue fallido" in output, output[-3000:]
+    assert re.search(r"not ready after \d+s \(serving.ready_timeout_seconds: 0.5\)", output), output[-3000:]
+    assert "raise serving.ready_timeout_seconds in configs/serving.yaml" in output, output[-3000:]
+    assert local_server.http_json(f"{served['url']}/readyz")[0] == 200, "the running server was stopped"
+    record = json.loads((served["state"] / "project" / "serving" / "server.json").read_text())
+    assert record["url"] == served["url"] and local_server.server_processes(record["pid"]), record
 
 
 def test_predictions_equal_each_answering_models_own(served):
