@@ -127,14 +127,20 @@ def expected_split(table: pd.DataFrame, data: DataSettings, training: TrainingSe
                   for b in SPLITS}}  # fmt: skip
 
 
-@pytest.mark.parametrize("partition_rows", [200, 700, 3_000])  # 200: 15 partitions, a two-level tree
+OTHER_DEMO = {"seed": 7, "drift": 0.5, "bias": 0.3, "as_of": "2025-06-30"}  # every knob off its default
+
+
+@pytest.mark.parametrize(
+    ("partition_rows", "knobs"),
+    [(200, {}), (700, {}), (3_000, {}), (700, OTHER_DEMO)],  # 200: 15 partitions, a two-level tree
+)
 def test_the_demo_split_on_a_cluster_brings_back_the_pandas_tables_samples_and_counts(
-    tmp_path, client, partition_rows
+    tmp_path, client, partition_rows, knobs
 ):
     from adapters.dask_training import split_on_cluster
     from adapters.sources import ensure_demo_db, read_demo_tables
 
-    data = DataSettings(demo={"customers": 3_000, "path": "demo.sqlite"})
+    data = DataSettings(demo={"customers": 3_000, "path": "demo.sqlite", **knobs})
     training = TrainingSettings(engine="dask", dask={"partition_rows": partition_rows, "holdout_rows": 250})
     split = split_on_cluster(client, data, training, tmp_path)
     tables = read_demo_tables(ensure_demo_db(data.demo, tmp_path))
