@@ -234,8 +234,12 @@ SURVEY = """CREATE TABLE survey (
 def test_a_postgresql_table_with_uuid_keys_dates_and_booleans_trains_and_scores_under_its_own_ids(
     state, wine
 ):
-    """(After the wine table, whose scores table, keyed by bottle, this state directory holds.)"""
+    """(After the wine table, whose scores table, keyed by bottle, this state directory holds.) The
+    server asks for a password, which the project reads from data.sql_password_env, never its URL:
+    training, pandas scoring and the Dask workers' id-range reads all connect with it."""
     state, env, project = state
+    password = "survey-" + uuid.uuid4().hex[:12]
+    env = {**env, "SURVEY_DB_PASSWORD": password}
     table = sm.datasets.fair.load_pandas().data
     ids = [str(uuid.UUID(int=(0x5187F5E7 << 96) + row)) for row in range(len(table))]
     rows = table.assign(
@@ -246,13 +250,16 @@ def test_a_postgresql_table_with_uuid_keys_dates_and_booleans_trains_and_scores_
         ],
         had_affair=table["affairs"] > 0,
     ).drop(columns="affairs")
-    with postgres_server() as url:
+    with postgres_server(password=password) as url:
         engine = sa.create_engine(url)
         with engine.begin() as conn:
             conn.execute(sa.text(SURVEY))
             rows.to_sql("survey", conn, if_exists="append", index=False, dtype={"respondent": sa.Uuid()})
         engine.dispose()
-        sql = {"source": "sql", "path": None, "sql_url": url, "sql_query": "SELECT * FROM survey"}
+        without = url.replace(f":{password}@", "@")
+        assert password not in without
+        sql = {"source": "sql", "path": None, "sql_url": without, "sql_query": "SELECT * FROM survey",
+               "sql_password_env": "SURVEY_DB_PASSWORD"}  # fmt: skip
         roles = {"target_column": "had_affair", "positive_label": "True", "sensitive_features": []}
         quick = harness.training_config(
             state,
@@ -266,6 +273,7 @@ def test_a_postgresql_table_with_uuid_keys_dates_and_booleans_trains_and_scores_
         )
         said = trained.stdout + trained.stderr
         assert "Failed to validate serving input example" not in said, said[-3000:]
+        assert password not in config.read_text() + said, "the password stays in the environment"
         number = max(v["number"] for v in harness.probe(PROJECT_ROOT, env, MODEL_NAME)["model_versions"])
         schema = learnt(env, number, "married_happily")["schema"]
         kinds = {f["name"]: f["kind"] for f in schema["features"]}
