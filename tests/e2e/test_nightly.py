@@ -137,10 +137,18 @@ def test_a_bad_date_is_refused(nightly):
 
 
 def test_a_schedule_on_the_local_orchestrator_is_refused_with_the_alternatives(nightly):
-    """The local orchestrator cannot schedule: `--schedule` says so and names cron and the workflow."""
-    for command, cron in (("score", "0 2 * * *"), ("monitor", "30 2 * * *")):
+    """The local orchestrator cannot schedule: `--schedule` says so and names cron and the workflow,
+    with the configured schedule (the shipped one, and another in schedule.cron)."""
+    weekdays = nightly["state"] / "weekdays.yaml"
+    weekdays.write_text(yaml.safe_dump({"schedule": {"cron": "15 4 * * 1-5"}}))
+    for command, cron, config in (
+        ("score", "0 2 * * *", ()),
+        ("monitor", "30 2 * * *", ()),
+        ("score", "15 4 * * 1-5", ("--config", str(weekdays))),
+        ("monitor", "15 4 * * 1-5", ("--config", str(weekdays))),
+    ):
         result = run_cli(
-            PROJECT_ROOT, nightly["env"], command, "--project", str(nightly["project"]), "--schedule"
+            PROJECT_ROOT, nightly["env"], command, "--project", str(nightly["project"]), *config, "--schedule"
         )
         assert result.returncode == 2, result.stdout + result.stderr
         for needle in (
