@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import random
@@ -36,20 +37,38 @@ def free_port(host: str = "127.0.0.1") -> int:
     for port in random.SystemRandom().sample(ports, min(len(ports), 200)):  # never the tests' seed
         if not port_in_use(host, port):
             return port
-    with socket.socket() as sock:  # a range below the ephemeral one that is all taken: any free one
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as sock:  # a range below the ephemeral one that is all taken: any free one
         sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
+def server_url(host: str, port: int) -> str:
+    """The server's base URL; an IPv6 address in brackets (``http://[::1]:3000``)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def port_in_use(host: str, port: int) -> bool:
     """Whether something listens on ``host:port``: binding it fails (SO_REUSEADDR, as the server
-    binds, so a closed connection's TIME_WAIT does not count)."""
-    with socket.socket() as sock:
+    binds, so a closed connection's TIME_WAIT does not count). Raise ServerError when nothing could
+    ever listen there: a name that does not resolve, an address not of this machine, a port this
+    user may not bind."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise ServerError(f"host {host!r} does not resolve on this machine ({exc.strerror})") from None
+    with socket.socket(family, kind, proto) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((host, port))
-        except OSError:
-            return True
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return True
+            why = {
+                errno.EADDRNOTAVAIL: "not an address of this machine",
+                errno.EACCES: "a port below 1024 needs privileges this user lacks",
+            }.get(exc.errno, exc.strerror)
+            raise ServerError(f"nothing can listen on {host} port {port}: {why}") from None
     return False
 
 

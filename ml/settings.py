@@ -6,8 +6,10 @@ a config file stops the run instead of being silently ignored.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import numbers
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -544,6 +546,10 @@ class ContainerSettings(StrictModel):
     )
 
 
+HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOST_NAME = rf"(?=.{{1,253}}$){HOST_LABEL}(\.{HOST_LABEL})*"  # RFC 1123
+
+
 class ServingSettings(StrictModel):
     """configs/serving.yaml: the deployment pipeline and the Bento HTTP server."""
 
@@ -552,10 +558,12 @@ class ServingSettings(StrictModel):
     )
     container: ContainerSettings = ContainerSettings()
 
-    host: str = "127.0.0.1"
+    host: str = Field(
+        "127.0.0.1", description="the address it listens on: 127.0.0.1 this machine only, 0.0.0.0 or :: all"
+    )
     port: int = Field(3000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
-    timeout_seconds: float = Field(30, gt=0, le=3600)
+    timeout_seconds: float = Field(30, ge=1, le=3600, description="per request; a slower one gets HTTP 504")
     max_batch_size: int = Field(1000, ge=1, le=100_000)
     max_request_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, le=1 << 30, description="larger request bodies get HTTP 413"
@@ -566,6 +574,21 @@ class ServingSettings(StrictModel):
         0.5, ge=0, le=1000, description="numbers accepted beyond their training range, in multiples of it"
     )
     canary: CanarySettings = CanarySettings()
+
+    @field_validator("host")
+    @classmethod
+    def _an_address_or_a_name(cls, value: str) -> str:
+        import ipaddress
+
+        with contextlib.suppress(ValueError):
+            return str(ipaddress.ip_address(value))
+        if re.fullmatch(HOST_NAME, value):
+            return value
+        raise ValueError(
+            f"host must be an IP address or a host name to listen on: 127.0.0.1 (this machine only), "
+            f"0.0.0.0 or :: (every interface), ::1, localhost; got {value!r} (no scheme, no port: that is "
+            "`port`)"
+        )
 
 
 CRON_FIELD = r"[0-9A-Za-z*/,?-]+"

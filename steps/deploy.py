@@ -181,8 +181,14 @@ def _refuse_a_port_taken_by_another(serving: ServingSettings, url: str) -> None:
     """A deploy replaces this project's server; a port held by any other process (another project's
     server, one whose state was deleted) is refused before anything is stopped or built: its
     /readyz would answer for the new server, which could not bind."""
-    if not local_server.port_in_use(serving.host, serving.port):
-        return
+    try:
+        if not local_server.port_in_use(serving.host, serving.port):
+            return
+    except local_server.ServerError as exc:
+        raise local_server.ServerError(
+            f"cannot serve at {url}: {exc}; set `host` (and `port`) in configs/serving.yaml: 127.0.0.1 "
+            "(this machine only), 0.0.0.0 or :: (every interface), or an address of this machine"
+        ) from None
     record_path = state().server_record
     if record_path.exists():
         old = json.loads(record_path.read_text())
@@ -252,7 +258,7 @@ def deploy_local(
 ) -> Annotated[dict, names.DEPLOYMENT]:
     """Start (or replace) this project's server, a process or a container (`runtime`); record URL,
     Bento tag and model version."""
-    url, started = f"http://{serving.host}:{serving.port}", time.monotonic()
+    url, started = local_server.server_url(serving.host, serving.port), time.monotonic()
     serve = _serve_container if serving.runtime == "container" else _serve_process
     try:
         runtime = serve(bento_tag, bento_models, serving, url)

@@ -325,3 +325,55 @@ def test_bento_carries_its_dockerfile(served):
     name, version = record["bento_tag"].split(":")
     dockerfile = served["state"] / "bentoml" / "bentos" / name / version / "env" / "docker" / "Dockerfile"
     assert dockerfile.is_file() and "FROM " in dockerfile.read_text(), dockerfile
+
+
+def test_an_ipv6_host_serves_at_its_bracketed_url_and_a_host_not_of_this_machine_is_refused_naming_it(
+    served,
+):
+    """`host: ::1` was bound as IPv4 and refused as a port "held by a process this project did not
+    start"; so was a host that is not this machine's, whose fix is `host`, not `port`."""
+    import psutil
+
+    settings = yaml.safe_load((served["state"] / "serving.yaml").read_text())
+    project, port = str(served["project"]), settings["port"]
+    foreign = served["state"] / "serving-foreign.yaml"
+    foreign.write_text(yaml.safe_dump({**settings, "host": "192.0.2.1"}))  # TEST-NET-1: no machine's
+    refused = run_cli(PROJECT_ROOT, served["env"], "deploy", "--project", project, "--config", str(foreign))
+    output = refused.stdout + refused.stderr
+    assert refused.returncode != 0 and "Deployment failed / Despliegue fallido" in output, output[-3000:]
+    why = f"nothing can listen on 192.0.2.1 port {port}: not an address of this machine; set `host`"
+    assert f"cannot serve at http://192.0.2.1:{port}: {why}" in output, output[-3000:]
+    assert "held by a process" not in output, output[-3000:]
+    assert local_server.http_json(f"{served['url']}/readyz")[0] == 200, "the running server is kept"
+
+    ipv6 = served["state"] / "serving-ipv6.yaml"
+    ipv6.write_text(yaml.safe_dump({**settings, "host": "::1", "port": local_server.free_port("::1")}))
+    url = f"http://[::1]:{yaml.safe_load(ipv6.read_text())['port']}"
+    try:
+        deployed = must(
+            run_cli(PROJECT_ROOT, served["env"], "deploy", "--project", project, "--config", str(ipv6))
+        )
+        record = json.loads((served["state"] / "project" / "serving" / "server.json").read_text())
+        status, body = post(f"{url}/predict", {"records": records(customers(2))})
+        listening = {
+            c.laddr.ip
+            for c in psutil.net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == int(url.rsplit(":", 1)[1])
+        }
+    finally:  # the module's server back for the tests after this one
+        must(
+            run_cli(
+                PROJECT_ROOT,
+                served["env"],
+                "deploy",
+                "--project",
+                project,
+                "--config",
+                str(served["state"] / "serving.yaml"),
+            )
+        )
+    assert f"Deployment succeeded / Despliegue exitoso: {url} " in deployed.stdout, deployed.stdout[-3000:]
+    assert record["url"] == url, record
+    assert status == 200 and [item["id"] for item in body] == customers(2)[names.ID].tolist(), body
+    assert listening == {"::1"}, f"{url} listens on {listening}"
+    assert local_server.http_json(f"{served['url']}/readyz")[0] == 200, "redeployed as configured"

@@ -1,5 +1,7 @@
 """The server's environment settings (bentos/runtime.py)."""
 
+import re
+
 import pytest
 
 from bentos.runtime import RuntimeConfigError, ServingRuntime
@@ -57,3 +59,78 @@ def test_a_free_port_is_below_the_ephemeral_range_and_one_in_use_is_skipped(monk
         held.listen()
         monkeypatch.setattr(random.SystemRandom, "sample", lambda self, pool, k: [ports[0], ports[1]])
         assert local_server.free_port() == ports[1]
+
+
+SERVED_SETTINGS = ("workers", "timeout_seconds", "max_batch_size", "max_request_bytes", "range_margin")
+
+
+@pytest.mark.parametrize("field", SERVED_SETTINGS)
+def test_every_value_serving_yaml_accepts_the_server_accepts_as_it_was_written(
+    env, tmp_path, monkeypatch, field
+):
+    """configs/serving.yaml is validated at load, the server's environment again at its start: a
+    value the first took and the second refused (timeout_seconds: 0.5) failed the deploy after the
+    Bento was built, naming SERVING_TIMEOUT instead of the setting. Both ends of each range agree."""
+    import steps.deploy
+    from adapters.state import StatePaths
+    from ml.settings import ServingSettings
+
+    monkeypatch.setattr(steps.deploy, "state", lambda: StatePaths(tmp_path / "state"))
+    rules = ServingSettings.model_fields[field].metadata
+    bounds = {
+        name: getattr(rule, name) for rule in rules for name in ("gt", "ge", "le") if hasattr(rule, name)
+    }
+    assert "gt" not in bounds, f"{field}: an open lower bound ({bounds}) has no least value to try"
+    runtime_name = {"timeout_seconds": "timeout"}.get(field, field)
+    for value in (bounds["ge"], bounds["le"]):
+        served = steps.deploy.server_env({"primary": "m:v1"}, ServingSettings(**{field: value}))
+        for key, raw in served.items():
+            env.setenv(key, raw)
+        assert getattr(ServingRuntime.from_env(), runtime_name) == value, f"{field}: {value}"
+
+
+@pytest.mark.parametrize(
+    ("host", "family"), [("127.0.0.1", "AF_INET"), ("::1", "AF_INET6"), ("localhost", None)]
+)
+def test_a_port_in_use_is_found_on_ipv4_ipv6_and_a_host_name(host, family):
+    """An IPv6 host was bound as IPv4: `host: ::1` was refused as "port held by another process"."""
+    import socket
+
+    from bentos import local_server
+
+    port = local_server.free_port()
+    address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    assert family is None or address[0] == getattr(socket, family), address
+    assert local_server.port_in_use(host, port) is False
+    with socket.socket(address[0]) as held:
+        held.bind(address[4])
+        held.listen()
+        assert local_server.port_in_use(host, port) is True
+    assert local_server.server_url(host, port) == (
+        f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "why"),
+    [
+        ("192.0.2.1", "192.0.2.1 port 3000: not an address of this machine"),  # TEST-NET-1: no machine's
+        ("no-such-host.invalid", "host 'no-such-host.invalid' does not resolve on this machine"),
+    ],
+)
+def test_a_host_nothing_can_listen_on_is_an_error_not_a_port_in_use(host, why):
+    from bentos import local_server
+
+    with pytest.raises(local_server.ServerError, match=re.escape(why)):
+        local_server.port_in_use(host, 3000)
+
+
+@pytest.mark.parametrize("host", ["http://0.0.0.0", "localhost:3000", "", "my host"])
+def test_serving_host_refuses_a_url_a_port_or_a_malformed_name_naming_the_value(host):
+    from ml.settings import ServingSettings
+
+    with pytest.raises(
+        ValueError, match=rf"host must be an IP address or a host name.*got {re.escape(repr(host))}"
+    ):
+        ServingSettings(host=host)
+    assert ServingSettings(host="0:0::1").host == "::1", "an IPv6 address is written in its short form"
