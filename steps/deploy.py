@@ -232,6 +232,9 @@ def _serve_container(bento_tag: str, bento_models: dict, serving: ServingSetting
         tail = container_server.logs(engine, name)
         container_server.stop(engine, name)
         raise local_server.ServerError(f"{exc}\ncontainer {name} ({image}):\n{tail}") from None
+    except BaseException:  # an interrupt: a container nothing records would hold the port
+        container_server.stop(engine, name)
+        raise
     user = container_server.user(engine, name)
     return {"container": name, "engine": engine, "image": image, "build_seconds": round(build_seconds, 1),
             "user": user, "inference_log": str(StatePaths(logs).inference_log), "pid": None}  # fmt: skip
@@ -246,7 +249,7 @@ def _serve_process(bento_tag: str, bento_models: dict, serving: ServingSettings,
     )
     try:
         local_server.wait_ready(url, process, serving.ready_timeout_seconds, log, READY_SETTING)
-    except local_server.ServerError:
+    except BaseException:  # any failure, an interrupt too: a server nothing records would hold the port
         local_server.stop(process.pid, process)
         raise
     return {"pid": process.pid, "log": str(log)}

@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 import pytest
@@ -386,24 +387,33 @@ def test_sixty_seconds_at_50_concurrent_clients_answer_only_200(project, tmp_pat
     print(f"load: {sum(statuses.values())} requests, p50 {percentiles['50']} s, p99 {percentiles['99']} s")
 
 
+class Call(NamedTuple):
+    customer: int
+    started: float
+    ended: float
+    status: int | str  # the exception's name when no answer came
+    body: object
+
+
 def post_unique(
-    url: str, clients: int, stop: threading.Event, answers: list, token: str | None = None
+    url: str, clients: int, stop: threading.Event, calls: list[Call], token: str | None = None
 ) -> list[threading.Thread]:
     """``clients`` threads post one record each, every request under a new customer id, until
-    ``stop``; ``answers`` gets (customer id, status, answer) per request."""
+    ``stop``; ``calls`` gets each request's Call."""
     template = records(customers(1))[0]
 
     def client(number: int) -> None:
         sent = 0
         while not stop.is_set():
             customer = (number + 1) * 10**9 + sent  # apart from the demo ids other tests log
+            started = time.monotonic()
             status, body = request(
                 url, {"records": [{**template, names.ID: customer}]}, token=token, timeout=10
             )
-            answers.append((customer, status, body))
+            calls.append(Call(customer, started, time.monotonic(), status, body))
             sent += 1
             if status != 200:
-                time.sleep(0.05)  # refused while the server stops: do not spin
+                time.sleep(0.05)  # refused while the server stops or is down: do not spin
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for thread in threads:
@@ -422,23 +432,23 @@ def logged_ids(log: Path) -> Counter:
 def test_two_workers_from_serving_yaml_both_answer_and_the_log_holds_each_answer_once(project):
     workers = local_server.server_processes(project["server"]["pid"])
     busy_before = {w.pid: sum(w.cpu_times()[:2]) for w in workers}
-    answers: list = []
+    calls: list[Call] = []
     stop = threading.Event()
-    threads = post_unique(f"{project['url']}/predict", 8, stop, answers)
+    threads = post_unique(f"{project['url']}/predict", 8, stop, calls)
     time.sleep(8)
     stop.set()
     for thread in threads:
         thread.join(timeout=30)
     busy = {w.pid: sum(w.cpu_times()[:2]) - busy_before[w.pid] for w in workers if w.is_running()}
-    assert {status for _, status, _ in answers} == {200}, Counter(status for _, status, _ in answers)
-    probabilities = {body[0]["probability"] for _, _, body in answers}
+    assert {c.status for c in calls} == {200}, Counter(c.status for c in calls)
+    probabilities = {c.body[0]["probability"] for c in calls}
     assert len(probabilities) == 1, f"the same inputs got {len(probabilities)} answers across the workers"
     # The API's workers are the processes that spent the most CPU under this load: both must have.
     serving = sorted(busy.values(), reverse=True)[:WORKERS]
     assert len(serving) == WORKERS and min(serving) > 0.2 * max(serving), (
         f"CPU seconds per server process under load {busy}: expected {WORKERS} workers sharing it"
     )
-    sent = {customer for customer, _, _ in answers}
+    sent = {c.customer for c in calls}
     log = project["state"] / "project" / "inference_log.sqlite"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not sent <= set(logged_ids(log)):
@@ -504,20 +514,9 @@ def test_bearer_token_guards_the_api_and_the_server_recovers_from_a_kill_under_l
         for path in ("/healthz", "/livez", "/readyz", "/metrics"):
             assert request(url + path, timeout=5)[0] == 200, f"{path} stays open"
 
-        calls: list[tuple[float, float, object]] = []  # (started, ended, status)
+        calls: list[Call] = []
         stop = threading.Event()
-
-        def client():
-            while not stop.is_set():
-                started = time.monotonic()
-                status, _ = request(f"{url}/predict", payload, token=token, timeout=5)
-                calls.append((started, time.monotonic(), status))
-                if status != 200:
-                    time.sleep(0.05)  # refused while the server is down: do not spin
-
-        clients = [threading.Thread(target=client) for _ in range(8)]
-        for thread in clients:
-            thread.start()
+        clients = post_unique(f"{url}/predict", 8, stop, calls, token=token)
         time.sleep(3)
         crashed = local_server.server_processes(process.pid)  # the arbiter and its workers
         assert len(crashed) >= 2, f"expected a server process and its workers: {crashed}"
@@ -536,17 +535,19 @@ def test_bearer_token_guards_the_api_and_the_server_recovers_from_a_kill_under_l
         local_server.stop(process.pid, process)
     lingering = psutil.wait_procs(restarted, timeout=10)[1]
     assert restarted and not lingering, f"stop() left processes of the server behind: {lingering}"
-    before = [c for c in calls if c[1] < killed_at]
-    after = [c for c in calls if c[0] > ready_at]
-    failed = [c for c in calls if c[2] != 200]
-    assert before and {c[2] for c in before} == {200}, f"before the kill: {Counter(c[2] for c in before)}"
-    assert len(after) > 20 and {c[2] for c in after} == {200}, (
-        f"after restart: {Counter(c[2] for c in after)}"
+    before = [c for c in calls if c.ended < killed_at]
+    after = [c for c in calls if c.started > ready_at]
+    failed = [c for c in calls if c.status != 200]
+    assert before and {c.status for c in before} == {200}, (
+        f"before the kill: {Counter(c.status for c in before)}"
+    )
+    assert len(after) > 20 and {c.status for c in after} == {200}, (
+        f"after restart: {Counter(c.status for c in after)}"
     )
     assert failed, "the kill must have hit some requests (in flight or during the outage)"
-    assert all(killed_at - 0.5 <= c[1] and c[0] <= ready_at for c in failed), (
+    assert all(killed_at - 0.5 <= c.ended and c.started <= ready_at for c in failed), (
         "only requests in flight at the kill or sent during the outage may fail: "
-        f"{[(round(c[0] - killed_at, 2), round(c[1] - killed_at, 2), c[2]) for c in failed][:5]}"
+        f"{[(round(c.started - killed_at, 2), round(c.ended - killed_at, 2), c.status) for c in failed][:5]}"
     )
 
 
@@ -555,9 +556,9 @@ def test_a_graceful_stop_under_load_of_two_workers_loses_no_answered_request(pro
     inference log; the workers flush their queues as they stop."""
     port = local_server.free_port()
     process = start_guarded_server(project, port, None, "stopped-under-load", workers=WORKERS)
-    answers: list = []
+    calls: list[Call] = []
     stop = threading.Event()
-    threads = post_unique(f"http://127.0.0.1:{port}/predict", 8, stop, answers)
+    threads = post_unique(f"http://127.0.0.1:{port}/predict", 8, stop, calls)
     try:
         time.sleep(4)
         pids = [p.pid for p in local_server.server_processes(process.pid)]
@@ -568,8 +569,8 @@ def test_a_graceful_stop_under_load_of_two_workers_loses_no_answered_request(pro
         for thread in threads:
             thread.join(timeout=30)
         local_server.stop(process.pid, process)
-    answered = {customer for customer, status, _ in answers if status == 200}
-    refused = Counter(status for _, status, _ in answers if status != 200)
+    answered = {c.customer for c in calls if c.status == 200}
+    refused = Counter(c.status for c in calls if c.status != 200)
     assert len(answered) > 50 and refused, (
         f"answered {len(answered)}, refused {refused}: the stop came under load"
     )
@@ -577,6 +578,38 @@ def test_a_graceful_stop_under_load_of_two_workers_loses_no_answered_request(pro
     lost = answered - set(logged)
     assert not lost, f"{len(lost)} of {len(answered)} answered requests missing from the inference log"
     assert all(logged[c] == 1 for c in answered), "each answer logged once"
+
+
+def test_a_deploy_failing_after_its_server_started_stops_that_server_and_frees_the_port(project):
+    """A failure in the deploy step other than the server's own (here one injected into the readiness
+    wait, after the smoke test's) left the started server running and recorded nowhere: the next
+    deploy found its port "held by a process this project did not start"."""
+    settings = yaml.safe_load((project["state"] / "serving.yaml").read_text())
+    port = local_server.free_port()
+    failing = project["state"] / "serving-fails.yaml"
+    failing.write_text(yaml.safe_dump({**settings, "port": port}))
+    calls = project["state"] / "fault-ready.log"
+    env = {
+        **with_fault(project["env"], "bentos.local_server:wait_ready", "1", calls),
+        "ANDAMIO_FAULT_SKIP": "1",
+    }
+    config = ["--project", str(project["project"]), "--config"]
+    try:
+        failed = run_cli(PROJECT_ROOT, env, "deploy", *config, str(failing))
+        held = local_server.port_in_use("127.0.0.1", port)
+        servers = [
+            p.pid
+            for p in psutil.process_iter(["cmdline"])
+            if f"--port {port}" in " ".join(p.info["cmdline"] or ())
+        ]
+    finally:  # the module's server back for the tests after this one
+        must(run_cli(PROJECT_ROOT, project["env"], "deploy", *config, str(project["state"] / "serving.yaml")))
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0 and "Deployment failed / Despliegue fallido" in output, output[-3000:]
+    assert "injected fault in bentos.local_server:wait_ready (call 2)" in output, output[-3000:]
+    assert fault_calls(calls) == ["passed", "raised"], "the smoke test's wait passed, the deploy's raised"
+    assert not held and not servers, f"port {port} held: {held}; its server's processes left: {servers}"
+    assert local_server.http_json(f"{project['url']}/readyz")[0] == 200, "the module's server redeployed"
 
 
 # ---------------------------------------------------------------- batch scoring and the registry

@@ -3,6 +3,7 @@ this folder (tests only; the project's code has no fault hooks).
 
 ANDAMIO_FAULT=module:function     the function to break, e.g. ml.promotion:decide
 ANDAMIO_FAULT_FAILURES=N|always   how many of its first calls raise (default: always)
+ANDAMIO_FAULT_SKIP=N              calls that pass before those (default: 0)
 ANDAMIO_FAULT_LOG=path            one line appended per call: "raised" or "passed"
 """
 
@@ -19,6 +20,7 @@ def _install() -> None:
     module = importlib.import_module(module_name)
     original = getattr(module, name)
     budget = os.environ.get("ANDAMIO_FAULT_FAILURES", "always")
+    skip = int(os.environ.get("ANDAMIO_FAULT_SKIP", "0"))
     log = os.environ["ANDAMIO_FAULT_LOG"]
 
     @functools.wraps(original)
@@ -26,7 +28,7 @@ def _install() -> None:
         with open(log, "a+", encoding="utf-8") as out:
             out.seek(0)
             calls = len(out.read().splitlines())
-            fail = budget == "always" or calls < int(budget)
+            fail = calls >= skip and (budget == "always" or calls - skip < int(budget))
             out.write("raised\n" if fail else "passed\n")
         if fail:
             raise RuntimeError(f"injected fault in {target} (call {calls + 1})")
