@@ -258,7 +258,7 @@ def cmd_monitor(
     from zenml import Model
 
     from ml.live_fairness import live_fairness_line
-    from ml.monitoring import live_quality_line
+    from ml.monitoring import live_quality_line, serving_line
     from ml.settings import MonitoringSettings, ProjectSettings, ScoringSettings, check_engine, load_settings
 
     project = load_settings(project_config, ProjectSettings)
@@ -295,6 +295,7 @@ def cmd_monitor(
     fairness = live_fairness_line((drift.get("quality") or {}).get(names.LIVE_FAIRNESS))
     if fairness:
         print(fairness)
+    print(serving_line(output(run, "check_serving", names.SERVING_HEALTH), monitoring.retention_days))
     write_outputs(outputs, breaches=len(decision["breaches"]), retrain=str(decision["retrain"]).lower())
     if not decision["breaches"]:
         print(status.NO_BREACH.line(day))

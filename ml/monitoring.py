@@ -627,6 +627,35 @@ def live_quality_line(quality: dict | None) -> str:
     return f"live {metric} {value:.4f} on {live_rows} of {rows} labelled rows (not trained on); {judged}"
 
 
+def serving_line(health: dict, retention_days: int) -> str:
+    """What the inference log said of the window (``check_serving``'s output), in one line for the
+    monitor command: volume per model version, latency, error rate, cost, and the rows purged."""
+    if not health.get("available"):
+        return f"serving: {health['note']}"
+    purged = health["purged_rows"]
+    purged_text = f"; {purged} log row(s) older than retention_days {retention_days} purged" if purged else ""
+    since, until = (
+        pd.Timestamp(health[key], unit="s").strftime("%Y-%m-%d") for key in ("since_ts", "until_ts")
+    )
+    window = f"serving {since} to {until} (UTC, end excluded)"
+    if not health["requests"]:
+        return f"{window}: no request{purged_text}"
+    versions = ", ".join(f"version {v}: {n['predictions']}" for v, n in health["per_version"].items())
+    latency = "/".join(f"{health['latency_ms'][p]:.0f}" for p in ("p50", "p95", "p99"))
+    error = "none" if health["error_rate"] is None else f"{health['error_rate']:.2%}"
+    cost, price = health["cost_per_1000_predictions"], health["price_per_cpu_hour"]
+    basis = "measured CPU" if health["cost_basis"].startswith("measured") else "CPU estimated from latencies"
+    cost_text = (
+        "no cost (no prediction)"
+        if cost is None
+        else f"cost per 1,000 predictions {cost:.4g} at price_per_cpu_hour {price:g} ({basis})"
+    )
+    return (
+        f"{window}: {health['requests']} request(s), {health['predictions']} prediction(s) ({versions}); "
+        f"latency p50/p95/p99 {latency} ms; error rate {error}; {cost_text}{purged_text}"
+    )
+
+
 def key_columns(schema: FeatureSchema) -> list[str]:
     """The columns a row is known by in ``seen_in_training``: the model's inputs, not the label.
     A key with the label would select on the outcome: where inputs repeat (one person's rows of

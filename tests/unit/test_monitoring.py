@@ -8,7 +8,14 @@ from bentos.inference_log import TABLE, connect, row
 from ml import names
 from ml.data.demo import generate_demo
 from ml.features import build_customer_features, is_numeric
-from ml.monitoring import classification_quality, detect_drift, metric_floor, serving_health, serving_window
+from ml.monitoring import (
+    classification_quality,
+    detect_drift,
+    metric_floor,
+    serving_health,
+    serving_line,
+    serving_window,
+)
 
 SHIFTED = ("annual_income", "avg_amount", "total_amount", "online_share")
 NOT_FEATURES = {names.ID, names.TARGET, "gender", "age"}
@@ -261,6 +268,28 @@ def test_a_window_with_an_end_counts_only_the_requests_before_it(log):
     assert (health.requests, health.predictions, health.since_ts, health.until_ts) == (2, 4, 100.0, 120.0)
     assert health.per_version == {"1": {"requests": 2, "predictions": 4}}, "r3 at 120 s is after the end"
     assert serving_health(log, SINCE, None, 1.0).until_ts is None, "no end: up to now"
+
+
+def test_the_monitor_command_prints_the_windows_volume_latency_errors_cost_and_purge(log):
+    """The serving health was computed every night but shown nowhere (only in the run's artifact)."""
+    since, until = serving_window("2026-01-15")
+    log = log.assign(ts=log["ts"] + since.timestamp())
+    health = serving_health(log, since, None, 2.5, until).to_metadata()
+    line = serving_line({"available": True, "purged_rows": 3, **health}, retention_days=30)
+    latency = "/".join(f"{health['latency_ms'][p]:.0f}" for p in ("p50", "p95", "p99"))
+    cost = f"{health['cost_per_1000_predictions']:.4g}"
+    assert line == (
+        "serving 2026-01-14 to 2026-01-16 (UTC, end excluded): 6 request(s), 11 prediction(s) "
+        f"(version 1: 8, version 2: 3); latency p50/p95/p99 {latency} ms; error rate 9.09%; cost per "
+        f"1,000 predictions {cost} at price_per_cpu_hour 2.5 (CPU estimated from latencies); 3 log row(s) "
+        "older than retention_days 30 purged"
+    ), line
+    nothing = serving_health(log.iloc[:0], since, None, 2.5, until).to_metadata()
+    assert serving_line({"available": True, "purged_rows": 0, **nothing}, 30) == (
+        "serving 2026-01-14 to 2026-01-16 (UTC, end excluded): no request"
+    )
+    note = "no inference log at /x/inference_log.sqlite (nothing served yet)"
+    assert serving_line({"available": False, "note": note}, 30) == f"serving: {note}"
 
 
 def test_a_monitoring_window_reads_the_day_before_its_date_to_the_end_of_its_date():
