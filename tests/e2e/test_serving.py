@@ -7,11 +7,13 @@ import sqlite3
 import subprocess
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import bentoml
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -325,6 +327,53 @@ def test_bento_carries_its_dockerfile(served):
     name, version = record["bento_tag"].split(":")
     dockerfile = served["state"] / "bentoml" / "bentos" / name / version / "env" / "docker" / "Dockerfile"
     assert dockerfile.is_file() and "FROM " in dockerfile.read_text(), dockerfile
+
+
+def test_monitor_reports_the_servers_health_at_the_configured_price_and_purges_rows_past_retention(served):
+    """monitoring.price_per_cpu_hour and retention_days off their defaults, on this module's real
+    inference log: the line monitor prints (nothing printed the serving health before) counts what
+    the log holds for the window, prices it as configured, and the purge removed only the old row."""
+
+    log = served["state"] / "project" / "inference_log.sqlite"
+    table = names.INFERENCE_LOG_TABLE
+    with sqlite3.connect(log) as conn:  # a row of a week ago: older than retention_days 2
+        old = list(conn.execute(f"SELECT * FROM {table} LIMIT 1").fetchone())
+        columns = [c[1] for c in conn.execute(f"PRAGMA table_info({table})")]
+        old[columns.index("ts")], old[columns.index("request_id")] = time.time() - 7 * 86_400, "week-old"
+        conn.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * len(old))})", old)
+    config = served["state"] / "monitoring-health.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "retention_days": 2,
+                "price_per_cpu_hour": 2.0,
+                "thresholds": {"p99_latency_ms": 600_000},  # this test reads the report, not an alert
+                "retrain": False,
+                "webhook": {"dry_run": True},
+            }
+        )
+    )
+    day = datetime.now(UTC).date()
+    project = ("--project", str(served["project"]))
+    out = must(run_cli(PROJECT_ROOT, served["env"], "monitor", *project, "--config", str(config))).stdout
+    line = next((row for row in out.splitlines() if row.startswith("serving ")), None)
+    since = (day - timedelta(days=1)).isoformat()
+    with sqlite3.connect(log) as conn:
+        left = conn.execute(f"SELECT COUNT(*) FROM {table} WHERE request_id = 'week-old'").fetchone()[0]
+        rows = conn.execute(
+            f"SELECT request_id, endpoint, model_version, latency_ms FROM {table} WHERE ts >= ?",
+            (pd.Timestamp(since).timestamp(),),
+        ).fetchall()
+    latency = {request: ms for request, _, _, ms in rows}  # one latency per request, on each of its rows
+    predictions = Counter(str(version) for _, endpoint, version, _ in rows if endpoint == "predict")
+    cost = sum(latency.values()) / 1000 / 3600 * 2.0 / sum(predictions.values()) * 1000
+    assert line and line.startswith(f"serving {since} to {day + timedelta(days=1)} (UTC"), out[-3000:]
+    versions = ", ".join(f"version {v}: {n}" for v, n in sorted(predictions.items()))
+    counts = f"{len(latency)} request(s), {sum(predictions.values())} prediction(s) ({versions})"
+    assert counts in line, f"expected {counts!r} in {line!r}"
+    assert f"cost per 1,000 predictions {cost:.4g} at price_per_cpu_hour 2 (CPU estimated" in line, line
+    assert line.endswith("; 1 log row(s) older than retention_days 2 purged"), line
+    assert left == 0 and len(predictions) == 2, "the week-old row purged; the canary's version answered too"
 
 
 def test_an_ipv6_host_serves_at_its_bracketed_url_and_a_host_not_of_this_machine_is_refused_naming_it(
