@@ -174,6 +174,7 @@ def breached_monitoring(monkeypatch) -> list[dict]:
 
     results = {
         names.DRIFT: {"drift_share": 0.5, "drifted_columns": ["tenure"]},
+        names.SERVING_HEALTH: {"available": False, "note": "no inference log at x (nothing served yet)"},
         names.MONITORING_DECISION: {
             "breaches": ["drift"],
             "retrain": True,
