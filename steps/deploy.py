@@ -17,13 +17,10 @@ from bentos import container_server, local_server
 from bentos.bundle import export_bundle
 from ml import names
 from ml.settings import ServingSettings
-from ml.status import DEPLOY_FAILED, DEPLOYED
 from registry.models import RegistryError
 from registry.release import Release, production_release, release_of
-from stacks.containers import EngineError
 from steps._context import project_root, state
 
-STATUS = {True: DEPLOYED, False: DEPLOY_FAILED}  # bilingual, with their runbook links
 READY_SETTING = "serving.ready_timeout_seconds"  # named when a server is still starting at its end
 
 
@@ -263,11 +260,7 @@ def deploy_local(
     Bento tag and model version."""
     url, started = local_server.server_url(serving.host, serving.port), time.monotonic()
     serve = _serve_container if serving.runtime == "container" else _serve_process
-    try:
-        runtime = serve(bento_tag, bento_models, serving, url)
-    except (local_server.ServerError, EngineError) as exc:
-        print(STATUS[False].line(str(exc)))
-        raise
+    runtime = serve(bento_tag, bento_models, serving, url)  # its error: the command's failure status
     deployment = {
         "url": url,
         "runtime": serving.runtime,
@@ -287,5 +280,5 @@ def deploy_local(
         f"serving {bento_models['primary']}",
         {"url": url, "bento": bento_tag, "canary": bento_models.get("canary"), "runtime": serving.runtime},
     )
-    print(STATUS[True].line(f"{url} serves {bento_models['primary']} (Bento {bento_tag})"))
+    print(f"{url} serves {bento_models['primary']} (Bento {bento_tag})")  # the command prints the status
     return deployment
