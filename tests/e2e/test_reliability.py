@@ -8,6 +8,7 @@ makes the promotion step raise twice) and deployed once; the other tests reuse i
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import re
@@ -578,6 +579,33 @@ def test_a_graceful_stop_under_load_of_two_workers_loses_no_answered_request(pro
     lost = answered - set(logged)
     assert not lost, f"{len(lost)} of {len(answered)} answered requests missing from the inference log"
     assert all(logged[c] == 1 for c in answered), "each answer logged once"
+
+
+def test_a_request_slower_than_timeout_seconds_gets_504_and_the_server_answers_the_next(project):
+    """serving.timeout_seconds (SERVING_TIMEOUT) reaches BentoML's traffic timeout: a client that
+    sends its body 2 s after its headers holds the request past a 1 s timeout."""
+    import socket
+
+    port = local_server.free_port()
+    process = start_guarded_server(project, port, None, "timeout-1s", timeout=1)
+    body = json.dumps({"records": records(customers(1))}).encode()
+    head = "POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as slow:
+            slow.sendall(f"{head}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode())
+            time.sleep(2)
+            with contextlib.suppress(OSError):  # the server may have answered and closed already
+                slow.sendall(body)
+            answer = b""
+            while chunk := slow.recv(65536):
+                answer += chunk
+        status, after = request(f"http://127.0.0.1:{port}/predict", {"records": records(customers(1))})
+    finally:
+        local_server.stop(process.pid, process)
+    text = answer.decode(errors="replace")
+    assert text.startswith("HTTP/1.1 504"), text[:500]
+    assert "Not able to process the request in 1.0 seconds" in text, text[-500:]
+    assert status == 200 and len(after) == 1, (status, after)
 
 
 def test_a_deploy_failing_after_its_server_started_stops_that_server_and_frees_the_port(project):
