@@ -25,6 +25,7 @@ from bentos.bundle import SPEC_FILE, ServedModel, load_model
 from bentos.contract import ContractService, docs_app
 from bentos.guard import RequestGuard
 from bentos.inference_log import InferenceLog, row
+from bentos.readiness import WorkerReadiness
 from bentos.runtime import ServingRuntime
 from bentos.schema import Explanation, Prediction, body_model, record_model
 from bentos.server_log import install as one_line_refusals
@@ -65,6 +66,8 @@ class ScoringService:
         self.routing = random.Random()
         self.log = InferenceLog(RUNTIME.log_path)
         self.labels = SPEC["schema"]["positive_label"], SPEC["schema"]["negative_label"]
+        shared = Path(RUNTIME.log_path).parent / ".workers-ready"  # beside the log: writable wherever it is
+        self.readiness = WorkerReadiness(shared, RUNTIME.workers, bentoml.server_context.worker_index)
         self._loader = threading.Thread(target=self._load, name="model-loader", daemon=True)
         self._loader.start()
 
@@ -75,12 +78,14 @@ class ScoringService:
             model = load_model(Path(ref.resolve().path))
             loaded[role] = model
         self.models = loaded
+        self.readiness.mark_loaded()
 
     def __is_ready__(self) -> bool:
-        return "primary" in self.models
+        """/readyz: this worker's models loaded, and every other worker's (bentos/readiness.py)."""
+        return "primary" in self.models and self.readiness.all_loaded()
 
     def _route(self) -> ServedModel:
-        if not self.__is_ready__():
+        if "primary" not in self.models:
             raise bentoml.exceptions.ServiceUnavailable("the model is still loading; retry shortly")
         if "canary" in self.models and self.routing.random() < RUNTIME.canary_share:
             return self.models["canary"]
@@ -155,6 +160,7 @@ class ScoringService:
     @bentoml.on_shutdown
     def _flush_log(self) -> None:
         self.log.close()
+        self.readiness.forget()
 
 
 # Bearer-token auth (when SERVING_AUTH_TOKEN is set), the request-size limit and JSON-only API paths,

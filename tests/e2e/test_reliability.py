@@ -564,12 +564,15 @@ def test_a_graceful_stop_under_load_of_two_workers_loses_no_answered_request(pro
         time.sleep(4)
         pids = [p.pid for p in local_server.server_processes(process.pid)]
         assert len(pids) >= 1 + WORKERS, f"a server and {WORKERS} workers expected: {pids}"
+        stopped_at = time.monotonic()
         local_server.stop(process.pid, process)
     finally:
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
         local_server.stop(process.pid, process)
+    before = Counter(c.status for c in calls if c.ended < stopped_at)
+    assert set(before) == {200}, f"posted as soon as /readyz said ready, before the stop: {before}"
     answered = {c.customer for c in calls if c.status == 200}
     refused = Counter(c.status for c in calls if c.status != 200)
     assert len(answered) > 50 and refused, (

@@ -134,3 +134,26 @@ def test_serving_host_refuses_a_url_a_port_or_a_malformed_name_naming_the_value(
     ):
         ServingSettings(host=host)
     assert ServingSettings(host="0:0::1").host == "::1", "an IPv6 address is written in its short form"
+
+
+def test_a_worker_is_ready_only_when_every_worker_of_its_server_has_its_model(tmp_path):
+    """Two workers: the first loaded is not ready until the second has loaded too; another server's
+    marks (another pid) never count; a stopped worker's mark is gone."""
+    from bentos.readiness import WorkerReadiness
+
+    first, second = (WorkerReadiness(tmp_path / "ready", 2, worker, server=100) for worker in (1, 2))
+    other = WorkerReadiness(tmp_path / "ready", 2, 2, server=200)
+    first.mark_loaded()
+    other.mark_loaded()
+    assert not first.all_loaded() and not second.all_loaded(), "one of two workers loaded"
+    second.mark_loaded()
+    assert first.all_loaded() and second.all_loaded()
+    second.forget()
+    assert sorted(p.name for p in (tmp_path / "ready").iterdir()) == ["100-1", "200-2"]
+    assert WorkerReadiness(tmp_path / "unused", 1, None, server=1).all_loaded(), "one worker: no marks"
+    assert not (tmp_path / "unused").exists()
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    alone = WorkerReadiness(blocked / "ready", 2, 1, server=100)  # nowhere to share marks
+    alone.mark_loaded()
+    assert alone.all_loaded(), "a worker that cannot share its mark answers for itself"
