@@ -37,10 +37,18 @@ def free_port(host: str = "127.0.0.1") -> int:
     for port in random.SystemRandom().sample(ports, min(len(ports), 200)):  # never the tests' seed
         if not port_in_use(host, port):
             return port
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as sock:  # a range below the ephemeral one that is all taken: any free one
-        sock.bind((host, 0))
+    family, kind, proto, _, address = _stream_address(host, 0)
+    with socket.socket(family, kind, proto) as sock:  # all below the ephemeral range taken: any free port
+        sock.bind(address)
         return sock.getsockname()[1]
+
+
+def _stream_address(host: str, port: int) -> tuple:
+    """getaddrinfo's first TCP entry for ``host:port`` (its family: IPv4 or IPv6)."""
+    try:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise ServerError(f"host {host!r} does not resolve on this machine ({exc.strerror})") from None
 
 
 def server_url(host: str, port: int) -> str:
@@ -53,10 +61,7 @@ def port_in_use(host: str, port: int) -> bool:
     binds, so a closed connection's TIME_WAIT does not count). Raise ServerError when nothing could
     ever listen there: a name that does not resolve, an address not of this machine, a port this
     user may not bind."""
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    except socket.gaierror as exc:
-        raise ServerError(f"host {host!r} does not resolve on this machine ({exc.strerror})") from None
+    family, kind, proto, _, address = _stream_address(host, port)
     with socket.socket(family, kind, proto) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -90,9 +90,14 @@ def test_every_value_serving_yaml_accepts_the_server_accepts_as_it_was_written(
 
 
 @pytest.mark.parametrize(
-    ("host", "family"), [("127.0.0.1", "AF_INET"), ("::1", "AF_INET6"), ("localhost", None)]
+    ("host", "family", "url"),
+    [
+        ("127.0.0.1", "AF_INET", "http://127.0.0.1:{port}"),
+        ("::1", "AF_INET6", "http://[::1]:{port}"),
+        ("localhost", None, "http://localhost:{port}"),
+    ],
 )
-def test_a_port_in_use_is_found_on_ipv4_ipv6_and_a_host_name(host, family):
+def test_a_port_in_use_is_found_on_ipv4_ipv6_and_a_host_name(host, family, url):
     """An IPv6 host was bound as IPv4: `host: ::1` was refused as "port held by another process"."""
     import socket
 
@@ -106,9 +111,7 @@ def test_a_port_in_use_is_found_on_ipv4_ipv6_and_a_host_name(host, family):
         held.bind(address[4])
         held.listen()
         assert local_server.port_in_use(host, port) is True
-    assert local_server.server_url(host, port) == (
-        f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-    )
+    assert local_server.server_url(host, port) == url.format(port=port)
 
 
 @pytest.mark.parametrize(
