@@ -201,9 +201,12 @@ def cmd_score(
         print(f"  engine dask: {count} partition{'' if count == 1 else 's'}")
     for staging in summary.get(names.CLEARED_STAGING, []):
         print(f"  dropped the staging tables {staging}_p* that a killed run of that date left")
-    from ml.scoring import unseen_lines  # scikit-learn's import: after the run, never before a refusal
+    # scikit-learn's import: after the run, never before a refusal
+    from ml.scoring import missing_untrained_lines, unseen_lines
 
     for line in unseen_lines(summary[names.UNSEEN_CATEGORIES]):
+        print(f"  {line}")
+    for line in missing_untrained_lines(summary[names.MISSING_UNTRAINED]):
         print(f"  {line}")
     print(status.SCORED.line(f"{summary['rows']} rows for {day}"))
     return 0

@@ -27,7 +27,14 @@ from adapters.sources import encoding_named, flat_partitions
 from ml import names
 from ml.data.validation import DataValidationError, as_declared
 from ml.features import FeatureSchema
-from ml.scoring import demo_partition, demo_partitions, score, score_key, unseen_categories
+from ml.scoring import (
+    demo_partition,
+    demo_partitions,
+    missing_untrained,
+    score,
+    score_key,
+    unseen_categories,
+)
 from ml.settings import DataSettings, ScoringSettings
 
 
@@ -69,7 +76,7 @@ def stage_partition(
     """On a worker: score one partition and write its rows to the staging table."""
     frame = as_declared(frame, data)
     if frame.empty:
-        return {"rows": 0, "labels": {}, "unseen": {}}
+        return {"rows": 0, "labels": {}, "unseen": {}, "missing": {}}
     scores = score(
         shipped.model, frame, shipped.schema, shipped.threshold, shipped.version, day, data.id_column
     )
@@ -79,7 +86,8 @@ def stage_partition(
     finally:
         engine.dispose()
     labels = scores[names.TARGET].value_counts().to_dict()
-    return {"rows": rows, "labels": labels, "unseen": unseen_categories(frame, shipped.schema)}
+    unseen, missing = unseen_categories(frame, shipped.schema), missing_untrained(frame, shipped.schema)
+    return {"rows": rows, "labels": labels, "unseen": unseen, "missing": missing}
 
 
 LOCK_TIMEOUT_MS = 120_000  # PostgreSQL: how long a statement of a run waits for a table's lock
@@ -99,12 +107,14 @@ def scores_engine(database: sa.URL | str) -> sa.Engine:
 @dataclass(frozen=True)
 class Scored:
     """What a run on the cluster wrote: ``rows`` for the date, the ``labels`` counted, the ``unseen``
-    categories per column, and the staging tables ``cleared`` that killed runs of the date left."""
+    categories per column, the rows ``missing`` a value per column that training never lacked
+    (``missing_untrained``), and the staging tables ``cleared`` that killed runs of the date left."""
 
     rows: int
     labels: dict
     unseen: dict
     cleared: list
+    missing: dict
 
 
 @encoding_named
@@ -144,13 +154,17 @@ def score_on_cluster(
         engine.dispose()
     labels: dict = {}
     unseen: dict[str, set] = {}
+    missing: dict[str, int] = {}
     for result in results.values():
         for label, count in result["labels"].items():
             labels[label] = labels.get(label, 0) + count
         for column, values in result["unseen"].items():
             unseen.setdefault(column, set()).update(values)
+        for column, count in result["missing"].items():
+            missing[column] = missing.get(column, 0) + count
     unseen_sorted = {column: sorted(values) for column, values in sorted(unseen.items())}
-    return Scored(written, labels, unseen_sorted, cleared)
+    in_order = {spec.name: missing[spec.name] for spec in shipped.schema.features if spec.name in missing}
+    return Scored(written, labels, unseen_sorted, cleared, in_order)
 
 
 def _as_staged(futures: list, results: dict[int, dict]) -> Iterator[tuple[int, int]]:

@@ -68,6 +68,9 @@ def _bounded(bounds: tuple[float, float], low: float, high: float, margin: float
     return Annotated[StrictFloat, _within(*bounds, low, high, margin), Field(json_schema_extra=extra)]
 
 
+NEVER_MISSING = "; never missing in training: required, null refused"
+
+
 def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
     nullable = spec.get("nullable", True)
     if spec["kind"] == "categorical":
@@ -91,6 +94,7 @@ def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
             description += f"; {untrained_shown} not in the training split: scored as a missing value"
         if allowed:
             annotation = Annotated[annotation, BeforeValidator(_code_as_written(allowed))]
+        description += "" if nullable else NEVER_MISSING
         field = Field(default=None if nullable else ..., description=description)
     else:
         low, high = spec.get("minimum"), spec.get("maximum")
@@ -110,6 +114,7 @@ def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
             description += f"; accepted: {bounds[0]} .. {bounds[1]}"
         elif low is not None and low >= 0:
             annotation = Annotated[StrictFloat, Field(ge=0.0)]  # no margin configured: never negative
+        description += "" if nullable else NEVER_MISSING
         field = Field(default=None if nullable else ..., description=description, allow_inf_nan=False)
         if markers:
             return Annotated[annotation | None, BeforeValidator(_as_missing(markers))], field
@@ -281,10 +286,20 @@ def _sent(value: Any) -> str:
     return repr(value) if isinstance(value, int | float) else _json_kind(value)
 
 
+# the errors pydantic gives a null sent for a feature that takes none (never missing in training)
+NULL_REFUSED = frozenset({"float_type", "literal_error", "string_type"})
+
+
 def _plainer(error: Any) -> str | None:
     """A message that says what was sent and the fix, for the pydantic errors a client writing its
     first request meets (None: pydantic's own message stands)."""
     kind, value, loc = error["type"], error.get("input"), error["loc"]
+    if value is None and len(loc) == 3 and kind in NULL_REFUSED:  # a feature's null, not the id's
+        return (
+            f"{error['msg'].split(', got ')[0]}, got null: {loc[-1]!r} was never missing in the table the"
+            " model was trained on, so it learnt no answer for a missing value; send its value (the"
+            " OpenAPI document, GET /docs.json, marks the features that take null)"
+        )
     if kind == "float_type" and isinstance(value, str | bool):
         sent = _sent(value)
         example = "1 or 0 for yes or no" if isinstance(value, bool) else '12.5, not "12.5"'

@@ -81,7 +81,8 @@ def check_scoring_frame(frame: pd.DataFrame, schema: FeatureSchema) -> None:
     Refused (DataValidationError naming the column): an empty batch, a missing feature column, a
     numeric feature holding text, a feature column with only missing values. Handled: a category
     the model never saw (e.g. a new region) is scored as a missing value, exactly as the trained
-    encoder does; see ``unseen_categories`` to report them."""
+    encoder does; see ``unseen_categories`` to report them. So is a row without a value in a feature
+    the training table never lacked: ``missing_untrained`` reports them."""
     if frame.empty:
         raise DataValidationError(
             "the scoring data has no rows: nothing to score, and the previous scores of that date are kept"
@@ -120,6 +121,30 @@ def unseen_categories(frame: pd.DataFrame, schema: FeatureSchema) -> dict[str, l
         if new:
             out[spec.name] = new
     return out
+
+
+def missing_untrained(frame: pd.DataFrame, schema: FeatureSchema) -> dict[str, int]:
+    """Rows without a value, by feature, in the features that never lacked one in the table the model
+    comes from: the model learnt no answer for them (LightGBM reads a missing number there as 0, a
+    missing category as one it never saw; scikit-learn models impute the training median), and
+    the served API refuses null there. Scored as the model scores them; reported, never hidden."""
+    out = {}
+    for spec in schema.features:
+        if not spec.nullable:
+            count = int(frame[spec.name].isna().sum())
+            if count:
+                out[spec.name] = count
+    return out
+
+
+def missing_untrained_lines(missing: dict[str, int]) -> list[str]:
+    """One line per column of ``missing_untrained``."""
+    return [
+        f"{column}: {count} row{'' if count == 1 else 's'} without a value, never missing in training:"
+        " scored as the model scores a missing value it never learnt (LightGBM: a number as 0), while the"
+        " API refuses null there; fix the source, or retrain on a table where it can be missing"
+        for column, count in missing.items()
+    ]
 
 
 UNSEEN_SHOWN = 10  # unseen categories a column's line shows; the run's record keeps them all

@@ -13,5 +13,5 @@ def scoring_pipeline(data: DataSettings, scoring: ScoringSettings, day: str) -> 
         score_on_dask(data=data, scoring=scoring, day=day)
         return
     dataset = load_current(data=data, scoring=scoring, day=day)
-    scores, unseen = score_customers(dataset, data=data, day=day)
-    store_scores(scores, unseen, data=data, scoring=scoring, day=day)
+    scores, unseen, missing = score_customers(dataset, data=data, day=day)
+    store_scores(scores, unseen, missing, data=data, scoring=scoring, day=day)

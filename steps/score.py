@@ -12,7 +12,16 @@ from adapters.scores_db import check_key, clear_left_behind, write_scores
 from adapters.sources import database_url, read_flat_table
 from ml import names
 from ml.data.validation import as_declared
-from ml.scoring import demo_customers, resolve_day, score, score_key, unseen_categories, unseen_lines
+from ml.scoring import (
+    demo_customers,
+    missing_untrained,
+    missing_untrained_lines,
+    resolve_day,
+    score,
+    score_key,
+    unseen_categories,
+    unseen_lines,
+)
 from ml.settings import DataSettings, ScoringSettings
 from registry.release import production_release
 from steps._context import project_root, state
@@ -38,7 +47,11 @@ def load_current(
 @step(enable_cache=False)
 def score_customers(
     scoring_dataset: pd.DataFrame, data: DataSettings, day: str
-) -> tuple[Annotated[pd.DataFrame, names.SCORES], Annotated[dict, names.UNSEEN_CATEGORIES]]:
+) -> tuple[
+    Annotated[pd.DataFrame, names.SCORES],
+    Annotated[dict, names.UNSEEN_CATEGORIES],
+    Annotated[dict, names.MISSING_UNTRAINED],
+]:
     release = production_release(get_step_context().model.name)
     scores = score(  # refuses a batch it cannot score before anything else looks at it
         release.model,
@@ -52,7 +65,12 @@ def score_customers(
     unseen = unseen_categories(scoring_dataset, release.schema)
     if unseen:
         logger.warning("categories the model never saw: %s", "; ".join(unseen_lines(unseen)))
-    return scores, unseen
+    missing = missing_untrained(scoring_dataset, release.schema)
+    if missing:
+        logger.warning(
+            "values missing where training had all: %s", "; ".join(missing_untrained_lines(missing))
+        )
+    return scores, unseen, missing
 
 
 def scores_database(scoring: ScoringSettings) -> sa.URL | str:
@@ -77,7 +95,12 @@ def scores_table_keyed(data: DataSettings, scoring: ScoringSettings) -> None:
 
 @step(enable_cache=False)
 def store_scores(
-    scores: pd.DataFrame, unseen_categories: dict, data: DataSettings, scoring: ScoringSettings, day: str
+    scores: pd.DataFrame,
+    unseen_categories: dict,
+    missing_untrained: dict,
+    data: DataSettings,
+    scoring: ScoringSettings,
+    day: str,
 ) -> Annotated[dict, names.SCORING_SUMMARY]:
     engine, when = sa.create_engine(scores_database(scoring)), date.fromisoformat(day)
     try:
@@ -93,6 +116,7 @@ def store_scores(
         "label_share": scores[names.TARGET].value_counts(normalize=True).round(4).to_dict(),
         "model_version": str(scores["model_version"].iloc[0]) if len(scores) else None,
         names.UNSEEN_CATEGORIES: unseen_categories,
+        names.MISSING_UNTRAINED: missing_untrained,
         names.CLEARED_STAGING: cleared,  # left by engine-dask runs of the date killed outright
     }
     log_metadata({names.LAST_BATCH_SCORING: summary}, infer_model=True)
@@ -115,9 +139,13 @@ def score_on_dask(
     partitions = feature_partitions(data, scoring, when, project_root())
     with dask_client(scoring.dask) as client:
         scored = score_on_cluster(client, partitions, shipped, data, scoring.table, database, when)
-    written, labels, unseen = scored.rows, scored.labels, scored.unseen
+    written, labels, unseen, missing = scored.rows, scored.labels, scored.unseen, scored.missing
     if unseen:
         logger.warning("categories the model never saw: %s", "; ".join(unseen_lines(unseen)))
+    if missing:
+        logger.warning(
+            "values missing where training had all: %s", "; ".join(missing_untrained_lines(missing))
+        )
     shares = pd.Series(labels, dtype="int64").sort_values(ascending=False, kind="stable") / written
     summary = {
         "date": day,
@@ -127,6 +155,7 @@ def score_on_dask(
         "label_share": shares.round(4).to_dict(),
         "model_version": shipped.version,
         names.UNSEEN_CATEGORIES: unseen,
+        names.MISSING_UNTRAINED: missing,
         names.CLEARED_STAGING: scored.cleared,  # left by runs of the date killed outright
         names.SCORING_ENGINE: {"engine": "dask", "partitions": len(partitions)},
     }

@@ -142,6 +142,7 @@ def parquet_project(trained):
     state, day = trained["state"], pd.Timestamp("2026-03-05").date()
     tables = generate_demo(customers=1500, seed=5, as_of=day)
     flat = build_customer_features(tables.customers, tables.sales, day)
+    flat.loc[[10, 600, 1200], "tenure_months"] = None  # never missing in training: reported by both engines
     flat.to_parquet(state / "today.parquet", index=False)
     folder = state / "today-parquet"
     folder.mkdir()
@@ -166,7 +167,9 @@ def test_dask_on_scheduler_and_worker_processes_writes_the_pandas_engines_rows(t
         demo = rows_of(trained["db"], day)
         assert len(demo) == CUSTOMERS and demo[names.ID].astype(int).is_unique, demo.head()
         day = "2026-03-05"  # a Parquet folder of three files vs the same rows in one file
-        must(score(trained, day, scoring_config(state, "pandas-parquet"), project=parquet_project["file"]))
+        pandas_out = must(
+            score(trained, day, scoring_config(state, "pandas-parquet"), project=parquet_project["file"])
+        ).stdout
         by_pandas = rows_of(trained["db"], day)
         out = must(
             score(
@@ -176,6 +179,8 @@ def test_dask_on_scheduler_and_worker_processes_writes_the_pandas_engines_rows(t
         assert f"Scored 1500 rows for {day}" in out, out[-3000:]
         by_dask = rows_of(trained["db"], day)
     pd.testing.assert_frame_equal(by_dask, by_pandas, obj="Parquet folder on dask vs the file on pandas")
+    blank = "tenure_months: 3 rows without a value, never missing in training"  # one in each partition
+    assert blank in pandas_out and blank in out, (pandas_out[-2000:], out[-2000:])
     assert (by_dask.model_version == "1").all(), by_dask.model_version.unique()
 
 

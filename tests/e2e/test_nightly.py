@@ -102,11 +102,16 @@ def test_scores_reach_a_real_postgresql_server_with_the_password_from_the_enviro
 
 def test_a_category_unseen_in_training_is_scored_as_missing_and_named(nightly):
     """A flat table (CSV source) with a region the model never saw: every row is scored, and the
-    run says which values of which column were scored as missing."""
+    run says which values of which column were scored as missing. So are rows whose tenure_months,
+    never missing in training (the API refuses its null), is blank: counted in the output and the
+    version's record, and scored as the model reads a number it never saw missing (LightGBM: 0)."""
     state, day = nightly["state"], date(2026, 3, 3)
     tables = generate_demo(customers=300, seed=8, as_of=day)
     flat = build_customer_features(tables.customers, tables.sales, day)
     flat.loc[:4, "region"] = "atlantis"
+    flat.loc[[10, 20], "tenure_months"] = None
+    twin = flat.loc[[10]].assign(**{names.ID: 999_999, "tenure_months": 0})  # row 10 with a 0
+    flat = pd.concat([flat, twin], ignore_index=True)
     flat.to_csv(state / "flat_today.csv", index=False)
     project = yaml.safe_load(nightly["project"].read_text())
     project["data"].update(source="csv", path=str(state / "flat_today.csv"))
@@ -120,13 +125,20 @@ def test_a_category_unseen_in_training_is_scored_as_missing_and_named(nightly):
             *("--date", day.isoformat()),
         )
     ).stdout
-    assert "Scored 300 rows for 2026-03-03" in out, out
+    assert "Scored 301 rows for 2026-03-03" in out, out
     assert "region: ['atlantis'] unseen in training, scored as missing values" in out, out
+    assert "tenure_months: 2 rows without a value, never missing in training: scored as the model" in out
     engine = sa.create_engine(f"sqlite:///{state / 'project' / 'scores.sqlite'}")
     rows = read_scores(engine, "unseen_scores", day).set_index(names.ID)
     engine.dispose()
     atlantis = flat.loc[:4, names.ID].astype(str)
     assert rows.loc[atlantis, "probability"].between(0, 1).all(), rows.loc[atlantis]
+    blank, zero = rows.loc[str(flat.loc[10, names.ID])], rows.loc["999999"]
+    assert blank.probability == zero.probability and blank[names.TARGET] == zero[names.TARGET], (blank, zero)
+    versions = probe(PROJECT_ROOT, nightly["env"], MODEL_NAME)["model_versions"]
+    record = next(v for v in versions if v["stage"] == "production")["metadata"][names.LAST_BATCH_SCORING]
+    assert record[names.MISSING_UNTRAINED] == {"tenure_months": 2}, record
+    assert record[names.UNSEEN_CATEGORIES] == {"region": ["atlantis"]}, record
 
 
 def test_a_bad_date_is_refused(nightly):

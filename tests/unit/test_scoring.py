@@ -7,7 +7,15 @@ from adapters.scores_db import read_scores, write_scores
 from ml import names
 from ml.data.demo import generate_demo
 from ml.data.validation import DataValidationError
-from ml.scoring import demo_customers, resolve_day, score, unseen_categories, unseen_lines
+from ml.scoring import (
+    demo_customers,
+    missing_untrained,
+    missing_untrained_lines,
+    resolve_day,
+    score,
+    unseen_categories,
+    unseen_lines,
+)
 from ml.settings import DataSettings, DemoSettings, ScoringSettings
 from tests.unit import test_scores_db
 
@@ -80,6 +88,32 @@ def test_an_unseen_category_is_scored_as_missing_and_reported(trained):
     got, expected = run_score(trained, novel), run_score(trained, as_missing)
     pd.testing.assert_series_equal(got.probability, expected.probability, obj="unseen vs missing")
     assert got.probability.between(0, 1).all() and len(got) == len(frame), got
+
+
+def test_a_value_missing_where_training_never_lacked_one_is_scored_as_the_model_reads_it_and_counted(trained):
+    """tips' `size`, never missing in training, blank in tonight's rows: the API refuses its null, and
+    batch scoring, which has no client to ask, scores the row as the model does and says how many."""
+    _, schema, frame = trained
+    assert not next(spec for spec in schema.features if spec.name == "tenure_months").nullable
+    assert next(spec for spec in schema.features if spec.name == "annual_income").nullable
+    holes = frame.copy()
+    holes.loc[:2, "tenure_months"] = float("nan")
+    holes.loc[3:4, "region"] = None
+    holes.loc[5:9, "annual_income"] = float("nan")  # missing in training too: the model learnt it
+    assert missing_untrained(holes, schema) == {"region": 2, "tenure_months": 3}
+    assert missing_untrained(frame, schema) == {}
+    assert missing_untrained_lines({"tenure_months": 3, "region": 1}) == [
+        "tenure_months: 3 rows without a value, never missing in training: scored as the model scores a"
+        " missing value it never learnt (LightGBM: a number as 0), while the API refuses null there; fix"
+        " the source, or retrain on a table where it can be missing",
+        "region: 1 row without a value, never missing in training: scored as the model scores a missing"
+        " value it never learnt (LightGBM: a number as 0), while the API refuses null there; fix the"
+        " source, or retrain on a table where it can be missing",
+    ]
+    got = run_score(trained, holes)
+    as_zero = run_score(trained, holes.assign(tenure_months=holes.tenure_months.fillna(0)))
+    pd.testing.assert_series_equal(got.probability, as_zero.probability, obj="missing tenure vs 0")
+    assert len(got) == len(frame) and got.probability.between(0, 1).all(), got
 
 
 def test_a_refused_batch_writes_nothing_and_keeps_the_dates_rows(engine, trained):

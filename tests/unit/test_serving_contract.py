@@ -104,6 +104,18 @@ def test_the_input_schema_publishes_the_accepted_range(spec):
 GOOD = {"tenure_months": 12.0, "region": "north", "customer_id": 7}
 
 
+def test_a_feature_never_missing_in_training_is_published_required_and_not_null(spec):
+    """The OpenAPI document tells a client which features take null (those missing somewhere in the
+    training table): SCHEMA's two never were, so they are required, typed without null, and say so."""
+    schemas = spec["components"]["schemas"]
+    (record,) = [node for node in schemas.values() if "tenure_months" in node.get("properties", {})]
+    assert {"tenure_months", "region"} <= set(record["required"]), record
+    for name in ("tenure_months", "region"):
+        field = record["properties"][name]
+        assert '"type": "null"' not in json.dumps(field), field
+        assert field["description"].endswith("; never missing in training: required, null refused"), field
+
+
 @pytest.mark.parametrize(
     ("body", "loc", "says"),
     [
@@ -144,6 +156,17 @@ GOOD = {"tenure_months": 12.0, "region": "north", "customer_id": 7}
             ["records", 0, "customer_id"],
             "got 7.5",
         ),
+        (
+            {"records": [{**GOOD, "tenure_months": None}]},
+            ["records", 0, "tenure_months"],
+            "Input should be a valid number, got null: 'tenure_months' was never missing in the table the"
+            " model was trained on, so it learnt no answer for a missing value; send its value",
+        ),
+        (
+            {"records": [GOOD, {**GOOD, "region": None}]},
+            ["records", 1, "region"],
+            "Input should be 'north' or 'south', got null: 'region' was never missing in the table",
+        ),
     ],
     ids=[
         "array",
@@ -158,6 +181,8 @@ GOOD = {"tenure_months": 12.0, "region": "north", "customer_id": 7}
         "id-boolean",
         "too-many",
         "id-fraction",
+        "null-number",
+        "null-category",
     ],
 )
 def test_a_body_a_client_gets_wrong_is_a_400_saying_what_was_sent_and_the_fix(spec, body, loc, says):
