@@ -469,11 +469,11 @@ def assess_fairness(
             )
             _not_judged(text, settings, violations, notes)
         elif feature in groups.columns:  # the gate compared nothing: say so, not "passed" alone
-            counts = frame.loc[~frame.judged, "count"]
+            too_small = _too_small(frame.loc[~frame.judged, "count"], len(judged))
             text = (
-                f"{feature!r} not judged: {len(judged)} of its {len(frame)} groups have at least "
-                f"fairness.min_group_size {settings.min_group_size} {row}s "
-                f"({'the others' if len(judged) else 'they have'} {int(counts.min())}-{int(counts.max())});"
+                f"{feature!r} not judged: {len(judged)} of its {len(frame)} groups "
+                f"{'has' if len(judged) == 1 else 'have'} at least fairness.min_group_size "
+                f"{settings.min_group_size} {row}s ({too_small});"
                 f" {more} or a lower min_group_size lets the gate compare them"
             )
             _not_judged(text, settings, violations, notes)
@@ -496,6 +496,15 @@ def assess_fairness(
         score_judged=bool(lowest and disparities[lowest].get("parity_judged", False)),
         beyond=tuple(beyond),
     )
+
+
+def _too_small(counts: pd.Series, judged: int) -> str:
+    """The rows of the groups too small to judge: "they have 1-4", "the other has 36"."""
+    low, high = int(counts.min()), int(counts.max())
+    sizes = f"{low}" if low == high else f"{low}-{high}"
+    if not judged:
+        return f"{'it has' if len(counts) == 1 else 'they have'} {sizes}"
+    return f"the other has {sizes}" if len(counts) == 1 else f"the others have {sizes}"
 
 
 def _not_judged(text: str, settings: FairnessSettings, violations: list[str], notes: list[str]) -> None:

@@ -137,10 +137,18 @@ def test_small_groups_are_reported_not_judged():
     assert len(only_one_judged.small_groups) == 2, only_one_judged.small_groups
     # plotly's tips with the bill as the sensitive column: four bands of 36-37 test rows, none judged
     assert only_one_judged.notes == (
-        "'g' not judged: 1 of its 3 groups have at least fairness.min_group_size 4 test rows (the others "
-        "1-3); a larger test split or a lower min_group_size lets the gate compare them",
+        "'g' not judged: 1 of its 3 groups has at least fairness.min_group_size 4 test rows (the others "
+        "have 1-3); a larger test split or a lower min_group_size lets the gate compare them",
     ), only_one_judged.notes
     assert not any("not judged:" in n for n in result.notes), "two groups judged: compared"
+    # plotly's tips in monitoring: one sex judged, the other's 36 live rows said once, as "the other"
+    two = assess_fairness(
+        Y_TRUE, Y_PRED, pd.DataFrame({"g": list("aaaaaccc")}), FairnessSettings(min_group_size=4)
+    )
+    assert two.notes[0].startswith(
+        "'g' not judged: 1 of its 2 groups has at least fairness.min_group_size 4 test rows"
+        " (the other has 3);"
+    ), two.notes
     none_judged = assess_fairness(Y_TRUE, Y_PRED, groups, FairnessSettings(min_group_size=5))
     assert (
         "'g' not judged: 0 of its 3 groups have at least fairness.min_group_size 5 test rows (they have 1-4)"
@@ -548,8 +556,8 @@ def test_a_gate_that_must_judge_blocks_what_it_cannot_judge_and_passes_what_it_c
     blocked = assess_fairness(Y_TRUE, Y_PRED, groups, too_small)
     assert not blocked.passed and blocked.notes == (), blocked.notes
     assert blocked.violations == (
-        "'g' not judged: 1 of its 3 groups have at least fairness.min_group_size 4 test rows (the others "
-        "1-3); a larger test split or a lower min_group_size lets the gate compare them; "
+        "'g' not judged: 1 of its 3 groups has at least fairness.min_group_size 4 test rows (the others "
+        "have 1-3); a larger test split or a lower min_group_size lets the gate compare them; "
         "fairness.when_not_judged: block stops promotion until the gate can judge it",
     ), blocked.violations
     judged = assess_fairness(Y_TRUE, Y_PRED, groups, too_small.model_copy(update={"min_group_size": 3}))
