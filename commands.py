@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from ml import names, status
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from ml.settings import ProjectSettings, TrainingSettings
 
 ROOT = Path(__file__).resolve().parent
@@ -235,16 +237,26 @@ def schedule(pipeline, command: str, cron: str, **parameters) -> int:
     return 0
 
 
-def _day(value: str | None) -> str:
-    from datetime import date
+def _day(value: str | None, today: date | None = None) -> str:
+    """``--date``: a day that has begun somewhere (up to a day after this machine's today, for the
+    time zones ahead of it); a later one, a typo's 2062 for 2026, would file scores, snapshots and
+    alerts under a day that has not come."""
+    from datetime import date, timedelta
 
     from ml.settings import ConfigError
 
-    day = value or date.today().isoformat()
+    today = today or date.today()
+    day = value or today.isoformat()
     try:
-        date.fromisoformat(day)
+        when = date.fromisoformat(day)
     except ValueError:
         raise ConfigError(f"--date {day!r} is not a date; use YYYY-MM-DD") from None
+    if when > today + timedelta(days=1):
+        raise ConfigError(
+            f"--date {day} has not come yet (today is {today.isoformat()} on this machine): scores and"
+            " monitoring records are filed under the day they describe; give that day, or leave --date"
+            " out for today"
+        )
     return day
 
 

@@ -120,6 +120,36 @@ def test_a_bad_score_date_exits_2_with_the_error_and_failure_status(isolated, mo
     assert err == ["error: --date '2026-13-01' is not a date; use YYYY-MM-DD", status.failure("score").line()]
 
 
+@pytest.mark.parametrize("command", ["score", "monitor"])
+def test_a_date_that_has_not_come_exits_2_before_any_run(command, isolated, monkeypatch, capsys):
+    """A typo's 2062 for 2026 filed a monitoring snapshot (and scores) under a day to come."""
+    from datetime import date, timedelta
+
+    monkeypatch.setattr(commands, "require_production", lambda project, command, scoring=None: None)
+    later = (date.today() + timedelta(days=2)).isoformat()
+    assert run.main([command, "--date", later]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"error: --date {later} has not come yet (today is {date.today().isoformat()} on this machine):"
+        " scores and monitoring records are filed under the day they describe; give that day, or leave"
+        " --date out for today",
+        status.failure(command).line(),
+    ], err
+
+
+def test_tomorrow_is_a_date_somewhere_and_today_is_the_default():
+    today = date_of("2026-12-07")
+    assert commands._day("2026-12-08", today) == "2026-12-08", "a time zone ahead is already there"
+    assert commands._day(None, today) == "2026-12-07"
+    assert commands._day("2020-02-29", today) == "2020-02-29"
+
+
+def date_of(text):
+    from datetime import date
+
+    return date.fromisoformat(text)
+
+
 @pytest.mark.parametrize(
     ("command", "setting", "config"),
     [
