@@ -209,15 +209,25 @@ def score(value: Score, lang: str = "en") -> str:
     return (dec if value.metric == names.ROC_AUC else pct)(value.value, lang)
 
 
+def counted(count: int, forms: str) -> str:
+    """``count`` and the words ``forms`` gives for one and for any other count ("window|windows";
+    Spanish as English: 1 is the only singular): "1 window", "0 windows"."""
+    one, many = forms.split("|")
+    return f"{count} {one if count == 1 else many}"
+
+
 class _Formatter(string.Formatter):
     """``str.format`` with the language's number formats, ``{x:pct}`` and ``{x:dec}``, and its names
-    of metrics: ``{x:metric}`` (``x`` one of names.METRIC_NAMES), and a ``Score``: ``{x:score}``."""
+    of metrics: ``{x:metric}`` (``x`` one of names.METRIC_NAMES), a ``Score``: ``{x:score}``, and a
+    count with the words for one and for more: ``{x:plural:window|windows}``."""
 
     def __init__(self, lang: str) -> None:
         super().__init__()
         self.lang = lang
 
     def format_field(self, value, format_spec: str) -> str:
+        if format_spec.startswith("plural:"):  # {n:plural:window|windows} -> "1 window", "3 windows"
+            return counted(value, format_spec.removeprefix("plural:"))
         if format_spec == "pct":
             return pct(value, self.lang)
         if format_spec == "dec":
@@ -604,7 +614,7 @@ def narrative(k: Kpis, lang: str) -> list[str]:
             open=k.incidents.open,
             closed=k.incidents.closed,
             actions=", ".join(
-                f"{getattr(k.actions, kind)} {say(lang, f'action.{kind}')}" for kind in ACTION_KINDS
+                counted(getattr(k.actions, kind), say(lang, f"action.{kind}")) for kind in ACTION_KINDS
             ),
         )
     )
@@ -645,7 +655,7 @@ def kpi_rows(k: Kpis, lang: str) -> list[tuple[str, str]]:
         (
             label["actions"],
             ", ".join(
-                f"{getattr(k.actions, kind)} {say(lang, 'action_short.' + kind)}" for kind in ACTION_KINDS
+                counted(getattr(k.actions, kind), say(lang, f"action_short.{kind}")) for kind in ACTION_KINDS
             ),
         ),
     ]
@@ -690,7 +700,10 @@ def charts(k: Kpis, lang: str = "en", only: tuple[str, ...] | None = None) -> di
     if "activity" in wanted:
         counts = pd.Series(
             {
-                **{say(lang, f"action_short.{kind}"): getattr(k.actions, kind) for kind in ACTION_KINDS},
+                **{
+                    say(lang, f"action_short.{kind}").split("|")[1]: getattr(k.actions, kind)
+                    for kind in ACTION_KINDS
+                },
                 say(lang, "series_open"): k.incidents.open,
                 say(lang, "series_closed"): k.incidents.closed,
             },

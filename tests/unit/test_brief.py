@@ -130,16 +130,36 @@ def test_findings_name_each_breach_in_both_languages(brief):
         "45.0% of the features drifted",
         "61.2%",
         "predictions drifted",
-        "1 incident(s) still open",
+        "1 incident still open",
     ):
         assert needle in english, f"{needle!r} not in {english}"
     for needle in (
         "45,0 % de las variables",
         "61,2 %",
         "predicciones derivó",
-        "1 incidente(s) siguen abiertos",
+        "1 incidente sigue abierto",
     ):
         assert needle in spanish, f"{needle!r} not in {spanish}"
+
+
+def test_counts_take_the_word_for_one_or_for_more_in_both_languages(brief):
+    """A brief with one promotion said "1 promotions to production", "1 reading(s) were": an executive
+    reads each count with its own word."""
+    said = brief.markdown.replace("\n", " ")
+    for needle in (
+        "Actions recorded in the audit log: 2 promotions to production, 1 rollback, 1 retraining,"
+        " 2 alerts, 1 deployment.",
+        "| Actions | 2 promotions, 1 rollback, 1 retraining, 2 alerts, 1 deployment |",
+        "3 monitoring windows from",
+        "1 window crossed it.",
+        "auditoría: 2 promociones a producción, 1 reversión, 1 reentrenamiento, 2 alertas, 1 despliegue.",
+        "| Acciones | 2 promociones, 1 reversión, 1 reentrenamiento, 2 alertas, 1 despliegue |",
+        "3 ventanas de monitorización del",
+        "1 ventana lo superó.",
+        "(1 abierto, ",
+    ):
+        assert needle in said, f"{needle!r} not in {said}"
+    assert "(s)" not in said, said
 
 
 def test_html_has_the_english_overview_the_spanish_summary_and_the_numbers(brief):
@@ -544,6 +564,6 @@ def test_a_live_disparity_beyond_the_releases_limit_is_a_finding_in_both_languag
     assert unjudged.kpis["findings"] == [] and "stay within" not in said, said
     assert (
         "Its decisions on them break none of the release's fairness limits that this window could judge; "
-        "1 reading(s) were reported, not judged" in said
+        "1 reading was reported, not judged" in said
     ), said
-    assert "1 lectura(s) se informaron sin juzgar" in unjudged.html.replace("\n", " ")
+    assert "1 lectura se informó sin juzgar" in unjudged.html.replace("\n", " ")

@@ -167,7 +167,7 @@ def test_the_ethics_runbook_is_linked_and_what_the_gate_did_not_judge_is_said_in
     assert '<a href="runbooks/en/08-ethics.md">' in card.html and "[]()" not in card.markdown
     assert f"Reported, not judged:\n- {note}\n" in english, english
     assert f"<p>Reported, not judged:</p><ul><li>{escape(note)}</li></ul>" in card.html
-    assert "puntuación 0.748 (1 aspecto(s) informado(s) sin juzgar: sección Fairness)" in spanish, spanish
+    assert "puntuación 0.748 (1 aspecto informado sin juzgar: sección Fairness)" in spanish, spanish
     with pytest.raises(jinja2.UndefinedError, match="ethics_en"):  # a fact missing fails, never renders empty
         render_card(facts(links={"en": "runbooks/en/08-ethics.md"}))
 
