@@ -464,13 +464,16 @@ def cmd_models(project_config: str, config: str) -> int:
     def shown(value, digits: int) -> str:
         return "-" if value is None else value if isinstance(value, str) else f"{value:.{digits}f}"
 
-    print(f"{'version':>7}  {'stage':<10} {metric:>9}  {'fairness':>8}  {'threshold':>9}  decision / release")
+    print(
+        f"{'version':>7}  {'stage':<10} {metric:>9}  {'fairness':>8}  {'threshold':>9}  {'mlflow':>6}"
+        "  decision / release"
+    )
     for row in rows:
         decision = row["decision"] or f"none: training {row['training']}"
         served = served_evaluation(row)  # of what the version serves (mitigated or not)
         print(
             f"{row['version']:>7}  {row['stage']:<10} {shown(served.metrics.get(metric), 4):>9}  "
-            f"{shown(served.fairness, 3):>8}  {shown(served.threshold, 2):>9}  "
+            f"{shown(served.fairness, 3):>8}  {shown(served.threshold, 2):>9}  {row['mlflow'] or '-':>6}  "
             f"{decision} / {row['release'] or '-'}"
         )
     _say_if_served_behind(project.model_name)

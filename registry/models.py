@@ -170,6 +170,8 @@ def describe_versions(model_name: str) -> list[dict]:
                 "decision": decision.get("stage"),
                 "release": artifact,
                 "threshold": release.get("decision_threshold"),
+                # its number in the MLflow registry, which registers only promoted or staged versions
+                "mlflow": meta.get(names.MLFLOW_VERSION),
                 "card": (meta.get(names.MODEL_CARD) or {}).get("html"),
                 "served": recorded_evaluation(meta, artifact),  # what the release serves, as evaluated
                 "created": version.created.isoformat(timespec="seconds") if version.created else None,

@@ -166,6 +166,14 @@ def test_mlflow_registry_aliases_follow_the_stages(story, monkeypatch):
 def test_models_command_lists_stages_and_decisions(story):
     listing = story["outputs"]["models"]
     assert "production" in listing and "archived" in listing and "rejected" in listing, listing
+    # each version's MLflow registry number beside its own: the rejected one was never registered
+    header, *lines = listing.strip().splitlines()
+    end = header.index("mlflow") + len("mlflow")  # right-aligned under its header
+    shown = {line.split()[0]: line[end - 6 : end].strip() for line in lines if line.split()[0].isdigit()}
+    for version in story["snapshots"]["biased"]["model_versions"]:
+        registered = version["metadata"].get(names.MLFLOW_VERSION)
+        assert shown[str(version["number"])] == (registered or "-"), (version["number"], listing)
+    assert shown["4"] == "-" and shown["1"] == "1", listing  # rejected; the first release
 
 
 def test_the_comparison_says_when_production_was_trained_on_the_evaluation_rows(story):

@@ -297,6 +297,7 @@ def test_models_lists_the_metric_and_fairness_of_what_each_version_serves(isolat
             "decision": "rejected" if release is None else "production",
             "release": release,
             "served": recorded_evaluation(recorded, release),  # as registry.models.describe_versions
+            "mlflow": None if release is None else str(int(version) + 10),  # registered apart
         }
 
     rows = [
@@ -306,10 +307,14 @@ def test_models_lists_the_metric_and_fairness_of_what_each_version_serves(isolat
     ]
     monkeypatch.setattr(registry.models, "describe_versions", lambda name: rows)
     assert run.main(["models"]) == 0
-    listing = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    header, *lines = capsys.readouterr().out.splitlines()
+    listing = {line.split()[0]: line.split() for line in lines}
+    end = header.index("mlflow") + len("mlflow")  # right-aligned under its header
+    mlflow = {line.split()[0]: line[end - 6 : end].strip() for line in lines}
     assert listing["1"][2:4] == ["0.6667", "0.910"], listing["1"]
     assert listing["2"][2:4] == ["0.3333", "0.420"], listing["2"]
     assert listing["3"][2:4] == ["0.3333", "0.420"], listing["3"]
+    assert mlflow == {"1": "11", "2": "12", "3": "-"}, "the MLflow registry's numbers"
 
 
 def test_an_undelivered_alert_is_printed_with_its_error_and_the_command_that_resends_it():
