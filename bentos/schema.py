@@ -294,6 +294,11 @@ def _plainer(error: Any) -> str | None:
     """A message that says what was sent and the fix, for the pydantic errors a client writing its
     first request meets (None: pydantic's own message stands)."""
     kind, value, loc = error["type"], error.get("input"), error["loc"]
+    if kind == "missing" and len(loc) == 3:  # a record without its id or one of the features
+        return (
+            f"Field required: the record has no {loc[-1]!r}; a record holds its id and each feature"
+            " that was never missing in the table the model was trained on (GET /docs.json lists them)"
+        )
     if value is None and len(loc) == 3 and kind in NULL_REFUSED:  # a feature's null, not the id's
         return (
             f"{error['msg'].split(', got ')[0]}, got null: {loc[-1]!r} was never missing in the table the"

@@ -157,6 +157,17 @@ def test_a_feature_never_missing_in_training_is_published_required_and_not_null(
             "got 7.5",
         ),
         (
+            {"records": [{"region": "north", "customer_id": 7}]},
+            ["records", 0, "tenure_months"],
+            "Field required: the record has no 'tenure_months'; a record holds its id and each feature"
+            " that was never missing in the table the model was trained on (GET /docs.json lists them)",
+        ),
+        (
+            {"records": [GOOD, {"region": "north", "tenure_months": 3.0}]},
+            ["records", 1, "customer_id"],
+            "Field required: the record has no 'customer_id'",
+        ),
+        (
             {"records": [{**GOOD, "tenure_months": None}]},
             ["records", 0, "tenure_months"],
             "Input should be a valid number, got null: 'tenure_months' was never missing in the table the"
@@ -181,6 +192,8 @@ def test_a_feature_never_missing_in_training_is_published_required_and_not_null(
         "id-boolean",
         "too-many",
         "id-fraction",
+        "left-out",
+        "no-id",
         "null-number",
         "null-category",
     ],
