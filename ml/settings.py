@@ -604,6 +604,9 @@ class ScheduleSettings(StrictModel):
     )
 
 
+TABLE_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,62}"  # unquoted in SQLite and PostgreSQL (63: its limit)
+
+
 class ScoringSettings(StrictModel):
     """configs/scoring.yaml: the nightly batch scoring pipeline."""
 
@@ -618,10 +621,31 @@ class ScoringSettings(StrictModel):
     database_password_env: str | None = Field(
         None, pattern=ENV_NAME, description="environment variable holding the password for database_url"
     )
-    table: str = Field("customer_scores", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+    table: str = Field(
+        "customer_scores",
+        description="the scores table: one name, in the database's default schema",
+        json_schema_extra={"pattern": TABLE_NAME},
+    )
     drift: float = Field(0.0, ge=0.0, le=1.0, description="demo source only: shift of the scored customers")
     customers: int | None = Field(None, ge=1, description="demo source only: how many customers to score")
     schedule: ScheduleSettings = ScheduleSettings(cron="0 2 * * *")
+
+    @field_validator("table")
+    @classmethod
+    def _one_table_name(cls, value: str) -> str:
+        if re.fullmatch(TABLE_NAME, value):
+            return value
+        schema, dot, table = value.partition(".")
+        if dot and re.fullmatch(TABLE_NAME, schema) and re.fullmatch(TABLE_NAME, table):
+            raise ValueError(
+                f"table {value!r} names a schema: table is the table's name alone ({table!r}); put the"
+                f" schema in database_url, PostgreSQL's search path: ...?options=-csearch_path%3D{schema}"
+                " (create the schema first; the scores table and its staging tables go there)"
+            )
+        raise ValueError(
+            f"table {value!r} is not a table name this project writes: letters, digits and _, starting"
+            " with a letter or _, at most 63 characters (e.g. customer_scores)"
+        )
 
 
 class MonitoringThresholds(StrictModel):

@@ -100,6 +100,42 @@ def test_scores_reach_a_real_postgresql_server_with_the_password_from_the_enviro
     assert len(rows) == CUSTOMERS and rows[names.ID].is_unique, rows.head()
 
 
+def test_scores_go_to_a_postgresql_schema_named_in_the_urls_search_path_on_both_engines(nightly):
+    """`table: analytics.customer_scores` is refused naming this fix: the schema in database_url's
+    search path. The pandas engine writes the date there, the Dask engine replaces it with the same
+    rows through staging tables of that schema, and nothing lands in public."""
+    day = date(2026, 3, 1)
+    with postgres_server() as url:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE SCHEMA analytics"))
+        in_schema = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3Danalytics"
+        dotted = scoring_config(
+            nightly["state"], "dotted", database_url=url, table="analytics.customer_scores"
+        )
+        refused = run_cli(PROJECT_ROOT, nightly["env"], "score", "--project", str(nightly["project"]),
+                          "--config", dotted, "--date", day.isoformat())  # fmt: skip
+        assert refused.returncode == 2 and "?options=-csearch_path%3Danalytics" in refused.stderr, (
+            refused.stderr
+        )
+        rows = {}
+        for name, extra in (("pandas", {}), ("dask", {"engine": "dask", "dask": {"partition_rows": 1000}})):
+            score(nightly, day.isoformat(), scoring_config(nightly["state"], f"schema-{name}",
+                                                           database_url=in_schema, **extra))  # fmt: skip
+            reader = sa.create_engine(in_schema)
+            rows[name] = read_scores(reader, "customer_scores", day).sort_values(names.ID, ignore_index=True)
+            reader.dispose()
+        tables = pd.read_sql(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema"
+            " IN ('public', 'analytics')",
+            engine,
+        )
+        engine.dispose()
+    assert tables.values.tolist() == [["analytics", "customer_scores"]], tables
+    assert len(rows["pandas"]) == CUSTOMERS, rows["pandas"].head()
+    pd.testing.assert_frame_equal(rows["dask"], rows["pandas"], obj="the date replaced by the dask engine")
+
+
 def test_a_category_unseen_in_training_is_scored_as_missing_and_named(nightly):
     """A flat table (CSV source) with a region the model never saw: every row is scored, and the
     run says which values of which column were scored as missing. So are rows whose tenure_months,

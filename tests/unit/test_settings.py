@@ -156,3 +156,28 @@ def test_the_precision_floors_of_older_configs_are_named_with_their_new_keys(tmp
     renamed = "thresholds:\n  max_metric_drop: 0.05\n  min_metric: 0.7\n"
     limits = load_settings(write(tmp_path, renamed), MonitoringSettings).thresholds
     assert (limits.max_metric_drop, limits.min_metric) == (0.05, 0.7)
+
+
+@pytest.mark.parametrize(
+    ("table", "says"),
+    [
+        (
+            "analytics.customer_scores",
+            "table 'analytics.customer_scores' names a schema: table is the table's name alone"
+            " ('customer_scores'); put the schema in database_url, PostgreSQL's search path:"
+            " ...?options=-csearch_path%3Danalytics",
+        ),
+        ("customer scores", "table 'customer scores' is not a table name this project writes: letters,"),
+        ("x" * 64, "at most 63 characters"),
+    ],
+)
+def test_a_scores_table_that_is_not_one_name_is_refused_saying_where_a_schema_goes(tmp_path, table, says):
+    """A team with a PostgreSQL schema per consumer wrote `table: analytics.customer_scores` and got
+    the name's regular expression; the search path in the URL is what puts the table there
+    (tests/e2e/test_nightly.py writes it so to a real server)."""
+    from ml.settings import ScoringSettings
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, f"table: '{table}'\n"), ScoringSettings)
+    assert says in str(caught.value), str(caught.value)
+    assert load_settings(write(tmp_path, "table: Scores_2026\n"), ScoringSettings).table == "Scores_2026"
