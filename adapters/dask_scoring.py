@@ -94,14 +94,21 @@ LOCK_TIMEOUT_MS = 120_000  # PostgreSQL: how long a statement of a run waits for
 
 
 def scores_engine(database: sa.URL | str) -> sa.Engine:
+    return sa.create_engine(database, connect_args=scores_connect_args(database))
+
+
+def scores_connect_args(database: sa.URL | str) -> dict:
+    """SQLite: partitions staged at once by several workers wait for each other's write lock.
+    PostgreSQL: a lock never granted fails the run, never hangs it; added to the URL's own options
+    (which replace them: its search path, the schema the scores table is in, was lost)."""
     url = sa.engine.make_url(database)
-    connect_args = {
-        # SQLite: partitions staged at once by several workers wait for each other's write lock
-        "sqlite": {"timeout": 120},
-        # PostgreSQL: a lock never granted fails the run, never hangs it
-        "postgresql": {"options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"},
-    }.get(url.get_backend_name(), {})
-    return sa.create_engine(url, connect_args=connect_args)
+    if url.get_backend_name() == "sqlite":
+        return {"timeout": 120}
+    if url.get_backend_name() == "postgresql":
+        given = url.query.get("options", "")
+        given = " ".join(given) if isinstance(given, tuple) else given
+        return {"options": f"{given} -c lock_timeout={LOCK_TIMEOUT_MS}".strip()}
+    return {}
 
 
 @dataclass(frozen=True)

@@ -248,3 +248,23 @@ def test_a_staged_partition_is_let_go_before_the_date_moves_it(monkeypatch):
             assert client.refcount.get(keys[index], 0) == 0, f"partition {index} is still held"
             handed.append((index, rows))
         assert sorted(handed) == [(0, 1), (1, 2), (2, 3)] and futures == [None] * 3, (handed, futures)
+
+
+@pytest.mark.parametrize(
+    ("url", "options"),
+    [
+        ("postgresql+psycopg://u@h/db", "-c lock_timeout=120000"),
+        (
+            "postgresql+psycopg://u@h/db?options=-csearch_path%3Danalytics",
+            "-csearch_path=analytics -c lock_timeout=120000",
+        ),
+    ],
+)
+def test_the_workers_postgresql_connections_keep_the_urls_options_beside_their_lock_timeout(url, options):
+    """The schema in the URL's search path was dropped by the lock timeout the workers add: the
+    Dask engine wrote the date to public.customer_scores, the pandas engine to analytics
+    (tests/e2e/test_nightly.py, on a real server)."""
+    from adapters.dask_scoring import scores_connect_args
+
+    assert scores_connect_args(url) == {"options": options}
+    assert scores_connect_args("sqlite:///s.db") == {"timeout": 120}
