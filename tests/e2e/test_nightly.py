@@ -119,7 +119,10 @@ def test_scores_go_to_a_postgresql_schema_named_in_the_urls_search_path_on_both_
             refused.stderr
         )
         rows = {}
-        for name, extra in (("pandas", {}), ("dask", {"engine": "dask", "dask": {"partition_rows": 1000}})):
+        for name, extra in (
+            ("pandas", {}),
+            ("dask", {"engine": "dask", "dask": {"partition_rows": CUSTOMERS}}),
+        ):
             score(nightly, day.isoformat(), scoring_config(nightly["state"], f"schema-{name}",
                                                            database_url=in_schema, **extra))  # fmt: skip
             reader = sa.create_engine(in_schema)
