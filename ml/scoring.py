@@ -141,8 +141,9 @@ def missing_untrained_lines(missing: dict[str, int]) -> list[str]:
     """One line per column of ``missing_untrained``."""
     return [
         f"{column}: {count} row{'' if count == 1 else 's'} without a value, never missing in training:"
-        " scored as the model scores a missing value it never learnt (LightGBM: a number as 0), while the"
-        " API refuses null there; fix the source, or retrain on a table where it can be missing"
+        " scored as the model scores a missing value it never learnt (LightGBM: a number as 0, a category"
+        " as one it never saw), while the API refuses null there; fix the source, or retrain on a table"
+        " where it can be missing"
         for column, count in missing.items()
     ]
 

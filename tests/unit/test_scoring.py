@@ -102,13 +102,14 @@ def test_a_value_missing_where_training_never_lacked_one_is_scored_as_the_model_
     holes.loc[5:9, "annual_income"] = float("nan")  # missing in training too: the model learnt it
     assert missing_untrained(holes, schema) == {"region": 2, "tenure_months": 3}
     assert missing_untrained(frame, schema) == {}
+    how = (
+        "never missing in training: scored as the model scores a missing value it never learnt (LightGBM:"
+        " a number as 0, a category as one it never saw), while the API refuses null there; fix the"
+        " source, or retrain on a table where it can be missing"
+    )
     assert missing_untrained_lines({"tenure_months": 3, "region": 1}) == [
-        "tenure_months: 3 rows without a value, never missing in training: scored as the model scores a"
-        " missing value it never learnt (LightGBM: a number as 0), while the API refuses null there; fix"
-        " the source, or retrain on a table where it can be missing",
-        "region: 1 row without a value, never missing in training: scored as the model scores a missing"
-        " value it never learnt (LightGBM: a number as 0), while the API refuses null there; fix the"
-        " source, or retrain on a table where it can be missing",
+        f"tenure_months: 3 rows without a value, {how}",
+        f"region: 1 row without a value, {how}",
     ]
     got = run_score(trained, holes)
     as_zero = run_score(trained, holes.assign(tenure_months=holes.tenure_months.fillna(0)))
