@@ -216,6 +216,11 @@ def counted(count: int, forms: str) -> str:
     return f"{count} {one if count == 1 else many}"
 
 
+def plural(forms: str) -> str:
+    """The words ``forms`` gives for more than one ("window|windows" -> "windows"): a chart's label."""
+    return forms.split("|")[1]
+
+
 class _Formatter(string.Formatter):
     """``str.format`` with the language's number formats, ``{x:pct}`` and ``{x:dec}``, and its names
     of metrics: ``{x:metric}`` (``x`` one of names.METRIC_NAMES), a ``Score``: ``{x:score}``, and a
@@ -701,7 +706,7 @@ def charts(k: Kpis, lang: str = "en", only: tuple[str, ...] | None = None) -> di
         counts = pd.Series(
             {
                 **{
-                    say(lang, f"action_short.{kind}").split("|")[1]: getattr(k.actions, kind)
+                    plural(say(lang, f"action_short.{kind}")): getattr(k.actions, kind)
                     for kind in ACTION_KINDS
                 },
                 say(lang, "series_open"): k.incidents.open,

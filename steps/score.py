@@ -63,14 +63,19 @@ def score_customers(
         data.id_column,
     )
     unseen = unseen_categories(scoring_dataset, release.schema)
+    missing = missing_untrained(scoring_dataset, release.schema)
+    _warn_of_values_not_learnt(unseen, missing)
+    return scores, unseen, missing
+
+
+def _warn_of_values_not_learnt(unseen: dict, missing: dict) -> None:
+    """The run's log says what the summary records: categories and missing values never trained on."""
     if unseen:
         logger.warning("categories the model never saw: %s", "; ".join(unseen_lines(unseen)))
-    missing = missing_untrained(scoring_dataset, release.schema)
     if missing:
         logger.warning(
             "values missing where training had all: %s", "; ".join(missing_untrained_lines(missing))
         )
-    return scores, unseen, missing
 
 
 def scores_database(scoring: ScoringSettings) -> sa.URL | str:
@@ -140,12 +145,7 @@ def score_on_dask(
     with dask_client(scoring.dask) as client:
         scored = score_on_cluster(client, partitions, shipped, data, scoring.table, database, when)
     written, labels, unseen, missing = scored.rows, scored.labels, scored.unseen, scored.missing
-    if unseen:
-        logger.warning("categories the model never saw: %s", "; ".join(unseen_lines(unseen)))
-    if missing:
-        logger.warning(
-            "values missing where training had all: %s", "; ".join(missing_untrained_lines(missing))
-        )
+    _warn_of_values_not_learnt(unseen, missing)
     shares = pd.Series(labels, dtype="int64").sort_values(ascending=False, kind="stable") / written
     summary = {
         "date": day,
