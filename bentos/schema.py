@@ -69,6 +69,19 @@ def _bounded(bounds: tuple[float, float], low: float, high: float, margin: float
 
 
 NEVER_MISSING = "; never missing in training: required, null refused"
+# missing somewhere in the table, never in the training split: null taken, read as batch scoring reads it
+UNLEARNT_MISSING = "; null accepted, though never missing in the training split: the model never learnt it"
+READ_AS = {
+    "numeric": " (LightGBM reads it as 0)",
+    "categorical": " (LightGBM reads it as a category it never saw)",
+}
+
+
+def _missing(spec: dict, nullable: bool) -> str:
+    """The end of a feature's description saying what its null is."""
+    if not nullable:
+        return NEVER_MISSING
+    return UNLEARNT_MISSING + READ_AS[spec["kind"]] if spec.get("missing_learnt") is False else ""
 
 
 def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
@@ -94,7 +107,7 @@ def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
             description += f"; {untrained_shown} not in the training split: scored as a missing value"
         if allowed:
             annotation = Annotated[annotation, BeforeValidator(_code_as_written(allowed))]
-        description += "" if nullable else NEVER_MISSING
+        description += _missing(spec, nullable)
         field = Field(default=None if nullable else ..., description=description)
     else:
         low, high = spec.get("minimum"), spec.get("maximum")
@@ -114,7 +127,7 @@ def _feature_field(spec: dict, margin: float | None) -> tuple[Any, Any]:
             description += f"; accepted: {bounds[0]} .. {bounds[1]}"
         elif low is not None and low >= 0:
             annotation = Annotated[StrictFloat, Field(ge=0.0)]  # no margin configured: never negative
-        description += "" if nullable else NEVER_MISSING
+        description += _missing(spec, nullable)
         field = Field(default=None if nullable else ..., description=description, allow_inf_nan=False)
         if markers:
             return Annotated[annotation | None, BeforeValidator(_as_missing(markers))], field

@@ -103,13 +103,22 @@ class FeatureSpec:
     # categories of the table that the training split lacks (a rare one that fell in the test split):
     # served, and scored as missing values, as batch scoring scores them
     untrained_categories: tuple[str, ...] = ()
+    # the training split lacked a value somewhere, so the model learnt where a missing one goes;
+    # ``nullable`` (any split) without it: served, and read as LightGBM reads a missing number it
+    # never saw missing (as 0). None in schemas kept before: ``nullable`` then
+    missing_learnt: bool | None = None
+
+    @property
+    def learnt_missing(self) -> bool:
+        return self.nullable if self.missing_learnt is None else self.missing_learnt
 
 
 @dataclass(frozen=True)
 class FeatureSchema:
     """What the model expects: names, kinds, observed ranges and categories, in column order. The
     ranges, missing values and ``untrained_categories`` are the whole table's (every split), the values
-    the service accepts; ``categories`` are the training split's, the ones the model learnt."""
+    the service accepts; ``categories`` and ``missing_learnt`` are the training split's, what the
+    model learnt."""
 
     features: tuple[FeatureSpec, ...]
     id_column: str | None = None
@@ -189,15 +198,18 @@ def infer_schema(
     markers = marker_numbers(data.missing_values)
     for column in columns:
         series = frame[column]
-        nullable = any(bool(part[column].isna().any()) for part in parts)
+        learnt = bool(series.isna().any())
+        nullable = learnt or any(bool(part[column].isna().any()) for part in others)
         if is_numeric(series):
             low, high = table_range(parts, column)
-            specs.append(FeatureSpec(column, "numeric", low, high, (), nullable, markers))
+            specs.append(FeatureSpec(column, "numeric", low, high, (), nullable, markers, (), learnt))
         else:
             categories = tuple(sorted(str(v) for v in series.dropna().unique()))
             seen = set().union(*(map(str, part[column].dropna().unique()) for part in others))
             untrained = tuple(sorted(seen - set(categories)))
-            specs.append(FeatureSpec(column, "categorical", None, None, categories, nullable, (), untrained))
+            specs.append(
+                FeatureSpec(column, "categorical", None, None, categories, nullable, (), untrained, learnt)
+            )
     sensitive = tuple(column for column in data.sensitive_features if column not in columns)
     ranges = {
         column: table_range(parts, column)

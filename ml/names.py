@@ -59,7 +59,7 @@ WINDOW_DATE: Final = "window_date"
 SCORING_DATASET: Final = "scoring_dataset"
 SCORES: Final = "scores"
 UNSEEN_CATEGORIES: Final = "unseen_categories"
-# rows per feature without a value where the training table always had one (the API refuses null there)
+# rows per feature without a value where the training split always had one (the model learnt no answer)
 MISSING_UNTRAINED: Final = "missing_unseen_in_training"
 SCORING_SUMMARY: Final = "scoring_summary"
 SCORING_ENGINE: Final = "scoring_engine"  # the summary's key: which engine scored, in how many partitions

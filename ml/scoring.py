@@ -124,13 +124,14 @@ def unseen_categories(frame: pd.DataFrame, schema: FeatureSchema) -> dict[str, l
 
 
 def missing_untrained(frame: pd.DataFrame, schema: FeatureSchema) -> dict[str, int]:
-    """Rows without a value, by feature, in the features that never lacked one in the table the model
-    comes from: the model learnt no answer for them (LightGBM reads a missing number there as 0, a
-    missing category as one it never saw; scikit-learn models impute the training median), and
-    the served API refuses null there. Scored as the model scores them; reported, never hidden."""
+    """Rows without a value, by feature, in the features that never lacked one in the training split:
+    the model learnt no answer for them (LightGBM reads a missing number there as 0, a missing
+    category as one it never saw; scikit-learn models impute the training median). The served API
+    refuses null there, unless another split of the table lacked one (then it is read as here).
+    Scored as the model scores them; reported, never hidden."""
     out = {}
     for spec in schema.features:
-        if not spec.nullable:
+        if not spec.learnt_missing:
             count = int(frame[spec.name].isna().sum())
             if count:
                 out[spec.name] = count
@@ -142,8 +143,7 @@ def missing_untrained_lines(missing: dict[str, int]) -> list[str]:
     return [
         f"{column}: {count} row{'' if count == 1 else 's'} without a value, never missing in training:"
         " scored as the model scores a missing value it never learnt (LightGBM: a number as 0, a category"
-        " as one it never saw), while the API refuses null there; fix the source, or retrain on a table"
-        " where it can be missing"
+        " as one it never saw); fix the source, or retrain on a table where it can be missing"
         for column, count in missing.items()
     ]
 

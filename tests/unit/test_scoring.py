@@ -104,8 +104,8 @@ def test_a_value_missing_where_training_never_lacked_one_is_scored_as_the_model_
     assert missing_untrained(frame, schema) == {}
     how = (
         "never missing in training: scored as the model scores a missing value it never learnt (LightGBM:"
-        " a number as 0, a category as one it never saw), while the API refuses null there; fix the"
-        " source, or retrain on a table where it can be missing"
+        " a number as 0, a category as one it never saw); fix the source, or retrain on a table where it"
+        " can be missing"
     )
     assert missing_untrained_lines({"tenure_months": 3, "region": 1}) == [
         f"tenure_months: 3 rows without a value, {how}",

@@ -17,6 +17,7 @@ from ml.data.demo import generate_demo
 from ml.data.validation import as_declared
 from ml.fairness import mitigate
 from ml.features import FeatureSchema, binary_target, build_customer_features, feature_columns, infer_schema
+from ml.scoring import missing_untrained
 from ml.settings import DataSettings, FairnessSettings, FeatureSettings, ModelSettings, SplitSettings
 from ml.training import as_model_input, predict_proba, split_dataset, train_model
 
@@ -124,6 +125,14 @@ def test_every_row_of_the_table_a_model_came_from_is_served_as_batch_scoring_sco
     np.testing.assert_allclose(served[:3], unseen_as_missing, rtol=0, atol=1e-12)
     described = Record.model_json_schema()["properties"]["region"]["description"]
     assert "['islands'] not in the training split: scored as a missing value" in described, described
+    tenure = next(s for s in schema.features if s.name == "tenure_months")
+    assert tenure.nullable and not tenure.learnt_missing, tenure  # null served, its answer never learnt
+    described = Record.model_json_schema()["properties"]["tenure_months"]["description"]
+    assert described.endswith(
+        "; null accepted, though never missing in the training split: the model never learnt it"
+        " (LightGBM reads it as 0)"
+    ), described
+    assert missing_untrained(test, schema) == {"tenure_months": 1}, "batch scoring counts that row too"
     with pytest.raises(ValidationError, match=r"region\n  Input should be 'central', .* or 'islands'"):
         Record(**{**records_of(test.head(1), schema)[0], "region": "atlantis"})
 
