@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ml import names, status
+from ml.words import counted
 
 if TYPE_CHECKING:
     from datetime import date
@@ -200,7 +201,7 @@ def cmd_score(
     print(f"  table {summary['table']} in {summary['database']}; labels {summary['label_share']}")
     if names.SCORING_ENGINE in summary:
         count = summary[names.SCORING_ENGINE]["partitions"]
-        print(f"  engine dask: {count} partition{'' if count == 1 else 's'}")
+        print(f"  engine dask: {counted(count, 'partition|partitions')}")
     for staging in summary.get(names.CLEARED_STAGING, []):
         print(f"  dropped the staging tables {staging}_p* that a killed run of that date left")
     # scikit-learn's import: after the run, never before a refusal

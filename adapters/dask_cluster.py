@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 from adapters.sources import DataSourceError
 from ml.settings import DaskSettings
+from ml.words import counted
 
 LOG = logging.getLogger(__name__)
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"  # Dask's own variable (dask.config "scheduler-address")
@@ -38,7 +39,8 @@ def dask_client(settings: DaskSettings, section: str = "scoring.dask") -> Iterat
     timeout = settings.connect_timeout_seconds
     if address is None:
         with local_cluster(settings, section) as cluster, Client(cluster) as client:
-            print(f"Dask: a LocalCluster of {settings.workers} worker(s) at {cluster.scheduler_address}")
+            workers = counted(settings.workers, "worker|workers")
+            print(f"Dask: a LocalCluster of {workers} at {cluster.scheduler_address}")
             yield client
         return
     fix = (
@@ -62,7 +64,7 @@ def dask_client(settings: DaskSettings, section: str = "scoring.dask") -> Iterat
                 f"start one: `dask worker {address} --nthreads 1`"
             ) from exc
         workers = len(client.scheduler_info()["workers"])
-        print(f"Dask: the scheduler at {address} ({setting}), {workers} worker(s)")
+        print(f"Dask: the scheduler at {address} ({setting}), {counted(workers, 'worker|workers')}")
         yield client
 
 

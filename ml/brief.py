@@ -29,6 +29,7 @@ from ml.live_fairness import beyond_limits
 from ml.monitoring import live_judged
 from ml.promotion import served_evaluation
 from ml.reports import TEMPLATES, svg_bar_chart, svg_line_chart, template_environment
+from ml.words import counted, plural
 
 CLOSED_STATUSES = ("closed", "resolved")
 TREND_TOLERANCE = 0.05  # a change of drift share smaller than this is "stable"
@@ -207,18 +208,6 @@ class Score:
 def score(value: Score, lang: str = "en") -> str:
     """``value`` in ``lang``: ROC AUC as ``dec``, the other metrics as ``pct``."""
     return (dec if value.metric == names.ROC_AUC else pct)(value.value, lang)
-
-
-def counted(count: int, forms: str) -> str:
-    """``count`` and the words ``forms`` gives for one and for any other count ("window|windows";
-    Spanish as English: 1 is the only singular): "1 window", "0 windows"."""
-    one, many = forms.split("|")
-    return f"{count} {one if count == 1 else many}"
-
-
-def plural(forms: str) -> str:
-    """The words ``forms`` gives for more than one ("window|windows" -> "windows"): a chart's label."""
-    return forms.split("|")[1]
 
 
 class _Formatter(string.Formatter):

@@ -22,6 +22,7 @@ from sklearn.pipeline import Pipeline
 from ml.features import FeatureSchema
 from ml.reports import html_page, html_table, svg_bar_chart
 from ml.training import as_model_input, predict_proba
+from ml.words import counted
 
 BASELINE = "baseline"
 LIGHTGBM_METHOD = "lightgbm-pred-contrib"
@@ -186,7 +187,7 @@ def _method_sentence(explanation: Explanation) -> str:
     return (
         f"<p>Method: <b>{html.escape(explanation.method)}</b> ({html.escape(how)}). "
         f"Units: <b>{html.escape(explanation.units)}</b>; "
-        f"{len(explanation.contributions)} row(s) explained.</p>"
+        f"{counted(len(explanation.contributions), 'row|rows')} explained.</p>"
     )
 
 
@@ -199,11 +200,12 @@ def explanation_html(explanation: Explanation, title: str, top_rows: int = 10) -
     )
     # Features down, explained rows (by their index label) across: readable for any feature count.
     table = html_table(explanation.contributions.head(top_rows).rename_axis(index="row").T)
+    shown = counted(min(top_rows, len(explanation.contributions)), "row|rows")
     return html_page(
         title,
         [
             ("Method", _method_sentence(explanation)),
             ("Global importance", chart + html_table(explanation.global_importance.to_frame())),
-            (f"Contributions of the first {min(top_rows, len(explanation.contributions))} row(s)", table),
+            (f"Contributions of the first {shown}", table),
         ],
     )

@@ -30,6 +30,7 @@ from ml import names
 from ml.features import FeatureSchema, binary_target, is_numeric
 from ml.names import INFERENCE_LOG_COLUMNS
 from ml.support import SUPPORT_TEXT
+from ml.words import counted
 
 LOG_COLUMNS = INFERENCE_LOG_COLUMNS  # the service writes the log (bentos/inference_log.py)
 PREDICT_ENDPOINT = "predict"
@@ -144,7 +145,8 @@ def _check_drift_inputs(
             if not outside.empty:
                 raise ValueError(
                     f"the prediction column {prediction!r} of the {name} frame must hold probabilities "
-                    f"in [0, 1]; {len(outside)} value(s) are outside, e.g. {float(outside.iloc[0])}"
+                    f"in [0, 1]; {counted(len(outside), 'value is|values are')} outside, "
+                    f"e.g. {float(outside.iloc[0])}"
                 )
     return wanted
 
@@ -633,7 +635,8 @@ def serving_line(health: dict, retention_days: int) -> str:
     if not health.get("available"):
         return f"serving: {health['note']}"
     purged = health["purged_rows"]
-    purged_text = f"; {purged} log row(s) older than retention_days {retention_days} purged" if purged else ""
+    purged_text = f"; {counted(purged, 'log row|log rows')} older than retention_days {retention_days} purged"
+    purged_text = purged_text if purged else ""
     since, until = (
         pd.Timestamp(health[key], unit="s").strftime("%Y-%m-%d") for key in ("since_ts", "until_ts")
     )
@@ -651,7 +654,8 @@ def serving_line(health: dict, retention_days: int) -> str:
         else f"cost per 1,000 predictions {cost:.4g} at price_per_cpu_hour {price:g} ({basis})"
     )
     return (
-        f"{window}: {health['requests']} request(s), {health['predictions']} prediction(s) ({versions}); "
+        f"{window}: {counted(health['requests'], 'request|requests')}, "
+        f"{counted(health['predictions'], 'prediction|predictions')} ({versions}); "
         f"latency p50/p95/p99 {latency} ms; error rate {error}; {cost_text}{purged_text}"
     )
 

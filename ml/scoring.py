@@ -14,6 +14,7 @@ from ml.data.validation import DataValidationError, did_you_mean
 from ml.evaluation import release_decisions
 from ml.features import FeatureSchema, build_customer_features, is_numeric
 from ml.settings import DataSettings, ScoringSettings
+from ml.words import counted
 
 
 def score_key(id_column: str | None) -> str:
@@ -141,7 +142,7 @@ def missing_untrained(frame: pd.DataFrame, schema: FeatureSchema) -> dict[str, i
 def missing_untrained_lines(missing: dict[str, int]) -> list[str]:
     """One line per column of ``missing_untrained``."""
     return [
-        f"{column}: {count} row{'' if count == 1 else 's'} without a value, never missing in training:"
+        f"{column}: {counted(count, 'row|rows')} without a value, never missing in training:"
         " scored as the model scores a missing value it never learnt (LightGBM: a number as 0, a category"
         " as one it never saw); fix the source, or retrain on a table where it can be missing"
         for column, count in missing.items()

@@ -369,10 +369,10 @@ def test_monitor_reports_the_servers_health_at_the_configured_price_and_purges_r
     cost = sum(latency.values()) / 1000 / 3600 * 2.0 / sum(predictions.values()) * 1000
     assert line and line.startswith(f"serving {since} to {day + timedelta(days=1)} (UTC"), out[-3000:]
     versions = ", ".join(f"version {v}: {n}" for v, n in sorted(predictions.items()))
-    counts = f"{len(latency)} request(s), {sum(predictions.values())} prediction(s) ({versions})"
+    counts = f"{len(latency)} requests, {sum(predictions.values())} predictions ({versions})"
     assert counts in line, f"expected {counts!r} in {line!r}"
     assert f"cost per 1,000 predictions {cost:.4g} at price_per_cpu_hour 2 (CPU estimated" in line, line
-    assert line.endswith("; 1 log row(s) older than retention_days 2 purged"), line
+    assert line.endswith("; 1 log row older than retention_days 2 purged"), line
     assert left == 0 and len(predictions) == 2, "the week-old row purged; the canary's version answered too"
 
 

@@ -130,7 +130,7 @@ def test_html_page_shows_chart_method_units_and_every_feature(dataset, schema, m
     assert "lightgbm-pred-contrib" in page and "log-odds" in page, "method and units must be stated"
     missing = [name for name in schema.names if name not in page]
     assert not missing, f"features missing from the page: {missing}"
-    assert "first 3 row(s)" in page, "the contributions table must hold top_rows rows"
+    assert "first 3 rows" in page, "the contributions table must hold top_rows rows"
 
 
 def test_max_rows_caps_the_explained_rows_with_a_seeded_sample(dataset, schema, models):

@@ -183,7 +183,7 @@ def test_empty_frames_and_non_probabilities_are_rejected(reference):
     with pytest.raises(ValueError, match="the current frame has no rows"):
         detect_drift(reference, reference.head(0), numeric, categorical)
     scored = reference.assign(score=reference["n_orders"].astype(float))
-    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]; \d+ value\(s\) are outside"):
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]; \d+ values are outside"):
         detect_drift(scored, scored, numeric, categorical, prediction="score")
     with pytest.raises(ValueError, match="sample_rows must be a positive number of rows, got 0"):
         detect_drift(reference, reference, numeric, categorical, sample_rows=0)
@@ -279,9 +279,9 @@ def test_the_monitor_command_prints_the_windows_volume_latency_errors_cost_and_p
     latency = "/".join(f"{health['latency_ms'][p]:.0f}" for p in ("p50", "p95", "p99"))
     cost = f"{health['cost_per_1000_predictions']:.4g}"
     assert line == (
-        "serving 2026-01-14 to 2026-01-16 (UTC, end excluded): 6 request(s), 11 prediction(s) "
+        "serving 2026-01-14 to 2026-01-16 (UTC, end excluded): 6 requests, 11 predictions "
         f"(version 1: 8, version 2: 3); latency p50/p95/p99 {latency} ms; error rate 9.09%; cost per "
-        f"1,000 predictions {cost} at price_per_cpu_hour 2.5 (CPU estimated from latencies); 3 log row(s) "
+        f"1,000 predictions {cost} at price_per_cpu_hour 2.5 (CPU estimated from latencies); 3 log rows "
         "older than retention_days 30 purged"
     ), line
     nothing = serving_health(log.iloc[:0], since, None, 2.5, until).to_metadata()
