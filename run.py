@@ -122,7 +122,7 @@ COMMANDS = {
     "rollback": (
         cmd_rollback,
         "restore the production version the current one replaced",
-        [PROJECT, value("--to", "version to restore instead (see `run.py models`)", "N")],
+        [PROJECT, value("--to", "version to restore instead (column `version` of `run.py models`)", "N")],
     ),
     "stack": (
         cmd_stack,

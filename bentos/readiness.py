@@ -18,6 +18,7 @@ class WorkerReadiness:
         self.directory = directory
         self.marker = directory / f"{self.server}-{worker or 1}"
         self._all = workers <= 1  # one worker: its own model is the server's
+        self.forget()  # a worker restarted after a crash (SIGKILL: no forget) starts not loaded
 
     def mark_loaded(self) -> None:
         try:
@@ -32,6 +33,7 @@ class WorkerReadiness:
         return self._all
 
     def forget(self) -> None:
-        """At shutdown: a later server with this pid must not count this worker."""
+        """At start and shutdown: a later server with this pid, or this worker restarted by the server
+        after a crash, must not count this worker loaded."""
         with contextlib.suppress(OSError):
             self.marker.unlink()

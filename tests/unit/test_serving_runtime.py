@@ -141,7 +141,8 @@ def test_serving_host_refuses_a_url_a_port_or_a_malformed_name_naming_the_value(
 
 def test_a_worker_is_ready_only_when_every_worker_of_its_server_has_its_model(tmp_path):
     """Two workers: the first loaded is not ready until the second has loaded too; another server's
-    marks (another pid) never count; a stopped worker's mark is gone."""
+    marks (another pid) never count; a stopped worker's mark is gone, and so is a killed one's when
+    the server starts it again."""
     from bentos.readiness import WorkerReadiness
 
     first, second = (WorkerReadiness(tmp_path / "ready", 2, worker, server=100) for worker in (1, 2))
@@ -153,6 +154,12 @@ def test_a_worker_is_ready_only_when_every_worker_of_its_server_has_its_model(tm
     assert first.all_loaded() and second.all_loaded()
     second.forget()
     assert sorted(p.name for p in (tmp_path / "ready").iterdir()) == ["100-1", "200-2"]
+    second.mark_loaded()
+    restarted = WorkerReadiness(tmp_path / "ready", 2, 2, server=100)  # killed (no forget), started again
+    assert not restarted.all_loaded(), "its mark from before the crash is gone while it loads again"
+    assert sorted(p.name for p in (tmp_path / "ready").iterdir()) == ["100-1", "200-2"]
+    restarted.mark_loaded()
+    assert restarted.all_loaded(), "loaded again: ready"
     assert WorkerReadiness(tmp_path / "unused", 1, None, server=1).all_loaded(), "one worker: no marks"
     assert not (tmp_path / "unused").exists()
     blocked = tmp_path / "a-file"
