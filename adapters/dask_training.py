@@ -39,7 +39,7 @@ from ml.data.validation import (
     no_label,
 )
 from ml.evaluation import data_fingerprint
-from ml.features import FeatureSchema, binary_target, build_customer_features
+from ml.features import FeatureSchema, binary_target, build_customer_features, is_numeric
 from ml.monitoring import key_columns, merge_keys, training_keys
 from ml.settings import DataSettings, TrainingSettings
 from ml.training import SPLITS, as_model_input, split_bands, split_keys
@@ -89,12 +89,15 @@ def keyed(
 @dataclass
 class _Partial:
     """What the partitions merged so far hold: rows per (split, class), rows without a target, each
-    partition's content hash, and the ``holdout_rows`` smallest-keyed rows of each split."""
+    partition's content hash, the ``holdout_rows`` smallest-keyed rows of each split, and what the
+    schema needs of every row (``facts``)."""
 
     rows: Counter = field(default_factory=Counter)
     missing_target: int = 0
     digests: dict[int, str] = field(default_factory=dict)
     samples: dict[str, pd.DataFrame] = field(default_factory=dict)
+    missing: Counter = field(default_factory=Counter)  # (split, column): labelled rows without a value
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)  # numeric column: (low, high)
 
 
 def summarize(frame: pd.DataFrame, index: int, data: DataSettings, training: TrainingSettings) -> _Partial:
@@ -105,11 +108,19 @@ def summarize(frame: pd.DataFrame, index: int, data: DataSettings, training: Tra
     labelled = frame[target.notna()]
     by_class = labelled.groupby([labelled[SPLIT], labelled[data.target_column].astype(str)]).size()
     cap = training.dask.holdout_rows
+    values = labelled.drop(columns=[KEY, SPLIT])
+    blanks = values.isna().groupby(labelled[SPLIT]).sum()
     return _Partial(
         Counter({key: int(n) for key, n in by_class.items()}),
         int(target.isna().sum()),
         {index: digest},
         {split: rows.nsmallest(cap, KEY) for split, rows in labelled.groupby(SPLIT)},
+        Counter({(split, column): int(n) for (split, column), n in blanks.stack().items() if n}),
+        {
+            column: (float(series.min()), float(series.max()))
+            for column, series in values.items()
+            if is_numeric(series) and series.notna().any()
+        },
     )
 
 
@@ -120,6 +131,10 @@ def merge(cap: int, *partials: _Partial) -> _Partial:
         out.rows.update(partial.rows)
         out.missing_target += partial.missing_target
         out.digests.update(partial.digests)
+        out.missing.update(partial.missing)
+        for column, (low, high) in partial.bounds.items():
+            was = out.bounds.get(column, (low, high))
+            out.bounds[column] = (min(was[0], low), max(was[1], high))
     for split in SPLITS:
         frames = [partial.samples[split] for partial in partials if split in partial.samples]
         if frames:
@@ -146,6 +161,7 @@ class ClusterSplit:
     rows: dict[str, dict[str, int]]
     fingerprint: dict
     unlabelled: int = 0  # rows without a label: scored, never trained on
+    facts: dict = field(default_factory=dict)  # names.SPLIT_FACTS: ``facts``
 
 
 @encoding_named
@@ -187,8 +203,27 @@ def split_on_cluster(client, data: DataSettings, training: TrainingSettings, roo
         "partitions": len(parts),
     }
     return ClusterSplit(
-        samples["train"], samples["validation"], samples["test"], rows, fingerprint, total.missing_target
+        samples["train"],
+        samples["validation"],
+        samples["test"],
+        rows,
+        fingerprint,
+        total.missing_target,
+        facts(total),
     )
+
+
+def facts(total: _Partial) -> dict:
+    """What the schema needs of every row of the splits, not of their samples (``infer_schema``'s
+    ``facts``): a feature lacking a value in 1 train row of 10M is one the booster, fitted on every
+    row, learnt missing, and a sample of 50,000 rarely holds that row; the ranges of every row."""
+    return {
+        "missing": {
+            split: {column: n for (s, column), n in sorted(total.missing.items()) if s == split}
+            for split in SPLITS
+        },
+        "ranges": {column: list(pair) for column, pair in sorted(total.bounds.items())},
+    }
 
 
 def train_row_keys(

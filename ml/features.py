@@ -187,21 +187,39 @@ def infer_schema(
     data: DataSettings,
     negative_label: str,
     others: Sequence[pd.DataFrame] = (),
+    facts: dict | None = None,
 ) -> FeatureSchema:
     """The schema of a model trained on ``frame`` (its categories). ``frame`` and ``others``, the
     other splits of the table the model comes from, give the ranges, the missing values and the
     categories the service accepts, so each of its rows is served: a convertible only in the test
     split was a 400, and no deployment passed its smoke test. (Read split by split: no copy of
-    the table.)"""
+    the table.) ``facts`` (names.SPLIT_FACTS), where the splits are samples (training on Dask):
+    the rows without a value of every split by column, ``{"missing": {split: {column: n}}}``, and
+    the ranges of every row, ``{"ranges": {column: [low, high]}}``, which the samples' give way to."""
     parts = [frame, *others]
     specs = []
     markers = marker_numbers(data.missing_values)
+    missing = (facts or {}).get("missing")
+    whole_ranges = (facts or {}).get("ranges", {})
+
+    def value_range(column: str) -> tuple[float, float]:
+        low, high = table_range(parts, column)
+        if column in whole_ranges:
+            low, high = (
+                float(np.nanmin([low, whole_ranges[column][0]])),
+                float(np.nanmax([high, whole_ranges[column][1]])),
+            )
+        return low, high
+
     for column in columns:
         series = frame[column]
         learnt = bool(series.isna().any())
         nullable = learnt or any(bool(part[column].isna().any()) for part in others)
+        if missing is not None:
+            learnt = learnt or missing.get("train", {}).get(column, 0) > 0
+            nullable = nullable or any(counts.get(column, 0) > 0 for counts in missing.values())
         if is_numeric(series):
-            low, high = table_range(parts, column)
+            low, high = value_range(column)
             specs.append(FeatureSpec(column, "numeric", low, high, (), nullable, markers, (), learnt))
         else:
             categories = tuple(sorted(str(v) for v in series.dropna().unique()))
@@ -212,7 +230,7 @@ def infer_schema(
             )
     sensitive = tuple(column for column in data.sensitive_features if column not in columns)
     ranges = {
-        column: table_range(parts, column)
+        column: value_range(column)
         for column in sensitive
         if column in frame and is_numeric(frame[column]) and any(part[column].notna().any() for part in parts)
     }

@@ -92,6 +92,9 @@ REPLACED: Final = "replaced_production_version"
 STAGE_HISTORY: Final = "stage_history"
 # engine dask: rows of each split and class on the cluster (the split's artifacts are samples of them)
 SPLIT_ROWS: Final = "split_rows"
+# engine dask: every row's facts the schema needs (rows without a value per split and column, numeric
+# ranges), where the split's artifacts are samples: artifact of split_on_dask, read by build_schema
+SPLIT_FACTS: Final = "split_facts"
 UNLABELLED_ROWS: Final = "unlabelled_rows"  # rows of the table without a target: scored, not trained on
 TRAINING_SETTINGS: Final = "training_settings"  # the configs/training.yaml a version was trained with
 MODEL_CARD: Final = "model_card"  # artifact (HTML) and metadata key (where the card's files are)

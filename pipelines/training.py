@@ -21,14 +21,15 @@ def training_pipeline(
 ) -> None:
     dask = training.engine == "dask"
     if dask:  # read and split on the cluster: a sample of each split comes back
-        train, validation, test = split_on_dask(data=data, training=training)
+        train, validation, test, facts = split_on_dask(data=data, training=training)
         profile_data(train, data=data, training=training)
     else:
         customers, sales = load_data(data=data)
         dataset = engineer_features(customers, sales, data=data, dropped=training.features.drop)
         profile_data(dataset, data=data, training=training)
         train, validation, test = split_data(dataset, data=data, training=training)
-    schema = build_schema(train, validation, test, data=data, training=training)
+        facts = None
+    schema = build_schema(train, validation, test, data=data, training=training, split_facts=facts)
     if dask:  # monitoring's seen_in_training: every train row, not the sample
         train_row_keys_on_dask(schema, data=data, training=training)
     # on dask the candidates fit on rows the train sample does not hold: never reuse a cached fit

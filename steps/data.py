@@ -63,9 +63,11 @@ def split_on_dask(
     Annotated[pd.DataFrame, names.DATASET_TRAIN],
     Annotated[pd.DataFrame, names.DATASET_VALIDATION],
     Annotated[pd.DataFrame, names.DATASET_TEST],
+    Annotated[dict, names.SPLIT_FACTS],
 ]:
     """``engine: dask``: the table read, turned into features and split on the cluster; a seeded
-    sample of each split (``training.dask.holdout_rows``) comes back, the rows stay there."""
+    sample of each split (``training.dask.holdout_rows``) comes back, the rows stay there, and the
+    schema's facts of every row (``adapters.dask_training.facts``)."""
     with dask_client(training.dask, "training.dask") as client:
         split = split_on_cluster(client, data, training, project_root())
     if split.unlabelled:
@@ -77,7 +79,7 @@ def split_on_dask(
             names.UNLABELLED_ROWS: split.unlabelled,
         }
     )
-    return split.train, split.validation, split.test
+    return split.train, split.validation, split.test, split.facts
 
 
 @step(enable_cache=False)  # the rows outside the sample may have changed: always read them

@@ -46,8 +46,10 @@ def build_schema(
     dataset_test: pd.DataFrame,
     data: DataSettings,
     training: TrainingSettings,
+    split_facts: dict | None = None,
 ) -> Annotated[dict, names.FEATURE_SCHEMA]:
-    """The model's schema: its categories the training split's, what the service accepts every split's."""
+    """The model's schema: its categories the training split's, what the service accepts every split's
+    (on Dask, where the datasets are samples, which features lack a value and the ranges: every row's)."""
     negative = validate_training_table(dataset_train, data, names.DATASET_TRAIN, training.features.drop)
     columns = feature_columns(dataset_train, data, training.features)
     sensitive = [column for column in data.sensitive_features if column not in columns]
@@ -56,7 +58,7 @@ def build_schema(
     check_feature_columns(dataset_train, [*columns, *sensitive], data, names.DATASET_TRAIN, held_out)
     if note := constant_columns_note((dataset_train, *others), columns):
         print(note)
-    return infer_schema(dataset_train, columns, data, negative, others=others).to_dict()
+    return infer_schema(dataset_train, columns, data, negative, others=others, facts=split_facts).to_dict()
 
 
 @step(experiment_tracker=True, settings={"experiment_tracker": {"nested": True}})

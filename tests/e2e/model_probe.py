@@ -43,6 +43,7 @@ def main(model_name: str, number: int, test_of: int) -> None:
                 "served": load_model(folder).predict_proba(records).tolist(),
                 "train_row_keys": release_of(version).training_row_keys().tolist(),
                 "key_columns": key_columns(schema),
+                "schema": schema.to_dict(),
             }
         )
     )

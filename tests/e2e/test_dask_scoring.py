@@ -27,10 +27,10 @@ from adapters.sources import read_demo_tables
 from bentos.local_server import free_port
 from ml import names
 from ml.data.demo import generate_demo
-from ml.features import binary_target, build_customer_features, feature_columns, infer_schema
+from ml.features import FeatureSchema, binary_target, build_customer_features, feature_columns, infer_schema
 from ml.monitoring import training_keys
 from ml.settings import DataSettings, FeatureSettings, ModelSettings, TrainingSettings
-from ml.training import predict_proba, split_bands, split_dataset, split_keys, train_model
+from ml.training import SPLITS, predict_proba, split_bands, split_dataset, split_keys, train_model
 from tests.e2e.harness import (
     MODEL_NAME,
     PROJECT_ROOT,
@@ -518,6 +518,11 @@ def test_training_on_dask_splits_on_the_cluster_fits_every_train_row_and_is_as_g
     assert y.tolist() == registered["labels"], "the test holdout: the test split's 1,500 smallest keys"
     data = DataSettings(sensitive_features=["gender", "age"])
     schema = infer_schema(train, feature_columns(train, data, FeatureSettings()), data, names.BAD)
+    splits = [table[table._split == split].drop(columns=["_key", "_split"]) for split in SPLITS]
+    whole = infer_schema(splits[0], schema.names, data, names.BAD, others=splits[1:])
+    assert FeatureSchema.from_dict(registered["schema"]).features == whole.features, (
+        "the API's ranges and missing values: every row's (split_facts), not the 1,500-row samples'"
+    )
     expected_keys = training_keys(train, registered["key_columns"]).tolist()
     assert registered["train_row_keys"] == expected_keys, (
         "monitoring's seen_in_training knows every train row the cluster fitted on, not the 1,500-row "

@@ -214,6 +214,48 @@ def test_a_public_parquet_dataset_split_on_a_cluster_equals_its_pandas_split(tmp
     assert split.rows == expected["rows"] and split.fingerprint["partitions"] == 3
 
 
+def test_the_schema_of_a_split_on_a_cluster_knows_every_rows_missing_values_and_ranges_not_the_samples(
+    tmp_path, client
+):
+    """The datasets a Dask training run gets back are samples, while LightGBM fits every train row: a
+    feature blank in one train row the sample does not hold was learnt missing, yet the schema said
+    "never missing" (the API refused its null, batch scoring reported it as never learnt), and a
+    value beyond the sample's range was a 400. The split's facts of every row give the schema the
+    pandas engine's ranges and missing values, row for row."""
+    from adapters.dask_training import split_on_cluster
+
+    table, data = cancer_dataset(tmp_path)
+    shares = {"test_size": 0.3, "validation_size": 0.3}  # ~170 rows each: more than a sample's 100
+    training = TrainingSettings(engine="dask", seed=3, split=shares, dask={"holdout_rows": 100})
+    bands = pd.Series(split_bands(split_keys(table["patient"], training.seed), training.split))
+    keys = pd.Series(split_keys(table["patient"], training.seed))
+    unsampled = {
+        band: keys[bands == band].sort_values().index[training.dask.holdout_rows :] for band in SPLITS
+    }
+    table.loc[unsampled["train"][:1], "mean_radius"] = np.nan  # 1 of ~230 train rows, out of the sample
+    table.loc[unsampled["validation"][:2], "mean_texture"] = np.nan  # only outside the train split
+    table.loc[unsampled["test"][:1], "mean_area"] = 99_999.0  # beyond every sampled value
+    for part, start in enumerate(range(0, len(table), 200)):
+        table.iloc[start : start + 200].to_parquet(tmp_path / "cancer" / f"{part}.parquet", index=False)
+    split = split_on_cluster(client, data, training, tmp_path)
+    assert split.facts["missing"] == {
+        "train": {"mean_radius": 1}, "validation": {"mean_texture": 2}, "test": {}
+    }, split.facts["missing"]  # fmt: skip
+    assert not split.train["mean_radius"].isna().any() and split.test["mean_area"].max() < 99_999
+    columns = [c for c in table.columns if c not in ("patient", "target")]
+    samples = (split.train, columns, data, "0")
+    schema = infer_schema(*samples, others=(split.validation, split.test), facts=split.facts)
+    whole = {band: table[bands == band] for band in SPLITS}
+    pandas = infer_schema(whole["train"], columns, data, "0", others=(whole["validation"], whole["test"]))
+    assert schema.features == pandas.features, "every feature's range and missing values: the table's"
+    spec = {s.name: s for s in schema.features}
+    assert spec["mean_radius"].nullable and spec["mean_radius"].learnt_missing, spec["mean_radius"]
+    assert spec["mean_texture"].nullable and not spec["mean_texture"].learnt_missing, spec["mean_texture"]
+    assert spec["mean_area"].maximum == 99_999.0, spec["mean_area"]
+    sampled = {s.name: s for s in infer_schema(*samples, others=(split.validation, split.test)).features}
+    assert not sampled["mean_radius"].nullable and sampled["mean_area"].maximum < 99_999, "what it was"
+
+
 def test_rows_without_a_label_are_counted_and_left_out_of_the_split_and_the_train_keys(tmp_path, client):
     """A table scored nightly holds rows whose outcome is not known yet: training said "target column
     has 40 missing values; drop or label those rows". They are left out of every split (and of the
