@@ -56,7 +56,13 @@ def engineer_features(
     return dataset
 
 
-@step(enable_cache=False, output_materializers=HashedPandasMaterializer)
+SAMPLES = {
+    name: HashedPandasMaterializer
+    for name in (names.DATASET_TRAIN, names.DATASET_VALIDATION, names.DATASET_TEST)
+}
+
+
+@step(enable_cache=False, output_materializers=SAMPLES)  # split_facts: ZenML's own for a dict
 def split_on_dask(
     data: DataSettings, training: TrainingSettings
 ) -> tuple[

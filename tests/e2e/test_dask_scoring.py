@@ -517,9 +517,10 @@ def test_training_on_dask_splits_on_the_cluster_fits_every_train_row_and_is_as_g
     y = binary_target(holdout[names.TARGET], names.GOOD)
     assert y.tolist() == registered["labels"], "the test holdout: the test split's 1,500 smallest keys"
     data = DataSettings(sensitive_features=["gender", "age"])
-    schema = infer_schema(train, feature_columns(train, data, FeatureSettings()), data, names.BAD)
     splits = [table[table._split == split].drop(columns=["_key", "_split"]) for split in SPLITS]
-    whole = infer_schema(splits[0], schema.names, data, names.BAD, others=splits[1:])
+    columns = feature_columns(splits[0], data, FeatureSettings())  # not the key and split added here
+    schema = infer_schema(train, columns, data, names.BAD)
+    whole = infer_schema(splits[0], columns, data, names.BAD, others=splits[1:])
     assert FeatureSchema.from_dict(registered["schema"]).features == whole.features, (
         "the API's ranges and missing values: every row's (split_facts), not the 1,500-row samples'"
     )
