@@ -78,12 +78,12 @@ def worker_peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def schema_of(train, data, training):
+def schema_of(train, data, training, facts=None):
     from ml.data.validation import validate_training_table
     from ml.features import feature_columns, infer_schema
 
     negative = validate_training_table(train, data)
-    return infer_schema(train, feature_columns(train, data, training.features), data, negative)
+    return infer_schema(train, feature_columns(train, data, training.features), data, negative, facts=facts)
 
 
 def auc_of(model, test, schema) -> float:
@@ -115,7 +115,7 @@ def on_dask(folder: Path, workers: int) -> dict:
         with dask_client(training.dask, "training.dask") as client:
             split = split_on_cluster(client, data, training, ROOT)
         seconds["read_and_split"] = round(time.perf_counter() - start, 2)
-        schema = schema_of(split.train, data, training)
+        schema = schema_of(split.train, data, training, split.facts)  # as build_schema: every row's facts
         start = time.perf_counter()
         with estimator_fit(training, data, schema, ROOT) as fit:
             model = train_model(split.train, schema, training.model, training.seed, fit=fit)
