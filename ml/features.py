@@ -199,25 +199,20 @@ def infer_schema(
     parts = [frame, *others]
     specs = []
     markers = marker_numbers(data.missing_values)
-    missing = (facts or {}).get("missing")
-    whole_ranges = (facts or {}).get("ranges", {})
+    facts = facts or {}  # counted on every row, the samples among them: it replaces what they say
+    whole_ranges, missing = facts.get("ranges", {}), facts.get("missing")
 
     def value_range(column: str) -> tuple[float, float]:
-        low, high = table_range(parts, column)
-        if column in whole_ranges:
-            low, high = (
-                float(np.nanmin([low, whole_ranges[column][0]])),
-                float(np.nanmax([high, whole_ranges[column][1]])),
-            )
-        return low, high
+        return tuple(whole_ranges[column]) if column in whole_ranges else table_range(parts, column)
 
     for column in columns:
         series = frame[column]
-        learnt = bool(series.isna().any())
-        nullable = learnt or any(bool(part[column].isna().any()) for part in others)
-        if missing is not None:
-            learnt = learnt or missing.get("train", {}).get(column, 0) > 0
-            nullable = nullable or any(counts.get(column, 0) > 0 for counts in missing.values())
+        if missing is None:
+            learnt = bool(series.isna().any())
+            nullable = learnt or any(bool(part[column].isna().any()) for part in others)
+        else:
+            learnt = missing.get("train", {}).get(column, 0) > 0
+            nullable = any(counts.get(column, 0) > 0 for counts in missing.values())
         if is_numeric(series):
             low, high = value_range(column)
             specs.append(FeatureSpec(column, "numeric", low, high, (), nullable, markers, (), learnt))

@@ -635,8 +635,11 @@ def serving_line(health: dict, retention_days: int) -> str:
     if not health.get("available"):
         return f"serving: {health['note']}"
     purged = health["purged_rows"]
-    purged_text = f"; {counted(purged, 'log row|log rows')} older than retention_days {retention_days} purged"
-    purged_text = purged_text if purged else ""
+    purged_text = (
+        f"; {counted(purged, 'log row|log rows')} older than retention_days {retention_days} purged"
+        if purged
+        else ""
+    )
     since, until = (
         pd.Timestamp(health[key], unit="s").strftime("%Y-%m-%d") for key in ("since_ts", "until_ts")
     )
